@@ -1,0 +1,89 @@
+// Package activities holds every side effect jiaofu's workflows take: projecting human tasks
+// into the store, computing deadlines on the holiday calendar, firing escalation rungs, the audit
+// trail, and each process's records. Every write is idempotent, because activities retry.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"jiaofu/access"
+	"jiaofu/store"
+)
+
+// Activities carries the dependencies every activity needs; it is registered as one instance.
+type Activities struct {
+	Store *store.Store
+}
+
+// Audit is what a workflow step puts on record.
+type Audit struct {
+	Actor   access.Actor
+	Role    string
+	Action  string
+	Process string
+	CaseID  string
+	Before  any
+	After   any
+	At      time.Time
+}
+
+// RecordAudit appends to the audit trail; the event key is the activity's identity, so a retry
+// does not write twice.
+func (a *Activities) RecordAudit(ctx context.Context, in Audit) error {
+	return a.audit(ctx, in, "")
+}
+
+func (a *Activities) audit(ctx context.Context, in Audit, suffix string) error {
+	key := eventKey(ctx) + suffix
+	before, after := "{}", "{}"
+	if in.Before != nil {
+		before = mustJSON(in.Before)
+	}
+	if in.After != nil {
+		after = mustJSON(in.After)
+	}
+	unit := ""
+	for _, r := range in.Actor.Roles {
+		if r.Role == in.Role {
+			unit = r.UnitCode
+			break
+		}
+	}
+	return a.Store.Append(ctx, store.AuditEntry{EventKey: key, At: in.At, ActorID: in.Actor.UserID, ActorName: in.Actor.DisplayName,
+		Role: in.Role, UnitCode: unit, Action: in.Action, Process: in.Process, CaseID: in.CaseID, Before: before, After: after})
+}
+
+// eventKey identifies one activity execution across its retries.
+func eventKey(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return store.NewID("ev")
+	}
+	info := activity.GetInfo(ctx)
+	return fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%q", fmt.Sprint(v))
+	}
+	return string(b)
+}
+
+// nonRetryable marks errors that no retry can fix (bad references in the input).
+func nonRetryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "not_found", err)
+	}
+	return err
+}

@@ -1,0 +1,161 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"jiaofu/access"
+	"jiaofu/calendar"
+	"jiaofu/store"
+)
+
+// RegistryCheckInput asks what the registry says of a student for a programme.
+type RegistryCheckInput struct {
+	ApplicationID string
+	StudentID     string
+	Programme     string
+}
+
+// RegistryCheck is the automatic check's verdict.
+type RegistryCheck struct {
+	Priority      bool // 建档立卡: poverty-registered students are reviewed first
+	NeedsEvidence bool
+	AmountFen     int64 // from the programme's standard, never from the form
+	UnitCode      string
+}
+
+// CheckRegistry looks the student up in the poverty registry and the programme's standard, and
+// writes the verdict to the application.
+func (a *Activities) CheckRegistry(ctx context.Context, in RegistryCheckInput) (RegistryCheck, error) {
+	st, err := a.Store.StudentByID(ctx, in.StudentID)
+	if err != nil {
+		return RegistryCheck{}, nonRetryable(fmt.Errorf("student %s: %w", in.StudentID, err))
+	}
+	prog, err := a.Store.ProgrammeByCode(ctx, in.Programme)
+	if err != nil {
+		return RegistryCheck{}, nonRetryable(fmt.Errorf("programme %s: %w", in.Programme, err))
+	}
+	out := RegistryCheck{Priority: st.PovertyRegistered, NeedsEvidence: !st.PovertyRegistered, AmountFen: prog.AmountFen, UnitCode: st.UnitCode}
+	return out, a.Store.UpdateApplication(ctx, in.ApplicationID, store.ApplicationUpdate{
+		State: store.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
+}
+
+// ApplicationStep moves an application's projection and puts the step on record.
+type ApplicationStep struct {
+	ApplicationID string
+	Update        store.ApplicationUpdate
+	Audit         Audit
+}
+
+// SetApplication applies a step of the subsidy workflow to the store.
+func (a *Activities) SetApplication(ctx context.Context, in ApplicationStep) error {
+	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, in.Update); err != nil {
+		return nonRetryable(err)
+	}
+	return a.audit(ctx, in.Audit, "")
+}
+
+// DisburseInput pays an application once.
+type DisburseInput struct {
+	ApplicationID string
+	AmountFen     int64
+	Channel       string
+	At            time.Time
+}
+
+// Disburse records the payment exactly once (the application id is the key), then archives the
+// application as disbursed.
+func (a *Activities) Disburse(ctx context.Context, in DisburseInput) (store.Disbursement, error) {
+	d, err := a.Store.Disburse(ctx, store.Disbursement{ApplicationID: in.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel, DisbursedAt: in.At})
+	if err != nil {
+		return d, err
+	}
+	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, store.ApplicationUpdate{State: store.AppDisbursed}); err != nil {
+		return d, err
+	}
+	return d, a.audit(ctx, Audit{Actor: access.System, Action: "subsidy.disbursed", Process: "subsidy", CaseID: in.ApplicationID,
+		After: d, At: in.At}, "")
+}
+
+// OpenBatchInput opens a publicity batch over the given reviewed applications.
+type OpenBatchInput struct {
+	BatchID      string
+	UnitCode     string
+	Term         string
+	Applications []string
+	OpenedBy     access.Actor
+	Now          time.Time
+	Period       calendar.Spec
+}
+
+// BatchMember is one application in a batch, with the people separation of duties bars from
+// signing it off.
+type BatchMember struct {
+	ApplicationID string
+	ApplicantID   string
+	ReviewerID    string
+}
+
+// OpenedBatch is the batch as opened: its members and when publicity ends.
+type OpenedBatch struct {
+	Members []BatchMember
+	EndsAt  time.Time
+}
+
+// OpenBatch computes the end of the publicity period on the calendar and claims the applications
+// for the batch in one transaction (an application can be in one batch only).
+func (a *Activities) OpenBatch(ctx context.Context, in OpenBatchInput) (OpenedBatch, error) {
+	unit, err := a.Store.UnitByCode(ctx, in.UnitCode)
+	if err != nil {
+		return OpenedBatch{}, nonRetryable(err)
+	}
+	cal, err := a.Store.Calendar(ctx)
+	if err != nil {
+		return OpenedBatch{}, err
+	}
+	ends := in.Period.Due(cal, in.Now)
+	ids, err := a.Store.ClaimForBatch(ctx, store.Batch{ID: in.BatchID, UnitID: unit.ID, Term: in.Term, OpenedBy: in.OpenedBy.UserID,
+		OpenedAt: in.Now, EndsAt: &ends}, in.Applications)
+	if err != nil {
+		return OpenedBatch{}, err
+	}
+	out := OpenedBatch{EndsAt: ends}
+	for _, id := range ids {
+		app, err := a.Store.ApplicationByID(ctx, id)
+		if err != nil {
+			return out, err
+		}
+		out.Members = append(out.Members, BatchMember{ApplicationID: id, ApplicantID: app.ApplicantID, ReviewerID: app.ReviewerID})
+	}
+	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: store.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
+		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, "")
+}
+
+// BatchStep moves a batch's projection and puts the step on record.
+type BatchStep struct {
+	BatchID string
+	State   string
+	Audit   Audit
+}
+
+// SetBatch applies a step of the publicity workflow to the store.
+func (a *Activities) SetBatch(ctx context.Context, in BatchStep) error {
+	if err := a.Store.SetBatchState(ctx, in.BatchID, in.State); err != nil {
+		return err
+	}
+	return a.audit(ctx, in.Audit, "")
+}
+
+// SaveObjection records an objection or its decision.
+func (a *Activities) SaveObjection(ctx context.Context, o store.Objection) error {
+	if err := a.Store.UpsertObjection(ctx, o); err != nil {
+		return err
+	}
+	action, actor := "objection.filed", access.Public
+	if o.Decision != "" {
+		action, actor = "objection."+o.Decision, access.System
+	}
+	return a.audit(ctx, Audit{Actor: actor, Action: action, Process: "subsidy", CaseID: o.BatchID,
+		After: map[string]any{"objection_id": o.ID, "entry_id": o.ApplicationID, "state": o.State, "decision": o.Decision}}, "")
+}

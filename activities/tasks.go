@@ -1,0 +1,238 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"jiaofu/access"
+	"jiaofu/calendar"
+	"jiaofu/store"
+)
+
+// TaskSpec describes a human task a workflow opens: who may act (a role at a unit, or one
+// assignee), what they may decide, by when, and who is barred (separation of duties).
+type TaskSpec struct {
+	Kind          string
+	Process       string
+	CaseID        string
+	Title         string
+	CandidateRole string
+	UnitCode      string
+	AssigneeID    string
+	Outcomes      []string
+	Due           calendar.Spec
+	// Exclude lists user ids that may not complete the task (the applicant, earlier approvers).
+	Exclude []string
+}
+
+// OpenTaskInput opens task ID of workflow WorkflowID at Now (the workflow's clock).
+type OpenTaskInput struct {
+	ID         string
+	WorkflowID string
+	Spec       TaskSpec
+	Now        time.Time
+	OpenedBy   access.Actor
+}
+
+// RungAt is an escalation rung with the instant it fires.
+type RungAt struct {
+	Rung   int
+	Target string
+	At     time.Time
+}
+
+// TaskOpened is what the workflow keeps about an open task.
+type TaskOpened struct {
+	UnitID   string
+	UnitPath string
+	DueAt    time.Time
+	Rungs    []RungAt
+}
+
+// OpenTask resolves the task's unit, computes its due time and ladder on the calendar, and
+// projects it into the store so that it shows in inboxes.
+func (a *Activities) OpenTask(ctx context.Context, in OpenTaskInput) (TaskOpened, error) {
+	unit, err := a.Store.UnitByCode(ctx, in.Spec.UnitCode)
+	if err != nil {
+		return TaskOpened{}, nonRetryable(fmt.Errorf("task %s unit %q: %w", in.ID, in.Spec.UnitCode, err))
+	}
+	cal, err := a.Store.Calendar(ctx)
+	if err != nil {
+		return TaskOpened{}, err
+	}
+	out := TaskOpened{UnitID: unit.ID, UnitPath: unit.Path, DueAt: in.Spec.Due.Due(cal, in.Now)}
+	ladder, err := a.Store.Ladder(ctx, in.Spec.Kind)
+	if err != nil {
+		return out, err
+	}
+	for _, r := range ladder {
+		spec, err := calendar.ParseSpec(r.After)
+		if err != nil {
+			return out, nonRetryable(fmt.Errorf("escalation ladder %s rung %d: %w", r.TaskKind, r.Rung, err))
+		}
+		out.Rungs = append(out.Rungs, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, out.DueAt)})
+	}
+	err = a.Store.UpsertTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
+		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: unit.ID, UnitPath: unit.Path,
+		AssigneeID: in.Spec.AssigneeID, State: store.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
+		CreatedAt: in.Now})
+	if err != nil {
+		return out, err
+	}
+	return out, a.audit(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
+		After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
+			"assignee": in.Spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, "")
+}
+
+// TaskChange is one change to an open or closing task, projected and put on record together.
+type TaskChange struct {
+	Task      store.Task // the projection after the change
+	Actor     access.Actor
+	ActorRole string
+	Action    string // task.completed, task.claimed, task.transferred, task.urged, …
+	Comment   string
+	Fields    map[string]string
+	Before    map[string]any
+	At        time.Time
+}
+
+// ApplyTaskChange writes the projection and the audit entry of a task action; a completed task
+// also closes the reminders and superior escalations its lateness opened (the supervision
+// office's stay open: it decides on accountability itself).
+func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
+	if err := a.Store.UpsertTask(ctx, in.Task); err != nil {
+		return err
+	}
+	if in.Task.State == store.TaskDone {
+		if err := a.Store.CloseEscalationsOfTask(ctx, in.Task.ID, "task completed"); err != nil {
+			return err
+		}
+	}
+	after := map[string]any{"task_id": in.Task.ID, "kind": in.Task.Kind, "state": in.Task.State}
+	if in.Task.Outcome != "" {
+		after["outcome"] = in.Task.Outcome
+	}
+	if in.Task.AssigneeID != "" {
+		after["assignee"] = in.Task.AssigneeID
+	}
+	if in.Comment != "" {
+		after["comment"] = in.Comment
+	}
+	for k, v := range in.Fields {
+		after[k] = v
+	}
+	return a.audit(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action, Process: in.Task.Process, CaseID: in.Task.CaseID,
+		Before: in.Before, After: after, At: in.At}, "")
+}
+
+// EscalateInput fires one rung for a task that is still open past its due time.
+type EscalateInput struct {
+	Task   store.Task
+	Rung   RungAt
+	Reason string
+}
+
+// Escalate records the rung: a reminder, or an escalation addressed to the superior unit, the
+// township government, the county HQ or the supervision office, found from the task's unit.
+func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Escalation, error) {
+	src, err := a.Store.UnitByID(ctx, in.Task.UnitID)
+	if err != nil {
+		return store.Escalation{}, nonRetryable(err)
+	}
+	target, err := a.targetUnit(ctx, src, in.Rung.Target)
+	if err != nil {
+		return store.Escalation{}, nonRetryable(fmt.Errorf("escalation target %s for unit %s: %w", in.Rung.Target, src.Code, err))
+	}
+	reason := in.Reason
+	if reason == "" {
+		reason = fmt.Sprintf("「%s」逾期未办（应于 %s 前办理）", in.Task.Title, in.Task.DueAt.In(calendar.CST).Format("2006-01-02 15:04"))
+	}
+	e := store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process, CaseID: in.Task.CaseID,
+		TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target, UnitID: target.ID, UnitPath: target.Path,
+		SourceUnit: src.Code, Reason: reason, CreatedAt: in.Rung.At}
+	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
+		return e, err
+	}
+	in.Task.EscalationLevel = in.Rung.Rung
+	if err := a.Store.UpsertTask(ctx, in.Task); err != nil {
+		return e, err
+	}
+	return e, a.audit(ctx, Audit{Actor: access.System, Action: "escalation." + in.Rung.Target, Process: in.Task.Process,
+		CaseID: in.Task.CaseID, After: map[string]any{"escalation_id": e.ID, "task_id": in.Task.ID, "rung": in.Rung.Rung,
+			"to_unit": target.Code, "reason": reason}, At: in.Rung.At}, "")
+}
+
+// targetUnit finds where a rung goes: reminders stay with the task's unit; "superior" climbs the
+// 包保 chain one unit up; township_gov and county_hq are found by kind (and township); the
+// supervision office is the bureau's supervision section.
+func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target string) (store.Unit, error) {
+	switch target {
+	case store.TargetRemind:
+		return src, nil
+	case store.TargetSuperior:
+		if src.ParentID == nil {
+			return src, nil
+		}
+		return a.Store.UnitByID(ctx, *src.ParentID)
+	case store.TargetTownshipGov:
+		us, err := a.Store.UnitsByKind(ctx, store.KindTownshipGov, src.TownshipCode)
+		if err != nil || len(us) == 0 || src.TownshipCode == "" {
+			return store.Unit{}, fmt.Errorf("no township government for township %q: %w", src.TownshipCode, store.ErrNotFound)
+		}
+		return us[0], nil
+	case store.TargetCountyHQ:
+		us, err := a.Store.UnitsByKind(ctx, store.KindCountyHQ, "")
+		if err != nil || len(us) == 0 {
+			return store.Unit{}, fmt.Errorf("no county HQ unit: %w", store.ErrNotFound)
+		}
+		return us[0], nil
+	case store.TargetSupervision:
+		return a.SupervisionUnit(ctx)
+	}
+	return store.Unit{}, fmt.Errorf("unknown target %q: %w", target, store.ErrNotFound)
+}
+
+// SupervisionUnitCode is the code of the supervision office (监察室) unit the seed data creates;
+// an installation may name its own through the setting "supervision_unit".
+const SupervisionUnitCode = "JS-JCS"
+
+// SupervisionUnit returns the supervision office's unit.
+func (a *Activities) SupervisionUnit(ctx context.Context) (store.Unit, error) {
+	code, err := a.Store.Setting(ctx, "supervision_unit")
+	if err != nil {
+		code = SupervisionUnitCode
+	}
+	return a.Store.UnitByCode(ctx, code)
+}
+
+// RaiseInput records an escalation that is not a task's lateness (a case deadline, a relapse).
+type RaiseInput struct {
+	ID       string // stable per event, so retries write once
+	Process  string
+	CaseID   string
+	UnitCode string // the case's unit, from which the target is found
+	Target   string
+	Reason   string
+	At       time.Time
+}
+
+// Raise records a case-level escalation to the target found from the case's unit.
+func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation, error) {
+	src, err := a.Store.UnitByCode(ctx, in.UnitCode)
+	if err != nil {
+		return store.Escalation{}, nonRetryable(err)
+	}
+	target, err := a.targetUnit(ctx, src, in.Target)
+	if err != nil {
+		return store.Escalation{}, nonRetryable(err)
+	}
+	e := store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, Target: in.Target, UnitID: target.ID,
+		UnitPath: target.Path, SourceUnit: src.Code, Reason: in.Reason, CreatedAt: in.At}
+	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
+		return e, err
+	}
+	return e, a.audit(ctx, Audit{Actor: access.System, Action: "escalation." + in.Target, Process: in.Process, CaseID: in.CaseID,
+		After: map[string]any{"escalation_id": e.ID, "to_unit": target.Code, "reason": in.Reason}, At: in.At}, "")
+}

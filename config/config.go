@@ -1,0 +1,258 @@
+// Package config loads jiaofu's settings from environment variables into one typed struct.
+//
+// Every variable has a default suitable for a developer's laptop; Validate names the variable
+// at fault, and production mode refuses to start on default secrets.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"jiaofu/calendar"
+)
+
+// Mode is development (the default: demo data, generated admin password) or production.
+type Mode string
+
+// The two modes.
+const (
+	Development Mode = "development"
+	Production  Mode = "production"
+)
+
+// DefaultSecretKey is refused in production: it only protects a laptop demo.
+const DefaultSecretKey = "jiaofu-development-secret-change-me"
+
+// Config is every setting the service reads, with the environment variable that sets it.
+type Config struct {
+	Mode        Mode
+	HTTPAddr    string
+	DataDir     string
+	DatabaseURL string
+	// TemporalAddress, when set, points at an existing Temporal cluster and disables the embedded server.
+	TemporalAddress      string
+	TemporalNamespace    string
+	TemporalTaskQueue    string
+	EmbeddedFrontend     string
+	EmbeddedUI           string
+	TemporalRetention    time.Duration
+	AdminPassword        string
+	SecretKey            string
+	SessionTTL           time.Duration
+	SeedDemo             bool
+	UpdateTimeout        time.Duration
+	PublicRateLimit      int
+	PublicityPeriod      calendar.Spec
+	SubsidyReviewDue     calendar.Spec
+	SubsidyResubmitDue   calendar.Spec
+	ObjectionReviewDue   calendar.Spec
+	SignoffDue           calendar.Spec
+	DropoutFirstContact  calendar.Spec
+	DropoutReturnWindow  calendar.Spec
+	DropoutHQWindow      calendar.Spec
+	DropoutConsolidation calendar.Spec
+	DropoutCloseDue      calendar.Spec
+}
+
+func mustSpec(s string) calendar.Spec {
+	spec, err := calendar.ParseSpec(s)
+	if err != nil {
+		panic(err)
+	}
+	return spec
+}
+
+// Default returns the settings used when no variable is set.
+func Default() Config {
+	return Config{
+		Mode:                 Development,
+		HTTPAddr:             ":8080",
+		DataDir:              "./data",
+		TemporalNamespace:    "default",
+		TemporalTaskQueue:    "jiaofu",
+		EmbeddedFrontend:     "127.0.0.1:7233",
+		EmbeddedUI:           "127.0.0.1:8233",
+		TemporalRetention:    30 * 24 * time.Hour,
+		SecretKey:            DefaultSecretKey,
+		SessionTTL:           12 * time.Hour,
+		SeedDemo:             true,
+		UpdateTimeout:        10 * time.Second,
+		PublicRateLimit:      10,
+		PublicityPeriod:      mustSpec("5wd"),
+		SubsidyReviewDue:     mustSpec("3wd"),
+		SubsidyResubmitDue:   mustSpec("5wd"),
+		ObjectionReviewDue:   mustSpec("2wd"),
+		SignoffDue:           mustSpec("3wd"),
+		DropoutFirstContact:  mustSpec("1wd"),
+		DropoutReturnWindow:  mustSpec("15d"),
+		DropoutHQWindow:      mustSpec("15d"),
+		DropoutConsolidation: mustSpec("20w"),
+		DropoutCloseDue:      mustSpec("3wd"),
+	}
+}
+
+// Var documents one environment variable for the README and for error messages.
+type Var struct {
+	Name, Default, Meaning string
+}
+
+// Vars lists every variable the service reads, in the order the README shows them.
+var Vars = []Var{
+	{"JIAOFU_ENV", "development", "`production` refuses default secrets and skips demo data"},
+	{"JIAOFU_HTTP_ADDR", ":8080", "HTTP API and console listen address"},
+	{"JIAOFU_DATA_DIR", "./data", "embedded SQLite store and embedded Temporal files"},
+	{"DATABASE_URL", "(unset: SQLite in the data dir)", "postgres://… to keep the store in PostgreSQL"},
+	{"TEMPORAL_ADDRESS", "(unset: embedded server)", "host:port of an existing Temporal frontend"},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"JIAOFU_TASK_QUEUE", "jiaofu", "Temporal task queue of the worker"},
+	{"JIAOFU_TEMPORAL_FRONTEND_ADDR", "127.0.0.1:7233", "embedded server's gRPC frontend"},
+	{"JIAOFU_TEMPORAL_UI_ADDR", "127.0.0.1:8233", "embedded Temporal Web UI; `off` disables it"},
+	{"JIAOFU_TEMPORAL_RETENTION", "720h", "how long the embedded namespace keeps closed workflows"},
+	{"JIAOFU_ADMIN_PASSWORD", "(dev: generated and printed)", "password of user `admin`, created on first start"},
+	{"JIAOFU_SECRET_KEY", "(dev default)", "key for console cookies and CSRF tokens; required in production"},
+	{"JIAOFU_SESSION_TTL", "12h", "how long a login token lasts"},
+	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
+	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
+	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
+	{"JIAOFU_PUBLICITY_PERIOD", "5wd", "publicity (公示) period"},
+	{"JIAOFU_SUBSIDY_REVIEW_DUE", "3wd", "school review task due"},
+	{"JIAOFU_SUBSIDY_RESUBMIT_DUE", "5wd", "correction after a return due"},
+	{"JIAOFU_OBJECTION_REVIEW_DUE", "2wd", "objection review task due"},
+	{"JIAOFU_PUBLICITY_SIGNOFF_DUE", "3wd", "county sign-off task due"},
+	{"JIAOFU_DROPOUT_FIRST_CONTACT", "1wd", "first contact with a dropout's family due"},
+	{"JIAOFU_DROPOUT_RETURN_WINDOW", "15d", "window to bring the student back before the township government is seized"},
+	{"JIAOFU_DROPOUT_HQ_WINDOW", "15d", "further window before the county HQ is seized"},
+	{"JIAOFU_DROPOUT_CONSOLIDATION", "20w", "consolidation (包巩固) period after a return: about one term"},
+	{"JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", "3wd", "school leader's approval of a closure due"},
+}
+
+// FromEnv reads the environment over Default and validates the result.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load reads settings through lookup (os.LookupEnv in production, a map in tests).
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	c := Default()
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		if v, ok := lookup(name); ok {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive Go duration such as 30s or 12h", name, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	spec := func(name string, dst *calendar.Spec) {
+		if v, ok := lookup(name); ok {
+			s, err := calendar.ParseSpec(strings.TrimSpace(v))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			*dst = s
+		}
+	}
+	var mode string
+	str("JIAOFU_ENV", &mode)
+	switch Mode(mode) {
+	case "":
+	case Development, Production:
+		c.Mode = Mode(mode)
+		if c.Mode == Production {
+			c.SeedDemo = false
+			c.SecretKey = ""
+		}
+	default:
+		errs = append(errs, fmt.Errorf("JIAOFU_ENV: %q is neither development nor production", mode))
+	}
+	str("JIAOFU_HTTP_ADDR", &c.HTTPAddr)
+	str("JIAOFU_DATA_DIR", &c.DataDir)
+	str("DATABASE_URL", &c.DatabaseURL)
+	str("TEMPORAL_ADDRESS", &c.TemporalAddress)
+	str("TEMPORAL_NAMESPACE", &c.TemporalNamespace)
+	str("JIAOFU_TASK_QUEUE", &c.TemporalTaskQueue)
+	str("JIAOFU_TEMPORAL_FRONTEND_ADDR", &c.EmbeddedFrontend)
+	str("JIAOFU_TEMPORAL_UI_ADDR", &c.EmbeddedUI)
+	if c.EmbeddedUI == "off" {
+		c.EmbeddedUI = ""
+	}
+	dur("JIAOFU_TEMPORAL_RETENTION", &c.TemporalRetention)
+	str("JIAOFU_ADMIN_PASSWORD", &c.AdminPassword)
+	str("JIAOFU_SECRET_KEY", &c.SecretKey)
+	dur("JIAOFU_SESSION_TTL", &c.SessionTTL)
+	if v, ok := lookup("JIAOFU_SEED_DEMO"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_SEED_DEMO: %q is not true or false", v))
+		}
+		c.SeedDemo = b
+	}
+	dur("JIAOFU_UPDATE_TIMEOUT", &c.UpdateTimeout)
+	if v, ok := lookup("JIAOFU_PUBLIC_RATE_LIMIT"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("JIAOFU_PUBLIC_RATE_LIMIT: %q is not a positive whole number", v))
+		}
+		c.PublicRateLimit = n
+	}
+	spec("JIAOFU_PUBLICITY_PERIOD", &c.PublicityPeriod)
+	spec("JIAOFU_SUBSIDY_REVIEW_DUE", &c.SubsidyReviewDue)
+	spec("JIAOFU_SUBSIDY_RESUBMIT_DUE", &c.SubsidyResubmitDue)
+	spec("JIAOFU_OBJECTION_REVIEW_DUE", &c.ObjectionReviewDue)
+	spec("JIAOFU_PUBLICITY_SIGNOFF_DUE", &c.SignoffDue)
+	spec("JIAOFU_DROPOUT_FIRST_CONTACT", &c.DropoutFirstContact)
+	spec("JIAOFU_DROPOUT_RETURN_WINDOW", &c.DropoutReturnWindow)
+	spec("JIAOFU_DROPOUT_HQ_WINDOW", &c.DropoutHQWindow)
+	spec("JIAOFU_DROPOUT_CONSOLIDATION", &c.DropoutConsolidation)
+	spec("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", &c.DropoutCloseDue)
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks settings that depend on each other; each message names its variable.
+func (c Config) Validate() error {
+	var errs []error
+	if c.HTTPAddr == "" {
+		errs = append(errs, errors.New("JIAOFU_HTTP_ADDR: must not be empty"))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("JIAOFU_DATA_DIR: must not be empty when DATABASE_URL is unset"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL: must start with postgres:// (unset it to use the embedded SQLite store)"))
+	}
+	if c.TemporalNamespace == "" {
+		errs = append(errs, errors.New("TEMPORAL_NAMESPACE: must not be empty"))
+	}
+	if c.TemporalTaskQueue == "" {
+		errs = append(errs, errors.New("JIAOFU_TASK_QUEUE: must not be empty"))
+	}
+	if c.TemporalAddress == "" && c.EmbeddedFrontend == "" {
+		errs = append(errs, errors.New("JIAOFU_TEMPORAL_FRONTEND_ADDR: must not be empty when TEMPORAL_ADDRESS is unset"))
+	}
+	if c.Mode == Production {
+		if c.SecretKey == "" || c.SecretKey == DefaultSecretKey {
+			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: production refuses the default secret; set a long random value"))
+		} else if len(c.SecretKey) < 32 {
+			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: must be at least 32 characters in production"))
+		}
+		if c.AdminPassword == "" {
+			errs = append(errs, errors.New("JIAOFU_ADMIN_PASSWORD: required in production"))
+		} else if len(c.AdminPassword) < 12 {
+			errs = append(errs, errors.New("JIAOFU_ADMIN_PASSWORD: must be at least 12 characters in production"))
+		}
+	}
+	return errors.Join(errs...)
+}

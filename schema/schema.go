@@ -1,0 +1,107 @@
+// Package schema holds jiaofu's numbered SQL migrations and applies them.
+//
+// One set of migration files serves both databases: a few tokens ({{TIME}}, {{BOOL}}, …) are
+// expanded per dialect, so the tables and columns are the same on SQLite and PostgreSQL.
+package schema
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"testing/fstest"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect names the SQL flavour a database speaks.
+type Dialect string
+
+// The two supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+var tokens = map[Dialect][]string{
+	Postgres: {"{{TIME}}", "TIMESTAMPTZ", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
+		"{{SERIAL}}", "BIGSERIAL PRIMARY KEY"},
+	SQLite: {"{{TIME}}", "DATETIME", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "1", "{{FALSE}}", "0",
+		"{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+}
+
+// Files returns the migrations expanded for d.
+func Files(d Dialect) (fs.FS, error) {
+	repl, ok := tokens[d]
+	if !ok {
+		return nil, fmt.Errorf("schema: unknown dialect %q", d)
+	}
+	out := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		b, err := migrations.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < len(repl); i += 2 {
+			b = bytes.ReplaceAll(b, []byte(repl[i]), []byte(repl[i+1]))
+		}
+		if i := bytes.Index(b, []byte("{{")); i >= 0 {
+			return nil, fmt.Errorf("schema: %s has an unknown token near %q", e.Name(), b[i:min(len(b), i+20)])
+		}
+		out[e.Name()] = &fstest.MapFile{Data: b}
+	}
+	return out, nil
+}
+
+func provider(d Dialect, db *sql.DB) (*goose.Provider, error) {
+	files, err := Files(d)
+	if err != nil {
+		return nil, err
+	}
+	gd := goose.DialectPostgres
+	if d == SQLite {
+		gd = goose.DialectSQLite3
+	}
+	return goose.NewProvider(gd, db, files, goose.WithDisableGlobalRegistry(true))
+}
+
+// Migrate applies every pending migration.
+func Migrate(ctx context.Context, d Dialect, db *sql.DB) error {
+	p, err := provider(d, db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("schema: migrate: %w", err)
+	}
+	return nil
+}
+
+// ErrBehind is returned by Check when the database lacks migrations this binary knows.
+var ErrBehind = errors.New("schema: database schema is behind this binary; run `jiaofu migrate`")
+
+// Check refuses a database whose schema is behind the binary's migrations.
+func Check(ctx context.Context, d Dialect, db *sql.DB) error {
+	p, err := provider(d, db)
+	if err != nil {
+		return err
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("schema: read version: %w", err)
+	}
+	if current < target {
+		return fmt.Errorf("%w (database at %d, binary at %d)", ErrBehind, current, target)
+	}
+	return nil
+}

@@ -1,0 +1,360 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Unit kinds, fixed names that clients use.
+const (
+	KindBureau         = "bureau"
+	KindSection        = "section"
+	KindTownshipSchool = "township_school"
+	KindSchool         = "school"
+	KindKindergarten   = "kindergarten"
+	KindTownshipGov    = "township_gov"
+	KindCountyHQ       = "county_hq"
+)
+
+// UnitKinds lists every valid unit kind.
+var UnitKinds = []string{KindBureau, KindSection, KindTownshipSchool, KindSchool, KindKindergarten, KindTownshipGov, KindCountyHQ}
+
+// Role names, fixed names that clients use.
+const (
+	RoleSchoolStaff      = "school_staff"
+	RoleTeacher          = "teacher"
+	RoleSchoolLeader     = "school_leader"
+	RoleTownshipStaff    = "township_staff"
+	RoleAidCenter        = "aid_center"
+	RoleEducationSection = "education_section"
+	RolePAOffice         = "pa_office"
+	RoleInspector        = "inspector"
+	RoleSupervision      = "supervision"
+	RoleBureauLeader     = "bureau_leader"
+	RoleAdmin            = "admin"
+)
+
+// Roles lists every valid role.
+var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
+	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin}
+
+// Unit is an org unit; Path lists the codes from the root ("/JS/JS-T01/").
+type Unit struct {
+	ID           string    `db:"id" json:"id"`
+	Code         string    `db:"code" json:"code"`
+	Name         string    `db:"name" json:"name"`
+	Kind         string    `db:"kind" json:"kind"`
+	ParentID     *string   `db:"parent_id" json:"-"`
+	ParentCode   string    `db:"parent_code" json:"parent_code"`
+	Path         string    `db:"path" json:"path"`
+	TownshipCode string    `db:"township_code" json:"township_code,omitempty"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+}
+
+const unitCols = `u.id, u.code, u.name, u.kind, u.parent_id, COALESCE(p.code, '') AS parent_code, u.path, u.township_code, u.created_at`
+const unitFrom = ` FROM org_units u LEFT JOIN org_units p ON p.id = u.parent_id `
+
+// CreateUnit adds a unit under parentCode ("" only for the root).
+func (s *Store) CreateUnit(ctx context.Context, code, name, kind, parentCode, townshipCode string) (Unit, error) {
+	u := Unit{ID: NewID("ou"), Code: code, Name: name, Kind: kind, TownshipCode: townshipCode, CreatedAt: now()}
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		u.Path = "/" + code + "/"
+		if parentCode != "" {
+			parent, err := s.unitByCode(ctx, tx, parentCode)
+			if err != nil {
+				return fmt.Errorf("parent_code %q: %w", parentCode, err)
+			}
+			u.ParentID, u.ParentCode, u.Path = &parent.ID, parent.Code, parent.Path+code+"/"
+			if u.TownshipCode == "" {
+				u.TownshipCode = parent.TownshipCode
+			}
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO org_units (id, code, name, kind, parent_id, path, township_code, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Code, u.Name, u.Kind, u.ParentID, u.Path, u.TownshipCode, u.CreatedAt)
+		return err
+	})
+	return u, err
+}
+
+func (s *Store) unitByCode(ctx context.Context, db q, code string) (Unit, error) {
+	var u Unit
+	err := s.get(ctx, db, &u, `SELECT `+unitCols+unitFrom+`WHERE u.code = ?`, code)
+	return u, err
+}
+
+// UnitByCode finds a unit by its code.
+func (s *Store) UnitByCode(ctx context.Context, code string) (Unit, error) {
+	return s.unitByCode(ctx, s.db, code)
+}
+
+// UnitByID finds a unit by its id.
+func (s *Store) UnitByID(ctx context.Context, id string) (Unit, error) {
+	var u Unit
+	err := s.get(ctx, s.db, &u, `SELECT `+unitCols+unitFrom+`WHERE u.id = ?`, id)
+	return u, err
+}
+
+// Units lists units whose path starts with scopePath ("" for all), in tree order.
+func (s *Store) Units(ctx context.Context, scopePath string) ([]Unit, error) {
+	var us []Unit
+	err := s.sel(ctx, s.db, &us, `SELECT `+unitCols+unitFrom+`WHERE u.path LIKE ? ORDER BY u.path`, scopePath+"%")
+	return us, err
+}
+
+// UnitsByKind lists units of one kind, optionally in one township.
+func (s *Store) UnitsByKind(ctx context.Context, kind, townshipCode string) ([]Unit, error) {
+	var us []Unit
+	query := `SELECT ` + unitCols + unitFrom + `WHERE u.kind = ?`
+	args := []any{kind}
+	if townshipCode != "" {
+		query += ` AND u.township_code = ?`
+		args = append(args, townshipCode)
+	}
+	err := s.sel(ctx, s.db, &us, query+` ORDER BY u.path`, args...)
+	return us, err
+}
+
+// User is a person who logs in; PasswordHash never leaves the store package's callers' JSON.
+type User struct {
+	ID           string     `db:"id" json:"id"`
+	Username     string     `db:"username" json:"username"`
+	PasswordHash string     `db:"password_hash" json:"-"`
+	DisplayName  string     `db:"display_name" json:"display_name"`
+	Active       bool       `db:"active" json:"active"`
+	CreatedAt    time.Time  `db:"created_at" json:"created_at"`
+	Roles        []UserRole `db:"-" json:"roles"`
+}
+
+// UserRole is one role a user holds at one unit.
+type UserRole struct {
+	Role     string `db:"role" json:"role"`
+	UnitID   string `db:"unit_id" json:"-"`
+	UnitCode string `db:"unit_code" json:"unit_code"`
+	UnitKind string `db:"unit_kind" json:"unit_kind"`
+	UnitPath string `db:"unit_path" json:"unit_path"`
+	UnitName string `db:"unit_name" json:"unit_name"`
+}
+
+// RoleAt names a role and the unit code it is held at, as an admin writes it.
+type RoleAt struct {
+	Role     string `json:"role"`
+	UnitCode string `json:"unit_code"`
+}
+
+// CreateUser adds a user with roles in one transaction: an unknown unit leaves nothing behind.
+func (s *Store) CreateUser(ctx context.Context, username, passwordHash, displayName string, roles []RoleAt) (User, error) {
+	u := User{ID: NewID("u"), Username: username, PasswordHash: passwordHash, DisplayName: displayName, Active: true, CreatedAt: now()}
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO users (id, username, password_hash, display_name, active, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.PasswordHash, u.DisplayName, true, u.CreatedAt); err != nil {
+			return err
+		}
+		for i, r := range roles {
+			unit, err := s.unitByCode(ctx, tx, r.UnitCode)
+			if err != nil {
+				return fmt.Errorf("roles[%d].unit_code %q: %w", i, r.UnitCode, err)
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO user_roles (user_id, role, unit_id) VALUES (?, ?, ?)`, u.ID, r.Role, unit.ID); err != nil {
+				return fmt.Errorf("roles[%d]: %w", i, err)
+			}
+		}
+		var err error
+		u.Roles, err = s.userRoles(ctx, tx, u.ID)
+		return err
+	})
+	return u, err
+}
+
+func (s *Store) userRoles(ctx context.Context, db q, userID string) ([]UserRole, error) {
+	var rs []UserRole
+	err := s.sel(ctx, db, &rs, `SELECT r.role, r.unit_id, o.code AS unit_code, o.kind AS unit_kind, o.path AS unit_path, o.name AS unit_name
+		FROM user_roles r JOIN org_units o ON o.id = r.unit_id WHERE r.user_id = ? ORDER BY o.path, r.role`, userID)
+	return rs, err
+}
+
+func (s *Store) userWhere(ctx context.Context, where string, arg any) (User, error) {
+	var u User
+	if err := s.get(ctx, s.db, &u, `SELECT id, username, password_hash, display_name, active, created_at FROM users WHERE `+where, arg); err != nil {
+		return u, err
+	}
+	var err error
+	u.Roles, err = s.userRoles(ctx, s.db, u.ID)
+	return u, err
+}
+
+// UserByUsername finds a user with roles by login name.
+func (s *Store) UserByUsername(ctx context.Context, username string) (User, error) {
+	return s.userWhere(ctx, "username = ?", username)
+}
+
+// UserByID finds a user with roles by id.
+func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
+	return s.userWhere(ctx, "id = ?", id)
+}
+
+// Users lists users holding any role at a unit within scopePath ("" for all).
+func (s *Store) Users(ctx context.Context, scopePath string) ([]User, error) {
+	var us []User
+	if err := s.sel(ctx, s.db, &us, `SELECT id, username, password_hash, display_name, active, created_at FROM users u
+		WHERE ? = '' OR EXISTS (SELECT 1 FROM user_roles r JOIN org_units o ON o.id = r.unit_id WHERE r.user_id = u.id AND o.path LIKE ?)
+		ORDER BY username`, scopePath, scopePath+"%"); err != nil {
+		return nil, err
+	}
+	for i := range us {
+		var err error
+		if us[i].Roles, err = s.userRoles(ctx, s.db, us[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return us, nil
+}
+
+// SetPassword replaces a user's password hash.
+func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
+	_, err := s.exec(ctx, s.db, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	return err
+}
+
+// CreateSession stores the hash of a bearer token.
+func (s *Store) CreateSession(ctx context.Context, tokenHash, userID string, ttl time.Duration) error {
+	t := now()
+	_, err := s.exec(ctx, s.db, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		tokenHash, userID, t, t.Add(ttl))
+	return err
+}
+
+// SessionUser returns the user of an unexpired session.
+func (s *Store) SessionUser(ctx context.Context, tokenHash string) (User, error) {
+	var userID string
+	if err := s.get(ctx, s.db, &userID, `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`, tokenHash, now()); err != nil {
+		return User{}, err
+	}
+	u, err := s.UserByID(ctx, userID)
+	if err == nil && !u.Active {
+		return User{}, ErrNotFound
+	}
+	return u, err
+}
+
+// DeleteSession logs a token out.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
+	_, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	return err
+}
+
+// Student is a pupil the processes are for. IDCardNo is sensitive: callers mask it outside the
+// student's own school and the aid center.
+type Student struct {
+	ID                string    `db:"id" json:"id"`
+	StudentNo         string    `db:"student_no" json:"student_no"`
+	Name              string    `db:"name" json:"name"`
+	Sex               string    `db:"sex" json:"sex"`
+	BirthDate         string    `db:"birth_date" json:"birth_date"`
+	IDCardNo          string    `db:"id_card_no" json:"id_card_no"`
+	UnitID            string    `db:"unit_id" json:"-"`
+	UnitCode          string    `db:"unit_code" json:"unit_code"`
+	UnitName          string    `db:"unit_name" json:"unit_name"`
+	UnitPath          string    `db:"unit_path" json:"-"`
+	Grade             int       `db:"grade" json:"grade"`
+	Class             string    `db:"class" json:"class"`
+	PovertyRegistered bool      `db:"poverty_registered" json:"poverty_registered"`
+	HouseholdID       string    `db:"household_id" json:"household_id,omitempty"`
+	LeftBehind        bool      `db:"left_behind" json:"left_behind"`
+	Migrant           bool      `db:"migrant" json:"migrant"`
+	Disability        string    `db:"disability" json:"disability"`
+	Enrolled          bool      `db:"enrolled" json:"enrolled"`
+	CreatedAt         time.Time `db:"created_at" json:"created_at"`
+}
+
+const studentCols = `s.id, s.student_no, s.name, s.sex, s.birth_date, s.id_card_no, s.unit_id, o.code AS unit_code, o.name AS unit_name,
+	o.path AS unit_path, s.grade, s.class, s.poverty_registered, s.household_id, s.left_behind, s.migrant, s.disability, s.enrolled, s.created_at`
+const studentFrom = ` FROM students s JOIN org_units o ON o.id = s.unit_id `
+
+// CreateStudent adds a student at st.UnitCode.
+func (s *Store) CreateStudent(ctx context.Context, st Student) (Student, error) {
+	unit, err := s.UnitByCode(ctx, st.UnitCode)
+	if err != nil {
+		return st, fmt.Errorf("unit_code %q: %w", st.UnitCode, err)
+	}
+	st.ID, st.UnitID, st.UnitName, st.UnitPath, st.CreatedAt, st.Enrolled = NewID("st"), unit.ID, unit.Name, unit.Path, now(), true
+	_, err = s.exec(ctx, s.db, `INSERT INTO students (id, student_no, name, sex, birth_date, id_card_no, unit_id, grade, class,
+		poverty_registered, household_id, left_behind, migrant, disability, enrolled, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		st.ID, st.StudentNo, st.Name, st.Sex, st.BirthDate, st.IDCardNo, st.UnitID, st.Grade, st.Class,
+		st.PovertyRegistered, st.HouseholdID, st.LeftBehind, st.Migrant, st.Disability, st.Enrolled, st.CreatedAt)
+	return st, err
+}
+
+// StudentByID finds a student.
+func (s *Store) StudentByID(ctx context.Context, id string) (Student, error) {
+	var st Student
+	err := s.get(ctx, s.db, &st, `SELECT `+studentCols+studentFrom+`WHERE s.id = ?`, id)
+	return st, err
+}
+
+// StudentFilter narrows a student list.
+type StudentFilter struct {
+	ScopePath         string
+	PovertyRegistered *bool
+	Limit             int
+}
+
+// Students lists students within a scope.
+func (s *Store) Students(ctx context.Context, f StudentFilter) ([]Student, error) {
+	query := `SELECT ` + studentCols + studentFrom + `WHERE o.path LIKE ?`
+	args := []any{f.ScopePath + "%"}
+	if f.PovertyRegistered != nil {
+		query += ` AND s.poverty_registered = ?`
+		args = append(args, *f.PovertyRegistered)
+	}
+	query += ` ORDER BY o.path, s.grade, s.class, s.student_no`
+	if f.Limit > 0 {
+		query += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	var sts []Student
+	err := s.sel(ctx, s.db, &sts, query, args...)
+	return sts, err
+}
+
+// Responsibility kinds of the 包保 chain.
+const (
+	SubjectUnit    = "unit"
+	SubjectClass   = "class"
+	SubjectStudent = "student"
+)
+
+// SetResponsible records who answers for a unit, a class ("unitID/class") or a student.
+func (s *Store) SetResponsible(ctx context.Context, subjectKind, subjectID, userID string) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO responsibilities (subject_kind, subject_id, user_id) VALUES (?, ?, ?)
+		ON CONFLICT (subject_kind, subject_id) DO UPDATE SET user_id = excluded.user_id`, subjectKind, subjectID, userID)
+	return err
+}
+
+// Responsible returns the user who answers for a subject, or ErrNotFound.
+func (s *Store) Responsible(ctx context.Context, subjectKind, subjectID string) (string, error) {
+	var userID string
+	err := s.get(ctx, s.db, &userID, `SELECT user_id FROM responsibilities WHERE subject_kind = ? AND subject_id = ?`, subjectKind, subjectID)
+	return userID, err
+}
+
+// ResponsibleForStudent walks the chain upward: the student's own teacher, else the class's,
+// else the school's person.
+func (s *Store) ResponsibleForStudent(ctx context.Context, st Student) (string, error) {
+	for _, sub := range [][2]string{{SubjectStudent, st.ID}, {SubjectClass, st.UnitID + "/" + st.Class}, {SubjectUnit, st.UnitID}} {
+		if id, err := s.Responsible(ctx, sub[0], sub[1]); err == nil {
+			return id, nil
+		} else if err != ErrNotFound {
+			return "", err
+		}
+	}
+	return "", ErrNotFound
+}
+
+// AncestorCodes returns the unit codes of a path, root first ("/A/B/" → [A B]).
+func AncestorCodes(path string) []string {
+	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+}

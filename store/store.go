@@ -1,0 +1,180 @@
+// Package store is jiaofu's permanent record: org units, people, students, the task and
+// escalation projections, the audit trail and each process's case tables, on SQLite or PostgreSQL.
+//
+// SQL is written once with ? placeholders and rebound per driver; instants are stored in UTC.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"jiaofu/schema"
+)
+
+// Domain errors every caller can test with errors.Is; the API maps them to HTTP statuses.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// Store is the one handle on the database.
+type Store struct {
+	db      *sqlx.DB
+	dialect schema.Dialect
+}
+
+// Open connects to PostgreSQL when databaseURL is set, else to the SQLite file dataDir/jiaofu.db,
+// and applies pending migrations when migrate is true; otherwise it refuses a schema that is behind.
+func Open(ctx context.Context, databaseURL, dataDir string, migrate bool) (*Store, error) {
+	var (
+		db      *sqlx.DB
+		dialect schema.Dialect
+		err     error
+	)
+	if databaseURL != "" {
+		dialect = schema.Postgres
+		db, err = sqlx.Open("postgres", databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+	} else {
+		dialect = schema.SQLite
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: data dir: %w", err)
+		}
+		db, err = sqlx.Open("sqlite", SQLiteDSN(filepath.Join(dataDir, "jiaofu.db")))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		// One writer at a time is SQLite's rule; a small pool lets WAL readers run beside it.
+		db.SetMaxOpenConns(4)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	s := &Store{db: db, dialect: dialect}
+	if migrate {
+		err = schema.Migrate(ctx, dialect, db.DB)
+	} else {
+		err = schema.Check(ctx, dialect, db.DB)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// SQLiteDSN is the connection string for a durable SQLite file: WAL with synchronous=FULL, so a
+// committed write survives a power loss; immediate transactions so writers queue instead of
+// failing on lock upgrades.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect tells which database this store speaks to.
+func (s *Store) Dialect() schema.Dialect { return s.dialect }
+
+// DB exposes the pool for health checks and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// q is what both *sqlx.DB and *sqlx.Tx offer; helpers take it so they work inside a transaction.
+type q interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// WithTx runs fn in one transaction, committed only when fn returns nil.
+func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", interpret(err))
+	}
+	return nil
+}
+
+func (s *Store) exec(ctx context.Context, db q, query string, args ...any) (sql.Result, error) {
+	res, err := db.ExecContext(ctx, db.Rebind(query), args...)
+	return res, interpret(err)
+}
+
+func (s *Store) get(ctx context.Context, db q, dest any, query string, args ...any) error {
+	return interpret(db.GetContext(ctx, dest, db.Rebind(query), args...))
+}
+
+func (s *Store) sel(ctx context.Context, db q, dest any, query string, args ...any) error {
+	return interpret(db.SelectContext(ctx, dest, db.Rebind(query), args...))
+}
+
+// interpret translates driver errors into the store's domain errors, in this one place.
+func interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
+		return fmt.Errorf("%w: %s", ErrConflict, pqErr.Constraint)
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %s", ErrConflict, sqErr.Error())
+		}
+	}
+	return err
+}
+
+// NewID returns a random identifier with a readable prefix ("u_", "st_", …).
+func NewID(prefix string) string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + hex.EncodeToString(b[:])
+}
+
+// now is the store's clock: UTC, microsecond precision (what PostgreSQL keeps).
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }

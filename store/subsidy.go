@@ -1,0 +1,347 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Programme stages, fixed names that clients use.
+var Stages = []string{"preschool", "primary", "junior", "senior", "vocational"}
+
+// Programme is a subsidy programme with its standard amount; the amount of an application always
+// comes from here, never from the form.
+type Programme struct {
+	ID        string    `db:"id" json:"id"`
+	Code      string    `db:"code" json:"code"`
+	Name      string    `db:"name" json:"name"`
+	AmountFen int64     `db:"amount_fen" json:"amount_fen"`
+	Stage     string    `db:"stage" json:"stage"`
+	Active    bool      `db:"active" json:"active"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// CreateProgramme adds a programme.
+func (s *Store) CreateProgramme(ctx context.Context, p Programme) (Programme, error) {
+	p.ID, p.Active, p.CreatedAt = NewID("pg"), true, now()
+	_, err := s.exec(ctx, s.db, `INSERT INTO subsidy_programmes (id, code, name, amount_fen, stage, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Code, p.Name, p.AmountFen, p.Stage, p.Active, p.CreatedAt)
+	return p, err
+}
+
+// ProgrammeByCode finds a programme.
+func (s *Store) ProgrammeByCode(ctx context.Context, code string) (Programme, error) {
+	var p Programme
+	err := s.get(ctx, s.db, &p, `SELECT id, code, name, amount_fen, stage, active, created_at FROM subsidy_programmes WHERE code = ?`, code)
+	return p, err
+}
+
+// Programmes lists all programmes.
+func (s *Store) Programmes(ctx context.Context) ([]Programme, error) {
+	var ps []Programme
+	err := s.sel(ctx, s.db, &ps, `SELECT id, code, name, amount_fen, stage, active, created_at FROM subsidy_programmes ORDER BY stage, code`)
+	return ps, err
+}
+
+// Application states.
+const (
+	AppSubmitted   = "submitted"
+	AppInReview    = "in_review"
+	AppReturned    = "returned"
+	AppReviewed    = "reviewed"
+	AppInPublicity = "in_publicity"
+	AppSignedOff   = "signed_off"
+	AppDisbursed   = "disbursed"
+	AppRejected    = "rejected"
+)
+
+// Application is the projection of a subsidy application workflow.
+type Application struct {
+	ID            string    `db:"id" json:"id"`
+	StudentID     string    `db:"student_id" json:"student_id"`
+	StudentName   string    `db:"student_name" json:"student_name"`
+	Grade         int       `db:"grade" json:"grade"`
+	Class         string    `db:"class" json:"class"`
+	ProgrammeCode string    `db:"programme_code" json:"programme"`
+	ProgrammeName string    `db:"programme_name" json:"programme_name"`
+	Term          string    `db:"term" json:"term"`
+	UnitID        string    `db:"unit_id" json:"-"`
+	UnitCode      string    `db:"unit_code" json:"unit_code"`
+	UnitName      string    `db:"unit_name" json:"unit_name"`
+	UnitPath      string    `db:"unit_path" json:"-"`
+	ApplicantID   string    `db:"applicant_id" json:"applicant_id"`
+	AmountFen     int64     `db:"amount_fen" json:"amount_fen"`
+	Priority      bool      `db:"priority" json:"priority"`
+	EvidenceNote  string    `db:"evidence_note" json:"evidence_note,omitempty"`
+	State         string    `db:"state" json:"status"`
+	BatchID       string    `db:"batch_id" json:"batch_id,omitempty"`
+	ReviewerID    string    `db:"reviewer_id" json:"reviewer_id,omitempty"`
+	CreatedAt     time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt     time.Time `db:"updated_at" json:"updated_at"`
+}
+
+const appCols = `a.id, a.student_id, s.name AS student_name, s.grade, s.class, a.programme_code, COALESCE(p.name, a.programme_code) AS programme_name,
+	a.term, a.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, a.applicant_id, a.amount_fen, a.priority,
+	a.evidence_note, a.state, a.batch_id, a.reviewer_id, a.created_at, a.updated_at`
+const appFrom = ` FROM subsidy_applications a JOIN students s ON s.id = a.student_id JOIN org_units o ON o.id = a.unit_id
+	LEFT JOIN subsidy_programmes p ON p.code = a.programme_code `
+
+// InsertApplication records a new application once (a retry or a racing duplicate changes nothing).
+func (s *Store) InsertApplication(ctx context.Context, a Application) error {
+	t := now()
+	_, err := s.exec(ctx, s.db, `INSERT INTO subsidy_applications (id, student_id, programme_code, term, unit_id, applicant_id, amount_fen,
+		priority, evidence_note, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		a.ID, a.StudentID, a.ProgrammeCode, a.Term, a.UnitID, a.ApplicantID, a.AmountFen, a.Priority, a.EvidenceNote, a.State, t, t)
+	return err
+}
+
+// ApplicationUpdate carries the fields a workflow step changes; empty strings leave a field alone.
+type ApplicationUpdate struct {
+	State        string
+	AmountFen    *int64
+	Priority     *bool
+	EvidenceNote *string
+	BatchID      *string
+	ReviewerID   string
+}
+
+// UpdateApplication applies a workflow step to the projection.
+func (s *Store) UpdateApplication(ctx context.Context, id string, u ApplicationUpdate) error {
+	set, args := "updated_at = ?", []any{now()}
+	if u.State != "" {
+		set += ", state = ?"
+		args = append(args, u.State)
+	}
+	if u.AmountFen != nil {
+		set += ", amount_fen = ?"
+		args = append(args, *u.AmountFen)
+	}
+	if u.Priority != nil {
+		set += ", priority = ?"
+		args = append(args, *u.Priority)
+	}
+	if u.EvidenceNote != nil {
+		set += ", evidence_note = ?"
+		args = append(args, *u.EvidenceNote)
+	}
+	if u.BatchID != nil {
+		set += ", batch_id = ?"
+		args = append(args, *u.BatchID)
+	}
+	if u.ReviewerID != "" {
+		set += ", reviewer_id = ?"
+		args = append(args, u.ReviewerID)
+	}
+	res, err := s.exec(ctx, s.db, `UPDATE subsidy_applications SET `+set+` WHERE id = ?`, append(args, id)...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("application %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// ApplicationByID reads one application.
+func (s *Store) ApplicationByID(ctx context.Context, id string) (Application, error) {
+	var a Application
+	err := s.get(ctx, s.db, &a, `SELECT `+appCols+appFrom+`WHERE a.id = ?`, id)
+	return a, err
+}
+
+// ApplicationFilter narrows an application list.
+type ApplicationFilter struct {
+	ScopePaths []string // nil: everything
+	UnitID     string
+	Term       string
+	State      string
+	BatchID    string
+	Limit      int
+}
+
+// Applications lists applications.
+func (s *Store) Applications(ctx context.Context, f ApplicationFilter) ([]Application, error) {
+	query, args := `SELECT `+appCols+appFrom+`WHERE 1=1`, []any{}
+	query, args = scopeClause(query, args, "o.path", f.ScopePaths)
+	for col, v := range map[string]string{"a.unit_id": f.UnitID, "a.term": f.Term, "a.state": f.State, "a.batch_id": f.BatchID} {
+		if v != "" {
+			query += " AND " + col + " = ?"
+			args = append(args, v)
+		}
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 500
+	}
+	var as []Application
+	err := s.sel(ctx, s.db, &as, query+` ORDER BY s.grade, s.class, s.name, a.id LIMIT `+itoa(f.Limit), args...)
+	return as, err
+}
+
+// scopeClause restricts a query to rows whose path column lies within one of the scopes; nil
+// scopes mean no restriction, an empty non-nil list means nothing.
+func scopeClause(query string, args []any, col string, scopes []string) (string, []any) {
+	if scopes == nil {
+		return query, args
+	}
+	if len(scopes) == 0 {
+		return query + " AND 1=0", args
+	}
+	query += " AND ("
+	for i, sc := range scopes {
+		if i > 0 {
+			query += " OR "
+		}
+		query += col + " LIKE ?"
+		args = append(args, sc+"%")
+	}
+	return query + ")", args
+}
+
+// Batch states.
+const (
+	BatchOpen      = "publicizing"
+	BatchClosed    = "closed"
+	BatchSignedOff = "signed_off"
+)
+
+// Batch is one publicity (公示) list of a school for a term.
+type Batch struct {
+	ID       string     `db:"id" json:"id"`
+	UnitID   string     `db:"unit_id" json:"-"`
+	UnitCode string     `db:"unit_code" json:"school_unit"`
+	UnitName string     `db:"unit_name" json:"school_name"`
+	UnitPath string     `db:"unit_path" json:"-"`
+	Term     string     `db:"term" json:"term"`
+	State    string     `db:"state" json:"state"`
+	OpenedBy string     `db:"opened_by" json:"opened_by"`
+	OpenedAt time.Time  `db:"opened_at" json:"opened_at"`
+	EndsAt   *time.Time `db:"ends_at" json:"ends_at,omitempty"`
+	ClosedAt *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+}
+
+const batchCols = `b.id, b.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, b.term, b.state, b.opened_by, b.opened_at, b.ends_at, b.closed_at`
+
+// ClaimForBatch creates a batch and moves the given reviewed applications into it, in one
+// transaction; applications already in another batch or no longer reviewed are skipped. It is
+// idempotent per batch id (a retried activity returns the same members).
+func (s *Store) ClaimForBatch(ctx context.Context, b Batch, appIDs []string) ([]string, error) {
+	var claimed []string
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, `INSERT INTO publicity_batches (id, unit_id, term, state, opened_by, opened_at, ends_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, b.ID, b.UnitID, b.Term, BatchOpen, b.OpenedBy, utc(b.OpenedAt), b.EndsAt); err != nil {
+			return err
+		}
+		for _, id := range appIDs {
+			if _, err := s.exec(ctx, tx, `UPDATE subsidy_applications SET batch_id = ?, state = ?, updated_at = ?
+				WHERE id = ? AND batch_id = '' AND state = ?`, b.ID, AppInPublicity, now(), id, AppReviewed); err != nil {
+				return err
+			}
+		}
+		return s.sel(ctx, tx, &claimed, `SELECT id FROM subsidy_applications WHERE batch_id = ? ORDER BY id`, b.ID)
+	})
+	return claimed, err
+}
+
+// SetBatchState moves a batch on.
+func (s *Store) SetBatchState(ctx context.Context, id, state string) error {
+	var closed any
+	if state != BatchOpen {
+		closed = now()
+	}
+	_, err := s.exec(ctx, s.db, `UPDATE publicity_batches SET state = ?, closed_at = COALESCE(closed_at, ?) WHERE id = ?`, state, closed, id)
+	return err
+}
+
+// BatchByID reads a batch.
+func (s *Store) BatchByID(ctx context.Context, id string) (Batch, error) {
+	var b Batch
+	err := s.get(ctx, s.db, &b, `SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE b.id = ?`, id)
+	return b, err
+}
+
+// Batches lists batches within scopes (nil: all).
+func (s *Store) Batches(ctx context.Context, scopes []string, state string) ([]Batch, error) {
+	query, args := `SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE 1=1`, []any{}
+	query, args = scopeClause(query, args, "o.path", scopes)
+	if state != "" {
+		query += " AND b.state = ?"
+		args = append(args, state)
+	}
+	var bs []Batch
+	err := s.sel(ctx, s.db, &bs, query+" ORDER BY b.opened_at DESC LIMIT 200", args...)
+	return bs, err
+}
+
+// CountBatches counts a school's batches for a term (to number the next one).
+func (s *Store) CountBatches(ctx context.Context, unitID, term string) (int, error) {
+	var n int
+	err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM publicity_batches WHERE unit_id = ? AND term = ?`, unitID, term)
+	return n, err
+}
+
+// Objection is a public objection (异议) to one entry of a publicity list.
+type Objection struct {
+	ID            string     `db:"id" json:"id"`
+	BatchID       string     `db:"batch_id" json:"batch_id"`
+	ApplicationID string     `db:"application_id" json:"entry_id"`
+	Reason        string     `db:"reason" json:"reason"`
+	Contact       string     `db:"contact" json:"contact"`
+	State         string     `db:"state" json:"state"`
+	Decision      string     `db:"decision" json:"decision,omitempty"`
+	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
+	DecidedAt     *time.Time `db:"decided_at" json:"decided_at,omitempty"`
+}
+
+// UpsertObjection records an objection or its decision.
+func (s *Store) UpsertObjection(ctx context.Context, o Objection) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO objections (id, batch_id, application_id, reason, contact, state, decision, created_at, decided_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, decision = excluded.decision,
+		decided_at = excluded.decided_at`, o.ID, o.BatchID, o.ApplicationID, o.Reason, o.Contact, o.State, o.Decision, utc(o.CreatedAt), o.DecidedAt)
+	return err
+}
+
+// Objections lists a batch's objections.
+func (s *Store) Objections(ctx context.Context, batchID string) ([]Objection, error) {
+	var os []Objection
+	err := s.sel(ctx, s.db, &os, `SELECT id, batch_id, application_id, reason, contact, state, decision, created_at, decided_at
+		FROM objections WHERE batch_id = ? ORDER BY created_at, id`, batchID)
+	return os, err
+}
+
+// Disbursement is the one payment of an application.
+type Disbursement struct {
+	ApplicationID string    `db:"application_id" json:"application_id"`
+	AmountFen     int64     `db:"amount_fen" json:"amount_fen"`
+	Channel       string    `db:"channel" json:"channel"`
+	DisbursedAt   time.Time `db:"disbursed_at" json:"disbursed_at"`
+}
+
+// Disburse records the payment exactly once: a second call returns the first record unchanged.
+func (s *Store) Disburse(ctx context.Context, d Disbursement) (Disbursement, error) {
+	if _, err := s.exec(ctx, s.db, `INSERT INTO disbursements (application_id, amount_fen, channel, disbursed_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (application_id) DO NOTHING`, d.ApplicationID, d.AmountFen, d.Channel, utc(d.DisbursedAt)); err != nil {
+		return d, err
+	}
+	return s.DisbursementOf(ctx, d.ApplicationID)
+}
+
+// DisbursementOf reads an application's disbursement.
+func (s *Store) DisbursementOf(ctx context.Context, appID string) (Disbursement, error) {
+	var d Disbursement
+	err := s.get(ctx, s.db, &d, `SELECT application_id, amount_fen, channel, disbursed_at FROM disbursements WHERE application_id = ?`, appID)
+	return d, err
+}
+
+// Omissions lists poverty-registered, enrolled students within scopes who have no application
+// for the term that the school has approved (none, or only ones still in review or rejected).
+func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]Student, error) {
+	query := `SELECT ` + studentCols + studentFrom + `WHERE s.poverty_registered = ? AND s.enrolled = ?
+		AND NOT EXISTS (SELECT 1 FROM subsidy_applications a WHERE a.student_id = s.id AND a.term = ? AND a.state IN (?, ?, ?, ?))`
+	args := []any{true, true, term, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed}
+	query, args = scopeClause(query, args, "o.path", scopes)
+	var sts []Student
+	err := s.sel(ctx, s.db, &sts, query+` ORDER BY o.path, s.grade, s.class, s.name`, args...)
+	return sts, err
+}

@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"jiaofu/access"
+)
+
+// Task states.
+const (
+	TaskOpen      = "open"
+	TaskDone      = "done"
+	TaskCancelled = "cancelled"
+)
+
+// Task is the projection of a human task (待办) held by a workflow.
+type Task struct {
+	ID              string     `db:"id" json:"id"`
+	WorkflowID      string     `db:"workflow_id" json:"workflow_id"`
+	Process         string     `db:"process" json:"process"`
+	Kind            string     `db:"kind" json:"kind"`
+	CaseID          string     `db:"case_id" json:"case_id"`
+	Title           string     `db:"title" json:"title"`
+	CandidateRole   string     `db:"candidate_role" json:"candidate_role"`
+	UnitID          string     `db:"unit_id" json:"-"`
+	UnitCode        string     `db:"unit_code" json:"unit_code"`
+	UnitName        string     `db:"unit_name" json:"unit_name"`
+	UnitPath        string     `db:"unit_path" json:"-"`
+	AssigneeID      string     `db:"assignee_id" json:"assignee_id,omitempty"`
+	State           string     `db:"state" json:"state"`
+	Outcome         string     `db:"outcome" json:"outcome,omitempty"`
+	Outcomes        string     `db:"outcomes" json:"-"`
+	DueAt           time.Time  `db:"due_at" json:"due_at"`
+	EscalationLevel int        `db:"escalation_level" json:"escalation_level"`
+	UrgeCount       int        `db:"urge_count" json:"urge_count"`
+	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
+	CompletedAt     *time.Time `db:"completed_at" json:"completed_at,omitempty"`
+	CompletedBy     string     `db:"completed_by" json:"completed_by,omitempty"`
+}
+
+// AllowedOutcomes splits the stored outcome list.
+func (t Task) AllowedOutcomes() []string {
+	if t.Outcomes == "" {
+		return nil
+	}
+	return strings.Split(t.Outcomes, ",")
+}
+
+const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
+	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
+	t.created_at, t.completed_at, t.completed_by`
+const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
+
+// UpsertTask writes a task's projection; replaying the same write changes nothing (activities retry).
+func (s *Store) UpsertTask(ctx context.Context, t Task) error {
+	_, err := s.exec(ctx, s.db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
+		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, outcome = excluded.outcome,
+		candidate_role = excluded.candidate_role, unit_id = excluded.unit_id, unit_path = excluded.unit_path,
+		due_at = excluded.due_at, escalation_level = excluded.escalation_level, urge_count = excluded.urge_count,
+		completed_at = excluded.completed_at, completed_by = excluded.completed_by`,
+		t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
+		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy)
+	return err
+}
+
+// TaskByID reads one task projection.
+func (s *Store) TaskByID(ctx context.Context, id string) (Task, error) {
+	var t Task
+	err := s.get(ctx, s.db, &t, `SELECT `+taskCols+taskFrom+`WHERE t.id = ?`, id)
+	return t, err
+}
+
+// TaskFilter narrows an inbox.
+type TaskFilter struct {
+	State   string // open (default), done, all
+	Process string
+	Kind    string
+	CaseID  string
+	Limit   int
+	Offset  int
+}
+
+// Inbox lists the tasks the actor may act on: those assigned to them, and unclaimed ones whose
+// candidate role they hold at a unit covering the task's unit.
+func (s *Store) Inbox(ctx context.Context, a access.Actor, f TaskFilter) ([]Task, error) {
+	var ors []string
+	args := []any{}
+	ors = append(ors, `t.assignee_id = ?`)
+	args = append(args, a.UserID)
+	for _, r := range a.Roles {
+		ors = append(ors, `(t.candidate_role = ? AND t.unit_path LIKE ? AND t.assignee_id = '')`)
+		args = append(args, r.Role, r.Scope()+"%")
+	}
+	where := []string{"(" + strings.Join(ors, " OR ") + ")"}
+	if f.State == "" {
+		f.State = TaskOpen
+	}
+	if f.State != "all" {
+		where = append(where, `t.state = ?`)
+		args = append(args, f.State)
+	}
+	if f.Process != "" {
+		where = append(where, `t.process = ?`)
+		args = append(args, f.Process)
+	}
+	if f.Kind != "" {
+		where = append(where, `t.kind = ?`)
+		args = append(args, f.Kind)
+	}
+	if f.CaseID != "" {
+		where = append(where, `t.case_id = ?`)
+		args = append(args, f.CaseID)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	args = append(args, f.Limit, f.Offset)
+	var ts []Task
+	err := s.sel(ctx, s.db, &ts, `SELECT `+taskCols+taskFrom+`WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY t.due_at, t.id LIMIT ? OFFSET ?`, args...)
+	return ts, err
+}
+
+// TasksOfCase lists every task of a case, oldest first.
+func (s *Store) TasksOfCase(ctx context.Context, caseID string) ([]Task, error) {
+	var ts []Task
+	err := s.sel(ctx, s.db, &ts, `SELECT `+taskCols+taskFrom+`WHERE t.case_id = ? ORDER BY t.created_at, t.id`, caseID)
+	return ts, err
+}
+
+// Rung is one step of an escalation ladder: After past the due time, go to Target.
+type Rung struct {
+	TaskKind string `db:"task_kind" json:"task_kind"`
+	Rung     int    `db:"rung" json:"rung"`
+	After    string `db:"after" json:"after"`
+	Target   string `db:"target" json:"target"`
+}
+
+// Escalation targets a rung may name.
+const (
+	TargetRemind      = "remind"
+	TargetSuperior    = "superior"
+	TargetTownshipGov = "township_gov"
+	TargetCountyHQ    = "county_hq"
+	TargetSupervision = "supervision"
+)
+
+// EscalationTargets lists every valid target.
+var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision}
+
+// Ladder returns a task kind's rungs in order, or the "default" ladder when the kind has none.
+func (s *Store) Ladder(ctx context.Context, kind string) ([]Rung, error) {
+	var rs []Rung
+	if err := s.sel(ctx, s.db, &rs, `SELECT task_kind, rung, after, target FROM escalation_rungs WHERE task_kind = ? ORDER BY rung`, kind); err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 && kind != "default" {
+		return s.Ladder(ctx, "default")
+	}
+	return rs, nil
+}
+
+// Ladders lists every configured ladder.
+func (s *Store) Ladders(ctx context.Context) ([]Rung, error) {
+	var rs []Rung
+	err := s.sel(ctx, s.db, &rs, `SELECT task_kind, rung, after, target FROM escalation_rungs ORDER BY task_kind, rung`)
+	return rs, err
+}
+
+// SetLadder replaces a kind's rungs atomically.
+func (s *Store) SetLadder(ctx context.Context, kind string, rungs []Rung) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := s.exec(ctx, tx, `DELETE FROM escalation_rungs WHERE task_kind = ?`, kind); err != nil {
+		return err
+	}
+	for i, r := range rungs {
+		if _, err := s.exec(ctx, tx, `INSERT INTO escalation_rungs (task_kind, rung, after, target) VALUES (?, ?, ?, ?)`,
+			kind, i+1, r.After, r.Target); err != nil {
+			return err
+		}
+	}
+	return interpret(tx.Commit())
+}
+
+// Escalation states.
+const (
+	EscalationOpen   = "open"
+	EscalationClosed = "closed"
+)
+
+// Escalation is one rung that fired: a record in the target unit's (and, for supervision, the
+// supervision office's) escalation inbox.
+type Escalation struct {
+	ID         string     `db:"id" json:"id"`
+	Process    string     `db:"process" json:"process"`
+	CaseID     string     `db:"case_id" json:"case_id"`
+	TaskID     string     `db:"task_id" json:"task_id,omitempty"`
+	TaskKind   string     `db:"task_kind" json:"task_kind,omitempty"`
+	Rung       int        `db:"rung" json:"rung"`
+	Target     string     `db:"target" json:"target"`
+	UnitID     string     `db:"unit_id" json:"-"`
+	UnitCode   string     `db:"unit_code" json:"unit_code"`
+	UnitName   string     `db:"unit_name" json:"unit_name"`
+	UnitPath   string     `db:"unit_path" json:"-"`
+	SourceUnit string     `db:"source_unit" json:"source_unit"`
+	Reason     string     `db:"reason" json:"reason"`
+	State      string     `db:"state" json:"state"`
+	Decision   string     `db:"decision" json:"decision,omitempty"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	ClosedAt   *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+	ClosedBy   string     `db:"closed_by" json:"closed_by,omitempty"`
+}
+
+const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
+	e.unit_path, e.source_unit, e.reason, e.state, e.decision, e.created_at, e.closed_at, e.closed_by`
+
+// InsertEscalation records an escalation once: its id is derived from the task and rung, so a
+// retried activity writes nothing twice. It reports whether the row is new.
+func (s *Store) InsertEscalation(ctx context.Context, e Escalation) (bool, error) {
+	res, err := s.exec(ctx, s.db, `INSERT INTO escalations (id, process, case_id, task_id, task_kind, rung, target, unit_id, unit_path,
+		source_unit, reason, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.Reason,
+		EscalationOpen, utc(e.CreatedAt))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// EscalationFilter narrows the escalation inbox.
+type EscalationFilter struct {
+	State   string
+	Target  string
+	Process string
+	CaseID  string
+	Limit   int
+}
+
+// Escalations lists escalations the actor sees: everything for supervision and admins, else those
+// addressed to units within the actor's scopes.
+func (s *Store) Escalations(ctx context.Context, a access.Actor, f EscalationFilter) ([]Escalation, error) {
+	where := []string{"1=1"}
+	var args []any
+	if scopes := a.Scopes(); !a.ReadsAll() {
+		if len(scopes) == 0 {
+			return nil, nil
+		}
+		var ors []string
+		for _, sc := range scopes {
+			ors = append(ors, `e.unit_path LIKE ?`)
+			args = append(args, sc+"%")
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	for col, v := range map[string]string{"e.state": f.State, "e.target": f.Target, "e.process": f.Process, "e.case_id": f.CaseID} {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 200
+	}
+	var es []Escalation
+	err := s.sel(ctx, s.db, &es, `SELECT `+escCols+` FROM escalations e JOIN org_units o ON o.id = e.unit_id WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY e.created_at DESC, e.id LIMIT `+itoa(f.Limit), args...)
+	return es, err
+}
+
+// EscalationByID reads one escalation.
+func (s *Store) EscalationByID(ctx context.Context, id string) (Escalation, error) {
+	var e Escalation
+	err := s.get(ctx, s.db, &e, `SELECT `+escCols+` FROM escalations e JOIN org_units o ON o.id = e.unit_id WHERE e.id = ?`, id)
+	return e, err
+}
+
+// CloseEscalation records the decision on an open escalation; a closed one answers ErrConflict.
+func (s *Store) CloseEscalation(ctx context.Context, id, decision, by string) error {
+	res, err := s.exec(ctx, s.db, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = ? WHERE id = ? AND state = ?`,
+		EscalationClosed, decision, now(), by, id, EscalationOpen)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.EscalationByID(ctx, id); err != nil {
+			return err
+		}
+		return ErrConflict
+	}
+	return nil
+}
+
+// CloseEscalationsOfTask closes what a task's lateness opened once the task is done.
+func (s *Store) CloseEscalationsOfTask(ctx context.Context, taskID, decision string) error {
+	_, err := s.exec(ctx, s.db, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = 'system'
+		WHERE task_id = ? AND state = ? AND target <> ?`, EscalationClosed, decision, now(), taskID, EscalationOpen, TargetSupervision)
+	return err
+}

@@ -1,0 +1,137 @@
+package temporalserver
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"go.temporal.io/server/chasm/lib/activity"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/temporal"
+)
+
+// serverAddrs are the listen addresses of one server run. Only the frontend
+// (gRPC and HTTP) binds on the configured IP; history, matching and worker
+// bind on loopback and get fresh ports on every start (nothing persists them).
+type serverAddrs struct {
+	bindIP       string // frontend bind IP (may be 0.0.0.0 / ::)
+	dialHost     string // how this process reaches the frontend
+	frontendPort int
+	httpPort     int
+	historyPort  int
+	matchingPort int
+	workerPort   int
+}
+
+func hostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func serverOptions(a serverAddrs, sqlConf *config.SQL, logger log.Logger) ([]temporal.ServerOption, error) {
+	conf := serverConfig(a, sqlConf)
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("temporalserver: authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, fmt.Errorf("temporalserver: claim mapper: %w", err)
+	}
+	return []temporal.ServerOption{
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		// Static membership: no ringpop gossip, each service is at a known address.
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: static.SingleLocalHost(hostPort(a.dialHost, a.frontendPort)),
+			primitives.HistoryService:  static.SingleLocalHost(hostPort(loopback, a.historyPort)),
+			primitives.MatchingService: static.SingleLocalHost(hostPort(loopback, a.matchingPort)),
+			primitives.WorkerService:   static.SingleLocalHost(hostPort(loopback, a.workerPort)),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicConfig()),
+	}, nil
+}
+
+func serverConfig(a serverAddrs, sqlConf *config.SQL) *config.Config {
+	const store = "sqlite-default"
+	var conf config.Config
+
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = loopback
+
+	conf.Persistence.DefaultStore = store
+	conf.Persistence.VisibilityStore = store // same file: SQLite visibility tables
+	conf.Persistence.NumHistoryShards = numHistoryShards
+	conf.Persistence.DataStores = map[string]config.DataStore{store: {SQL: sqlConf}}
+
+	conf.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             hostPort(a.dialHost, a.frontendPort),
+				HTTPAddress:            hostPort(a.dialHost, a.httpPort),
+				// ClusterID left empty: the server generates one on first
+				// start and keeps the persisted one afterwards.
+			},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+
+	conf.Services = map[string]config.Service{
+		string(primitives.FrontendService): {RPC: config.RPC{
+			GRPCPort: a.frontendPort,
+			HTTPPort: a.httpPort,
+			BindOnIP: a.bindIP,
+		}},
+		string(primitives.HistoryService):  {RPC: config.RPC{GRPCPort: a.historyPort, BindOnIP: loopback}},
+		string(primitives.MatchingService): {RPC: config.RPC{GRPCPort: a.matchingPort, BindOnIP: loopback}},
+		string(primitives.WorkerService):   {RPC: config.RPC{GRPCPort: a.workerPort, BindOnIP: loopback}},
+	}
+
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+
+	// The worker service's own SDK client (scheduler, batcher, ...) dials this.
+	conf.PublicClient.HostPort = hostPort(a.dialHost, a.frontendPort)
+	return &conf
+}
+
+// dynamicConfig mirrors the CLI dev server's settings that still matter on a
+// v1.32.0 server. (The dev server also forces history.enableChasm and
+// activity.enableStandalone on; both already default to true in v1.32.0.)
+func dynamicConfig() dynamicconfig.StaticClient {
+	return dynamicconfig.StaticClient{
+		// Newly added search attributes / Nexus endpoints are visible at once
+		// instead of after the cache refresh interval. Both change rarely.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key():         true,
+		// With those caches bypassed, raise the persistence rate limits so the
+		// extra reads are not throttled (the dev server's numbers).
+		dynamicconfig.FrontendPersistenceMaxQPS.Key(): 10000,
+		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
+		// Smaller mutable-state cache than the 128k default: one small process.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
+		// The UI lists and counts workflows a lot; default is 10 RPS.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+		// Standalone activity operator and batch commands (off by default in
+		// v1.32.0; the dev server and its UI enable them).
+		activity.EnableStandaloneActivityOperatorCommands.Key():                  true,
+		dynamicconfig.FrontendEnableBatchOperationsForStandaloneActivities.Key(): true,
+	}
+}

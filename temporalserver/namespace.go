@@ -1,0 +1,117 @@
+package temporalserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// awaitAndReconcile waits until the frontend answers for the namespace, then
+// applies Options' retention and search attributes to it.
+func (s *Server) awaitAndReconcile(ctx context.Context, o Options) error {
+	c, err := dialReady(ctx, s.frontendAddr, o.Namespace, s.logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return reconcileNamespace(ctx, c, o, s.logger)
+}
+
+// dialReady polls until an SDK client can connect and DescribeNamespace
+// succeeds, bounded by ctx.
+func dialReady(ctx context.Context, addr, namespace string, logger *slog.Logger) (client.Client, error) {
+	const attemptTimeout = 5 * time.Second
+	backoff := 50 * time.Millisecond
+	for {
+		c, err := func() (client.Client, error) {
+			actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+			defer cancel()
+			c, err := client.DialContext(actx, client.Options{
+				HostPort:  addr,
+				Namespace: namespace,
+				Identity:  "temporalserver-bootstrap",
+				Logger:    sdklog.NewStructuredLogger(logger),
+			})
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.WorkflowService().DescribeNamespace(actx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace}); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return c, nil
+		}()
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("temporalserver: frontend %s not ready: %w (last error: %v)", addr, ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// reconcileNamespace brings an existing namespace in line with Options: a new
+// one was created with these settings already, so then this changes nothing.
+func reconcileNamespace(ctx context.Context, c client.Client, o Options, logger *slog.Logger) error {
+	ws := c.WorkflowService()
+	desc, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: o.Namespace})
+	if err != nil {
+		return fmt.Errorf("temporalserver: describing namespace %q: %w", o.Namespace, err)
+	}
+	if cur := desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(); cur != o.Retention {
+		logger.Info("temporalserver: updating namespace retention", "namespace", o.Namespace, "from", cur, "to", o.Retention)
+		if _, err := ws.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+			Namespace: o.Namespace,
+			Config: &namespacepb.NamespaceConfig{
+				WorkflowExecutionRetentionTtl: durationpb.New(o.Retention),
+			},
+		}); err != nil {
+			return fmt.Errorf("temporalserver: updating retention of namespace %q: %w", o.Namespace, err)
+		}
+	}
+
+	if len(o.SearchAttributes) == 0 {
+		return nil
+	}
+	ops := c.OperatorService()
+	list, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: o.Namespace})
+	if err != nil {
+		return fmt.Errorf("temporalserver: listing search attributes of %q: %w", o.Namespace, err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, want := range o.SearchAttributes {
+		if have, ok := list.GetCustomAttributes()[name]; ok {
+			if have != want {
+				return fmt.Errorf("temporalserver: search attribute %q is registered as %v in namespace %q, not %v (a type cannot be changed)", name, have, o.Namespace, want)
+			}
+			continue
+		}
+		if _, ok := list.GetSystemAttributes()[name]; ok {
+			return fmt.Errorf("temporalserver: %q is a system search attribute", name)
+		}
+		missing[name] = want
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	logger.Info("temporalserver: adding search attributes", "namespace", o.Namespace, "attributes", missing)
+	if _, err := ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace:        o.Namespace,
+		SearchAttributes: missing,
+	}); err != nil {
+		return fmt.Errorf("temporalserver: adding search attributes to %q: %w", o.Namespace, err)
+	}
+	return nil
+}

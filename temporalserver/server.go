@@ -1,0 +1,368 @@
+// Package temporalserver embeds a persistent, single-process Temporal server
+// (frontend, history, matching and worker services in this process) backed by
+// a SQLite file, plus optionally the Temporal Web UI. It serves the service's
+// all-in-one mode and integration tests.
+//
+// Unlike the CLI's `temporal server start-dev` it is meant to keep its state:
+// the database lives in Options.DataDir/temporal.db and survives restarts, and
+// the namespace settings given in Options are re-applied to an existing
+// database on every start.
+package temporalserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Options configures Start.
+type Options struct {
+	// DataDir holds the SQLite file DataDir/temporal.db. Both are created if
+	// missing; the schema is set up on first start.
+	DataDir string
+	// FrontendAddr is host:port for the gRPC frontend, e.g. "127.0.0.1:7233".
+	// The host must be an IP address, "localhost" or empty (all interfaces).
+	// Port 0 picks a free port; see Server.FrontendAddr. Default "127.0.0.1:7233".
+	FrontendAddr string
+	// UIAddr is host:port for the Web UI, e.g. "127.0.0.1:8233"; port 0 picks
+	// a free port. "" disables the UI.
+	UIAddr string
+	// Namespace is registered if missing. Default "default".
+	Namespace string
+	// Retention is how long closed workflows of Namespace are kept. It is
+	// applied when the namespace is created and, on an existing database,
+	// updated through the frontend if it differs. Default 24h; the server
+	// rejects less than 1h for a local namespace.
+	Retention time.Duration
+	// SearchAttributes are custom search attributes registered in Namespace:
+	// at creation, or on an existing database added (if missing) through the
+	// operator service. An existing attribute of another type is an error.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// Logger receives the server's logs (and the Web UI's start error).
+	// nil discards them.
+	Logger *slog.Logger
+	// LogLevel is the minimum level passed on to Logger. The zero value
+	// (slog.LevelInfo) means slog.LevelWarn, because the server is very chatty
+	// at Info; to really get Info records set it to slog.LevelInfo-1.
+	LogLevel slog.Level
+}
+
+// Server is a running embedded Temporal server. Stop it with Stop.
+type Server struct {
+	srv          temporal.Server
+	ui           *uiserver.Server
+	frontendAddr string
+	uiAddr       string
+	logger       *slog.Logger
+	stopOnce     sync.Once
+}
+
+const (
+	// clusterName is persisted in the database's cluster metadata on first
+	// start and must never change for that database.
+	clusterName = "active"
+
+	// numHistoryShards is written into the cluster metadata on first start
+	// and is fixed for the life of the database: every workflow ID is mapped
+	// to a shard by hashing modulo this number, so it can never be changed
+	// later (the server ignores a different configured value and keeps the
+	// persisted one). One shard is plenty for a single process on SQLite,
+	// which has a single writer anyway.
+	numHistoryShards = 1
+
+	loopback = "127.0.0.1"
+
+	defaultFrontendAddr = "127.0.0.1:7233"
+	defaultNamespace    = "default"
+	defaultRetention    = 24 * time.Hour
+	minRetention        = time.Hour
+)
+
+// Start opens (or creates) the database, starts all Temporal services in this
+// process and, if enabled, the Web UI. It returns once the frontend answers
+// for Options.Namespace and the namespace's retention and search attributes
+// match Options, or with an error when ctx ends first.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := o.setDefaults(); err != nil {
+		return nil, err
+	}
+	level := o.LogLevel
+	if level == 0 {
+		level = slog.LevelWarn
+	}
+	logger := slog.New(levelHandler{min: level, h: o.Logger.Handler()})
+
+	// Addresses and ports.
+	bindIP, frontendPort, err := parseFrontendAddr(o.FrontendAddr)
+	if err != nil {
+		return nil, err
+	}
+	dialHost := bindIP
+	if ip := net.ParseIP(bindIP); ip.IsUnspecified() {
+		dialHost = loopback
+		if ip.To4() == nil {
+			dialHost = "::1"
+		}
+	}
+	ports := portPicker{used: map[int]bool{}}
+	if frontendPort == 0 {
+		if frontendPort, err = ports.pick(bindIP); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := portIsFree(bindIP, frontendPort); err != nil {
+			return nil, fmt.Errorf("temporalserver: frontend address %s: %w", o.FrontendAddr, err)
+		}
+		ports.used[frontendPort] = true
+	}
+	addrs := serverAddrs{bindIP: bindIP, dialHost: dialHost, frontendPort: frontendPort}
+	if addrs.httpPort, err = ports.pick(bindIP); err != nil {
+		return nil, err
+	}
+	// The internal services only talk to each other: loopback only.
+	for _, p := range []*int{&addrs.historyPort, &addrs.matchingPort, &addrs.workerPort} {
+		if *p, err = ports.pick(loopback); err != nil {
+			return nil, err
+		}
+	}
+
+	var uiHost string
+	var uiPort int
+	if o.UIAddr != "" {
+		if uiHost, uiPort, err = parseUIAddr(o.UIAddr, &ports); err != nil {
+			return nil, err
+		}
+	}
+
+	// Database and namespace bootstrap (before the server starts, so the
+	// namespace exists from the first request on).
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("temporalserver: creating data dir: %w", err)
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("temporalserver: data dir: %w", err)
+	}
+	dbPath := filepath.Join(dataDir, dbFileName)
+	if err := checkDBPath(dbPath); err != nil {
+		return nil, err
+	}
+	created, err := ensureDatabase(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("temporalserver: created database", "path", dbPath)
+	}
+	sqlConf := sqliteConfig(dbPath)
+	nsConf, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("temporalserver: namespace %q: %w", o.Namespace, err)
+	}
+	// NewNamespaceConfig hard-codes a 24h retention.
+	nsConf.Detail.Config.Retention = durationpb.New(o.Retention)
+	// No-op when the namespace already exists; reconcileNamespace then
+	// brings retention and search attributes in line after start.
+	if err := sqliteschema.CreateNamespaces(sqlConf, nsConf); err != nil {
+		return nil, fmt.Errorf("temporalserver: registering namespace %q: %w", o.Namespace, err)
+	}
+
+	srvOpts, err := serverOptions(addrs, sqlConf, serverLogger{l: logger})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := temporal.NewServer(srvOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("temporalserver: creating server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("temporalserver: starting server: %w", err)
+	}
+	s := &Server{
+		srv:          srv,
+		frontendAddr: net.JoinHostPort(dialHost, strconv.Itoa(frontendPort)),
+		logger:       logger,
+	}
+
+	if err := s.awaitAndReconcile(ctx, o); err != nil {
+		s.Stop()
+		return nil, err
+	}
+
+	if o.UIAddr != "" {
+		if err := s.startUI(uiHost, uiPort, o.Namespace); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// FrontendAddr is the host:port clients dial for the gRPC frontend (the actual
+// port when Options.FrontendAddr asked for port 0; 127.0.0.1 when it bound
+// all interfaces).
+func (s *Server) FrontendAddr() string { return s.frontendAddr }
+
+// UIAddr is the Web UI's host:port, or "" when the UI is disabled.
+func (s *Server) UIAddr() string { return s.uiAddr }
+
+// Stop stops the Web UI and the server. It is safe to call more than once
+// (and concurrently); later calls return at once.
+//
+// Note: the server's SQLite plugin keeps its pooled connection to the file
+// open for the life of the process (it never closes pooled connections), so
+// the file stays open after Stop; starting again on the same DataDir in the
+// same process reuses that connection.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		if s.ui != nil {
+			s.ui.Stop()
+		}
+		if err := s.srv.Stop(); err != nil {
+			s.logger.Error("temporalserver: stopping server", "error", err)
+		}
+	})
+}
+
+func (o *Options) setDefaults() error {
+	if o.DataDir == "" {
+		return errors.New("temporalserver: Options.DataDir is required")
+	}
+	if o.FrontendAddr == "" {
+		o.FrontendAddr = defaultFrontendAddr
+	}
+	if o.Namespace == "" {
+		o.Namespace = defaultNamespace
+	}
+	if o.Retention == 0 {
+		o.Retention = defaultRetention
+	}
+	if o.Retention < minRetention {
+		return fmt.Errorf("temporalserver: Options.Retention %v is below the server's minimum of %v", o.Retention, minRetention)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// parseFrontendAddr returns the IP to bind and the port (0: pick one).
+// The server needs an IP, not a host name, to bind on.
+func parseFrontendAddr(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("temporalserver: frontend address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("temporalserver: frontend address %q: bad port", addr)
+	}
+	switch {
+	case host == "":
+		host = "0.0.0.0"
+	case host == "localhost":
+		host = loopback
+	case net.ParseIP(host) == nil:
+		return "", 0, fmt.Errorf("temporalserver: frontend address %q: host must be an IP address or localhost", addr)
+	}
+	return host, port, nil
+}
+
+func parseUIAddr(addr string, ports *portPicker) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("temporalserver: UI address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("temporalserver: UI address %q: bad port", addr)
+	}
+	probeHost := host
+	if probeHost == "" {
+		probeHost = "0.0.0.0"
+	}
+	if port == 0 {
+		if port, err = ports.pick(probeHost); err != nil {
+			return "", 0, err
+		}
+		return host, port, nil
+	}
+	// The UI server exits the whole process (echo's Logger.Fatal) when it
+	// cannot listen, so refuse a busy port here instead.
+	if err := portIsFree(probeHost, port); err != nil {
+		return "", 0, fmt.Errorf("temporalserver: UI address %s: %w", addr, err)
+	}
+	ports.used[port] = true
+	return host, port, nil
+}
+
+// portPicker hands out distinct free ports within one Start.
+type portPicker struct {
+	used map[int]bool
+}
+
+func (p *portPicker) pick(host string) (int, error) {
+	for range 20 {
+		port, err := FreePort(host)
+		if err != nil {
+			return 0, err
+		}
+		if !p.used[port] {
+			p.used[port] = true
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("temporalserver: could not find distinct free ports on %s", host)
+}
+
+// startUI starts the Web UI. Its Start blocks until Stop, so it runs in a
+// goroutine; a failure there can only be reported through the logger.
+func (s *Server) startUI(host string, port int, namespace string) (err error) {
+	cfg := &uiconfig.Config{
+		Host:                host,
+		Port:                port,
+		TemporalGRPCAddress: s.frontendAddr,
+		EnableUI:            true,
+		DefaultNamespace:    namespace,
+		// The UI is served over plain HTTP, so its CSRF cookie must not be
+		// marked Secure or browsers drop it (outside of localhost).
+		CORS: uiconfig.CORS{CookieInsecure: true},
+		// Its request log goes to stdout, not to our logger.
+		HideLogs: true,
+		// No calls home from a self-hosted service.
+		DisableNewsFetch: true,
+	}
+	// NewServer panics on bad config or missing embedded assets.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("temporalserver: creating UI server: %v", r)
+		}
+	}()
+	ui := uiserver.NewServer(uiserveroptions.WithConfigProvider(cfg))
+	s.ui = ui
+	s.uiAddr = net.JoinHostPort(host, strconv.Itoa(port))
+	go func() {
+		if err := ui.Start(); err != nil {
+			s.logger.Error("temporalserver: UI server failed", "addr", s.uiAddr, "error", err)
+		}
+	}()
+	return nil
+}

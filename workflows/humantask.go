@@ -1,0 +1,303 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jiaofu/access"
+	"jiaofu/activities"
+	"jiaofu/store"
+)
+
+// TaskActionUpdate is the one Update through which people act on any task of any process.
+const TaskActionUpdate = "task-action"
+
+// Task actions a person may take.
+const (
+	ActionComplete = "complete"
+	ActionClaim    = "claim"
+	ActionUnclaim  = "unclaim"
+	ActionTransfer = "transfer"
+	ActionUrge     = "urge"
+)
+
+// Error types carried by refused updates; the API maps them to HTTP statuses.
+const (
+	ErrTypeForbidden = "forbidden" // 403: not this person's task, or separation of duties
+	ErrTypeConflict  = "conflict"  // 409: the task is no longer open, or already claimed
+	ErrTypeInvalid   = "invalid"   // 400: an outcome or field the task does not take
+)
+
+// TaskAction is one person's action on a task. The API fills Actor from the caller's token;
+// Target is the colleague a task is transferred to.
+type TaskAction struct {
+	TaskID  string
+	Action  string
+	Outcome string
+	Comment string
+	Fields  map[string]string
+	Actor   access.Actor
+	Target  *access.Actor
+}
+
+// TaskActionResult tells the caller what the task looks like after the action.
+type TaskActionResult struct {
+	TaskID     string `json:"task_id"`
+	State      string `json:"state"`
+	Outcome    string `json:"outcome,omitempty"`
+	AssigneeID string `json:"assignee_id,omitempty"`
+}
+
+// TaskResult is what a completed task hands back to the process that opened it.
+type TaskResult struct {
+	Outcome string
+	Comment string
+	Fields  map[string]string
+	By      access.Actor
+	Role    string
+	At      time.Time
+}
+
+// openTask is the workflow's own record of a task; the store's copy is a projection of it.
+type openTask struct {
+	ID       string
+	Spec     activities.TaskSpec
+	Opened   activities.TaskOpened
+	Assignee string
+	Urges    int
+	Level    int
+	Result   *TaskResult
+	Created  time.Time
+}
+
+func (t *openTask) projection(wfID, state string) store.Task {
+	p := store.Task{ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
+		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
+		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
+	for i, o := range t.Spec.Outcomes {
+		if i > 0 {
+			p.Outcomes += ","
+		}
+		p.Outcomes += o
+	}
+	if t.Result != nil {
+		at := t.Result.At
+		p.Outcome, p.CompletedAt, p.CompletedBy = t.Result.Outcome, &at, t.Result.By.UserID
+	}
+	return p
+}
+
+// Tasks is the human-task mechanism every process uses: it opens tasks (projected to inboxes),
+// answers task actions through one validated Update, and climbs the escalation ladder while a
+// task stays open past its due time.
+type Tasks struct {
+	wfID string
+	seq  int
+	open map[string]*openTask
+}
+
+// NewTasks registers the task-action Update on the workflow. seq continues the numbering of a
+// workflow that continued-as-new, so that task ids stay unique.
+func NewTasks(ctx workflow.Context, seq int) (*Tasks, error) {
+	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*openTask{}}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.validate})
+	return t, err
+}
+
+// Seq is the number of tasks opened so far (carry it across continue-as-new).
+func (t *Tasks) Seq() int { return t.seq }
+
+// OpenCount is how many tasks are waiting for a person.
+func (t *Tasks) OpenCount() int { return len(t.open) }
+
+func refuse(errType, format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), errType)
+}
+
+// eligibleRole returns the role through which actor may act on the task, or "".
+func eligibleRole(task *openTask, actor access.Actor) string {
+	if task.Assignee != "" {
+		if actor.UserID != task.Assignee {
+			return ""
+		}
+		for _, r := range actor.Roles {
+			if r.Role == task.Spec.CandidateRole {
+				return r.Role
+			}
+		}
+		return "assignee"
+	}
+	if actor.Can(task.Spec.CandidateRole, task.Opened.UnitPath) {
+		return task.Spec.CandidateRole
+	}
+	return ""
+}
+
+// validate refuses an action before anything is written to history: the wrong person, the wrong
+// state, an outcome the task does not take, or a broken separation of duties.
+func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
+	task, ok := t.open[a.TaskID]
+	if !ok || task.Result != nil {
+		return refuse(ErrTypeConflict, "task %s is not open (already completed or withdrawn)", a.TaskID)
+	}
+	switch a.Action {
+	case ActionComplete:
+		if !slices.Contains(task.Spec.Outcomes, a.Outcome) {
+			return refuse(ErrTypeInvalid, "outcome: %q is not one of %v for a %s task", a.Outcome, task.Spec.Outcomes, task.Spec.Kind)
+		}
+		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
+			return refuse(ErrTypeForbidden, "separation of duties: %s applied for or already acted on this case and may not decide this task", a.Actor.Username)
+		}
+		if eligibleRole(task, a.Actor) == "" {
+			return refuse(ErrTypeForbidden, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
+				task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
+		}
+	case ActionClaim:
+		if task.Assignee == a.Actor.UserID {
+			return refuse(ErrTypeConflict, "task %s is already claimed by you", a.TaskID)
+		}
+		if task.Assignee != "" {
+			return refuse(ErrTypeConflict, "task %s is already claimed by someone else", a.TaskID)
+		}
+		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) || eligibleRole(task, a.Actor) == "" {
+			return refuse(ErrTypeForbidden, "%s may not claim this task", a.Actor.Username)
+		}
+	case ActionUnclaim:
+		if task.Assignee != a.Actor.UserID {
+			return refuse(ErrTypeForbidden, "only the person who claimed task %s may release it", a.TaskID)
+		}
+	case ActionTransfer:
+		if a.Target == nil || a.Target.UserID == "" {
+			return refuse(ErrTypeInvalid, "to_user: required")
+		}
+		if eligibleRole(task, a.Actor) == "" {
+			return refuse(ErrTypeForbidden, "%s may not transfer this task", a.Actor.Username)
+		}
+		if a.Target.UserID == a.Actor.UserID {
+			return refuse(ErrTypeInvalid, "to_user: cannot transfer a task to yourself")
+		}
+		if slices.Contains(task.Spec.Exclude, a.Target.UserID) {
+			return refuse(ErrTypeForbidden, "to_user: separation of duties bars %s from this case", a.Target.Username)
+		}
+		if !a.Target.Can(task.Spec.CandidateRole, task.Opened.UnitPath) {
+			return refuse(ErrTypeInvalid, "to_user: %s does not hold %s over unit %s", a.Target.Username, task.Spec.CandidateRole, task.Spec.UnitCode)
+		}
+	case ActionUrge:
+		if !a.Actor.Sees(task.Opened.UnitPath) && !slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
+			return refuse(ErrTypeForbidden, "%s may not urge a task outside their units", a.Actor.Username)
+		}
+	default:
+		return refuse(ErrTypeInvalid, "action: %q is not one of complete, claim, unclaim, transfer, urge", a.Action)
+	}
+	return nil
+}
+
+func assigneeNote(task *openTask) string {
+	if task.Assignee != "" {
+		return " (claimed by another person)"
+	}
+	return ""
+}
+
+// handle applies an accepted action. The task's new state is set before the first blocking
+// call, so a second action racing for the same task is refused by its validator: exactly one wins.
+func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, error) {
+	task, ok := t.open[a.TaskID]
+	if !ok || task.Result != nil {
+		// Two actions accepted in the same workflow task: the first one applied wins.
+		return TaskActionResult{}, refuse(ErrTypeConflict, "task %s is not open (already completed or withdrawn)", a.TaskID)
+	}
+	if err := t.validate(ctx, a); err != nil {
+		return TaskActionResult{}, err
+	}
+	now := workflow.Now(ctx)
+	before := map[string]any{"assignee": task.Assignee, "state": store.TaskOpen}
+	role := eligibleRole(task, a.Actor)
+	state, action := store.TaskOpen, "task."+a.Action+"ed"
+	switch a.Action {
+	case ActionComplete:
+		task.Result = &TaskResult{Outcome: a.Outcome, Comment: a.Comment, Fields: a.Fields, By: a.Actor, Role: role, At: now}
+		state, action = store.TaskDone, "task.completed"
+	case ActionClaim:
+		task.Assignee = a.Actor.UserID
+	case ActionUnclaim:
+		task.Assignee = ""
+	case ActionTransfer:
+		task.Assignee = a.Target.UserID
+		action = "task.transferred"
+		if a.Fields == nil {
+			a.Fields = map[string]string{}
+		}
+		a.Fields["to_user"] = a.Target.Username
+	case ActionUrge:
+		task.Urges++
+		action = "task.urged"
+		if role == "" && len(a.Actor.Roles) > 0 {
+			role = a.Actor.Roles[0].Role
+		}
+	}
+	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
+		Fields: a.Fields, Before: before, At: now}).Get(ctx, nil)
+	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee}, err
+}
+
+// Run opens a task, waits until a person completes it, and returns their decision. While it is
+// open past its due time, the task's escalation ladder fires rung by rung.
+func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult, error) {
+	t.seq++
+	task := &openTask{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
+	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenTask, activities.OpenTaskInput{
+		ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}).Get(ctx, &task.Opened)
+	if err != nil {
+		return TaskResult{}, err
+	}
+	t.open[task.ID] = task
+	defer delete(t.open, task.ID)
+	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
+	if err := workflow.Await(ctx, func() bool { return task.Result != nil }); err != nil {
+		return TaskResult{}, err
+	}
+	return *task.Result, nil
+}
+
+// escalate waits for each rung's instant and fires it unless the task was completed first.
+func (t *Tasks) escalate(ctx workflow.Context, task *openTask) {
+	for _, rung := range task.Opened.Rungs {
+		wait := rung.At.Sub(workflow.Now(ctx))
+		if wait > 0 {
+			done, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return task.Result != nil })
+			if err != nil || done {
+				return
+			}
+		}
+		if task.Result != nil {
+			return
+		}
+		task.Level = rung.Rung
+		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, activities.EscalateInput{
+			Task: task.projection(t.wfID, store.TaskOpen), Rung: rung}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Error("escalation failed", "task", task.ID, "rung", rung.Rung, "error", err)
+		}
+	}
+}
+
+// Drain waits until every in-flight task action has finished, before the workflow returns.
+func Drain(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// activityCtx gives activities the retry policy every jiaofu activity shares: short, retried with
+// backoff for a day (a store outage should delay a case, never lose it).
+func activityCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+}
