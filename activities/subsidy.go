@@ -15,6 +15,9 @@ type RegistryCheckInput struct {
 	ApplicationID string
 	StudentID     string
 	Programme     string
+	Term          string
+	ApplicantID   string
+	EvidenceNote  string
 }
 
 // RegistryCheck is the automatic check's verdict.
@@ -37,6 +40,11 @@ func (a *Activities) CheckRegistry(ctx context.Context, in RegistryCheckInput) (
 		return RegistryCheck{}, nonRetryable(fmt.Errorf("programme %s: %w", in.Programme, err))
 	}
 	out := RegistryCheck{Priority: st.PovertyRegistered, NeedsEvidence: !st.PovertyRegistered, AmountFen: prog.AmountFen, UnitCode: st.UnitCode}
+	// The API writes the row too, right after starting the workflow; whichever comes first wins.
+	if err := a.Store.InsertApplication(ctx, store.Application{ID: in.ApplicationID, StudentID: in.StudentID, ProgrammeCode: in.Programme,
+		Term: in.Term, UnitID: st.UnitID, ApplicantID: in.ApplicantID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted}); err != nil {
+		return out, err
+	}
 	return out, a.Store.UpdateApplication(ctx, in.ApplicationID, store.ApplicationUpdate{
 		State: store.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
 }

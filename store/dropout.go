@@ -18,13 +18,13 @@ const (
 // DropoutCase is the ledger (台账) row of a dropout persuasion case.
 type DropoutCase struct {
 	ID              string    `db:"id" json:"id"`
-	WorkflowID      string    `db:"workflow_id" json:"-"`
+	WorkflowID      string    `db:"workflow_id" json:"workflow_id"`
 	StudentID       string    `db:"student_id" json:"student_id"`
 	StudentName     string    `db:"student_name" json:"student_name"`
-	UnitID          string    `db:"unit_id" json:"-"`
+	UnitID          string    `db:"unit_id" json:"unit_id"`
 	UnitCode        string    `db:"unit_code" json:"unit_code"`
 	UnitName        string    `db:"unit_name" json:"unit_name"`
-	UnitPath        string    `db:"unit_path" json:"-"`
+	UnitPath        string    `db:"unit_path" json:"unit_path"`
 	TeacherID       string    `db:"teacher_id" json:"teacher_id"`
 	OpenedBy        string    `db:"opened_by" json:"opened_by"`
 	Reason          string    `db:"reason" json:"reason"`

@@ -132,7 +132,7 @@ type User struct {
 // UserRole is one role a user holds at one unit.
 type UserRole struct {
 	Role     string `db:"role" json:"role"`
-	UnitID   string `db:"unit_id" json:"-"`
+	UnitID   string `db:"unit_id" json:"unit_id"`
 	UnitCode string `db:"unit_code" json:"unit_code"`
 	UnitKind string `db:"unit_kind" json:"unit_kind"`
 	UnitPath string `db:"unit_path" json:"unit_path"`
@@ -255,10 +255,10 @@ type Student struct {
 	Sex               string    `db:"sex" json:"sex"`
 	BirthDate         string    `db:"birth_date" json:"birth_date"`
 	IDCardNo          string    `db:"id_card_no" json:"id_card_no"`
-	UnitID            string    `db:"unit_id" json:"-"`
+	UnitID            string    `db:"unit_id" json:"unit_id"`
 	UnitCode          string    `db:"unit_code" json:"unit_code"`
 	UnitName          string    `db:"unit_name" json:"unit_name"`
-	UnitPath          string    `db:"unit_path" json:"-"`
+	UnitPath          string    `db:"unit_path" json:"unit_path"`
 	Grade             int       `db:"grade" json:"grade"`
 	Class             string    `db:"class" json:"class"`
 	PovertyRegistered bool      `db:"poverty_registered" json:"poverty_registered"`

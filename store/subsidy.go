@@ -67,10 +67,10 @@ type Application struct {
 	ProgrammeCode string    `db:"programme_code" json:"programme"`
 	ProgrammeName string    `db:"programme_name" json:"programme_name"`
 	Term          string    `db:"term" json:"term"`
-	UnitID        string    `db:"unit_id" json:"-"`
+	UnitID        string    `db:"unit_id" json:"unit_id"`
 	UnitCode      string    `db:"unit_code" json:"unit_code"`
 	UnitName      string    `db:"unit_name" json:"unit_name"`
-	UnitPath      string    `db:"unit_path" json:"-"`
+	UnitPath      string    `db:"unit_path" json:"unit_path"`
 	ApplicantID   string    `db:"applicant_id" json:"applicant_id"`
 	AmountFen     int64     `db:"amount_fen" json:"amount_fen"`
 	Priority      bool      `db:"priority" json:"priority"`
@@ -209,10 +209,10 @@ const (
 // Batch is one publicity (公示) list of a school for a term.
 type Batch struct {
 	ID       string     `db:"id" json:"id"`
-	UnitID   string     `db:"unit_id" json:"-"`
+	UnitID   string     `db:"unit_id" json:"unit_id"`
 	UnitCode string     `db:"unit_code" json:"school_unit"`
 	UnitName string     `db:"unit_name" json:"school_name"`
-	UnitPath string     `db:"unit_path" json:"-"`
+	UnitPath string     `db:"unit_path" json:"unit_path"`
 	Term     string     `db:"term" json:"term"`
 	State    string     `db:"state" json:"state"`
 	OpenedBy string     `db:"opened_by" json:"opened_by"`

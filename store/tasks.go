@@ -24,14 +24,14 @@ type Task struct {
 	CaseID          string     `db:"case_id" json:"case_id"`
 	Title           string     `db:"title" json:"title"`
 	CandidateRole   string     `db:"candidate_role" json:"candidate_role"`
-	UnitID          string     `db:"unit_id" json:"-"`
+	UnitID          string     `db:"unit_id" json:"unit_id"`
 	UnitCode        string     `db:"unit_code" json:"unit_code"`
 	UnitName        string     `db:"unit_name" json:"unit_name"`
-	UnitPath        string     `db:"unit_path" json:"-"`
+	UnitPath        string     `db:"unit_path" json:"unit_path"`
 	AssigneeID      string     `db:"assignee_id" json:"assignee_id,omitempty"`
 	State           string     `db:"state" json:"state"`
 	Outcome         string     `db:"outcome" json:"outcome,omitempty"`
-	Outcomes        string     `db:"outcomes" json:"-"`
+	Outcomes        string     `db:"outcomes" json:"outcomes"`
 	DueAt           time.Time  `db:"due_at" json:"due_at"`
 	EscalationLevel int        `db:"escalation_level" json:"escalation_level"`
 	UrgeCount       int        `db:"urge_count" json:"urge_count"`
@@ -206,10 +206,10 @@ type Escalation struct {
 	TaskKind   string     `db:"task_kind" json:"task_kind,omitempty"`
 	Rung       int        `db:"rung" json:"rung"`
 	Target     string     `db:"target" json:"target"`
-	UnitID     string     `db:"unit_id" json:"-"`
+	UnitID     string     `db:"unit_id" json:"unit_id"`
 	UnitCode   string     `db:"unit_code" json:"unit_code"`
 	UnitName   string     `db:"unit_name" json:"unit_name"`
-	UnitPath   string     `db:"unit_path" json:"-"`
+	UnitPath   string     `db:"unit_path" json:"unit_path"`
 	SourceUnit string     `db:"source_unit" json:"source_unit"`
 	Reason     string     `db:"reason" json:"reason"`
 	State      string     `db:"state" json:"state"`

@@ -69,6 +69,7 @@ type Server struct {
 	frontendAddr string
 	uiAddr       string
 	logger       *slog.Logger
+	logLevel     *slog.LevelVar
 	stopOnce     sync.Once
 }
 
@@ -96,7 +97,9 @@ const (
 // Start opens (or creates) the database, starts all Temporal services in this
 // process and, if enabled, the Web UI. It returns once the frontend answers
 // for Options.Namespace and the namespace's retention and search attributes
-// match Options, or with an error when ctx ends first.
+// match Options, or with an error when ctx ends first. (The services' own
+// start-up is bounded by the server's internal timeout, not by ctx; ctx bounds
+// the wait for the frontend and the namespace reconciliation.)
 func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -104,9 +107,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
 	}
-	level := o.LogLevel
-	if level == 0 {
-		level = slog.LevelWarn
+	level := new(slog.LevelVar)
+	level.Set(o.LogLevel)
+	if o.LogLevel == 0 {
+		level.Set(slog.LevelWarn)
 	}
 	logger := slog.New(levelHandler{min: level, h: o.Logger.Handler()})
 
@@ -200,6 +204,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		srv:          srv,
 		frontendAddr: net.JoinHostPort(dialHost, strconv.Itoa(frontendPort)),
 		logger:       logger,
+		logLevel:     level,
 	}
 
 	if err := s.awaitAndReconcile(ctx, o); err != nil {
@@ -224,8 +229,13 @@ func (s *Server) FrontendAddr() string { return s.frontendAddr }
 // UIAddr is the Web UI's host:port, or "" when the UI is disabled.
 func (s *Server) UIAddr() string { return s.uiAddr }
 
-// Stop stops the Web UI and the server. It is safe to call more than once
-// (and concurrently); later calls return at once.
+// Stop stops the Web UI and the server; it takes about a second. It is safe
+// to call more than once: later calls return at once (concurrent ones wait for
+// the first to finish).
+//
+// While stopping, the server's internal workers log a burst of warnings
+// ("Failed to poll for task", dial errors) as their peers go away; like the
+// CLI dev server, Stop raises the log threshold to Error first to hide them.
 //
 // Note: the server's SQLite plugin keeps its pooled connection to the file
 // open for the life of the process (it never closes pooled connections), so
@@ -233,6 +243,9 @@ func (s *Server) UIAddr() string { return s.uiAddr }
 // same process reuses that connection.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
+		if s.logLevel.Level() < slog.LevelError {
+			s.logLevel.Set(slog.LevelError)
+		}
 		if s.ui != nil {
 			s.ui.Stop()
 		}
@@ -349,6 +362,15 @@ func (s *Server) startUI(host string, port int, namespace string) (err error) {
 		HideLogs: true,
 		// No calls home from a self-hosted service.
 		DisableNewsFetch: true,
+	}
+	// Check the port again right before starting: the server start took a
+	// moment, and the UI server exits the process if it cannot listen.
+	probeHost := host
+	if probeHost == "" {
+		probeHost = "0.0.0.0"
+	}
+	if err := portIsFree(probeHost, port); err != nil {
+		return fmt.Errorf("temporalserver: UI port %d: %w", port, err)
 	}
 	// NewServer panics on bad config or missing embedded assets.
 	defer func() {

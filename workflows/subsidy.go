@@ -87,7 +87,8 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	actx := activityCtx(ctx)
 	var check activities.RegistryCheck
 	if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
-		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme}).Get(ctx, &check); err != nil {
+		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
+		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote}).Get(ctx, &check); err != nil {
 		return SubsidyResult{}, err
 	}
 	setState := func(state, action string, by access.Actor, role string, upd store.ApplicationUpdate, detail map[string]any) error {

@@ -1,0 +1,429 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/access"
+	"jiaofu/calendar"
+	"jiaofu/store"
+)
+
+var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
+
+type unitRequest struct {
+	Code         string `json:"code"`
+	Name         string `json:"name"`
+	Kind         string `json:"kind"`
+	ParentCode   string `json:"parent_code"`
+	TownshipCode string `json:"township_code,omitempty"`
+}
+
+// CreateUnit adds an org unit.
+func (s *Server) CreateUnit(c *fiber.Ctx) error {
+	var req unitRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !codeRe.MatchString(req.Code) {
+		return bad("code", "letters, digits, - and _ only (1–40)")
+	}
+	if err := text("name", req.Name, 100); err != nil {
+		return err
+	}
+	if !slices.Contains(store.UnitKinds, req.Kind) {
+		return bad("kind", "must be one of %s", strings.Join(store.UnitKinds, ", "))
+	}
+	if req.ParentCode == "" && req.Kind != store.KindBureau {
+		return bad("parent_code", "required for every unit but the bureau")
+	}
+	u, err := s.store.CreateUnit(c.UserContext(), req.Code, strings.TrimSpace(req.Name), req.Kind, req.ParentCode, req.TownshipCode)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("parent_code", "no unit with code %q", req.ParentCode)
+	} else if errors.Is(err, store.ErrConflict) {
+		return conflict("code: a unit with code %q already exists", req.Code)
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "org_unit.created", "admin", u.ID, nil, u)
+	return c.Status(fiber.StatusCreated).JSON(u)
+}
+
+// ListUnits lists units (everyone may see the tree: it names no people).
+func (s *Server) ListUnits(c *fiber.Ctx) error {
+	us, err := s.store.Units(c.UserContext(), "")
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": us})
+}
+
+// GetUnit returns one unit.
+func (s *Server) GetUnit(c *fiber.Ctx) error {
+	u, err := s.store.UnitByCode(c.UserContext(), c.Params("code"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("org unit")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+type userRequest struct {
+	Username    string         `json:"username"`
+	Password    string         `json:"password"`
+	DisplayName string         `json:"display_name"`
+	Roles       []store.RoleAt `json:"roles"`
+}
+
+var usernameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)
+
+// CreateUser adds a user; the password is stored only as an argon2id hash.
+func (s *Server) CreateUser(c *fiber.Ctx) error {
+	var req userRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !usernameRe.MatchString(req.Username) {
+		return bad("username", "2–40 lowercase letters, digits, '.', '_' or '-'")
+	}
+	if len(req.Password) < 8 {
+		return bad("password", "at least 8 characters")
+	}
+	if err := text("display_name", req.DisplayName, 50); err != nil {
+		return err
+	}
+	if len(req.Roles) == 0 {
+		return bad("roles", "at least one role is required")
+	}
+	for i, r := range req.Roles {
+		if !slices.Contains(store.Roles, r.Role) {
+			return bad(fmt.Sprintf("roles[%d].role", i), "must be one of %s", strings.Join(store.Roles, ", "))
+		}
+		if r.UnitCode == "" {
+			return bad(fmt.Sprintf("roles[%d].unit_code", i), "required")
+		}
+	}
+	hash, err := HashPassword(req.Password)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.CreateUser(c.UserContext(), req.Username, hash, strings.TrimSpace(req.DisplayName), req.Roles)
+	if errors.Is(err, store.ErrNotFound) {
+		field, _, _ := strings.Cut(err.Error(), " ")
+		return bad(field, "no such unit")
+	} else if errors.Is(err, store.ErrConflict) {
+		return conflict("username: %q is taken", req.Username)
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "user.created", "admin", u.ID, nil, u)
+	return c.Status(fiber.StatusCreated).JSON(u)
+}
+
+// ListUsers lists users.
+func (s *Server) ListUsers(c *fiber.Ctx) error {
+	us, err := s.store.Users(c.UserContext(), "")
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": us})
+}
+
+// GetUser returns one user.
+func (s *Server) GetUser(c *fiber.Ctx) error {
+	u, err := s.store.UserByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+type studentRequest struct {
+	StudentNo         string `json:"student_no"`
+	Name              string `json:"name"`
+	Sex               string `json:"sex"`
+	BirthDate         string `json:"birth_date"`
+	IDCardNo          string `json:"id_card_no"`
+	UnitCode          string `json:"unit_code"`
+	Grade             int    `json:"grade"`
+	Class             string `json:"class"`
+	PovertyRegistered bool   `json:"poverty_registered"`
+	HouseholdID       string `json:"household_id,omitempty"`
+	LeftBehind        bool   `json:"left_behind"`
+	Migrant           bool   `json:"migrant"`
+	Disability        string `json:"disability"`
+}
+
+// CreateStudent adds a student (admins anywhere, school staff at their own school).
+func (s *Server) CreateStudent(c *fiber.Ctx) error {
+	var req studentRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	st, err := validateStudent(req)
+	if err != nil {
+		return err
+	}
+	unit, err := s.store.UnitByCode(c.UserContext(), req.UnitCode)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("unit_code", "no unit with code %q", req.UnitCode)
+	} else if err != nil {
+		return err
+	}
+	a := actor(c)
+	if !a.Has(store.RoleAdmin) && !a.Can(store.RoleSchoolStaff, unit.Path) {
+		return forbidden("school staff may add students only to their own school")
+	}
+	st, err = s.store.CreateStudent(c.UserContext(), st)
+	if errors.Is(err, store.ErrConflict) {
+		if strings.Contains(err.Error(), "student_no") {
+			return conflict("student_no: %q is already registered", req.StudentNo)
+		}
+		return conflict("id_card_no: this ID-card number is already registered")
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "student.created", "admin", st.ID, nil, map[string]any{"student_no": st.StudentNo, "unit": st.UnitCode})
+	return c.Status(fiber.StatusCreated).JSON(s.studentView(a, st))
+}
+
+func validateStudent(req studentRequest) (store.Student, error) {
+	st := store.Student{StudentNo: strings.TrimSpace(req.StudentNo), Name: strings.TrimSpace(req.Name), Sex: req.Sex, BirthDate: req.BirthDate,
+		IDCardNo: strings.ToUpper(strings.TrimSpace(req.IDCardNo)), UnitCode: req.UnitCode, Grade: req.Grade, Class: strings.TrimSpace(req.Class),
+		PovertyRegistered: req.PovertyRegistered, HouseholdID: req.HouseholdID, LeftBehind: req.LeftBehind, Migrant: req.Migrant, Disability: req.Disability}
+	if err := text("name", st.Name, 30); err != nil {
+		return st, err
+	}
+	if st.Sex != "M" && st.Sex != "F" && st.Sex != "男" && st.Sex != "女" {
+		return st, bad("sex", "must be M, F, 男 or 女")
+	}
+	if err := validDate(st.BirthDate); err != nil {
+		return st, bad("birth_date", "%v", err)
+	}
+	if st.IDCardNo != "" {
+		if err := ValidIDCard(st.IDCardNo); err != nil {
+			return st, bad("id_card_no", "%v", err)
+		}
+		if st.IDCardNo[6:14] != strings.ReplaceAll(st.BirthDate, "-", "") {
+			return st, bad("id_card_no", "the birth date in the number does not match birth_date")
+		}
+	}
+	switch {
+	case strings.HasPrefix(st.StudentNo, "G"):
+		if st.StudentNo[1:] != st.IDCardNo {
+			return st, bad("student_no", "a G number is G followed by the student's ID-card number")
+		}
+	case strings.HasPrefix(st.StudentNo, "L") && len(st.StudentNo) > 1:
+	default:
+		return st, bad("student_no", "must be G + ID-card number, or L + a temporary number")
+	}
+	if st.UnitCode == "" {
+		return st, bad("unit_code", "required")
+	}
+	if st.Grade < 1 || st.Grade > 12 {
+		return st, bad("grade", "must be 1–12 (preschool classes use 1–3 at a kindergarten)")
+	}
+	if err := text("class", st.Class, 20); err != nil {
+		return st, err
+	}
+	if st.PovertyRegistered && strings.TrimSpace(st.HouseholdID) == "" {
+		st.HouseholdID = ""
+	}
+	return st, nil
+}
+
+// studentView masks the ID-card number for everyone but the student's own school and the aid
+// center (DOMAIN.md: sensitive, never shown whole elsewhere).
+func (s *Server) studentView(a access.Actor, st store.Student) store.Student {
+	if a.Has(store.RoleAdmin) || a.Can(store.RoleAidCenter, st.UnitPath) {
+		return st
+	}
+	for _, r := range a.Roles {
+		if r.UnitCode == st.UnitCode {
+			return st
+		}
+	}
+	if len(st.IDCardNo) == 18 {
+		st.IDCardNo = st.IDCardNo[:4] + "**********" + st.IDCardNo[14:]
+		if strings.HasPrefix(st.StudentNo, "G") {
+			st.StudentNo = "G" + st.IDCardNo
+		}
+	}
+	return st
+}
+
+// ListStudents lists students in the caller's scope.
+func (s *Server) ListStudents(c *fiber.Ctx) error {
+	a := actor(c)
+	var out []store.Student
+	scopes := a.Scopes()
+	if scopes == nil {
+		scopes = []string{""}
+	}
+	f := store.StudentFilter{Limit: 500}
+	if v := c.Query("poverty_registered"); v != "" {
+		b := v == "true"
+		f.PovertyRegistered = &b
+	}
+	for _, sc := range scopes {
+		f.ScopePath = sc
+		sts, err := s.store.Students(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		for _, st := range sts {
+			out = append(out, s.studentView(a, st))
+		}
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(out)})
+}
+
+// GetStudent returns one student the caller may see.
+func (s *Server) GetStudent(c *fiber.Ctx) error {
+	st, err := s.store.StudentByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(st.UnitPath)) {
+		return notFound("student")
+	} else if err != nil {
+		return err
+	}
+	return c.JSON(s.studentView(actor(c), st))
+}
+
+type responsibilityRequest struct {
+	SubjectKind string `json:"subject_kind"`
+	SubjectID   string `json:"subject_id"`
+	Username    string `json:"username"`
+}
+
+// SetResponsibility records a link of the 包保 chain.
+func (s *Server) SetResponsibility(c *fiber.Ctx) error {
+	var req responsibilityRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !slices.Contains([]string{store.SubjectUnit, store.SubjectClass, store.SubjectStudent}, req.SubjectKind) {
+		return bad("subject_kind", "must be unit, class or student")
+	}
+	if req.SubjectID == "" {
+		return bad("subject_id", "required")
+	}
+	u, err := s.store.UserByUsername(c.UserContext(), req.Username)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("username", "no such user")
+	} else if err != nil {
+		return err
+	}
+	if err := s.store.SetResponsible(c.UserContext(), req.SubjectKind, req.SubjectID, u.ID); err != nil {
+		return err
+	}
+	s.audit(c, "responsibility.set", "admin", req.SubjectID, nil, req)
+	return c.Status(fiber.StatusCreated).JSON(req)
+}
+
+type ladderRequest struct {
+	Rungs []store.Rung `json:"rungs"`
+}
+
+// ListLadders lists every escalation ladder.
+func (s *Server) ListLadders(c *fiber.Ctx) error {
+	rs, err := s.store.Ladders(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": rs})
+}
+
+// PutLadder replaces a task kind's ladder; tasks opened afterwards use it.
+func (s *Server) PutLadder(c *fiber.Ctx) error {
+	var req ladderRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	for i, r := range req.Rungs {
+		if _, err := calendar.ParseSpec(r.After); err != nil {
+			return bad(fmt.Sprintf("rungs[%d].after", i), "%v", err)
+		}
+		if !slices.Contains(store.EscalationTargets, r.Target) {
+			return bad(fmt.Sprintf("rungs[%d].target", i), "must be one of %s", strings.Join(store.EscalationTargets, ", "))
+		}
+	}
+	kind := c.Params("kind")
+	if err := s.store.SetLadder(c.UserContext(), kind, req.Rungs); err != nil {
+		return err
+	}
+	s.audit(c, "ladder.set", "admin", "ladder-"+kind, nil, req)
+	rs, err := s.store.Ladder(c.UserContext(), kind)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": rs})
+}
+
+type calendarRequest struct {
+	Days []calendar.Day `json:"days"`
+}
+
+// ListCalendar lists the admin's calendar additions.
+func (s *Server) ListCalendar(c *fiber.Ctx) error {
+	days, err := s.store.CalendarDays(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(days)})
+}
+
+// PutCalendar adds holidays and make-up workdays; all are checked before any is written.
+func (s *Server) PutCalendar(c *fiber.Ctx) error {
+	var req calendarRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if _, err := calendar.Default().With(req.Days); err != nil {
+		return bad("days", "%v", err)
+	}
+	if err := s.store.PutCalendarDays(c.UserContext(), req.Days); err != nil {
+		return err
+	}
+	s.audit(c, "calendar.updated", "admin", "calendar", nil, req)
+	return s.ListCalendar(c)
+}
+
+// VerifyAudit recomputes the audit chain.
+func (s *Server) VerifyAudit(c *fiber.Ctx) error {
+	res, err := s.store.VerifyAudit(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+// audit records an API-side action (admin changes); failures are logged, never hidden.
+func (s *Server) audit(c *fiber.Ctx, action, process, caseID string, before, after any) {
+	a := actor(c)
+	role, unit := "", ""
+	if len(a.Roles) > 0 {
+		role, unit = a.Roles[0].Role, a.Roles[0].UnitCode
+	}
+	e := store.AuditEntry{ActorID: a.UserID, ActorName: a.DisplayName, Role: role, UnitCode: unit, Action: action, Process: process,
+		CaseID: caseID, Before: jsonString(before), After: jsonString(after)}
+	if err := s.store.Append(c.UserContext(), e); err != nil {
+		s.log.Error("audit append failed", "action", action, "case", caseID, "error", err)
+	}
+}
+
+func orEmpty[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}

@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+// Error is the one error shape every route answers with: {error: {code, message, field?}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// bad is a 400 naming the field at fault.
+func bad(field, format string, args ...any) *Error {
+	return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func forbidden(format string, args ...any) *Error {
+	return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(what string) *Error {
+	return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: what + " not found"}
+}
+
+func conflict(format string, args ...any) *Error {
+	return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+// unavailable is a 503: the caller may retry; nothing was lost or half-done.
+func unavailable(msg string) *Error {
+	return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: msg}
+}
+
+// errorHandler translates every error into the one shape, in one place; 5xx bodies never carry
+// internals (they go to the log).
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		e := classify(err)
+		if e.Status == fiber.StatusAccepted {
+			return c.Status(e.Status).JSON(fiber.Map{"state": e.Code, "message": e.Message})
+		}
+		if e.Status >= 500 && e.Status != fiber.StatusServiceUnavailable {
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "error", err)
+			e = &Error{Status: e.Status, Code: "internal", Message: "internal error; it has been logged"}
+		}
+		return c.Status(e.Status).JSON(fiber.Map{"error": e})
+	}
+}
+
+func classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code := "bad_request"
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			code = "not_found"
+		case fiber.StatusMethodNotAllowed:
+			code = "method_not_allowed"
+		case fiber.StatusTooManyRequests:
+			code = "rate_limited"
+		case fiber.StatusRequestEntityTooLarge:
+			code = "too_large"
+		}
+		return &Error{Status: fe.Code, Code: code, Message: fe.Message}
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		msg := appErr.Message()
+		switch appErr.Type() {
+		case workflows.ErrTypeForbidden:
+			return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: msg}
+		case workflows.ErrTypeConflict:
+			return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: msg}
+		case workflows.ErrTypeInvalid:
+			field, _, _ := strings.Cut(msg, ":")
+			return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+		}
+	}
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return conflict("this case already exists")
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return conflict("the case is closed; the task is no longer open")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("record")
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("a record with the same key already exists")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return unavailable("no worker answered in time; nothing was changed, please retry")
+	}
+	var unav *serviceerror.Unavailable
+	var dl *serviceerror.DeadlineExceeded
+	if errors.As(err, &unav) || errors.As(err, &dl) {
+		return unavailable("the workflow service is unavailable; nothing was changed, please retry")
+	}
+	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
+}

@@ -1,0 +1,174 @@
+// Package api is jiaofu's HTTP API (Fiber): every route checks the caller's roles and unit
+// scope, starts or signals workflows, and reads the store's projections.
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"go.temporal.io/sdk/client"
+
+	"jiaofu/config"
+	"jiaofu/store"
+)
+
+// Server holds the API's dependencies.
+type Server struct {
+	cfg      config.Config
+	store    *store.Store
+	temporal client.Client
+	log      *slog.Logger
+	routes   []Route
+}
+
+// Route is one API operation; the same table registers the handler and writes the OpenAPI
+// document, so the document cannot drift from what is served.
+type Route struct {
+	Method  string
+	Path    string // Fiber syntax: /api/v1/tasks/:id
+	Summary string
+	Auth    string // "" public, "login", or a role list description
+	Body    any    // request body example type, nil when none
+	Handler fiber.Handler
+	chain   []fiber.Handler
+}
+
+// New builds the API server.
+func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, store: st, temporal: tc, log: log}
+	s.routes = s.table()
+	return s
+}
+
+// Mount registers every route on app (the console mounts its pages beside them).
+func (s *Server) Mount(app *fiber.App) {
+	for _, r := range s.routes {
+		handlers := append(append([]fiber.Handler{}, r.chain...), r.Handler)
+		app.Add(r.Method, r.Path, handlers...)
+	}
+}
+
+// NewApp builds a Fiber app with the API's error handling and limits.
+func NewApp(log *slog.Logger) *fiber.App {
+	app := fiber.New(fiber.Config{
+		AppName:               "jiaofu",
+		ErrorHandler:          errorHandler(log),
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		DisableStartupMessage: true,
+		JSONEncoder:           json.Marshal,
+		JSONDecoder:           json.Unmarshal,
+	})
+	app.Use(recover.New())
+	return app
+}
+
+// Routes exposes the route table (for the OpenAPI test).
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) table() []Route {
+	login := s.requireLogin
+	admin := requireRole(store.RoleAdmin)
+	staff := requireRole(store.RoleSchoolStaff)
+	supervisionReaders := requireRole(store.RoleSupervision, store.RoleBureauLeader, store.RoleTownshipStaff, store.RoleSchoolLeader,
+		store.RoleAidCenter, store.RoleEducationSection, store.RolePAOffice, store.RoleInspector)
+	objectionLimit := limiter.New(limiter.Config{Max: s.cfg.PublicRateLimit, Expiration: time.Minute,
+		LimitReached: func(c *fiber.Ctx) error {
+			return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: "too many objections from this client; try again in a minute"}
+		}})
+	r := func(method, path, summary, auth string, body any, h fiber.Handler, chain ...fiber.Handler) Route {
+		return Route{Method: method, Path: path, Summary: summary, Auth: auth, Body: body, Handler: h, chain: chain}
+	}
+	return []Route{
+		r("GET", "/healthz", "Liveness: the process answers", "", nil, s.Healthz),
+		r("GET", "/readyz", "Readiness: the store and Temporal answer", "", nil, s.Readyz),
+		r("GET", "/api/v1/openapi.json", "This document", "", nil, s.OpenAPI),
+		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "", loginRequest{}, s.Login),
+		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout, login),
+		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me, login),
+
+		r("POST", "/api/v1/admin/org-units", "Create an org unit", "admin", unitRequest{}, s.CreateUnit, login, admin),
+		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits, login),
+		r("GET", "/api/v1/admin/org-units/:code", "Get an org unit", "login", nil, s.GetUnit, login),
+		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser, login, admin),
+		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers, login, admin),
+		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser, login, admin),
+		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff", studentRequest{}, s.CreateStudent, login, staff),
+		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login", nil, s.ListStudents, login),
+		r("GET", "/api/v1/admin/students/:id", "Get a student", "login", nil, s.GetStudent, login),
+		r("POST", "/api/v1/admin/responsibilities", "Set who answers for a unit, class or student (包保)", "admin", responsibilityRequest{}, s.SetResponsibility, login, admin),
+		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders, login, admin),
+		r("PUT", "/api/v1/admin/escalation-ladders/:kind", "Replace a task kind's escalation ladder", "admin", ladderRequest{}, s.PutLadder, login, admin),
+		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar, login, admin),
+		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar, login, admin),
+		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain", "admin, supervision", nil, s.VerifyAudit, login, requireRole(store.RoleSupervision)),
+
+		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login", nil, s.ListTasks, login),
+		r("GET", "/api/v1/tasks/:id", "One task", "login", nil, s.GetTask, login),
+		r("POST", "/api/v1/tasks/:id/complete", "Complete a task with an outcome", "candidate", completeRequest{}, s.CompleteTask, login),
+		r("POST", "/api/v1/tasks/:id/claim", "Claim a task", "candidate", nil, s.ClaimTask, login),
+		r("POST", "/api/v1/tasks/:id/unclaim", "Release a claimed task", "assignee", nil, s.UnclaimTask, login),
+		r("POST", "/api/v1/tasks/:id/transfer", "Transfer a task to a colleague (转办)", "candidate", transferRequest{}, s.TransferTask, login),
+		r("POST", "/api/v1/tasks/:id/return", "Return the case to the earlier step (退回)", "candidate", commentRequest{}, s.ReturnTask, login),
+		r("POST", "/api/v1/tasks/:id/urge", "Urge a task (催办)", "login", commentRequest{}, s.UrgeTask, login),
+
+		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
+		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),
+		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(store.RoleSupervision)),
+
+		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme, login, admin),
+		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
+		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff", applicationRequest{}, s.CreateApplication, login, staff),
+		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
+		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),
+		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(store.RoleSchoolStaff, store.RoleSchoolLeader)),
+		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login", nil, s.ListBatches, login),
+		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login", nil, s.GetBatch, login),
+		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login", nil, s.Omissions, login),
+		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "", nil, s.PublicBatches),
+		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "", nil, s.PublicBatch),
+		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "", objectionRequest{}, s.CreateObjection, objectionLimit),
+	}
+}
+
+// parseBody decodes a JSON body, naming the problem on failure.
+func parseBody(c *fiber.Ctx, dst any) error {
+	if len(c.Body()) == 0 {
+		return bad("body", "a JSON object is required")
+	}
+	dec := json.NewDecoder(bytesReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var ute *json.UnmarshalTypeError
+		if ok := asType(err, &ute); ok {
+			return bad(ute.Field, "must be a %s", ute.Type.String())
+		}
+		if f, ok := unknownField(err); ok {
+			return bad(f, "unknown field")
+		}
+		return bad("body", "not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// Healthz answers while the process runs.
+func (s *Server) Healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
+
+// Readyz answers 200 only when the store and Temporal both answer.
+func (s *Server) Readyz(c *fiber.Ctx) error {
+	if err := s.store.Ping(c.UserContext()); err != nil {
+		return unavailable("store not reachable")
+	}
+	if _, err := s.temporal.CheckHealth(c.UserContext(), &client.CheckHealthRequest{}); err != nil {
+		return unavailable("temporal not reachable")
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// Me returns the caller.
+func (s *Server) Me(c *fiber.Ctx) error { return c.JSON(actor(c)) }

@@ -1,0 +1,421 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+type programmeRequest struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	AmountFen int64  `json:"amount_fen"`
+	Stage     string `json:"stage"`
+}
+
+// CreateProgramme adds a subsidy programme and its standard amount.
+func (s *Server) CreateProgramme(c *fiber.Ctx) error {
+	var req programmeRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !codeRe.MatchString(req.Code) {
+		return bad("code", "letters, digits, - and _ only (1–40)")
+	}
+	if err := text("name", req.Name, 50); err != nil {
+		return err
+	}
+	if req.AmountFen <= 0 || req.AmountFen > 100_000_00 {
+		return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)")
+	}
+	if !slices.Contains(store.Stages, req.Stage) {
+		return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
+	}
+	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen, Stage: req.Stage})
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("code: programme %q already exists", req.Code)
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "programme.created", "subsidy", p.ID, nil, p)
+	return c.Status(fiber.StatusCreated).JSON(p)
+}
+
+// ListProgrammes lists programmes.
+func (s *Server) ListProgrammes(c *fiber.Ctx) error {
+	ps, err := s.store.Programmes(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(ps)})
+}
+
+type applicationRequest struct {
+	StudentID    string `json:"student_id"`
+	Programme    string `json:"programme"`
+	Term         string `json:"term"`
+	EvidenceNote string `json:"evidence_note,omitempty"`
+}
+
+// CreateApplication starts a subsidy application workflow. Its id derives from (student,
+// programme, term), so a second application for the same three is a 409 that changes nothing.
+func (s *Server) CreateApplication(c *fiber.Ctx) error {
+	var req applicationRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ctx, a := c.UserContext(), actor(c)
+	if req.StudentID == "" {
+		return bad("student_id", "required")
+	}
+	st, err := s.store.StudentByID(ctx, req.StudentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("student_id", "no student %q", req.StudentID)
+	} else if err != nil {
+		return err
+	}
+	if req.Programme == "" {
+		return bad("programme", "required")
+	}
+	prog, err := s.store.ProgrammeByCode(ctx, req.Programme)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !prog.Active) {
+		return bad("programme", "no active programme %q", req.Programme)
+	} else if err != nil {
+		return err
+	}
+	if err := ValidTerm(req.Term); err != nil {
+		return bad("term", "%v", err)
+	}
+	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
+		return forbidden("only school staff of the student's school may apply for them")
+	}
+	if !st.PovertyRegistered && strings.TrimSpace(req.EvidenceNote) == "" {
+		return bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
+	}
+	if len([]rune(req.EvidenceNote)) > 1000 {
+		return bad("evidence_note", "at most 1000 characters")
+	}
+	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
+	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, Term: req.Term,
+		EvidenceNote: strings.TrimSpace(req.EvidenceNote), Applicant: a,
+		Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}}
+	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.TemporalTaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
+			workflows.AttrUnit.ValueSet(st.UnitCode), workflows.AttrState.ValueSet(store.AppSubmitted))},
+		workflows.SubsidyApplication, in)
+	if err != nil {
+		if e := classify(err); e.Status == fiber.StatusConflict {
+			return conflict("an application for this student, programme and term already exists: %s", id)
+		}
+		return err
+	}
+	if err := s.store.InsertApplication(ctx, store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term,
+		UnitID: st.UnitID, ApplicantID: a.UserID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted}); err != nil {
+		return err
+	}
+	s.audit(c, "subsidy.applied", workflows.ProcessSubsidy, id, nil, map[string]any{"student_id": st.ID, "programme": prog.Code, "term": req.Term})
+	app, err := s.store.ApplicationByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(app)
+}
+
+// ListApplications lists applications in the caller's scope; ?term=, ?state=, ?unit=.
+func (s *Server) ListApplications(c *fiber.Ctx) error {
+	f := store.ApplicationFilter{ScopePaths: actor(c).Scopes(), Term: c.Query("term"), State: c.Query("state"), Limit: c.QueryInt("limit", 500)}
+	if code := c.Query("unit"); code != "" {
+		u, err := s.store.UnitByCode(c.UserContext(), code)
+		if err != nil {
+			return bad("unit", "no unit %q", code)
+		}
+		f.UnitID = u.ID
+	}
+	as, err := s.store.Applications(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(as)})
+}
+
+type applicationView struct {
+	store.Application
+	Disbursement *store.Disbursement `json:"disbursement,omitempty"`
+	Tasks        []taskView          `json:"tasks"`
+	History      []store.AuditEntry  `json:"history"`
+}
+
+// GetApplication shows an application's state, tasks, disbursement and history.
+func (s *Server) GetApplication(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	app, err := s.store.ApplicationByID(ctx, c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(app.UnitPath)) {
+		return notFound("application")
+	} else if err != nil {
+		return err
+	}
+	v := applicationView{Application: app}
+	if d, err := s.store.DisbursementOf(ctx, app.ID); err == nil {
+		v.Disbursement = &d
+	}
+	ts, err := s.store.TasksOfCase(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		v.Tasks = append(v.Tasks, view(t))
+	}
+	v.Tasks = orEmpty(v.Tasks)
+	if v.History, err = s.store.Timeline(ctx, app.ID); err != nil {
+		return err
+	}
+	v.History = orEmpty(v.History)
+	return c.JSON(v)
+}
+
+type batchRequest struct {
+	SchoolUnit string `json:"school_unit"`
+	Term       string `json:"term"`
+}
+
+// CreateBatch gathers the school's reviewed applications for the term into a publicity batch
+// and starts its period.
+func (s *Server) CreateBatch(c *fiber.Ctx) error {
+	var req batchRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ctx, a := c.UserContext(), actor(c)
+	if req.SchoolUnit == "" {
+		return bad("school_unit", "required")
+	}
+	unit, err := s.store.UnitByCode(ctx, req.SchoolUnit)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("school_unit", "no unit %q", req.SchoolUnit)
+	} else if err != nil {
+		return err
+	}
+	if err := ValidTerm(req.Term); err != nil {
+		return bad("term", "%v", err)
+	}
+	if !a.Can(store.RoleSchoolStaff, unit.Path) && !a.Can(store.RoleSchoolLeader, unit.Path) {
+		return forbidden("only the school's own staff may publish its list")
+	}
+	apps, err := s.store.Applications(ctx, store.ApplicationFilter{UnitID: unit.ID, Term: req.Term, State: store.AppReviewed, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	if len(apps) == 0 {
+		return conflict("no reviewed applications of %s for %s wait for publicity", unit.Code, req.Term)
+	}
+	ids := make([]string, len(apps))
+	for i, app := range apps {
+		ids[i] = app.ID
+	}
+	n, err := s.store.CountBatches(ctx, unit.ID, req.Term)
+	if err != nil {
+		return err
+	}
+	id := fmt.Sprintf("publicity-%s-%s-%d", unit.Code, req.Term, n+1)
+	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.TemporalTaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
+			workflows.AttrUnit.ValueSet(unit.Code), workflows.AttrState.ValueSet(store.BatchOpen))},
+		workflows.PublicityBatch, workflows.PublicityInput{BatchID: id, UnitCode: unit.Code, Term: req.Term, Applications: ids, OpenedBy: a,
+			Timings: workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue}})
+	if err != nil {
+		if e := classify(err); e.Status == fiber.StatusConflict {
+			return conflict("another batch for %s %s is being opened; retry", unit.Code, req.Term)
+		}
+		return err
+	}
+	// The workflow's first activity writes the batch; wait briefly so the answer shows it.
+	deadline := time.Now().Add(s.cfg.UpdateTimeout)
+	for time.Now().Before(deadline) {
+		if b, err := s.store.BatchByID(ctx, id); err == nil {
+			return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": b.ID, "state": b.State, "school_unit": b.UnitCode, "term": b.Term,
+				"ends_at": b.EndsAt, "applications": ids})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "state": "opening", "school_unit": unit.Code, "term": req.Term, "applications": ids})
+}
+
+// ListBatches lists batches in scope; ?state=.
+func (s *Server) ListBatches(c *fiber.Ctx) error {
+	bs, err := s.store.Batches(c.UserContext(), actor(c).Scopes(), c.Query("state"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(bs)})
+}
+
+// GetBatch shows a batch with its entries and objections, for staff in scope.
+func (s *Server) GetBatch(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	b, err := s.store.BatchByID(ctx, c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(b.UnitPath)) {
+		return notFound("publicity batch")
+	} else if err != nil {
+		return err
+	}
+	apps, err := s.store.Applications(ctx, store.ApplicationFilter{BatchID: b.ID, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	obs, err := s.store.Objections(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"batch": b, "entries": orEmpty(apps), "objections": orEmpty(obs)})
+}
+
+// PublicEntry is all 教财厅函〔2017〕28号 lets a publicity list show: masked name, school, grade,
+// class, programme and amount — never ID-card number, 学籍号, birth date, address, phone, bank
+// card or any hardship detail.
+type PublicEntry struct {
+	EntryID   string `json:"entry_id"`
+	Name      string `json:"name"`
+	School    string `json:"school"`
+	Grade     int    `json:"grade"`
+	Class     string `json:"class"`
+	Programme string `json:"programme"`
+	AmountFen int64  `json:"amount_fen"`
+	Amount    string `json:"amount"`
+}
+
+// PublicList is a publicity list as the public sees it.
+type PublicList struct {
+	ID      string        `json:"id"`
+	School  string        `json:"school"`
+	Term    string        `json:"term"`
+	EndsAt  time.Time     `json:"ends_at"`
+	Entries []PublicEntry `json:"entries"`
+}
+
+// Yuan shows fen as yuan with two decimals.
+func Yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
+
+// PublicListOf returns a batch's public list while its period runs, or ErrNotFound once it is
+// withdrawn (shared by the API and the console's public pages).
+func (s *Server) PublicListOf(c *fiber.Ctx, id string) (PublicList, error) {
+	ctx := c.UserContext()
+	b, err := s.store.BatchByID(ctx, id)
+	if err != nil || b.State != store.BatchOpen || b.EndsAt == nil || !nowUTC().Before(*b.EndsAt) {
+		return PublicList{}, notFound("publicity list (it may have ended and been withdrawn)")
+	}
+	apps, err := s.store.Applications(ctx, store.ApplicationFilter{BatchID: b.ID, State: store.AppInPublicity, Limit: 1000})
+	if err != nil {
+		return PublicList{}, err
+	}
+	out := PublicList{ID: b.ID, School: b.UnitName, Term: b.Term, EndsAt: *b.EndsAt, Entries: []PublicEntry{}}
+	for _, a := range apps {
+		out.Entries = append(out.Entries, PublicEntry{EntryID: a.ID, Name: MaskName(a.StudentName), School: a.UnitName, Grade: a.Grade,
+			Class: a.Class, Programme: a.ProgrammeName, AmountFen: a.AmountFen, Amount: Yuan(a.AmountFen)})
+	}
+	return out, nil
+}
+
+// PublicBatches lists the publicity lists open now.
+func (s *Server) PublicBatches(c *fiber.Ctx) error {
+	bs, err := s.store.Batches(c.UserContext(), nil, store.BatchOpen)
+	if err != nil {
+		return err
+	}
+	type item struct {
+		ID     string     `json:"id"`
+		School string     `json:"school"`
+		Term   string     `json:"term"`
+		EndsAt *time.Time `json:"ends_at"`
+	}
+	out := []item{}
+	for _, b := range bs {
+		if b.EndsAt != nil && nowUTC().Before(*b.EndsAt) {
+			out = append(out, item{b.ID, b.UnitName, b.Term, b.EndsAt})
+		}
+	}
+	return c.JSON(fiber.Map{"items": out})
+}
+
+// PublicBatch shows one masked list.
+func (s *Server) PublicBatch(c *fiber.Ctx) error {
+	l, err := s.PublicListOf(c, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(l)
+}
+
+type objectionRequest struct {
+	EntryID string `json:"entry_id"`
+	Reason  string `json:"reason"`
+	Contact string `json:"contact"`
+}
+
+// CreateObjection files a public objection during the period; it opens a review task.
+func (s *Server) CreateObjection(c *fiber.Ctx) error {
+	var req objectionRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	id, err := s.FileObjection(c, c.Params("id"), req)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": id, "state": "open"})
+}
+
+// FileObjection validates and sends an objection to the batch's workflow (shared with the console).
+func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionRequest) (string, error) {
+	if req.EntryID == "" {
+		return "", bad("entry_id", "required")
+	}
+	if err := text("reason", req.Reason, 500); err != nil {
+		return "", err
+	}
+	if err := text("contact", req.Contact, 100); err != nil {
+		return "", err
+	}
+	if _, err := s.PublicListOf(c, batchID); err != nil {
+		return "", err
+	}
+	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: req.EntryID,
+		Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)})
+	if err != nil {
+		return "", err
+	}
+	var id string
+	return id, res.Get(&id)
+}
+
+// Omissions is the 遗漏 report: ?term= required.
+func (s *Server) Omissions(c *fiber.Ctx) error {
+	term := c.Query("term")
+	if err := ValidTerm(term); err != nil {
+		return bad("term", "%v", err)
+	}
+	a := actor(c)
+	sts, err := s.store.Omissions(c.UserContext(), a.Scopes(), term)
+	if err != nil {
+		return err
+	}
+	for i := range sts {
+		sts[i] = s.studentView(a, sts[i])
+	}
+	return c.JSON(fiber.Map{"term": term, "count": len(sts), "items": orEmpty(sts)})
+}

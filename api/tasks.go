@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/client"
+
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+type taskView struct {
+	store.Task
+	Outcomes []string `json:"outcomes"`
+	Overdue  bool     `json:"overdue"`
+}
+
+func view(t store.Task) taskView {
+	return taskView{Task: t, Outcomes: orEmpty(t.AllowedOutcomes()), Overdue: t.State == store.TaskOpen && t.DueAt.Before(nowUTC())}
+}
+
+// ListTasks is the caller's inbox: ?status=open|done|all, ?process=, ?kind=, ?case_id=.
+func (s *Server) ListTasks(c *fiber.Ctx) error {
+	f := store.TaskFilter{State: c.Query("status", store.TaskOpen), Process: c.Query("process"), Kind: c.Query("kind"),
+		CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 100), Offset: c.QueryInt("offset", 0)}
+	switch f.State {
+	case store.TaskOpen, store.TaskDone, "all":
+	default:
+		return bad("status", "must be open, done or all")
+	}
+	ts, err := s.store.Inbox(c.UserContext(), actor(c), f)
+	if err != nil {
+		return err
+	}
+	items := make([]taskView, len(ts))
+	for i, t := range ts {
+		items[i] = view(t)
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+// visibleTask loads a task the caller may see (its unit is in their scope, or it is theirs).
+func (s *Server) visibleTask(c *fiber.Ctx) (store.Task, error) {
+	t, err := s.store.TaskByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return t, notFound("task")
+	} else if err != nil {
+		return t, err
+	}
+	a := actor(c)
+	if t.AssigneeID != a.UserID && !a.Sees(t.UnitPath) {
+		return t, notFound("task")
+	}
+	return t, nil
+}
+
+// GetTask returns one task.
+func (s *Server) GetTask(c *fiber.Ctx) error {
+	t, err := s.visibleTask(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(view(t))
+}
+
+type completeRequest struct {
+	Outcome string            `json:"outcome"`
+	Comment string            `json:"comment"`
+	Fields  map[string]string `json:"fields,omitempty"`
+}
+
+type commentRequest struct {
+	Comment string `json:"comment"`
+}
+
+type transferRequest struct {
+	ToUser  string `json:"to_user"`
+	Comment string `json:"comment"`
+}
+
+// CompleteTask decides a task with one of its outcomes.
+func (s *Server) CompleteTask(c *fiber.Ctx) error {
+	var req completeRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if req.Outcome == "" {
+		return bad("outcome", "required")
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields})
+}
+
+// ReturnTask is completion with the outcome "return", for tasks that allow it (退回).
+func (s *Server) ReturnTask(c *fiber.Ctx) error {
+	var req commentRequest
+	if len(c.Body()) > 0 {
+		if err := parseBody(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: workflows.OutcomeReturn, Comment: req.Comment})
+}
+
+// ClaimTask takes a task for oneself.
+func (s *Server) ClaimTask(c *fiber.Ctx) error {
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionClaim})
+}
+
+// UnclaimTask gives a claimed task back to the group.
+func (s *Server) UnclaimTask(c *fiber.Ctx) error {
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionUnclaim})
+}
+
+// UrgeTask records a reminder (催办) on a task.
+func (s *Server) UrgeTask(c *fiber.Ctx) error {
+	var req commentRequest
+	if len(c.Body()) > 0 {
+		if err := parseBody(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionUrge, Comment: req.Comment})
+}
+
+// TransferTask hands a task to a colleague who holds the same role over the unit (转办).
+func (s *Server) TransferTask(c *fiber.Ctx) error {
+	var req transferRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if req.ToUser == "" {
+		return bad("to_user", "required (a username)")
+	}
+	u, err := s.store.UserByUsername(c.UserContext(), req.ToUser)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("to_user", "no user %q", req.ToUser)
+	} else if err != nil {
+		return err
+	}
+	target := ActorOf(u)
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionTransfer, Comment: req.Comment, Target: &target})
+}
+
+// act sends a task action to the task's workflow as an Update and waits for its answer: the
+// validator refuses the wrong person or state before anything is written; when no worker answers
+// in time the caller gets 503 and may retry.
+func (s *Server) act(c *fiber.Ctx, action workflows.TaskAction) error {
+	t, err := s.visibleTask(c)
+	if err != nil {
+		return err
+	}
+	if t.State != store.TaskOpen {
+		return conflict("task %s is %s, not open", t.ID, t.State)
+	}
+	action.TaskID, action.Actor = t.ID, actor(c)
+	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)
+	if err != nil {
+		return err
+	}
+	var out workflows.TaskActionResult
+	if err := res.Get(&out); err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+type updateResult struct {
+	raw      json.RawMessage
+	accepted bool // accepted by the workflow but not finished within the timeout
+}
+
+func (u updateResult) Get(v any) error {
+	if u.accepted {
+		return errAcceptedPending
+	}
+	return json.Unmarshal(u.raw, v)
+}
+
+// errAcceptedPending answers 202: the workflow accepted the action (it will not be lost), but its
+// record was not written within the timeout.
+var errAcceptedPending = &Error{Status: fiber.StatusAccepted, Code: "accepted",
+	Message: "accepted; the record is still being written and will appear shortly"}
+
+// update runs a workflow Update. Admission is bounded by the configured timeout: when no worker
+// accepts in time the caller gets 503 and nothing was changed. Once accepted, it waits the same
+// time again for the result.
+func (s *Server) update(ctx context.Context, workflowID, name string, arg any) (updateResult, error) {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.UpdateTimeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(actx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageAccepted})
+	if err != nil {
+		return updateResult{}, timeoutAs503(actx, err)
+	}
+	gctx, gcancel := context.WithTimeout(ctx, s.cfg.UpdateTimeout)
+	defer gcancel()
+	var raw json.RawMessage
+	if err := h.Get(gctx, &raw); err != nil {
+		if gctx.Err() != nil {
+			return updateResult{accepted: true}, nil
+		}
+		return updateResult{}, err
+	}
+	return updateResult{raw: raw}, nil
+}
+
+func timeoutAs503(ctx context.Context, err error) error {
+	if ctx.Err() != nil || strings.Contains(err.Error(), "context deadline exceeded") {
+		return unavailable("no worker answered in time; nothing was changed, please retry")
+	}
+	return err
+}
+
+// Timeline is a case's audit trail, for anyone who may see the case.
+func (s *Server) Timeline(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if err := s.canSeeCase(c, id); err != nil {
+		return err
+	}
+	es, err := s.store.Timeline(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"case_id": id, "items": orEmpty(es)})
+}
+
+// canSeeCase finds the case's unit through its tasks or its record and checks the caller's scope.
+func (s *Server) canSeeCase(c *fiber.Ctx, id string) error {
+	a := actor(c)
+	if a.ReadsAll() {
+		return nil
+	}
+	ctx := c.UserContext()
+	var path string
+	if app, err := s.store.ApplicationByID(ctx, id); err == nil {
+		path = app.UnitPath
+	} else if b, err := s.store.BatchByID(ctx, id); err == nil {
+		path = b.UnitPath
+	} else if dc, err := s.store.DropoutCaseByID(ctx, id); err == nil {
+		path = dc.UnitPath
+	} else if ts, err := s.store.TasksOfCase(ctx, id); err == nil && len(ts) > 0 {
+		path = ts[0].UnitPath
+	}
+	if path == "" || !a.Sees(path) {
+		return notFound("case")
+	}
+	return nil
+}
+
+// ListEscalations is the escalation inbox; ?state=open|closed, ?target=, ?process=.
+func (s *Server) ListEscalations(c *fiber.Ctx) error {
+	es, err := s.store.Escalations(c.UserContext(), actor(c), store.EscalationFilter{State: c.Query("state"), Target: c.Query("target"),
+		Process: c.Query("process"), CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 200)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(es)})
+}
+
+type closeEscalationRequest struct {
+	Decision string `json:"decision"`
+	Note     string `json:"note"`
+}
+
+// Accountability decisions (问责) the supervision office may close an escalation with.
+var decisions = []string{"no_action", "reminder_talk", "circulated_criticism", "admonishment", "referred"}
+
+// CloseEscalation records the supervision office's decision.
+func (s *Server) CloseEscalation(c *fiber.Ctx) error {
+	var req closeEscalationRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ok := false
+	for _, d := range decisions {
+		ok = ok || d == req.Decision
+	}
+	if !ok {
+		return bad("decision", "must be one of %s", strings.Join(decisions, ", "))
+	}
+	id := c.Params("id")
+	before, err := s.store.EscalationByID(c.UserContext(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("escalation")
+	} else if err != nil {
+		return err
+	}
+	a := actor(c)
+	if err := s.store.CloseEscalation(c.UserContext(), id, req.Decision, a.UserID); errors.Is(err, store.ErrConflict) {
+		return conflict("escalation %s is already closed", id)
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "escalation.closed", before.Process, before.CaseID, map[string]any{"escalation_id": id, "state": before.State},
+		map[string]any{"escalation_id": id, "decision": req.Decision, "note": req.Note})
+	after, err := s.store.EscalationByID(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(after)
+}

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+
+const idCardCheck = "10X98765432"
+
+// ValidIDCard checks an 18-character resident ID number: digits, a real birth date, and the
+// GB 11643 check character.
+func ValidIDCard(id string) error {
+	if len(id) != 18 {
+		return fmt.Errorf("must have 18 characters")
+	}
+	sum := 0
+	for i := 0; i < 17; i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return fmt.Errorf("character %d must be a digit", i+1)
+		}
+		sum += int(id[i]-'0') * idCardWeights[i]
+	}
+	if _, err := time.Parse("20060102", id[6:14]); err != nil {
+		return fmt.Errorf("characters 7–14 must be a real birth date")
+	}
+	if want := idCardCheck[sum%11]; strings.ToUpper(id[17:]) != string(want) {
+		return fmt.Errorf("check character is wrong (GB 11643)")
+	}
+	return nil
+}
+
+var termRe = regexp.MustCompile(`^(\d{4})-(\d{4})-([12])$`)
+
+// ValidTerm checks a term written YYYY-YYYY-N (N = 1 autumn, 2 spring) with consecutive years.
+func ValidTerm(term string) error {
+	m := termRe.FindStringSubmatch(term)
+	if m == nil {
+		return fmt.Errorf("%q is not a term such as 2026-2027-1", term)
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	if b != a+1 {
+		return fmt.Errorf("%q: the second year must follow the first", term)
+	}
+	return nil
+}
+
+func validDate(s string) error {
+	if _, err := time.Parse("2006-01-02", s); err != nil {
+		return fmt.Errorf("%q is not a date such as 2026-09-01", s)
+	}
+	return nil
+}
+
+// MaskName hides a name for public lists: 李* for two characters, 张*三 for three, first and last
+// with stars between for longer ones.
+func MaskName(name string) string {
+	r := []rune(strings.TrimSpace(name))
+	switch n := len(r); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return "*"
+	case n == 2:
+		return string(r[0]) + "*"
+	default:
+		return string(r[0]) + strings.Repeat("*", n-2) + string(r[n-1])
+	}
+}
+
+// text checks a required free-text field and its length.
+func text(field, v string, max int) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return bad(field, "required")
+	}
+	if utf8.RuneCountInString(v) > max {
+		return bad(field, "at most %d characters", max)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+// Command jiaofu runs the service. With no argument (or "all") it runs everything in one process:
+// the embedded Temporal server, the worker and the HTTP API. "api" and "worker" run one part each
+// against TEMPORAL_ADDRESS, for production; "migrate" applies the store's migrations and exits.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"jiaofu/config"
+	"jiaofu/service"
+	"jiaofu/store"
+)
+
+const usage = `usage: jiaofu [all|api|worker|migrate]
+  all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
+  api      HTTP API only (needs TEMPORAL_ADDRESS)
+  worker   Temporal worker only (needs TEMPORAL_ADDRESS)
+  migrate  apply the store's schema migrations and exit
+Configuration is read from environment variables; see README.md.`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(log, os.Args[1:]); err != nil {
+		log.Error("jiaofu stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, args []string) error {
+	cmd := "all"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var parts service.Parts
+	switch cmd {
+	case "all":
+		parts = service.All
+	case "api":
+		parts = service.Parts{API: true}
+	case "worker":
+		parts = service.Parts{Worker: true}
+	case "migrate":
+		st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true)
+		if err != nil {
+			return err
+		}
+		log.Info("schema up to date")
+		return st.Close()
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	if cmd != "all" && cfg.TemporalAddress == "" {
+		return fmt.Errorf("TEMPORAL_ADDRESS: required for %q (only \"all\" embeds a Temporal server)", cmd)
+	}
+	svc, err := service.Start(ctx, cfg, parts, log)
+	if err != nil {
+		return err
+	}
+	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "temporal", svc.TemporalAddr())
+	<-ctx.Done()
+	log.Info("stopping")
+	svc.Stop()
+	return nil
+}

@@ -1,0 +1,172 @@
+// Package service assembles jiaofu: the embedded Temporal server (unless TEMPORAL_ADDRESS points
+// elsewhere), the store, the worker and the HTTP API, in one process or as separate parts.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"jiaofu/activities"
+	"jiaofu/api"
+	"jiaofu/config"
+	"jiaofu/demo"
+	"jiaofu/store"
+	"jiaofu/temporalserver"
+	"jiaofu/worker"
+	"jiaofu/workflows"
+)
+
+// Parts says which parts this process runs.
+type Parts struct {
+	API    bool
+	Worker bool
+}
+
+// All is the all-in-one process.
+var All = Parts{API: true, Worker: true}
+
+// Service is a running jiaofu.
+type Service struct {
+	Config   config.Config
+	Store    *store.Store
+	Temporal client.Client
+	API      *api.Server
+	App      *fiber.App
+
+	embedded *temporalserver.Server
+	worker   sdkworker.Worker
+	listener net.Listener
+	log      *slog.Logger
+}
+
+// Start brings the parts up in dependency order; on any failure it stops what it started.
+func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger) (_ *Service, err error) {
+	s := &Service{Config: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if s.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true); err != nil {
+		return nil, err
+	}
+	generated, err := demo.Bootstrap(ctx, s.Store, cfg.AdminPassword, api.HashPassword)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	if generated != "" {
+		log.Warn("created user admin with a generated password (set JIAOFU_ADMIN_PASSWORD to choose it)", "username", "admin", "password", generated)
+	}
+	if cfg.SeedDemo {
+		if err := demo.Seed(ctx, s.Store, api.HashPassword); err != nil {
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
+
+	addr := cfg.TemporalAddress
+	attrs := map[string]enumspb.IndexedValueType{}
+	for _, n := range workflows.SearchAttributeNames {
+		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	if addr == "" {
+		s.embedded, err = temporalserver.Start(ctx, temporalserver.Options{DataDir: filepath.Join(cfg.DataDir, "temporal"),
+			FrontendAddr: cfg.EmbeddedFrontend, UIAddr: cfg.EmbeddedUI, Namespace: cfg.TemporalNamespace,
+			Retention: cfg.TemporalRetention, SearchAttributes: attrs, Logger: log.With("component", "temporal")})
+		if err != nil {
+			return nil, fmt.Errorf("embedded temporal: %w", err)
+		}
+		addr = s.embedded.FrontendAddr()
+		log.Info("embedded temporal server started", "frontend", addr, "ui", s.embedded.UIAddr())
+	}
+	s.Temporal, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace,
+		Logger: sdklog.NewStructuredLogger(log.With("component", "sdk"))})
+	if err != nil {
+		return nil, fmt.Errorf("temporal at %s: %w", addr, err)
+	}
+	if cfg.TemporalAddress != "" {
+		s.registerSearchAttributes(ctx, attrs)
+	}
+
+	if parts.Worker {
+		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store})
+		if err := s.worker.Start(); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+	}
+	if parts.API {
+		s.API = api.New(cfg, s.Store, s.Temporal, log)
+		s.App = api.NewApp(log)
+		s.API.Mount(s.App)
+		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("JIAOFU_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		}
+		go func() {
+			if err := s.App.Listener(s.listener); err != nil {
+				log.Error("http server stopped", "error", err)
+			}
+		}()
+		log.Info("http api listening", "addr", s.listener.Addr().String())
+	}
+	return s, nil
+}
+
+// registerSearchAttributes adds jiaofu's search attributes to an external cluster (best effort:
+// an operator may have done it already, or may not allow it).
+func (s *Service) registerSearchAttributes(ctx context.Context, attrs map[string]enumspb.IndexedValueType) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := s.Temporal.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		SearchAttributes: attrs, Namespace: s.Config.TemporalNamespace})
+	if err != nil {
+		s.log.Warn("could not register search attributes (they may exist already)", "error", err)
+	}
+}
+
+// HTTPAddr is the address the API listens on (useful when configured with port 0).
+func (s *Service) HTTPAddr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// TemporalAddr is the Temporal frontend in use.
+func (s *Service) TemporalAddr() string {
+	if s.embedded != nil {
+		return s.embedded.FrontendAddr()
+	}
+	return s.Config.TemporalAddress
+}
+
+// Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store.
+func (s *Service) Stop() {
+	if s.App != nil {
+		if err := s.App.ShutdownWithTimeout(10 * time.Second); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("http shutdown", "error", err)
+		}
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.Temporal != nil {
+		s.Temporal.Close()
+	}
+	if s.embedded != nil {
+		s.embedded.Stop()
+	}
+	if s.Store != nil {
+		s.Store.Close()
+	}
+}

@@ -1,0 +1,255 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"jiaofu/access"
+	"jiaofu/store"
+)
+
+// openStores returns a fresh SQLite store, and a fresh PostgreSQL one (its own schema) when
+// TEST_DATABASE_URL or DATABASE_URL is set, so every store test runs on both dialects.
+func openStores(t *testing.T) map[string]*store.Store {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]*store.Store{}
+	sq, err := store.Open(ctx, "", t.TempDir(), true)
+	if err != nil {
+		t.Fatalf("sqlite: %v", err)
+	}
+	t.Cleanup(func() { sq.Close() })
+	out["sqlite"] = sq
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = os.Getenv("DATABASE_URL")
+	}
+	if base == "" {
+		return out
+	}
+	schemaName := fmt.Sprintf("t_%s_%d", strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())), time.Now().UnixNano()%1_000_000)
+	admin, err := sql.Open("postgres", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schemaName); err != nil {
+		t.Fatalf("postgres create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("postgres", base); err == nil {
+			db.Exec(`DROP SCHEMA ` + schemaName + ` CASCADE`)
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schemaName)
+	u.RawQuery = q.Encode()
+	pg, err := store.Open(ctx, u.String(), "", true)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	out["postgres"] = pg
+	return out
+}
+
+// fixture builds bureau → section, township → school and a user at each.
+type fixture struct {
+	bureau, section, township, school, other store.Unit
+	leader, staff                              store.User
+}
+
+func makeFixture(t *testing.T, s *store.Store) fixture {
+	t.Helper()
+	ctx := context.Background()
+	var f fixture
+	var err error
+	must := func(u store.Unit, err error) store.Unit {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	f.bureau = must(s.CreateUnit(ctx, "JS", "建始县教育局", store.KindBureau, "", ""))
+	f.section = must(s.CreateUnit(ctx, "JS-ZZZX", "资助中心", store.KindSection, "JS", ""))
+	f.township = must(s.CreateUnit(ctx, "JS-T01", "业州镇中心学校", store.KindTownshipSchool, "JS", "T01"))
+	f.school = must(s.CreateUnit(ctx, "JS-T01-S01", "业州一小", store.KindSchool, "JS-T01", ""))
+	f.other = must(s.CreateUnit(ctx, "JS-T01-S02", "业州二小", store.KindSchool, "JS-T01", ""))
+	if f.leader, err = s.CreateUser(ctx, "head", "x", "校长", []store.RoleAt{{Role: store.RoleSchoolLeader, UnitCode: f.school.Code}}); err != nil {
+		t.Fatal(err)
+	}
+	if f.staff, err = s.CreateUser(ctx, "staff", "x", "专干", []store.RoleAt{{Role: store.RoleSchoolStaff, UnitCode: f.school.Code}}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func actorOf(u store.User) access.Actor {
+	a := access.Actor{UserID: u.ID, Username: u.Username}
+	for _, r := range u.Roles {
+		a.Roles = append(a.Roles, access.Role{Role: r.Role, UnitCode: r.UnitCode, UnitKind: r.UnitKind, UnitPath: r.UnitPath})
+	}
+	return a
+}
+
+func TestUnitsAndUsers(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			if f.school.Path != "/JS/JS-T01/JS-T01-S01/" || f.school.TownshipCode != "T01" {
+				t.Errorf("school path %q township %q", f.school.Path, f.school.TownshipCode)
+			}
+			if _, err := s.CreateUnit(ctx, "JS-T01", "again", store.KindSchool, "JS", ""); !errorsIs(err, store.ErrConflict) {
+				t.Errorf("duplicate code: %v, want ErrConflict", err)
+			}
+			if _, err := s.CreateUnit(ctx, "X1", "orphan", store.KindSchool, "NOPE", ""); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("unknown parent: %v, want ErrNotFound", err)
+			}
+			// A user with an unknown unit leaves nothing behind.
+			if _, err := s.CreateUser(ctx, "ghost", "x", "g", []store.RoleAt{{Role: store.RoleTeacher, UnitCode: "NOPE"}}); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("unknown role unit: %v", err)
+			}
+			if _, err := s.UserByUsername(ctx, "ghost"); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("half-created user left behind: %v", err)
+			}
+			u, err := s.UserByUsername(ctx, "head")
+			if err != nil || len(u.Roles) != 1 || u.Roles[0].UnitPath != f.school.Path {
+				t.Fatalf("user roles: %+v %v", u, err)
+			}
+			if err := s.CreateSession(ctx, "h1", u.ID, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.SessionUser(ctx, "h1"); err != nil || got.ID != u.ID {
+				t.Errorf("session user: %v %v", got.ID, err)
+			}
+			if err := s.CreateSession(ctx, "h2", u.ID, -time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SessionUser(ctx, "h2"); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("expired session accepted: %v", err)
+			}
+		})
+	}
+}
+
+func TestTaskProjectionAndInbox(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			due := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+			task := store.Task{ID: "wf-t1", WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
+				CandidateRole: store.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: store.TaskOpen,
+				Outcomes: "approve,reject", DueAt: due, CreatedAt: due.Add(-time.Hour)}
+			for i := 0; i < 2; i++ { // activities retry: the same write twice changes nothing
+				if err := s.UpsertTask(ctx, task); err != nil {
+					t.Fatalf("upsert %d: %v", i, err)
+				}
+			}
+			other := task
+			other.ID, other.UnitID, other.UnitPath = "wf2-t1", f.other.ID, f.other.Path
+			if err := s.UpsertTask(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			inbox, err := s.Inbox(ctx, actorOf(f.leader), store.TaskFilter{})
+			if err != nil || len(inbox) != 1 || inbox[0].ID != "wf-t1" || inbox[0].UnitCode != f.school.Code {
+				t.Fatalf("leader inbox = %+v, %v", inbox, err)
+			}
+			if !inbox[0].DueAt.Equal(due) {
+				t.Errorf("due_at round trip: %v, want %v", inbox[0].DueAt, due)
+			}
+			if staffInbox, _ := s.Inbox(ctx, actorOf(f.staff), store.TaskFilter{}); len(staffInbox) != 0 {
+				t.Errorf("staff sees a leader's task: %+v", staffInbox)
+			}
+			// Claimed by someone else: gone from the group inbox; done: gone from open.
+			done := task
+			at := due
+			done.State, done.Outcome, done.CompletedAt, done.CompletedBy = store.TaskDone, "approve", &at, f.leader.ID
+			if err := s.UpsertTask(ctx, done); err != nil {
+				t.Fatal(err)
+			}
+			if inbox, _ := s.Inbox(ctx, actorOf(f.leader), store.TaskFilter{}); len(inbox) != 0 {
+				t.Errorf("done task still open in inbox: %+v", inbox)
+			}
+			if all, _ := s.Inbox(ctx, actorOf(f.leader), store.TaskFilter{State: "all"}); len(all) != 1 || all[0].Outcome != "approve" {
+				t.Errorf("all = %+v", all)
+			}
+		})
+	}
+}
+
+func TestAuditChain(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			for i := 0; i < 5; i++ {
+				if err := s.Append(ctx, store.AuditEntry{EventKey: fmt.Sprintf("k%d", i%4), ActorID: "u1", ActorName: "张三", Action: "a",
+					Process: "subsidy", CaseID: "c1", After: fmt.Sprintf(`{"i":%d}`, i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tl, err := s.Timeline(ctx, "c1")
+			if err != nil || len(tl) != 4 {
+				t.Fatalf("timeline has %d entries (%v), want 4: a repeated event key is written once", len(tl), err)
+			}
+			res, err := s.VerifyAudit(ctx)
+			if err != nil || !res.OK || res.Entries != 4 {
+				t.Fatalf("verify = %+v, %v", res, err)
+			}
+			if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`UPDATE audit_log SET actor_name = ? WHERE seq = ?`), "李四", tl[2].Seq); err != nil {
+				t.Fatal(err)
+			}
+			res, err = s.VerifyAudit(ctx)
+			if err != nil || res.OK || res.BrokenAt != tl[2].Seq {
+				t.Fatalf("tampered row not found: %+v %v", res, err)
+			}
+		})
+	}
+}
+
+func TestEscalationsOnce(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			e := store.Escalation{ID: "wf-t1-r2", Process: "subsidy", CaseID: "wf", TaskID: "wf-t1", Rung: 2, Target: store.TargetSuperior,
+				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", CreatedAt: time.Now()}
+			if n, err := s.InsertEscalation(ctx, e); err != nil || !n {
+				t.Fatalf("insert: %v %v", n, err)
+			}
+			if n, err := s.InsertEscalation(ctx, e); err != nil || n {
+				t.Fatalf("second insert must be a no-op: %v %v", n, err)
+			}
+			township, _ := s.CreateUser(ctx, "twn", "x", "镇专干", []store.RoleAt{{Role: store.RoleTownshipStaff, UnitCode: f.township.Code}})
+			if es, err := s.Escalations(ctx, actorOf(township), store.EscalationFilter{}); err != nil || len(es) != 1 {
+				t.Errorf("township sees %d escalations (%v), want 1", len(es), err)
+			}
+			if es, _ := s.Escalations(ctx, actorOf(f.leader), store.EscalationFilter{}); len(es) != 0 {
+				t.Errorf("a school sees its superior's escalation: %+v", es)
+			}
+			if err := s.CloseEscalation(ctx, e.ID, "reminder_talk", "u1"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CloseEscalation(ctx, e.ID, "reminder_talk", "u1"); !errorsIs(err, store.ErrConflict) {
+				t.Errorf("closing twice: %v, want ErrConflict", err)
+			}
+		})
+	}
+}
