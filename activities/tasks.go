@@ -51,9 +51,10 @@ type TaskOpened struct {
 	Rungs    []RungAt
 }
 
-// OpenTask resolves the task's unit, computes its due time and ladder on the calendar, and
-// projects it into the store so that it shows in inboxes.
-func (a *Activities) OpenTask(ctx context.Context, in OpenTaskInput) (TaskOpened, error) {
+// ResolveTask finds the task's unit and computes its due time and escalation ladder on the
+// calendar. It writes nothing: the workflow records the task before it becomes visible, so that
+// no one can act on a task the workflow does not know yet.
+func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpened, error) {
 	unit, err := a.Store.UnitByCode(ctx, in.Spec.UnitCode)
 	if err != nil {
 		return TaskOpened{}, nonRetryable(fmt.Errorf("task %s unit %q: %w", in.ID, in.Spec.UnitCode, err))
@@ -74,14 +75,27 @@ func (a *Activities) OpenTask(ctx context.Context, in OpenTaskInput) (TaskOpened
 		}
 		out.Rungs = append(out.Rungs, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, out.DueAt)})
 	}
-	err = a.Store.UpsertTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
-		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: unit.ID, UnitPath: unit.Path,
+	return out, nil
+}
+
+// ProjectTaskInput is a resolved task to show in inboxes.
+type ProjectTaskInput struct {
+	Task   OpenTaskInput
+	Opened TaskOpened
+}
+
+// ProjectOpenTask writes an opened task into the store so that it shows in inboxes, and puts
+// the opening on record.
+func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) error {
+	in, out := p.Task, p.Opened
+	err := a.Store.UpsertTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
+		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
 		AssigneeID: in.Spec.AssigneeID, State: store.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
 		CreatedAt: in.Now})
 	if err != nil {
-		return out, err
+		return err
 	}
-	return out, a.audit(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
+	return a.audit(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
 		After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
 			"assignee": in.Spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, "")
 }

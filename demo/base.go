@@ -47,7 +47,7 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, hash 
 	if rs, err := st.Ladders(ctx); err != nil {
 		return "", err
 	} else if len(rs) == 0 {
-		for kind, rungs := range DefaultLadders {
+		for kind, rungs := range DefaultLadders { // SetLadder replaces atomically: a concurrent start writes the same rungs
 			if err := st.SetLadder(ctx, kind, rungs); err != nil {
 				return "", err
 			}
@@ -70,7 +70,9 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, hash 
 	if err != nil {
 		return "", err
 	}
-	if _, err := st.CreateUser(ctx, "admin", h, "系统管理员", []store.RoleAt{{Role: store.RoleAdmin, UnitCode: BureauCode}}); err != nil {
+	if _, err := st.CreateUser(ctx, "admin", h, "系统管理员", []store.RoleAt{{Role: store.RoleAdmin, UnitCode: BureauCode}}); errors.Is(err, store.ErrConflict) {
+		return "", nil // another process (api beside worker) created it first
+	} else if err != nil {
 		return "", fmt.Errorf("create admin: %w", err)
 	}
 	return generated, nil
@@ -83,5 +85,8 @@ func ensureUnit(ctx context.Context, st *store.Store, code, name, kind, parent, 
 		return err
 	}
 	_, err := st.CreateUnit(ctx, code, name, kind, parent, township)
+	if errors.Is(err, store.ErrConflict) {
+		return nil // created concurrently by another process starting at the same time
+	}
 	return err
 }

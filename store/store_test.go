@@ -67,7 +67,7 @@ func openStores(t *testing.T) map[string]*store.Store {
 // fixture builds bureau → section, township → school and a user at each.
 type fixture struct {
 	bureau, section, township, school, other store.Unit
-	leader, staff                              store.User
+	leader, staff                            store.User
 }
 
 func makeFixture(t *testing.T, s *store.Store) fixture {

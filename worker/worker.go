@@ -14,6 +14,7 @@ import (
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflow(workflows.SubsidyApplication)
 	r.RegisterWorkflow(workflows.PublicityBatch)
+	r.RegisterWorkflow(workflows.DropoutCase)
 	r.RegisterActivity(acts)
 }
 

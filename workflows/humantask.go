@@ -170,9 +170,16 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if task.Assignee != a.Actor.UserID {
 			return refuse(ErrTypeForbidden, "only the person who claimed task %s may release it", a.TaskID)
 		}
+		if task.Spec.AssigneeID != "" {
+			return refuse(ErrTypeConflict, "task %s was assigned to you by the process; transfer it instead of releasing it", a.TaskID)
+		}
 	case ActionTransfer:
 		if a.Target == nil || a.Target.UserID == "" {
 			return refuse(ErrTypeInvalid, "to_user: required")
+		}
+		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
+			// Otherwise a barred person could choose who decides their own case.
+			return refuse(ErrTypeForbidden, "separation of duties: %s may not transfer this task", a.Actor.Username)
 		}
 		if eligibleRole(task, a.Actor) == "" {
 			return refuse(ErrTypeForbidden, "%s may not transfer this task", a.Actor.Username)
@@ -251,12 +258,18 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult, error) {
 	t.seq++
 	task := &openTask{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
-	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenTask, activities.OpenTaskInput{
-		ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}).Get(ctx, &task.Opened)
-	if err != nil {
+	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
+	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
 		return TaskResult{}, err
 	}
+	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
+	// always finds it here.
 	t.open[task.ID] = task
+	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
+		activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+		delete(t.open, task.ID)
+		return TaskResult{}, err
+	}
 	defer delete(t.open, task.ID)
 	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
 	if err := workflow.Await(ctx, func() bool { return task.Result != nil }); err != nil {

@@ -239,51 +239,17 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if err != nil {
 		return PublicityState{}, err
 	}
+	// Handlers are registered before the first blocking call, so that no objection finds the
+	// workflow without them; the validator refuses until the list is public.
+	var (
+		opened activities.OpenedBatch
+		st     PublicityState
+		listed bool
+	)
 	actx := activityCtx(ctx)
-	var opened activities.OpenedBatch
-	if err := workflow.ExecuteActivity(actx, (*activities.Activities).OpenBatch, activities.OpenBatchInput{
-		BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications, OpenedBy: in.OpenedBy,
-		Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
-		return PublicityState{}, err
-	}
-	st := PublicityState{State: store.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
-	exclude := []string{}
-	for _, m := range opened.Members {
-		st.Members = append(st.Members, m.ApplicationID)
-		exclude = append(exclude, m.ApplicantID)
-		if m.ReviewerID != "" {
-			exclude = append(exclude, m.ReviewerID)
-		}
-	}
 	if err := workflow.SetQueryHandler(ctx, PublicityQuery, func() (PublicityState, error) { return st, nil }); err != nil {
 		return st, err
 	}
-	notify := func(ev BatchEvent, ids []string) error {
-		var futures []workflow.Future
-		for _, id := range ids {
-			futures = append(futures, workflow.SignalExternalWorkflow(ctx, id, "", BatchEventSignal, ev))
-		}
-		for _, f := range futures {
-			if err := f.Get(ctx, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	setBatch := func(state, action string, by access.Actor, role string, detail any) error {
-		st.State = state
-		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
-		return workflow.ExecuteActivity(actx, (*activities.Activities).SetBatch, activities.BatchStep{BatchID: in.BatchID, State: state,
-			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessSubsidy, CaseID: in.BatchID, After: detail,
-				At: workflow.Now(ctx)}}).Get(ctx, nil)
-	}
-	if len(st.Members) == 0 {
-		return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
-	}
-	if err := notify(BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members); err != nil {
-		return st, err
-	}
-
 	periodOver, objections := false, 0
 	err = workflow.SetUpdateHandlerWithOptions(ctx, ObjectionUpdate,
 		func(ctx workflow.Context, o Objection) (string, error) {
@@ -300,7 +266,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				defer func() { st.OpenObjections-- }()
 				res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
 					Title: "公示异议复核：" + o.EntryID, CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
-					Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue})
+					Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, o.EntryID)})
 				if err != nil {
 					workflow.GetLogger(ctx).Error("objection review failed", "objection", id, "error", err)
 					return
@@ -312,7 +278,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				}
 				if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, o.EntryID) {
 					st.Rejected = append(st.Rejected, o.EntryID)
-					if err := notify(BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{o.EntryID}); err != nil {
+					if err := notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{o.EntryID}); err != nil {
 						workflow.GetLogger(ctx).Error("objection notice failed", "objection", id, "error", err)
 					}
 				}
@@ -320,6 +286,9 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			return id, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, o Objection) error {
+			if !listed {
+				return refuse(ErrTypeConflict, "the publicity list is still being opened; retry in a moment")
+			}
 			if periodOver || !workflow.Now(ctx).Before(opened.EndsAt) {
 				return refuse(ErrTypeConflict, "the publicity period has ended; objections are no longer accepted")
 			}
@@ -332,8 +301,37 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			return nil
 		}})
 	if err != nil {
+		return PublicityState{}, err
+	}
+
+	if err := workflow.ExecuteActivity(actx, (*activities.Activities).OpenBatch, activities.OpenBatchInput{
+		BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications, OpenedBy: in.OpenedBy,
+		Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
+		return PublicityState{}, err
+	}
+	st = PublicityState{State: store.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
+	exclude := []string{}
+	for _, m := range opened.Members {
+		st.Members = append(st.Members, m.ApplicationID)
+		exclude = append(exclude, m.ApplicantID)
+		if m.ReviewerID != "" {
+			exclude = append(exclude, m.ReviewerID)
+		}
+	}
+	setBatch := func(state, action string, by access.Actor, role string, detail any) error {
+		st.State = state
+		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
+		return workflow.ExecuteActivity(actx, (*activities.Activities).SetBatch, activities.BatchStep{BatchID: in.BatchID, State: state,
+			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessSubsidy, CaseID: in.BatchID, After: detail,
+				At: workflow.Now(ctx)}}).Get(ctx, nil)
+	}
+	if len(st.Members) == 0 {
+		return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
+	}
+	if err := notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members); err != nil {
 		return st, err
 	}
+	listed = true
 
 	// The period runs on a durable timer: a restart of the service does not move its end.
 	if wait := opened.EndsAt.Sub(workflow.Now(ctx)); wait > 0 {
@@ -360,9 +358,33 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if err := setBatch(store.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
 			return st, err
 		}
-		if err := notify(BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining); err != nil {
+		if err := notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining); err != nil {
 			return st, err
 		}
 	}
 	return st, Drain(ctx)
+}
+
+// notifyApplications signals batch news to each application's workflow.
+func notifyApplications(ctx workflow.Context, ev BatchEvent, ids []string) error {
+	var futures []workflow.Future
+	for _, id := range ids {
+		futures = append(futures, workflow.SignalExternalWorkflow(ctx, id, "", BatchEventSignal, ev))
+	}
+	for _, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// peopleOf lists who applied for and reviewed an entry: they may not judge an objection to it.
+func peopleOf(members []activities.BatchMember, entryID string) []string {
+	for _, m := range members {
+		if m.ApplicationID == entryID {
+			return []string{m.ApplicantID, m.ReviewerID}
+		}
+	}
+	return nil
 }

@@ -7,20 +7,24 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"jiaofu/config"
 	"jiaofu/service"
 	"jiaofu/store"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
   migrate  apply the store's schema migrations and exit
+  healthcheck  exit 0 when the API on JIAOFU_HTTP_ADDR answers /readyz (for container probes)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
@@ -57,6 +61,8 @@ func run(log *slog.Logger, args []string) error {
 		}
 		log.Info("schema up to date")
 		return st.Close()
+	case "healthcheck":
+		return healthcheck(cfg.HTTPAddr)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return nil
@@ -74,5 +80,26 @@ func run(log *slog.Logger, args []string) error {
 	<-ctx.Done()
 	log.Info("stopping")
 	svc.Stop()
+	return nil
+}
+
+// healthcheck asks the local API whether it is ready; distroless images have no curl.
+func healthcheck(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("JIAOFU_HTTP_ADDR: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/readyz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz answered %s", resp.Status)
+	}
 	return nil
 }

@@ -1,0 +1,21 @@
+# jiaofu — `make help` lists the targets.
+.PHONY: help run test test-pg lint bench
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+run: ## run everything in one process (embedded Temporal, worker, API on :8080)
+	go run ./cmd/jiaofu
+
+test: ## the test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+	go test ./...
+
+test-pg: ## the test suite with the store tests on the local PostgreSQL as well
+	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test -count=1 ./...
+
+lint: ## gofmt and go vet
+	test -z "$$(gofmt -l .)"
+	go vet ./...
+
+bench: ## performance benchmarks (prints a table, writes bench-results.json)
+	go run ./cmd/jiaofu bench

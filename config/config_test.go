@@ -1,0 +1,64 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsLoad(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || c.PublicityPeriod.String() != "5wd" || !c.SeedDemo {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := map[string]map[string]string{
+		"JIAOFU_PUBLICITY_PERIOD":  {"JIAOFU_PUBLICITY_PERIOD": "five days"},
+		"JIAOFU_ENV":               {"JIAOFU_ENV": "staging"},
+		"JIAOFU_UPDATE_TIMEOUT":    {"JIAOFU_UPDATE_TIMEOUT": "-1s"},
+		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
+		"JIAOFU_SEED_DEMO":         {"JIAOFU_SEED_DEMO": "maybe"},
+		"JIAOFU_PUBLIC_RATE_LIMIT": {"JIAOFU_PUBLIC_RATE_LIMIT": "0"},
+		"JIAOFU_SECRET_KEY":        {"JIAOFU_ENV": "production", "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
+		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40)},
+		"JIAOFU_DROPOUT_HQ_WINDOW": {"JIAOFU_DROPOUT_HQ_WINDOW": "0d"},
+	}
+	for name, vars := range cases {
+		_, err := Load(env(vars))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v does not name the variable", name, err)
+		}
+	}
+	// Production with real secrets starts, and never seeds demo data.
+	c, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"}))
+	if err != nil || c.SeedDemo {
+		t.Errorf("production: %v seed=%v", err, c.SeedDemo)
+	}
+	if _, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": DefaultSecretKey, "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"})); err == nil {
+		t.Error("production accepted the default secret")
+	}
+}
+
+func TestReadmeListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README.md does not list %s", v.Name)
+		}
+	}
+}

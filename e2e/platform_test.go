@@ -1,0 +1,329 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	sdkclient "go.temporal.io/sdk/client"
+
+	"jiaofu/api"
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+// TestEscalationReachesSupervision: nobody reviews; the ladder climbs by itself to the township
+// and then the supervision office, which sees it without anyone forwarding it.
+func TestEscalationReachesSupervision(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SubsidyReviewDue = mustSpec(t, "1s")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, staff, head, township, jcs := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("township01"), anon.as("jcs01")
+
+	admin.expectError("PUT", "/api/v1/admin/escalation-ladders/subsidy_review", map[string]any{"rungs": []map[string]string{{"after": "soon", "target": "remind"}}}, 400, "rungs[0].after")
+	admin.expectError("PUT", "/api/v1/admin/escalation-ladders/subsidy_review", map[string]any{"rungs": []map[string]string{{"after": "1s", "target": "mayor"}}}, 400, "rungs[0].target")
+	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/subsidy_review", map[string]any{"rungs": []map[string]string{
+		{"after": "1s", "target": "remind"}, {"after": "2s", "target": "superior"}, {"after": "3s", "target": "supervision"}}}, nil); code != 200 {
+		t.Fatalf("set ladder: %d", code)
+	}
+	app := apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")
+
+	var esc struct{ Items []store.Escalation }
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?state=open&target=supervision", nil, &esc)
+		return len(esc.Items) == 1
+	}, "a supervision escalation")
+	e := esc.Items[0]
+	if e.Process != "subsidy" || e.CaseID != app.ID || e.UnitCode != "JS-JCS" || e.SourceUnit != "JS-T01-S01" || e.Rung != 3 {
+		t.Errorf("supervision escalation = %+v", e)
+	}
+	var tw struct{ Items []store.Escalation }
+	township.do("GET", "/api/v1/escalations?target=superior", nil, &tw)
+	if len(tw.Items) != 1 || tw.Items[0].UnitCode != "JS-T01" {
+		t.Errorf("township sees %+v, want the superior rung addressed to JS-T01", tw.Items)
+	}
+	var sup struct{ Items []store.Escalation }
+	township.do("GET", "/api/v1/escalations?target=supervision", nil, &sup)
+	if len(sup.Items) != 0 {
+		t.Errorf("township sees the supervision office's escalation: %+v", sup.Items)
+	}
+	// A school staffer holds no role that reads escalations.
+	staff.expectError("GET", "/api/v1/escalations", nil, 403, "")
+
+	// Late is still done: the task completes, the reminders close, supervision's stays open.
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("late approval: %d", code)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		township.do("GET", "/api/v1/escalations?state=open&target=superior", nil, &tw)
+		return len(tw.Items) == 0
+	}, "superior escalation to close once the task is done")
+	jcs.do("GET", "/api/v1/escalations?state=open&target=supervision", nil, &esc)
+	if len(esc.Items) != 1 {
+		t.Fatalf("supervision escalation closed by itself: %+v", esc.Items)
+	}
+	jcs.expectError("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "fire_them"}, 400, "decision")
+	if code := jcs.do("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "reminder_talk", "note": "提醒谈话"}, nil); code != 200 {
+		t.Fatalf("close escalation: %d", code)
+	}
+	jcs.expectError("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "reminder_talk"}, 409, "")
+	var timeline struct{ Items []store.AuditEntry }
+	jcs.do("GET", "/api/v1/cases/"+app.ID+"/timeline", nil, &timeline)
+	var rungs []string
+	for _, h := range timeline.Items {
+		if strings.HasPrefix(h.Action, "escalation.") {
+			rungs = append(rungs, h.Action)
+		}
+	}
+	if !slices.Equal(rungs, []string{"escalation.remind", "escalation.superior", "escalation.supervision", "escalation.closed"}) {
+		t.Errorf("rungs on record: %v", rungs)
+	}
+}
+
+// TestTaskOperations: claim, transfer, urge, return and resubmit through the API.
+func TestTaskOperations(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff, head, head2, other := anon.as("staff01"), anon.as("head01"), anon.as("head01b"), anon.as("township01")
+	app := apply(t, staff, staff.studentOf("向金花").ID, "nutrition", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, nil); code != 200 {
+		t.Fatalf("claim: %d", code)
+	}
+	head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 409, "")
+	head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "")
+	var inbox struct{ Items []task }
+	head2.do("GET", "/api/v1/tasks", nil, &inbox)
+	if len(inbox.Items) != 0 {
+		t.Errorf("a claimed task still shows in a colleague's inbox: %+v", inbox.Items)
+	}
+	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "teacher01"}, 400, "to_user")
+	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "staff01"}, 403, "")
+	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "nobody"}, 400, "to_user")
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "head01b", "comment": "出差，转副校长"}, nil); code != 200 {
+		t.Fatalf("transfer: %d", code)
+	}
+	head2.do("GET", "/api/v1/tasks", nil, &inbox)
+	if len(inbox.Items) != 1 || inbox.Items[0].ID != tk.ID {
+		t.Fatalf("transferred task not in the colleague's inbox: %+v", inbox.Items)
+	}
+	if code := staff.do("POST", "/api/v1/tasks/"+tk.ID+"/urge", map[string]string{"comment": "请尽快审核"}, nil); code != 200 {
+		t.Fatalf("urge: %d", code)
+	}
+	// The township central school above the school may urge it too (催办 from the superior).
+	if code := other.do("POST", "/api/v1/tasks/"+tk.ID+"/urge", nil, nil); code != 200 {
+		t.Fatalf("township urge: %d", code)
+	}
+	var got struct {
+		UrgeCount int `json:"urge_count"`
+	}
+	eventually(t, 5*time.Second, func() bool { head2.do("GET", "/api/v1/tasks/"+tk.ID, nil, &got); return got.UrgeCount == 2 }, "urge count")
+
+	// Return for correction: the applicant gets a resubmit task; after it the review comes back.
+	if code := head2.do("POST", "/api/v1/tasks/"+tk.ID+"/return", map[string]string{"comment": "请补充证明"}, nil); code != 200 {
+		t.Fatalf("return: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReturned)
+	fix := staff.waitTask("subsidy_resubmit", app.ID)
+	head.expectError("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]string{"outcome": "resubmit"}, 403, "")
+	if code := staff.do("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit", "fields": map[string]string{"evidence_note": "已补充低保证明"}}, nil); code != 200 {
+		t.Fatalf("resubmit: %d", code)
+	}
+	again := head.waitTask("subsidy_review", app.ID)
+	if again.ID == tk.ID {
+		t.Fatal("the review after resubmission must be a new task")
+	}
+	if code := head.do("POST", "/api/v1/tasks/"+again.ID+"/complete", map[string]string{"outcome": "reject", "comment": "不符合条件"}, nil); code != 200 {
+		t.Fatalf("reject: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppRejected)
+}
+
+// TestRestartMidPublicity: the process stops during the publicity period and comes back; nothing
+// is lost and the period still ends on time.
+func TestRestartMidPublicity(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.PublicityPeriod = mustSpec(t, "8s")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, head := anon.as("staff01"), anon.as("head01")
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReviewed)
+	var batch struct {
+		ID     string
+		EndsAt time.Time `json:"ends_at"`
+	}
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	svc.Stop()
+	time.Sleep(2 * time.Second)
+
+	svc2 := startService(t, cfg)
+	anon2 := newClient(t, svc2)
+	if code := anon2.do("GET", "/public/publicity-batches/"+batch.ID, nil, nil); code != 200 {
+		t.Fatalf("public list after restart: %d, want 200 until %s", code, batch.EndsAt)
+	}
+	aid := anon2.as("aid01")
+	st := aid.waitTask("publicity_signoff", batch.ID)
+	if now := time.Now(); now.Before(batch.EndsAt) || now.After(batch.EndsAt.Add(5*time.Second)) {
+		t.Errorf("sign-off opened at %s; the period ended at %s", now.Format(time.RFC3339Nano), batch.EndsAt.Format(time.RFC3339Nano))
+	}
+	if code := aid.do("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("sign-off: %d", code)
+	}
+	anon2.as("staff01").waitStatus(app.ID, store.AppDisbursed)
+}
+
+// TestNoWorkerAnswers503: an Update needs a live worker; when none answers the API says 503 and
+// nothing changes.
+func TestNoWorkerAnswers503(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.UpdateTimeout = time.Second
+	svc := startService(t, cfg)
+	ctx := context.Background()
+	staff := newClient(t, svc).as("staff01")
+	st := staff.studentOf("李梅")
+	// A workflow on a queue no worker polls, with a task projected for it.
+	run, err := svc.Temporal.ExecuteWorkflow(ctx, sdkclient.StartWorkflowOptions{ID: "orphan", TaskQueue: "nobody-polls-this",
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL}, workflows.SubsidyApplication, workflows.SubsidyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit, _ := svc.Store.UnitByCode(ctx, "JS-T01-S01")
+	if err := svc.Store.UpsertTask(ctx, store.Task{ID: "orphan-t1", WorkflowID: run.GetID(), Process: "subsidy", Kind: "subsidy_review",
+		CaseID: "orphan", Title: "x", CandidateRole: store.RoleSchoolLeader, UnitID: unit.ID, UnitPath: unit.Path, State: store.TaskOpen,
+		Outcomes: "approve", DueAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	head := newClient(t, svc).as("head01")
+	head.expectError("POST", "/api/v1/tasks/orphan-t1/complete", map[string]string{"outcome": "approve"}, 503, "")
+	if tk, _ := svc.Store.TaskByID(ctx, "orphan-t1"); tk.State != store.TaskOpen {
+		t.Errorf("task changed to %s after a 503", tk.State)
+	}
+	_ = st
+}
+
+// TestOpenAPIMatchesRoutes keeps the served document true: every route the app serves is in
+// it, and it documents nothing the app does not serve.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if code := newClient(t, svc).do("GET", "/api/v1/openapi.json", nil, &doc); code != 200 || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi.json: %d %q", code, doc.OpenAPI)
+	}
+	served := map[string]bool{}
+	for _, r := range svc.App.GetRoutes(true) {
+		if r.Method == http.MethodHead || r.Method == http.MethodOptions || r.Path == "/" || strings.HasSuffix(r.Path, "*") {
+			continue
+		}
+		if !strings.HasPrefix(r.Path, "/api/") && !strings.HasPrefix(r.Path, "/public/") && r.Path != "/healthz" && r.Path != "/readyz" {
+			continue // the console's pages are HTML, not API
+		}
+		key := strings.ToLower(r.Method) + " " + api.OpenAPIPath(r.Path)
+		served[key] = true
+		if _, ok := doc.Paths[api.OpenAPIPath(r.Path)][strings.ToLower(r.Method)]; !ok {
+			t.Errorf("served but not documented: %s", key)
+		}
+	}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if !served[m+" "+p] {
+				t.Errorf("documented but not served: %s %s", m, p)
+			}
+		}
+	}
+	for _, must := range []string{"/api/v1/tasks/{id}/complete", "/api/v1/subsidy-applications", "/public/publicity-batches/{id}/objections", "/api/v1/escalations"} {
+		if doc.Paths[must] == nil {
+			t.Errorf("%s missing from the document", must)
+		}
+	}
+}
+
+// TestAccessAndErrors: every bad request gets the one error shape with the right status.
+func TestAccessAndErrors(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	anon.expectError("GET", "/api/v1/tasks", nil, 401, "")
+	anon.expectError("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": "wrong"}, 401, "")
+	anon.expectError("POST", "/api/v1/auth/login", map[string]string{"username": "admin"}, 400, "password")
+	bogus := &client{t: t, base: anon.base, token: "not-a-token"}
+	bogus.expectError("GET", "/api/v1/tasks", nil, 401, "")
+	admin, staff := anon.as("admin"), anon.as("staff01")
+	staff.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "X", "name": "x", "kind": "school", "parent_code": "JS"}, 403, "")
+	staff.expectError("GET", "/api/v1/tasks/nope", nil, 404, "")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "bad code", "name": "x", "kind": "school", "parent_code": "JS"}, 400, "code")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "X1", "name": "x", "kind": "castle", "parent_code": "JS"}, 400, "kind")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "X1", "name": "x", "kind": "school", "parent_code": "NOPE"}, 400, "parent_code")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T01", "name": "x", "kind": "school", "parent_code": "JS"}, 409, "")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": "X1", "name": "x", "kind": "school", "parent_code": "JS", "colour": "red"}, 400, "colour")
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": 7}, 400, "code")
+	var unit store.Unit
+	if code := admin.do("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T02-S09", "name": "高坪镇九小", "kind": "school", "parent_code": "JS-T02"}, &unit); code != 201 || unit.ID == "" || unit.TownshipCode != "T02" {
+		t.Fatalf("create unit: %d %+v", code, unit)
+	}
+	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
+		"roles": []map[string]string{{"role": "wizard", "unit_code": "JS"}}}, 400, "roles[0].role")
+	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
+		"roles": []map[string]string{{"role": "teacher", "unit_code": "NOPE"}}}, 400, "roles[0].unit_code")
+	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "short", "display_name": "x",
+		"roles": []map[string]string{{"role": "teacher", "unit_code": "JS"}}}, 400, "password")
+	student := map[string]any{"student_no": "G42282220150101001X", "name": "测试", "sex": "男", "birth_date": "2015-01-01",
+		"id_card_no": "42282220150101001X", "unit_code": "JS-T02-S09", "grade": 3, "class": "1班", "poverty_registered": true}
+	student["id_card_no"], student["student_no"] = "422822201501010010", "G422822201501010010"
+	admin.expectError("POST", "/api/v1/admin/students", student, 400, "id_card_no")
+	good := "422822201501010012"
+	for _, c := range "0123456789X" {
+		cand := good[:17] + string(c)
+		if api.ValidIDCard(cand) == nil {
+			good = cand
+		}
+	}
+	student["id_card_no"], student["student_no"] = good, "G"+good
+	student["birth_date"] = "2015-01-02"
+	admin.expectError("POST", "/api/v1/admin/students", student, 400, "id_card_no")
+	student["birth_date"] = "2015-01-01"
+	student["student_no"] = "X123"
+	admin.expectError("POST", "/api/v1/admin/students", student, 400, "student_no")
+	student["student_no"] = "G" + good
+	var created store.Student
+	if code := admin.do("POST", "/api/v1/admin/students", student, &created); code != 201 || created.ID == "" {
+		t.Fatalf("create student: %d", code)
+	}
+	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
+	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
+		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
+	// The ID-card number is masked for people outside the student's school.
+	var seen store.Student
+	anon.as("township01").do("GET", "/api/v1/admin/students/"+staff.studentOf("张小三").ID, nil, &seen)
+	if strings.Contains(seen.IDCardNo[4:14], "2") || !strings.Contains(seen.IDCardNo, "*") {
+		t.Errorf("township staff sees the whole ID-card number: %s", seen.IDCardNo)
+	}
+	// 5xx bodies never leak internals; unknown paths answer in the same shape.
+	var e apiError
+	if code := anon.do("GET", "/api/v1/no-such-route", nil, &e); code != 404 || e.Error.Code == "" {
+		t.Errorf("unknown route: %d %+v", code, e)
+	}
+	var body json.RawMessage
+	if code := anon.do("GET", "/healthz", nil, &body); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+	if code := anon.do("GET", "/readyz", nil, &body); code != 200 {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+}

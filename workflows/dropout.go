@@ -1,0 +1,854 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"jiaofu/access"
+	"jiaofu/activities"
+	"jiaofu/calendar"
+	"jiaofu/store"
+)
+
+// Dropout task kinds, outcomes and attempt methods, fixed names that clients use. The close
+// approval task decides with OutcomeApprove and OutcomeReject.
+const (
+	KindDropoutFirstContact  = "dropout_first_contact"
+	KindDropoutCloseApproval = "dropout_close_approval"
+
+	OutcomeContacted   = "contacted" // the first-contact task's one outcome
+	OutcomeReturned    = "returned"
+	OutcomeTransferred = "transferred"
+	OutcomeSendHome    = "send_home"
+	OutcomeVocational  = "vocational"
+	OutcomeClosed      = "closed"
+
+	MethodHomeVisit = "home_visit"
+	MethodPhone     = "phone"
+	MethodOther     = "other"
+)
+
+// DropoutOutcomes lists the outcomes record-outcome takes; AttemptMethods the methods of an attempt.
+var (
+	DropoutOutcomes = []string{OutcomeReturned, OutcomeTransferred, OutcomeSendHome, OutcomeVocational, OutcomeClosed}
+	AttemptMethods  = []string{MethodHomeVisit, MethodPhone, MethodOther}
+)
+
+// Updates and the query of a dropout case.
+const (
+	LogAttemptUpdate    = "log-attempt"    // DropoutAttempt → AttemptLogged
+	RecordOutcomeUpdate = "record-outcome" // DropoutOutcome → DropoutStatus
+	RecordAbsenceUpdate = "record-absence" // DropoutAbsence → DropoutStatus
+	DropoutQuery        = "dropout"        // → DropoutStatus
+)
+
+// DropoutWorkflowID derives a case's workflow id from the student: with a conflict policy that
+// refuses a running duplicate, a student has at most one open case; a closed one lets a new start.
+func DropoutWorkflowID(studentID string) string { return "dropout-" + safe(studentID) }
+
+// DropoutCaseID names one case of a student: the workflow id is reused by the student's later
+// cases, so the API adds a short suffix of its own (a random token, or the opening date).
+func DropoutCaseID(workflowID, suffix string) string { return workflowID + "-" + safe(suffix) }
+
+// DropoutTimings are the case's configurable deadlines, fixed when the case opens; an unset one
+// takes its default (DefaultDropoutTimings).
+type DropoutTimings struct {
+	FirstContact     calendar.Spec // the responsible teacher's first contact with the family
+	ReturnWindow     calendar.Spec // not back by then: township government and supervision office
+	HQWindow         calendar.Spec // still not back this much later: county HQ and supervision office
+	Consolidation    calendar.Spec // watch after a return (包巩固), about one term
+	CloseApprovalDue calendar.Spec // the school leader's decision on a closure
+}
+
+// DefaultDropoutTimings are the deadlines of config.Default().
+func DefaultDropoutTimings() DropoutTimings {
+	must := func(s string) calendar.Spec {
+		spec, err := calendar.ParseSpec(s)
+		if err != nil {
+			panic(err)
+		}
+		return spec
+	}
+	return DropoutTimings{FirstContact: must("1wd"), ReturnWindow: must("15d"), HQWindow: must("15d"),
+		Consolidation: must("20w"), CloseApprovalDue: must("3wd")}
+}
+
+func (t DropoutTimings) withDefaults() DropoutTimings {
+	d := DefaultDropoutTimings()
+	for _, f := range []struct{ v, def *calendar.Spec }{{&t.FirstContact, &d.FirstContact}, {&t.ReturnWindow, &d.ReturnWindow},
+		{&t.HQWindow, &d.HQWindow}, {&t.Consolidation, &d.Consolidation}, {&t.CloseApprovalDue, &d.CloseApprovalDue}} {
+		if f.v.IsZero() {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
+
+// DropoutInput opens a case. CaseID should be DropoutCaseID(workflow id, suffix); when empty,
+// the workflow derives one from its first run's id.
+type DropoutInput struct {
+	CaseID         string
+	StudentID      string
+	Reason         string
+	LastAttendedOn string // YYYY-MM-DD
+	OpenedBy       access.Actor
+	Timings        DropoutTimings
+	// Resume is set only by the workflow itself when it continues as new; callers leave it nil.
+	Resume *DropoutResume
+}
+
+// DropoutResume carries a case into its next run (continue-as-new at a relapse).
+type DropoutResume struct {
+	Ledger      activities.DropoutLedger
+	StudentName string
+	UnitCode    string
+	Attempts    int
+	Relapses    int
+	TaskSeq     int
+	RoundStart  time.Time // when the relapse that starts the new run's round was reported
+	RoundSince  string    // the day of that absence
+}
+
+// DropoutAttempt is one persuasion attempt as logged through LogAttemptUpdate. The API fills
+// Actor from the caller's token.
+type DropoutAttempt struct {
+	Method   string
+	Notes    string
+	Visitors []string
+	Actor    access.Actor
+}
+
+// AttemptLogged answers LogAttemptUpdate: FirstContact tells that the attempt was the first of
+// its round and closed the first-contact task.
+type AttemptLogged struct {
+	AttemptID    string `json:"attempt_id"`
+	FirstContact bool   `json:"first_contact"`
+	State        string `json:"state"`
+}
+
+// DropoutOutcome is the outcome a person records through RecordOutcomeUpdate. ReceivingSchool is
+// required for a transfer, Note (the documented reason) for a closure.
+type DropoutOutcome struct {
+	Outcome         string
+	Note            string
+	ReceivingSchool string
+	Actor           access.Actor
+}
+
+// DropoutAbsence reports, through RecordAbsenceUpdate, that a returned student is absent again
+// during consolidation: a relapse, which reopens the case.
+type DropoutAbsence struct {
+	Date  string // YYYY-MM-DD
+	Note  string
+	Actor access.Actor
+}
+
+// DropoutStatus is the case as its workflow sees it.
+type DropoutStatus struct {
+	CaseID            string     `json:"case_id"`
+	StudentID         string     `json:"student_id"`
+	State             string     `json:"state"`
+	Outcome           string     `json:"outcome,omitempty"`
+	TeacherID         string     `json:"teacher_id,omitempty"`
+	EscalationLevel   int        `json:"escalation_level"`
+	Attempts          int        `json:"attempts"`
+	Relapses          int        `json:"relapses"`
+	FirstContactDone  bool       `json:"first_contact_done"`
+	TownshipDueAt     *time.Time `json:"township_due_at,omitempty"`
+	CountyDueAt       *time.Time `json:"county_due_at,omitempty"`
+	ConsolidationEnds *time.Time `json:"consolidation_ends,omitempty"`
+	ClosePending      bool       `json:"close_pending,omitempty"`
+}
+
+// DropoutResult is how a case ended.
+type DropoutResult struct {
+	CaseID   string
+	State    string
+	Outcome  string
+	Attempts int
+	Relapses int
+}
+
+// dropoutRelapsesPerRun bounds the history of one run: each relapse adds a round of tasks,
+// timers and escalations, so after this many the case continues as new (and sooner when
+// Temporal suggests it). Attempts add little, and a case otherwise lasts a term or two.
+const dropoutRelapsesPerRun = 5
+
+// dropoutRoles may log attempts, record outcomes and report absences, within the case's unit.
+var dropoutRoles = []string{store.RoleTeacher, store.RoleSchoolStaff, store.RoleSchoolLeader, store.RoleTownshipStaff}
+
+// Escalation levels of a round, as the ledger's escalation_level shows them.
+const (
+	dropoutLevelSchool   = 0
+	dropoutLevelTownship = 1
+	dropoutLevelCounty   = 2
+)
+
+// dropoutRound is one stretch of absence: the case's opening, or a relapse. Each round has its
+// own first-contact task and its own township and county deadlines.
+type dropoutRound struct {
+	n           int    // 0 for the opening, k for the k-th relapse
+	since       string // the day the student was last in school, or the relapse's absence
+	townshipAt  time.Time
+	countyAt    time.Time
+	contactTask string // id of the round's first-contact task while it is open
+	contactOver bool   // the first-contact task was completed, withdrawn, or could not open
+	contacted   bool   // first contact happened (an attempt, or the teacher completed the task)
+	raised      []string
+}
+
+// dropoutCase is the workflow's state. Every change of state runs under mu, so that a deadline
+// firing and a person's update never write the ledger over each other; the new state is
+// committed only after the ledger has it.
+type dropoutCase struct {
+	ctx      workflow.Context // the workflow's root context, for goroutines that outlive an update
+	in       DropoutInput
+	tasks    *Tasks
+	mu       workflow.Mutex
+	opened   bool
+	row      activities.DropoutLedger
+	student  string
+	unitCode string
+
+	attempts, relapses, relapsesThisRun int
+
+	round        *dropoutRound
+	roundPending bool
+	roundStart   time.Time
+	roundSince   string
+
+	consolidationEnds time.Time
+	returnedOn        string
+	closeReq          *DropoutOutcome
+	fatal             error
+}
+
+// DropoutCase runs one dropout persuasion case (控辍保学·劝返): the responsible teacher's first
+// contact and logged attempts; township and county supervision, each also reported to the
+// supervision office, when the student is not back in time; the outcome, with a consolidation
+// watch after a return that reopens the case on a relapse, and a school leader's approval for a
+// closure without return.
+//
+// First contact is a task of the shared mechanism (Tasks.Run, so it sits in the teacher's inbox,
+// can be transferred or urged, and climbs the dropout_first_contact ladder when late), run
+// beside the case. The first attempt logged through log-attempt completes it from inside the
+// workflow (outcome contacted, by the person who logged the attempt); the teacher may also
+// complete it from the inbox. A round that ends before any contact withdraws it. One update thus
+// both logs the attempt and closes the task, with nothing left for the API to coordinate.
+func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
+	in.Timings = in.Timings.withDefaults()
+	info := workflow.GetInfo(ctx)
+	if in.CaseID == "" {
+		in.CaseID = DropoutCaseID(info.WorkflowExecution.ID, info.OriginalRunID[:min(8, len(info.OriginalRunID))])
+	}
+	c := &dropoutCase{ctx: ctx, in: in, mu: workflow.NewMutex(ctx)}
+	seq := 0
+	if in.Resume != nil {
+		seq = in.Resume.TaskSeq
+	}
+	var err error
+	if c.tasks, err = NewTasks(ctx, seq); err != nil {
+		return DropoutResult{}, err
+	}
+	if err := c.register(ctx); err != nil {
+		return DropoutResult{}, err
+	}
+
+	if r := in.Resume; r != nil {
+		c.row, c.student, c.unitCode, c.attempts, c.relapses = r.Ledger, r.StudentName, r.UnitCode, r.Attempts, r.Relapses
+		c.roundStart, c.roundSince = r.RoundStart, r.RoundSince
+	} else {
+		if in.StudentID == "" {
+			return DropoutResult{}, refuse(ErrTypeInvalid, "student_id: required")
+		}
+		var opened activities.DropoutOpened
+		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenDropoutCase, activities.OpenDropoutCaseInput{
+			CaseID: in.CaseID, WorkflowID: info.WorkflowExecution.ID, StudentID: in.StudentID, Reason: in.Reason,
+			LastAttendedOn: in.LastAttendedOn, OpenedBy: in.OpenedBy, At: workflow.Now(ctx)}).Get(ctx, &opened); err != nil {
+			return DropoutResult{}, err
+		}
+		c.row, c.student, c.unitCode = opened.Ledger, opened.StudentName, opened.UnitCode
+		c.roundStart, c.roundSince = workflow.Now(ctx), in.LastAttendedOn
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(ProcessDropout), AttrUnit.ValueSet(c.unitCode),
+		AttrState.ValueSet(c.row.State))
+	c.opened, c.roundPending = true, true
+	return c.run(ctx)
+}
+
+// run is the case's main loop: it starts rounds, fires the round's deadlines and ends the
+// consolidation watch; people's updates change the state in between.
+func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
+	for {
+		if c.fatal != nil {
+			return DropoutResult{}, c.fatal
+		}
+		switch c.row.State {
+		case store.DropoutClosed:
+			return c.finish(ctx)
+
+		case store.DropoutConsolidating:
+			ends := c.consolidationEnds
+			over, err := dropoutWaitUntil(ctx, ends, func() bool { return c.fatal != nil || c.row.State != store.DropoutConsolidating })
+			if err != nil {
+				return DropoutResult{}, err
+			}
+			if over {
+				if err := c.locked(ctx, func() error {
+					if c.row.State != store.DropoutConsolidating || workflow.Now(ctx).Before(c.consolidationEnds) {
+						return nil
+					}
+					next := c.row
+					next.State = store.DropoutClosed
+					return c.step(ctx, next, "dropout.consolidated", access.System, "", nil, "")
+				}); err != nil {
+					return DropoutResult{}, err
+				}
+			}
+
+		default: // open, township_supervising, county_supervising, closing: the student is not back
+			if c.roundPending {
+				if c.round != nil && (c.relapsesThisRun >= dropoutRelapsesPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+					if err := Drain(ctx); err != nil {
+						return DropoutResult{}, err
+					}
+					if c.roundPending && c.row.State == store.DropoutOpen && c.fatal == nil && c.tasks.OpenCount() == 0 {
+						return DropoutResult{}, c.continueAsNew(ctx)
+					}
+					// An update while draining moved the case on: start the round here, or not at all.
+					if !c.roundPending || c.fatal != nil || c.row.State == store.DropoutConsolidating || c.row.State == store.DropoutClosed {
+						continue
+					}
+				}
+				if err := c.locked(ctx, func() error { return c.startRound(ctx) }); err != nil {
+					return DropoutResult{}, err
+				}
+				continue
+			}
+			r, level := c.round, c.row.EscalationLevel
+			changed := func() bool {
+				return c.fatal != nil || c.round != r || c.row.EscalationLevel != level || c.roundPending ||
+					c.row.State == store.DropoutClosed || c.row.State == store.DropoutConsolidating
+			}
+			var due time.Time
+			switch level {
+			case dropoutLevelSchool:
+				due = r.townshipAt
+			case dropoutLevelTownship:
+				due = r.countyAt
+			}
+			if due.IsZero() { // the county HQ has it: nothing more to fire until an outcome
+				if err := workflow.Await(ctx, changed); err != nil {
+					return DropoutResult{}, err
+				}
+				continue
+			}
+			over, err := dropoutWaitUntil(ctx, due, changed)
+			if err != nil {
+				return DropoutResult{}, err
+			}
+			if over {
+				if err := c.locked(ctx, func() error {
+					if changed() {
+						return nil
+					}
+					return c.escalate(ctx, level+1)
+				}); err != nil {
+					return DropoutResult{}, err
+				}
+			}
+		}
+	}
+}
+
+// dropoutWaitUntil waits for at, or for cond; it reports whether at came first.
+func dropoutWaitUntil(ctx workflow.Context, at time.Time, cond func() bool) (bool, error) {
+	wait := at.Sub(workflow.Now(ctx))
+	if wait <= 0 {
+		return !cond(), nil
+	}
+	ok, err := workflow.AwaitWithTimeout(ctx, wait, cond)
+	return !ok, err
+}
+
+func (c *dropoutCase) locked(ctx workflow.Context, f func() error) error {
+	if err := c.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	return f()
+}
+
+func (c *dropoutCase) finish(ctx workflow.Context) (DropoutResult, error) {
+	if err := Drain(ctx); err != nil {
+		return DropoutResult{}, err
+	}
+	// Wait out any step still writing (it holds the lock until its ledger write is done).
+	if err := c.locked(ctx, func() error { return nil }); err != nil {
+		return DropoutResult{}, err
+	}
+	return DropoutResult{CaseID: c.row.ID, State: c.row.State, Outcome: c.row.Outcome, Attempts: c.attempts, Relapses: c.relapses}, c.fatal
+}
+
+func (c *dropoutCase) continueAsNew(ctx workflow.Context) error {
+	in := c.in
+	in.Resume = &DropoutResume{Ledger: c.row, StudentName: c.student, UnitCode: c.unitCode, Attempts: c.attempts,
+		Relapses: c.relapses, TaskSeq: c.tasks.Seq(), RoundStart: c.roundStart, RoundSince: c.roundSince}
+	return workflow.NewContinueAsNewError(ctx, DropoutCase, in)
+}
+
+// step writes the next ledger row with its audit entry, then makes it the case's state. A
+// decision closes the round's township and county escalations with it (the case left their reach).
+func (c *dropoutCase) step(ctx workflow.Context, next activities.DropoutLedger, action string, by access.Actor, role string,
+	detail map[string]any, decision string) error {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["state"] = next.State
+	if next.Outcome != "" {
+		detail["outcome"] = next.Outcome
+	}
+	var closing []string
+	if decision != "" && c.round != nil {
+		closing = c.round.raised
+	}
+	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).SetDropoutCase, activities.DropoutStep{
+		Ledger: next, CloseEscalations: closing, Decision: decision,
+		Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessDropout, CaseID: next.ID,
+			Before: map[string]any{"state": c.row.State}, After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if decision != "" && c.round != nil {
+		c.round.raised = nil
+	}
+	c.row = next
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(next.State))
+	return nil
+}
+
+// startRound counts the round's deadlines and opens its first-contact task.
+func (c *dropoutCase) startRound(ctx workflow.Context) error {
+	var dues []time.Time
+	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).DropoutDue, activities.DropoutDueInput{
+		From: c.roundStart, Periods: []calendar.Spec{c.in.Timings.ReturnWindow, c.in.Timings.HQWindow}}).Get(ctx, &dues); err != nil {
+		return err
+	}
+	if len(dues) != 2 {
+		return fmt.Errorf("dropout deadlines: want 2 instants, got %d", len(dues))
+	}
+	r := &dropoutRound{n: c.relapses, since: c.roundSince, townshipAt: dues[0], countyAt: dues[1]}
+	c.round, c.roundPending = r, false
+
+	spec := activities.TaskSpec{Kind: KindDropoutFirstContact, Process: ProcessDropout, CaseID: c.row.ID,
+		Title: fmt.Sprintf("控辍保学首次联系：%s（%s 起未到校）", c.student, r.since), CandidateRole: store.RoleTeacher,
+		UnitCode: c.unitCode, AssigneeID: c.row.TeacherID, Outcomes: []string{OutcomeContacted}, Due: c.in.Timings.FirstContact}
+	if c.row.TeacherID == "" { // nobody on the 包保 chain: the school's staff pick it up
+		spec.CandidateRole = store.RoleSchoolStaff
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		res, err := c.tasks.Run(ctx, spec)
+		r.contactOver, r.contactTask = true, ""
+		if err != nil {
+			workflow.GetLogger(ctx).Error("first-contact task failed", "case", c.row.ID, "round", r.n, "error", err)
+			return
+		}
+		if res.Outcome == OutcomeContacted {
+			r.contacted = true
+		}
+	})
+	// Hold the lock until the task is open, so that an attempt logged next finds it.
+	if err := workflow.Await(ctx, func() bool { return r.contactOver || c.openContactTask() != nil }); err != nil {
+		return err
+	}
+	if t := c.openContactTask(); t != nil {
+		r.contactTask = t.ID
+	}
+	return nil
+}
+
+// openContactTask finds the open first-contact task. A case has at most one at a time: a round
+// settles its own before the next round can start.
+func (c *dropoutCase) openContactTask() *openTask {
+	var found *openTask
+	for _, t := range c.tasks.open {
+		if t.Spec.Kind == KindDropoutFirstContact && t.Result == nil && (found == nil || t.ID < found.ID) {
+			found = t
+		}
+	}
+	return found
+}
+
+// settleContact ends the round's first-contact task from inside the workflow: completed with
+// outcome contacted when an attempt was logged, withdrawn (outcome "") when the round ended
+// without one. Setting the result first ends Tasks.Run's wait and stops the task's ladder; a
+// person's task action racing for it is then refused as for any completed task.
+func (c *dropoutCase) settleContact(ctx workflow.Context, outcome string, by access.Actor, role, comment string) error {
+	if c.round == nil || c.round.contactTask == "" {
+		return nil
+	}
+	task := c.tasks.open[c.round.contactTask]
+	if task == nil || task.Result != nil {
+		return nil
+	}
+	now := workflow.Now(ctx)
+	task.Result = &TaskResult{Outcome: outcome, Comment: comment, By: by, Role: role, At: now}
+	state := store.TaskDone
+	if outcome == "" {
+		state = store.TaskCancelled
+	}
+	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).SettleDropoutTask, activities.SettleTaskInput{
+		TaskID: task.ID, State: state, Outcome: outcome, Actor: by, Role: role, Comment: comment, At: now}).Get(ctx, nil)
+}
+
+// escalate fires a missed deadline: the township government with a written return-by-deadline
+// notice (限期返校通知书), or the county HQ; each time the supervision office too. Escalation ids
+// derive from the case and round, so retries and replays record each once.
+func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
+	r := c.round
+	tag := c.row.ID
+	if r.n > 0 {
+		tag = fmt.Sprintf("%s-relapse%d", c.row.ID, r.n)
+	}
+	next := c.row
+	next.EscalationLevel = level
+	if next.State != store.DropoutClosing { // a pending closure keeps its state; the level still climbs
+		next.State = dropoutLevelState(level)
+	}
+	day := func(t time.Time) string { return t.In(calendar.CST).Format("2006-01-02") }
+	now := workflow.Now(ctx)
+	var raises []activities.RaiseInput
+	switch level {
+	case dropoutLevelTownship:
+		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，经劝返至 %s 仍未返校。请监护人于 %s 前送其返校；"+
+			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.unitCode, r.since, day(now), day(r.countyAt))
+		if err := c.step(ctx, next, "dropout.return_notice", access.System, "", map[string]any{
+			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{store.TargetTownshipGov, store.TargetSupervision}}, ""); err != nil {
+			return err
+		}
+		raises = []activities.RaiseInput{
+			{ID: tag + "-township", Target: store.TargetTownshipGov, Reason: "乡镇政府督办劝返。" + notice},
+			{ID: tag + "-township-supervision", Target: store.TargetSupervision, Reason: "劝返逾期（已报乡镇政府督办）。" + notice},
+		}
+	case dropoutLevelCounty:
+		reason := fmt.Sprintf("学生%s（%s）自 %s 起未到校，限期返校通知书所定期限（%s）已过仍未返校，报请县脱贫攻坚指挥部督办。",
+			c.student, c.unitCode, r.since, day(r.countyAt))
+		if err := c.step(ctx, next, "dropout.county_supervising", access.System, "", map[string]any{
+			"reason": reason, "escalated_to": []string{store.TargetCountyHQ, store.TargetSupervision}}, ""); err != nil {
+			return err
+		}
+		raises = []activities.RaiseInput{
+			{ID: tag + "-county", Target: store.TargetCountyHQ, Reason: reason},
+			{ID: tag + "-county-supervision", Target: store.TargetSupervision, Reason: "劝返逾期（已报县脱贫攻坚指挥部督办）。" + reason},
+		}
+	}
+	futures := make([]workflow.Future, len(raises))
+	for i := range raises {
+		raises[i].Process, raises[i].CaseID, raises[i].UnitCode, raises[i].At = ProcessDropout, c.row.ID, c.unitCode, now
+		futures[i] = workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Raise, raises[i])
+	}
+	for i, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			// A missing target unit is a setup fault; the case goes on, and the failure is in the log.
+			workflow.GetLogger(ctx).Error("dropout escalation failed", "case", c.row.ID, "escalation", raises[i].ID, "error", err)
+			continue
+		}
+		if raises[i].Target != store.TargetSupervision {
+			r.raised = append(r.raised, raises[i].ID)
+		}
+	}
+	return nil
+}
+
+func dropoutLevelState(level int) string {
+	switch level {
+	case dropoutLevelTownship:
+		return store.DropoutTownship
+	case dropoutLevelCounty:
+		return store.DropoutCountyHQ
+	}
+	return store.DropoutOpen
+}
+
+// scopedRole is the first of dropoutRoles the actor holds over the case's unit, or "".
+func (c *dropoutCase) scopedRole(a access.Actor) string {
+	for _, r := range dropoutRoles {
+		if a.Can(r, c.row.UnitPath) {
+			return r
+		}
+	}
+	return ""
+}
+
+// actingRole is the role through which actor works the case: one of dropoutRoles over its unit,
+// or "assignee" for the responsible teacher of the 包保 chain wherever their roles are held.
+func (c *dropoutCase) actingRole(a access.Actor) string {
+	if r := c.scopedRole(a); r != "" {
+		return r
+	}
+	if c.row.TeacherID != "" && a.UserID == c.row.TeacherID {
+		return "assignee"
+	}
+	return ""
+}
+
+func (c *dropoutCase) status() DropoutStatus {
+	s := DropoutStatus{CaseID: c.row.ID, StudentID: c.row.StudentID, State: c.row.State, Outcome: c.row.Outcome,
+		TeacherID: c.row.TeacherID, EscalationLevel: c.row.EscalationLevel, Attempts: c.attempts, Relapses: c.relapses,
+		ClosePending: c.closeReq != nil}
+	if s.CaseID == "" {
+		s.CaseID = c.in.CaseID
+	}
+	active := c.row.State != store.DropoutConsolidating && c.row.State != store.DropoutClosed
+	if r := c.round; r != nil && active {
+		s.FirstContactDone = r.contacted
+		t, h := r.townshipAt, r.countyAt
+		s.TownshipDueAt, s.CountyDueAt = &t, &h
+	}
+	if c.row.State == store.DropoutConsolidating {
+		e := c.consolidationEnds
+		s.ConsolidationEnds = &e
+	}
+	return s
+}
+
+// register installs the query and the three updates. They answer from the start; until the
+// ledger row exists the validators refuse.
+func (c *dropoutCase) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, DropoutQuery, func() (DropoutStatus, error) { return c.status(), nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, LogAttemptUpdate, c.logAttempt,
+		workflow.UpdateHandlerOptions{Validator: c.validateAttempt}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, RecordOutcomeUpdate, c.recordOutcome,
+		workflow.UpdateHandlerOptions{Validator: c.validateOutcome}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, RecordAbsenceUpdate, c.recordAbsence,
+		workflow.UpdateHandlerOptions{Validator: c.validateAbsence})
+}
+
+func (c *dropoutCase) refuseClosed() error {
+	if !c.opened {
+		return refuse(ErrTypeConflict, "the case is still being opened; try again")
+	}
+	if c.row.State == store.DropoutClosed {
+		return refuse(ErrTypeConflict, "case %s is closed", c.row.ID)
+	}
+	return nil
+}
+
+func (c *dropoutCase) validateAttempt(_ workflow.Context, a DropoutAttempt) error {
+	if err := c.refuseClosed(); err != nil {
+		return err
+	}
+	if c.actingRole(a.Actor) == "" {
+		return refuse(ErrTypeForbidden, "%s may not log attempts on this case: it is for the responsible teacher or a teacher, "+
+			"school staff, school leader or township staff over unit %s", a.Actor.Username, c.unitCode)
+	}
+	if !slices.Contains(AttemptMethods, a.Method) {
+		return refuse(ErrTypeInvalid, "method: %q is not one of %v", a.Method, AttemptMethods)
+	}
+	if strings.TrimSpace(a.Notes) == "" {
+		return refuse(ErrTypeInvalid, "notes: required")
+	}
+	return nil
+}
+
+// logAttempt records the attempt; the round's first attempt also completes the first-contact task.
+func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (AttemptLogged, error) {
+	var out AttemptLogged
+	err := c.locked(ctx, func() error {
+		if err := c.validateAttempt(ctx, a); err != nil { // the case may have closed while this waited
+			return err
+		}
+		role, now := c.actingRole(a.Actor), workflow.Now(ctx)
+		id := fmt.Sprintf("%s-a%d", c.row.ID, c.attempts+1)
+		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).RecordAttempt, activities.AttemptInput{
+			ID: id, CaseID: c.row.ID, Method: a.Method, Notes: a.Notes, Visitors: a.Visitors, By: a.Actor, Role: role,
+			At: now}).Get(ctx, nil); err != nil {
+			return err
+		}
+		c.attempts++
+		out = AttemptLogged{AttemptID: id, State: c.row.State}
+		if r := c.round; r != nil && !r.contacted && c.row.State != store.DropoutConsolidating {
+			r.contacted, out.FirstContact = true, true
+			return c.settleContact(ctx, OutcomeContacted, a.Actor, role, "劝返记录 "+id)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (c *dropoutCase) validateOutcome(_ workflow.Context, o DropoutOutcome) error {
+	if err := c.refuseClosed(); err != nil {
+		return err
+	}
+	switch c.row.State {
+	case store.DropoutClosing:
+		return refuse(ErrTypeConflict, "a closure of case %s waits for the school leader's approval", c.row.ID)
+	case store.DropoutConsolidating:
+		return refuse(ErrTypeConflict, "the student of case %s has returned and is in consolidation; report an absence instead", c.row.ID)
+	}
+	if c.scopedRole(o.Actor) == "" {
+		return refuse(ErrTypeForbidden, "%s may not record an outcome on this case: it needs school staff, a school leader, "+
+			"a teacher or township staff over unit %s", o.Actor.Username, c.unitCode)
+	}
+	if !slices.Contains(DropoutOutcomes, o.Outcome) {
+		return refuse(ErrTypeInvalid, "outcome: %q is not one of %v", o.Outcome, DropoutOutcomes)
+	}
+	if o.Outcome == OutcomeTransferred && strings.TrimSpace(o.ReceivingSchool) == "" {
+		return refuse(ErrTypeInvalid, "receiving_school: required for a transfer")
+	}
+	if o.Outcome == OutcomeClosed && strings.TrimSpace(o.Note) == "" {
+		return refuse(ErrTypeInvalid, "note: required: a case is closed only with a documented reason")
+	}
+	return nil
+}
+
+// recordOutcome applies an outcome: a return starts the consolidation watch; a transfer, a move
+// to send-to-home education or a vocational enrolment closes the case; a closure without any of
+// these waits for the school leader's approval.
+func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (DropoutStatus, error) {
+	err := c.locked(ctx, func() error {
+		if err := c.validateOutcome(ctx, o); err != nil {
+			return err
+		}
+		role := c.scopedRole(o.Actor)
+		next := c.row
+		next.Outcome, next.OutcomeNote = o.Outcome, o.Note
+		detail := map[string]any{"note": o.Note}
+		decision := "case outcome: " + o.Outcome
+		switch o.Outcome {
+		case OutcomeReturned:
+			if err := c.settleContact(ctx, "", access.System, "", "学生已返校"); err != nil {
+				return err
+			}
+			var ends []time.Time
+			if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).DropoutDue, activities.DropoutDueInput{
+				From: workflow.Now(ctx), Periods: []calendar.Spec{c.in.Timings.Consolidation}}).Get(ctx, &ends); err != nil {
+				return err
+			}
+			if len(ends) != 1 {
+				return fmt.Errorf("consolidation end: want 1 instant, got %d", len(ends))
+			}
+			next.State = store.DropoutConsolidating
+			detail["consolidation_ends"] = ends[0]
+			if err := c.step(ctx, next, "dropout.returned", o.Actor, role, detail, decision); err != nil {
+				return err
+			}
+			c.consolidationEnds, c.returnedOn = ends[0], workflow.Now(ctx).In(calendar.CST).Format("2006-01-02")
+		case OutcomeTransferred, OutcomeSendHome, OutcomeVocational:
+			if err := c.settleContact(ctx, "", access.System, "", "案件已办结："+o.Outcome); err != nil {
+				return err
+			}
+			switch o.Outcome {
+			case OutcomeTransferred:
+				next.OutcomeNote = strings.TrimSpace("转入：" + o.ReceivingSchool + "。" + o.Note)
+				detail["receiving_school"] = o.ReceivingSchool
+			case OutcomeSendHome:
+				// Process 3 (送教上门·一人一案) does not run yet: the hand-off is put on record for it.
+				next.OutcomeNote = strings.TrimSpace("转送教上门。" + o.Note)
+				detail["handoff"] = "送教上门"
+			}
+			next.State = store.DropoutClosed
+			if err := c.step(ctx, next, "dropout."+o.Outcome, o.Actor, role, detail, decision); err != nil {
+				return err
+			}
+		case OutcomeClosed:
+			next.State, next.Outcome, next.OutcomeNote = store.DropoutClosing, "", c.row.OutcomeNote
+			detail["requested_by"] = o.Actor.UserID
+			if err := c.step(ctx, next, "dropout.close_requested", o.Actor, role, detail, ""); err != nil {
+				return err
+			}
+			req := o
+			c.closeReq = &req
+			c.runCloseApproval(req)
+		}
+		return nil
+	})
+	return c.status(), err
+}
+
+// runCloseApproval asks the school's leader to approve a closure; the person who asked for it
+// may not decide it. While it waits the case's deadlines go on: a pending request must not
+// stall supervision.
+func (c *dropoutCase) runCloseApproval(req DropoutOutcome) {
+	spec := activities.TaskSpec{Kind: KindDropoutCloseApproval, Process: ProcessDropout, CaseID: c.row.ID,
+		Title: fmt.Sprintf("控辍保学结案审批：%s（%s）", c.student, req.Note), CandidateRole: store.RoleSchoolLeader,
+		UnitCode: c.unitCode, Outcomes: []string{OutcomeApprove, OutcomeReject}, Due: c.in.Timings.CloseApprovalDue,
+		Exclude: []string{req.Actor.UserID}}
+	workflow.Go(c.ctx, func(ctx workflow.Context) {
+		res, err := c.tasks.Run(ctx, spec)
+		if err == nil {
+			err = c.locked(ctx, func() error {
+				c.closeReq = nil
+				detail := map[string]any{"note": req.Note, "requested_by": req.Actor.UserID, "comment": res.Comment}
+				next := c.row
+				if res.Outcome != OutcomeApprove {
+					next.State = dropoutLevelState(next.EscalationLevel)
+					return c.step(ctx, next, "dropout.close_rejected", res.By, res.Role, detail, "")
+				}
+				if err := c.settleContact(ctx, "", access.System, "", "案件已结案"); err != nil {
+					return err
+				}
+				next.State, next.Outcome, next.OutcomeNote = store.DropoutClosed, OutcomeClosed, req.Note
+				return c.step(ctx, next, "dropout.closed", res.By, res.Role, detail, "case closed: "+req.Note)
+			})
+		}
+		if err != nil {
+			c.fatal = err
+		}
+	})
+}
+
+func (c *dropoutCase) validateAbsence(ctx workflow.Context, a DropoutAbsence) error {
+	if err := c.refuseClosed(); err != nil {
+		return err
+	}
+	if c.row.State != store.DropoutConsolidating {
+		return refuse(ErrTypeConflict, "case %s is %s: an absence reopens only a case in consolidation", c.row.ID, c.row.State)
+	}
+	if c.actingRole(a.Actor) == "" {
+		return refuse(ErrTypeForbidden, "%s may not report absences of this student", a.Actor.Username)
+	}
+	d, err := time.ParseInLocation("2006-01-02", a.Date, calendar.CST)
+	if err != nil {
+		return refuse(ErrTypeInvalid, "date: %q is not a date such as 2025-03-17", a.Date)
+	}
+	if d.After(workflow.Now(ctx)) {
+		return refuse(ErrTypeInvalid, "date: %s is in the future", a.Date)
+	}
+	if a.Date < c.returnedOn {
+		return refuse(ErrTypeInvalid, "date: %s is before the student's return on %s", a.Date, c.returnedOn)
+	}
+	return nil
+}
+
+// recordAbsence reopens the case on a relapse: a new round with its own first contact and
+// deadlines starts from now.
+func (c *dropoutCase) recordAbsence(ctx workflow.Context, a DropoutAbsence) (DropoutStatus, error) {
+	err := c.locked(ctx, func() error {
+		if err := c.validateAbsence(ctx, a); err != nil {
+			return err
+		}
+		next := c.row
+		next.State, next.Outcome, next.OutcomeNote, next.EscalationLevel = store.DropoutOpen, "", "", dropoutLevelSchool
+		if err := c.step(ctx, next, "dropout.relapse", a.Actor, c.actingRole(a.Actor), map[string]any{
+			"date": a.Date, "note": a.Note, "relapse": c.relapses + 1}, ""); err != nil {
+			return err
+		}
+		c.relapses++
+		c.relapsesThisRun++
+		c.consolidationEnds, c.returnedOn = time.Time{}, ""
+		c.roundPending, c.roundStart, c.roundSince = true, workflow.Now(ctx), a.Date
+		return nil
+	})
+	return c.status(), err
+}
