@@ -1,0 +1,245 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"jiaofu/calendar"
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+type dropoutRequest struct {
+	StudentID      string `json:"student_id"`
+	Reason         string `json:"reason"`
+	LastAttendedOn string `json:"last_attended_on"`
+}
+
+// Who may open a dropout case: the school's staff, teachers and leaders, and township staff from
+// their survey.
+var dropoutOpeners = []string{store.RoleSchoolStaff, store.RoleTeacher, store.RoleSchoolLeader, store.RoleTownshipStaff}
+
+// CreateDropoutCase opens a persuasion case; a student has at most one open case (409).
+func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
+	var req dropoutRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ctx, a := c.UserContext(), actor(c)
+	if req.StudentID == "" {
+		return bad("student_id", "required")
+	}
+	st, err := s.store.StudentByID(ctx, req.StudentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("student_id", "no student %q", req.StudentID)
+	} else if err != nil {
+		return err
+	}
+	if err := text("reason", req.Reason, 500); err != nil {
+		return err
+	}
+	if err := validDate(req.LastAttendedOn); err != nil {
+		return bad("last_attended_on", "%v", err)
+	}
+	if d, _ := time.ParseInLocation("2006-01-02", req.LastAttendedOn, calendar.CST); d.After(time.Now()) {
+		return bad("last_attended_on", "cannot be in the future")
+	}
+	if !slices.ContainsFunc(dropoutOpeners, func(r string) bool { return a.Can(r, st.UnitPath) }) {
+		return forbidden("only the student's school or township may open a dropout case")
+	}
+	wfID := workflows.DropoutWorkflowID(st.ID)
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	caseID := workflows.DropoutCaseID(wfID, time.Now().In(calendar.CST).Format("20060102")+hex.EncodeToString(b[:]))
+	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
+		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.DropoutFirstContact, ReturnWindow: s.cfg.DropoutReturnWindow,
+			HQWindow: s.cfg.DropoutHQWindow, Consolidation: s.cfg.DropoutConsolidation, CloseApprovalDue: s.cfg.DropoutCloseDue}}
+	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: s.cfg.TemporalTaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessDropout),
+			workflows.AttrUnit.ValueSet(st.UnitCode), workflows.AttrState.ValueSet(store.DropoutOpen))},
+		workflows.DropoutCase, in)
+	if err != nil {
+		if e := classify(err); e.Status == fiber.StatusConflict {
+			return conflict("student_id: %s already has an open dropout case", st.Name)
+		}
+		return err
+	}
+	// The workflow's first activity writes the ledger row; wait briefly so the answer shows it.
+	deadline := time.Now().Add(s.cfg.UpdateTimeout)
+	for time.Now().Before(deadline) {
+		if dc, err := s.store.DropoutCaseByID(ctx, caseID); err == nil {
+			return c.Status(fiber.StatusCreated).JSON(dc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": caseID, "state": "opening", "student_id": st.ID})
+}
+
+// dropoutStateCounts tallies a ledger by state for township and county views.
+func dropoutStateCounts(cs []store.DropoutCase) map[string]int {
+	counts := map[string]int{}
+	for _, dc := range cs {
+		counts[dc.State]++
+	}
+	return counts
+}
+
+// ListDropoutCases is the ledger (台账): ?unit= (a unit and everything below it), ?state=.
+func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
+	ctx, a := c.UserContext(), actor(c)
+	unitPath := ""
+	if code := c.Query("unit"); code != "" {
+		u, err := s.store.UnitByCode(ctx, code)
+		if err != nil {
+			return bad("unit", "no unit %q", code)
+		}
+		unitPath = u.Path
+	}
+	cs, err := s.store.DropoutCases(ctx, a.Scopes(), unitPath, c.Query("state"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(cs), "counts": dropoutStateCounts(cs)})
+}
+
+// visibleDropoutCase loads a case the caller may see.
+func (s *Server) visibleDropoutCase(c *fiber.Ctx) (store.DropoutCase, error) {
+	dc, err := s.store.DropoutCaseByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(dc.UnitPath)) {
+		return dc, notFound("dropout case")
+	}
+	return dc, err
+}
+
+// GetDropoutCase shows a case: ledger row, attempts, tasks, live status and timeline.
+func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	dc, err := s.visibleDropoutCase(c)
+	if err != nil {
+		return err
+	}
+	attempts, err := s.store.DropoutAttempts(ctx, dc.ID)
+	if err != nil {
+		return err
+	}
+	ts, err := s.store.TasksOfCase(ctx, dc.ID)
+	if err != nil {
+		return err
+	}
+	tasks := make([]taskView, len(ts))
+	for i, t := range ts {
+		tasks[i] = view(t)
+	}
+	timeline, err := s.store.Timeline(ctx, dc.ID)
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": orEmpty(timeline)}
+	if dc.State != store.DropoutClosed {
+		if v, err := s.temporal.QueryWorkflow(ctx, dc.WorkflowID, "", workflows.DropoutQuery); err == nil {
+			var st workflows.DropoutStatus
+			if v.Get(&st) == nil && st.CaseID == dc.ID {
+				out["status"] = st
+			}
+		}
+	}
+	return c.JSON(out)
+}
+
+type attemptRequest struct {
+	Method   string   `json:"method"`
+	Notes    string   `json:"notes"`
+	Visitors []string `json:"visitors"`
+}
+
+// LogAttempt records a persuasion attempt (home visit, phone call, …); the first one of a round
+// also completes the first-contact task.
+func (s *Server) LogAttempt(c *fiber.Ctx) error {
+	var req attemptRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(workflows.AttemptMethods, req.Method) {
+		return bad("method", "must be one of %s", strings.Join(workflows.AttemptMethods, ", "))
+	}
+	if err := text("notes", req.Notes, 2000); err != nil {
+		return err
+	}
+	return s.dropoutUpdate(c, workflows.LogAttemptUpdate, workflows.DropoutAttempt{Method: req.Method, Notes: strings.TrimSpace(req.Notes),
+		Visitors: req.Visitors, Actor: actor(c)})
+}
+
+type outcomeRequest struct {
+	Outcome         string `json:"outcome"`
+	Note            string `json:"note"`
+	ReceivingSchool string `json:"receiving_school,omitempty"`
+}
+
+// RecordDropoutOutcome records how the case ends (a closure waits for the school leader).
+func (s *Server) RecordDropoutOutcome(c *fiber.Ctx) error {
+	var req outcomeRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(workflows.DropoutOutcomes, req.Outcome) {
+		return bad("outcome", "must be one of %s", strings.Join(workflows.DropoutOutcomes, ", "))
+	}
+	if req.Outcome == workflows.OutcomeTransferred && strings.TrimSpace(req.ReceivingSchool) == "" {
+		return bad("receiving_school", "required for a transfer")
+	}
+	if req.Outcome == workflows.OutcomeClosed && strings.TrimSpace(req.Note) == "" {
+		return bad("note", "a closure needs a documented reason")
+	}
+	return s.dropoutUpdate(c, workflows.RecordOutcomeUpdate, workflows.DropoutOutcome{Outcome: req.Outcome, Note: strings.TrimSpace(req.Note),
+		ReceivingSchool: strings.TrimSpace(req.ReceivingSchool), Actor: actor(c)})
+}
+
+type absenceRequest struct {
+	Date string `json:"date"`
+	Note string `json:"note"`
+}
+
+// RecordAbsence reports an absence during consolidation: a relapse reopens the case.
+func (s *Server) RecordAbsence(c *fiber.Ctx) error {
+	var req absenceRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if err := validDate(req.Date); err != nil {
+		return bad("date", "%v", err)
+	}
+	return s.dropoutUpdate(c, workflows.RecordAbsenceUpdate, workflows.DropoutAbsence{Date: req.Date, Note: strings.TrimSpace(req.Note), Actor: actor(c)})
+}
+
+// dropoutUpdate sends an update to a visible, still-open case.
+func (s *Server) dropoutUpdate(c *fiber.Ctx, name string, arg any) error {
+	dc, err := s.visibleDropoutCase(c)
+	if err != nil {
+		return err
+	}
+	if dc.State == store.DropoutClosed {
+		return conflict("dropout case %s is closed", dc.ID)
+	}
+	res, err := s.update(c.UserContext(), dc.WorkflowID, name, arg)
+	if err != nil {
+		return err
+	}
+	var out map[string]any
+	if err := res.Get(&out); err != nil {
+		return err
+	}
+	out["case_id"] = dc.ID
+	return c.JSON(out)
+}

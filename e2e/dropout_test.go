@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"jiaofu/store"
+)
+
+type dropoutCase struct {
+	ID        string
+	State     string
+	Outcome   string
+	TeacherID string `json:"teacher_id"`
+}
+
+// TestDropoutEscalatesByItself: a case is opened and nobody acts; the township government, the
+// county HQ and the supervision office receive escalations without anyone forwarding them.
+func TestDropoutEscalatesByItself(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.DropoutFirstContact = mustSpec(t, "1h")
+	cfg.DropoutReturnWindow = mustSpec(t, "2s")
+	cfg.DropoutHQWindow = mustSpec(t, "2s")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, teacher, jcs, township, leader := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01"), anon.as("township01"), anon.as("leader01")
+	stu := staff.studentOf("王二小")
+
+	staff.expectError("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "last_attended_on": "2026-11-01"}, 400, "reason")
+	staff.expectError("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "01/11/2026"}, 400, "last_attended_on")
+	staff.expectError("POST", "/api/v1/dropout-cases", map[string]string{"student_id": "nope", "reason": "厌学", "last_attended_on": "2026-11-01"}, 400, "student_id")
+	anon.as("aid01").expectError("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, 403, "")
+
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学，外出务工", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+	staff.expectError("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "again", "last_attended_on": "2026-11-01"}, 409, "")
+	// The responsible teacher (包保 chain) has the first-contact task.
+	fc := teacher.waitTask("dropout_first_contact", dc.ID)
+	if fc.ID == "" {
+		t.Fatal("no first-contact task for the responsible teacher")
+	}
+
+	var esc struct{ Items []store.Escalation }
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=dropout&target=supervision", nil, &esc)
+		return len(esc.Items) >= 2
+	}, "two supervision escalations (township rung and county rung)")
+	for _, e := range esc.Items {
+		if e.CaseID != dc.ID || e.UnitCode != "JS-JCS" || e.State != "open" {
+			t.Errorf("supervision escalation = %+v", e)
+		}
+	}
+	jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+	targets := map[string]string{}
+	for _, e := range esc.Items {
+		targets[e.Target] = e.UnitCode
+	}
+	if targets["township_gov"] != "JS-T01-GOV" || targets["county_hq"] != "JS-HQ" {
+		t.Errorf("escalation targets = %v, want township_gov→JS-T01-GOV and county_hq→JS-HQ", targets)
+	}
+	var ledger struct {
+		Items  []dropoutCase
+		Counts map[string]int
+	}
+	township.do("GET", "/api/v1/dropout-cases?unit=JS-T01", nil, &ledger)
+	if len(ledger.Items) != 1 || ledger.Items[0].State != store.DropoutCountyHQ || ledger.Counts[store.DropoutCountyHQ] != 1 {
+		t.Errorf("township ledger = %+v", ledger)
+	}
+	leader.do("GET", "/api/v1/dropout-cases", nil, &ledger)
+	if len(ledger.Items) != 1 {
+		t.Errorf("county ledger has %d cases", len(ledger.Items))
+	}
+
+	// The teacher finally visits; the student returns; consolidation begins.
+	teacher.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]string{"method": "fax", "notes": "x"}, 400, "method")
+	if code := teacher.do("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit", "notes": "家访，家长同意返校",
+		"visitors": []string{"teacher01", "村干部"}}, nil); code != 200 {
+		t.Fatalf("log attempt: %d", code)
+	}
+	staff.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "transferred"}, 400, "receiving_school")
+	if code := staff.do("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}, nil); code != 200 {
+		t.Fatalf("record return: %d", code)
+	}
+	var full struct {
+		Case     dropoutCase
+		Attempts []store.DropoutAttempt
+		Timeline []store.AuditEntry
+	}
+	eventually(t, 10*time.Second, func() bool {
+		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+		return full.Case.State == store.DropoutConsolidating
+	}, "consolidation")
+	if len(full.Attempts) != 1 || !strings.Contains(full.Attempts[0].Notes, "家访") {
+		t.Errorf("attempts = %+v", full.Attempts)
+	}
+	var notice bool
+	for _, h := range full.Timeline {
+		notice = notice || h.Action == "dropout.return_notice"
+	}
+	if !notice {
+		t.Error("no return-by-deadline notice (限期返校通知书) on record")
+	}
+}
