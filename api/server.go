@@ -123,6 +123,7 @@ func (s *Server) table() []Route {
 
 		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme, login, admin),
 		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
+		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme, login, admin),
 		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff", applicationRequest{}, s.CreateApplication, login, staff),
 		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
 		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),

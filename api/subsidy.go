@@ -51,6 +51,54 @@ func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(p)
 }
 
+type programmeUpdate struct {
+	Name      string `json:"name"`
+	AmountFen int64  `json:"amount_fen"`
+	Stage     string `json:"stage"`
+	Active    *bool  `json:"active"`
+}
+
+// UpdateProgramme maintains a programme's standard; applications already checked keep theirs.
+func (s *Server) UpdateProgramme(c *fiber.Ctx) error {
+	var req programmeUpdate
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	before, err := s.store.ProgrammeByCode(c.UserContext(), c.Params("code"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("programme")
+	} else if err != nil {
+		return err
+	}
+	p := before
+	if req.Name != "" {
+		if err := text("name", req.Name, 50); err != nil {
+			return err
+		}
+		p.Name = strings.TrimSpace(req.Name)
+	}
+	if req.AmountFen != 0 {
+		if req.AmountFen < 0 || req.AmountFen > 100_000_00 {
+			return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)")
+		}
+		p.AmountFen = req.AmountFen
+	}
+	if req.Stage != "" {
+		if !slices.Contains(store.Stages, req.Stage) {
+			return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
+		}
+		p.Stage = req.Stage
+	}
+	if req.Active != nil {
+		p.Active = *req.Active
+	}
+	if p, err = s.store.UpdateProgramme(c.UserContext(), p); err != nil {
+		return err
+	}
+	s.audit(c, "programme.updated", "subsidy", p.ID, before, p)
+	return c.JSON(p)
+}
+
 // ListProgrammes lists programmes.
 func (s *Server) ListProgrammes(c *fiber.Ctx) error {
 	ps, err := s.store.Programmes(c.UserContext())

@@ -96,6 +96,8 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 	if len(full.Attempts) != 1 || !strings.Contains(full.Attempts[0].Notes, "家访") {
 		t.Errorf("attempts = %+v", full.Attempts)
 	}
+	recordHistory(t, svc, "dropout-"+stu.ID, "dropout_escalated_returned")
+
 	var notice bool
 	for _, h := range full.Timeline {
 		notice = notice || h.Action == "dropout.return_notice"

@@ -308,6 +308,18 @@ func TestAccessAndErrors(t *testing.T) {
 	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
 	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
 		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
+	// Programmes are data an admin maintains; a new standard applies to new applications.
+	var prog store.Programme
+	if code := admin.do("PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"amount_fen": 450_00}, &prog); code != 200 || prog.AmountFen != 450_00 {
+		t.Errorf("update programme: %d %+v", code, prog)
+	}
+	admin.expectError("PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"stage": "university"}, 400, "stage")
+	admin.expectError("PUT", "/api/v1/admin/subsidy-programmes/nope", map[string]any{"amount_fen": 1}, 404, "")
+	staff.expectError("PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"amount_fen": 1}, 403, "")
+	app := apply(t, staff, staff.studentOf("李梅").ID, "nutrition", "")
+	eventually(t, 10*time.Second, func() bool { return staff.application(app.ID).AmountFen == 450_00 }, "the new standard on a new application")
+	admin.expectError("POST", "/api/v1/admin/subsidy-programmes", map[string]any{"code": "x1", "name": "n", "amount_fen": -5, "stage": "primary"}, 400, "amount_fen")
+
 	// The ID-card number is masked for people outside the student's school.
 	var seen store.Student
 	anon.as("township01").do("GET", "/api/v1/admin/students/"+staff.studentOf("张小三").ID, nil, &seen)

@@ -228,6 +228,10 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	}
 	aid.expectError("GET", "/api/v1/reports/subsidy-omissions?term=bad", nil, 400, "term")
 
+	recordHistory(t, svc, kept, "subsidy_disbursed")
+	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection")
+	recordHistory(t, svc, batch.ID, "publicity_batch")
+
 	var verify store.VerifyResult
 	if code := anon.as("jcs01").do("GET", "/api/v1/admin/audit/verify", nil, &verify); code != 200 || !verify.OK {
 		t.Errorf("audit chain: %d %+v", code, verify)

@@ -84,7 +84,7 @@ func Migrate(ctx context.Context, d Dialect, db *sql.DB) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("schema: migrate: %w", err)
 	}
-	return nil
+	return check(ctx, p)
 }
 
 // ErrBehind is returned by Check when the database lacks migrations this binary knows.
@@ -96,6 +96,10 @@ func Check(ctx context.Context, d Dialect, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
+	return check(ctx, p)
+}
+
+func check(ctx context.Context, p *goose.Provider) error {
 	current, target, err := p.GetVersions(ctx)
 	if err != nil {
 		return fmt.Errorf("schema: read version: %w", err)
@@ -103,5 +107,12 @@ func Check(ctx context.Context, d Dialect, db *sql.DB) error {
 	if current < target {
 		return fmt.Errorf("%w (database at %d, binary at %d)", ErrBehind, current, target)
 	}
+	if current > target {
+		return fmt.Errorf("%w (database at %d, binary at %d)", ErrAhead, current, target)
+	}
 	return nil
 }
+
+// ErrAhead is returned when the database was migrated by a newer binary: an older one would
+// misread it, so it refuses to serve.
+var ErrAhead = errors.New("schema: database schema is newer than this binary; run the newer release")

@@ -345,3 +345,17 @@ func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]
 	err := s.sel(ctx, s.db, &sts, query+` ORDER BY o.path, s.grade, s.class, s.name`, args...)
 	return sts, err
 }
+
+// UpdateProgramme changes a programme's name, standard amount, stage or active flag. Applications
+// already checked keep the amount they were given; new ones take the new standard.
+func (s *Store) UpdateProgramme(ctx context.Context, p Programme) (Programme, error) {
+	res, err := s.exec(ctx, s.db, `UPDATE subsidy_programmes SET name = ?, amount_fen = ?, stage = ?, active = ? WHERE code = ?`,
+		p.Name, p.AmountFen, p.Stage, p.Active, p.Code)
+	if err != nil {
+		return p, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return p, ErrNotFound
+	}
+	return s.ProgrammeByCode(ctx, p.Code)
+}

@@ -12,10 +12,15 @@ import (
 // Register puts every workflow and the activities instance on r; tests use it with the SDK's
 // test environment, the service with a real worker.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflows puts every workflow on r (the replay test uses it alone).
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflow(workflows.SubsidyApplication)
 	r.RegisterWorkflow(workflows.PublicityBatch)
 	r.RegisterWorkflow(workflows.DropoutCase)
-	r.RegisterActivity(acts)
 }
 
 // New builds a worker on the task queue with everything registered.
