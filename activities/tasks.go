@@ -25,6 +25,8 @@ type TaskSpec struct {
 	Due           calendar.Spec
 	// Exclude lists user ids that may not complete the task (the applicant, earlier approvers).
 	Exclude []string
+	// OwnerID may withdraw the case at this step (撤回) while nobody has claimed the task.
+	OwnerID string
 }
 
 // OpenTaskInput opens task ID of workflow WorkflowID at Now (the workflow's clock).

@@ -115,6 +115,7 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/tasks/:id/unclaim", "Release a claimed task", "assignee", nil, s.UnclaimTask, login),
 		r("POST", "/api/v1/tasks/:id/transfer", "Transfer a task to a colleague (转办)", "candidate", transferRequest{}, s.TransferTask, login),
 		r("POST", "/api/v1/tasks/:id/return", "Return the case to the earlier step (退回)", "candidate", commentRequest{}, s.ReturnTask, login),
+		r("POST", "/api/v1/tasks/:id/withdraw", "Withdraw one's own case while this step has not been taken up (撤回)", "applicant", commentRequest{}, s.WithdrawTask, login),
 		r("POST", "/api/v1/tasks/:id/urge", "Urge a task (催办)", "login", commentRequest{}, s.UrgeTask, login),
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),

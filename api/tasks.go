@@ -115,6 +115,17 @@ func (s *Server) UnclaimTask(c *fiber.Ctx) error {
 	return s.act(c, workflows.TaskAction{Action: workflows.ActionUnclaim})
 }
 
+// WithdrawTask lets the applicant withdraw the case (撤回) while the step has not been taken up.
+func (s *Server) WithdrawTask(c *fiber.Ctx) error {
+	var req commentRequest
+	if len(c.Body()) > 0 {
+		if err := parseBody(c, &req); err != nil {
+			return err
+		}
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionWithdraw, Comment: req.Comment})
+}
+
 // UrgeTask records a reminder (催办) on a task.
 func (s *Server) UrgeTask(c *fiber.Ctx) error {
 	var req commentRequest

@@ -145,6 +145,16 @@ func TestTaskOperations(t *testing.T) {
 		t.Fatalf("reject: %d", code)
 	}
 	staff.waitStatus(app.ID, store.AppRejected)
+
+	// Withdrawal (撤回) by the applicant while the review has not been taken up.
+	app2 := apply(t, staff, staff.studentOf("张小三").ID, "nutrition", "")
+	tk2 := head.waitTask("subsidy_review", app2.ID)
+	head.expectError("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", nil, 403, "")
+	if code := staff.do("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", map[string]string{"comment": "家长放弃"}, nil); code != 200 {
+		t.Fatalf("withdraw: %d", code)
+	}
+	staff.waitStatus(app2.ID, store.AppRejected)
+	head.expectError("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "")
 }
 
 // TestRestartMidPublicity: the process stops during the publicity period and comes back; nothing

@@ -23,7 +23,11 @@ const (
 	ActionUnclaim  = "unclaim"
 	ActionTransfer = "transfer"
 	ActionUrge     = "urge"
+	ActionWithdraw = "withdraw"
 )
+
+// OutcomeWithdrawn is the result of a task whose case the owner withdrew (撤回).
+const OutcomeWithdrawn = "withdrawn"
 
 // Error types carried by refused updates; the API maps them to HTTP statuses.
 const (
@@ -197,8 +201,15 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if !a.Actor.Sees(task.Opened.UnitPath) && !slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
 			return refuse(ErrTypeForbidden, "%s may not urge a task outside their units", a.Actor.Username)
 		}
+	case ActionWithdraw:
+		if task.Spec.OwnerID == "" || task.Spec.OwnerID != a.Actor.UserID {
+			return refuse(ErrTypeForbidden, "only the applicant may withdraw this case, and only at a step that allows it")
+		}
+		if task.Assignee != "" && task.Assignee != a.Actor.UserID {
+			return refuse(ErrTypeConflict, "task %s has been claimed by its handler; it can no longer be withdrawn", a.TaskID)
+		}
 	default:
-		return refuse(ErrTypeInvalid, "action: %q is not one of complete, claim, unclaim, transfer, urge", a.Action)
+		return refuse(ErrTypeInvalid, "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw", a.Action)
 	}
 	return nil
 }
@@ -240,6 +251,9 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 			a.Fields = map[string]string{}
 		}
 		a.Fields["to_user"] = a.Target.Username
+	case ActionWithdraw:
+		task.Result = &TaskResult{Outcome: OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: now}
+		state, action, role = store.TaskCancelled, "task.withdrawn", "owner"
 	case ActionUrge:
 		task.Urges++
 		action = "task.urged"

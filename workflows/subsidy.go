@@ -113,7 +113,8 @@ review:
 	for {
 		res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
 			Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
-			Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude})
+			Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
+			OwnerID: in.Applicant.UserID})
 		if err != nil {
 			return SubsidyResult{}, err
 		}
@@ -124,6 +125,11 @@ review:
 				return SubsidyResult{}, err
 			}
 			break review
+		case OutcomeWithdrawn:
+			if err := setState(store.AppRejected, "subsidy.withdrawn", res.By, store.RoleSchoolStaff, store.ApplicationUpdate{}, detail); err != nil {
+				return SubsidyResult{}, err
+			}
+			return finish(store.AppRejected)
 		case OutcomeReject:
 			if err := setState(store.AppRejected, "subsidy.rejected", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
 				return SubsidyResult{}, err
