@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/calendar"
 	"jiaofu/store"
@@ -35,13 +32,8 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, a := c.UserContext(), actor(c)
-	if req.StudentID == "" {
-		return bad("student_id", "required")
-	}
-	st, err := s.store.StudentByID(ctx, req.StudentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return bad("student_id", "no student %q", req.StudentID)
-	} else if err != nil {
+	st, err := s.studentFor(ctx, req.StudentID)
+	if err != nil {
 		return err
 	}
 	if err := text("reason", req.Reason, 500); err != nil {
@@ -63,12 +55,7 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
 		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.DropoutFirstContact, ReturnWindow: s.cfg.DropoutReturnWindow,
 			HQWindow: s.cfg.DropoutHQWindow, Consolidation: s.cfg.DropoutConsolidation, CloseApprovalDue: s.cfg.DropoutCloseDue}}
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: s.cfg.TemporalTaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessDropout),
-			workflows.AttrUnit.ValueSet(st.UnitCode), workflows.AttrState.ValueSet(store.DropoutOpen))},
+	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, workflows.ProcessDropout, st.UnitCode, store.DropoutOpen, true),
 		workflows.DropoutCase, in)
 	if err != nil {
 		if e := classify(err); e.Status == fiber.StatusConflict {
@@ -76,15 +63,8 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	// The workflow's first activity writes the ledger row; wait briefly so the answer shows it.
-	deadline := time.Now().Add(s.cfg.UpdateTimeout)
-	for time.Now().Before(deadline) {
-		if dc, err := s.store.DropoutCaseByID(ctx, caseID); err == nil {
-			return c.Status(fiber.StatusCreated).JSON(dc)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": caseID, "state": "opening", "student_id": st.ID})
+	return s.created(c, func() (any, error) { return s.store.DropoutCaseByID(ctx, caseID) },
+		fiber.Map{"id": caseID, "student_id": st.ID})
 }
 
 // dropoutStateCounts tallies a ledger by state for township and county views.

@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -123,13 +120,8 @@ func (s *Server) CreateApplication(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, a := c.UserContext(), actor(c)
-	if req.StudentID == "" {
-		return bad("student_id", "required")
-	}
-	st, err := s.store.StudentByID(ctx, req.StudentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return bad("student_id", "no student %q", req.StudentID)
-	} else if err != nil {
+	st, err := s.studentFor(ctx, req.StudentID)
+	if err != nil {
 		return err
 	}
 	if req.Programme == "" {
@@ -157,12 +149,7 @@ func (s *Server) CreateApplication(c *fiber.Ctx) error {
 	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, Term: req.Term,
 		EvidenceNote: strings.TrimSpace(req.EvidenceNote), Applicant: a,
 		Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}}
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.TemporalTaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
-			workflows.AttrUnit.ValueSet(st.UnitCode), workflows.AttrState.ValueSet(store.AppSubmitted))},
+	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, st.UnitCode, store.AppSubmitted, false),
 		workflows.SubsidyApplication, in)
 	if err != nil {
 		if e := classify(err); e.Status == fiber.StatusConflict {
@@ -278,12 +265,7 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 		return err
 	}
 	id := fmt.Sprintf("publicity-%s-%s-%d", unit.Code, req.Term, n+1)
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.cfg.TemporalTaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
-			workflows.AttrUnit.ValueSet(unit.Code), workflows.AttrState.ValueSet(store.BatchOpen))},
+	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, unit.Code, store.BatchOpen, false),
 		workflows.PublicityBatch, workflows.PublicityInput{BatchID: id, UnitCode: unit.Code, Term: req.Term, Applications: ids, OpenedBy: a,
 			Timings: workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue}})
 	if err != nil {
@@ -292,16 +274,10 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	// The workflow's first activity writes the batch; wait briefly so the answer shows it.
-	deadline := time.Now().Add(s.cfg.UpdateTimeout)
-	for time.Now().Before(deadline) {
-		if b, err := s.store.BatchByID(ctx, id); err == nil {
-			return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": b.ID, "state": b.State, "school_unit": b.UnitCode, "term": b.Term,
-				"ends_at": b.EndsAt, "applications": ids})
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "state": "opening", "school_unit": unit.Code, "term": req.Term, "applications": ids})
+	return s.created(c, func() (any, error) {
+		b, err := s.store.BatchByID(ctx, id)
+		return fiber.Map{"id": b.ID, "state": b.State, "school_unit": b.UnitCode, "term": b.Term, "ends_at": b.EndsAt, "applications": ids}, err
+	}, fiber.Map{"id": id, "school_unit": unit.Code, "term": req.Term, "applications": ids})
 }
 
 // ListBatches lists batches in scope; ?state=.
