@@ -349,3 +349,20 @@ func TestAccessAndErrors(t *testing.T) {
 		t.Errorf("readyz: %d %s", code, body)
 	}
 }
+
+// TestObjectionsAreRateLimited: the public objection form is limited per client.
+func TestObjectionsAreRateLimited(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.PublicRateLimit = 2
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	body := map[string]string{"entry_id": "x", "reason": "r", "contact": "c"}
+	for i := 0; i < 2; i++ {
+		anon.expectError("POST", "/public/publicity-batches/nope/objections", body, 404, "")
+	}
+	anon.expectError("POST", "/public/publicity-batches/nope/objections", body, 429, "")
+	// Reading the lists is not limited.
+	if code := anon.do("GET", "/public/publicity-batches", nil, nil); code != 200 {
+		t.Errorf("public lists: %d", code)
+	}
+}
