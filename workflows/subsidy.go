@@ -284,9 +284,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				}
 				if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, o.EntryID) {
 					st.Rejected = append(st.Rejected, o.EntryID)
-					if err := notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{o.EntryID}); err != nil {
-						workflow.GetLogger(ctx).Error("objection notice failed", "objection", id, "error", err)
-					}
+					notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{o.EntryID})
 				}
 			})
 			return id, nil
@@ -334,9 +332,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if len(st.Members) == 0 {
 		return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
 	}
-	if err := notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members); err != nil {
-		return st, err
-	}
+	notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
 	listed = true
 
 	// The period runs on a durable timer: a restart of the service does not move its end.
@@ -364,25 +360,24 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if err := setBatch(store.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
 			return st, err
 		}
-		if err := notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining); err != nil {
-			return st, err
-		}
+		notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining)
 	}
 	return st, Drain(ctx)
 }
 
-// notifyApplications signals batch news to each application's workflow.
-func notifyApplications(ctx workflow.Context, ev BatchEvent, ids []string) error {
-	var futures []workflow.Future
-	for _, id := range ids {
-		futures = append(futures, workflow.SignalExternalWorkflow(ctx, id, "", BatchEventSignal, ev))
+// notifyApplications signals batch news to each application's workflow. One application that
+// cannot hear it (closed by hand by an operator, say) must not strand the rest of the batch, so a
+// failed signal is logged and the others go on.
+func notifyApplications(ctx workflow.Context, ev BatchEvent, ids []string) {
+	futures := make([]workflow.Future, len(ids))
+	for i, id := range ids {
+		futures[i] = workflow.SignalExternalWorkflow(ctx, id, "", BatchEventSignal, ev)
 	}
-	for _, f := range futures {
+	for i, f := range futures {
 		if err := f.Get(ctx, nil); err != nil {
-			return err
+			workflow.GetLogger(ctx).Error("batch event not delivered", "application", ids[i], "event", ev.Event, "error", err)
 		}
 	}
-	return nil
 }
 
 // peopleOf lists who applied for and reviewed an entry: they may not judge an objection to it.
