@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -165,9 +166,13 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 	if reason == "" {
 		reason = fmt.Sprintf("「%s」逾期未办（应于 %s 前办理）", in.Task.Title, in.Task.DueAt.In(calendar.CST).Format("2006-01-02 15:04"))
 	}
+	responsible, err := a.responsibleFor(ctx, src)
+	if err != nil {
+		return store.Escalation{}, err
+	}
 	e := store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process, CaseID: in.Task.CaseID,
 		TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target, UnitID: target.ID, UnitPath: target.Path,
-		SourceUnit: src.Code, Reason: reason, CreatedAt: in.Rung.At}
+		SourceUnit: src.Code, ResponsibleID: responsible, Reason: reason, CreatedAt: in.Rung.At}
 	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
 		return e, err
 	}
@@ -210,6 +215,15 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 	return store.Unit{}, fmt.Errorf("unknown target %q: %w", target, store.ErrNotFound)
 }
 
+// responsibleFor names who answers for a unit on the 包保 chain, or "" when nobody is set.
+func (a *Activities) responsibleFor(ctx context.Context, u store.Unit) (string, error) {
+	id, err := a.Store.ResponsibleForUnit(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
 // SupervisionUnitCode is the code of the supervision office (监察室) unit the seed data creates;
 // an installation may name its own through the setting "supervision_unit".
 const SupervisionUnitCode = "JS-JCS"
@@ -244,8 +258,12 @@ func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation
 	if err != nil {
 		return store.Escalation{}, nonRetryable(err)
 	}
+	responsible, err := a.responsibleFor(ctx, src)
+	if err != nil {
+		return store.Escalation{}, err
+	}
 	e := store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, Target: in.Target, UnitID: target.ID,
-		UnitPath: target.Path, SourceUnit: src.Code, Reason: in.Reason, CreatedAt: in.At}
+		UnitPath: target.Path, SourceUnit: src.Code, ResponsibleID: responsible, Reason: in.Reason, CreatedAt: in.At}
 	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
 		return e, err
 	}

@@ -114,11 +114,19 @@ func Seed(ctx context.Context, st *store.Store, hash HashFunc) error {
 			}
 		}
 	}
+	// 包保 (annex 3): a section head answers for each school, a bureau leader for each township.
 	school, err := st.UnitByCode(ctx, "JS-T01-S01")
 	if err != nil {
 		return err
 	}
-	return st.SetResponsible(ctx, store.SubjectUnit, school.ID, users["head01"])
+	if err := st.SetResponsible(ctx, store.SubjectUnit, school.ID, users["edu01"]); err != nil {
+		return err
+	}
+	township, err := st.UnitByCode(ctx, "JS-T01")
+	if err != nil {
+		return err
+	}
+	return st.SetResponsible(ctx, store.SubjectUnit, township.ID, users["leader01"])
 }
 
 // IDCard appends the GB 11643 check character to 17 digits.

@@ -40,7 +40,8 @@ func TestEscalationReachesSupervision(t *testing.T) {
 		return len(esc.Items) == 1
 	}, "a supervision escalation")
 	e := esc.Items[0]
-	if e.Process != "subsidy" || e.CaseID != app.ID || e.UnitCode != "JS-JCS" || e.SourceUnit != "JS-T01-S01" || e.Rung != 3 {
+	if e.Process != "subsidy" || e.CaseID != app.ID || e.UnitCode != "JS-JCS" || e.SourceUnit != "JS-T01-S01" || e.Rung != 3 ||
+		e.ResponsibleName != "教育股干部" {
 		t.Errorf("supervision escalation = %+v", e)
 	}
 	var tw struct{ Items []store.Escalation }

@@ -341,14 +341,36 @@ func (s *Store) Responsible(ctx context.Context, subjectKind, subjectID string) 
 	return userID, err
 }
 
-// ResponsibleForStudent walks the chain upward: the student's own teacher, else the class's,
-// else the school's person.
+// ResponsibleForStudent finds the teacher who answers for a student (一生一责任人), else the
+// class's (班主任). Above the class the chain names section heads and leaders, who supervise
+// rather than visit families, so it stops there.
 func (s *Store) ResponsibleForStudent(ctx context.Context, st Student) (string, error) {
-	for _, sub := range [][2]string{{SubjectStudent, st.ID}, {SubjectClass, st.UnitID + "/" + st.Class}, {SubjectUnit, st.UnitID}} {
+	for _, sub := range [][2]string{{SubjectStudent, st.ID}, {SubjectClass, st.UnitID + "/" + st.Class}} {
 		if id, err := s.Responsible(ctx, sub[0], sub[1]); err == nil {
 			return id, nil
 		} else if err != ErrNotFound {
 			return "", err
+		}
+	}
+	return "", ErrNotFound
+}
+
+// ResponsibleForUnit walks up from a unit to the nearest one with a responsible person (包保):
+// the person who answers for that part of the county.
+func (s *Store) ResponsibleForUnit(ctx context.Context, unitID string) (string, error) {
+	for id := unitID; id != ""; {
+		if user, err := s.Responsible(ctx, SubjectUnit, id); err == nil {
+			return user, nil
+		} else if err != ErrNotFound {
+			return "", err
+		}
+		u, err := s.UnitByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		id = ""
+		if u.ParentID != nil {
+			id = *u.ParentID
 		}
 	}
 	return "", ErrNotFound

@@ -199,35 +199,40 @@ const (
 // Escalation is one rung that fired: a record in the target unit's (and, for supervision, the
 // supervision office's) escalation inbox.
 type Escalation struct {
-	ID         string     `db:"id" json:"id"`
-	Process    string     `db:"process" json:"process"`
-	CaseID     string     `db:"case_id" json:"case_id"`
-	TaskID     string     `db:"task_id" json:"task_id,omitempty"`
-	TaskKind   string     `db:"task_kind" json:"task_kind,omitempty"`
-	Rung       int        `db:"rung" json:"rung"`
-	Target     string     `db:"target" json:"target"`
-	UnitID     string     `db:"unit_id" json:"unit_id"`
-	UnitCode   string     `db:"unit_code" json:"unit_code"`
-	UnitName   string     `db:"unit_name" json:"unit_name"`
-	UnitPath   string     `db:"unit_path" json:"unit_path"`
-	SourceUnit string     `db:"source_unit" json:"source_unit"`
-	Reason     string     `db:"reason" json:"reason"`
-	State      string     `db:"state" json:"state"`
-	Decision   string     `db:"decision" json:"decision,omitempty"`
-	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
-	ClosedAt   *time.Time `db:"closed_at" json:"closed_at,omitempty"`
-	ClosedBy   string     `db:"closed_by" json:"closed_by,omitempty"`
+	ID         string `db:"id" json:"id"`
+	Process    string `db:"process" json:"process"`
+	CaseID     string `db:"case_id" json:"case_id"`
+	TaskID     string `db:"task_id" json:"task_id,omitempty"`
+	TaskKind   string `db:"task_kind" json:"task_kind,omitempty"`
+	Rung       int    `db:"rung" json:"rung"`
+	Target     string `db:"target" json:"target"`
+	UnitID     string `db:"unit_id" json:"unit_id"`
+	UnitCode   string `db:"unit_code" json:"unit_code"`
+	UnitName   string `db:"unit_name" json:"unit_name"`
+	UnitPath   string `db:"unit_path" json:"unit_path"`
+	SourceUnit string `db:"source_unit" json:"source_unit"`
+	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set).
+	ResponsibleID   string     `db:"responsible_id" json:"responsible_id,omitempty"`
+	ResponsibleName string     `db:"responsible_name" json:"responsible_name,omitempty"`
+	Reason          string     `db:"reason" json:"reason"`
+	State           string     `db:"state" json:"state"`
+	Decision        string     `db:"decision" json:"decision,omitempty"`
+	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
+	ClosedAt        *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+	ClosedBy        string     `db:"closed_by" json:"closed_by,omitempty"`
 }
 
 const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
-	e.unit_path, e.source_unit, e.reason, e.state, e.decision, e.created_at, e.closed_at, e.closed_by`
+	e.unit_path, e.source_unit, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
+	e.created_at, e.closed_at, e.closed_by`
+const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN users u ON u.id = e.responsible_id `
 
 // InsertEscalation records an escalation once: its id is derived from the task and rung, so a
 // retried activity writes nothing twice. It reports whether the row is new.
 func (s *Store) InsertEscalation(ctx context.Context, e Escalation) (bool, error) {
 	res, err := s.exec(ctx, s.db, `INSERT INTO escalations (id, process, case_id, task_id, task_kind, rung, target, unit_id, unit_path,
-		source_unit, reason, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.Reason,
+		source_unit, responsible_id, reason, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.Reason,
 		EscalationOpen, utc(e.CreatedAt))
 	if err != nil {
 		return false, err
@@ -271,7 +276,7 @@ func (s *Store) Escalations(ctx context.Context, a access.Actor, f EscalationFil
 		f.Limit = 200
 	}
 	var es []Escalation
-	err := s.sel(ctx, s.db, &es, `SELECT `+escCols+` FROM escalations e JOIN org_units o ON o.id = e.unit_id WHERE `+
+	err := s.sel(ctx, s.db, &es, `SELECT `+escCols+escFrom+`WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY e.created_at DESC, e.id LIMIT `+itoa(f.Limit), args...)
 	return es, err
 }
@@ -279,7 +284,7 @@ func (s *Store) Escalations(ctx context.Context, a access.Actor, f EscalationFil
 // EscalationByID reads one escalation.
 func (s *Store) EscalationByID(ctx context.Context, id string) (Escalation, error) {
 	var e Escalation
-	err := s.get(ctx, s.db, &e, `SELECT `+escCols+` FROM escalations e JOIN org_units o ON o.id = e.unit_id WHERE e.id = ?`, id)
+	err := s.get(ctx, s.db, &e, `SELECT `+escCols+escFrom+`WHERE e.id = ?`, id)
 	return e, err
 }
 
