@@ -127,6 +127,51 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
+type userChange struct {
+	DisplayName *string `json:"display_name"`
+	Active      *bool   `json:"active"`
+	Password    *string `json:"password"`
+}
+
+// UpdateUser renames, deactivates or resets the password of a user; the last two end their sessions.
+func (s *Server) UpdateUser(c *fiber.Ctx) error {
+	var req userChange
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ch := store.UserChange{Active: req.Active}
+	if req.DisplayName != nil {
+		if err := text("display_name", *req.DisplayName, 50); err != nil {
+			return err
+		}
+		name := strings.TrimSpace(*req.DisplayName)
+		ch.DisplayName = &name
+	}
+	if req.Password != nil {
+		if len(*req.Password) < 8 {
+			return bad("password", "at least 8 characters")
+		}
+		hash, err := HashPassword(*req.Password)
+		if err != nil {
+			return err
+		}
+		ch.PasswordHash = &hash
+	}
+	id := c.Params("id")
+	if req.Active != nil && !*req.Active && id == actor(c).UserID {
+		return bad("active", "you cannot deactivate yourself")
+	}
+	u, err := s.store.UpdateUser(c.UserContext(), id, ch)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("user")
+	} else if err != nil {
+		return err
+	}
+	s.audit(c, "user.updated", "admin", u.ID, nil, map[string]any{"display_name": req.DisplayName, "active": req.Active,
+		"password_reset": req.Password != nil})
+	return c.JSON(u)
+}
+
 // ListUsers lists users.
 func (s *Server) ListUsers(c *fiber.Ctx) error {
 	us, err := s.store.Users(c.UserContext(), "")

@@ -98,6 +98,7 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser, login, admin),
 		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers, login, admin),
 		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser, login, admin),
+		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser, login, admin),
 		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff", studentRequest{}, s.CreateStudent, login, staff),
 		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login", nil, s.ListStudents, login),
 		r("GET", "/api/v1/admin/students/:id", "Get a student", "login", nil, s.GetStudent, login),

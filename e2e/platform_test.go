@@ -319,6 +319,27 @@ func TestAccessAndErrors(t *testing.T) {
 	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
 	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
 		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
+	// An admin resets a password and deactivates a user; both end the user's sessions.
+	teacher := anon.as("teacher01")
+	var me struct {
+		UserID string `json:"user_id"`
+	}
+	teacher.do("GET", "/api/v1/me", nil, &me)
+	admin.expectError("PUT", "/api/v1/admin/users/"+me.UserID, map[string]any{"password": "short"}, 400, "password")
+	if code := admin.do("PUT", "/api/v1/admin/users/"+me.UserID, map[string]any{"active": false}, nil); code != 200 {
+		t.Fatalf("deactivate: %d", code)
+	}
+	teacher.expectError("GET", "/api/v1/tasks", nil, 401, "")
+	anon.expectError("POST", "/api/v1/auth/login", map[string]string{"username": "teacher01", "password": "jiaofu-demo"}, 401, "")
+	if code := admin.do("PUT", "/api/v1/admin/users/"+me.UserID, map[string]any{"active": true, "password": "new-password-1"}, nil); code != 200 {
+		t.Fatalf("reactivate: %d", code)
+	}
+	var tok struct{ Token string }
+	if code := anon.do("POST", "/api/v1/auth/login", map[string]string{"username": "teacher01", "password": "new-password-1"}, &tok); code != 200 {
+		t.Errorf("login with the reset password: %d", code)
+	}
+	admin.expectError("PUT", "/api/v1/admin/users/u_nope", map[string]any{"active": true}, 404, "")
+
 	// Programmes are data an admin maintains; a new standard applies to new applications.
 	var prog store.Programme
 	if code := admin.do("PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"amount_fen": 450_00}, &prog); code != 200 || prog.AmountFen != 450_00 {

@@ -213,10 +213,46 @@ func (s *Store) Users(ctx context.Context, scopePath string) ([]User, error) {
 	return us, nil
 }
 
-// SetPassword replaces a user's password hash.
-func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
-	_, err := s.exec(ctx, s.db, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
-	return err
+// UserChange carries an admin's edits to a user; nil fields stay as they are.
+type UserChange struct {
+	DisplayName  *string
+	Active       *bool
+	PasswordHash *string
+}
+
+// UpdateUser applies an admin's edits; deactivating a user or resetting their password also ends
+// their sessions.
+func (s *Store) UpdateUser(ctx context.Context, id string, ch UserChange) (User, error) {
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		set, args := []string{}, []any{}
+		if ch.DisplayName != nil {
+			set, args = append(set, "display_name = ?"), append(args, *ch.DisplayName)
+		}
+		if ch.Active != nil {
+			set, args = append(set, "active = ?"), append(args, *ch.Active)
+		}
+		if ch.PasswordHash != nil {
+			set, args = append(set, "password_hash = ?"), append(args, *ch.PasswordHash)
+		}
+		if len(set) > 0 {
+			res, err := s.exec(ctx, tx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrNotFound
+			}
+		}
+		if ch.PasswordHash != nil || (ch.Active != nil && !*ch.Active) {
+			_, err := s.exec(ctx, tx, `DELETE FROM sessions WHERE user_id = ?`, id)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return s.UserByID(ctx, id)
 }
 
 // CreateSession stores the hash of a bearer token.
