@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -309,6 +312,15 @@ func (s *Server) GetBatch(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"batch": b, "entries": orEmpty(apps), "objections": orEmpty(obs)})
 }
 
+// entryRef is an entry's id on a public list: a MAC of the batch and the application, so it says
+// nothing about the student (an application id names the student's record) and cannot be
+// replayed against another list.
+func (s *Server) entryRef(batchID, applicationID string) string {
+	h := hmac.New(sha256.New, []byte(s.cfg.SecretKey))
+	h.Write([]byte("publicity-entry\x00" + batchID + "\x00" + applicationID))
+	return hex.EncodeToString(h.Sum(nil))[:24]
+}
+
 // PublicEntry is all 教财厅函〔2017〕28号 lets a publicity list show: masked name, school, grade,
 // class, programme and amount — never ID-card number, 学籍号, birth date, address, phone, bank
 // card or any hardship detail.
@@ -349,7 +361,7 @@ func (s *Server) PublicListOf(c *fiber.Ctx, id string) (PublicList, error) {
 	}
 	out := PublicList{ID: b.ID, School: b.UnitName, Term: b.Term, EndsAt: *b.EndsAt, Entries: []PublicEntry{}}
 	for _, a := range apps {
-		out.Entries = append(out.Entries, PublicEntry{EntryID: a.ID, Name: MaskName(a.StudentName), School: a.UnitName, Grade: a.Grade,
+		out.Entries = append(out.Entries, PublicEntry{EntryID: s.entryRef(b.ID, a.ID), Name: MaskName(a.StudentName), School: a.UnitName, Grade: a.Grade,
 			Class: a.Class, Programme: a.ProgrammeName, AmountFen: a.AmountFen, Amount: Yuan(a.AmountFen)})
 	}
 	return out, nil
@@ -415,10 +427,25 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 	if err := text("contact", req.Contact, 100); err != nil {
 		return "", err
 	}
-	if _, err := s.PublicListOf(c, batchID); err != nil {
+	list, err := s.PublicListOf(c, batchID)
+	if err != nil {
 		return "", err
 	}
-	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: req.EntryID,
+	// Resolve the public reference to the application the workflow knows.
+	applicationID := ""
+	apps, err := s.store.Applications(c.UserContext(), store.ApplicationFilter{BatchID: list.ID, State: store.AppInPublicity, Limit: 1000})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range apps {
+		if s.entryRef(list.ID, a.ID) == req.EntryID {
+			applicationID = a.ID
+		}
+	}
+	if applicationID == "" {
+		return "", bad("entry_id", "%q is not on this publicity list", req.EntryID)
+	}
+	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: applicationID,
 		Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)})
 	if err != nil {
 		return "", err

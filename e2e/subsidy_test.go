@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"jiaofu/api"
 	"jiaofu/config"
 	"strings"
 	"sync"
@@ -127,11 +128,30 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 		}
 	}
 
+	// Entries are referred to by opaque ids: an application id names the student's record.
+	for _, id := range []string{appZhang.ID, appWang.ID, appXiang.ID, zhang.ID} {
+		if strings.Contains(public, id) {
+			t.Errorf("public list shows an internal id %q", id)
+		}
+	}
+	var pub api.PublicList
+	anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub)
+	ref := map[string]string{}
+	for _, e := range pub.Entries {
+		switch e.Name {
+		case "张*三":
+			ref[appZhang.ID] = e.EntryID
+		case "王*小":
+			ref[appWang.ID] = e.EntryID
+		}
+	}
+
 	// Objections during the period: one upheld, one dismissed; a bad one names its field.
 	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": "nope", "reason": "x", "contact": "y"}, 400, "entry_id")
-	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": appZhang.ID, "contact": "y"}, 400, "reason")
+	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": appZhang.ID, "reason": "x", "contact": "y"}, 400, "entry_id")
+	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": ref[appZhang.ID], "contact": "y"}, 400, "reason")
 	for _, id := range []string{appZhang.ID, appWang.ID} {
-		if code := anon.do("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": id, "reason": "其家庭有商铺两间", "contact": "13900000000"}, nil); code != 201 {
+		if code := anon.do("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": ref[id], "reason": "其家庭有商铺两间", "contact": "13900000000"}, nil); code != 201 {
 			t.Fatalf("objection to %s: %d", id, code)
 		}
 	}
@@ -148,7 +168,7 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	if code := anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, nil); code != 404 {
 		t.Errorf("public list after the period: %d, want 404 (withdrawn)", code)
 	}
-	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": appWang.ID, "reason": "迟到的异议", "contact": "x"}, 404, "")
+	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": ref[appWang.ID], "reason": "迟到的异议", "contact": "x"}, 404, "")
 	var signoffs struct{ Items []task }
 	aid.do("GET", "/api/v1/tasks?kind=publicity_signoff", nil, &signoffs)
 	if len(signoffs.Items) != 0 {

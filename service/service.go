@@ -21,6 +21,7 @@ import (
 	"jiaofu/activities"
 	"jiaofu/api"
 	"jiaofu/config"
+	"jiaofu/console"
 	"jiaofu/demo"
 	"jiaofu/store"
 	"jiaofu/temporalserver"
@@ -109,6 +110,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		s.API = api.New(cfg, s.Store, s.Temporal, log)
 		s.App = api.NewApp(log)
 		s.API.Mount(s.App)
+		console.Mount(s.App, s.API, cfg)
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("JIAOFU_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}

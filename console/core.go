@@ -1,0 +1,328 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/url"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/api"
+	"jiaofu/store"
+)
+
+// apiTask is a task as the API shows it.
+type apiTask struct {
+	store.Task
+	Outcomes []string `json:"outcomes"`
+	Overdue  bool     `json:"overdue"`
+}
+
+// routesCore registers login, logout, the inbox and the task page.
+func (r *router) routesCore() {
+	r.publicGet("/console/login", loginPage)
+	r.publicPost("/console/login", loginSubmit)
+	r.post("/console/logout", logout)
+	r.get("/console", inbox)
+	r.get("/console/tasks/:id", taskPage)
+	r.post("/console/tasks/:id/:action", taskAction)
+	r.get("/console/cases/:id", caseRedirect)
+}
+
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") &&
+		!strings.HasPrefix(next, "/console/login") {
+		return next
+	}
+	return "/console/"
+}
+
+func loginPage(q *req) error {
+	if q.loggedIn {
+		return q.c.Redirect("/console/", fiber.StatusSeeOther)
+	}
+	f := newForm("username", "password")
+	f.Values["next"] = safeNext(q.c.Query("next"))
+	return q.render(fiber.StatusOK, "login", "登录", nil, f)
+}
+
+func loginSubmit(q *req) error {
+	f := formFrom(q.c, "username", "password")
+	f.Values["next"] = safeNext(q.c.FormValue("next"))
+	password := q.c.FormValue("password")
+	f.Values["password"] = "" // never echoed back
+	if f.V("username") == "" {
+		f.Errors["username"] = &fieldError{Label: "用户名", Message: "必填"}
+	}
+	if password == "" {
+		f.Errors["password"] = &fieldError{Label: "密码", Message: "必填"}
+	}
+	if len(f.Errors) > 0 {
+		return q.render(fiber.StatusBadRequest, "login", "登录", nil, f)
+	}
+	token, _, err := q.con.api.Authenticate(q.c, f.V("username"), password)
+	if err != nil {
+		if ae := (*api.Error)(nil); errors.As(err, &ae) && ae.Status == fiber.StatusUnauthorized {
+			f.Banner = &uiError{Status: 401, Title: "登录失败", Message: "用户名或密码错误，或账号已停用。"}
+			return q.render(fiber.StatusUnauthorized, "login", "登录", nil, f)
+		}
+		return q.fail(err)
+	}
+	q.con.setCookie(q.c, sessionCookie, token, q.con.cfg.SessionTTL)
+	q.con.clearCookie(q.c, csrfCookie)
+	return q.c.Redirect(f.V("next"), fiber.StatusSeeOther)
+}
+
+// logout ends the session server-side (the API deletes the token's record) and drops the cookie.
+func logout(q *req) error {
+	if _, err := q.call(fiber.MethodPost, "/api/v1/auth/logout", nil, nil); err != nil {
+		var ae *apiError
+		if !asAPI(err, &ae) || ae.Status != fiber.StatusUnauthorized {
+			return q.fail(err)
+		}
+	}
+	q.con.clearCookie(q.c, sessionCookie)
+	return q.redirect("/console/login", "您已安全退出。")
+}
+
+type inboxView struct {
+	Items     []apiTask
+	Process   string
+	State     string
+	Processes []option
+	States    []option
+	Overdue   int
+	Me        string
+}
+
+// inbox is 我的待办: ?process=, ?state=open|done|all.
+func inbox(q *req) error {
+	v := inboxView{Process: q.c.Query("process"), State: q.c.Query("state", "open"), Me: q.actor.UserID}
+	v.Processes = []option{{"", "全部业务"}}
+	for _, m := range modules {
+		if m.Name != "" && len(m.Kinds) > 0 {
+			v.Processes = append(v.Processes, option{m.Name, m.Label})
+		}
+	}
+	v.States = []option{{"open", "待办"}, {"done", "已办"}, {"all", "全部"}}
+	qs := url.Values{"status": {v.State}, "limit": {"200"}}
+	if v.Process != "" {
+		qs.Set("process", v.Process)
+	}
+	var out struct{ Items []apiTask }
+	if err := q.get("/api/v1/tasks?"+qs.Encode(), &out); err != nil {
+		return q.fail(err)
+	}
+	v.Items = out.Items
+	for _, t := range v.Items {
+		if t.Overdue {
+			v.Overdue++
+		}
+	}
+	return q.render(fiber.StatusOK, "inbox", "我的待办", v, nil)
+}
+
+type taskView struct {
+	Task       apiTask
+	Facts      template.HTML
+	Timeline   []store.AuditEntry
+	CanDecide  bool
+	CanClaim   bool
+	CanUnclaim bool
+	CanUrge    bool
+	Decisions  []option // outcomes other than return
+	CanReturn  bool
+	Fields     []fieldView
+	Assignee   string
+	CaseLink   string
+}
+
+// taskPage shows a task: its case's facts, the case's timeline and the actions this user may
+// take (and only those: the API and the workflow refuse anything else anyway).
+func taskPage(q *req) error { return q.showTask(q.c.Params("id"), nil, fiber.StatusOK) }
+
+func (q *req) showTask(id string, f *form, status int) error {
+	var t apiTask
+	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
+		return q.fail(err)
+	}
+	v := taskView{Task: t}
+	m := moduleOf(t.Process)
+	if m != nil && m.Facts != nil {
+		facts, err := m.Facts(q, t)
+		if err != nil {
+			var ae *apiError
+			if !asAPI(err, &ae) {
+				return q.fail(err)
+			}
+			facts = template.HTML("<p class=\"muted\">案件信息暂不可用。</p>")
+		}
+		v.Facts = facts
+	}
+	if m != nil && m.CaseLink != nil {
+		v.CaseLink = m.CaseLink(t.CaseID)
+	}
+	var tl struct{ Items []store.AuditEntry }
+	if err := q.get("/api/v1/cases/"+url.PathEscape(t.CaseID)+"/timeline", &tl); err == nil {
+		v.Timeline = tl.Items
+	}
+	a := q.actor
+	open := t.State == store.TaskOpen
+	mine := t.AssigneeID == a.UserID
+	candidate := t.AssigneeID == "" && a.Can(t.CandidateRole, t.UnitPath)
+	v.CanDecide = open && (mine || candidate)
+	v.CanClaim = open && candidate
+	v.CanUnclaim = open && mine && !processAssigned(v.Timeline, t.ID)
+	v.CanUrge = open && !v.CanDecide && a.Sees(t.UnitPath)
+	for _, o := range t.Outcomes {
+		if o == "return" {
+			v.CanReturn = true
+			continue
+		}
+		v.Decisions = append(v.Decisions, option{o, zh("outcome", o)})
+	}
+	switch {
+	case t.AssigneeID == "":
+		v.Assignee = "待领取（" + zh("role", t.CandidateRole) + "）"
+	case mine:
+		v.Assignee = "我"
+	default:
+		v.Assignee = "已由他人领取"
+	}
+	if f == nil {
+		f = newForm("comment", "to_user")
+	}
+	if m != nil && v.CanDecide {
+		for _, of := range m.OutcomeFields[t.Kind] {
+			if _, typed := f.Values[of.Name]; !typed {
+				f.Values[of.Name] = of.Default
+				if of.FromFacts != nil {
+					if d := of.FromFacts(q, t); d != "" {
+						f.Values[of.Name] = d
+					}
+				}
+			}
+			fv := inputField(f, of.Name, of.Label, "text", of.Hint)
+			if of.Textarea {
+				fv.Type = "textarea"
+			}
+			v.Fields = append(v.Fields, fv)
+		}
+	}
+	return q.render(status, "task", kindLabel(t.Kind), v, f)
+}
+
+// processAssigned tells whether the process itself gave the task to one person (it then cannot
+// be released to the group, only transferred).
+func processAssigned(tl []store.AuditEntry, taskID string) bool {
+	for _, e := range tl {
+		if e.Action != "task.opened" {
+			continue
+		}
+		var after struct {
+			TaskID   string `json:"task_id"`
+			Assignee string `json:"assignee"`
+		}
+		if json.Unmarshal([]byte(e.After), &after) == nil && after.TaskID == taskID {
+			return after.Assignee != ""
+		}
+	}
+	return false
+}
+
+// taskAction sends one action to the API: complete (with the clicked outcome), claim, unclaim,
+// transfer, urge, return.
+func taskAction(q *req) error {
+	id, action := q.c.Params("id"), q.c.Params("action")
+	var t apiTask
+	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
+		return q.fail(err)
+	}
+	fields := []string{"comment", "to_user"}
+	m := moduleOf(t.Process)
+	if m != nil {
+		for _, of := range m.OutcomeFields[t.Kind] {
+			fields = append(fields, of.Name)
+		}
+	}
+	f := formFrom(q.c, fields...)
+	target := "/api/v1/tasks/" + url.PathEscape(id) + "/"
+	var body any
+	var done string
+	switch action {
+	case "complete":
+		outcome := q.c.FormValue("outcome")
+		if outcome == "return" {
+			target += "return"
+			body = map[string]string{"comment": f.V("comment")}
+		} else {
+			target += "complete"
+			extra := map[string]string{}
+			if m != nil {
+				for _, of := range m.OutcomeFields[t.Kind] {
+					if contains(of.Outcomes, outcome) && f.V(of.Name) != "" {
+						extra[of.Name] = f.V(of.Name)
+					}
+				}
+			}
+			b := map[string]any{"outcome": outcome, "comment": f.V("comment")}
+			if len(extra) > 0 {
+				b["fields"] = extra
+			}
+			body = b
+		}
+		done = "已办理「" + kindLabel(t.Kind) + "」：" + zh("outcome", outcome) + "。"
+	case "claim":
+		target += "claim"
+		done = "已领取该待办，请及时办理。"
+	case "unclaim":
+		target += "unclaim"
+		done = "已释放该待办，同岗位的同事可以领取。"
+	case "transfer":
+		target += "transfer"
+		body = map[string]string{"to_user": f.V("to_user"), "comment": f.V("comment")}
+		done = "已转办给 " + f.V("to_user") + "。"
+	case "urge":
+		target += "urge"
+		body = map[string]string{"comment": f.V("comment")}
+		done = "已催办。"
+	default:
+		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "page not found"})
+	}
+	status, err := q.call(fiber.MethodPost, target, body, nil)
+	if err != nil {
+		st := f.failed(err)
+		return q.showTask(id, f, st)
+	}
+	if status == fiber.StatusAccepted {
+		done = "已受理，办理记录稍后显示。"
+	}
+	if action == "complete" {
+		return q.redirect("/console/", done)
+	}
+	return q.redirect("/console/tasks/"+url.PathEscape(id), done)
+}
+
+// caseRedirect opens the page of any case id (from timelines and escalations).
+func caseRedirect(q *req) error {
+	id := q.c.Params("id")
+	for _, m := range modules {
+		if m.CaseLink != nil {
+			if l := m.CaseLink(id); l != "" {
+				return q.c.Redirect(l, fiber.StatusSeeOther)
+			}
+		}
+	}
+	return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "case not found"})
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

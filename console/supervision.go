@@ -1,0 +1,97 @@
+package console
+
+import (
+	"net/url"
+
+	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/store"
+)
+
+// The escalation inbox (督办·问责): what deadlines escalated to the user's units; the supervision
+// office (监察室) sees all and closes its escalations with an accountability decision.
+
+var readersOfEscalations = []string{"supervision", "bureau_leader", "township_staff", "school_leader", "aid_center",
+	"education_section", "pa_office", "inspector"}
+
+var decisions = []string{"no_action", "reminder_talk", "circulated_criticism", "admonishment", "referred"}
+
+func init() {
+	register(&module{
+		Order: 30,
+		Label: "督办",
+		Nav: []navItem{
+			{Order: 30, Label: "督办·问责", Href: "/console/escalations", Show: roles(readersOfEscalations...)},
+		},
+		Routes: func(r *router) {
+			r.get("/console/escalations", escalations)
+			r.post("/console/escalations/:id/close", closeEscalation)
+		},
+	})
+}
+
+type escalationsView struct {
+	Items     []store.Escalation
+	State     string
+	Process   string
+	Target    string
+	States    []option
+	Processes []option
+	Targets   []option
+	Decisions []option
+	CanClose  bool
+	FailedID  string
+	FailedF   *form
+}
+
+func escalations(q *req) error { return q.escalations(nil, "", fiber.StatusOK) }
+
+func (q *req) escalations(failed *form, failedID string, status int) error {
+	v := escalationsView{State: q.c.Query("state", "open"), Process: q.c.Query("process"), Target: q.c.Query("target"),
+		CanClose: has(q.actor, "supervision"), FailedID: failedID, FailedF: failed}
+	v.States = []option{{"open", "未处理"}, {"closed", "已处理"}, {"all", "全部"}}
+	v.Processes = []option{{"", "全部业务"}}
+	for _, m := range modules {
+		if m.Name != "" && len(m.Kinds) > 0 {
+			v.Processes = append(v.Processes, option{m.Name, m.Label})
+		}
+	}
+	v.Targets = []option{{"", "全部去向"}}
+	for _, t := range []string{"supervision", "county_hq", "township_gov", "superior", "remind"} {
+		v.Targets = append(v.Targets, option{t, zh("target", t)})
+	}
+	v.Decisions = []option{{"", "请选择处理决定"}}
+	for _, d := range decisions {
+		v.Decisions = append(v.Decisions, option{d, zh("decision", d)})
+	}
+	qs := url.Values{}
+	if v.State != "all" {
+		qs.Set("state", v.State)
+	}
+	if v.Process != "" {
+		qs.Set("process", v.Process)
+	}
+	if v.Target != "" {
+		qs.Set("target", v.Target)
+	}
+	var out struct{ Items []store.Escalation }
+	if err := q.get("/api/v1/escalations?"+qs.Encode(), &out); err != nil {
+		return q.fail(err)
+	}
+	v.Items = out.Items
+	title := "督办·问责"
+	if has(q.actor, "supervision") {
+		title = "监察室 · 督办事项"
+	}
+	return q.render(status, "escalations", title, v, failed)
+}
+
+func closeEscalation(q *req) error {
+	id := q.c.Params("id")
+	f := formFrom(q.c, "decision", "note")
+	if _, err := q.call(fiber.MethodPost, "/api/v1/escalations/"+url.PathEscape(id)+"/close",
+		map[string]string{"decision": f.V("decision"), "note": f.V("note")}, nil); err != nil {
+		return q.escalations(f, id, f.failed(err))
+	}
+	return q.redirect("/console/escalations", "已作出处理决定："+zh("decision", f.V("decision"))+"。")
+}
