@@ -149,7 +149,7 @@ func (s *Server) CreateApplication(c *fiber.Ctx) error {
 		return bad("evidence_note", "at most 1000 characters")
 	}
 	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
-	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, Term: req.Term,
+	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name, Term: req.Term,
 		EvidenceNote: strings.TrimSpace(req.EvidenceNote), Applicant: a,
 		Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}}
 	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, st.UnitCode, store.AppSubmitted, false),

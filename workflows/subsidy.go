@@ -46,6 +46,7 @@ type SubsidyInput struct {
 	StudentID     string
 	StudentName   string
 	Programme     string
+	ProgrammeName string // for task titles; the code is shown when it is empty
 	Term          string
 	EvidenceNote  string
 	Applicant     access.Actor
@@ -107,7 +108,11 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 		return SubsidyResult{State: state, AmountFen: check.AmountFen}, Drain(ctx)
 	}
 
-	title := fmt.Sprintf("资助审核：%s %s %s", in.StudentName, in.Programme, in.Term)
+	programme := in.ProgrammeName
+	if programme == "" {
+		programme = in.Programme
+	}
+	title := fmt.Sprintf("资助审核：%s %s %s", in.StudentName, programme, in.Term)
 	exclude := []string{in.Applicant.UserID}
 review:
 	for {
