@@ -1,0 +1,83 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestMaskName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"李梅": "李*", "张小三": "张*三", "谭欧阳小雨": "谭***雨", "王": "*", "": "", " 向金花 ": "向*花"} {
+		if got := MaskName(in); got != want {
+			t.Errorf("MaskName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzMaskName: a masked name never reveals more than its first and last character, and keeps
+// the name's length so a reader can tell entries apart.
+func FuzzMaskName(f *testing.F) {
+	for _, s := range []string{"李梅", "张小三", "谭欧阳小雨", "A", "ab"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) {
+			return
+		}
+		got := []rune(MaskName(name))
+		r := []rune(strings.TrimSpace(name))
+		if len(got) != len(r) {
+			t.Fatalf("MaskName(%q) = %q: length %d, want %d", name, string(got), len(got), len(r))
+		}
+		for i := 1; i < len(r)-1 || (len(r) == 2 && i == 1); i++ {
+			if got[i] != '*' {
+				t.Fatalf("MaskName(%q) = %q shows character %d", name, string(got), i)
+			}
+		}
+		if len(r) == 1 && got[0] != '*' {
+			t.Fatalf("a one-character name is shown: %q", string(got))
+		}
+	})
+}
+
+func TestValidIDCard(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"11010519491231002X", "440524188001010014"} {
+		if err := ValidIDCard(id); err != nil {
+			t.Errorf("ValidIDCard(%s): %v", id, err)
+		}
+	}
+	for _, id := range []string{"11010519491231002", "110105194912310021", "1101051949123100X2", "110105194913310028", "11010519491231002Y"} {
+		if ValidIDCard(id) == nil {
+			t.Errorf("ValidIDCard(%s) accepted", id)
+		}
+	}
+	// Lowercase x is how people type it; it is the same check character.
+	if err := ValidIDCard("11010519491231002x"); err != nil {
+		t.Errorf("lowercase x: %v", err)
+	}
+}
+
+func TestValidTerm(t *testing.T) {
+	t.Parallel()
+	for _, term := range []string{"2026-2027-1", "2026-2027-2"} {
+		if err := ValidTerm(term); err != nil {
+			t.Errorf("%s: %v", term, err)
+		}
+	}
+	for _, term := range []string{"2026-2028-1", "2026-2027-3", "2026-27-1", "2026-2027", "", "２０２６-2027-1"} {
+		if ValidTerm(term) == nil {
+			t.Errorf("%q accepted", term)
+		}
+	}
+}
+
+func TestYuan(t *testing.T) {
+	t.Parallel()
+	for fen, want := range map[int64]string{0: "0.00", 5: "0.05", 50000: "500.00", 62550: "625.50"} {
+		if got := Yuan(fen); got != want {
+			t.Errorf("Yuan(%d) = %s, want %s", fen, got, want)
+		}
+	}
+}
