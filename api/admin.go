@@ -452,18 +452,9 @@ func (s *Server) VerifyAudit(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// audit records an API-side action (admin changes); failures are logged, never hidden.
+// audit records an API-side action of the caller (admin changes and the like).
 func (s *Server) audit(c *fiber.Ctx, action, process, caseID string, before, after any) {
-	a := actor(c)
-	role, unit := "", ""
-	if len(a.Roles) > 0 {
-		role, unit = a.Roles[0].Role, a.Roles[0].UnitCode
-	}
-	e := store.AuditEntry{ActorID: a.UserID, ActorName: a.DisplayName, Role: role, UnitCode: unit, Action: action, Process: process,
-		CaseID: caseID, Before: jsonString(before), After: jsonString(after)}
-	if err := s.store.Append(c.UserContext(), e); err != nil {
-		s.log.Error("audit append failed", "action", action, "case", caseID, "error", err)
-	}
+	s.auditAs(c.UserContext(), actor(c), action, process, caseID, before, after)
 }
 
 func orEmpty[T any](xs []T) []T {

@@ -127,6 +127,7 @@ func (s *Server) table() []Route {
 		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
 		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme, login, admin),
 		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff", applicationRequest{}, s.CreateApplication, login, staff),
+		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff", bulkApplicationsRequest{}, s.CreateApplicationsBulk, login, staff),
 		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
 		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),
 		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(store.RoleSchoolStaff, store.RoleSchoolLeader)),

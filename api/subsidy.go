@@ -117,55 +117,17 @@ type applicationRequest struct {
 
 // CreateApplication starts a subsidy application workflow. Its id derives from (student,
 // programme, term), so a second application for the same three is a 409 that changes nothing.
+// It takes the same path as one item of the bulk endpoint (openOne).
 func (s *Server) CreateApplication(c *fiber.Ctx) error {
 	var req applicationRequest
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	ctx, a := c.UserContext(), actor(c)
-	st, err := s.studentFor(ctx, req.StudentID)
-	if err != nil {
-		return err
+	res := s.openOne(c.UserContext(), actor(c), newProgrammeCache(s), 0, req)
+	if res.Error != nil {
+		return res.Error
 	}
-	if req.Programme == "" {
-		return bad("programme", "required")
-	}
-	prog, err := s.store.ProgrammeByCode(ctx, req.Programme)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !prog.Active) {
-		return bad("programme", "no active programme %q", req.Programme)
-	} else if err != nil {
-		return err
-	}
-	if err := ValidTerm(req.Term); err != nil {
-		return bad("term", "%v", err)
-	}
-	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
-		return forbidden("only school staff of the student's school may apply for them")
-	}
-	if !st.PovertyRegistered && strings.TrimSpace(req.EvidenceNote) == "" {
-		return bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
-	}
-	if len([]rune(req.EvidenceNote)) > 1000 {
-		return bad("evidence_note", "at most 1000 characters")
-	}
-	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
-	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name, Term: req.Term,
-		EvidenceNote: strings.TrimSpace(req.EvidenceNote), Applicant: a,
-		Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}}
-	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, st.UnitCode, store.AppSubmitted, false),
-		workflows.SubsidyApplication, in)
-	if err != nil {
-		if e := classify(err); e.Status == fiber.StatusConflict {
-			return conflict("an application for this student, programme and term already exists: %s", id)
-		}
-		return err
-	}
-	if err := s.store.InsertApplication(ctx, store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term,
-		UnitID: st.UnitID, ApplicantID: a.UserID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted}); err != nil {
-		return err
-	}
-	s.audit(c, "subsidy.applied", workflows.ProcessSubsidy, id, nil, map[string]any{"student_id": st.ID, "programme": prog.Code, "term": req.Term})
-	app, err := s.store.ApplicationByID(ctx, id)
+	app, err := s.store.ApplicationByID(c.UserContext(), res.ID)
 	if err != nil {
 		return err
 	}

@@ -388,3 +388,47 @@ func TestObjectionsAreRateLimited(t *testing.T) {
 		t.Errorf("public lists: %d", code)
 	}
 }
+
+// TestBulkApplications: the semester-start path answers one result per item, each checked as a
+// single application would be.
+func TestBulkApplications(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff := anon.as("staff01")
+	zhang, wang := staff.studentOf("张小三"), staff.studentOf("王二小")
+	staff.expectError("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": []any{}}, 400, "items")
+	var res struct {
+		Items []struct {
+			Index  int
+			Status int
+			ID     string
+			Error  *struct{ Code, Message, Field string }
+		}
+		Counts map[string]int
+	}
+	items := []map[string]string{
+		{"student_id": zhang.ID, "programme": "living-primary", "term": term},
+		{"student_id": "st_nope", "programme": "living-primary", "term": term},
+		{"student_id": wang.ID, "programme": "living-primary", "term": term},
+		{"student_id": zhang.ID, "programme": "nutrition", "term": "2026"},
+	}
+	if code := staff.do("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": items}, &res); code != 200 || len(res.Items) != 4 {
+		t.Fatalf("bulk: %d %+v", code, res)
+	}
+	want := []struct {
+		status int
+		field  string
+	}{{201, ""}, {400, "student_id"}, {400, "evidence_note"}, {400, "term"}}
+	for i, w := range want {
+		got := res.Items[i]
+		if got.Index != i || got.Status != w.status || (w.field != "" && (got.Error == nil || got.Error.Field != w.field)) {
+			t.Errorf("item %d = %+v, want %d %s", i, got, w.status, w.field)
+		}
+	}
+	staff.waitStatus(res.Items[0].ID, store.AppInReview)
+	// Again: the application exists, so the item is a 409 and nothing changes.
+	staff.do("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": items[:1]}, &res)
+	if res.Items[0].Status != 409 {
+		t.Errorf("repeated item: %+v", res.Items[0])
+	}
+}

@@ -2,6 +2,8 @@
 //
 // One set of migration files serves both databases: a few tokens ({{TIME}}, {{BOOL}}, …) are
 // expanded per dialect, so the tables and columns are the same on SQLite and PostgreSQL.
+// {{PATTERN_OPS}} after an indexed text column lets PostgreSQL use the index for prefix LIKEs
+// under any collation (text_pattern_ops); SQLite has no operator classes and drops it.
 package schema
 
 import (
@@ -31,9 +33,9 @@ const (
 
 var tokens = map[Dialect][]string{
 	Postgres: {"{{TIME}}", "TIMESTAMPTZ", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
-		"{{SERIAL}}", "BIGSERIAL PRIMARY KEY"},
+		"{{SERIAL}}", "BIGSERIAL PRIMARY KEY", "{{PATTERN_OPS}}", "text_pattern_ops"},
 	SQLite: {"{{TIME}}", "DATETIME", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "1", "{{FALSE}}", "0",
-		"{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+		"{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{PATTERN_OPS}}", ""},
 }
 
 // Files returns the migrations expanded for d.

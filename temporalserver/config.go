@@ -125,8 +125,11 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// extra reads are not throttled (the dev server's numbers).
 		dynamicconfig.FrontendPersistenceMaxQPS.Key(): 10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():  45000,
-		// Smaller mutable-state cache than the 128k default: one small process.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8096,
+		// Smaller mutable-state cache than the 128k default (the dev server keeps 8096): one small
+		// process whose workflows are mostly long-running and idle. A workflow that fell out of
+		// the cache is read back from SQLite on its next event. With 10,000 open cases, 8096
+		// cached mutable states were a large part of the heap (docs/benchmarks.md, workload 6).
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 2048,
 		// The UI lists and counts workflows a lot; default is 10 RPS.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// Standalone activity operator and batch commands (off by default in

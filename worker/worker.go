@@ -23,6 +23,19 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflow(workflows.DropoutCase)
 }
 
+// StickyCacheSize is how many workflow executions the process keeps in memory between their
+// tasks (the SDK's default is 10,000). jiaofu's cases are long-running and mostly idle — a
+// dropout case waits weeks for its next event — so a case that was evicted is simply replayed
+// from its history when its next task comes, and the cache only needs to hold the ones in
+// motion. With 10,000 open cases the default cache held them all: three coroutines each and
+// most of the process's heap (docs/benchmarks.md, workload 6).
+const StickyCacheSize = 1024
+
+// The cache is the SDK's, one per process, shared by every worker in it — also by the embedded
+// Temporal server's own system workers, which start before ours — and it takes its size when
+// the first worker starts. So it is sized when this package is loaded.
+func init() { sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize) }
+
 // New builds a worker on the task queue with everything registered.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})

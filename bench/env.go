@@ -1,0 +1,263 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"jiaofu/calendar"
+	"jiaofu/config"
+	"jiaofu/demo"
+	"jiaofu/service"
+	"jiaofu/store"
+)
+
+// EnvSpec says where the service under test keeps its state.
+type EnvSpec struct {
+	Name            string
+	DatabaseURL     string // "" = SQLite in the data dir
+	TemporalAddress string // "" = the embedded server
+}
+
+// Env is a running all-in-one service (embedded or external Temporal, worker, store, HTTP API)
+// plus the bench's own worker for the bare lifecycle on the same Temporal server.
+type Env struct {
+	Name string
+	Svc  *service.Service
+	Base string
+	TC   client.Client
+
+	o      *Options
+	bare   sdkworker.Worker
+	hc     *http.Client
+	Staff  *HTTP
+	Head   *HTTP
+	Aid    *HTTP
+	logf   *os.File
+	dir    string
+	terms  atomic.Int64
+	runSeq atomic.Int64
+
+	StudentID string
+	SchoolID  string
+	School    string
+	Programme string
+}
+
+// StartEnv starts the service with bench-friendly deadlines (a short publicity period; review
+// and sign-off due in an hour, so no escalation fires during a run).
+func StartEnv(ctx context.Context, o *Options, spec EnvSpec) (*Env, error) {
+	dir := filepath.Join(o.tmp, spec.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.EmbeddedFrontend = fmt.Sprintf("127.0.0.1:%d", port)
+	cfg.EmbeddedUI = ""
+	cfg.DatabaseURL = spec.DatabaseURL
+	cfg.TemporalAddress = spec.TemporalAddress
+	cfg.AdminPassword = "bench-admin-password"
+	cfg.UpdateTimeout = 60 * time.Second
+	cfg.PublicRateLimit = 100000
+	spec1 := func(s string) calendar.Spec {
+		sp, err := calendar.ParseSpec(s)
+		if err != nil {
+			panic(err)
+		}
+		return sp
+	}
+	cfg.PublicityPeriod = spec1(o.Period.String())
+	cfg.SubsidyReviewDue = spec1("1h")
+	cfg.SubsidyResubmitDue = spec1("1h")
+	cfg.ObjectionReviewDue = spec1("1h")
+	cfg.SignoffDue = spec1("1h")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lf, err := os.Create(filepath.Join(dir, "service.log"))
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	t0 := time.Now()
+	svc, err := service.Start(sctx, cfg, service.All, log)
+	if err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("start service (%s): %w", spec.Name, err)
+	}
+	o.logf("%s service up in %s (http %s, temporal %s)", spec.Name, time.Since(t0).Round(time.Millisecond), svc.HTTPAddr(), svc.TemporalAddr())
+	e := &Env{Name: spec.Name, Svc: svc, Base: "http://" + svc.HTTPAddr(), TC: svc.Temporal, o: o, logf: lf, dir: dir,
+		hc: newHTTPClient(4 * o.Clients)}
+	e.runSeq.Store(time.Now().UnixNano() % 1_000_000)
+	e.bare = newBareWorker(svc.Temporal)
+	if err := e.bare.Start(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	for _, u := range []struct {
+		dst  **HTTP
+		name string
+	}{{&e.Staff, "staff01"}, {&e.Head, "head01"}, {&e.Aid, "aid01"}} {
+		if *u.dst, err = e.Login(ctx, u.name, demo.DemoPassword); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	// The lifecycle's student: registered (建档立卡), so no evidence note is needed; each lifecycle
+	// applies for a term of its own, so one student and one school serve them all (see runLifecycles).
+	sts, err := svc.Store.Students(ctx, store.StudentFilter{ScopePath: "/"})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	for _, st := range sts {
+		if st.Name == "张小三" {
+			e.StudentID, e.SchoolID, e.School = st.ID, st.UnitID, st.UnitCode
+		}
+	}
+	if e.StudentID == "" {
+		e.Close()
+		return nil, fmt.Errorf("demo student 张小三 not found")
+	}
+	e.Programme = "living-primary"
+	return e, nil
+}
+
+// Close stops the bare worker and the service.
+func (e *Env) Close() {
+	if e.bare != nil {
+		e.bare.Stop()
+	}
+	if e.Svc != nil {
+		e.Svc.Stop()
+	}
+	if e.logf != nil {
+		e.logf.Close()
+	}
+}
+
+// NextTerm returns a term no lifecycle of this environment used yet (years 3000–9998).
+func (e *Env) NextTerm() string {
+	k := e.terms.Add(1) - 1
+	y := 3000 + k/2
+	return fmt.Sprintf("%d-%d-%d", y, y+1, k%2+1)
+}
+
+// RunID distinguishes workflow ids of repeated phases.
+func (e *Env) RunID() int64 { return e.runSeq.Add(1) }
+
+// Login returns an HTTP client bound to a user's token.
+func (e *Env) Login(ctx context.Context, username, password string) (*HTTP, error) {
+	h := &HTTP{base: e.Base, hc: e.hc}
+	var out struct{ Token string }
+	code, err := h.Do(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, &out)
+	if err != nil {
+		return nil, err
+	}
+	if code != 200 || out.Token == "" {
+		return nil, fmt.Errorf("login %s: %d", username, code)
+	}
+	return &HTTP{base: e.Base, hc: e.hc, token: out.Token}, nil
+}
+
+// HTTP is a JSON client for one user.
+type HTTP struct {
+	base, token string
+	hc          *http.Client
+}
+
+// Do sends a request, decodes a JSON answer into out (when given and the status is 2xx) and
+// returns the status.
+func (h *HTTP) Do(ctx context.Context, method, path string, body, out any) (int, error) {
+	code, raw, err := h.DoRaw(ctx, method, path, body)
+	if err != nil {
+		return code, err
+	}
+	if out != nil && len(raw) > 0 && code < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return code, fmt.Errorf("%s %s: decode %.200s: %w", method, path, raw, err)
+		}
+	}
+	return code, nil
+}
+
+// DoRaw sends a request and returns the status and the body; a 5xx other than 503 is an error.
+func (h *HTTP) DoRaw(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
+	resp, err := h.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, nil, err
+	}
+	if resp.StatusCode >= 500 {
+		return resp.StatusCode, raw, fmt.Errorf("%s %s: %d %.300s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, raw, nil
+}
+
+// Expect is Do that fails unless the status is want.
+func (h *HTTP) Expect(ctx context.Context, want int, method, path string, body, out any) error {
+	code, raw, err := h.DoRaw(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if code != want {
+		return fmt.Errorf("%s %s: %d, want %d: %.300s", method, path, code, want, raw)
+	}
+	if out != nil && len(raw) > 0 {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+func jsonUnmarshal(raw []byte, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
+		IdleConnTimeout: time.Minute}}
+}

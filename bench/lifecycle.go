@@ -1,0 +1,345 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"jiaofu/workflows"
+)
+
+// Workloads 1 and 2 (and 8): the subsidy lifecycle, bare on the SDK and whole through the HTTP
+// API, on the same server, with the same clients count and publicity period.
+//
+// Batching. Publicity gathers a school's reviewed applications for a term into one batch, and a
+// school has one batch open per term at a time; 32 clients sharing one (school, term) would
+// serialize on it and measure the wait for the slowest member instead of the system. So every
+// lifecycle applies for a term of its own (3000-3001-1, 3000-3001-2, …: the API accepts any
+// well-formed term), which makes each lifecycle own its (school, term) and its batch — one
+// application, one publicity batch, one sign-off — exactly what the bare lifecycle does. A
+// county's real batches carry dozens of applications each, which amortizes the batch's work;
+// one-per-batch is the expensive end, and the same on both sides of the ratio.
+
+type lifecycleIDs struct {
+	mu                 sync.Mutex
+	realApp, realBatch string
+	bareApp, bareBatch string
+}
+
+var lastIDs lifecycleIDs
+
+// phases records how long each step of a lifecycle took, to see where the time goes.
+type phases struct {
+	mu sync.Mutex
+	m  map[string]*Latencies
+}
+
+func (p *phases) add(name string, since time.Time) time.Time {
+	now := time.Now()
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[string]*Latencies{}
+	}
+	l := p.m[name]
+	if l == nil {
+		l = &Latencies{}
+		p.m[name] = l
+	}
+	p.mu.Unlock()
+	l.Add(now.Sub(since))
+	return now
+}
+
+func (p *phases) summary() map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]any{}
+	for k, l := range p.m {
+		out[k] = map[string]float64{"p50_ms": l.Pct(50), "mean_ms": l.Mean()}
+	}
+	return out
+}
+
+var barePhases, httpPhases phases
+
+func searchAttrs(unit, state string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
+		workflows.AttrUnit.ValueSet(unit), workflows.AttrState.ValueSet(state))
+}
+
+func bareStartOptions(id, unit, state string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: id, TaskQueue: bareQueue, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes:    searchAttrs(unit, state)}
+}
+
+// bareLifecycle drives one bare lifecycle with the raw SDK client.
+func (e *Env) bareLifecycle(ctx context.Context, run int64, i int) error {
+	appID := fmt.Sprintf("bare-app-%d-%d", run, i)
+	t := time.Now()
+	if _, err := e.TC.ExecuteWorkflow(ctx, bareStartOptions(appID, e.School, "submitted"), BareApplication,
+		BareAppInput{ID: appID, ReviewDue: time.Hour}); err != nil {
+		return fmt.Errorf("start %s: %w", appID, err)
+	}
+	t = barePhases.add("1 apply", t)
+	if err := bareUpdateUntilOpen(ctx, e.TC, appID, appID+"-t1", e.o.PollEvery); err != nil {
+		return fmt.Errorf("review %s: %w", appID, err)
+	}
+	t = barePhases.add("2-3 review task open + completed", t)
+	batchID := fmt.Sprintf("bare-batch-%d-%d", run, i)
+	opened := time.Now()
+	if _, err := e.TC.ExecuteWorkflow(ctx, bareStartOptions(batchID, e.School, "publicizing"), BareBatch,
+		BareBatchInput{ID: batchID, AppID: appID, Period: e.o.Period, SignoffDue: time.Hour}); err != nil {
+		return fmt.Errorf("start %s: %w", batchID, err)
+	}
+	t = barePhases.add("4 open batch", t)
+	sleepUntil(ctx, opened.Add(e.o.Period))
+	t = barePhases.add("5 publicity period", t)
+	if err := bareUpdateUntilOpen(ctx, e.TC, batchID, batchID+"-t1", e.o.PollEvery); err != nil {
+		return fmt.Errorf("sign-off %s: %w", batchID, err)
+	}
+	t = barePhases.add("6-7 sign-off task open + completed", t)
+	if err := e.TC.GetWorkflow(ctx, appID, "").Get(ctx, nil); err != nil {
+		return fmt.Errorf("result %s: %w", appID, err)
+	}
+	barePhases.add("8 disbursed", t)
+	lastIDs.mu.Lock()
+	lastIDs.bareApp, lastIDs.bareBatch = appID, batchID
+	lastIDs.mu.Unlock()
+	return nil
+}
+
+// httpLifecycle drives one lifecycle through the HTTP API as three people would: the school's
+// staff apply and open publicity, the principal reviews, the aid center signs off. Waiting for a
+// task or a state is polling every -poll, as a client of this API must.
+func (e *Env) httpLifecycle(ctx context.Context) error {
+	term := e.NextTerm()
+	var app struct{ ID string }
+	t := time.Now()
+	if err := e.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications",
+		map[string]string{"student_id": e.StudentID, "programme": e.Programme, "term": term}, &app); err != nil {
+		return err
+	}
+	t = httpPhases.add("1 apply", t)
+	tk, err := e.waitTask(ctx, e.Head, "subsidy_review", app.ID)
+	if err != nil {
+		return err
+	}
+	t = httpPhases.add("2 review task shows", t)
+	if err := e.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+tk+"/complete", map[string]string{"outcome": "approve"}, nil); err != nil {
+		return err
+	}
+	t = httpPhases.add("3 review completed", t)
+	// The batch gathers reviewed applications: 409 until the workflow has recorded the review.
+	var batch struct {
+		ID     string
+		EndsAt *time.Time `json:"ends_at"`
+	}
+	err = waitFor(ctx, time.Minute, e.o.PollEvery, func() (bool, error) {
+		code, raw, err := e.Staff.DoRaw(ctx, "POST", "/api/v1/publicity-batches", map[string]string{"school_unit": e.School, "term": term})
+		if err != nil {
+			return false, err
+		}
+		switch code {
+		case 201, 202:
+			return true, jsonUnmarshal(raw, &batch)
+		case 409:
+			return false, nil
+		}
+		return false, fmt.Errorf("open batch: %d %.200s", code, raw)
+	})
+	if err != nil {
+		return fmt.Errorf("batch for %s: %w", app.ID, err)
+	}
+	t = httpPhases.add("4 open batch", t)
+	if batch.EndsAt != nil {
+		sleepUntil(ctx, *batch.EndsAt)
+	}
+	t = httpPhases.add("5 publicity period", t)
+	tk, err = e.waitTask(ctx, e.Aid, "publicity_signoff", batch.ID)
+	if err != nil {
+		return err
+	}
+	t = httpPhases.add("6 sign-off task shows", t)
+	if err := e.Aid.Expect(ctx, 200, "POST", "/api/v1/tasks/"+tk+"/complete", map[string]string{"outcome": "approve"}, nil); err != nil {
+		return err
+	}
+	t = httpPhases.add("7 sign-off completed", t)
+	err = waitFor(ctx, time.Minute, e.o.PollEvery, func() (bool, error) {
+		var list struct{ Items []struct{ ID string } }
+		if err := e.Staff.Expect(ctx, 200, "GET", "/api/v1/subsidy-applications?state=disbursed&term="+url.QueryEscape(term), nil, &list); err != nil {
+			return false, err
+		}
+		return len(list.Items) == 1, nil
+	})
+	if err != nil {
+		return fmt.Errorf("disbursement of %s: %w", app.ID, err)
+	}
+	httpPhases.add("8 disbursed", t)
+	lastIDs.mu.Lock()
+	lastIDs.realApp, lastIDs.realBatch = app.ID, batch.ID
+	lastIDs.mu.Unlock()
+	return nil
+}
+
+// waitTask polls a user's inbox until the open task of kind for caseID shows, and returns its id.
+func (e *Env) waitTask(ctx context.Context, h *HTTP, kind, caseID string) (string, error) {
+	var id string
+	err := waitFor(ctx, 2*time.Minute, e.o.PollEvery, func() (bool, error) {
+		var inbox struct{ Items []struct{ ID string } }
+		if err := h.Expect(ctx, 200, "GET", "/api/v1/tasks?status=open&kind="+kind+"&case_id="+url.QueryEscape(caseID), nil, &inbox); err != nil {
+			return false, err
+		}
+		if len(inbox.Items) > 0 {
+			id = inbox.Items[0].ID
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s task of %s: %w", kind, caseID, err)
+	}
+	return id, nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) {
+	if d := time.Until(t); d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+}
+
+// lifecycleLimit bounds one measured phase.
+func (o *Options) lifecycleLimit(n int) time.Duration {
+	return 2*time.Minute + time.Duration(n)*time.Second
+}
+
+func (e *Env) measureBare(ctx context.Context, n int) RunResult {
+	run := e.RunID()
+	return runConcurrent(ctx, n, e.o.Clients, e.o.lifecycleLimit(n), func(ctx context.Context, i int) error {
+		return e.bareLifecycle(ctx, run, i)
+	})
+}
+
+func (e *Env) measureHTTP(ctx context.Context, n int) RunResult {
+	return runConcurrent(ctx, n, e.o.Clients, e.o.lifecycleLimit(n), func(ctx context.Context, i int) error {
+		return e.httpLifecycle(ctx)
+	})
+}
+
+// runLifecycles measures the bare lifecycle (workload 1, or the bare side of 8) and, when http,
+// the lifecycle through the API (workload 2, or 8), in -rounds alternating rounds.
+func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool, label string) error {
+	wBare, wHTTP := 1, 2
+	if label != "" {
+		wBare, wHTTP = 8, 8
+	}
+	if o.Warmup > 0 {
+		o.progress("[%s] warm-up: %d lifecycles each way", e.Name, o.Warmup)
+		if res := e.measureBare(ctx, o.Warmup); res.FirstErr != nil {
+			return fmt.Errorf("bare warm-up: %w", res.FirstErr)
+		}
+		if http {
+			if res := e.measureHTTP(ctx, o.Warmup); res.FirstErr != nil {
+				return fmt.Errorf("HTTP warm-up: %w", res.FirstErr)
+			}
+		}
+		settle(ctx, time.Minute)
+	}
+	var bareRates, httpRates, bareCPU, httpCPU []float64
+	barePhases, httpPhases = phases{}, phases{}
+	var bareLast, httpLast RunResult
+	for round := 0; round < o.Rounds; round++ {
+		order := []bool{false, true} // false = bare
+		if round%2 == 1 {
+			order = []bool{true, false}
+		}
+		for _, isHTTP := range order {
+			if isHTTP && !http {
+				continue
+			}
+			load := loadAvg()
+			kind := map[bool]string{false: "bare SDK", true: "HTTP API"}[isHTTP]
+			stop := o.startProfile(fmt.Sprintf("w%d-%s-%s-round%d", wHTTP, e.Name, map[bool]string{false: "bare", true: "http"}[isHTTP], round+1))
+			var res RunResult
+			cpu0 := cpuTicks(os.Getpid())
+			if isHTTP {
+				res = e.measureHTTP(ctx, o.Lifecycles)
+			} else {
+				res = e.measureBare(ctx, o.Lifecycles)
+			}
+			cpuMS := float64(cpuTicks(os.Getpid())-cpu0) * 10 / float64(max(1, res.Done))
+			stop()
+			if res.FirstErr != nil {
+				return fmt.Errorf("%s lifecycles: %d done, %d failed: %w", kind, res.Done, res.Failed, res.FirstErr)
+			}
+			o.progress("[%s] round %d %s: %d lifecycles in %s = %.2f/s (p50 %.0f ms, p99 %.0f ms; %.0f ms CPU each; load %s)", e.Name, round+1, kind,
+				res.Done, res.Elapsed.Round(time.Millisecond), res.Rate(), res.Lat.Pct(50), res.Lat.Pct(99), cpuMS, load)
+			if isHTTP {
+				httpRates, httpLast, httpCPU = append(httpRates, res.Rate()), res, append(httpCPU, cpuMS)
+			} else {
+				bareRates, bareLast, bareCPU = append(bareRates, res.Rate()), res, append(bareCPU, cpuMS)
+			}
+			settle(ctx, time.Minute)
+		}
+	}
+	bare := median(bareRates)
+	name := fmt.Sprintf("bare lifecycle, SDK, %s server, %d clients", e.Name, o.Clients)
+	r.add(Result{Workload: wBare, Name: name, Unit: "lifecycles/s", Value: bare,
+		Note: "baseline: the subsidy lifecycle's shape on the bare engine (no-op activities)",
+		Extra: map[string]any{"rounds": bareRates, "latency": bareLast.Lat.summary(), "period": o.Period.String(),
+			"phases": barePhases.summary(), "cpu_ms_per_lifecycle": median(bareCPU)}})
+	if !http {
+		return nil
+	}
+	hv := median(httpRates)
+	extra := map[string]any{"rounds": httpRates, "latency": httpLast.Lat.summary(), "period": o.Period.String(),
+		"phases": httpPhases.summary(), "cpu_ms_per_lifecycle": median(httpCPU)}
+	if shape, err := e.historyShape(ctx); err == nil {
+		extra["history_events"] = shape
+	} else {
+		o.logf("history shape: %v", err)
+	}
+	res := Result{Workload: wHTTP, Name: fmt.Sprintf("subsidy lifecycle, HTTP API, %s, %d clients", e.Name, o.Clients),
+		Unit: "lifecycles/s", Value: hv, Baseline: "bare (1)", BaselineValue: bare, Extra: extra}
+	if label == "" {
+		res.Target, res.Pass = "≥ 0.8× bare", pass(hv >= 0.8*bare)
+	}
+	r.add(res)
+	return nil
+}
+
+// historyShape counts the history events of the last real and bare lifecycles: the bare one
+// should match the real one's shape.
+func (e *Env) historyShape(ctx context.Context) (map[string]int, error) {
+	lastIDs.mu.Lock()
+	ids := map[string]string{"real_application": lastIDs.realApp, "real_batch": lastIDs.realBatch,
+		"bare_application": lastIDs.bareApp, "bare_batch": lastIDs.bareBatch}
+	lastIDs.mu.Unlock()
+	out := map[string]int{}
+	for k, id := range ids {
+		if id == "" {
+			continue
+		}
+		it := e.TC.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		n := 0
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				return out, err
+			}
+			n++
+		}
+		out[k] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,303 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"jiaofu/temporalserver"
+)
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "MemTotal:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// procStatus reads fields (in bytes) such as VmRSS and VmHWM of a process from /proc/<pid>/status.
+func procStatus(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, field+":") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// cpuTicks is the process's user+system time in clock ticks (1/100 s on Linux).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+2:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+// settle waits until the processes (this one and any listed) use less than a tenth of a core for
+// two consecutive seconds, so that one phase's background work (workflows still running their
+// first tasks) does not spill into the next phase's measurement. Bounded by max.
+func settle(ctx context.Context, max time.Duration, pids ...int) time.Duration {
+	pids = append([]int{os.Getpid()}, pids...)
+	start := time.Now()
+	total := func() int64 {
+		var t int64
+		for _, p := range pids {
+			t += cpuTicks(p)
+		}
+		return t
+	}
+	quiet := 0
+	prev := total()
+	for time.Since(start) < max && ctx.Err() == nil {
+		time.Sleep(time.Second)
+		now := total()
+		if now-prev <= 10 { // ≤ 0.1 s of CPU in the last second
+			quiet++
+			if quiet >= 2 {
+				break
+			}
+		} else {
+			quiet = 0
+		}
+		prev = now
+	}
+	return time.Since(start)
+}
+
+func freePort() (int, error) { return temporalserver.FreePort("127.0.0.1") }
+
+// children are the processes this run started; killAllChildren ends whatever is left of them.
+var children struct {
+	sync.Mutex
+	procs map[int]*child
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+}
+
+// startChild starts cmd in its own process group, logging to logPath, and remembers it.
+func startChild(cmd *exec.Cmd, logPath string) (*os.File, error) {
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, err
+	}
+	ch := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(ch.done) }()
+	children.Lock()
+	if children.procs == nil {
+		children.procs = map[int]*child{}
+	}
+	children.procs[cmd.Process.Pid] = ch
+	children.Unlock()
+	return lf, nil
+}
+
+// exited reports whether a child started with startChild has ended.
+func exited(cmd *exec.Cmd) bool {
+	children.Lock()
+	ch := children.procs[cmd.Process.Pid]
+	children.Unlock()
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopChild asks the child's process group to stop (SIGTERM), then kills it after grace.
+func stopChild(cmd *exec.Cmd, grace time.Duration) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	pid := cmd.Process.Pid
+	children.Lock()
+	ch := children.procs[pid]
+	children.Unlock()
+	if ch == nil {
+		return
+	}
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-ch.done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		select {
+		case <-ch.done:
+		case <-time.After(5 * time.Second):
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL) // anything left in its group
+	children.Lock()
+	delete(children.procs, pid)
+	children.Unlock()
+}
+
+func killAllChildren() {
+	children.Lock()
+	defer children.Unlock()
+	for pid := range children.procs {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		delete(children.procs, pid)
+	}
+}
+
+// lowPort finds a free port below 32768: the server's cluster-membership table keeps ports in a
+// SMALLINT column, and the kernel's ephemeral range lies above it.
+func lowPort(used map[int]bool) (int, error) {
+	for i := 0; i < 200; i++ {
+		p := 20000 + int(time.Now().UnixNano()/7%12000) + i*37%12000
+		if p >= 32768 || used[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		used[p] = true
+		return p, nil
+	}
+	return 0, fmt.Errorf("no free port below 32768")
+}
+
+// tail returns the last n bytes of a log file, for error messages.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(bytes.TrimSpace(b))
+}
+
+// startProfile writes a CPU profile of this process for one measured phase when -profile is set.
+func (o *Options) startProfile(name string) func() {
+	if o.Profile == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+		o.logf("profile dir: %v", err)
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(o.Profile, name+".cpu.pprof"))
+	if err != nil {
+		o.logf("profile: %v", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		o.logf("profile: %v", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
+// goTool runs the go command (build or install) with a bounded time.
+func goTool(ctx context.Context, dir string, env []string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, lastLines(string(out), 20))
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
