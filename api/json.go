@@ -1,17 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"strings"
 	"time"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
-
-func asType[T error](err error, target *T) bool { return errors.As(err, target) }
 
 // unknownField extracts the name from encoding/json's "unknown field" error.
 func unknownField(err error) (string, bool) {

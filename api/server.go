@@ -3,7 +3,9 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -151,11 +153,11 @@ func parseBody(c *fiber.Ctx, dst any) error {
 	if len(c.Body()) == 0 {
 		return bad("body", "a JSON object is required")
 	}
-	dec := json.NewDecoder(bytesReader(c.Body()))
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var ute *json.UnmarshalTypeError
-		if ok := asType(err, &ute); ok {
+		if errors.As(err, &ute) {
 			return bad(ute.Field, "must be a %s", ute.Type.String())
 		}
 		if f, ok := unknownField(err); ok {
