@@ -34,8 +34,8 @@ func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-func serverOptions(a serverAddrs, sqlConf *config.SQL, logger log.Logger) ([]temporal.ServerOption, error) {
-	conf := serverConfig(a, sqlConf)
+func serverOptions(a serverAddrs, sqlConf, visConf *config.SQL, logger log.Logger) ([]temporal.ServerOption, error) {
+	conf := serverConfig(a, sqlConf, visConf)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporalserver: authorizer: %w", err)
@@ -61,17 +61,17 @@ func serverOptions(a serverAddrs, sqlConf *config.SQL, logger log.Logger) ([]tem
 	}, nil
 }
 
-func serverConfig(a serverAddrs, sqlConf *config.SQL) *config.Config {
-	const store = "sqlite-default"
+func serverConfig(a serverAddrs, sqlConf, visConf *config.SQL) *config.Config {
+	const store, visStore = "sqlite-default", "sqlite-visibility"
 	var conf config.Config
 
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = loopback
 
 	conf.Persistence.DefaultStore = store
-	conf.Persistence.VisibilityStore = store // same file: SQLite visibility tables
+	conf.Persistence.VisibilityStore = visStore // its own file and connection (see visFileName)
 	conf.Persistence.NumHistoryShards = numHistoryShards
-	conf.Persistence.DataStores = map[string]config.DataStore{store: {SQL: sqlConf}}
+	conf.Persistence.DataStores = map[string]config.DataStore{store: {SQL: sqlConf}, visStore: {SQL: visConf}}
 
 	conf.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -130,6 +130,23 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// the cache is read back from SQLite on its next event. With 10,000 open cases, 8096
 		// cached mutable states were a large part of the heap (docs/benchmarks.md, workload 6).
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 2048,
+		// One history shard (numHistoryShards) means one transfer queue and one timer queue for
+		// every workflow, and each reads its tasks from SQLite at most 20 times a second by
+		// default: every workflow-task and activity dispatch waited up to 50 ms for the next read
+		// (an Update that runs one activity took 49 ms p50 on an idle server, 8 ms with 200). A
+		// cluster spreads the same limit over hundreds of shards; here the one shard gets the
+		// reads instead. Reads happen only when tasks are waiting, so an idle server does not
+		// poll more (docs/benchmarks.md, workloads 1–3 and 7).
+		dynamicconfig.TransferProcessorMaxPollRPS.Key(): 200,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():    200,
+		// Rate limits meant to share a cluster's hosts fairly: here one process is every host, and
+		// at a few hundred workflow starts a second the matching service's 1,200 requests a second
+		// (task adds from history plus the workers' polls) ran out. History then backed off
+		// re-sending the refused tasks and a burst's first workflow tasks sat in the queue for
+		// over ten seconds while both cores were idle (docs/benchmarks.md, workload 7). The
+		// limits stay, well above what two cores can serve.
+		dynamicconfig.MatchingRPS.Key(): 20000,
+		dynamicconfig.HistoryRPS.Key():  20000,
 		// The UI lists and counts workflows a lot; default is 10 RPS.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// Standalone activity operator and batch commands (off by default in

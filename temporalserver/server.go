@@ -1,12 +1,12 @@
 // Package temporalserver embeds a persistent, single-process Temporal server
 // (frontend, history, matching and worker services in this process) backed by
-// a SQLite file, plus optionally the Temporal Web UI. It serves the service's
+// SQLite files, plus optionally the Temporal Web UI. It serves the service's
 // all-in-one mode and integration tests.
 //
 // Unlike the CLI's `temporal server start-dev` it is meant to keep its state:
-// the database lives in Options.DataDir/temporal.db and survives restarts, and
-// the namespace settings given in Options are re-applied to an existing
-// database on every start.
+// the databases live in Options.DataDir (temporal.db, and visibility.db for the
+// records the UI lists) and survive restarts, and the namespace settings given
+// in Options are re-applied to an existing database on every start.
 package temporalserver
 
 import (
@@ -32,8 +32,9 @@ import (
 
 // Options configures Start.
 type Options struct {
-	// DataDir holds the SQLite file DataDir/temporal.db. Both are created if
-	// missing; the schema is set up on first start.
+	// DataDir holds the SQLite files DataDir/temporal.db and
+	// DataDir/visibility.db. They are created if missing, with their schemas;
+	// a directory from before visibility.db gets it with its records copied.
 	DataDir string
 	// FrontendAddr is host:port for the gRPC frontend, e.g. "127.0.0.1:7233".
 	// The host must be an IP address, "localhost" or empty (all interfaces).
@@ -165,18 +166,26 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporalserver: data dir: %w", err)
 	}
-	dbPath := filepath.Join(dataDir, dbFileName)
+	dbPath, visPath := filepath.Join(dataDir, dbFileName), filepath.Join(dataDir, visFileName)
 	if err := checkDBPath(dbPath); err != nil {
 		return nil, err
 	}
-	created, err := ensureDatabase(dbPath)
+	// Visibility first: a data directory from before the split carries its
+	// records over from temporal.db.
+	created, err := ensureVisibility(visPath, dbPath)
 	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("temporalserver: created visibility database", "path", visPath)
+	}
+	if created, err = ensureDatabase(dbPath, mainSchema, "", nil); err != nil {
 		return nil, err
 	}
 	if created {
 		logger.Info("temporalserver: created database", "path", dbPath)
 	}
-	sqlConf := sqliteConfig(dbPath)
+	sqlConf, visConf := sqliteConfig(dbPath), sqliteConfig(visPath)
 	nsConf, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
 	if err != nil {
 		return nil, fmt.Errorf("temporalserver: namespace %q: %w", o.Namespace, err)
@@ -189,7 +198,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("temporalserver: registering namespace %q: %w", o.Namespace, err)
 	}
 
-	srvOpts, err := serverOptions(addrs, sqlConf, serverLogger{l: logger})
+	srvOpts, err := serverOptions(addrs, sqlConf, visConf, serverLogger{l: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,23 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (the server's plugin uses it too)
 )
 
-// dbFileName is the SQLite file inside Options.DataDir.
-const dbFileName = "temporal.db"
+// The SQLite files inside Options.DataDir: the server's persistence (histories, mutable state,
+// task queues, timers, namespaces) and its visibility store (the records the Web UI and
+// `temporal workflow list` query). They are separate files so that each has its own connection:
+// SQLite has one writer per file, and the visibility queue's inserts and updates — a row with
+// some forty indexes per workflow — otherwise waited behind the workflows' own transactions on
+// the one connection (docs/benchmarks.md, workload 7: about a third more workflow starts per
+// second with the split).
+const (
+	dbFileName  = "temporal.db"
+	visFileName = "visibility.db"
+)
+
+// The embedded schema files of each database (server v1.32, SQLite v3 schema).
+var (
+	mainSchema       = []string{"sqlite/v3/temporal/schema.sql"}
+	visibilitySchema = []string{"sqlite/v3/visibility/schema.sql"}
+)
 
 // dbBusyTimeoutMillis bounds how long a statement waits for a lock held by
 // another connection (in practice: another process such as the sqlite3 shell
@@ -48,11 +63,20 @@ const dbBusyTimeoutMillis = "5000"
 //     activity completion can be missing, and the activity runs again.
 //     synchronous=FULL would close that gap at the price of an fsync per commit.
 //
-// MaxConns stays at 1, as in the CLI dev server and the server's own sqlite
-// sample config: all services share one connection (the plugin pools it per
-// DSN), so there is exactly one writer and never an in-process SQLITE_BUSY.
-// WAL still helps: commits are sequential appends and outside readers (a
-// backup, the sqlite3 shell) do not block the server.
+// MaxConns stays at 1 per file, as in the CLI dev server and the server's own
+// sqlite sample config: all services share one connection to each file (the
+// plugin pools it per DSN), so each file has exactly one writer and never an
+// in-process SQLITE_BUSY. WAL still helps: commits are sequential appends and
+// outside readers (a backup, the sqlite3 shell) do not block the server.
+//
+// Two files, two independent commits: a workflow's visibility record is
+// written by the visibility queue after (and apart from) the workflow's own
+// transaction, whose queue position is kept in temporal.db — as with one file,
+// where they were separate transactions too. After a process crash the queue
+// re-applies what visibility.db lacks. After a power loss each file may roll
+// back to its own last synced point; should visibility.db lose more than
+// temporal.db, some list entries show an older state (or are missing) until
+// that workflow's next change. Histories and workflow state are unaffected.
 func sqliteConfig(path string) *config.SQL {
 	return &config.SQL{
 		PluginName:      sqliteplugin.PluginName,
@@ -82,17 +106,22 @@ func checkDBPath(path string) error {
 	return nil
 }
 
-// ensureDatabase creates the SQLite file at path with Temporal's schema if it
-// does not exist yet, and reports whether it did.
+// ensureDatabase creates the SQLite file at path with the given embedded
+// schema files if it does not exist yet, and reports whether it did.
 //
 // The schema is built in a side file inside one transaction, made durable,
 // then renamed into place, so a crash during first start never leaves a
-// half-initialised temporal.db behind (the next start just starts over).
+// half-initialised database behind (the next start just starts over).
 // The statements are the same embedded schema files, split the same way, as
 // go.temporal.io/server/schema/sqlite.SetupSchema executes; that function is
 // not used because it runs them one by one (not atomically) through the
 // plugin's process-wide connection pool, which never closes connections.
-func ensureDatabase(path string) (bool, error) {
+//
+// attach, when not empty, is an existing database file attached read-only as
+// "old" (ATTACH cannot run inside a transaction), and fill, when not nil, runs
+// inside the same transaction after the schema: the visibility store's move
+// out of the one-file layout uses both.
+func ensureDatabase(path string, schemaFiles []string, attach string, fill func(tx *sql.Tx) error) (bool, error) {
 	if _, err := os.Stat(path); err == nil {
 		return false, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -101,7 +130,7 @@ func ensureDatabase(path string) (bool, error) {
 
 	tmp := path + ".init"
 	removeSQLiteFiles(tmp)
-	if err := createSchema(tmp); err != nil {
+	if err := createSchema(tmp, schemaFiles, attach, fill); err != nil {
 		removeSQLiteFiles(tmp)
 		return false, err
 	}
@@ -119,8 +148,76 @@ func ensureDatabase(path string) (bool, error) {
 	return true, nil
 }
 
-func createSchema(path string) error {
-	stmts, err := schemaStatements()
+// ensureVisibility creates visibility.db when it is missing. A data directory
+// from before the split keeps its visibility rows in temporal.db: they are
+// copied over (the insert trigger rebuilds the full-text indexes), in the
+// same transaction that creates the schema. The old tables stay in
+// temporal.db, unused.
+func ensureVisibility(visPath, mainPath string) (bool, error) {
+	if _, err := os.Stat(visPath); err == nil {
+		return false, nil
+	}
+	if _, err := os.Stat(mainPath); err != nil {
+		return ensureDatabase(visPath, visibilitySchema, "", nil) // a new data directory
+	}
+	return ensureDatabase(visPath, visibilitySchema, mainPath, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name = 'executions_visibility'`).Scan(&n); err != nil {
+			return fmt.Errorf("temporalserver: reading %s: %w", mainPath, err)
+		}
+		if n == 1 {
+			cols, err := sharedColumns(tx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO main.executions_visibility (` + cols + `) SELECT ` + cols + ` FROM old.executions_visibility`); err != nil {
+				return fmt.Errorf("temporalserver: copying visibility records from %s: %w", mainPath, err)
+			}
+		}
+		return nil
+	})
+}
+
+// sharedColumns lists the columns executions_visibility has in both files.
+func sharedColumns(tx *sql.Tx) (string, error) {
+	names := func(schema string) (map[string]bool, []string, error) {
+		rows, err := tx.Query(`SELECT name FROM pragma_table_info('executions_visibility', '` + schema + `')`)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rows.Close()
+		set, order := map[string]bool{}, []string(nil)
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return nil, nil, err
+			}
+			set[n], order = true, append(order, n)
+		}
+		return set, order, rows.Err()
+	}
+	oldSet, _, err := names("old")
+	if err != nil {
+		return "", fmt.Errorf("temporalserver: visibility columns: %w", err)
+	}
+	_, newOrder, err := names("main")
+	if err != nil {
+		return "", fmt.Errorf("temporalserver: visibility columns: %w", err)
+	}
+	var cols []string
+	for _, c := range newOrder {
+		if oldSet[c] {
+			cols = append(cols, `"`+c+`"`)
+		}
+	}
+	if len(cols) == 0 {
+		return "", fmt.Errorf("temporalserver: executions_visibility has no columns in common")
+	}
+	return strings.Join(cols, ", "), nil
+}
+
+func createSchema(path string, schemaFiles []string, attach string, fill func(tx *sql.Tx) error) error {
+	stmts, err := schemaStatements(schemaFiles)
 	if err != nil {
 		return err
 	}
@@ -132,6 +229,12 @@ func createSchema(path string) error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1) // the attached database belongs to the one connection
+	if attach != "" {
+		if _, err := db.Exec(`ATTACH DATABASE ? AS old`, "file:"+attach+"?mode=ro"); err != nil {
+			return fmt.Errorf("temporalserver: reading %s: %w", attach, err)
+		}
+	}
 
 	tx, err := db.Begin()
 	if err != nil {
@@ -143,6 +246,12 @@ func createSchema(path string) error {
 			return fmt.Errorf("temporalserver: creating schema: executing %q: %w", stmt, err)
 		}
 	}
+	if fill != nil {
+		if err := fill(tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("temporalserver: creating schema: %w", err)
 	}
@@ -152,13 +261,8 @@ func createSchema(path string) error {
 	return nil
 }
 
-// schemaStatements returns the v1.32 SQLite schema (main store, then
-// visibility) as individual statements.
-func schemaStatements() ([]string, error) {
-	files := []string{
-		"sqlite/v3/temporal/schema.sql",
-		"sqlite/v3/visibility/schema.sql",
-	}
+// schemaStatements returns embedded schema files as individual statements.
+func schemaStatements(files []string) ([]string, error) {
 	readers := make([]io.Reader, 0, len(files))
 	for _, f := range files {
 		b, err := fs.ReadFile(schema.Assets(), f)
