@@ -277,18 +277,21 @@ func bareUpdateOnce(ctx context.Context, c client.Client, wfID, taskID string) (
 	return false, err
 }
 
-// bareUpdate sends the Update until the task is open (polling every `every`), like a person
-// whose inbox shows the task only once it is open.
-func bareUpdateUntilOpen(ctx context.Context, c client.Client, wfID, taskID string, every time.Duration) error {
-	for {
+// bareUpdateUntilOpen sends the Update until the task is open, pausing between tries as the HTTP
+// clients pause between inbox reads (pollFor), like a person whose inbox shows the task only once
+// it is open.
+func bareUpdateUntilOpen(ctx context.Context, c client.Client, wfID, taskID string, first, max time.Duration) error {
+	var last error
+	err := pollFor(ctx, 2*time.Minute, first, max, func() (bool, error) {
 		retry, err := bareUpdateOnce(ctx, c, wfID, taskID)
-		if !retry {
-			return err
+		if retry {
+			last = err
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
+		return true, err
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last refusal: %v)", err, last)
 	}
+	return err
 }

@@ -28,30 +28,33 @@ import (
 
 // Options are the harness's settings; every one is a flag.
 type Options struct {
-	Only       map[int]bool
-	Clients    int
-	Lifecycles int
-	Warmup     int
-	Roundtrips int
-	Burst      int
-	BulkSize   int
-	BulkConc   int
-	InboxTasks int
-	InboxReads int
-	Cases      int
-	Consolid   bool
-	Probe      int
-	ProbeFor   time.Duration
-	Period     time.Duration
-	PollEvery  time.Duration
-	PG         string
-	JSON       string
-	Tools      string
-	Shards     int
-	Profile    string
-	Keep       bool
-	Verbose    bool
-	Rounds     int
+	Only           map[int]bool
+	Servers        map[string]bool
+	Clients        int
+	Lifecycles     int
+	ProdLifecycles int
+	Warmup         int
+	Roundtrips     int
+	Burst          int
+	BulkSize       int
+	BulkConc       int
+	InboxTasks     int
+	InboxReads     int
+	Cases          int
+	Consolid       bool
+	Probe          int
+	ProbeFor       time.Duration
+	Period         time.Duration
+	PollEvery      time.Duration
+	PollMax        time.Duration
+	PG             string
+	JSON           string
+	Tools          string
+	Shards         int
+	Profile        string
+	Keep           bool
+	Verbose        bool
+	Rounds         int
 
 	args []string
 	out  io.Writer
@@ -68,7 +71,10 @@ Workloads (-only): 1 engine baseline · 2 subsidy lifecycle over HTTP · 3 task 
 · 4 semester-start burst (bulk) · 5 inbox read, PostgreSQL · 6 memory with open dropout cases
 · 7 embedded server vs the official dev server · 8 production path (Temporal + store on PostgreSQL)
 
-The issue's sizes: -n 10000 -cases 10000 -tasks 1000000 (see docs/benchmarks.md).
+The defaults finish in about ten minutes on a 2-core machine; the issue's sizes are
+-n 10000 -cases 10000 -tasks 1000000 (about 20 minutes; see docs/benchmarks.md). The first run
+also builds the official CLI and the Temporal server for workloads 7 and 8 (several minutes; the
+binaries are kept in -tools, outside the repository).
 `
 
 // Run is the `jiaofu bench` subcommand.
@@ -81,8 +87,10 @@ func Run(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage, "\nFlags:\n"); fs.PrintDefaults() }
 	only := fs.String("only", "1,2,3,4,5,6,7,8", "workloads to run, comma-separated")
+	servers := fs.String("servers", "official-file,official-memory,embedded", "workload 7's servers, comma-separated (also embedded-inprocess: the embedded server inside this process, for -profile)")
 	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients (workloads 1, 2, 3-loaded, 4-bare, 7, 8)")
-	fs.IntVar(&o.Lifecycles, "lifecycles", 320, "lifecycles measured per side in workloads 1, 2 and 8")
+	fs.IntVar(&o.Lifecycles, "lifecycles", 320, "lifecycles measured per side in workloads 1 and 2")
+	fs.IntVar(&o.ProdLifecycles, "prod-lifecycles", 160, "lifecycles measured per side in workload 8")
 	fs.IntVar(&o.Warmup, "warmup", 32, "lifecycles run before measuring, not counted")
 	fs.IntVar(&o.Roundtrips, "roundtrips", 200, "task completions measured per side in workload 3")
 	fs.IntVar(&o.Burst, "n", 3000, "applications in the semester-start burst (workload 4; the issue's size is 10000)")
@@ -90,25 +98,30 @@ func Run(args []string) error {
 	fs.IntVar(&o.BulkConc, "bulk-clients", 2, "concurrent bulk requests (workload 4)")
 	fs.IntVar(&o.InboxTasks, "tasks", 1_000_000, "task rows loaded into PostgreSQL (workload 5)")
 	fs.IntVar(&o.InboxReads, "reads", 2000, "inbox page reads measured (workload 5)")
-	fs.IntVar(&o.Cases, "cases", 3000, "open dropout cases held (workload 6; the issue's size is 10000)")
+	fs.IntVar(&o.Cases, "cases", 2000, "open dropout cases held (workload 6; the issue's size is 10000)")
 	fs.BoolVar(&o.Consolid, "consolidate", true, "move each dropout case into consolidation (outcome returned) before measuring (workload 6)")
 	fs.IntVar(&o.Probe, "probe", 1000, "workflows per probe phase against each server (workloads 7 and 8)")
-	fs.DurationVar(&o.ProbeFor, "probe-for", 30*time.Second, "stop a probe phase after this long even if -probe workflows are not done")
+	fs.DurationVar(&o.ProbeFor, "probe-for", 20*time.Second, "stop a probe phase after this long even if -probe workflows are not done")
 	fs.DurationVar(&o.Period, "period", time.Second, "publicity period (workloads 1, 2, 8)")
-	fs.DurationVar(&o.PollEvery, "poll", 50*time.Millisecond, "how often an HTTP client re-reads while it waits for a task or a state")
+	fs.DurationVar(&o.PollEvery, "poll", 25*time.Millisecond, "first pause of a client waiting for a task or a state (doubling up to -poll-max)")
+	fs.DurationVar(&o.PollMax, "poll-max", 200*time.Millisecond, "longest pause between a waiting client's reads")
 	fs.StringVar(&o.PG, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL for workloads 5 and 8 (own schemas and databases, dropped after)")
 	fs.StringVar(&o.JSON, "json", "docs/bench-results.json", "where to write the results; empty: do not write")
 	fs.StringVar(&o.Tools, "tools", filepath.Join(os.TempDir(), "jiaofu-bench-tools"), "cache for the binaries built for workloads 7 and 8 (outside the repository)")
 	fs.IntVar(&o.Shards, "shards", 512, "history shards of the PostgreSQL-backed server (workload 8; docker-compose uses 512)")
-	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of each workload (pprof); empty: none")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase; empty: none")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (logs, SQLite files)")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and the service's warnings to stderr")
-	fs.IntVar(&o.Rounds, "rounds", 1, "repeat the paired comparisons (1↔2, 3, 4, 7) this many times and report the medians")
+	fs.IntVar(&o.Rounds, "rounds", 1, "repeat the paired comparisons (1↔2, 3, 4, 7, 8) this many times, alternating their order, and report the medians")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
 		}
 		return err
+	}
+	o.Servers = map[string]bool{}
+	for _, s := range strings.Split(*servers, ",") {
+		o.Servers[strings.TrimSpace(s)] = true
 	}
 	o.Only = map[int]bool{}
 	for _, s := range strings.Split(*only, ",") {
@@ -122,8 +135,8 @@ func Run(args []string) error {
 		}
 		o.Only[n] = true
 	}
-	if o.Clients < 1 || o.Lifecycles < 1 || o.Rounds < 1 {
-		return fmt.Errorf("-clients, -lifecycles and -rounds must be positive")
+	if o.Clients < 1 || o.Lifecycles < 1 || o.ProdLifecycles < 1 || o.Rounds < 1 {
+		return fmt.Errorf("-clients, -lifecycles, -prod-lifecycles and -rounds must be positive")
 	}
 	if o.BulkSize < 1 || o.BulkSize > 1000 {
 		return fmt.Errorf("-bulk-size must be 1–1000")
@@ -315,10 +328,10 @@ func newReport(o Options) *Report {
 		only = append(only, n)
 	}
 	sort.Ints(only)
-	r.Settings = map[string]any{"only": only, "clients": o.Clients, "lifecycles": o.Lifecycles, "warmup": o.Warmup,
+	r.Settings = map[string]any{"only": only, "clients": o.Clients, "lifecycles": o.Lifecycles, "prod_lifecycles": o.ProdLifecycles, "warmup": o.Warmup,
 		"roundtrips": o.Roundtrips, "burst": o.Burst, "bulk_size": o.BulkSize, "bulk_clients": o.BulkConc,
 		"tasks": o.InboxTasks, "reads": o.InboxReads, "cases": o.Cases, "consolidate": o.Consolid, "probe": o.Probe, "probe_for": o.ProbeFor.String(),
-		"period": o.Period.String(), "poll": o.PollEvery.String(), "shards": o.Shards, "rounds": o.Rounds}
+		"period": o.Period.String(), "poll": o.PollEvery.String(), "poll_max": o.PollMax.String(), "shards": o.Shards, "rounds": o.Rounds}
 	return r
 }
 

@@ -145,7 +145,7 @@ func runProbe(ctx context.Context, o *Options, c client.Client, label string, se
 		return ProbeResult{}, fmt.Errorf("%s starts: %w", label, starts.FirstErr)
 	}
 	// The started workflows wait for their signal; waiting costs nothing, the server goes away after.
-	settle(ctx, time.Minute, serverPID)
+	settled := settle(ctx, 2*time.Minute, serverPID)
 
 	cpu0 := cpuTicks(serverPID)
 	stop = o.startProfile("w7-" + label + "-lifecycles")
@@ -168,7 +168,8 @@ func runProbe(ctx context.Context, o *Options, c client.Client, label string, se
 	if serverPID != 0 && lives.Done > 0 {
 		res.ServerCPUPerLife = float64(cpuTicks(serverPID)-cpu0) * 10 / float64(lives.Done)
 	}
-	o.progress("[%s] probe: %.1f starts/s, %.2f lifecycles/s (load %s)", label, res.Starts, res.Lifecycles, loadAvg())
+	o.progress("[%s] probe: %.1f starts/s, %.2f lifecycles/s (lifecycle p50 %.0f ms, p99 %.0f ms; settled in %s; load %s)", label,
+		res.Starts, res.Lifecycles, lives.Lat.Pct(50), lives.Lat.Pct(99), settled.Round(time.Second), loadAvg())
 	return res, nil
 }
 
@@ -282,12 +283,44 @@ func runDevServers(ctx context.Context, o *Options, r *Report) error {
 		}},
 	}
 	results := map[string][]ProbeResult{}
+	if o.Servers["embedded-inprocess"] {
+		// For analysis only (-servers embedded-inprocess -profile DIR): the embedded server in
+		// this process, so that the CPU profile shows the server's work beside the probe's.
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp(o.tmp, "inprocess-")
+		if err != nil {
+			return err
+		}
+		s, err := temporalserver.Start(ctx, temporalserver.Options{DataDir: dir, FrontendAddr: fmt.Sprintf("127.0.0.1:%d", port),
+			Namespace: "default", Retention: 24 * time.Hour})
+		if err != nil {
+			return err
+		}
+		c, err := dialReady(ctx, s.FrontendAddr(), time.Minute, nil)
+		if err != nil {
+			s.Stop()
+			return err
+		}
+		res, err := runProbe(ctx, o, c, "embedded-inprocess", 0)
+		c.Close()
+		s.Stop()
+		if err != nil {
+			return err
+		}
+		results["embedded-inprocess"] = append(results["embedded-inprocess"], res)
+	}
 	for round := 0; round < o.Rounds; round++ {
 		order := sides
 		if round%2 == 1 { // reverse, so that drift over the run hits every side alike
 			order = []side{sides[2], sides[1], sides[0]}
 		}
 		for _, sd := range order {
+			if !o.Servers[sd.label] {
+				continue
+			}
 			port, err := freePort()
 			if err != nil {
 				return err
