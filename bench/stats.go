@@ -145,28 +145,11 @@ func median(xs []float64) float64 {
 
 // waitFor polls cond every `every` until it is true, ctx ends, or `within` passes.
 func waitFor(ctx context.Context, within, every time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(within)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", within)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(every):
-		}
-	}
+	return pollFor(ctx, within, every, every, cond)
 }
 
-// pollFor is waitFor with a waiting client's manners: it re-checks after first, then doubles the
-// pause up to max, so a long wait costs a few requests rather than one every few milliseconds.
+// pollFor polls cond until it is true, ctx ends, or `within` passes, with a waiting client's
+// manners: it re-checks after first, then doubles the pause up to max, so a long wait costs a few requests rather than one every few milliseconds.
 func pollFor(ctx context.Context, within, first, max time.Duration, cond func() (bool, error)) error {
 	deadline := time.Now().Add(within)
 	pause := first
