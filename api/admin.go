@@ -167,6 +167,9 @@ func (s *Server) UpdateUser(c *fiber.Ctx) error {
 	} else if err != nil {
 		return err
 	}
+	if req.Password != nil {
+		s.logins.succeeded(u.Username) // a reset password lifts a lockout from guessing
+	}
 	s.audit(c, "user.updated", "admin", u.ID, nil, map[string]any{"display_name": req.DisplayName, "active": req.Active,
 		"password_reset": req.Password != nil})
 	return c.JSON(u)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
@@ -64,20 +65,42 @@ func (s *Server) Login(c *fiber.Ctx) error {
 	return c.JSON(loginResponse{Token: token, ExpiresIn: int(s.cfg.SessionTTL.Seconds()), User: ActorOf(u)})
 }
 
+// unknownUserHash is a hash no password is known for, compared against when the username does not
+// exist.
+var unknownUserHash = sync.OnceValue(func() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	h, err := HashPassword(hex.EncodeToString(b[:]))
+	if err != nil {
+		panic(err) // argon2id with fixed, valid parameters
+	}
+	return h
+})
+
 var errBadLogin = &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "username or password is wrong"}
 
 // Authenticate verifies credentials and opens a session (shared by the API and the console).
+// Wrong passwords are counted per username (see loginThrottle).
 func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, store.User, error) {
+	if err := s.logins.check(username); err != nil {
+		return "", store.User{}, err
+	}
 	u, err := s.store.UserByUsername(c.UserContext(), username)
 	if errors.Is(err, store.ErrNotFound) {
+		// The same argon2 work as for a real user, so the answer's timing does not tell which
+		// usernames exist.
+		_, _ = argon2id.ComparePasswordAndHash(password, unknownUserHash())
+		s.logins.failed(username)
 		return "", u, errBadLogin
 	} else if err != nil {
 		return "", u, err
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, u.PasswordHash)
 	if err != nil || !ok || !u.Active {
+		s.logins.failed(username)
 		return "", u, errBadLogin
 	}
+	s.logins.succeeded(username)
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", u, err

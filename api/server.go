@@ -25,6 +25,7 @@ type Server struct {
 	temporal client.Client
 	log      *slog.Logger
 	routes   []Route
+	logins   *loginThrottle
 }
 
 // Route is one API operation; the same table registers the handler and writes the OpenAPI
@@ -41,7 +42,7 @@ type Route struct {
 
 // New builds the API server.
 func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, temporal: tc, log: log}
+	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle()}
 	s.routes = s.table()
 	return s
 }

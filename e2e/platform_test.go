@@ -340,6 +340,28 @@ func TestAccessAndErrors(t *testing.T) {
 	}
 	admin.expectError("PUT", "/api/v1/admin/users/u_nope", map[string]any{"active": true}, 404, "")
 
+	// Password guessing: ten wrong passwords for one username lock its logins (even with the right
+	// password) until the window ends or an admin resets the password; other users are not
+	// affected, and a made-up username is answered the same way as a real one.
+	var guess store.User
+	if code := admin.do("POST", "/api/v1/admin/users", map[string]any{"username": "guess01", "password": "right-password", "display_name": "被猜密码",
+		"roles": []map[string]string{{"role": "teacher", "unit_code": "JS-T02-S09"}}}, &guess); code != 201 {
+		t.Fatalf("create guess01: %d", code)
+	}
+	for _, name := range []string{"guess01", "nobody-at-all"} {
+		for range 10 {
+			anon.expectError("POST", "/api/v1/auth/login", map[string]string{"username": name, "password": "wrong-guess"}, 401, "")
+		}
+		anon.expectError("POST", "/api/v1/auth/login", map[string]string{"username": name, "password": "right-password"}, 429, "username")
+	}
+	anon.as("edu01")
+	if code := admin.do("PUT", "/api/v1/admin/users/"+guess.ID, map[string]any{"password": "reset-password"}, nil); code != 200 {
+		t.Fatalf("reset guess01: %d", code)
+	}
+	if code := anon.do("POST", "/api/v1/auth/login", map[string]string{"username": "guess01", "password": "reset-password"}, &tok); code != 200 {
+		t.Errorf("login after the reset: %d", code)
+	}
+
 	// Programmes are data an admin maintains; a new standard applies to new applications.
 	var prog store.Programme
 	if code := admin.do("PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"amount_fen": 450_00}, &prog); code != 200 || prog.AmountFen != 450_00 {

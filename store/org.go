@@ -258,6 +258,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ch UserChange) (User,
 // CreateSession stores the hash of a bearer token.
 func (s *Store) CreateSession(ctx context.Context, tokenHash, userID string, ttl time.Duration) error {
 	t := now()
+	// Expired sessions are dropped as new ones open: the table holds about one row per login of
+	// the last session lifetime instead of growing forever.
+	if _, err := s.exec(ctx, s.db, `DELETE FROM sessions WHERE expires_at <= ?`, t); err != nil {
+		return err
+	}
 	_, err := s.exec(ctx, s.db, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 		tokenHash, userID, t, t.Add(ttl))
 	return err

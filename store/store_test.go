@@ -142,6 +142,17 @@ func TestUnitsAndUsers(t *testing.T) {
 			if _, err := s.SessionUser(ctx, "h2"); !errorsIs(err, store.ErrNotFound) {
 				t.Errorf("expired session accepted: %v", err)
 			}
+			// The next login drops the expired row and keeps the live one.
+			if err := s.CreateSession(ctx, "h3", u.ID, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			if err := s.DB().SelectContext(ctx, &left, `SELECT token_hash FROM sessions WHERE user_id = `+s.DB().Rebind("?")+` ORDER BY token_hash`, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(left, ",") != "h1,h3" {
+				t.Errorf("sessions after a new login = %v, want h1,h3 (expired h2 dropped)", left)
+			}
 		})
 	}
 }
