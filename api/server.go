@@ -55,17 +55,28 @@ func (s *Server) Mount(app *fiber.App) {
 	}
 }
 
-// NewApp builds a Fiber app with the API's error handling and limits.
-func NewApp(log *slog.Logger) *fiber.App {
+// NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
+// believed only from trustedProxies: behind them, c.IP() is the client's address (the
+// first valid one in X-Forwarded-For) and c.Protocol() the scheme the client used; without
+// any, both come from the connection itself, so nobody can pick their own address.
+func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
+	var proxyHeader string
+	if len(trustedProxies) > 0 {
+		proxyHeader = fiber.HeaderXForwardedFor
+	}
 	app := fiber.New(fiber.Config{
-		AppName:               "jiaofu",
-		ErrorHandler:          errorHandler(log),
-		BodyLimit:             1 << 20,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		DisableStartupMessage: true,
-		JSONEncoder:           json.Marshal,
-		JSONDecoder:           json.Unmarshal,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trustedProxies,
+		ProxyHeader:             proxyHeader,
+		EnableIPValidation:      true,
+		AppName:                 "jiaofu",
+		ErrorHandler:            errorHandler(log),
+		BodyLimit:               1 << 20,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		DisableStartupMessage:   true,
+		JSONEncoder:             json.Marshal,
+		JSONDecoder:             json.Unmarshal,
 	})
 	app.Use(recover.New())
 	return app

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -34,18 +35,21 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string
 	// TemporalAddress, when set, points at an existing Temporal cluster and disables the embedded server.
-	TemporalAddress      string
-	TemporalNamespace    string
-	TemporalTaskQueue    string
-	EmbeddedFrontend     string
-	EmbeddedUI           string
-	TemporalRetention    time.Duration
-	AdminPassword        string
-	SecretKey            string
-	SessionTTL           time.Duration
-	SeedDemo             bool
-	UpdateTimeout        time.Duration
-	PublicRateLimit      int
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+	EmbeddedFrontend  string
+	EmbeddedUI        string
+	TemporalRetention time.Duration
+	AdminPassword     string
+	SecretKey         string
+	SessionTTL        time.Duration
+	SeedDemo          bool
+	UpdateTimeout     time.Duration
+	PublicRateLimit   int
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed; from anyone else they are ignored.
+	TrustedProxies       []string
 	PublicityPeriod      calendar.Spec
 	SubsidyReviewDue     calendar.Spec
 	SubsidyResubmitDue   calendar.Spec
@@ -118,6 +122,7 @@ var Vars = []Var{
 	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
+	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
 	{"JIAOFU_PUBLICITY_PERIOD", "5wd", "publicity (公示) period"},
 	{"JIAOFU_SUBSIDY_REVIEW_DUE", "3wd", "school review task due"},
 	{"JIAOFU_SUBSIDY_RESUBMIT_DUE", "5wd", "correction after a return due"},
@@ -204,6 +209,21 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("JIAOFU_PUBLIC_RATE_LIMIT: %q is not a positive whole number", v))
 		}
 		c.PublicRateLimit = n
+	}
+	if v, ok := lookup("JIAOFU_TRUSTED_PROXIES"); ok {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			if net.ParseIP(p) == nil {
+				if _, _, err := net.ParseCIDR(p); err != nil {
+					errs = append(errs, fmt.Errorf("JIAOFU_TRUSTED_PROXIES: %q is not an IP address or CIDR range", p))
+					continue
+				}
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
 	}
 	spec("JIAOFU_PUBLICITY_PERIOD", &c.PublicityPeriod)
 	spec("JIAOFU_SUBSIDY_REVIEW_DUE", &c.SubsidyReviewDue)

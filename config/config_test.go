@@ -30,6 +30,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
 		"JIAOFU_SEED_DEMO":         {"JIAOFU_SEED_DEMO": "maybe"},
 		"JIAOFU_PUBLIC_RATE_LIMIT": {"JIAOFU_PUBLIC_RATE_LIMIT": "0"},
+		"JIAOFU_TRUSTED_PROXIES":   {"JIAOFU_TRUSTED_PROXIES": "10.0.0.1, nginx"},
 		"JIAOFU_SECRET_KEY":        {"JIAOFU_ENV": "production", "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
 		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40)},
 		"JIAOFU_DROPOUT_HQ_WINDOW": {"JIAOFU_DROPOUT_HQ_WINDOW": "0d"},

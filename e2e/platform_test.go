@@ -394,20 +394,59 @@ func TestAccessAndErrors(t *testing.T) {
 	}
 }
 
-// TestObjectionsAreRateLimited: the public objection form is limited per client.
+// TestObjectionsAreRateLimited: the public objection form is limited per client. The client is
+// the connection's peer unless the peer is a trusted reverse proxy (JIAOFU_TRUSTED_PROXIES); only
+// then does X-Forwarded-For name it.
 func TestObjectionsAreRateLimited(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	cfg.PublicRateLimit = 2
-	svc := startService(t, cfg)
-	anon := newClient(t, svc)
-	body := map[string]string{"entry_id": "x", "reason": "r", "contact": "c"}
-	for i := 0; i < 2; i++ {
-		anon.expectError("POST", "/public/publicity-batches/nope/objections", body, 404, "")
+	const path = "/public/publicity-batches/nope/objections"
+	body := `{"entry_id": "x", "reason": "r", "contact": "c"}`
+	post := func(base, forwardedFor string) int {
+		t.Helper()
+		req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", forwardedFor)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	anon.expectError("POST", "/public/publicity-batches/nope/objections", body, 429, "")
-	// Reading the lists is not limited.
-	if code := anon.do("GET", "/public/publicity-batches", nil, nil); code != 200 {
-		t.Errorf("public lists: %d", code)
+	for _, trusted := range []bool{false, true} {
+		cfg := testConfig(t, t.TempDir())
+		cfg.PublicRateLimit = 2
+		if trusted {
+			cfg.TrustedProxies = []string{"127.0.0.1"}
+		}
+		svc := startService(t, cfg)
+		anon := newClient(t, svc)
+		// Two objections from one client pass the limit (and find no such batch), the third does not.
+		for i := 0; i < 2; i++ {
+			if code := post(anon.base, "203.0.113.7, 10.0.0.2"); code != 404 {
+				t.Fatalf("trusted=%v objection %d: %d, want 404", trusted, i+1, code)
+			}
+		}
+		if code := post(anon.base, "203.0.113.7"); code != 429 {
+			t.Errorf("trusted=%v: third objection from the same client: %d, want 429", trusted, code)
+		}
+		// Another client behind the proxy: counted apart only when the proxy is trusted; from an
+		// untrusted peer the header is ignored, so nobody escapes the limit by inventing it.
+		want := 429
+		if trusted {
+			want = 404
+		}
+		if code := post(anon.base, "198.51.100.9"); code != want {
+			t.Errorf("trusted=%v: another forwarded client: %d, want %d", trusted, code, want)
+		}
+		// Reading the lists is not limited.
+		if code := anon.do("GET", "/public/publicity-batches", nil, nil); code != 200 {
+			t.Errorf("public lists: %d", code)
+		}
 	}
 }
 

@@ -108,7 +108,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log)
-		s.App = api.NewApp(log)
+		s.App = api.NewApp(log, cfg.TrustedProxies)
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
