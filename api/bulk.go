@@ -130,12 +130,14 @@ func (s *Server) openOne(ctx context.Context, a access.Actor, progs *programmeCa
 		}
 		return fail(err)
 	}
-	if err := s.store.InsertApplication(ctx, store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term,
-		UnitID: st.UnitID, ApplicantID: a.UserID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted}); err != nil {
+	// The workflow's first activity inserts the same row (idempotently), so an application whose
+	// start was accepted is recorded even if this process stops right here.
+	if err := s.store.InsertApplicationAudited(ctx, store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term,
+		UnitID: st.UnitID, ApplicantID: a.UserID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted},
+		auditEntry(a, "subsidy.applied", workflows.ProcessSubsidy, id, nil, map[string]any{"student_id": st.ID, "programme": prog.Code,
+			"term": req.Term})); err != nil {
 		return fail(err)
 	}
-	s.auditAs(ctx, a, "subsidy.applied", workflows.ProcessSubsidy, id, nil, map[string]any{"student_id": st.ID, "programme": prog.Code,
-		"term": req.Term})
 	res.Status, res.ID, res.State = fiber.StatusCreated, id, store.AppSubmitted
 	return res
 }
@@ -143,15 +145,19 @@ func (s *Server) openOne(ctx context.Context, a access.Actor, progs *programmeCa
 // auditAs records an API-side action by actor a; failures are logged, never hidden. (audit is the
 // same for handlers; the bulk workers have no fiber context.)
 func (s *Server) auditAs(ctx context.Context, a access.Actor, action, process, caseID string, before, after any) {
+	if err := s.store.Append(ctx, auditEntry(a, action, process, caseID, before, after)); err != nil {
+		s.log.Error("audit append failed", "action", action, "case", caseID, "error", err)
+	}
+}
+
+// auditEntry is the audit record of an action actor a took through the API.
+func auditEntry(a access.Actor, action, process, caseID string, before, after any) store.AuditEntry {
 	role, unit := "", ""
 	if len(a.Roles) > 0 {
 		role, unit = a.Roles[0].Role, a.Roles[0].UnitCode
 	}
-	e := store.AuditEntry{ActorID: a.UserID, ActorName: a.DisplayName, Role: role, UnitCode: unit, Action: action, Process: process,
+	return store.AuditEntry{ActorID: a.UserID, ActorName: a.DisplayName, Role: role, UnitCode: unit, Action: action, Process: process,
 		CaseID: caseID, Before: jsonString(before), After: jsonString(after)}
-	if err := s.store.Append(ctx, e); err != nil {
-		s.log.Error("audit append failed", "action", action, "case", caseID, "error", err)
-	}
 }
 
 func newProgrammeCache(s *Server) *programmeCache {

@@ -46,6 +46,11 @@ const auditLockKey = 7_246_001
 // Append adds an entry to the trail, chained to the last one. EventKey makes it idempotent: an
 // entry whose key is already on record is not written again (activities retry).
 func (s *Store) Append(ctx context.Context, e AuditEntry) error {
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error { return s.appendTx(ctx, tx, e) })
+}
+
+// appendTx is Append inside a caller's transaction, so that a change and its entry commit together.
+func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
 	if e.EventKey == "" {
 		e.EventKey = NewID("ev")
 	}
@@ -59,30 +64,28 @@ func (s *Store) Append(ctx context.Context, e AuditEntry) error {
 	if e.After == "" {
 		e.After = "{}"
 	}
-	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
-		if s.dialect == schema.Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
-				return err
-			}
-		}
-		var n int
-		if err := s.get(ctx, tx, &n, `SELECT COUNT(*) FROM audit_log WHERE event_key = ?`, e.EventKey); err != nil {
+	if s.dialect == schema.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil
-		}
-		if err := s.get(ctx, tx, &e.PrevHash, `SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1`); err == ErrNotFound {
-			e.PrevHash = ""
-		} else if err != nil {
-			return err
-		}
-		e.Hash = e.digest()
-		_, err := s.exec(ctx, tx, `INSERT INTO audit_log (event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id,
-			before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.EventKey, e.At, e.ActorID, e.ActorName, e.Role, e.UnitCode, e.Action, e.Process, e.CaseID, e.Before, e.After, e.PrevHash, e.Hash)
+	}
+	var n int
+	if err := s.get(ctx, tx, &n, `SELECT COUNT(*) FROM audit_log WHERE event_key = ?`, e.EventKey); err != nil {
 		return err
-	})
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := s.get(ctx, tx, &e.PrevHash, `SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1`); err == ErrNotFound {
+		e.PrevHash = ""
+	} else if err != nil {
+		return err
+	}
+	e.Hash = e.digest()
+	_, err := s.exec(ctx, tx, `INSERT INTO audit_log (event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id,
+		before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.EventKey, e.At, e.ActorID, e.ActorName, e.Role, e.UnitCode, e.Action, e.Process, e.CaseID, e.Before, e.After, e.PrevHash, e.Hash)
+	return err
 }
 
 const auditCols = `seq, event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id, before_json, after_json, prev_hash, hash`
