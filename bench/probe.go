@@ -119,18 +119,22 @@ func runProbe(ctx context.Context, o *Options, c client.Client, label string, se
 	opts := func(id string) client.StartWorkflowOptions {
 		return client.StartWorkflowOptions{ID: id, TaskQueue: probeQueue, WorkflowExecutionTimeout: time.Hour}
 	}
+	// lifecycle starts a probe workflow, signals it and waits for its end.
+	lifecycle := func(prefix string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			id := fmt.Sprintf("%s-%d-%d", prefix, run, i)
+			r, err := c.ExecuteWorkflow(ctx, opts(id), ProbeWorkflow)
+			if err != nil {
+				return err
+			}
+			if err := c.SignalWorkflow(ctx, id, "", "go", nil); err != nil {
+				return err
+			}
+			return r.Get(ctx, nil)
+		}
+	}
 	// Warm-up: a few lifecycles, not counted.
-	if res := runConcurrent(ctx, min(n, 2*o.Clients), o.Clients, 5*time.Minute, func(ctx context.Context, i int) error {
-		id := fmt.Sprintf("probe-warm-%d-%d", run, i)
-		r, err := c.ExecuteWorkflow(ctx, opts(id), ProbeWorkflow)
-		if err != nil {
-			return err
-		}
-		if err := c.SignalWorkflow(ctx, id, "", "go", nil); err != nil {
-			return err
-		}
-		return r.Get(ctx, nil)
-	}); res.FirstErr != nil {
+	if res := runConcurrent(ctx, min(n, 2*o.Clients), o.Clients, 5*time.Minute, lifecycle("probe-warm")); res.FirstErr != nil {
 		return ProbeResult{}, fmt.Errorf("%s warm-up: %w", label, res.FirstErr)
 	}
 	settle(ctx, time.Minute, serverPID)
@@ -149,17 +153,7 @@ func runProbe(ctx context.Context, o *Options, c client.Client, label string, se
 
 	cpu0 := cpuTicks(serverPID)
 	stop = o.startProfile("w7-" + label + "-lifecycles")
-	lives := runFor(ctx, n, o.Clients, o.ProbeFor, 10*time.Minute, func(ctx context.Context, i int) error {
-		id := fmt.Sprintf("probe-l-%d-%d", run, i)
-		r, err := c.ExecuteWorkflow(ctx, opts(id), ProbeWorkflow)
-		if err != nil {
-			return err
-		}
-		if err := c.SignalWorkflow(ctx, id, "", "go", nil); err != nil {
-			return err
-		}
-		return r.Get(ctx, nil)
-	})
+	lives := runFor(ctx, n, o.Clients, o.ProbeFor, 10*time.Minute, lifecycle("probe-l"))
 	stop()
 	if lives.FirstErr != nil {
 		return ProbeResult{}, fmt.Errorf("%s lifecycles: %w", label, lives.FirstErr)
