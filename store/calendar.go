@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"github.com/jmoiron/sqlx"
+
 	"jiaofu/calendar"
 )
 
@@ -25,18 +27,15 @@ func (s *Store) CalendarDays(ctx context.Context) ([]calendar.Day, error) {
 
 // PutCalendarDays adds or replaces calendar days (e.g. next year's holidays) in one transaction.
 func (s *Store) PutCalendarDays(ctx context.Context, days []calendar.Day) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, d := range days {
-		if _, err := s.exec(ctx, tx, `INSERT INTO calendar_days (day, type, name) VALUES (?, ?, ?)
-			ON CONFLICT (day) DO UPDATE SET type = excluded.type, name = excluded.name`, d.Date, string(d.Type), d.Name); err != nil {
-			return err
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		for _, d := range days {
+			if _, err := s.exec(ctx, tx, `INSERT INTO calendar_days (day, type, name) VALUES (?, ?, ?)
+				ON CONFLICT (day) DO UPDATE SET type = excluded.type, name = excluded.name`, d.Date, string(d.Type), d.Name); err != nil {
+				return err
+			}
 		}
-	}
-	return interpret(tx.Commit())
+		return nil
+	})
 }
 
 // Calendar returns the embedded calendar with the admin's additions applied.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"jiaofu/access"
 )
 
@@ -173,21 +175,18 @@ func (s *Store) Ladders(ctx context.Context) ([]Rung, error) {
 
 // SetLadder replaces a kind's rungs atomically.
 func (s *Store) SetLadder(ctx context.Context, kind string, rungs []Rung) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := s.exec(ctx, tx, `DELETE FROM escalation_rungs WHERE task_kind = ?`, kind); err != nil {
-		return err
-	}
-	for i, r := range rungs {
-		if _, err := s.exec(ctx, tx, `INSERT INTO escalation_rungs (task_kind, rung, after, target) VALUES (?, ?, ?, ?)`,
-			kind, i+1, r.After, r.Target); err != nil {
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM escalation_rungs WHERE task_kind = ?`, kind); err != nil {
 			return err
 		}
-	}
-	return interpret(tx.Commit())
+		for i, r := range rungs {
+			if _, err := s.exec(ctx, tx, `INSERT INTO escalation_rungs (task_kind, rung, after, target) VALUES (?, ?, ?, ?)`,
+				kind, i+1, r.After, r.Target); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Escalation states.
