@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"jiaofu/access"
 	"jiaofu/calendar"
 	"jiaofu/store"
@@ -18,6 +20,20 @@ type RegistryCheckInput struct {
 	Term          string
 	ApplicantID   string
 	EvidenceNote  string
+	// Applicant and AppliedAt make the applicant's audit entry (AppliedEntry); workflows started
+	// before they were passed have them empty, and their entry was written by the API alone.
+	Applicant access.Actor
+	AppliedAt time.Time
+}
+
+// AppliedEntry is the applicant's audit entry of a new application in the given workflow run. The
+// API writes it with the row right after starting the workflow and CheckRegistry writes it too,
+// built here alike for both, under one key: whichever comes second finds it on record.
+func AppliedEntry(in RegistryCheckInput, runID, schoolCode string) store.AuditEntry {
+	return store.AuditEntry{EventKey: store.AppliedEventKey(in.ApplicationID, runID), At: in.AppliedAt,
+		ActorID: in.Applicant.UserID, ActorName: in.Applicant.DisplayName, Role: store.RoleSchoolStaff, UnitCode: schoolCode,
+		Action: "subsidy.applied", Process: "subsidy" /* workflows.ProcessSubsidy */, CaseID: in.ApplicationID,
+		After: mustJSON(map[string]any{"student_id": in.StudentID, "programme": in.Programme, "term": in.Term})}
 }
 
 // RegistryCheck is the automatic check's verdict.
@@ -29,7 +45,8 @@ type RegistryCheck struct {
 }
 
 // CheckRegistry looks the student up in the poverty registry and the programme's standard, and
-// writes the verdict to the application.
+// writes the verdict to the application, with the row and the applicant's entry if the API has
+// not written them yet.
 func (a *Activities) CheckRegistry(ctx context.Context, in RegistryCheckInput) (RegistryCheck, error) {
 	st, err := a.Store.StudentByID(ctx, in.StudentID)
 	if err != nil {
@@ -40,13 +57,14 @@ func (a *Activities) CheckRegistry(ctx context.Context, in RegistryCheckInput) (
 		return RegistryCheck{}, nonRetryable(fmt.Errorf("programme %s: %w", in.Programme, err))
 	}
 	out := RegistryCheck{Priority: st.PovertyRegistered, NeedsEvidence: !st.PovertyRegistered, AmountFen: prog.AmountFen, UnitCode: st.UnitCode}
-	// The API writes the row too, right after starting the workflow; whichever comes first wins.
-	if err := a.Store.InsertApplication(ctx, store.Application{ID: in.ApplicationID, StudentID: in.StudentID, ProgrammeCode: in.Programme,
-		Term: in.Term, UnitID: st.UnitID, ApplicantID: in.ApplicantID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted}); err != nil {
-		return out, err
+	var applied *store.AuditEntry
+	if in.Applicant.UserID != "" {
+		e := AppliedEntry(in, activity.GetInfo(ctx).WorkflowExecution.RunID, st.UnitCode)
+		applied = &e
 	}
-	return out, a.Store.UpdateApplication(ctx, in.ApplicationID, store.ApplicationUpdate{
-		State: store.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
+	return out, a.Store.OpenApplication(ctx, store.Application{ID: in.ApplicationID, StudentID: in.StudentID, ProgrammeCode: in.Programme,
+		Term: in.Term, UnitID: st.UnitID, ApplicantID: in.ApplicantID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted},
+		applied, store.ApplicationUpdate{State: store.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
 }
 
 // ApplicationStep moves an application's projection and puts the step on record.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
+	"jiaofu/activities"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -57,22 +59,7 @@ func (s *Server) CreateApplicationsBulk(c *fiber.Ctx) error {
 	case n > bulkMaxItems:
 		return bad("items", "at most %d items per request (got %d); send the rest in another request", bulkMaxItems, n)
 	}
-	// Fiber recycles its context when the handler returns, and it is not safe for concurrent
-	// use: the workers below get plain values only.
-	ctx, a := c.UserContext(), actor(c)
-	progs := newProgrammeCache(s)
-	out := BulkResult{Items: make([]BulkItemResult, len(req.Items)), Counts: map[int]int{}}
-	sem := make(chan struct{}, bulkParallelism)
-	var wg sync.WaitGroup
-	for i, item := range req.Items {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			out.Items[i] = s.openOne(ctx, a, progs, i, item)
-		}()
-	}
-	wg.Wait()
+	out := BulkResult{Items: s.openApplications(c.UserContext(), actor(c), req.Items), Counts: map[int]int{}}
 	for _, r := range out.Items {
 		out.Counts[r.Status]++
 	}
@@ -82,64 +69,141 @@ func (s *Server) CreateApplicationsBulk(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// openOne checks and starts one item; the checks are those of CreateApplication, in its order.
-func (s *Server) openOne(ctx context.Context, a access.Actor, progs *programmeCache, i int, req applicationRequest) BulkItemResult {
-	res := BulkItemResult{Index: i}
-	fail := func(err error) BulkItemResult {
+// opening is an item that passed its checks: the workflow to start and, once it has, the row and
+// audit entry to record.
+type opening struct {
+	in     workflows.SubsidyInput
+	app    store.Application
+	school string
+}
+
+// openApplications opens a list of applications, one result per item in order, in three steps:
+// every item is checked (one read for all the students), the workflows of those that pass start
+// bulkParallelism at a time, and the started ones are recorded in one transaction. Fiber's
+// context is neither safe for concurrent use nor valid after the handler returns, so this takes
+// plain values only.
+func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []applicationRequest) []BulkItemResult {
+	out := make([]BulkItemResult, len(reqs))
+	fail := func(i int, err error) {
 		e := classify(err)
 		if e.Status >= 500 && e.Status != fiber.StatusServiceUnavailable {
-			s.log.Error("bulk application failed", "index", i, "error", err)
+			s.log.Error("application failed", "index", i, "error", err)
 			e = &Error{Status: e.Status, Code: "internal", Message: "internal error; it has been logged"}
 		}
-		res.Status, res.Error = e.Status, e
-		return res
+		out[i] = BulkItemResult{Index: i, Status: e.Status, Error: e}
 	}
-	st, err := s.studentFor(ctx, req.StudentID)
+	ids := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		if r.StudentID != "" {
+			ids = append(ids, r.StudentID)
+		}
+	}
+	students, err := s.store.StudentsByID(ctx, ids)
 	if err != nil {
-		return fail(err)
+		for i := range reqs {
+			fail(i, err)
+		}
+		return out
+	}
+	progs := map[string]store.Programme{}
+	openings := make([]*opening, len(reqs))
+	for i, r := range reqs {
+		if openings[i], err = s.checkApplication(ctx, a, students, progs, r); err != nil {
+			fail(i, err)
+		}
+	}
+
+	runIDs := make([]string, len(reqs))
+	sem := make(chan struct{}, bulkParallelism)
+	var wg sync.WaitGroup
+	for i, o := range openings {
+		if o == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			run, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(o.in.ApplicationID, workflows.ProcessSubsidy, o.school, store.AppSubmitted, false),
+				workflows.SubsidyApplication, o.in)
+			switch {
+			case err == nil:
+				runIDs[i] = run.GetRunID()
+			case classify(err).Status == fiber.StatusConflict:
+				fail(i, conflict("an application for this student, programme and term already exists: %s", o.in.ApplicationID))
+			default:
+				fail(i, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	var news []store.NewApplication
+	for i, o := range openings {
+		if o == nil || runIDs[i] == "" {
+			continue
+		}
+		news = append(news, store.NewApplication{App: o.app, Applied: activities.AppliedEntry(activities.RegistryCheckInput{
+			ApplicationID: o.in.ApplicationID, StudentID: o.in.StudentID, Programme: o.in.Programme, Term: o.in.Term,
+			Applicant: a, AppliedAt: o.in.AppliedAt}, runIDs[i], o.school)})
+		out[i] = BulkItemResult{Index: i, Status: fiber.StatusCreated, ID: o.in.ApplicationID, State: store.AppSubmitted}
+	}
+	// The started workflows are accepted whatever happens here: each one's first activity writes
+	// the same row and entry (same key), so a failed write (or this process stopping) only delays
+	// them until the activity runs.
+	if err := s.store.InsertApplications(ctx, news); err != nil {
+		s.log.Error("recording started applications failed; their workflows will record them", "count", len(news), "error", err)
+	}
+	return out
+}
+
+// checkApplication checks one item as POST /api/v1/subsidy-applications does, in its order, and
+// says what to start. students holds the request's students; progs caches programmes across items.
+func (s *Server) checkApplication(ctx context.Context, a access.Actor, students map[string]store.Student, progs map[string]store.Programme,
+	req applicationRequest) (*opening, error) {
+	if req.StudentID == "" {
+		return nil, bad("student_id", "required")
+	}
+	st, ok := students[req.StudentID]
+	if !ok {
+		return nil, bad("student_id", "no student %q", req.StudentID)
 	}
 	if req.Programme == "" {
-		return fail(bad("programme", "required"))
+		return nil, bad("programme", "required")
 	}
-	prog, err := progs.get(ctx, req.Programme)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !prog.Active) {
-		return fail(bad("programme", "no active programme %q", req.Programme))
-	} else if err != nil {
-		return fail(err)
+	prog, ok := progs[req.Programme]
+	if !ok {
+		p, err := s.store.ProgrammeByCode(ctx, req.Programme)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		prog, progs[req.Programme] = p, p // a programme not on record is cached as inactive
+	}
+	if !prog.Active {
+		return nil, bad("programme", "no active programme %q", req.Programme)
 	}
 	if err := ValidTerm(req.Term); err != nil {
-		return fail(bad("term", "%v", err))
+		return nil, bad("term", "%v", err)
 	}
 	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
-		return fail(forbidden("only school staff of the student's school may apply for them"))
+		return nil, forbidden("only school staff of the student's school may apply for them")
 	}
-	if !st.PovertyRegistered && strings.TrimSpace(req.EvidenceNote) == "" {
-		return fail(bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence"))
+	note := strings.TrimSpace(req.EvidenceNote)
+	if !st.PovertyRegistered && note == "" {
+		return nil, bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
 	}
 	if len([]rune(req.EvidenceNote)) > 1000 {
-		return fail(bad("evidence_note", "at most 1000 characters"))
+		return nil, bad("evidence_note", "at most 1000 characters")
 	}
 	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
-	in := workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name, Term: req.Term,
-		EvidenceNote: strings.TrimSpace(req.EvidenceNote), Applicant: a,
-		Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}}
-	if _, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, st.UnitCode, store.AppSubmitted, false),
-		workflows.SubsidyApplication, in); err != nil {
-		if e := classify(err); e.Status == fiber.StatusConflict {
-			return fail(conflict("an application for this student, programme and term already exists: %s", id))
-		}
-		return fail(err)
-	}
-	// The workflow's first activity inserts the same row (idempotently), so an application whose
-	// start was accepted is recorded even if this process stops right here.
-	if err := s.store.InsertApplicationAudited(ctx, store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term,
-		UnitID: st.UnitID, ApplicantID: a.UserID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted},
-		auditEntry(a, "subsidy.applied", workflows.ProcessSubsidy, id, nil, map[string]any{"student_id": st.ID, "programme": prog.Code,
-			"term": req.Term})); err != nil {
-		return fail(err)
-	}
-	res.Status, res.ID, res.State = fiber.StatusCreated, id, store.AppSubmitted
-	return res
+	return &opening{
+		in: workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name,
+			Term: req.Term, EvidenceNote: note, Applicant: a, AppliedAt: time.Now().UTC(),
+			Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}},
+		app: store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term, UnitID: st.UnitID, ApplicantID: a.UserID,
+			EvidenceNote: note, State: store.AppSubmitted},
+		school: st.UnitCode,
+	}, nil
 }
 
 // auditAs records an API-side action by actor a; failures are logged, never hidden. (audit is the
@@ -158,33 +222,4 @@ func auditEntry(a access.Actor, action, process, caseID string, before, after an
 	}
 	return store.AuditEntry{ActorID: a.UserID, ActorName: a.DisplayName, Role: role, UnitCode: unit, Action: action, Process: process,
 		CaseID: caseID, Before: jsonString(before), After: jsonString(after)}
-}
-
-func newProgrammeCache(s *Server) *programmeCache {
-	return &programmeCache{s: s, m: map[string]*progEntry{}}
-}
-
-// programmeCache reads each programme of a request once.
-type programmeCache struct {
-	s  *Server
-	mu sync.Mutex
-	m  map[string]*progEntry
-}
-
-type progEntry struct {
-	once sync.Once
-	p    store.Programme
-	err  error
-}
-
-func (pc *programmeCache) get(ctx context.Context, code string) (store.Programme, error) {
-	pc.mu.Lock()
-	e, ok := pc.m[code]
-	if !ok {
-		e = &progEntry{}
-		pc.m[code] = e
-	}
-	pc.mu.Unlock()
-	e.once.Do(func() { e.p, e.err = pc.s.store.ProgrammeByCode(ctx, code) })
-	return e.p, e.err
 }

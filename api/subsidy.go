@@ -117,21 +117,18 @@ type applicationRequest struct {
 
 // CreateApplication starts a subsidy application workflow. Its id derives from (student,
 // programme, term), so a second application for the same three is a 409 that changes nothing.
-// It takes the same path as one item of the bulk endpoint (openOne).
+// It takes the same path as one item of the bulk endpoint (openApplications).
 func (s *Server) CreateApplication(c *fiber.Ctx) error {
 	var req applicationRequest
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	res := s.openOne(c.UserContext(), actor(c), newProgrammeCache(s), 0, req)
+	res := s.openApplications(c.UserContext(), actor(c), []applicationRequest{req})[0]
 	if res.Error != nil {
 		return res.Error
 	}
-	app, err := s.store.ApplicationByID(c.UserContext(), res.ID)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(app)
+	return s.created(c, func() (any, error) { return s.store.ApplicationByID(c.UserContext(), res.ID) },
+		fiber.Map{"id": res.ID, "status": store.AppSubmitted})
 }
 
 // ListApplications lists applications in the caller's scope; ?term=, ?state=, ?unit=.

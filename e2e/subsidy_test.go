@@ -221,8 +221,9 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 			t.Errorf("history lacks %s: %v", want, actions)
 		}
 	}
-	if actions["subsidy.disbursed"] != 1 {
-		t.Errorf("disbursed %d times", actions["subsidy.disbursed"])
+	if actions["subsidy.disbursed"] != 1 || actions["subsidy.applied"] != 1 {
+		t.Errorf("disbursed %d times, applied %d times (the API and the first activity both write it, once)",
+			actions["subsidy.disbursed"], actions["subsidy.applied"])
 	}
 	var timeline struct{ Items []store.AuditEntry }
 	if code := staff.do("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil, &timeline); code != 200 || len(timeline.Items) == 0 {

@@ -337,6 +337,27 @@ func (s *Store) StudentByID(ctx context.Context, id string) (Student, error) {
 	return st, err
 }
 
+// StudentsByID finds students by id in one read; ids not on record are absent from the map.
+func (s *Store) StudentsByID(ctx context.Context, ids []string) (map[string]Student, error) {
+	out := make(map[string]Student, len(ids))
+	const chunk = 500 // well under every driver's limit on bound parameters
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		var sts []Student
+		if err := s.sel(ctx, s.db, &sts, `SELECT `+studentCols+studentFrom+`WHERE s.id IN (`+placeholders(len(part))+`)`, args...); err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			out[st.ID] = st
+		}
+	}
+	return out, nil
+}
+
 // StudentFilter narrows a student list.
 type StudentFilter struct {
 	ScopePath         string

@@ -264,3 +264,60 @@ func TestEscalationsOnce(t *testing.T) {
 		})
 	}
 }
+
+// The API and the subsidy workflow's first activity both record a new application and its
+// applicant's entry; in either order there is one row (with the check's verdict) and one entry.
+func TestApplicationRecordedOnceFromEitherSide(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			if _, err := s.CreateProgramme(ctx, store.Programme{Code: "t-living", Name: "生活补助", AmountFen: 62500, Stage: "primary"}); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for i := 0; i < 2; i++ {
+				st, err := s.CreateStudent(ctx, store.Student{StudentNo: fmt.Sprintf("S%d", i), Name: fmt.Sprintf("学生%d", i), Sex: "女",
+					BirthDate: "2015-03-01", UnitCode: f.school.Code, Grade: 3, Class: "1班", PovertyRegistered: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, st.ID)
+			}
+			found, err := s.StudentsByID(ctx, append(ids, "no-such-student"))
+			if err != nil || len(found) != 2 || found[ids[1]].Name != "学生1" || found[ids[0]].UnitCode != f.school.Code {
+				t.Fatalf("StudentsByID = %+v, %v; want the two students only", found, err)
+			}
+			amount, priority := int64(62500), true
+			check := store.ApplicationUpdate{State: store.AppInReview, AmountFen: &amount, Priority: &priority}
+			for i, activityFirst := range []bool{true, false} {
+				id := fmt.Sprintf("subsidy-%d", i)
+				n := store.NewApplication{
+					App: store.Application{ID: id, StudentID: ids[i], ProgrammeCode: "t-living", Term: "2026-autumn", UnitID: f.school.ID,
+						ApplicantID: f.staff.ID, State: store.AppSubmitted},
+					Applied: store.AuditEntry{EventKey: store.AppliedEventKey(id, "run-1"), At: time.Now(), ActorID: f.staff.ID,
+						Action: "subsidy.applied", Process: "subsidy", CaseID: id}}
+				steps := []func() error{
+					func() error { return s.OpenApplication(ctx, n.App, &n.Applied, check) },
+					func() error { return s.InsertApplications(ctx, []store.NewApplication{n}) },
+				}
+				if !activityFirst {
+					steps[0], steps[1] = steps[1], steps[0]
+				}
+				for _, step := range append(steps, steps...) { // and each again, as a retry would
+					if err := step(); err != nil {
+						t.Fatalf("activity first %v: %v", activityFirst, err)
+					}
+				}
+				app, err := s.ApplicationByID(ctx, id)
+				if err != nil || app.State != store.AppInReview || app.AmountFen != amount || !app.Priority {
+					t.Errorf("activity first %v: application %+v, %v; want in review with the verdict", activityFirst, app, err)
+				}
+				if tl, err := s.Timeline(ctx, id); err != nil || len(tl) != 1 || tl[0].Action != "subsidy.applied" {
+					t.Errorf("activity first %v: timeline %+v, %v; want the one applied entry", activityFirst, tl, err)
+				}
+			}
+		})
+	}
+}

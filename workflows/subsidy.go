@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -50,6 +51,7 @@ type SubsidyInput struct {
 	Term          string
 	EvidenceNote  string
 	Applicant     access.Actor
+	AppliedAt     time.Time // when the API accepted it; zero in workflows started before it was passed
 	Timings       SubsidyTimings
 }
 
@@ -89,7 +91,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	var check activities.RegistryCheck
 	if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
 		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
-		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote}).Get(ctx, &check); err != nil {
+		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}).Get(ctx, &check); err != nil {
 		return SubsidyResult{}, err
 	}
 	setState := func(state, action string, by access.Actor, role string, upd store.ApplicationUpdate, detail map[string]any) error {

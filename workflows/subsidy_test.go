@@ -39,6 +39,7 @@ func TestSubsidyApprovePath(t *testing.T) {
 	require.Equal(t, "2026-2027-1", check.Term)
 	require.Equal(t, applicant.UserID, check.ApplicantID)
 	require.Equal(t, "建档立卡", check.EvidenceNote)
+	require.Equal(t, applicant, check.Applicant, "the first activity writes the applicant's entry if the API could not")
 
 	opened := h.Opened()
 	require.Len(t, opened, 1)
