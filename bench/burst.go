@@ -107,7 +107,7 @@ func runBurst(ctx context.Context, o *Options, r *Report, e *Env) error {
 			sides[0], sides[1] = sides[1], sides[0]
 		}
 		for _, side := range sides {
-			settle(ctx, 5*time.Minute)
+			settleSides(ctx, 5*time.Minute)
 			if err := side(round); err != nil {
 				return err
 			}

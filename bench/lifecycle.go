@@ -291,7 +291,7 @@ func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool
 			} else {
 				bareRates, bareLast, bareCPU = append(bareRates, res.Rate()), res, append(bareCPU, cpuMS)
 			}
-			settle(ctx, time.Minute)
+			settleSides(ctx, time.Minute)
 		}
 	}
 	bare := median(bareRates)

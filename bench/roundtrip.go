@@ -41,7 +41,7 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 		if res.FirstErr != nil {
 			return fmt.Errorf("start bare applications: %w", res.FirstErr)
 		}
-		settle(ctx, 2*time.Minute)
+		settleSides(ctx, 2*time.Minute)
 
 		httpOne := func(ctx context.Context, rv openReview, post *Latencies) error {
 			t0 := time.Now()
@@ -101,7 +101,7 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 		seqHTTP, seqBare, postOnly = append(seqHTTP, sh), append(seqBare, sb), po
 		o.progress("[%s] one at a time: HTTP round trip p50 %.1f ms p99 %.1f ms; bare Update p50 %.1f ms p99 %.1f ms",
 			e.Name, sh.Pct(50), sh.Pct(99), sb.Pct(50), sb.Pct(99))
-		settle(ctx, time.Minute)
+		settleSides(ctx, time.Minute)
 
 		// Under load: -clients at once, HTTP first, then bare.
 		lh := runConcurrent(ctx, n, o.Clients, 5*time.Minute, func(ctx context.Context, i int) error {
@@ -110,7 +110,7 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 		if lh.FirstErr != nil {
 			return fmt.Errorf("loaded HTTP round trips: %w", lh.FirstErr)
 		}
-		settle(ctx, time.Minute)
+		settleSides(ctx, time.Minute)
 		lb := runConcurrent(ctx, n, o.Clients, 5*time.Minute, func(ctx context.Context, i int) error {
 			return bareOne(ctx, bareIDs[n+i])
 		})
@@ -120,7 +120,7 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 		loadHTTP, loadBare = append(loadHTTP, lh.Lat), append(loadBare, lb.Lat)
 		o.progress("[%s] %d clients: HTTP round trip p50 %.1f ms p99 %.1f ms; bare Update p50 %.1f ms p99 %.1f ms",
 			e.Name, o.Clients, lh.Lat.Pct(50), lh.Lat.Pct(99), lb.Lat.Pct(50), lb.Lat.Pct(99))
-		settle(ctx, 2*time.Minute) // the approved applications go on to their review records
+		settleSides(ctx, 2*time.Minute) // the approved applications go on to their review records
 	}
 	pct := func(ls []*Latencies, p float64) (float64, []float64) {
 		var xs []float64

@@ -132,6 +132,23 @@ func settle(ctx context.Context, max time.Duration, pids ...int) time.Duration {
 	return time.Since(start)
 }
 
+// activityTimerHorizon covers the start-to-close timer (30 s, workflows/humantask.go and
+// bare.go alike) that every activity arms on the server: it fires whether or not the activity is
+// long done, and the server loads the workflow's state to drop it. Without waiting it out, one
+// side's timers fire during the next side's measurement, which then pays for them.
+const activityTimerHorizon = 32 * time.Second
+
+// settleSides is settle between the two sides of a paired comparison: quiet, then the just
+// finished side's activity timers fired, then quiet again.
+func settleSides(ctx context.Context, max time.Duration) {
+	settle(ctx, max)
+	select {
+	case <-time.After(activityTimerHorizon):
+	case <-ctx.Done():
+	}
+	settle(ctx, max)
+}
+
 func freePort() (int, error) { return temporalserver.FreePort("127.0.0.1") }
 
 // children are the processes this run started; killAllChildren ends whatever is left of them.
