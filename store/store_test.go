@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,86 @@ func TestTaskProjectionAndInbox(t *testing.T) {
 			}
 			if all, _ := s.Inbox(ctx, actorOf(f.leader), store.TaskFilter{State: "all"}); len(all) != 1 || all[0].Outcome != "approve" {
 				t.Errorf("all = %+v", all)
+			}
+		})
+	}
+}
+
+// TestInboxPagesFollowTheRule checks store.Inbox's two-step query against the rule written out
+// in Go: assigned to me, or unclaimed with a role I hold at a unit covering the task's unit; in
+// due order, paged. The actor holds one role at two nested units, so a task qualifies twice and
+// must appear once; due times repeat, so pages meet inside a tie.
+func TestInboxPagesFollowTheRule(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			boss, err := s.CreateUser(ctx, "boss", "x", "校长兼总校长", []store.RoleAt{
+				{Role: store.RoleSchoolLeader, UnitCode: f.school.Code}, {Role: store.RoleSchoolLeader, UnitCode: f.township.Code},
+				{Role: store.RoleSchoolStaff, UnitCode: f.other.Code}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			units := []store.Unit{f.school, f.other, f.township}
+			roles := []string{store.RoleSchoolLeader, store.RoleSchoolStaff, store.RoleTownshipStaff}
+			assignees := []string{"", "", "", boss.ID, f.leader.ID}
+			states := []string{store.TaskOpen, store.TaskOpen, store.TaskDone, store.TaskCancelled}
+			processes := []string{"subsidy", "dropout"}
+			rng := rand.New(rand.NewPCG(1, 2))
+			base := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+			var all []store.Task
+			for i := 0; i < 240; i++ {
+				u := units[rng.IntN(len(units))]
+				task := store.Task{ID: fmt.Sprintf("t%03d", i), WorkflowID: fmt.Sprintf("wf%d", i), Process: processes[rng.IntN(2)],
+					Kind: "k", CaseID: "c", Title: "x", CandidateRole: roles[rng.IntN(len(roles))], UnitID: u.ID, UnitPath: u.Path,
+					AssigneeID: assignees[rng.IntN(len(assignees))], State: states[rng.IntN(len(states))], Outcomes: "done",
+					DueAt: base.Add(time.Duration(rng.IntN(40)) * time.Hour), CreatedAt: base}
+				if err := s.UpsertTask(ctx, task); err != nil {
+					t.Fatal(err)
+				}
+				all = append(all, task)
+			}
+			sort.Slice(all, func(i, j int) bool {
+				if !all[i].DueAt.Equal(all[j].DueAt) {
+					return all[i].DueAt.Before(all[j].DueAt)
+				}
+				return all[i].ID < all[j].ID
+			})
+			for _, who := range []store.User{boss, f.leader, f.staff} {
+				a := actorOf(who)
+				for _, filter := range []store.TaskFilter{{State: store.TaskOpen}, {State: "all"}, {State: store.TaskOpen, Process: "dropout"}} {
+					var want []string
+					for _, task := range all {
+						mine := task.AssigneeID == a.UserID
+						for _, r := range a.Roles {
+							mine = mine || (task.AssigneeID == "" && task.CandidateRole == r.Role && strings.HasPrefix(task.UnitPath, r.Scope()))
+						}
+						if mine && (filter.State == "all" || task.State == filter.State) && (filter.Process == "" || task.Process == filter.Process) {
+							want = append(want, task.ID)
+						}
+					}
+					if who.ID == boss.ID && len(want) < 15 {
+						t.Fatalf("the fixture gives %s only %d tasks; the pages below test little", who.Username, len(want))
+					}
+					var got []string
+					for page := store.TaskFilter(filter); ; page.Offset += page.Limit {
+						page.Limit = 7
+						ts, err := s.Inbox(ctx, a, page)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, task := range ts {
+							got = append(got, task.ID)
+						}
+						if len(ts) < page.Limit {
+							break
+						}
+					}
+					if strings.Join(got, ",") != strings.Join(want, ",") {
+						t.Errorf("%s %+v:\n got %v\nwant %v", who.Username, filter, got, want)
+					}
+				}
 			}
 		})
 	}
