@@ -178,6 +178,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	if created {
 		logger.Info("temporalserver: created visibility database", "path", visPath)
+	} else if n, err := partialIndexesInPlace(visPath); err != nil {
+		return nil, err
+	} else if n > 0 {
+		logger.Info("temporalserver: made visibility's search-attribute indexes partial", "path", visPath, "indexes", n)
 	}
 	if created, err = ensureDatabase(dbPath, mainSchema, "", nil); err != nil {
 		return nil, err

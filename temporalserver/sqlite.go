@@ -261,8 +261,18 @@ func createSchema(path string, schemaFiles []string, attach string, fill func(tx
 	return nil
 }
 
-// schemaStatements returns embedded schema files as individual statements.
+// schemaStatements returns embedded schema files as individual statements, with visibility's
+// search-attribute indexes partial (visindex.go).
 func schemaStatements(files []string) ([]string, error) {
+	stmts, err := loadSchema(files)
+	if err != nil {
+		return nil, err
+	}
+	return partialAttributeIndexes(stmts), nil
+}
+
+// loadSchema returns embedded schema files as individual statements, as the server ships them.
+func loadSchema(files []string) ([]string, error) {
 	readers := make([]io.Reader, 0, len(files))
 	for _, f := range files {
 		b, err := fs.ReadFile(schema.Assets(), f)
