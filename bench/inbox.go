@@ -64,6 +64,10 @@ func runInbox(ctx context.Context, o *Options, r *Report) error {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	defer func() {
+		if o.Keep {
+			o.progress("[inbox] schema %s kept (-keep)", schemaName)
+			return
+		}
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if _, err := admin.ExecContext(cctx, "DROP SCHEMA IF EXISTS "+schemaName+" CASCADE"); err != nil {
@@ -101,10 +105,17 @@ func runInbox(ctx context.Context, o *Options, r *Report) error {
 	if err := copyTasks(ctx, st.DB().DB, schemaName, schools, o.InboxTasks); err != nil {
 		return err
 	}
-	if _, err := st.DB().ExecContext(ctx, "ANALYZE tasks"); err != nil {
+	// A service's table is maintained by autovacuum and its writes long checkpointed; a table
+	// just loaded is neither, and PostgreSQL would do both during the measurement (autovacuum
+	// wakes a minute after a large insert; 1,000,000 rows of WAL request a checkpoint). Do them
+	// now: VACUUM also marks the pages all-visible, which the inbox's index-only steps rely on.
+	if _, err := st.DB().ExecContext(ctx, "VACUUM ANALYZE tasks"); err != nil {
 		return err
 	}
-	o.progress("[inbox] loaded and analyzed in %s", time.Since(t0).Round(time.Second))
+	if _, err := st.DB().ExecContext(ctx, "CHECKPOINT"); err != nil {
+		o.progress("[inbox] CHECKPOINT: %v (needs a superuser or pg_checkpoint; measuring anyway)", err)
+	}
+	o.progress("[inbox] loaded, vacuumed and analyzed in %s", time.Since(t0).Round(time.Second))
 
 	actorOf := func(username string) (access.Actor, error) {
 		u, err := st.UserByUsername(ctx, username)
@@ -147,22 +158,35 @@ func runInbox(ctx context.Context, o *Options, r *Report) error {
 	if _, err := measure(50, func() error { _, err := st.Inbox(ctx, township, open); return err }); err != nil {
 		return err
 	}
-	pk, err := measure(o.InboxReads, func() error { _, err := st.TaskByID(ctx, someID); return err })
-	if err != nil {
-		return err
+	// -rounds rounds of the three reads, each after the machine settled; the medians are reported.
+	var pks, inboxes, aidInboxes []*Latencies
+	for round := 0; round < o.Rounds; round++ {
+		settle(ctx, time.Minute)
+		pk, err := measure(o.InboxReads, func() error { _, err := st.TaskByID(ctx, someID); return err })
+		if err != nil {
+			return err
+		}
+		inbox, err := measure(o.InboxReads, func() error { _, err := st.Inbox(ctx, township, open); return err })
+		if err != nil {
+			return err
+		}
+		aidInbox, err := measure(o.InboxReads/4, func() error { _, err := st.Inbox(ctx, aid, open); return err })
+		if err != nil {
+			return err
+		}
+		pks, inboxes, aidInboxes = append(pks, pk), append(inboxes, inbox), append(aidInboxes, aidInbox)
+		o.progress("[inbox] round %d: store.Inbox p50 %.2f ms p99 %.2f ms (primary-key read p50 %.2f ms p99 %.2f ms; aid center p99 %.2f ms)",
+			round+1, inbox.Pct(50), inbox.Pct(99), pk.Pct(50), pk.Pct(99), aidInbox.Pct(99))
 	}
-	inbox, err := measure(o.InboxReads, func() error { _, err := st.Inbox(ctx, township, open); return err })
+	inbox50, _ := medianPct(inboxes, 50)
+	inbox99, inbox99s := medianPct(inboxes, 99)
+	pk50, _ := medianPct(pks, 50)
+	pk99, pk99s := medianPct(pks, 99)
+	aid99, aid99s := medianPct(aidInboxes, 99)
+	plan, err := st.ExplainInbox(ctx, township, open)
 	if err != nil {
-		return err
+		plan = []string{err.Error()}
 	}
-	aidInbox, err := measure(o.InboxReads/4, func() error { _, err := st.Inbox(ctx, aid, open); return err })
-	if err != nil {
-		return err
-	}
-	plan := explainInbox(ctx, st.DB().DB, township)
-	o.progress("[inbox] store.Inbox p50 %.2f ms p99 %.2f ms (primary-key read p50 %.2f ms p99 %.2f ms)",
-		inbox.Pct(50), inbox.Pct(99), pk.Pct(50), pk.Pct(99))
-
 	// Through HTTP: the API alone (no Temporal needed for reads) on a free port.
 	httpLat, err := inboxOverHTTP(ctx, o, st, o.InboxReads)
 	if err != nil {
@@ -171,15 +195,16 @@ func runInbox(ctx context.Context, o *Options, r *Report) error {
 	o.progress("[inbox] GET /api/v1/tasks p50 %.2f ms p99 %.2f ms", httpLat.Pct(50), httpLat.Pct(99))
 
 	r.add(Result{Workload: 5, Name: fmt.Sprintf("inbox p50, township user, %d tasks (store.Inbox)", o.InboxTasks), Unit: "ms",
-		Value: inbox.Pct(50), Baseline: "ms PK read p50", BaselineValue: pk.Pct(50)})
-	r.add(Result{Workload: 5, Name: "inbox p99, township user (store.Inbox)", Unit: "ms", Value: inbox.Pct(99),
-		Baseline: "ms PK read p99", BaselineValue: pk.Pct(99), Target: "≤ 10 ms", Pass: pass(inbox.Pct(99) <= 10),
-		Extra: map[string]any{"inbox": inbox.summary(), "pk": pk.summary(), "page_rows": len(page), "explain": plan}})
+		Value: inbox50, Baseline: "ms PK read p50", BaselineValue: pk50})
+	r.add(Result{Workload: 5, Name: "inbox p99, township user (store.Inbox)", Unit: "ms", Value: inbox99,
+		Baseline: "ms PK read p99", BaselineValue: pk99, Target: "≤ 10 ms", Pass: pass(inbox99 <= 10),
+		Extra: map[string]any{"rounds_p99_ms": inbox99s, "pk_rounds_p99_ms": pk99s, "inbox": inboxes[len(inboxes)-1].summary(),
+			"pk": pks[len(pks)-1].summary(), "page_rows": len(page), "explain": plan}})
 	r.add(Result{Workload: 5, Name: "inbox p99, township user, GET /api/v1/tasks", Unit: "ms", Value: httpLat.Pct(99),
-		Baseline: "ms store.Inbox p99", BaselineValue: inbox.Pct(99), Extra: map[string]any{"http": httpLat.summary()}})
-	r.add(Result{Workload: 5, Name: "inbox p99, aid-center user (county-wide)", Unit: "ms", Value: aidInbox.Pct(99),
-		Baseline: "ms PK read p99", BaselineValue: pk.Pct(99), Note: "for information: the widest scope",
-		Extra: map[string]any{"inbox": aidInbox.summary()}})
+		Baseline: "ms store.Inbox p99", BaselineValue: inbox99, Extra: map[string]any{"http": httpLat.summary()}})
+	r.add(Result{Workload: 5, Name: "inbox p99, aid-center user (county-wide)", Unit: "ms", Value: aid99,
+		Baseline: "ms PK read p99", BaselineValue: pk99, Note: "for information: the widest scope",
+		Extra: map[string]any{"rounds_p99_ms": aid99s}})
 	return nil
 }
 
@@ -250,32 +275,6 @@ func copyTasks(ctx context.Context, db *sql.DB, schemaName string, schools []sto
 		return err
 	}
 	return tx.Commit()
-}
-
-// explainInbox runs EXPLAIN ANALYZE on the inbox query as store.Inbox builds it for a one-role
-// user (kept in step with store/tasks.go by hand; only for the report).
-func explainInbox(ctx context.Context, db *sql.DB, a access.Actor) []string {
-	if len(a.Roles) == 0 {
-		return nil
-	}
-	rows, err := db.QueryContext(ctx, `EXPLAIN (ANALYZE, BUFFERS) SELECT t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title,
-		t.candidate_role, t.unit_id, o.code AS unit_code, o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome,
-		t.outcomes, t.due_at, t.escalation_level, t.urge_count, t.created_at, t.completed_at, t.completed_by
-		FROM tasks t JOIN org_units o ON o.id = t.unit_id
-		WHERE (t.assignee_id = $1 OR (t.candidate_role = $2 AND t.unit_path LIKE $3 AND t.assignee_id = '')) AND t.state = $4
-		ORDER BY t.due_at, t.id LIMIT 100 OFFSET 0`, a.UserID, a.Roles[0].Role, a.Roles[0].Scope()+"%", store.TaskOpen)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var line string
-		if rows.Scan(&line) == nil {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // inboxOverHTTP serves the API (reads only: no Temporal client) and reads township01's inbox.

@@ -122,17 +122,10 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 			e.Name, o.Clients, lh.Lat.Pct(50), lh.Lat.Pct(99), lb.Lat.Pct(50), lb.Lat.Pct(99))
 		settleSides(ctx, 2*time.Minute) // the approved applications go on to their review records
 	}
-	pct := func(ls []*Latencies, p float64) (float64, []float64) {
-		var xs []float64
-		for _, l := range ls {
-			xs = append(xs, l.Pct(p))
-		}
-		return median(xs), xs
-	}
-	h50, h50s := pct(seqHTTP, 50)
-	b50, b50s := pct(seqBare, 50)
-	h99, h99s := pct(seqHTTP, 99)
-	b99, b99s := pct(seqBare, 99)
+	h50, h50s := medianPct(seqHTTP, 50)
+	b50, b50s := medianPct(seqBare, 50)
+	h99, h99s := medianPct(seqHTTP, 99)
+	b99, b99s := medianPct(seqBare, 99)
 	r.add(Result{Workload: 3, Name: "task round trip p50, HTTP (complete → inbox shows done)", Unit: "ms", Value: h50,
 		Baseline: "ms bare Update p50", BaselineValue: b50, Extra: map[string]any{"rounds_http": h50s, "rounds_bare": b50s,
 			"post_only_p50_ms": postOnly.Pct(50), "n": n}})
@@ -140,10 +133,10 @@ func runRoundTrip(ctx context.Context, o *Options, r *Report, e *Env) error {
 		Baseline: "ms bare Update p99", BaselineValue: b99, Target: "≤ bare p99 + 10 ms", Pass: pass(h99 <= b99+10),
 		Extra: map[string]any{"rounds_http": h99s, "rounds_bare": b99s, "post_only_p99_ms": postOnly.Pct(99),
 			"http": seqHTTP[len(seqHTTP)-1].summary(), "bare": seqBare[len(seqBare)-1].summary()}})
-	l99, _ := pct(loadHTTP, 99)
-	lb99, _ := pct(loadBare, 99)
-	l50, _ := pct(loadHTTP, 50)
-	lb50, _ := pct(loadBare, 50)
+	l99, _ := medianPct(loadHTTP, 99)
+	lb99, _ := medianPct(loadBare, 99)
+	l50, _ := medianPct(loadHTTP, 50)
+	lb50, _ := medianPct(loadBare, 50)
 	r.add(Result{Workload: 3, Name: fmt.Sprintf("task round trip p50, HTTP, %d clients", o.Clients), Unit: "ms", Value: l50,
 		Baseline: "ms bare Update p50", BaselineValue: lb50})
 	r.add(Result{Workload: 3, Name: fmt.Sprintf("task round trip p99, HTTP, %d clients", o.Clients), Unit: "ms", Value: l99,

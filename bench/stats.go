@@ -131,6 +131,15 @@ func runFor(ctx context.Context, n, clients int, soft, limit time.Duration, job 
 }
 
 // median of a few repeated measurements.
+// medianPct is the median over rounds of each round's p-th percentile, and the rounds' values.
+func medianPct(ls []*Latencies, p float64) (float64, []float64) {
+	var xs []float64
+	for _, l := range ls {
+		xs = append(xs, l.Pct(p))
+	}
+	return median(xs), xs
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
