@@ -113,5 +113,22 @@ func reconcileNamespace(ctx context.Context, c client.Client, o Options, logger 
 	}); err != nil {
 		return fmt.Errorf("temporalserver: adding search attributes to %q: %w", o.Namespace, err)
 	}
+	// The services' caches learn of new attributes when they refresh (the server does not force
+	// a refresh on every read here: config.go), so a workflow started at once could be refused.
+	// Wait until the frontend accepts a query on each; this happens once, on the start that adds them.
+	for name := range missing {
+		query := name + " IS NOT NULL"
+		for {
+			_, err := ws.CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: o.Namespace, Query: query})
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("temporalserver: search attribute %q added to %q but not usable yet: %w", name, o.Namespace, err)
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}
 	return nil
 }

@@ -166,6 +166,34 @@ func TestPersistentServer(t *testing.T) {
 	c = dial(t, s)
 	defer c.Close()
 	checkNamespace(t, c, 96*time.Hour, sas2)
+	// The added attribute is usable at once: a start carrying it, and a list filtering on it.
+	w = worker.New(c, testTaskQueue, worker.Options{})
+	w.RegisterWorkflow(greetWorkflow)
+	if err := w.Start(); err != nil {
+		t.Fatalf("worker start: %v", err)
+	}
+	defer w.Stop()
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	attempt := temporal.NewSearchAttributeKeyInt64("JiaofuAttempt")
+	run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID + "-attempt", TaskQueue: testTaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(processKey.ValueSet("p-2"), attempt.ValueSet(7))}, greetWorkflow, "again")
+	if err != nil {
+		t.Fatalf("ExecuteWorkflow with the added search attribute: %v", err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatalf("workflow with the added search attribute: %v", err)
+	}
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "JiaofuAttempt = 7 AND " + testSA + " = 'p-2'"})
+		if err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetRunId() == run.GetRunID() {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("listing by the added search attribute: %v %v", resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
 
 	// A search attribute cannot change type: Start must refuse.
 	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
