@@ -233,7 +233,7 @@ func TestInboxPagesFollowTheRule(t *testing.T) {
 			for i := 0; i < 240; i++ {
 				u := units[rng.IntN(len(units))]
 				task := store.Task{ID: fmt.Sprintf("t%03d", i), WorkflowID: fmt.Sprintf("wf%d", i), Process: processes[rng.IntN(2)],
-					Kind: "k", CaseID: "c", Title: "x", CandidateRole: roles[rng.IntN(len(roles))], UnitID: u.ID, UnitPath: u.Path,
+					Kind: "k", CaseID: fmt.Sprintf("c%d", i%3), Title: "x", CandidateRole: roles[rng.IntN(len(roles))], UnitID: u.ID, UnitPath: u.Path,
 					AssigneeID: assignees[rng.IntN(len(assignees))], State: states[rng.IntN(len(states))], Outcomes: "done",
 					DueAt: base.Add(time.Duration(rng.IntN(40)) * time.Hour), CreatedAt: base}
 				if err := s.UpsertTask(ctx, task); err != nil {
@@ -249,14 +249,15 @@ func TestInboxPagesFollowTheRule(t *testing.T) {
 			})
 			for _, who := range []store.User{boss, f.leader, f.staff} {
 				a := actorOf(who)
-				for _, filter := range []store.TaskFilter{{State: store.TaskOpen}, {State: "all"}, {State: store.TaskOpen, Process: "dropout"}} {
+				for _, filter := range []store.TaskFilter{{State: store.TaskOpen}, {State: "all"}, {State: store.TaskOpen, Process: "dropout"}, {State: "all", CaseID: "c1"}} {
 					var want []string
 					for _, task := range all {
 						mine := task.AssigneeID == a.UserID
 						for _, r := range a.Roles {
 							mine = mine || (task.AssigneeID == "" && task.CandidateRole == r.Role && strings.HasPrefix(task.UnitPath, r.Scope()))
 						}
-						if mine && (filter.State == "all" || task.State == filter.State) && (filter.Process == "" || task.Process == filter.Process) {
+						if mine && (filter.State == "all" || task.State == filter.State) && (filter.Process == "" || task.Process == filter.Process) &&
+							(filter.CaseID == "" || task.CaseID == filter.CaseID) {
 							want = append(want, task.ID)
 						}
 					}

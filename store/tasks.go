@@ -148,7 +148,9 @@ func inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 		cond string
 		args []any
 	}
-	branches := []branch{{`assignee_id = ?`, []any{a.UserID}}}
+	// "<> ''" names the partial index tasks_assignee (and keeps an empty user id from
+	// matching every unclaimed task).
+	branches := []branch{{`assignee_id = ? AND assignee_id <> ''`, []any{a.UserID}}}
 	for _, r := range a.Roles {
 		branches = append(branches, branch{`candidate_role = ? AND unit_path LIKE ? AND assignee_id = ''`, []any{r.Role, r.Scope() + "%"}})
 	}
