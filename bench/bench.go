@@ -112,7 +112,7 @@ func Run(args []string) error {
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase; empty: none")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (logs, SQLite files) and workload 5's PostgreSQL schema")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and the service's warnings to stderr")
-	fs.IntVar(&o.Rounds, "rounds", 1, "repeat the paired comparisons (1↔2, 3, 4, 7, 8) this many times, alternating their order, and report the medians")
+	fs.IntVar(&o.Rounds, "rounds", 1, "repeat the paired comparisons (1↔2, 3, 4, 7, 8) and the inbox reads (5) this many times, alternating the pairs' order, and report the medians")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
