@@ -144,6 +144,24 @@ func inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 	if f.Offset < 0 {
 		f.Offset = 0
 	}
+	if f.CaseID != "" {
+		// One case's tasks are a handful: read them through tasks_case in one query. Split into
+		// branches, SQLite (no planner statistics) answered the assigned branch from
+		// tasks_assignee — every task the person ever completed — and the read slowed as they
+		// worked (benchmark run 8, workload 3).
+		ors := []string{`t.assignee_id = ?`}
+		args := []any{a.UserID}
+		for _, r := range a.Roles {
+			ors = append(ors, `(t.candidate_role = ? AND t.unit_path LIKE ? AND t.assignee_id = '')`)
+			args = append(args, r.Role, r.Scope()+"%")
+		}
+		where := "(" + strings.Join(ors, " OR ") + ")"
+		for _, c := range filters {
+			where += " AND t." + c
+		}
+		args = append(append(args, filterArgs...), f.Limit, f.Offset)
+		return `SELECT ` + taskCols + taskFrom + `WHERE ` + where + ` ORDER BY t.due_at, t.id LIMIT ? OFFSET ?`, args
+	}
 	type branch struct {
 		cond string
 		args []any
