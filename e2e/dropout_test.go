@@ -53,11 +53,17 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 			t.Errorf("supervision escalation = %+v", e)
 		}
 	}
-	jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+	// Each rung records its escalations in its own writes: the county rung's county_hq entry may
+	// land just after its supervision entry.
 	targets := map[string]string{}
-	for _, e := range esc.Items {
-		targets[e.Target] = e.UnitCode
-	}
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+		targets = map[string]string{}
+		for _, e := range esc.Items {
+			targets[e.Target] = e.UnitCode
+		}
+		return targets["township_gov"] != "" && targets["county_hq"] != ""
+	}, "township_gov and county_hq escalations")
 	if targets["township_gov"] != "JS-T01-GOV" || targets["county_hq"] != "JS-HQ" {
 		t.Errorf("escalation targets = %v, want township_gov→JS-T01-GOV and county_hq→JS-HQ", targets)
 	}
