@@ -25,6 +25,7 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
+	sdkworker "go.temporal.io/sdk/worker"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -265,6 +266,15 @@ func (s *Server) Stop() {
 		if err := s.srv.Stop(); err != nil {
 			s.logger.Error("temporalserver: stopping server", "error", err)
 		}
+		// The server's worker service starts SDK workers in this process that nothing stops
+		// (v1.32.0: the scanner's task-queue and history scanners — "TODO: Nothing is gracefully
+		// stopping these workers" in service/worker/scanner/scanner.go — and the
+		// parent-close-policy processor). The SDK's sticky cache is shared by every worker in
+		// the process and cleared only when the last one stops, so after Stop it kept every
+		// workflow the process had cached, coroutines and all, for good, and a server started
+		// again in this process (tests, the benchmark) ran beside them. Callers stop their own
+		// workers before the server.
+		sdkworker.PurgeStickyWorkflowCache()
 	})
 }
 

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -385,5 +387,58 @@ func TestFreePort(t *testing.T) {
 	}
 	if len(seen) < 2 {
 		t.Errorf("FreePort returned the same port repeatedly: %v", seen)
+	}
+}
+
+// parkedWorkflow waits for a signal that never comes: its coroutine stays in the SDK's sticky
+// cache until the cache lets it go.
+func parkedWorkflow(ctx workflow.Context) error {
+	workflow.GetSignalChannel(ctx, "never").Receive(ctx, nil)
+	return nil
+}
+
+// parkedCoroutines counts goroutines running parkedWorkflow.
+func parkedCoroutines() int {
+	buf := make([]byte, 1<<24)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte("temporalserver.parkedWorkflow("))
+}
+
+// TestStopReleasesCachedWorkflows: after the worker and the server stop, nothing of the
+// process's cached workflows is left running. The server leaves some of its own workers running
+// (see Stop), which kept the SDK's process-wide cache, with these coroutines, alive for good.
+func TestStopReleasesCachedWorkflows(t *testing.T) {
+	s := startTestServer(t, t.TempDir(), 24*time.Hour, nil)
+	defer s.Stop()
+	c := dial(t, s)
+	defer c.Close()
+	const queue = "temporalserver-test-parked"
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflow(parkedWorkflow)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 3 {
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("parked-%d", i), TaskQueue: queue}, parkedWorkflow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for parkedCoroutines() < 3 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d of 3 workflows running in the worker", parkedCoroutines())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.Stop()
+	c.Close()
+	s.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for parkedCoroutines() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d cached workflow coroutines still running 10 s after the worker and the server stopped", parkedCoroutines())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
