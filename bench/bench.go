@@ -72,7 +72,7 @@ Workloads (-only): 1 engine baseline · 2 subsidy lifecycle over HTTP · 3 task 
 · 7 embedded server vs the official dev server · 8 production path (Temporal + store on PostgreSQL)
 
 The defaults finish in about twenty minutes on a 2-core machine; the issue's sizes, each
-comparison repeated, are -n 10000 -cases 10000 -tasks 1000000 -rounds 3 (about 90 minutes; see
+comparison repeated, are -n 10000 -cases 10000 -tasks 1000000 -rounds 3 (70 to 90 minutes; see
 docs/benchmarks.md). The first run also builds the official CLI and the Temporal server for
 workloads 7 and 8 (several minutes; the binaries are kept in -tools, outside the repository).
 `
