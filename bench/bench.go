@@ -187,12 +187,13 @@ func Run(args []string) error {
 		return embeddedEnv, nil
 	}
 	// Workload 5 runs first, before this process has hosted a service. A stopped in-process
-	// service leaves the SDK's sticky cache (cached workflows' coroutines) and some of the
-	// embedded server's objects behind — after workload 4 at -n 3000, 58 MiB live and 2,150
-	// goroutines against 7 MiB and 5 — and every GC cycle then marked them for 60 ms instead of
-	// 2 ms while the inbox reads ran, which was the 8–12 ms p99 of runs 4–8 (gctrace; the
-	// slow reads were not slow in PostgreSQL's log). No process serving inbox reads holds a
-	// stopped server's leftovers; the other workloads compare two sides in the same process.
+	// service leaves things behind: the embedded server's never-stopped workers and some of its
+	// objects, and until temporalserver.Server.Stop purged it, the SDK's sticky cache with the
+	// cached workflows' coroutines — after workload 4 at -n 3000, 58 MiB live and 2,150
+	// goroutines against 7 MiB and 5. Every GC cycle then marked them for 60 ms instead of 2 ms
+	// while the inbox reads ran, which was the 8–12 ms p99 of runs 4–8 (gctrace; the slow reads
+	// were not slow in PostgreSQL's log). No process serving inbox reads holds a stopped
+	// server's leftovers; the other workloads compare two sides in the same process.
 	all := []workload{
 		{5, runInbox},
 		{1, func(ctx context.Context, o *Options, r *Report) error { // 1 and 2 run interleaved
