@@ -12,6 +12,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/calendar"
 	"jiaofu/store"
+	"jiaofu/workflows"
 )
 
 var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
@@ -44,9 +45,9 @@ func (s *Server) CreateUnit(c *fiber.Ctx) error {
 	}
 	u, err := s.store.CreateUnit(c.UserContext(), req.Code, strings.TrimSpace(req.Name), req.Kind, req.ParentCode, req.TownshipCode)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("parent_code", "no unit with code %q", req.ParentCode)
+		return bad("parent_code", "no unit with code %s", quote(req.ParentCode))
 	} else if errors.Is(err, store.ErrConflict) {
-		return conflict("code: a unit with code %q already exists", req.Code)
+		return conflict("code: a unit with code %s already exists", quote(req.Code))
 	} else if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (s *Server) GetUnit(c *fiber.Ctx) error {
 
 type userRequest struct {
 	Username    string         `json:"username"`
-	Password    string         `json:"password"`
+	Password    string         `json:"password" max:"256"`
 	DisplayName string         `json:"display_name"`
 	Roles       []store.RoleAt `json:"roles"`
 }
@@ -119,7 +120,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		field, _, _ := strings.Cut(err.Error(), " ")
 		return bad(field, "no such unit")
 	} else if errors.Is(err, store.ErrConflict) {
-		return conflict("username: %q is taken", req.Username)
+		return conflict("username: %s is taken", quote(req.Username))
 	} else if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 type userChange struct {
 	DisplayName *string `json:"display_name"`
 	Active      *bool   `json:"active"`
-	Password    *string `json:"password"`
+	Password    *string `json:"password" max:"256"`
 }
 
 // UpdateUser renames, deactivates or resets the password of a user; the last two end their sessions.
@@ -224,7 +225,7 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 	}
 	unit, err := s.store.UnitByCode(c.UserContext(), req.UnitCode)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("unit_code", "no unit with code %q", req.UnitCode)
+		return bad("unit_code", "no unit with code %s", quote(req.UnitCode))
 	} else if err != nil {
 		return err
 	}
@@ -235,7 +236,7 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 	st, err = s.store.CreateStudent(c.UserContext(), st)
 	if errors.Is(err, store.ErrConflict) {
 		if strings.Contains(err.Error(), "student_no") {
-			return conflict("student_no: %q is already registered", req.StudentNo)
+			return conflict("student_no: %s is already registered", quote(req.StudentNo))
 		}
 		return conflict("id_card_no: this ID-card number is already registered")
 	} else if err != nil {
@@ -393,6 +394,10 @@ func (s *Server) ListLadders(c *fiber.Ctx) error {
 
 // PutLadder replaces a task kind's ladder; tasks opened afterwards use it.
 func (s *Server) PutLadder(c *fiber.Ctx) error {
+	kind := c.Params("kind")
+	if !slices.Contains(workflows.LadderKinds, kind) {
+		return bad("kind", "no task kind %s; ladders are kept for %s", quote(kind), strings.Join(workflows.LadderKinds, ", "))
+	}
 	var req ladderRequest
 	if err := parseBody(c, &req); err != nil {
 		return err
@@ -405,7 +410,6 @@ func (s *Server) PutLadder(c *fiber.Ctx) error {
 			return bad(fmt.Sprintf("rungs[%d].target", i), "must be one of %s", strings.Join(store.EscalationTargets, ", "))
 		}
 	}
-	kind := c.Params("kind")
 	if err := s.store.SetLadder(c.UserContext(), kind, req.Rungs); err != nil {
 		return err
 	}
@@ -418,7 +422,7 @@ func (s *Server) PutLadder(c *fiber.Ctx) error {
 }
 
 type calendarRequest struct {
-	Days []calendar.Day `json:"days"`
+	Days []calendar.Day `json:"days" items:"400"`
 }
 
 // ListCalendar lists the admin's calendar additions.

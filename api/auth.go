@@ -37,7 +37,7 @@ func ActorOf(u store.User) access.Actor {
 
 type loginRequest struct {
 	Username string `json:"username"`
-	Password string `json:"password"`
+	Password string `json:"password" max:"256"`
 }
 
 type loginResponse struct {
@@ -82,6 +82,9 @@ var errBadLogin = &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized",
 // Authenticate verifies credentials and opens a session (shared by the API and the console).
 // Wrong passwords are counted per username (see loginThrottle).
 func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, store.User, error) {
+	if err := checkInput(loginRequest{Username: username, Password: password}); err != nil {
+		return "", store.User{}, err
+	}
 	if err := s.logins.check(username); err != nil {
 		return "", store.User{}, err
 	}

@@ -17,7 +17,7 @@ import (
 
 type dropoutRequest struct {
 	StudentID      string `json:"student_id"`
-	Reason         string `json:"reason"`
+	Reason         string `json:"reason" max:"1000" multiline:"true"`
 	LastAttendedOn string `json:"last_attended_on"`
 }
 
@@ -83,7 +83,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 	if code := c.Query("unit"); code != "" {
 		u, err := s.store.UnitByCode(ctx, code)
 		if err != nil {
-			return bad("unit", "no unit %q", code)
+			return bad("unit", "no unit %s", quote(code))
 		}
 		unitPath = u.Path
 	}
@@ -140,8 +140,8 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 
 type attemptRequest struct {
 	Method   string   `json:"method"`
-	Notes    string   `json:"notes"`
-	Visitors []string `json:"visitors"`
+	Notes    string   `json:"notes" max:"2000" multiline:"true"`
+	Visitors []string `json:"visitors" items:"20" max:"50"`
 }
 
 // LogAttempt records a persuasion attempt (home visit, phone call, …); the first one of a round
@@ -163,7 +163,7 @@ func (s *Server) LogAttempt(c *fiber.Ctx) error {
 
 type outcomeRequest struct {
 	Outcome         string `json:"outcome"`
-	Note            string `json:"note"`
+	Note            string `json:"note" max:"1000" multiline:"true"`
 	ReceivingSchool string `json:"receiving_school,omitempty"`
 }
 
@@ -188,7 +188,7 @@ func (s *Server) RecordDropoutOutcome(c *fiber.Ctx) error {
 
 type absenceRequest struct {
 	Date string `json:"date"`
-	Note string `json:"note"`
+	Note string `json:"note" max:"1000" multiline:"true"`
 }
 
 // RecordAbsence reports an absence during consolidation: a relapse reopens the case.

@@ -63,6 +63,11 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	}
 }
 
+// errUnstorable answers a write the database refused for its content. The edge checks should
+// refuse such input first (naming the field); this is what the caller sees if one slips past.
+var errUnstorable = &Error{Status: fiber.StatusBadRequest, Code: "invalid",
+	Message: "the text could not be stored: remove unusual or invisible characters and shorten it, then send again"}
+
 func classify(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -94,6 +99,10 @@ func classify(err error) *Error {
 		case workflows.ErrTypeInvalid:
 			field, _, _ := strings.Cut(msg, ":")
 			return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Message: msg, Field: field}
+		case workflows.ErrTypeRateLimited:
+			return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: msg}
+		case workflows.ErrTypeUnstorable:
+			return errUnstorable
 		}
 	}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -106,6 +115,9 @@ func classify(err error) *Error {
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("record")
+	}
+	if errors.Is(err, store.ErrUnstorable) {
+		return errUnstorable
 	}
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("a record with the same key already exists")

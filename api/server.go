@@ -3,9 +3,7 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -50,7 +48,7 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger)
 // Mount registers every route on app (the console mounts its pages beside them).
 func (s *Server) Mount(app *fiber.App) {
 	for _, r := range s.routes {
-		handlers := append(append([]fiber.Handler{}, r.chain...), r.Handler)
+		handlers := append(append([]fiber.Handler{checkParams}, r.chain...), r.Handler)
 		app.Add(r.Method, r.Path, handlers...)
 	}
 }
@@ -158,26 +156,6 @@ func (s *Server) table() []Route {
 		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "", nil, s.PublicBatch),
 		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "", objectionRequest{}, s.CreateObjection, objectionLimit),
 	}
-}
-
-// parseBody decodes a JSON body, naming the problem on failure.
-func parseBody(c *fiber.Ctx, dst any) error {
-	if len(c.Body()) == 0 {
-		return bad("body", "a JSON object is required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return bad(ute.Field, "must be a %s", ute.Type.String())
-		}
-		if f, ok := unknownField(err); ok {
-			return bad(f, "unknown field")
-		}
-		return bad("body", "not valid JSON: %v", err)
-	}
-	return nil
 }
 
 // Healthz answers while the process runs.

@@ -43,7 +43,7 @@ func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 	}
 	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen, Stage: req.Stage})
 	if errors.Is(err, store.ErrConflict) {
-		return conflict("code: programme %q already exists", req.Code)
+		return conflict("code: programme %s already exists", quote(req.Code))
 	} else if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ type applicationRequest struct {
 	StudentID    string `json:"student_id"`
 	Programme    string `json:"programme"`
 	Term         string `json:"term"`
-	EvidenceNote string `json:"evidence_note,omitempty"`
+	EvidenceNote string `json:"evidence_note,omitempty" max:"1000" multiline:"true"`
 }
 
 // CreateApplication starts a subsidy application workflow. Its id derives from (student,
@@ -137,7 +137,7 @@ func (s *Server) ListApplications(c *fiber.Ctx) error {
 	if code := c.Query("unit"); code != "" {
 		u, err := s.store.UnitByCode(c.UserContext(), code)
 		if err != nil {
-			return bad("unit", "no unit %q", code)
+			return bad("unit", "no unit %s", quote(code))
 		}
 		f.UnitID = u.ID
 	}
@@ -201,7 +201,7 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	}
 	unit, err := s.store.UnitByCode(ctx, req.SchoolUnit)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("school_unit", "no unit %q", req.SchoolUnit)
+		return bad("school_unit", "no unit %s", quote(req.SchoolUnit))
 	} else if err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func (s *Server) PublicBatch(c *fiber.Ctx) error {
 
 type objectionRequest struct {
 	EntryID string `json:"entry_id"`
-	Reason  string `json:"reason"`
+	Reason  string `json:"reason" max:"1000" multiline:"true"`
 	Contact string `json:"contact"`
 }
 
@@ -402,7 +402,7 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 		}
 	}
 	if applicationID == "" {
-		return "", bad("entry_id", "%q is not on this publicity list", req.EntryID)
+		return "", bad("entry_id", "%s is not on this publicity list", quote(req.EntryID))
 	}
 	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: applicationID,
 		Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)})

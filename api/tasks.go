@@ -69,17 +69,17 @@ func (s *Server) GetTask(c *fiber.Ctx) error {
 
 type completeRequest struct {
 	Outcome string            `json:"outcome"`
-	Comment string            `json:"comment"`
-	Fields  map[string]string `json:"fields,omitempty"`
+	Comment string            `json:"comment" max:"1000" multiline:"true"`
+	Fields  map[string]string `json:"fields,omitempty" items:"10" max:"1000" multiline:"true"`
 }
 
 type commentRequest struct {
-	Comment string `json:"comment"`
+	Comment string `json:"comment" max:"1000" multiline:"true"`
 }
 
 type transferRequest struct {
 	ToUser  string `json:"to_user"`
-	Comment string `json:"comment"`
+	Comment string `json:"comment" max:"1000" multiline:"true"`
 }
 
 // CompleteTask decides a task with one of its outcomes.
@@ -148,7 +148,7 @@ func (s *Server) TransferTask(c *fiber.Ctx) error {
 	}
 	u, err := s.store.UserByUsername(c.UserContext(), req.ToUser)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("to_user", "no user %q", req.ToUser)
+		return bad("to_user", "no user %s", quote(req.ToUser))
 	} else if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (s *Server) ListEscalations(c *fiber.Ctx) error {
 
 type closeEscalationRequest struct {
 	Decision string `json:"decision"`
-	Note     string `json:"note"`
+	Note     string `json:"note" max:"1000" multiline:"true"`
 }
 
 // Accountability decisions (问责) the supervision office may close an escalation with.

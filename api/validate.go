@@ -41,19 +41,19 @@ var termRe = regexp.MustCompile(`^(\d{4})-(\d{4})-([12])$`)
 func ValidTerm(term string) error {
 	m := termRe.FindStringSubmatch(term)
 	if m == nil {
-		return fmt.Errorf("%q is not a term such as 2026-2027-1", term)
+		return fmt.Errorf("%s is not a term such as 2026-2027-1", quote(term))
 	}
 	a, _ := strconv.Atoi(m[1])
 	b, _ := strconv.Atoi(m[2])
 	if b != a+1 {
-		return fmt.Errorf("%q: the second year must follow the first", term)
+		return fmt.Errorf("%s: the second year must follow the first", quote(term))
 	}
 	return nil
 }
 
 func validDate(s string) error {
 	if _, err := time.Parse("2006-01-02", s); err != nil {
-		return fmt.Errorf("%q is not a date such as 2026-09-01", s)
+		return fmt.Errorf("%s is not a date such as 2026-09-01", quote(s))
 	}
 	return nil
 }
@@ -77,7 +77,7 @@ func MaskName(name string) string {
 // text checks a required free-text field and its length.
 func text(field, v string, max int) error {
 	v = strings.TrimSpace(v)
-	if v == "" {
+	if blank(v) {
 		return bad(field, "required")
 	}
 	if utf8.RuneCountInString(v) > max {

@@ -130,7 +130,10 @@ var fieldRules = []rule{
 	r(`does not hold .* over unit`, fixed("该用户不具备办理此待办的角色，不能转办给他")),
 	r(`separation of duties bars`, fixed("按照不相容职务分离要求，该用户不能办理本案")),
 	r(`^unknown field`, fixed("表单包含未知字段")),
-	r(`^must be a `, fixed("格式不正确")),
+	r(`^must be (a |an |text in quotes|true or false|one JSON object)`, fixed("格式不正确")),
+	r(`^contains a NUL byte|^contains a control character`, fixed("含有看不见的控制字符，请删除后重新提交")),
+	r(`^contains bytes that are not readable text`, fixed("含有无法识别的字符，请重新输入或粘贴")),
+	r(`^at most (\d+) entries`, func(_ string, m []string) string { return "不能超过 " + m[1] + " 项" }),
 	r(`^(.+) is not one of .* for a .* task`, fixed("该待办不能选择此办理结果")),
 }
 
@@ -168,6 +171,10 @@ var messageRules = []rule{
 	r(`publicity list \(it may have ended`, fixed("该公示已结束或不存在。")),
 	r(`is already registered|is taken|already exists`, fixed("已存在相同的记录，不能重复创建。")),
 	r(`this needs one of the roles`, fixed("您的角色无权使用此功能。")),
+	r(`you urged this task at .*; you can urge it again after (\d\d:\d\d)`, func(_ string, m []string) string {
+		return "您刚催办过该待办，每人每小时可催办一次，请在 " + m[1] + " 之后再催办。"
+	}),
+	r(`^the text could not be stored`, fixed("内容无法保存：请删除其中不常见或看不见的字符并缩短后重新提交。")),
 	r(`too many objections`, fixed("提交过于频繁，请一分钟后再试。")),
 	r(`no worker answered in time|workflow service is unavailable`, fixed("系统繁忙：后台没有及时响应，未做任何更改，请稍后重试。")),
 	r(`^CSRF token`, fixed("页面已过期或来源无法确认（CSRF 校验未通过），请返回、刷新页面后重新提交。")),

@@ -28,6 +28,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrUnstorable is a write the database refuses for what it holds (text it cannot store, a
+	// value out of range, a key too large to index): no retry can ever make it succeed.
+	ErrUnstorable = errors.New("the database cannot store this value")
 )
 
 // Store is the one handle on the database.
@@ -185,11 +188,18 @@ func interpret(err error) error {
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
 		return fmt.Errorf("%w: %s", ErrConflict, pqErr.Constraint)
 	}
+	// Class 22 is data exceptions (invalid byte sequence, value too long, out of range), class 54
+	// program limits (an index row too large).
+	if pqErr != nil && (strings.HasPrefix(pqErr.SQLState(), "22") || strings.HasPrefix(pqErr.SQLState(), "54")) {
+		return fmt.Errorf("%w: %s", ErrUnstorable, pqErr.Message)
+	}
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) {
 		switch sqErr.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %s", ErrConflict, sqErr.Error())
+		case sqlite3.SQLITE_TOOBIG:
+			return fmt.Errorf("%w: %s", ErrUnstorable, sqErr.Error())
 		}
 	}
 	return err

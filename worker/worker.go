@@ -3,6 +3,7 @@ package worker
 
 import (
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"jiaofu/activities"
@@ -38,7 +39,12 @@ func init() { sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize) }
 
 // New builds a worker on the task queue with everything registered.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: Interceptors()})
 	Register(w, acts)
 	return w
+}
+
+// Interceptors are the worker's interceptors (tests on the SDK's test environment use them too).
+func Interceptors() []interceptor.WorkerInterceptor {
+	return []interceptor.WorkerInterceptor{&unstorableWrites{}}
 }

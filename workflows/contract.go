@@ -17,6 +17,11 @@ const (
 	ProcessDropout = "dropout"
 )
 
+// LadderKinds are the kinds an escalation ladder may be stored for: every task kind, and
+// "default", the ladder of a kind that has none of its own.
+var LadderKinds = []string{"default", KindSubsidyReview, KindSubsidyResubmit, KindObjectionReview, KindPublicitySignoff,
+	KindDropoutFirstContact, KindDropoutCloseApproval}
+
 // Search attributes registered in the namespace so operators can find cases in the Temporal UI.
 var (
 	AttrProcess = temporal.NewSearchAttributeKeyKeyword("JiaofuProcess")

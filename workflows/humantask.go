@@ -10,6 +10,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/activities"
+	"jiaofu/calendar"
 	"jiaofu/store"
 )
 
@@ -31,9 +32,12 @@ const OutcomeWithdrawn = "withdrawn"
 
 // Error types carried by refused updates; the API maps them to HTTP statuses.
 const (
-	ErrTypeForbidden = "forbidden" // 403: not this person's task, or separation of duties
-	ErrTypeConflict  = "conflict"  // 409: the task is no longer open, or already claimed
-	ErrTypeInvalid   = "invalid"   // 400: an outcome or field the task does not take
+	ErrTypeForbidden   = "forbidden"    // 403: not this person's task, or separation of duties
+	ErrTypeConflict    = "conflict"     // 409: the task is no longer open, or already claimed
+	ErrTypeInvalid     = "invalid"      // 400: an outcome or field the task does not take
+	ErrTypeRateLimited = "rate_limited" // 429: the same person urged the same task too recently
+	// ErrTypeUnstorable: an activity's write the database refused for its content (400); never retried.
+	ErrTypeUnstorable = "unstorable"
 )
 
 // TaskAction is one person's action on a task. The API fills Actor from the caller's token;
@@ -73,6 +77,7 @@ type openTask struct {
 	Opened   activities.TaskOpened
 	Assignee string
 	Urges    int
+	LastUrge map[string]time.Time // user id → when they last urged this task
 	Level    int
 	Result   *TaskResult
 	Created  time.Time
@@ -108,7 +113,7 @@ type Tasks struct {
 // workflow that continued-as-new, so that task ids stay unique.
 func NewTasks(ctx workflow.Context, seq int) (*Tasks, error) {
 	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*openTask{}}
-	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.validate})
+	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
 }
 
@@ -139,6 +144,30 @@ func eligibleRole(task *openTask, actor access.Actor) string {
 		return task.Spec.CandidateRole
 	}
 	return ""
+}
+
+// UrgeInterval is how often one person may urge one task (催办): a reminder an hour is plenty,
+// and each urge adds to the case's history.
+const UrgeInterval = time.Hour
+
+// admit is the Update's validator: validate's rules, and the urge rate limit. The limit is here,
+// not in validate, because the handler re-validates during replay, and histories recorded
+// before the limit existed hold urges closer together than it allows (the SDK does not run
+// validators during replay).
+func (t *Tasks) admit(ctx workflow.Context, a TaskAction) error {
+	if err := t.validate(ctx, a); err != nil {
+		return err
+	}
+	if a.Action == ActionUrge {
+		task := t.open[a.TaskID]
+		if last, ok := task.LastUrge[a.Actor.UserID]; ok {
+			if next := last.Add(UrgeInterval); workflow.Now(ctx).Before(next) {
+				return refuse(ErrTypeRateLimited, "you urged this task at %s; you can urge it again after %s",
+					last.In(calendar.CST).Format("15:04"), next.In(calendar.CST).Format("15:04"))
+			}
+		}
+	}
+	return nil
 }
 
 // validate refuses an action before anything is written to history: the wrong person, the wrong
@@ -256,6 +285,10 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 		state, action, role = store.TaskCancelled, "task.withdrawn", "owner"
 	case ActionUrge:
 		task.Urges++
+		if task.LastUrge == nil {
+			task.LastUrge = map[string]time.Time{}
+		}
+		task.LastUrge[a.Actor.UserID] = now
 		action = "task.urged"
 		if role == "" && len(a.Actor.Roles) > 0 {
 			role = a.Actor.Roles[0].Role

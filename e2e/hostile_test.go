@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"jiaofu/config"
+)
+
+// send posts body exactly as given (it may be malformed JSON or hold invalid UTF-8) and decodes
+// the error answer.
+func (c *client) send(method, path string, body []byte) (int, apiError, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var e apiError
+	_ = json.Unmarshal(raw, &e)
+	return resp.StatusCode, e, string(raw)
+}
+
+// TestHostileInput sends what an adversarial probe sent (issue 13): control characters, invalid
+// UTF-8, megabyte texts, bodies that are not objects, urges in a loop. Each is refused with a 400
+// (or 429) naming the field, nothing is half-done, and the cases go on.
+func TestHostileInput(t *testing.T) { hostileInput(t, testConfig(t, t.TempDir())) }
+
+// TestHostileInputOnPostgres is the same on PostgreSQL, where a NUL byte cannot be stored at all.
+func TestHostileInputOnPostgres(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.DatabaseURL = postgresSchema(t)
+	hostileInput(t, cfg)
+}
+
+func hostileInput(t *testing.T, cfg config.Config) {
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, staff, head, teacher := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("teacher01")
+	stu := staff.studentOf("王二小")
+	nul := "正常文字\u0000后面"
+	bell := "响铃\u0007"
+
+	// Control characters, in every kind of field, on public and logged-in routes.
+	for _, c := range []struct {
+		who          *client
+		method, path string
+		body         map[string]any
+		field        string
+	}{
+		{anon, "POST", "/api/v1/auth/login", map[string]any{"username": "head01\u0000", "password": "x"}, "username"},
+		{anon, "POST", "/public/publicity-batches/b-1/objections", map[string]any{"entry_id": "e", "reason": nul, "contact": "1"}, "reason"},
+		{anon, "POST", "/public/publicity-batches/b-1/objections", map[string]any{"entry_id": "e", "reason": "ok", "contact": bell}, "contact"},
+		{staff, "POST", "/api/v1/subsidy-applications", map[string]any{"student_id": stu.ID, "programme": "living-primary", "term": "2026-2027-1", "evidence_note": nul}, "evidence_note"},
+		{staff, "POST", "/api/v1/subsidy-applications", map[string]any{"student_id": stu.ID + "\u0000", "programme": "p", "term": "2026-2027-1"}, "student_id"},
+		{staff, "POST", "/api/v1/subsidy-applications", map[string]any{"student_id": stu.ID, "programme": "p\u0000", "term": "2026-2027-1"}, "programme"},
+		{staff, "POST", "/api/v1/dropout-cases", map[string]any{"student_id": stu.ID, "reason": nul, "last_attended_on": "2026-11-01"}, "reason"},
+		{admin, "POST", "/api/v1/admin/org-units", map[string]any{"code": "JS-T01-S09", "name": "学校\u0000", "kind": "school", "parent_code": "JS-T01"}, "name"},
+		{admin, "POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "password-1", "display_name": "张\u0000三",
+			"roles": []map[string]string{{"role": "teacher", "unit_code": "JS-T01-S01"}}}, "display_name"},
+		{admin, "POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "password-1", "display_name": "张三",
+			"roles": []map[string]string{{"role": "teacher", "unit_code": "JS-T01-S01\u0000"}}}, "roles[0].unit_code"},
+		{staff, "POST", "/api/v1/admin/students", map[string]any{"student_no": "L123", "name": "李\u0000四", "sex": "M", "birth_date": "2015-01-01",
+			"unit_code": "JS-T01-S01", "grade": 3, "class": "1"}, "name"},
+		{staff, "POST", "/api/v1/admin/students", map[string]any{"student_no": "L123", "name": "李四", "sex": "M", "birth_date": "2015-01-01",
+			"unit_code": "JS-T01-S01", "grade": 3, "class": "1\u001b"}, "class"},
+	} {
+		e := c.who.expectError(c.method, c.path, c.body, 400, c.field)
+		if !strings.Contains(e.Error.Message, "control character") && !strings.Contains(e.Error.Message, "NUL byte") {
+			t.Errorf("%s %s: message %q does not say what is wrong", c.method, c.path, e.Error.Message)
+		}
+	}
+	// The clean retry of a refused dropout case opens it: the refusal left nothing behind.
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case after a refused one: %d", code)
+	}
+	teacher.waitTask("dropout_first_contact", dc.ID)
+	attempts := "/api/v1/dropout-cases/" + dc.ID + "/attempts"
+	teacher.expectError("POST", attempts, map[string]any{"method": "home_visit", "notes": nul}, 400, "notes")
+	// Free text may hold line breaks and tabs; other fields may not.
+	teacher.expectError("POST", attempts, map[string]any{"method": "home_visit\n", "notes": "ok"}, 400, "method")
+	if code, body := teacher.raw("POST", attempts, map[string]any{"method": "home_visit", "notes": "第一段\r\n第二段\t完", "visitors": []string{"班主任"}}); code != 200 {
+		t.Fatalf("attempt with line breaks: %d %s", code, body)
+	}
+	// Query and path parameters too.
+	staff.expectError("GET", "/api/v1/tasks?kind=%00", nil, 400, "kind")
+
+	// Invalid UTF-8 is refused, naming the field (encoding/json would have turned it into U+FFFD).
+	code, e, _ := staff.send("POST", "/api/v1/dropout-cases", []byte(`{"student_id":"x","reason":"bad `+"\xff\xfe"+`","last_attended_on":"2026-11-01"}`))
+	if code != 400 || e.Error.Field != "reason" {
+		t.Errorf("invalid UTF-8: %d %+v, want 400 naming reason", code, e)
+	}
+
+	// Bodies that are not objects name the body, in words without Go types.
+	for _, body := range []string{`"s"`, `123`, `[]`, `{"username":"a"} {"username":"b"}`} {
+		code, e, _ := anon.send("POST", "/api/v1/auth/login", []byte(body))
+		if code != 400 || e.Error.Field != "body" || strings.Contains(e.Error.Message, "api.") {
+			t.Errorf("body %s: %d %+v, want 400 naming body in plain words", body, code, e)
+		}
+	}
+	code, e, _ = anon.send("POST", "/api/v1/auth/login", []byte(`{"username": 5, "password": "x"}`))
+	if code != 400 || e.Error.Field != "username" || strings.Contains(e.Error.Message, "string") {
+		t.Errorf("wrong type: %d %+v, want 400 naming username in plain words", code, e)
+	}
+
+	// Length and count limits, and a short quote of the input in the message.
+	huge := strings.Repeat("长", 900_000/3)
+	e = admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": "JS-T01-S09", "name": "学校", "kind": "school", "parent_code": "JS-T01", "township_code": huge}, 400, "township_code")
+	if len(e.Error.Message) > 300 {
+		t.Errorf("message echoes the input: %d bytes", len(e.Error.Message))
+	}
+	e = staff.expectError("POST", "/api/v1/subsidy-applications", map[string]any{"student_id": strings.Repeat("x", 99), "programme": "p", "term": "2026-2027-1"}, 400, "student_id")
+	if len(e.Error.Message) > 200 {
+		t.Errorf("message echoes the input: %q", e.Error.Message)
+	}
+	teacher.expectError("POST", attempts, map[string]any{"method": "phone", "notes": strings.Repeat("记", 2001)}, 400, "notes")
+	visitors := make([]string, 21)
+	for i := range visitors {
+		visitors[i] = "人"
+	}
+	teacher.expectError("POST", attempts, map[string]any{"method": "phone", "visitors": visitors}, 400, "visitors")
+	teacher.expectError("POST", attempts, map[string]any{"method": "phone", "visitors": []string{strings.Repeat("人", 51)}}, 400, "visitors[0]")
+	// Names of nothing visible are not names.
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": "JS-T01-S09", "name": "\u200b\u200b\ufeff", "kind": "school", "parent_code": "JS-T01"}, 400, "name")
+	// Ladders are kept only for kinds that exist.
+	for _, kind := range []string{"%00", "..", "no_such_kind"} {
+		admin.expectError("PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": []map[string]string{{"after": "1wd", "target": "remind"}}}, 400, "kind")
+	}
+
+	// A review task: a megabyte comment is refused, urging is limited per person and task.
+	var app struct{ ID string }
+	if code := staff.do("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": staff.studentOf("张小三").ID,
+		"programme": "living-primary", "term": "2026-2027-1"}, &app); code != 201 && code != 202 {
+		t.Fatalf("apply: %d", code)
+	}
+	review := head.waitTask("subsidy_review", app.ID)
+	urge := "/api/v1/tasks/" + review.ID + "/urge"
+	e = staff.expectError("POST", urge, map[string]string{"comment": strings.Repeat("催", 1001)}, 400, "comment")
+	if !strings.Contains(e.Error.Message, "at most 1000 characters") {
+		t.Errorf("long comment: %q", e.Error.Message)
+	}
+	if code, body := staff.raw("POST", urge, map[string]string{"comment": "请尽快审核"}); code != 200 {
+		t.Fatalf("first urge: %d %s", code, body)
+	}
+	e = staff.expectError("POST", urge, map[string]string{"comment": "再催"}, 429, "")
+	if e.Error.Code != "rate_limited" {
+		t.Errorf("second urge within the hour: %+v", e)
+	}
+	// Another person may still urge; the task is untouched and completes.
+	if code, body := anon.as("township01").raw("POST", urge, map[string]string{"comment": "乡镇催办"}); code != 200 {
+		t.Fatalf("another person's urge: %d %s", code, body)
+	}
+	if code, body := head.raw("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve", "comment": "同意\n材料齐全"}); code != 200 {
+		t.Fatalf("complete after the refusals: %d %s", code, body)
+	}
+	head.waitStatus(app.ID, "reviewed")
+}
