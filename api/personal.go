@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 
 	"jiaofu/access"
@@ -8,7 +10,8 @@ import (
 )
 
 // personalView is how much of a student's personal fields one viewer may see. Every read of a
-// student goes through it, so that no page shows more than another.
+// student — the student record and the audit trail's before/after values alike — goes through
+// it, so that no page shows more than another.
 type personalView struct{ whole bool }
 
 // personalViewOf decides for viewer a and a student of the unit (code, path). Only two kinds of
@@ -72,4 +75,70 @@ func (v personalView) student(st store.Student) store.Student {
 	st.StudentNo = v.field("student_no", st.StudentNo)
 	st.BirthDate = v.field("birth_date", st.BirthDate)
 	return st
+}
+
+// timeline is a case's audit entries as the viewer may see them: every personal field recorded
+// in before/after, at any depth, goes through field. The stored entries are not changed (their
+// hashes cover what was recorded); only this copy is.
+func (v personalView) timeline(es []store.AuditEntry) []store.AuditEntry {
+	if v.whole {
+		return es
+	}
+	out := make([]store.AuditEntry, len(es))
+	for i, e := range es {
+		e.Before, e.After = v.recorded(e.Before), v.recorded(e.After)
+		out[i] = e
+	}
+	return out
+}
+
+// recorded masks one before/after value. It is re-encoded only when something was masked, so
+// entries without personal fields read exactly as written. A value that is not JSON (never
+// written so) is withheld rather than shown unread.
+func (v personalView) recorded(raw string) string {
+	if raw == "" {
+		return raw
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber() // amounts in fen stay exact
+	var x any
+	if err := dec.Decode(&x); err != nil {
+		return "{}"
+	}
+	x, changed := v.walk("", x)
+	if !changed {
+		return raw
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return "{}"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// walk masks the strings under personal keys in x; key is the key x was found under (array
+// elements inherit their array's).
+func (v personalView) walk(key string, x any) (any, bool) {
+	switch t := x.(type) {
+	case map[string]any:
+		changed := false
+		for k, val := range t {
+			m, c := v.walk(k, val)
+			t[k], changed = m, changed || c
+		}
+		return t, changed
+	case []any:
+		changed := false
+		for i, val := range t {
+			m, c := v.walk(key, val)
+			t[i], changed = m, changed || c
+		}
+		return t, changed
+	case string:
+		m := v.field(key, t)
+		return m, m != t
+	}
+	return x, false
 }

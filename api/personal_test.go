@@ -79,3 +79,39 @@ func TestStudentViewOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestTimelineMasksRecordedPersonalFields: the trail's before/after values go through the same
+// mask as the student record, at any depth and under whichever key a task's fields used, and
+// come back byte for byte when they hold nothing personal.
+func TestTimelineMasksRecordedPersonalFields(t *testing.T) {
+	t.Parallel()
+	created := `{"student_no":"G` + pupilID + `","unit":"JS-T01-S01"}`
+	fields := `{"fields":{"id_card_no":"` + pupilID + `","birth_date":"2016-03-12"},"ids":{"id_card":["` + pupilID + `"]},"amount_fen":50000}`
+	plain := `{"note":"<家访>","amount_fen":50000,"state":"approved"}`
+	es := []store.AuditEntry{{Action: "student.created", After: created}, {Action: "task.completed", Before: "{}", After: fields},
+		{Action: "subsidy.approved", After: plain}}
+	for who, a := range outsiders {
+		got := personalViewOf(a, "JS-T01-S01", schoolPath).timeline(es)
+		if got[0].After != `{"student_no":"***************1036","unit":"JS-T01-S01"}` {
+			t.Errorf("%s sees %s", who, got[0].After)
+		}
+		if got[1].After != `{"amount_fen":50000,"fields":{"birth_date":"2016","id_card_no":"**************1036"},"ids":{"id_card":["**************1036"]}}` {
+			t.Errorf("%s sees %s", who, got[1].After)
+		}
+		if got[1].Before != "{}" || got[2].After != plain {
+			t.Errorf("%s sees an entry without personal fields changed: %q, %q", who, got[1].Before, got[2].After)
+		}
+	}
+	if es[0].After != created {
+		t.Errorf("masking changed the stored entry: %s", es[0].After)
+	}
+	for who, a := range insiders {
+		if got := personalViewOf(a, "JS-T01-S01", schoolPath).timeline(es); got[0].After != created || got[1].After != fields {
+			t.Errorf("%s sees %s, %s", who, got[0].After, got[1].After)
+		}
+	}
+	// A case whose unit is unknown is read outside every school: masked even for the aid center.
+	if got := personalViewOf(insiders["aid center"], "", "").timeline(es); got[0].After == created {
+		t.Errorf("a case of no unit shows %s", got[0].After)
+	}
+}
