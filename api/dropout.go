@@ -126,6 +126,7 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	timeline = personalViewOf(actor(c), dc.UnitCode, dc.UnitPath).timeline(timeline)
 	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": orEmpty(timeline)}
 	if dc.State != store.DropoutClosed {
 		if v, err := s.temporal.QueryWorkflow(ctx, dc.WorkflowID, "", workflows.DropoutQuery); err == nil {

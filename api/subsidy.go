@@ -176,10 +176,11 @@ func (s *Server) GetApplication(c *fiber.Ctx) error {
 		v.Tasks = append(v.Tasks, view(t))
 	}
 	v.Tasks = orEmpty(v.Tasks)
-	if v.History, err = s.store.Timeline(ctx, app.ID); err != nil {
+	history, err := s.store.Timeline(ctx, app.ID)
+	if err != nil {
 		return err
 	}
-	v.History = orEmpty(v.History)
+	v.History = orEmpty(personalViewOf(actor(c), app.UnitCode, app.UnitPath).timeline(history))
 	return c.JSON(v)
 }
 

@@ -226,40 +226,38 @@ func timeoutAs503(ctx context.Context, err error) error {
 	return err
 }
 
-// Timeline is a case's audit trail, for anyone who may see the case.
+// Timeline is a case's audit trail, for anyone who may see the case, with its personal fields
+// as the caller may see them.
 func (s *Server) Timeline(c *fiber.Ctx) error {
-	id := c.Params("id")
-	if err := s.canSeeCase(c, id); err != nil {
-		return err
+	id, a := c.Params("id"), actor(c)
+	unitCode, unitPath := s.caseUnit(c.UserContext(), id)
+	if !a.ReadsAll() && (unitPath == "" || !a.Sees(unitPath)) {
+		return notFound("case")
 	}
 	es, err := s.store.Timeline(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"case_id": id, "items": orEmpty(es)})
+	return c.JSON(fiber.Map{"case_id": id, "items": orEmpty(personalViewOf(a, unitCode, unitPath).timeline(es))})
 }
 
-// canSeeCase finds the case's unit through its tasks or its record and checks the caller's scope.
-func (s *Server) canSeeCase(c *fiber.Ctx, id string) error {
-	a := actor(c)
-	if a.ReadsAll() {
-		return nil
-	}
-	ctx := c.UserContext()
-	var path string
+// caseUnit finds the unit a case belongs to through its record or its tasks: the scope it is
+// read in, and the school whose students' personal fields it may record. A student's own record
+// (student.created and the like) is a case too. Both are empty for a case of no unit (a user, a
+// ladder), which only the readers of everything see.
+func (s *Server) caseUnit(ctx context.Context, id string) (code, path string) {
 	if app, err := s.store.ApplicationByID(ctx, id); err == nil {
-		path = app.UnitPath
+		return app.UnitCode, app.UnitPath
 	} else if b, err := s.store.BatchByID(ctx, id); err == nil {
-		path = b.UnitPath
+		return b.UnitCode, b.UnitPath
 	} else if dc, err := s.store.DropoutCaseByID(ctx, id); err == nil {
-		path = dc.UnitPath
+		return dc.UnitCode, dc.UnitPath
+	} else if st, err := s.store.StudentByID(ctx, id); err == nil {
+		return st.UnitCode, st.UnitPath
 	} else if ts, err := s.store.TasksOfCase(ctx, id); err == nil && len(ts) > 0 {
-		path = ts[0].UnitPath
+		return ts[0].UnitCode, ts[0].UnitPath
 	}
-	if path == "" || !a.Sees(path) {
-		return notFound("case")
-	}
-	return nil
+	return "", ""
 }
 
 // ListEscalations is the escalation inbox; ?state=open|closed, ?target=, ?process=.

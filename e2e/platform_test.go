@@ -13,6 +13,7 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 
 	"jiaofu/api"
+	"jiaofu/demo"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -491,5 +492,72 @@ func TestBulkApplications(t *testing.T) {
 	staff.do("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": items[:1]}, &res)
 	if res.Items[0].Status != 409 {
 		t.Errorf("repeated item: %+v", res.Items[0])
+	}
+}
+
+// TestPersonalFieldsByViewer: a student's ID-card number, 学籍号 and birth date are whole only
+// for the student's own school and the aid center, on the student page and in the audit
+// timeline alike; everyone else sees the last four characters and the birth year, so that
+// neither read can be combined with the other to rebuild the number.
+func TestPersonalFieldsByViewer(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	id := demo.IDCard("42282220140506123")
+	var st store.Student
+	if code := anon.as("staff01").do("POST", "/api/v1/admin/students", map[string]any{"student_no": "G" + id, "name": "向小云", "sex": "女",
+		"birth_date": "2014-05-06", "id_card_no": id, "unit_code": "JS-T01-S01", "grade": 5, "class": "2班"}, &st); code != 201 {
+		t.Fatalf("create student: %d", code)
+	}
+	read := func(c *client, path string) string {
+		t.Helper()
+		code, body := c.raw("GET", path, nil)
+		if code != 200 {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+		return body
+	}
+	var created struct {
+		StudentNo string `json:"student_no"`
+	}
+	for _, who := range []string{"staff01", "aid01"} {
+		c := anon.as(who)
+		page := read(c, "/api/v1/admin/students/"+st.ID)
+		var seen store.Student
+		if err := json.Unmarshal([]byte(page), &seen); err != nil || seen.IDCardNo != id || seen.StudentNo != "G"+id || seen.BirthDate != "2014-05-06" {
+			t.Errorf("%s sees the student as %s", who, page)
+		}
+		var tl struct{ Items []store.AuditEntry }
+		if err := json.Unmarshal([]byte(read(c, "/api/v1/cases/"+st.ID+"/timeline")), &tl); err != nil || len(tl.Items) != 1 ||
+			json.Unmarshal([]byte(tl.Items[0].After), &created) != nil || created.StudentNo != "G"+id {
+			t.Errorf("%s sees the timeline as %+v", who, tl.Items)
+		}
+	}
+	for _, who := range []string{"jcs01", "township01", "leader01", "edu01"} {
+		c := anon.as(who)
+		for _, path := range []string{"/api/v1/admin/students/" + st.ID, "/api/v1/cases/" + st.ID + "/timeline"} {
+			body := read(c, path)
+			// The last four characters are all an outsider gets: no longer piece of the number
+			// (six characters are rare enough elsewhere in a body not to match a timestamp or
+			// hash by chance), and not the birth date, which is characters 7–14.
+			pieces := []string{id[13:], "2014-05-06"}
+			for i := 0; i+6 <= len(id); i++ {
+				pieces = append(pieces, id[i:i+6])
+			}
+			for _, forbidden := range pieces {
+				if strings.Contains(body, forbidden) {
+					t.Errorf("%s: %s shows %q: %s", who, path, forbidden, body)
+				}
+			}
+			if !strings.Contains(body, "*"+id[14:]) {
+				t.Errorf("%s: %s does not show the last four characters masked: %s", who, path, body)
+			}
+		}
+	}
+	var items struct{ Items []store.Student }
+	anon.as("township01").do("GET", "/api/v1/admin/students", nil, &items)
+	for _, s := range items.Items {
+		if len(s.BirthDate) > 4 || len(s.IDCardNo) > 4 && strings.Trim(s.IDCardNo[:len(s.IDCardNo)-4], "*") != "" {
+			t.Errorf("township's student list shows %s born %s", s.IDCardNo, s.BirthDate)
+		}
 	}
 }

@@ -287,8 +287,8 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	return err
 }
 
-// Student is a pupil the processes are for. IDCardNo is sensitive: callers mask it outside the
-// student's own school and the aid center.
+// Student is a pupil the processes are for. IDCardNo, StudentNo and BirthDate are personal: the
+// API masks them outside the student's own school and the aid center (api personalViewOf).
 type Student struct {
 	ID                string    `db:"id" json:"id"`
 	StudentNo         string    `db:"student_no" json:"student_no"`
