@@ -197,7 +197,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	return &opening{
 		in: workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name,
 			Term: req.Term, EvidenceNote: note, Applicant: a, AppliedAt: time.Now().UTC(),
-			Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}},
+			Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}, HistoryEvents: s.cfg.HistoryEvents},
 		app: store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term, UnitID: st.UnitID, ApplicantID: a.UserID,
 			EvidenceNote: note, State: store.AppSubmitted},
 		school: st.UnitCode,

@@ -47,6 +47,9 @@ type Config struct {
 	SeedDemo          bool
 	UpdateTimeout     time.Duration
 	PublicRateLimit   int
+	// HistoryEvents is the history length at which a case continues as new (Temporal also
+	// suggests it at 4,096 events, 4 MB, or 90% of its 2,000 updates per run).
+	HistoryEvents int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; from anyone else they are ignored.
 	TrustedProxies       []string
@@ -86,6 +89,7 @@ func Default() Config {
 		SeedDemo:             true,
 		UpdateTimeout:        10 * time.Second,
 		PublicRateLimit:      10,
+		HistoryEvents:        3000,
 		PublicityPeriod:      mustSpec("5wd"),
 		SubsidyReviewDue:     mustSpec("3wd"),
 		SubsidyResubmitDue:   mustSpec("5wd"),
@@ -123,6 +127,7 @@ var Vars = []Var{
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
+	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 	{"JIAOFU_PUBLICITY_PERIOD", "5wd", "publicity (公示) period"},
 	{"JIAOFU_SUBSIDY_REVIEW_DUE", "3wd", "school review task due"},
 	{"JIAOFU_SUBSIDY_RESUBMIT_DUE", "5wd", "correction after a return due"},
@@ -209,6 +214,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("JIAOFU_PUBLIC_RATE_LIMIT: %q is not a positive whole number", v))
 		}
 		c.PublicRateLimit = n
+	}
+	if v, ok := lookup("JIAOFU_HISTORY_EVENTS"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 100 {
+			errs = append(errs, fmt.Errorf("JIAOFU_HISTORY_EVENTS: %q is not a whole number of at least 100", v))
+		}
+		c.HistoryEvents = n
 	}
 	if v, ok := lookup("JIAOFU_TRUSTED_PROXIES"); ok {
 		for _, p := range strings.Split(v, ",") {

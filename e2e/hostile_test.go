@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"jiaofu/config"
 )
@@ -168,4 +170,83 @@ func hostileInput(t *testing.T, cfg config.Config) {
 		t.Fatalf("complete after the refusals: %d %s", code, body)
 	}
 	head.waitStatus(app.ID, "reviewed")
+}
+
+// TestLongHistoryContinuesAsNew: claims and releases in a loop (each adds to the history, and
+// none is rate-limited) drive an application's review past JIAOFU_HISTORY_EVENTS; the workflow
+// continues as new with its task open, the task keeps its urges and assignee, and the
+// application is reviewed at the end instead of being terminated by Temporal.
+func TestLongHistoryContinuesAsNew(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.HistoryEvents = 100
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, head, head2 := anon.as("staff01"), anon.as("head01"), anon.as("head01b")
+	var app struct{ ID string }
+	if code := staff.do("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": staff.studentOf("张小三").ID,
+		"programme": "living-primary", "term": "2026-2027-1"}, &app); code != 201 && code != 202 {
+		t.Fatalf("apply: %d", code)
+	}
+	review := head.waitTask("subsidy_review", app.ID)
+	var tv struct {
+		WorkflowID string `json:"workflow_id"`
+		UrgeCount  int    `json:"urge_count"`
+		AssigneeID string `json:"assignee_id"`
+		State      string
+	}
+	head.do("GET", "/api/v1/tasks/"+review.ID, nil, &tv)
+	ctx := context.Background()
+	runOf := func() string {
+		d, err := svc.Temporal.DescribeWorkflowExecution(ctx, tv.WorkflowID, "")
+		if err != nil {
+			t.Fatalf("describe %s: %v", tv.WorkflowID, err)
+		}
+		return d.WorkflowExecutionInfo.Execution.RunId
+	}
+	firstRun := runOf()
+	runs := map[string]bool{firstRun: true}
+	// act retries the short refusal while a run hands over to the next.
+	act := func(who *client, action string, body any) {
+		t.Helper()
+		for i := 0; ; i++ {
+			code, raw := who.raw("POST", "/api/v1/tasks/"+review.ID+"/"+action, body)
+			if code == 200 {
+				return
+			}
+			if code != 409 || !strings.Contains(raw, "moving to a new page") || i > 20 {
+				it := svc.Temporal.GetWorkflowHistory(ctx, tv.WorkflowID, "", false, 0)
+				for it.HasNext() {
+					ev, _ := it.Next()
+					t.Logf("%d %s %v", ev.EventId, ev.EventType, ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId())
+				}
+				t.Fatalf("%s: %d %s (runs %d)", action, code, raw, len(runs))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	act(staff, "urge", map[string]string{"comment": "请尽快"})
+	for i := 0; i < 25; i++ {
+		act(head, "claim", nil)
+		act(head, "unclaim", nil)
+		runs[runOf()] = true
+	}
+	if len(runs) < 3 {
+		t.Fatalf("the application ran in %d runs after 50 actions; want it to have continued as new at least twice", len(runs))
+	}
+	act(head2, "claim", nil)
+	head.do("GET", "/api/v1/tasks/"+review.ID, nil, &tv)
+	if tv.State != "open" || tv.UrgeCount != 1 || tv.AssigneeID == "" {
+		t.Errorf("task after the runs = %+v, want open, urged once, claimed by head01b", tv)
+	}
+	// The carried task keeps its rate limit: staff01 urged it within the hour.
+	staff.expectError("POST", "/api/v1/tasks/"+review.ID+"/urge", map[string]string{"comment": "再催"}, 429, "")
+	act(head2, "complete", map[string]string{"outcome": "approve", "comment": "同意"})
+	head.waitStatus(app.ID, "reviewed")
+	var inbox struct{ Items []task }
+	head2.do("GET", "/api/v1/tasks?status=open&kind=subsidy_review", nil, &inbox)
+	for _, it := range inbox.Items {
+		if it.ID == review.ID {
+			t.Errorf("the review task is still open after completion")
+		}
+	}
 }

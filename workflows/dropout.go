@@ -473,8 +473,8 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 
 // openContactTask finds the open first-contact task. A case has at most one at a time: a round
 // settles its own before the next round can start.
-func (c *dropoutCase) openContactTask() *openTask {
-	var found *openTask
+func (c *dropoutCase) openContactTask() *TaskState {
+	var found *TaskState
 	for _, t := range c.tasks.open {
 		if t.Spec.Kind == KindDropoutFirstContact && t.Result == nil && (found == nil || t.ID < found.ID) {
 			found = t

@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -70,8 +72,9 @@ type TaskResult struct {
 	At      time.Time
 }
 
-// openTask is the workflow's own record of a task; the store's copy is a projection of it.
-type openTask struct {
+// TaskState is the workflow's own record of a task; the store's copy is a projection of it. An
+// open task's state crosses continue-as-new as it is (Tasks.Carry, NewTasks).
+type TaskState struct {
 	ID       string
 	Spec     activities.TaskSpec
 	Opened   activities.TaskOpened
@@ -83,7 +86,7 @@ type openTask struct {
 	Created  time.Time
 }
 
-func (t *openTask) projection(wfID, state string) store.Task {
+func (t *TaskState) projection(wfID, state string) store.Task {
 	p := store.Task{ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
 		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
@@ -106,19 +109,67 @@ func (t *openTask) projection(wfID, state string) store.Task {
 type Tasks struct {
 	wfID string
 	seq  int
-	open map[string]*openTask
+	open map[string]*TaskState
+	// Continue-as-new on a long history (ContinueOnLongHistory): adopted are the open tasks
+	// carried from the previous run, by kind, until Run takes them up again.
+	historyEvents int
+	bounded       bool
+	adopted       map[string]*TaskState
+	closing       bool // the run is about to continue as new: no new actions, no new rungs
+	escalating    int  // escalation activities in flight
 }
 
+// ErrContinueAsNew is what Run returns, with its task still open, when the case's history has
+// grown long: the process carries Carry() into its next run and continues as new there.
+var ErrContinueAsNew = errors.New("the case's history is long: continue as new with its open tasks")
+
 // NewTasks registers the task-action Update on the workflow. seq continues the numbering of a
-// workflow that continued-as-new, so that task ids stay unique.
-func NewTasks(ctx workflow.Context, seq int) (*Tasks, error) {
-	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*openTask{}}
+// workflow that continued-as-new, so that task ids stay unique, and carried are the open tasks
+// it carried (Carry): they are open before the Update is registered, because the SDK hands an
+// action that was waiting for the new run to the validator as soon as it is.
+func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, error) {
+	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*TaskState{}, adopted: map[string]*TaskState{}}
+	for i := range carried {
+		task := carried[i]
+		// The next Run of the task's kind waits for it again, where it was (assignee, urges,
+		// escalation level), instead of opening a new one.
+		t.adopted[task.Spec.Kind], t.open[task.ID] = &task, &task
+	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
 }
 
 // Seq is the number of tasks opened so far (carry it across continue-as-new).
 func (t *Tasks) Seq() int { return t.seq }
+
+// ContinueOnLongHistory makes Run give way (ErrContinueAsNew) while its task is open once the
+// history has historyEvents events, or when Temporal suggests continuing as new (4 MB, 4,096
+// events, or most of the 2,000 updates a run may take): urges, claims and transfers on one task
+// can otherwise grow a case's history until Temporal terminates it.
+func (t *Tasks) ContinueOnLongHistory(historyEvents int) {
+	t.bounded, t.historyEvents = true, historyEvents
+}
+
+// Carry is every open task, for the next run's NewTasks.
+func (t *Tasks) Carry() []TaskState {
+	out := make([]TaskState, 0, len(t.open))
+	for _, task := range t.open {
+		if task.Result == nil {
+			out = append(out, *task)
+		}
+	}
+	slices.SortFunc(out, func(a, b TaskState) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// historyLong reports whether the run should give way to a new one.
+func (t *Tasks) historyLong(ctx workflow.Context) bool {
+	if !t.bounded {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || (t.historyEvents > 0 && info.GetCurrentHistoryLength() >= t.historyEvents)
+}
 
 // OpenCount is how many tasks are waiting for a person.
 func (t *Tasks) OpenCount() int { return len(t.open) }
@@ -128,7 +179,7 @@ func refuse(errType, format string, args ...any) error {
 }
 
 // eligibleRole returns the role through which actor may act on the task, or "".
-func eligibleRole(task *openTask, actor access.Actor) string {
+func eligibleRole(task *TaskState, actor access.Actor) string {
 	if task.Assignee != "" {
 		if actor.UserID != task.Assignee {
 			return ""
@@ -155,6 +206,9 @@ const UrgeInterval = time.Hour
 // before the limit existed hold urges closer together than it allows (the SDK does not run
 // validators during replay).
 func (t *Tasks) admit(ctx workflow.Context, a TaskAction) error {
+	if t.closing {
+		return refuse(ErrTypeConflict, "this case is moving to a new page of its history; retry in a moment")
+	}
 	if err := t.validate(ctx, a); err != nil {
 		return err
 	}
@@ -243,7 +297,7 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 	return nil
 }
 
-func assigneeNote(task *openTask) string {
+func assigneeNote(task *TaskState) string {
 	if task.Assignee != "" {
 		return " (claimed by another person)"
 	}
@@ -301,46 +355,72 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 }
 
 // Run opens a task, waits until a person completes it, and returns their decision. While it is
-// open past its due time, the task's escalation ladder fires rung by rung.
+// open past its due time, the task's escalation ladder fires rung by rung. A task carried from the
+// previous run (NewTasks) is taken up again instead of opened. With ContinueOnLongHistory, Run
+// returns ErrContinueAsNew once the history is long, leaving its task open for Carry.
 func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult, error) {
-	t.seq++
-	task := &openTask{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
-	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
-		return TaskResult{}, err
+	task := t.adopted[spec.Kind]
+	if task != nil {
+		delete(t.adopted, spec.Kind)
+	} else {
+		t.seq++
+		task = &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
+		in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
+		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
+			return TaskResult{}, err
+		}
+		// Known to the workflow first, visible in inboxes second: an action on a task someone can see
+		// always finds it here.
+		t.open[task.ID] = task
+		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
+			activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+			delete(t.open, task.ID)
+			return TaskResult{}, err
+		}
 	}
-	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
-	// always finds it here.
-	t.open[task.ID] = task
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
-		activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
+	if err := workflow.Await(ctx, func() bool { return task.Result != nil || t.historyLong(ctx) }); err != nil {
 		delete(t.open, task.ID)
 		return TaskResult{}, err
 	}
-	defer delete(t.open, task.ID)
-	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
-	if err := workflow.Await(ctx, func() bool { return task.Result != nil }); err != nil {
-		return TaskResult{}, err
+	if task.Result == nil {
+		// Give way only when nothing is half-done: no action or rung still writing.
+		t.closing = true
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && t.escalating == 0 }); err != nil {
+			return TaskResult{}, err
+		}
+		if task.Result == nil {
+			return TaskResult{}, ErrContinueAsNew
+		}
+		t.closing = false // an action that was in flight completed the task: go on in this run
 	}
+	delete(t.open, task.ID)
 	return *task.Result, nil
 }
 
-// escalate waits for each rung's instant and fires it unless the task was completed first.
-func (t *Tasks) escalate(ctx workflow.Context, task *openTask) {
+// escalate waits for each rung's instant and fires it unless the task was completed first. A
+// task taken up from a previous run goes on from the rung after the last one that fired.
+func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 	for _, rung := range task.Opened.Rungs {
+		if rung.Rung <= task.Level {
+			continue
+		}
+		stop := func() bool { return task.Result != nil || t.closing }
 		wait := rung.At.Sub(workflow.Now(ctx))
 		if wait > 0 {
-			done, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return task.Result != nil })
+			done, err := workflow.AwaitWithTimeout(ctx, wait, stop)
 			if err != nil || done {
 				return
 			}
 		}
-		if task.Result != nil {
+		if stop() {
 			return
 		}
 		task.Level = rung.Rung
+		t.escalating++
 		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, activities.EscalateInput{
 			Task: task.projection(t.wfID, store.TaskOpen), Rung: rung}).Get(ctx, nil)
+		t.escalating--
 		if err != nil {
 			workflow.GetLogger(ctx).Error("escalation failed", "task", task.ID, "rung", rung.Rung, "error", err)
 		}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -53,7 +54,27 @@ type SubsidyInput struct {
 	Applicant     access.Actor
 	AppliedAt     time.Time // when the API accepted it; zero in workflows started before it was passed
 	Timings       SubsidyTimings
+	// HistoryEvents: past this many events the application continues as new with its open task
+	// (config JIAOFU_HISTORY_EVENTS; 0: only when Temporal suggests it).
+	HistoryEvents int
+	// Resume is set only by the workflow itself when it continues as new; callers leave it nil.
+	Resume *SubsidyResume
 }
+
+// SubsidyResume carries an application into its next run: the registry check already made, the
+// step it waits at, and that step's open task.
+type SubsidyResume struct {
+	Check   activities.RegistryCheck
+	Stage   string // subsidyStageReview or subsidyStageResubmit
+	TaskSeq int
+	Tasks   []TaskState
+}
+
+// The steps at which an application can continue as new: each waits for one person's task.
+const (
+	subsidyStageReview   = "review"
+	subsidyStageResubmit = "resubmit"
+)
 
 // BatchEventSignal carries the publicity batch's news to an application.
 const BatchEventSignal = "batch-event"
@@ -83,13 +104,25 @@ type SubsidyResult struct {
 // SubsidyApplication runs one application: registry check, school review (with returns for
 // correction), publicity, county sign-off and disbursement.
 func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, error) {
-	tasks, err := NewTasks(ctx, 0)
+	seq, carried := 0, []TaskState(nil)
+	if in.Resume != nil {
+		seq, carried = in.Resume.TaskSeq, in.Resume.Tasks
+	}
+	tasks, err := NewTasks(ctx, seq, carried...)
 	if err != nil {
 		return SubsidyResult{}, err
 	}
+	// Applications started before this version never continue as new on a long history: their
+	// replay must take the same steps.
+	if workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
+		tasks.ContinueOnLongHistory(in.HistoryEvents)
+	}
 	actx := activityCtx(ctx)
 	var check activities.RegistryCheck
-	if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
+	stage := subsidyStageReview
+	if r := in.Resume; r != nil {
+		check, stage = r.Check, r.Stage
+	} else if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
 		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
 		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}).Get(ctx, &check); err != nil {
 		return SubsidyResult{}, err
@@ -109,6 +142,11 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	finish := func(state string) (SubsidyResult, error) {
 		return SubsidyResult{State: state, AmountFen: check.AmountFen}, Drain(ctx)
 	}
+	continueAsNew := func(stage string) (SubsidyResult, error) {
+		next := in
+		next.Resume = &SubsidyResume{Check: check, Stage: stage, TaskSeq: tasks.Seq(), Tasks: tasks.Carry()}
+		return SubsidyResult{}, workflow.NewContinueAsNewError(ctx, SubsidyApplication, next)
+	}
 
 	programme := in.ProgrammeName
 	if programme == "" {
@@ -118,53 +156,60 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	exclude := []string{in.Applicant.UserID}
 review:
 	for {
-		res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
-			Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
-			Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
-			OwnerID: in.Applicant.UserID})
-		if err != nil {
-			return SubsidyResult{}, err
-		}
-		detail := map[string]any{"comment": res.Comment}
-		switch res.Outcome {
-		case OutcomeApprove:
-			if err := setState(store.AppReviewed, "subsidy.reviewed", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
+		if stage == subsidyStageReview {
+			res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
+				Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
+				Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
+				OwnerID: in.Applicant.UserID})
+			if errors.Is(err, ErrContinueAsNew) {
+				return continueAsNew(subsidyStageReview)
+			} else if err != nil {
 				return SubsidyResult{}, err
 			}
-			break review
-		case OutcomeWithdrawn:
-			if err := setState(store.AppRejected, "subsidy.withdrawn", res.By, store.RoleSchoolStaff, store.ApplicationUpdate{}, detail); err != nil {
-				return SubsidyResult{}, err
-			}
-			return finish(store.AppRejected)
-		case OutcomeReject:
-			if err := setState(store.AppRejected, "subsidy.rejected", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
-				return SubsidyResult{}, err
-			}
-			return finish(store.AppRejected)
-		case OutcomeReturn:
-			if err := setState(store.AppReturned, "subsidy.returned", res.By, res.Role, store.ApplicationUpdate{}, detail); err != nil {
-				return SubsidyResult{}, err
-			}
-			fix, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
-				Title: "退回修改：" + title, CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
-				AssigneeID: in.Applicant.UserID, Outcomes: []string{OutcomeResubmit, OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
-			if err != nil {
-				return SubsidyResult{}, err
-			}
-			if fix.Outcome == OutcomeWithdraw {
-				if err := setState(store.AppRejected, "subsidy.withdrawn", fix.By, fix.Role, store.ApplicationUpdate{}, map[string]any{"comment": fix.Comment}); err != nil {
+			detail := map[string]any{"comment": res.Comment}
+			switch res.Outcome {
+			case OutcomeApprove:
+				if err := setState(store.AppReviewed, "subsidy.reviewed", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
+					return SubsidyResult{}, err
+				}
+				break review
+			case OutcomeWithdrawn:
+				if err := setState(store.AppRejected, "subsidy.withdrawn", res.By, store.RoleSchoolStaff, store.ApplicationUpdate{}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
 				return finish(store.AppRejected)
+			case OutcomeReject:
+				if err := setState(store.AppRejected, "subsidy.rejected", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
+					return SubsidyResult{}, err
+				}
+				return finish(store.AppRejected)
+			case OutcomeReturn:
+				if err := setState(store.AppReturned, "subsidy.returned", res.By, res.Role, store.ApplicationUpdate{}, detail); err != nil {
+					return SubsidyResult{}, err
+				}
 			}
-			upd := store.ApplicationUpdate{}
-			if note, ok := fix.Fields["evidence_note"]; ok {
-				upd.EvidenceNote = &note
-			}
-			if err := setState(store.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
+		}
+		fix, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
+			Title: "退回修改：" + title, CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
+			AssigneeID: in.Applicant.UserID, Outcomes: []string{OutcomeResubmit, OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
+		if errors.Is(err, ErrContinueAsNew) {
+			return continueAsNew(subsidyStageResubmit)
+		} else if err != nil {
+			return SubsidyResult{}, err
+		}
+		stage = subsidyStageReview
+		if fix.Outcome == OutcomeWithdraw {
+			if err := setState(store.AppRejected, "subsidy.withdrawn", fix.By, fix.Role, store.ApplicationUpdate{}, map[string]any{"comment": fix.Comment}); err != nil {
 				return SubsidyResult{}, err
 			}
+			return finish(store.AppRejected)
+		}
+		upd := store.ApplicationUpdate{}
+		if note, ok := fix.Fields["evidence_note"]; ok {
+			upd.EvidenceNote = &note
+		}
+		if err := setState(store.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
+			return SubsidyResult{}, err
 		}
 	}
 
