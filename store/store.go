@@ -234,6 +234,12 @@ func interpret(err error) error {
 // the statement, as opposed to refusing it. It is applied to errors that come from the driver only
 // (through interpret), which is why a bare io.EOF may count: from the driver it is a cut connection.
 func unreachable(err error) bool {
+	// The caller's deadline or cancellation is not the database being unreachable (a context
+	// error satisfies net.Error); a dial that the deadline cut short is, and is kept below.
+	var op *net.OpError
+	if (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && !errors.As(err, &op) {
+		return false
+	}
 	// database/sql retries a driver.ErrBadConn on fresh connections; one that still surfaces
 	// means no connection could be had.
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -39,6 +39,9 @@ func TestInterpretRecognisesUnavailable(t *testing.T) {
 		{"unique violation", &pq.Error{Code: "23505"}, false},
 		{"syntax error", &pq.Error{Code: "42601"}, false},
 		{"query cancelled", &pq.Error{Code: "57014"}, false},
+		{"the caller's deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), false},
+		{"the caller's cancellation", context.Canceled, false},
+		{"a dial the deadline cut short", &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}, true},
 		{"no rows", sql.ErrNoRows, false},
 		{"anything else", errors.New("boom"), false},
 	} {
