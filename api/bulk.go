@@ -83,10 +83,9 @@ type opening struct {
 func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []applicationRequest) []BulkItemResult {
 	out := make([]BulkItemResult, len(reqs))
 	fail := func(i int, err error) {
-		e := classify(err)
-		if e.Status >= 500 && e.Status != fiber.StatusServiceUnavailable {
+		e, internal := ClientError(err)
+		if internal {
 			s.log.Error("application failed", "index", i, "error", err)
-			e = &Error{Status: e.Status, Code: "internal", Message: "internal error; it has been logged"}
 		}
 		out[i] = BulkItemResult{Index: i, Status: e.Status, Error: e}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -47,17 +48,34 @@ func unavailable(msg string) *Error {
 	return &Error{Status: fiber.StatusServiceUnavailable, Code: "unavailable", Message: msg}
 }
 
+// RetryAfter is the Retry-After, in seconds, of every 503: each one (the database unreachable, no
+// worker answering in time, Temporal unavailable) changed nothing and is worth retrying shortly.
+const RetryAfter = 5
+
+// ClientError is what a client is told about err: its classification, with a 5xx other than 503
+// reduced to "internal" since 5xx bodies never carry internals; internal says that the caller
+// must log err. The API's error handler, its bulk results and the console all answer through it.
+func ClientError(err error) (e *Error, internal bool) {
+	e = classify(err)
+	if e.Status >= 500 && e.Status != fiber.StatusServiceUnavailable {
+		return &Error{Status: e.Status, Code: "internal", Message: "internal error; it has been logged"}, true
+	}
+	return e, false
+}
+
 // errorHandler translates every error into the one shape, in one place; 5xx bodies never carry
 // internals (they go to the log).
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
-		e := classify(err)
+		e, internal := ClientError(err)
 		if e.Status == fiber.StatusAccepted {
 			return c.Status(e.Status).JSON(fiber.Map{"state": e.Code, "message": e.Message})
 		}
-		if e.Status >= 500 && e.Status != fiber.StatusServiceUnavailable {
+		if internal {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "error", err)
-			e = &Error{Status: e.Status, Code: "internal", Message: "internal error; it has been logged"}
+		}
+		if e.Status == fiber.StatusServiceUnavailable {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(RetryAfter))
 		}
 		return c.Status(e.Status).JSON(fiber.Map{"error": e})
 	}
@@ -121,6 +139,9 @@ func classify(err error) *Error {
 	}
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("a record with the same key already exists")
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return unavailable("the database is not reachable right now; nothing was changed, please retry")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return unavailable("no worker answered in time; nothing was changed, please retry")

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -23,6 +24,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -198,8 +200,13 @@ func (r *router) wrap(m mode, h func(q *req) error) fiber.Handler {
 		securityHeaders(c)
 		q := &req{c: c, con: con, public: m == modePublicPage || m == modePublicForm}
 		if tok := c.Cookies(sessionCookie); tok != "" {
-			if a, err := con.api.ActorFromToken(c, tok); err == nil {
+			a, err := con.api.ActorFromToken(c, tok)
+			if err == nil {
 				q.actor, q.token, q.loggedIn = a, tok, true
+			} else if ae := (*api.Error)(nil); !errors.As(err, &ae) || ae.Status != fiber.StatusUnauthorized {
+				// The session could not be checked (the database is down, say): answer that, rather
+				// than treat the user as logged out, which would drop a session that is still good.
+				return q.fail(err)
 			}
 		}
 		if !q.public && !q.loggedIn {
@@ -354,6 +361,10 @@ func (q *req) render(status int, page, title string, data any, f *form) error {
 		return err
 	}
 	q.c.Status(status)
+	if status == fiber.StatusServiceUnavailable {
+		// A 503 page says, like the API's 503s, when to try again.
+		q.c.Set(fiber.HeaderRetryAfter, strconv.Itoa(api.RetryAfter))
+	}
 	q.c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return q.c.Send(buf.Bytes())
 }

@@ -2,9 +2,12 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"jiaofu/store"
 )
 
 // The browser tests are in e2e/console_test.go; these check the parts that need no service.
@@ -58,6 +61,7 @@ func TestRefusalsInChinese(t *testing.T) {
 		{403, "head01 may not act on this task: it waits for aid_center at unit JS-ZZZX", "您无权办理该待办"},
 		{409, "an application for this student, programme and term already exists: subsidy-x", "不能重复申请"},
 		{503, "no worker answered in time; nothing was changed, please retry", "未做任何更改"},
+		{503, "the database is not reachable right now; nothing was changed, please retry", "数据库暂时无法连接，未做任何更改"},
 		{404, "task not found", "找不到"},
 		{409, "something else entirely", "状态已变化"},
 	} {
@@ -68,6 +72,10 @@ func TestRefusalsInChinese(t *testing.T) {
 	}
 	if ue := toUI(errors.New("boom"), nil); ue.Status != 500 || strings.Contains(ue.Message, "boom") {
 		t.Errorf("internal error shown as %+v", ue)
+	}
+	// An in-process call's error (Authenticate, ActorFromToken …) is translated as the API would.
+	if ue := toUI(fmt.Errorf("store: begin: %w", store.ErrUnavailable), nil); ue.Status != 503 || !strings.Contains(ue.Message, "数据库暂时无法连接") {
+		t.Errorf("unreachable database shown as %+v", ue)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/api"
 )
 
 // The error mapper turns the API's answers ({error: {code, message, field}}) into Chinese: the
@@ -176,6 +178,7 @@ var messageRules = []rule{
 	}),
 	r(`^the text could not be stored`, fixed("内容无法保存：请删除其中不常见或看不见的字符并缩短后重新提交。")),
 	r(`too many objections`, fixed("提交过于频繁，请一分钟后再试。")),
+	r(`the database is not reachable`, fixed("系统繁忙：数据库暂时无法连接，未做任何更改，请稍后重试。")),
 	r(`no worker answered in time|workflow service is unavailable`, fixed("系统繁忙：后台没有及时响应，未做任何更改，请稍后重试。")),
 	r(`^CSRF token`, fixed("页面已过期或来源无法确认（CSRF 校验未通过），请返回、刷新页面后重新提交。")),
 	r(`^page not found`, fixed("页面不存在。")),
@@ -228,7 +231,11 @@ var statusTitles = map[int]string{
 func toUI(err error, f *form) *uiError {
 	var ae *apiError
 	if !errors.As(err, &ae) {
-		return &uiError{Status: fiber.StatusInternalServerError, Title: "系统错误", Message: "系统出现错误，已记录日志，请稍后重试。"}
+		// An error of the API's functions the console calls in-process (Authenticate,
+		// ActorFromToken, PublicListOf …) or of the console itself: translated as the API would
+		// answer it, so that an unreachable database is a 503 here too.
+		e, _ := api.ClientError(err)
+		ae = &apiError{Status: e.Status, Code: e.Code, Message: e.Message, Field: e.Field}
 	}
 	if ae.Status == fiber.StatusBadRequest && ae.Field != "" {
 		fe := translateField(ae.Field, ae.Message)

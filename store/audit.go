@@ -66,7 +66,7 @@ func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
 	}
 	if s.dialect == schema.Postgres {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLockKey); err != nil {
-			return err
+			return interpret(err)
 		}
 	}
 	var n int

@@ -8,9 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +34,10 @@ var (
 	// ErrUnstorable is a write the database refuses for what it holds (text it cannot store, a
 	// value out of range, a key too large to index): no retry can ever make it succeed.
 	ErrUnstorable = errors.New("the database cannot store this value")
+	// ErrUnavailable: the database could not be reached or would not take the statement (down,
+	// restarting, connection cut, SQLite locked past busy_timeout). The statement did not run, so
+	// the caller may retry once the database is back. The driver's error stays in the chain.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Store is the one handle on the database.
@@ -129,14 +136,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	defer release()
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return fmt.Errorf("store: begin: %w", interpret(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", interpret(err))
+		return fmt.Errorf("store: commit: %w", s.writeOutcome(interpret(err)))
 	}
 	return nil
 }
@@ -165,7 +172,32 @@ func (s *Store) exec(ctx context.Context, db q, query string, args ...any) (sql.
 		defer release()
 	}
 	res, err := db.ExecContext(ctx, db.Rebind(query), args...)
-	return res, interpret(err)
+	err = interpret(err)
+	if db == q(s.db) {
+		err = s.writeOutcome(err)
+	}
+	return res, err
+}
+
+// writeOutcome qualifies the error of a statement that commits (COMMIT, or a write outside a
+// transaction): ErrUnavailable promises that nothing was written, which PostgreSQL cannot promise
+// once the statement may have reached the server and the connection was lost before the reply.
+// Only a failure to connect proves it never got there; anything else becomes an unknown outcome,
+// reported (and logged) as an internal error. SQLite commits in this process, so its errors are
+// never ambiguous.
+func (s *Store) writeOutcome(err error) error {
+	if s.dialect != schema.Postgres || !errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "57P03" { // refused at connect: starting up or shutting down
+		return err
+	}
+	return fmt.Errorf("connection lost during a write, outcome unknown: %v", err)
 }
 
 func (s *Store) get(ctx context.Context, db q, dest any, query string, args ...any) error {
@@ -202,7 +234,50 @@ func interpret(err error) error {
 			return fmt.Errorf("%w: %s", ErrUnstorable, sqErr.Error())
 		}
 	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	return err
+}
+
+// unreachable recognises, for both dialects, a driver error that says the database did not take
+// the statement, as opposed to refusing it. It is applied to errors that come from the driver only
+// (through interpret), which is why a bare io.EOF may count: from the driver it is a cut connection.
+func unreachable(err error) bool {
+	// The caller's deadline or cancellation is not the database being unreachable (a context
+	// error satisfies net.Error); a dial that the deadline cut short is, and is kept below.
+	var op *net.OpError
+	if (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) && !errors.As(err, &op) {
+		return false
+	}
+	// database/sql retries a driver.ErrBadConn on fresh connections; one that still surfaces
+	// means no connection could be had.
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// Connection refused, reset, host unreachable, DNS: the server is down or cannot be reached.
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch pqErr.Code {
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now (starting up)
+			return true
+		}
+		return pqErr.Code.Class() == "08" // connection_exception
+	}
+	// SQLite: the file is locked by another writer for longer than busy_timeout (SQLITE_BUSY) or a
+	// table lock conflicts (SQLITE_LOCKED); extended codes keep the primary one in the low byte.
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
 }
 
 // NewID returns a random identifier with a readable prefix ("u_", "st_", …).
