@@ -14,8 +14,6 @@ import (
 	"jiaofu/store"
 )
 
-var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
-
 type unitRequest struct {
 	Code         string `json:"code"`
 	Name         string `json:"name"`
@@ -30,8 +28,16 @@ func (s *Server) CreateUnit(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if !codeRe.MatchString(req.Code) {
-		return bad("code", "letters, digits, - and _ only (1–40)")
+	if err := unitCode("code", req.Code, "JS-T01-S03"); err != nil {
+		return err
+	}
+	// The township code is a label the units of one township share (T01 on JS-T01, its schools
+	// and JS-T01-GOV, which township_gov escalations look up by it), not a unit's code: a new
+	// township's first unit introduces it, so only its form is checked.
+	if req.TownshipCode != "" {
+		if err := unitCode("township_code", req.TownshipCode, "T01"); err != nil {
+			return err
+		}
 	}
 	if err := text("name", req.Name, 100); err != nil {
 		return err

@@ -288,6 +288,15 @@ func TestAccessAndErrors(t *testing.T) {
 	if code := admin.do("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T02-S09", "name": "高坪镇九小", "kind": "school", "parent_code": "JS-T02"}, &unit); code != 201 || unit.ID == "" || unit.TownshipCode != "T02" {
 		t.Fatalf("create unit: %d %+v", code, unit)
 	}
+	// Unit codes keep to one alphabet (README.md, "Org units"): codes that SQL's LIKE reads as
+	// patterns, or that differ from another's only in case, are refused in the clerk's words.
+	for _, code := range []string{"JS_HQ", "js-t01", "JS-T0%", "JS-T01/S1", strings.Repeat("A", 33)} {
+		e := admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": code, "name": "x", "kind": "township_school", "parent_code": "JS"}, 400, "code")
+		if !strings.Contains(e.Error.Message, "capital letters A–Z, digits and '-'") {
+			t.Errorf("code %q refused as %q: the message should say what a code may hold", code, e.Error.Message)
+		}
+	}
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T11", "name": "x", "kind": "township_school", "parent_code": "JS", "township_code": "t_11"}, 400, "township_code")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
 		"roles": []map[string]string{{"role": "wizard", "unit_code": "JS"}}}, 400, "roles[0].role")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
