@@ -197,10 +197,18 @@ func TestInboxScopeRangeUsesIndexOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Index-only or bitmap (VACUUM cannot mark pages all-visible while parallel tests hold
+	// snapshots), but tasks_inbox's scan must take the range as its index condition.
 	text := strings.Join(plan, "\n")
-	for _, want := range []string{"Index Only Scan using tasks_inbox", "unit_path ~>=~", "unit_path ~<~"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the inbox plan lacks %q:\n%s", want, text)
+	inbox, ranged := false, false
+	for i, line := range plan {
+		if strings.Contains(line, "tasks_inbox") && i+1 < len(plan) {
+			inbox = true
+			cond := plan[i+1]
+			ranged = ranged || strings.Contains(cond, "Index Cond:") && strings.Contains(cond, "unit_path ~>=~") && strings.Contains(cond, "unit_path ~<~")
 		}
+	}
+	if !inbox || !ranged {
+		t.Errorf("the inbox plan does not find the scope's tasks by a range in tasks_inbox:\n%s", text)
 	}
 }
