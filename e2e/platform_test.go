@@ -326,6 +326,19 @@ func TestAccessAndErrors(t *testing.T) {
 		t.Fatalf("create student: %d", code)
 	}
 	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
+	// A responsibility (包保) names a unit, class or student on record, by a bounded id.
+	responsibility := func(kind, id string) map[string]string {
+		return map[string]string{"subject_kind": kind, "subject_id": id, "username": "head01"}
+	}
+	for _, r := range []map[string]string{responsibility("unit", "ou_nope"), responsibility("unit", unit.Code), responsibility("student", "st_nope"),
+		responsibility("class", unit.ID+"/9班"), responsibility("class", "ou_nope/1班"), responsibility("unit", strings.Repeat("x", 900_000))} {
+		admin.expectError("POST", "/api/v1/admin/responsibilities", r, 400, "subject_id")
+	}
+	for _, r := range []map[string]string{responsibility("unit", unit.ID), responsibility("student", created.ID), responsibility("class", unit.ID+"/1班")} {
+		if code, body := admin.raw("POST", "/api/v1/admin/responsibilities", r); code != 201 {
+			t.Errorf("responsibility for %s %s: %d %s", r["subject_kind"], r["subject_id"], code, body)
+		}
+	}
 	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
 		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
 	// An admin resets a password and deactivates a user; both end the user's sessions.

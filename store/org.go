@@ -388,6 +388,14 @@ func (s *Store) Students(ctx context.Context, f StudentFilter) ([]Student, error
 	return sts, err
 }
 
+// ClassExists reports whether a student of the unit with id unitID is in class: classes are on
+// record only as their students' class.
+func (s *Store) ClassExists(ctx context.Context, unitID, class string) (bool, error) {
+	var n int
+	err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM students WHERE unit_id = ? AND class = ? LIMIT 1) one`, unitID, class)
+	return n > 0, err
+}
+
 // Responsibility kinds of the 包保 chain.
 const (
 	SubjectUnit    = "unit"
