@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,8 +16,6 @@ import (
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
-
-var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
 
 type unitRequest struct {
 	Code         string `json:"code"`
@@ -31,8 +31,16 @@ func (s *Server) CreateUnit(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if !codeRe.MatchString(req.Code) {
-		return bad("code", "letters, digits, - and _ only (1–40)")
+	if err := unitCode("code", req.Code, "JS-T01-S03"); err != nil {
+		return err
+	}
+	// The township code is a label the units of one township share (T01 on JS-T01, its schools
+	// and JS-T01-GOV, which township_gov escalations look up by it), not a unit's code: a new
+	// township's first unit introduces it, so only its form is checked.
+	if req.TownshipCode != "" {
+		if err := unitCode("township_code", req.TownshipCode, "T01"); err != nil {
+			return err
+		}
 	}
 	if err := text("name", req.Name, 100); err != nil {
 		return err
@@ -348,8 +356,8 @@ func (s *Server) SetResponsibility(c *fiber.Ctx) error {
 	if !slices.Contains([]string{store.SubjectUnit, store.SubjectClass, store.SubjectStudent}, req.SubjectKind) {
 		return bad("subject_kind", "must be unit, class or student")
 	}
-	if req.SubjectID == "" {
-		return bad("subject_id", "required")
+	if err := s.checkSubject(c.UserContext(), req.SubjectKind, req.SubjectID); err != nil {
+		return err
 	}
 	u, err := s.store.UserByUsername(c.UserContext(), req.Username)
 	if errors.Is(err, store.ErrNotFound) {
@@ -362,6 +370,39 @@ func (s *Server) SetResponsibility(c *fiber.Ctx) error {
 	}
 	s.audit(c, "responsibility.set", "admin", req.SubjectID, nil, req)
 	return c.Status(fiber.StatusCreated).JSON(req)
+}
+
+// maxSubjectID bounds a responsibility's subject id: a unit's or student's id, or a unit's id,
+// '/' and a class name (at most 20 characters).
+const maxSubjectID = 64
+
+// checkSubject refuses a responsibility for a unit, class or student that is not on record: the
+// 包保 chain would name someone for nothing, and no escalation could ever reach them.
+func (s *Server) checkSubject(ctx context.Context, kind, id string) error {
+	if id == "" {
+		return bad("subject_id", "required")
+	}
+	if utf8.RuneCountInString(id) > maxSubjectID {
+		return bad("subject_id", "at most %d characters", maxSubjectID)
+	}
+	var err error
+	switch kind {
+	case store.SubjectUnit:
+		if _, err = s.store.UnitByID(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return bad("subject_id", "no unit has the id %q (give the unit's id, not its code)", id)
+		}
+	case store.SubjectStudent:
+		if _, err = s.store.StudentByID(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return bad("subject_id", "no student has the id %q", id)
+		}
+	case store.SubjectClass:
+		unitID, class, _ := strings.Cut(id, "/")
+		var known bool
+		if known, err = s.store.ClassExists(ctx, unitID, class); err == nil && !known {
+			return bad("subject_id", "no student is in class %q of the unit with id %q (write the unit's id, '/', and the class)", class, unitID)
+		}
+	}
+	return err
 }
 
 type ladderRequest struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -23,13 +24,16 @@ type programmeRequest struct {
 	Stage     string `json:"stage"`
 }
 
+// programmeCodeRe is the form of a subsidy programme's code (living-primary, hs-grant).
+var programmeCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$`)
+
 // CreateProgramme adds a subsidy programme and its standard amount.
 func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 	var req programmeRequest
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if !codeRe.MatchString(req.Code) {
+	if !programmeCodeRe.MatchString(req.Code) {
 		return bad("code", "letters, digits, - and _ only (1–40)")
 	}
 	if err := text("name", req.Name, 50); err != nil {

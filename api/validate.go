@@ -51,6 +51,22 @@ func ValidTerm(term string) error {
 	return nil
 }
 
+// unitCodeRe is the alphabet of unit codes and township codes: capital letters A–Z, digits and
+// '-', starting with a letter or digit, at most 32 characters (README.md, "Org units"). A unit's
+// code is a segment of its path ("/JS/JS-T01/"), by which every read is scoped; this alphabet
+// keeps out '/', SQL's pattern characters '_' and '%', and codes that differ only in case from
+// another's (js-t01 beside JS-T01), which a clerk could not tell apart. The store's scoping does
+// not rely on it: databases from before this rule may hold other codes.
+var unitCodeRe = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,31}$`)
+
+// unitCode checks a code against unitCodeRe; example is a valid code of the field's kind.
+func unitCode(field, v, example string) error {
+	if !unitCodeRe.MatchString(v) {
+		return bad(field, "use only capital letters A–Z, digits and '-', starting with a letter or digit, at most 32 characters (such as %s)", example)
+	}
+	return nil
+}
+
 func validDate(s string) error {
 	if _, err := time.Parse("2006-01-02", s); err != nil {
 		return fmt.Errorf("%s is not a date such as 2026-09-01", quote(s))

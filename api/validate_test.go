@@ -1,9 +1,14 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"jiaofu/demo"
+	"jiaofu/store"
 )
 
 func TestMaskName(t *testing.T) {
@@ -78,6 +83,55 @@ func TestYuan(t *testing.T) {
 	for fen, want := range map[int64]string{0: "0.00", 5: "0.05", 50000: "500.00", 62550: "625.50"} {
 		if got := Yuan(fen); got != want {
 			t.Errorf("Yuan(%d) = %s, want %s", fen, got, want)
+		}
+	}
+}
+
+func TestUnitCodeAlphabet(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"JS", "JS-T01", "JS-T01-S01", "JS-ZZZX", "JS-JCS", "JS-T01-GOV", "T01", "7", strings.Repeat("A", 32)} {
+		if err := unitCode("code", ok, "JS-T01-S03"); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "JS_HQ", "js-t01", "JS-T0%", "-JS", "JS/T01", "JS T01", "ＪＳ", "JS-t01", strings.Repeat("A", 33)} {
+		err := unitCode("code", bad, "JS-T01-S03")
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || e.Field != "code" {
+			t.Errorf("%q: %v, want a 400 naming code", bad, err)
+		}
+	}
+}
+
+// TestDemoUnitCodesFit: every unit a new installation and the demo create keeps to the alphabet
+// the API now requires (they are written through the store, which does not check it).
+func TestDemoUnitCodesFit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "", t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash := func(string) (string, error) { return "not-a-hash", nil }
+	if _, err := demo.Bootstrap(ctx, st, "a-password", hash); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.Seed(ctx, st, hash); err != nil {
+		t.Fatal(err)
+	}
+	units, err := st.Units(ctx, "")
+	if err != nil || len(units) < 20 {
+		t.Fatalf("demo units: %d, %v", len(units), err)
+	}
+	for _, u := range units {
+		if err := unitCode("code", u.Code, "JS-T01-S03"); err != nil {
+			t.Errorf("demo unit %s: %v", u.Code, err)
+		}
+		if u.TownshipCode != "" {
+			if err := unitCode("township_code", u.TownshipCode, "T01"); err != nil {
+				t.Errorf("demo unit %s: %v", u.Code, err)
+			}
 		}
 	}
 }

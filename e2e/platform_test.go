@@ -289,6 +289,15 @@ func TestAccessAndErrors(t *testing.T) {
 	if code := admin.do("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T02-S09", "name": "高坪镇九小", "kind": "school", "parent_code": "JS-T02"}, &unit); code != 201 || unit.ID == "" || unit.TownshipCode != "T02" {
 		t.Fatalf("create unit: %d %+v", code, unit)
 	}
+	// Unit codes keep to one alphabet (README.md, "Org units"): codes that SQL's LIKE reads as
+	// patterns, or that differ from another's only in case, are refused in the clerk's words.
+	for _, code := range []string{"JS_HQ", "js-t01", "JS-T0%", "JS-T01/S1", strings.Repeat("A", 33)} {
+		e := admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": code, "name": "x", "kind": "township_school", "parent_code": "JS"}, 400, "code")
+		if !strings.Contains(e.Error.Message, "capital letters A–Z, digits and '-'") {
+			t.Errorf("code %q refused as %q: the message should say what a code may hold", code, e.Error.Message)
+		}
+	}
+	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T11", "name": "x", "kind": "township_school", "parent_code": "JS", "township_code": "t_11"}, 400, "township_code")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
 		"roles": []map[string]string{{"role": "wizard", "unit_code": "JS"}}}, 400, "roles[0].role")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
@@ -318,6 +327,19 @@ func TestAccessAndErrors(t *testing.T) {
 		t.Fatalf("create student: %d", code)
 	}
 	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
+	// A responsibility (包保) names a unit, class or student on record, by a bounded id.
+	responsibility := func(kind, id string) map[string]string {
+		return map[string]string{"subject_kind": kind, "subject_id": id, "username": "head01"}
+	}
+	for _, r := range []map[string]string{responsibility("unit", "ou_nope"), responsibility("unit", unit.Code), responsibility("student", "st_nope"),
+		responsibility("class", unit.ID+"/9班"), responsibility("class", "ou_nope/1班"), responsibility("unit", strings.Repeat("x", 900_000))} {
+		admin.expectError("POST", "/api/v1/admin/responsibilities", r, 400, "subject_id")
+	}
+	for _, r := range []map[string]string{responsibility("unit", unit.ID), responsibility("student", created.ID), responsibility("class", unit.ID+"/1班")} {
+		if code, body := admin.raw("POST", "/api/v1/admin/responsibilities", r); code != 201 {
+			t.Errorf("responsibility for %s %s: %d %s", r["subject_kind"], r["subject_id"], code, body)
+		}
+	}
 	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
 		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
 	// An admin resets a password and deactivates a user; both end the user's sessions.

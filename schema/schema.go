@@ -2,8 +2,9 @@
 //
 // One set of migration files serves both databases: a few tokens ({{TIME}}, {{BOOL}}, …) are
 // expanded per dialect, so the tables and columns are the same on SQLite and PostgreSQL.
-// {{PATTERN_OPS}} after an indexed text column lets PostgreSQL use the index for prefix LIKEs
-// under any collation (text_pattern_ops); SQLite has no operator classes and drops it.
+// {{PATTERN_OPS}} after an indexed text column lets PostgreSQL use the index for byte-order
+// prefix ranges (~>=~, ~<~: the store's unit-path scopes) and prefix LIKEs under any collation
+// (text_pattern_ops); SQLite has no operator classes and drops it.
 package schema
 
 import (

@@ -65,11 +65,9 @@ func (s *Store) DropoutCaseByID(ctx context.Context, id string) (DropoutCase, er
 // DropoutCases lists the ledger within scopes (nil: all), optionally narrowed to a unit subtree and a state.
 func (s *Store) DropoutCases(ctx context.Context, scopes []string, unitPath, state string) ([]DropoutCase, error) {
 	query, args := `SELECT `+dropoutCols+dropoutFrom+`WHERE 1=1`, []any{}
-	query, args = scopeClause(query, args, "c.unit_path", scopes)
-	if unitPath != "" {
-		query += " AND c.unit_path LIKE ?"
-		args = append(args, unitPath+"%")
-	}
+	scope, scopeArgs := s.underAnyPath("c.unit_path", scopes)
+	under, underArgs := s.underPath("c.unit_path", unitPath)
+	query, args = query+" AND "+scope+" AND "+under, append(append(args, scopeArgs...), underArgs...)
 	if state != "" {
 		query += " AND c.state = ?"
 		args = append(args, state)

@@ -101,7 +101,8 @@ func (s *Store) UnitByID(ctx context.Context, id string) (Unit, error) {
 // Units lists units whose path starts with scopePath ("" for all), in tree order.
 func (s *Store) Units(ctx context.Context, scopePath string) ([]Unit, error) {
 	var us []Unit
-	err := s.sel(ctx, s.db, &us, `SELECT `+unitCols+unitFrom+`WHERE u.path LIKE ? ORDER BY u.path`, scopePath+"%")
+	under, args := s.underPath("u.path", scopePath)
+	err := s.sel(ctx, s.db, &us, `SELECT `+unitCols+unitFrom+`WHERE `+under+` ORDER BY u.path`, args...)
 	return us, err
 }
 
@@ -199,9 +200,14 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 // Users lists users holding any role at a unit within scopePath ("" for all).
 func (s *Store) Users(ctx context.Context, scopePath string) ([]User, error) {
 	var us []User
-	if err := s.sel(ctx, s.db, &us, `SELECT id, username, password_hash, display_name, active, created_at FROM users u
-		WHERE ? = '' OR EXISTS (SELECT 1 FROM user_roles r JOIN org_units o ON o.id = r.unit_id WHERE r.user_id = u.id AND o.path LIKE ?)
-		ORDER BY username`, scopePath, scopePath+"%"); err != nil {
+	query := `SELECT id, username, password_hash, display_name, active, created_at FROM users u`
+	var args []any
+	if scopePath != "" {
+		var under string
+		under, args = s.underPath("o.path", scopePath)
+		query += ` WHERE EXISTS (SELECT 1 FROM user_roles r JOIN org_units o ON o.id = r.unit_id WHERE r.user_id = u.id AND ` + under + `)`
+	}
+	if err := s.sel(ctx, s.db, &us, query+` ORDER BY username`, args...); err != nil {
 		return nil, err
 	}
 	for i := range us {
@@ -367,8 +373,8 @@ type StudentFilter struct {
 
 // Students lists students within a scope.
 func (s *Store) Students(ctx context.Context, f StudentFilter) ([]Student, error) {
-	query := `SELECT ` + studentCols + studentFrom + `WHERE o.path LIKE ?`
-	args := []any{f.ScopePath + "%"}
+	under, args := s.underPath("o.path", f.ScopePath)
+	query := `SELECT ` + studentCols + studentFrom + `WHERE ` + under
 	if f.PovertyRegistered != nil {
 		query += ` AND s.poverty_registered = ?`
 		args = append(args, *f.PovertyRegistered)
@@ -380,6 +386,14 @@ func (s *Store) Students(ctx context.Context, f StudentFilter) ([]Student, error
 	var sts []Student
 	err := s.sel(ctx, s.db, &sts, query, args...)
 	return sts, err
+}
+
+// ClassExists reports whether a student of the unit with id unitID is in class: classes are on
+// record only as their students' class.
+func (s *Store) ClassExists(ctx context.Context, unitID, class string) (bool, error) {
+	var n int
+	err := s.get(ctx, s.db, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM students WHERE unit_id = ? AND class = ? LIMIT 1) one`, unitID, class)
+	return n > 0, err
 }
 
 // Responsibility kinds of the 包保 chain.

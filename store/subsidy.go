@@ -219,7 +219,8 @@ type ApplicationFilter struct {
 // Applications lists applications.
 func (s *Store) Applications(ctx context.Context, f ApplicationFilter) ([]Application, error) {
 	query, args := `SELECT `+appCols+appFrom+`WHERE 1=1`, []any{}
-	query, args = scopeClause(query, args, "o.path", f.ScopePaths)
+	scope, scopeArgs := s.underAnyPath("o.path", f.ScopePaths)
+	query, args = query+" AND "+scope, append(args, scopeArgs...)
 	for col, v := range map[string]string{"a.unit_id": f.UnitID, "a.term": f.Term, "a.state": f.State, "a.batch_id": f.BatchID} {
 		if v != "" {
 			query += " AND " + col + " = ?"
@@ -232,26 +233,6 @@ func (s *Store) Applications(ctx context.Context, f ApplicationFilter) ([]Applic
 	var as []Application
 	err := s.sel(ctx, s.db, &as, query+` ORDER BY s.grade, s.class, s.name, a.id LIMIT `+itoa(f.Limit), args...)
 	return as, err
-}
-
-// scopeClause restricts a query to rows whose path column lies within one of the scopes; nil
-// scopes mean no restriction, an empty non-nil list means nothing.
-func scopeClause(query string, args []any, col string, scopes []string) (string, []any) {
-	if scopes == nil {
-		return query, args
-	}
-	if len(scopes) == 0 {
-		return query + " AND 1=0", args
-	}
-	query += " AND ("
-	for i, sc := range scopes {
-		if i > 0 {
-			query += " OR "
-		}
-		query += col + " LIKE ?"
-		args = append(args, sc+"%")
-	}
-	return query + ")", args
 }
 
 // Batch states.
@@ -319,7 +300,8 @@ func (s *Store) BatchByID(ctx context.Context, id string) (Batch, error) {
 // Batches lists batches within scopes (nil: all).
 func (s *Store) Batches(ctx context.Context, scopes []string, state string) ([]Batch, error) {
 	query, args := `SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE 1=1`, []any{}
-	query, args = scopeClause(query, args, "o.path", scopes)
+	scope, scopeArgs := s.underAnyPath("o.path", scopes)
+	query, args = query+" AND "+scope, append(args, scopeArgs...)
 	if state != "" {
 		query += " AND b.state = ?"
 		args = append(args, state)
@@ -395,7 +377,8 @@ func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]
 	query := `SELECT ` + studentCols + studentFrom + `WHERE s.poverty_registered = ? AND s.enrolled = ?
 		AND NOT EXISTS (SELECT 1 FROM subsidy_applications a WHERE a.student_id = s.id AND a.term = ? AND a.state IN (?, ?, ?, ?))`
 	args := []any{true, true, term, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed}
-	query, args = scopeClause(query, args, "o.path", scopes)
+	scope, scopeArgs := s.underAnyPath("o.path", scopes)
+	query, args = query+" AND "+scope, append(args, scopeArgs...)
 	var sts []Student
 	err := s.sel(ctx, s.db, &sts, query+` ORDER BY o.path, s.grade, s.class, s.name`, args...)
 	return sts, err

@@ -98,7 +98,7 @@ type TaskFilter struct {
 // (a township's ~1,200 open tasks at 1,000,000 rows) to sort them and keep 100; see
 // docs/benchmarks.md, workload 5.
 func (s *Store) Inbox(ctx context.Context, a access.Actor, f TaskFilter) ([]Task, error) {
-	query, args := inboxQuery(a, f)
+	query, args := s.inboxQuery(a, f)
 	var ts []Task
 	err := s.sel(ctx, s.db, &ts, query, args...)
 	return ts, err
@@ -110,13 +110,13 @@ func (s *Store) ExplainInbox(ctx context.Context, a access.Actor, f TaskFilter) 
 	if s.dialect != schema.Postgres {
 		return nil, fmt.Errorf("ExplainInbox: PostgreSQL only")
 	}
-	query, args := inboxQuery(a, f)
+	query, args := s.inboxQuery(a, f)
 	var plan []string
 	err := s.sel(ctx, s.db, &plan, `EXPLAIN (ANALYZE, BUFFERS) `+query, args...)
 	return plan, err
 }
 
-func inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
+func (s *Store) inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 	var filters []string
 	var filterArgs []any
 	if f.State == "" {
@@ -152,8 +152,9 @@ func inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 		ors := []string{`t.assignee_id = ?`}
 		args := []any{a.UserID}
 		for _, r := range a.Roles {
-			ors = append(ors, `(t.candidate_role = ? AND t.unit_path LIKE ? AND t.assignee_id = '')`)
-			args = append(args, r.Role, r.Scope()+"%")
+			under, underArgs := s.underPath("t.unit_path", r.Scope())
+			ors = append(ors, `(t.candidate_role = ? AND `+under+` AND t.assignee_id = '')`)
+			args = append(append(args, r.Role), underArgs...)
 		}
 		where := "(" + strings.Join(ors, " OR ") + ")"
 		for _, c := range filters {
@@ -170,7 +171,8 @@ func inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 	// matching every unclaimed task).
 	branches := []branch{{`assignee_id = ? AND assignee_id <> ''`, []any{a.UserID}}}
 	for _, r := range a.Roles {
-		branches = append(branches, branch{`candidate_role = ? AND unit_path LIKE ? AND assignee_id = ''`, []any{r.Role, r.Scope() + "%"}})
+		under, underArgs := s.underPath("unit_path", r.Scope())
+		branches = append(branches, branch{`candidate_role = ? AND ` + under + ` AND assignee_id = ''`, append([]any{r.Role}, underArgs...)})
 	}
 	var parts []string
 	var args []any
@@ -317,12 +319,8 @@ func (s *Store) Escalations(ctx context.Context, a access.Actor, f EscalationFil
 		if len(scopes) == 0 {
 			return nil, nil
 		}
-		var ors []string
-		for _, sc := range scopes {
-			ors = append(ors, `e.unit_path LIKE ?`)
-			args = append(args, sc+"%")
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+		under, underArgs := s.underAnyPath("e.unit_path", scopes)
+		where, args = append(where, under), append(args, underArgs...)
 	}
 	for col, v := range map[string]string{"e.state": f.State, "e.target": f.Target, "e.process": f.Process, "e.case_id": f.CaseID} {
 		if v != "" {
