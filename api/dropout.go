@@ -54,7 +54,8 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	caseID := workflows.DropoutCaseID(wfID, time.Now().In(calendar.CST).Format("20060102")+hex.EncodeToString(b[:]))
 	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
 		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.DropoutFirstContact, ReturnWindow: s.cfg.DropoutReturnWindow,
-			HQWindow: s.cfg.DropoutHQWindow, Consolidation: s.cfg.DropoutConsolidation, CloseApprovalDue: s.cfg.DropoutCloseDue}}
+			HQWindow: s.cfg.DropoutHQWindow, Consolidation: s.cfg.DropoutConsolidation, CloseApprovalDue: s.cfg.DropoutCloseDue},
+		HistoryEvents: s.cfg.HistoryEvents}
 	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, workflows.ProcessDropout, st.UnitCode, store.DropoutOpen, true),
 		workflows.DropoutCase, in)
 	if err != nil {

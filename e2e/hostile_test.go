@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"jiaofu/config"
+	"jiaofu/store"
 )
 
 // send posts body exactly as given (it may be malformed JSON or hold invalid UTF-8) and decodes
@@ -249,4 +251,77 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 			t.Errorf("the review task is still open after completion")
 		}
 	}
+}
+
+// TestLongDropoutCaseContinuesAsNew: attempts logged in a loop drive a dropout case's history past
+// JIAOFU_HISTORY_EVENTS; the idle case continues as new mid-round, and the round's deadline,
+// counted before, still fires in the new run: the township government and the supervision
+// office are seized once each, and the return is recorded after.
+func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.HistoryEvents = 100
+	cfg.DropoutFirstContact = mustSpec(t, "1h")
+	cfg.DropoutReturnWindow = mustSpec(t, "12s")
+	cfg.DropoutHQWindow = mustSpec(t, "1h")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, teacher, jcs := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
+	stu := staff.studentOf("王二小")
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+	teacher.waitTask("dropout_first_contact", dc.ID)
+	wfID := "dropout-" + stu.ID
+	ctx := context.Background()
+	runs := map[string]bool{}
+	for i := 0; i < 30; i++ {
+		for try := 0; ; try++ {
+			code, raw := teacher.raw("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "phone", "notes": fmt.Sprintf("第 %d 次电话", i+1)})
+			if code == 200 {
+				break
+			}
+			if try > 20 {
+				t.Fatalf("attempt %d: %d %s", i+1, code, raw)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		d, err := svc.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[d.WorkflowExecutionInfo.Execution.RunId] = true
+	}
+	if len(runs) < 2 {
+		t.Fatalf("the case ran in %d run(s) after 30 attempts; want it to have continued as new", len(runs))
+	}
+	var esc struct{ Items []store.Escalation }
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+		return len(esc.Items) >= 2
+	}, "the township deadline's escalations after the case continued as new")
+	time.Sleep(time.Second) // nothing fires twice
+	jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+	targets := map[string]int{}
+	for _, e := range esc.Items {
+		targets[e.Target]++
+	}
+	if targets["township_gov"] != 1 || targets["supervision"] != 1 || len(esc.Items) != 2 {
+		t.Errorf("escalations = %v, want township_gov and supervision once each", targets)
+	}
+	var full struct {
+		Case     dropoutCase
+		Attempts []store.DropoutAttempt
+	}
+	staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+	if full.Case.State != store.DropoutTownship || len(full.Attempts) != 30 {
+		t.Errorf("case %s with %d attempts, want township_supervising with 30", full.Case.State, len(full.Attempts))
+	}
+	if code, raw := staff.raw("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}); code != 200 {
+		t.Fatalf("record return: %d %s", code, raw)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+		return full.Case.State == store.DropoutConsolidating
+	}, "consolidation")
 }

@@ -97,11 +97,16 @@ type DropoutInput struct {
 	LastAttendedOn string // YYYY-MM-DD
 	OpenedBy       access.Actor
 	Timings        DropoutTimings
+	// HistoryEvents: past this many events an idle case continues as new (config
+	// JIAOFU_HISTORY_EVENTS; 0: only when Temporal suggests it).
+	HistoryEvents int
 	// Resume is set only by the workflow itself when it continues as new; callers leave it nil.
 	Resume *DropoutResume
 }
 
-// DropoutResume carries a case into its next run (continue-as-new at a relapse).
+// DropoutResume carries a case into its next run: at a relapse, before the new round starts
+// (Round is nil), or on a long history while the case is idle (no task open, nothing writing),
+// with the round under way and its deadlines.
 type DropoutResume struct {
 	Ledger      activities.DropoutLedger
 	StudentName string
@@ -111,6 +116,20 @@ type DropoutResume struct {
 	TaskSeq     int
 	RoundStart  time.Time // when the relapse that starts the new run's round was reported
 	RoundSince  string    // the day of that absence
+	// Set when the case continued as new mid-round or in consolidation.
+	Round             *DropoutRoundState
+	ConsolidationEnds time.Time
+	ReturnedOn        string
+}
+
+// DropoutRoundState is a round under way as it crosses continue-as-new.
+type DropoutRoundState struct {
+	N          int
+	Since      string
+	TownshipAt time.Time
+	CountyAt   time.Time
+	Contacted  bool
+	Raised     []string // the round's non-supervision escalations, closed by its decision
 }
 
 // DropoutAttempt is one persuasion attempt as logged through LogAttemptUpdate. The API fills
@@ -201,6 +220,10 @@ type dropoutRound struct {
 	raised      []string
 }
 
+func (r *dropoutRound) carry() *DropoutRoundState {
+	return &DropoutRoundState{N: r.n, Since: r.since, TownshipAt: r.townshipAt, CountyAt: r.countyAt, Contacted: r.contacted, Raised: r.raised}
+}
+
 // dropoutCase is the workflow's state. Every change of state runs under mu, so that a deadline
 // firing and a person's update never write the ledger over each other; the new state is
 // committed only after the ledger has it.
@@ -225,6 +248,9 @@ type dropoutCase struct {
 	returnedOn        string
 	closeReq          *DropoutOutcome
 	fatal             error
+	// boundHistory: this run continues as new when its history is long and the case idle
+	// (cases started before this version do not, so that their replay takes the same steps).
+	boundHistory bool
 }
 
 // DropoutCase runs one dropout persuasion case (控辍保学·劝返): the responsible teacher's first
@@ -257,10 +283,16 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 	if err := c.register(ctx); err != nil {
 		return DropoutResult{}, err
 	}
+	c.boundHistory = workflow.GetVersion(ctx, "dropout-continue-on-long-history", workflow.DefaultVersion, 1) == 1
 
 	if r := in.Resume; r != nil {
 		c.row, c.student, c.unitCode, c.attempts, c.relapses = r.Ledger, r.StudentName, r.UnitCode, r.Attempts, r.Relapses
 		c.roundStart, c.roundSince = r.RoundStart, r.RoundSince
+		c.consolidationEnds, c.returnedOn = r.ConsolidationEnds, r.ReturnedOn
+		if rs := r.Round; rs != nil {
+			c.round = &dropoutRound{n: rs.N, since: rs.Since, townshipAt: rs.TownshipAt, countyAt: rs.CountyAt,
+				contactOver: true, contacted: rs.Contacted, raised: rs.Raised}
+		}
 	} else {
 		if in.StudentID == "" {
 			return DropoutResult{}, refuse(ErrTypeInvalid, "student_id: required")
@@ -276,7 +308,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(ProcessDropout), AttrUnit.ValueSet(c.unitCode),
 		AttrState.ValueSet(c.row.State))
-	c.opened, c.roundPending = true, true
+	c.opened, c.roundPending = true, in.Resume == nil || in.Resume.Round == nil
 	return c.run(ctx)
 }
 
@@ -287,17 +319,28 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 		if c.fatal != nil {
 			return DropoutResult{}, c.fatal
 		}
+		if c.mayContinue(ctx) {
+			if err := Drain(ctx); err != nil {
+				return DropoutResult{}, err
+			}
+			if c.mayContinue(ctx) {
+				return DropoutResult{}, c.continueAsNew(ctx)
+			}
+			continue
+		}
 		switch c.row.State {
 		case store.DropoutClosed:
 			return c.finish(ctx)
 
 		case store.DropoutConsolidating:
 			ends := c.consolidationEnds
-			over, err := dropoutWaitUntil(ctx, ends, func() bool { return c.fatal != nil || c.row.State != store.DropoutConsolidating })
+			over, err := dropoutWaitUntil(ctx, ends, func() bool {
+				return c.fatal != nil || c.row.State != store.DropoutConsolidating || c.mayContinue(ctx)
+			})
 			if err != nil {
 				return DropoutResult{}, err
 			}
-			if over {
+			if over && !c.mayContinue(ctx) {
 				if err := c.locked(ctx, func() error {
 					if c.row.State != store.DropoutConsolidating || workflow.Now(ctx).Before(c.consolidationEnds) {
 						return nil
@@ -332,7 +375,7 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 			r, level := c.round, c.row.EscalationLevel
 			changed := func() bool {
 				return c.fatal != nil || c.round != r || c.row.EscalationLevel != level || c.roundPending ||
-					c.row.State == store.DropoutClosed || c.row.State == store.DropoutConsolidating
+					c.row.State == store.DropoutClosed || c.row.State == store.DropoutConsolidating || c.mayContinue(ctx)
 			}
 			var due time.Time
 			switch level {
@@ -398,7 +441,25 @@ func (c *dropoutCase) continueAsNew(ctx workflow.Context) error {
 	in := c.in
 	in.Resume = &DropoutResume{Ledger: c.row, StudentName: c.student, UnitCode: c.unitCode, Attempts: c.attempts,
 		Relapses: c.relapses, TaskSeq: c.tasks.Seq(), RoundStart: c.roundStart, RoundSince: c.roundSince}
+	if !c.roundPending && c.round != nil {
+		in.Resume.Round = c.round.carry()
+	}
+	in.Resume.ConsolidationEnds, in.Resume.ReturnedOn = c.consolidationEnds, c.returnedOn
 	return workflow.NewContinueAsNewError(ctx, DropoutCase, in)
+}
+
+// mayContinue reports whether the case should continue as new now: its history is long (past
+// HistoryEvents, or Temporal suggests it: attempts and other updates add to it for as long as
+// the case runs) and it is idle, with no task open, no update running and no step writing, so
+// that its whole state is the DropoutResume. A case waiting at a task gives way once the task
+// is done.
+func (c *dropoutCase) mayContinue(ctx workflow.Context) bool {
+	if !c.boundHistory || c.fatal != nil || c.row.State == store.DropoutClosed {
+		return false
+	}
+	info := workflow.GetInfo(ctx)
+	long := info.GetContinueAsNewSuggested() || (c.in.HistoryEvents > 0 && info.GetCurrentHistoryLength() >= c.in.HistoryEvents)
+	return long && c.tasks.OpenCount() == 0 && c.closeReq == nil && !c.mu.IsLocked() && workflow.AllHandlersFinished(ctx)
 }
 
 // step writes the next ledger row with its audit entry, then makes it the case's state. A
