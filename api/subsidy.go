@@ -234,7 +234,8 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	id := fmt.Sprintf("publicity-%s-%s-%d", unit.Code, req.Term, n+1)
 	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, unit.Code, store.BatchOpen, false),
 		workflows.PublicityBatch, workflows.PublicityInput{BatchID: id, UnitCode: unit.Code, Term: req.Term, Applications: ids, OpenedBy: a,
-			Timings: workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue}})
+			Timings:       workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue},
+			HistoryEvents: s.cfg.HistoryEvents})
 	if err != nil {
 		if e := classify(err); e.Status == fiber.StatusConflict {
 			return conflict("another batch for %s %s is being opened; retry", unit.Code, req.Term)

@@ -176,6 +176,7 @@ var messageRules = []rule{
 	r(`you urged this task at .*; you can urge it again after (\d\d:\d\d)`, func(_ string, m []string) string {
 		return "您刚催办过该待办，每人每小时可催办一次，请在 " + m[1] + " 之后再催办。"
 	}),
+	r(`is moving to a new page of its history`, fixed("系统正在整理本案的办理记录，请几秒钟后重试。")),
 	r(`^the text could not be stored`, fixed("内容无法保存：请删除其中不常见或看不见的字符并缩短后重新提交。")),
 	r(`too many objections`, fixed("提交过于频繁，请一分钟后再试。")),
 	r(`the database is not reachable`, fixed("系统繁忙：数据库暂时无法连接，未做任何更改，请稍后重试。")),

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/api"
 	"jiaofu/config"
 	"jiaofu/store"
 )
@@ -324,4 +325,89 @@ func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
 		return full.Case.State == store.DropoutConsolidating
 	}, "consolidation")
+}
+
+// TestLongPublicityContinuesAsNew: public objections (anyone may send them) drive a publicity
+// batch's history past JIAOFU_HISTORY_EVENTS while its period runs; the batch continues as new
+// with its open objection reviews, the reviews are decided across the runs, the period still ends
+// on time, and the sign-off disburses the application.
+func TestLongPublicityContinuesAsNew(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.HistoryEvents = 100
+	cfg.PublicityPeriod = mustSpec(t, "12s")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	head.waitStatus(app.ID, "reviewed")
+	var batch struct{ ID string }
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	var pub api.PublicList
+	eventually(t, 10*time.Second, func() bool {
+		return anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub) == 200 && len(pub.Entries) == 1
+	}, "the public list")
+	// retry repeats what the batch refuses while it hands over to its next run.
+	retry := func(who *client, method, path string, body any, want int) {
+		t.Helper()
+		for i := 0; ; i++ {
+			code, raw := who.raw(method, path, body)
+			if code == want {
+				return
+			}
+			if !strings.Contains(raw, "moving to a new page") && !strings.Contains(raw, "still being opened") || i > 50 {
+				t.Fatalf("%s %s: %d %s", method, path, code, raw)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	const objections = 12
+	for i := 0; i < objections; i++ {
+		retry(anon, "POST", "/public/publicity-batches/"+batch.ID+"/objections",
+			map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": fmt.Sprintf("异议 %d", i+1), "contact": "13900000000"}, 201)
+	}
+	decided := 0
+	eventually(t, 30*time.Second, func() bool {
+		var inbox struct{ Items []task }
+		aid.do("GET", "/api/v1/tasks?status=open&kind=objection_review", nil, &inbox)
+		for _, it := range inbox.Items {
+			if strings.HasPrefix(it.CaseID, batch.ID) {
+				retry(aid, "POST", "/api/v1/tasks/"+it.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "查无实据"}, 200)
+				decided++
+			}
+		}
+		return decided == objections
+	}, "all %d objection reviews in the aid center's inbox", objections)
+	d, err := svc.Temporal.DescribeWorkflowExecution(context.Background(), batch.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := svc.Temporal.GetWorkflowHistory(context.Background(), batch.ID, d.WorkflowExecutionInfo.Execution.RunId, false, 0)
+	ev, err := first.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId() == "" {
+		t.Fatalf("the batch's current run did not continue from another: it never continued as new")
+	}
+	signoff := aid.waitTask("publicity_signoff", batch.ID)
+	retry(anon.as("aid02"), "POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, 200)
+	staff.waitStatus(app.ID, "disbursed")
+	var b struct {
+		Objections []store.Objection
+	}
+	staff.do("GET", "/api/v1/publicity-batches/"+batch.ID, nil, &b)
+	if len(b.Objections) != objections {
+		t.Errorf("the batch holds %d objections, want %d", len(b.Objections), objections)
+	}
+	for _, o := range b.Objections {
+		if o.State != "decided" || o.Decision != "dismiss" {
+			t.Errorf("objection %s: %s %s, want decided dismiss", o.ID, o.State, o.Decision)
+		}
+	}
 }

@@ -110,11 +110,9 @@ type Tasks struct {
 	wfID string
 	seq  int
 	open map[string]*TaskState
-	// Continue-as-new on a long history (ContinueOnLongHistory): adopted are the open tasks
-	// carried from the previous run, by kind, until Run takes them up again.
+	// Continue-as-new on a long history (ContinueOnLongHistory, Quiesce).
 	historyEvents int
 	bounded       bool
-	adopted       map[string]*TaskState
 	closing       bool // the run is about to continue as new: no new actions, no new rungs
 	escalating    int  // escalation activities in flight
 }
@@ -125,15 +123,14 @@ var ErrContinueAsNew = errors.New("the case's history is long: continue as new w
 
 // NewTasks registers the task-action Update on the workflow. seq continues the numbering of a
 // workflow that continued-as-new, so that task ids stay unique, and carried are the open tasks
-// it carried (Carry): they are open before the Update is registered, because the SDK hands an
-// action that was waiting for the new run to the validator as soon as it is.
+// it carried (Carry), which the process waits for again with Wait. They are open before the
+// Update is registered, because the SDK hands an action that was waiting for the new run to
+// the validator as soon as it is.
 func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, error) {
-	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*TaskState{}, adopted: map[string]*TaskState{}}
+	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*TaskState{}}
 	for i := range carried {
 		task := carried[i]
-		// The next Run of the task's kind waits for it again, where it was (assignee, urges,
-		// escalation level), instead of opening a new one.
-		t.adopted[task.Spec.Kind], t.open[task.ID] = &task, &task
+		t.open[task.ID] = &task
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
@@ -355,28 +352,44 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 }
 
 // Run opens a task, waits until a person completes it, and returns their decision. While it is
-// open past its due time, the task's escalation ladder fires rung by rung. A task carried from the
-// previous run (NewTasks) is taken up again instead of opened. With ContinueOnLongHistory, Run
-// returns ErrContinueAsNew once the history is long, leaving its task open for Carry.
+// open past its due time, the task's escalation ladder fires rung by rung. With
+// ContinueOnLongHistory, Run returns ErrContinueAsNew once the history is long, leaving its task
+// open for Carry.
 func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult, error) {
-	task := t.adopted[spec.Kind]
-	if task != nil {
-		delete(t.adopted, spec.Kind)
-	} else {
-		t.seq++
-		task = &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
-		in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
-		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
-			return TaskResult{}, err
-		}
-		// Known to the workflow first, visible in inboxes second: an action on a task someone can see
-		// always finds it here.
-		t.open[task.ID] = task
-		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
-			activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
-			delete(t.open, task.ID)
-			return TaskResult{}, err
-		}
+	id, err := t.Open(ctx, spec)
+	if err != nil {
+		return TaskResult{}, err
+	}
+	return t.Wait(ctx, id)
+}
+
+// Open opens a task without waiting for it: it is resolved, recorded and in the inbox when Open
+// returns its id. Wait waits for it.
+func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, error) {
+	t.seq++
+	task := &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
+	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
+	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
+		return "", err
+	}
+	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
+	// always finds it here.
+	t.open[task.ID] = task
+	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
+		activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+		delete(t.open, task.ID)
+		return "", err
+	}
+	return task.ID, nil
+}
+
+// Wait waits for an open task: one Open opened, or one carried from the previous run (NewTasks),
+// which goes on where it was: assignee, urges, and its ladder from the rung after the last that
+// fired. While the task is open past its due time, its ladder fires rung by rung.
+func (t *Tasks) Wait(ctx workflow.Context, id string) (TaskResult, error) {
+	task, ok := t.open[id]
+	if !ok {
+		return TaskResult{}, fmt.Errorf("task %s is not open in this run", id)
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
 	if err := workflow.Await(ctx, func() bool { return task.Result != nil || t.historyLong(ctx) }); err != nil {
@@ -384,9 +397,7 @@ func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult,
 		return TaskResult{}, err
 	}
 	if task.Result == nil {
-		// Give way only when nothing is half-done: no action or rung still writing.
-		t.closing = true
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && t.escalating == 0 }); err != nil {
+		if err := t.quiesce(ctx, task.ID); err != nil {
 			return TaskResult{}, err
 		}
 		if task.Result == nil {
@@ -396,6 +407,28 @@ func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult,
 	}
 	delete(t.open, task.ID)
 	return *task.Result, nil
+}
+
+// Quiesce prepares the run to continue as new: it refuses new task actions and rungs, then
+// waits until no action or rung is still writing and every completed task has been taken by its
+// waiter, so that Carry is the whole truth: an open task is carried, a decided one was handed
+// over in this run.
+func (t *Tasks) Quiesce(ctx workflow.Context) error { return t.quiesce(ctx, "") }
+
+// quiesce is Quiesce for the waiter of task self, whose own result it does not wait for.
+func (t *Tasks) quiesce(ctx workflow.Context, self string) error {
+	t.closing = true
+	return workflow.Await(ctx, func() bool {
+		if !workflow.AllHandlersFinished(ctx) || t.escalating > 0 {
+			return false
+		}
+		for id, task := range t.open {
+			if task.Result != nil && id != self {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // escalate waits for each rung's instant and fires it unless the task was completed first. A

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -119,7 +120,18 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	}
 	actx := activityCtx(ctx)
 	var check activities.RegistryCheck
-	stage := subsidyStageReview
+	stage, resume := subsidyStageReview, ""
+	if len(carried) == 1 {
+		resume = carried[0].ID
+	}
+	// run opens the stage's task, or waits again for the one carried from the previous run.
+	run := func(spec activities.TaskSpec) (TaskResult, error) {
+		if id := resume; id != "" {
+			resume = ""
+			return tasks.Wait(ctx, id)
+		}
+		return tasks.Run(ctx, spec)
+	}
 	if r := in.Resume; r != nil {
 		check, stage = r.Check, r.Stage
 	} else if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
@@ -157,7 +169,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 review:
 	for {
 		if stage == subsidyStageReview {
-			res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
+			res, err := run(activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
 				Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
 				Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
 				OwnerID: in.Applicant.UserID})
@@ -189,7 +201,7 @@ review:
 				}
 			}
 		}
-		fix, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
+		fix, err := run(activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
 			Title: "退回修改：" + title, CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
 			AssigneeID: in.Applicant.UserID, Outcomes: []string{OutcomeResubmit, OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
 		if errors.Is(err, ErrContinueAsNew) {
@@ -265,6 +277,11 @@ type PublicityInput struct {
 	Applications []string
 	OpenedBy     access.Actor
 	Timings      PublicityTimings
+	// HistoryEvents: past this many events the batch continues as new with its open reviews
+	// (config JIAOFU_HISTORY_EVENTS; 0: only when Temporal suggests it).
+	HistoryEvents int
+	// Resume is set only by the workflow itself when it continues as new; callers leave it nil.
+	Resume *PublicityResume
 }
 
 // ObjectionUpdate is the Update through which the public objects to an entry.
@@ -291,9 +308,14 @@ type PublicityState struct {
 
 // PublicityBatch runs a school's 公示: the list is public for the period, objections open review
 // tasks, the batch cannot close while one is open, then the aid center signs off and every
-// remaining application is disbursed.
+// remaining application is disbursed. Objections are public: when they grow the history long,
+// the batch continues as new with its open reviews (new batches only).
 func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, error) {
-	tasks, err := NewTasks(ctx, 0)
+	seq, carried := 0, []TaskState(nil)
+	if r := in.Resume; r != nil {
+		seq, carried = r.TaskSeq, r.Tasks
+	}
+	tasks, err := NewTasks(ctx, seq, carried...)
 	if err != nil {
 		return PublicityState{}, err
 	}
@@ -308,7 +330,52 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if err := workflow.SetQueryHandler(ctx, PublicityQuery, func() (PublicityState, error) { return st, nil }); err != nil {
 		return st, err
 	}
-	periodOver, objections := false, 0
+	periodOver, objections, stage := false, 0, publicityStagePeriod
+	if r := in.Resume; r != nil {
+		// Restored before the Update is registered: the SDK hands an objection that waited for
+		// this run to the validator as soon as it is.
+		opened, st, objections, periodOver, stage, listed = r.Opened, r.State, r.Objections, r.PeriodOver, r.Stage, true
+	}
+	reviews := map[string]*ObjectionReview{} // by task id, while the review is open
+	// busy counts reviews opening their task or writing their decision: the batch continues as
+	// new only when none is.
+	busy := 0
+	// review waits for an objection's review task (opened now, or carried from the previous run)
+	// and records its decision; an upheld objection takes the entry off the list. A review still
+	// to be opened counts in busy from before its goroutine starts.
+	review := func(ctx workflow.Context, rv ObjectionReview) {
+		defer func() { st.OpenObjections-- }()
+		if rv.TaskID == "" {
+			id, err := tasks.Open(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
+				Title: "公示异议复核：" + rv.Objection.EntryID, CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
+				Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, rv.Objection.EntryID)})
+			busy--
+			if err != nil {
+				workflow.GetLogger(ctx).Error("objection review failed", "objection", rv.Record.ID, "error", err)
+				return
+			}
+			rv.TaskID = id
+		}
+		reviews[rv.TaskID] = &rv
+		res, err := tasks.Wait(ctx, rv.TaskID)
+		delete(reviews, rv.TaskID)
+		if err != nil {
+			workflow.GetLogger(ctx).Error("objection review failed", "objection", rv.Record.ID, "error", err)
+			return
+		}
+		busy++
+		defer func() { busy-- }()
+		rec := rv.Record
+		now := workflow.Now(ctx)
+		rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
+		if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("objection record failed", "objection", rec.ID, "error", err)
+		}
+		if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
+			st.Rejected = append(st.Rejected, rv.Objection.EntryID)
+			notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{rv.Objection.EntryID})
+		}
+	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, ObjectionUpdate,
 		func(ctx workflow.Context, o Objection) (string, error) {
 			objections++
@@ -320,28 +387,14 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				st.OpenObjections--
 				return "", err
 			}
-			workflow.Go(ctx, func(ctx workflow.Context) {
-				defer func() { st.OpenObjections-- }()
-				res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
-					Title: "公示异议复核：" + o.EntryID, CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
-					Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, o.EntryID)})
-				if err != nil {
-					workflow.GetLogger(ctx).Error("objection review failed", "objection", id, "error", err)
-					return
-				}
-				now := workflow.Now(ctx)
-				rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
-				if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
-					workflow.GetLogger(ctx).Error("objection record failed", "objection", id, "error", err)
-				}
-				if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, o.EntryID) {
-					st.Rejected = append(st.Rejected, o.EntryID)
-					notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{o.EntryID})
-				}
-			})
+			busy++
+			workflow.Go(ctx, func(ctx workflow.Context) { review(ctx, ObjectionReview{Record: rec, Objection: o}) })
 			return id, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, o Objection) error {
+			if tasks.closing {
+				return refuse(ErrTypeConflict, "this publicity list is moving to a new page of its history; retry in a moment")
+			}
 			if !listed {
 				return refuse(ErrTypeConflict, "the publicity list is still being opened; retry in a moment")
 			}
@@ -359,21 +412,38 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if err != nil {
 		return PublicityState{}, err
 	}
-
-	if err := workflow.ExecuteActivity(actx, (*activities.Activities).OpenBatch, activities.OpenBatchInput{
-		BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications, OpenedBy: in.OpenedBy,
-		Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
-		return PublicityState{}, err
-	}
-	st = PublicityState{State: store.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
-	exclude := []string{}
-	for _, m := range opened.Members {
-		st.Members = append(st.Members, m.ApplicationID)
-		exclude = append(exclude, m.ApplicantID)
-		if m.ReviewerID != "" {
-			exclude = append(exclude, m.ReviewerID)
+	bounded := workflow.GetVersion(ctx, "publicity-continue-on-long-history", workflow.DefaultVersion, 1) == 1
+	long := func() bool {
+		if !bounded {
+			return false
 		}
+		info := workflow.GetInfo(ctx)
+		return info.GetContinueAsNewSuggested() || (in.HistoryEvents > 0 && info.GetCurrentHistoryLength() >= in.HistoryEvents)
 	}
+	// continueAsNew carries the batch, its open reviews and its tasks into the next run, once
+	// nothing is half-done.
+	continueAsNew := func(stage, signoffTask string) error {
+		if err := tasks.Quiesce(ctx); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return busy == 0 }); err != nil {
+			return err
+		}
+		next := in
+		next.Resume = &PublicityResume{Opened: opened, State: st, Objections: objections, PeriodOver: periodOver, Stage: stage,
+			SignoffTask: signoffTask, TaskSeq: tasks.Seq(), Tasks: tasks.Carry()}
+		for _, t := range next.Resume.Tasks {
+			if rv, ok := reviews[t.ID]; ok {
+				r := *rv
+				r.TaskID = t.ID
+				next.Resume.Reviews = append(next.Resume.Reviews, r)
+			}
+		}
+		slices.SortFunc(next.Resume.Reviews, func(a, b ObjectionReview) int { return strings.Compare(a.TaskID, b.TaskID) })
+		return workflow.NewContinueAsNewError(ctx, PublicityBatch, next)
+	}
+
+	exclude := []string{}
 	setBatch := func(state, action string, by access.Actor, role string, detail any) error {
 		st.State = state
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
@@ -381,32 +451,77 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessSubsidy, CaseID: in.BatchID, After: detail,
 				At: workflow.Now(ctx)}}).Get(ctx, nil)
 	}
-	if len(st.Members) == 0 {
-		return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
+	if r := in.Resume; r != nil {
+		for _, rv := range r.Reviews {
+			workflow.Go(ctx, func(ctx workflow.Context) { review(ctx, rv) })
+		}
+		exclude = batchExclude(opened.Members)
+	} else {
+		if err := workflow.ExecuteActivity(actx, (*activities.Activities).OpenBatch, activities.OpenBatchInput{
+			BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications, OpenedBy: in.OpenedBy,
+			Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
+			return PublicityState{}, err
+		}
+		st = PublicityState{State: store.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
+		for _, m := range opened.Members {
+			st.Members = append(st.Members, m.ApplicationID)
+		}
+		exclude = batchExclude(opened.Members)
+		if len(st.Members) == 0 {
+			return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
+		}
+		notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
+		listed = true
 	}
-	notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
-	listed = true
 
-	// The period runs on a durable timer: a restart of the service does not move its end.
-	if wait := opened.EndsAt.Sub(workflow.Now(ctx)); wait > 0 {
-		if err := workflow.Sleep(ctx, wait); err != nil {
+	if stage == publicityStagePeriod {
+		// The period runs on a durable timer: a restart of the service does not move its end.
+		if wait := opened.EndsAt.Sub(workflow.Now(ctx)); wait > 0 {
+			if bounded {
+				gaveWay, err := workflow.AwaitWithTimeout(ctx, wait, long)
+				if err != nil {
+					return st, err
+				}
+				if gaveWay {
+					return st, continueAsNew(publicityStagePeriod, "")
+				}
+			} else if err := workflow.Sleep(ctx, wait); err != nil {
+				return st, err
+			}
+		}
+		periodOver = true
+		if err := setBatch(store.BatchClosed, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
 			return st, err
 		}
+		stage = publicityStageObjections
 	}
-	periodOver = true
-	if err := setBatch(store.BatchClosed, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
-		return st, err
-	}
-	if err := workflow.Await(ctx, func() bool { return st.OpenObjections == 0 }); err != nil {
-		return st, err
+	if stage == publicityStageObjections {
+		if err := workflow.Await(ctx, func() bool { return st.OpenObjections == 0 || long() }); err != nil {
+			return st, err
+		}
+		if st.OpenObjections > 0 {
+			return st, continueAsNew(publicityStageObjections, "")
+		}
+		stage = publicityStageSignoff
 	}
 
 	remaining := slices.DeleteFunc(slices.Clone(st.Members), func(id string) bool { return slices.Contains(st.Rejected, id) })
 	if len(remaining) > 0 {
-		res, err := tasks.Run(ctx, activities.TaskSpec{Kind: KindPublicitySignoff, Process: ProcessSubsidy, CaseID: in.BatchID,
-			Title: fmt.Sprintf("公示结果审定：%s %s（%d 人）", in.UnitCode, in.Term, len(remaining)), CandidateRole: store.RoleAidCenter,
-			UnitCode: in.UnitCode, Outcomes: []string{OutcomeApprove}, Due: in.Timings.SignoffDue, Exclude: exclude})
-		if err != nil {
+		if bounded {
+			tasks.ContinueOnLongHistory(in.HistoryEvents)
+		}
+		var res TaskResult
+		var err error
+		if r := in.Resume; r != nil && r.SignoffTask != "" {
+			res, err = tasks.Wait(ctx, r.SignoffTask)
+		} else {
+			res, err = tasks.Run(ctx, activities.TaskSpec{Kind: KindPublicitySignoff, Process: ProcessSubsidy, CaseID: in.BatchID,
+				Title: fmt.Sprintf("公示结果审定：%s %s（%d 人）", in.UnitCode, in.Term, len(remaining)), CandidateRole: store.RoleAidCenter,
+				UnitCode: in.UnitCode, Outcomes: []string{OutcomeApprove}, Due: in.Timings.SignoffDue, Exclude: exclude})
+		}
+		if errors.Is(err, ErrContinueAsNew) {
+			return st, continueAsNew(publicityStageSignoff, tasks.Carry()[0].ID)
+		} else if err != nil {
 			return st, err
 		}
 		if err := setBatch(store.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
@@ -415,6 +530,45 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining)
 	}
 	return st, Drain(ctx)
+}
+
+// batchExclude lists the applicants and reviewers of a batch's entries: they may not sign it off.
+func batchExclude(members []activities.BatchMember) []string {
+	exclude := []string{}
+	for _, m := range members {
+		exclude = append(exclude, m.ApplicantID)
+		if m.ReviewerID != "" {
+			exclude = append(exclude, m.ReviewerID)
+		}
+	}
+	return exclude
+}
+
+// The steps of a batch at which it can continue as new.
+const (
+	publicityStagePeriod     = "period"
+	publicityStageObjections = "objections"
+	publicityStageSignoff    = "signoff"
+)
+
+// ObjectionReview is an objection whose review task is open, as it crosses continue-as-new.
+type ObjectionReview struct {
+	Record    store.Objection
+	Objection Objection
+	TaskID    string
+}
+
+// PublicityResume carries a batch into its next run.
+type PublicityResume struct {
+	Opened      activities.OpenedBatch
+	State       PublicityState
+	Objections  int
+	PeriodOver  bool
+	Stage       string
+	Reviews     []ObjectionReview
+	SignoffTask string
+	TaskSeq     int
+	Tasks       []TaskState
 }
 
 // notifyApplications signals batch news to each application's workflow. One application that
