@@ -245,6 +245,9 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 	staff.expectError("POST", "/api/v1/tasks/"+review.ID+"/urge", map[string]string{"comment": "再催"}, 429, "")
 	act(head2, "complete", map[string]string{"outcome": "approve", "comment": "同意"})
 	head.waitStatus(app.ID, "reviewed")
+	recordRun(t, svc, tv.WorkflowID, firstRun, "subsidy_long_history_first_run")
+	settled(t, svc, tv.WorkflowID, "")
+	recordHistory(t, svc, tv.WorkflowID, "subsidy_long_history_last_run")
 	var inbox struct{ Items []task }
 	head2.do("GET", "/api/v1/tasks?status=open&kind=subsidy_review", nil, &inbox)
 	for _, it := range inbox.Items {
@@ -325,6 +328,8 @@ func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
 		return full.Case.State == store.DropoutConsolidating
 	}, "consolidation")
+	settled(t, svc, wfID, "")
+	recordHistory(t, svc, wfID, "dropout_long_history_last_run")
 }
 
 // TestLongPublicityContinuesAsNew: public objections (anyone may send them) drive a publicity
@@ -398,6 +403,8 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	signoff := aid.waitTask("publicity_signoff", batch.ID)
 	retry(anon.as("aid02"), "POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, 200)
 	staff.waitStatus(app.ID, "disbursed")
+	settled(t, svc, batch.ID, "")
+	recordHistory(t, svc, batch.ID, "publicity_long_history_last_run")
 	var b struct {
 		Objections []store.Objection
 	}
