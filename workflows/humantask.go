@@ -84,10 +84,24 @@ type TaskState struct {
 	Level    int
 	Result   *TaskResult
 	Created  time.Time
+	// Rev counts the task's projections to the store: each one the workflow hands an activity
+	// carries the next number, and the store keeps only the newest (store.ProjectTask), however
+	// retries and outages reorder the activities. Counting is workflow state, not a command, so
+	// a replay of a history from before Rev existed counts the same; a task carried from such a
+	// run starts again at 0, above the rows that run wrote (they have revision 0).
+	Rev int
 }
 
+// revise numbers the task's next projection.
+func (t *TaskState) revise() int {
+	t.Rev++
+	return t.Rev
+}
+
+// projection is the task as the store should show it now, numbered (revise): every call is a
+// write the workflow is about to hand an activity.
 func (t *TaskState) projection(wfID, state string) store.Task {
-	p := store.Task{ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
+	p := store.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
 		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
 	for i, o := range t.Spec.Outcomes {
@@ -373,7 +387,7 @@ func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult,
 		// always finds it here.
 		t.open[task.ID] = task
 		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
-			activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+			activities.ProjectTaskInput{Task: in, Opened: task.Opened, Revision: task.revise()}).Get(ctx, nil); err != nil {
 			delete(t.open, task.ID)
 			return TaskResult{}, err
 		}
