@@ -446,12 +446,16 @@ func Drain(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-// activityCtx gives activities the retry policy every jiaofu activity shares: short, retried with
-// backoff for a day (a store outage should delay a case, never lose it).
+// activityCtx gives activities the retry policy every jiaofu activity shares: each attempt short,
+// retried with backoff (at most five minutes apart) for as long as it takes. A store outage of
+// any length delays a case and never fails it: every activity writes idempotently, and a
+// projection that lands late is ordered by its revision. Errors no retry can fix (a reference
+// not found, a value the store cannot hold) are non-retryable and still fail at once. The
+// options are not part of the commands a replay compares, so histories recorded under the
+// former one-day limit replay unchanged.
 func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 	})
 }
