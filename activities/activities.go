@@ -41,6 +41,11 @@ func (a *Activities) RecordAudit(ctx context.Context, in Audit) error {
 }
 
 func (a *Activities) audit(ctx context.Context, in Audit, suffix string) error {
+	return a.Store.Append(ctx, entry(ctx, in, suffix))
+}
+
+// entry is the audit entry of in, for a store write that appends it in its own transaction.
+func entry(ctx context.Context, in Audit, suffix string) store.AuditEntry {
 	key := eventKey(ctx) + suffix
 	before, after := "{}", "{}"
 	if in.Before != nil {
@@ -56,8 +61,8 @@ func (a *Activities) audit(ctx context.Context, in Audit, suffix string) error {
 			break
 		}
 	}
-	return a.Store.Append(ctx, store.AuditEntry{EventKey: key, At: in.At, ActorID: in.Actor.UserID, ActorName: in.Actor.DisplayName,
-		Role: in.Role, UnitCode: unit, Action: in.Action, Process: in.Process, CaseID: in.CaseID, Before: before, After: after})
+	return store.AuditEntry{EventKey: key, At: in.At, ActorID: in.Actor.UserID, ActorName: in.Actor.DisplayName,
+		Role: in.Role, UnitCode: unit, Action: in.Action, Process: in.Process, CaseID: in.CaseID, Before: before, After: after}
 }
 
 // eventKey identifies one activity execution across its retries.

@@ -162,7 +162,8 @@ func (a *Activities) DropoutDue(ctx context.Context, in DropoutDueInput) ([]time
 
 // SettleTaskInput ends an open task from inside its workflow rather than through a person's task
 // action: State done (with an Outcome) when the case itself did what the task asked, cancelled
-// when the task no longer has a purpose.
+// when the task no longer has a purpose. Task is the workflow's projection of the ended task,
+// with its revision; inputs scheduled before revisions existed have none (Task.ID is "").
 type SettleTaskInput struct {
 	TaskID  string
 	State   string // store.TaskDone or store.TaskCancelled
@@ -171,28 +172,28 @@ type SettleTaskInput struct {
 	Role    string
 	Comment string
 	At      time.Time
+	Task    store.Task
 }
 
 // SettleDropoutTask closes a dropout task's projection, the reminders and superior escalations its
 // lateness opened (the supervision office's stay open, as for completed tasks), and puts it on
-// record. It reads the projection from the store, so the task's unit is never lost on the way.
+// record, in one transaction (store.ProjectTask).
 func (a *Activities) SettleDropoutTask(ctx context.Context, in SettleTaskInput) error {
-	t, err := a.Store.TaskByID(ctx, in.TaskID)
-	if err != nil {
-		return nonRetryable(fmt.Errorf("task %s: %w", in.TaskID, err))
+	t := in.Task
+	if t.ID == "" {
+		// Scheduled before the workflow sent its projection: the store's row, ended here, as
+		// before; without a revision it is older than any write that has one (store.ProjectTask).
+		var err error
+		if t, err = a.Store.TaskByID(ctx, in.TaskID); err != nil {
+			return nonRetryable(fmt.Errorf("task %s: %w", in.TaskID, err))
+		}
+		at := in.At.UTC()
+		t.State, t.Outcome, t.CompletedAt, t.CompletedBy, t.Revision = in.State, in.Outcome, &at, in.Actor.UserID, 0
 	}
-	before := map[string]any{"assignee": t.AssigneeID, "state": t.State}
-	at := in.At.UTC()
-	t.State, t.Outcome, t.CompletedAt, t.CompletedBy = in.State, in.Outcome, &at, in.Actor.UserID
-	if err := a.Store.UpsertTask(ctx, t); err != nil {
-		return err
-	}
-	reason, action := "task completed", "task.completed"
+	before := map[string]any{"assignee": t.AssigneeID, "state": store.TaskOpen}
+	action := "task.completed"
 	if in.State == store.TaskCancelled {
-		reason, action = "task withdrawn", "task.withdrawn"
-	}
-	if err := a.Store.CloseEscalationsOfTask(ctx, t.ID, reason); err != nil {
-		return err
+		action = "task.withdrawn"
 	}
 	after := map[string]any{"task_id": t.ID, "kind": t.Kind, "state": t.State}
 	if in.Outcome != "" {
@@ -201,6 +202,6 @@ func (a *Activities) SettleDropoutTask(ctx context.Context, in SettleTaskInput) 
 	if in.Comment != "" {
 		after["comment"] = in.Comment
 	}
-	return a.audit(ctx, Audit{Actor: in.Actor, Role: in.Role, Action: action, Process: t.Process, CaseID: t.CaseID,
-		Before: before, After: after, At: in.At}, "")
+	return a.Store.ProjectTask(ctx, t, entry(ctx, Audit{Actor: in.Actor, Role: in.Role, Action: action, Process: t.Process,
+		CaseID: t.CaseID, Before: before, After: after, At: in.At}, ""))
 }

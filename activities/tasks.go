@@ -81,26 +81,25 @@ func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpe
 	return out, nil
 }
 
-// ProjectTaskInput is a resolved task to show in inboxes.
+// ProjectTaskInput is a resolved task to show in inboxes. Revision is the task's first
+// projection's (store.ProjectTask); 0 in inputs scheduled before revisions existed.
 type ProjectTaskInput struct {
-	Task   OpenTaskInput
-	Opened TaskOpened
+	Task     OpenTaskInput
+	Opened   TaskOpened
+	Revision int
 }
 
 // ProjectOpenTask writes an opened task into the store so that it shows in inboxes, and puts
 // the opening on record.
 func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) error {
 	in, out := p.Task, p.Opened
-	err := a.Store.UpsertTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
+	return a.Store.ProjectTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
 		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
 		AssigneeID: in.Spec.AssigneeID, State: store.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
-		CreatedAt: in.Now})
-	if err != nil {
-		return err
-	}
-	return a.audit(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
-		After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
-			"assignee": in.Spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, "")
+		CreatedAt: in.Now, Revision: p.Revision},
+		entry(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
+			After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
+				"assignee": in.Spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, ""))
 }
 
 // TaskChange is one change to an open or closing task, projected and put on record together.
@@ -115,18 +114,10 @@ type TaskChange struct {
 	At        time.Time
 }
 
-// ApplyTaskChange writes the projection and the audit entry of a task action; a completed task
-// also closes the reminders and superior escalations its lateness opened (the supervision
-// office's stay open: it decides on accountability itself).
+// ApplyTaskChange writes the projection and the audit entry of a task action together; a task
+// it finishes also closes the reminders and superior escalations its lateness opened (the
+// supervision office's stay open: it decides on accountability itself). See store.ProjectTask.
 func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
-	if err := a.Store.UpsertTask(ctx, in.Task); err != nil {
-		return err
-	}
-	if in.Task.State == store.TaskDone {
-		if err := a.Store.CloseEscalationsOfTask(ctx, in.Task.ID, "task completed"); err != nil {
-			return err
-		}
-	}
 	after := map[string]any{"task_id": in.Task.ID, "kind": in.Task.Kind, "state": in.Task.State}
 	if in.Task.Outcome != "" {
 		after["outcome"] = in.Task.Outcome
@@ -140,11 +131,13 @@ func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 	for k, v := range in.Fields {
 		after[k] = v
 	}
-	return a.audit(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action, Process: in.Task.Process, CaseID: in.Task.CaseID,
-		Before: in.Before, After: after, At: in.At}, "")
+	return a.Store.ProjectTask(ctx, in.Task, entry(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action,
+		Process: in.Task.Process, CaseID: in.Task.CaseID, Before: in.Before, After: after, At: in.At}, ""))
 }
 
-// EscalateInput fires one rung for a task that is still open past its due time.
+// EscalateInput fires one rung for a task that is still open past its due time. Task is the
+// workflow's projection of the task as the rung fires (with its revision; 0 in inputs scheduled
+// before revisions existed): by the time the activity lands the task may have moved on.
 type EscalateInput struct {
 	Task   store.Task
 	Rung   RungAt
@@ -152,7 +145,10 @@ type EscalateInput struct {
 }
 
 // Escalate records the rung: a reminder, or an escalation addressed to the superior unit, the
-// township government, the county HQ or the supervision office, found from the task's unit.
+// township government, the county HQ or the supervision office, found from the task's unit. The
+// record, the task's level and the audit entry commit together (store.RecordEscalation), and the
+// copy of the task never moves the task backwards. A rung recorded late (the worker or the store
+// was down when it fell due) says so: due_at is the rung's instant, recorded_at now.
 func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Escalation, error) {
 	src, err := a.Store.UnitByID(ctx, in.Task.UnitID)
 	if err != nil {
@@ -172,17 +168,22 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 	}
 	e := store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process, CaseID: in.Task.CaseID,
 		TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target, UnitID: target.ID, UnitPath: target.Path,
-		SourceUnit: src.Code, ResponsibleID: responsible, Reason: reason, CreatedAt: in.Rung.At}
-	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
-		return e, err
-	}
+		SourceUnit: src.Code, ResponsibleID: responsible, Reason: reason, DueAt: in.Rung.At, RecordedAt: time.Now().UTC()}
 	in.Task.EscalationLevel = in.Rung.Rung
-	if err := a.Store.UpsertTask(ctx, in.Task); err != nil {
-		return e, err
+	_, err = a.Store.RecordEscalation(ctx, e, &in.Task, escalationEntry(ctx, e, target, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung}))
+	return e, err
+}
+
+// escalationEntry is an escalation's audit entry. It is dated when the escalation was recorded,
+// so that the trail's order (its seq) and its times agree, and carries when it fell due.
+func escalationEntry(ctx context.Context, e store.Escalation, target store.Unit, more map[string]any) store.AuditEntry {
+	after := map[string]any{"escalation_id": e.ID, "to_unit": target.Code, "reason": e.Reason, "due_at": e.DueAt,
+		"recorded_at": e.RecordedAt}
+	for k, v := range more {
+		after[k] = v
 	}
-	return e, a.audit(ctx, Audit{Actor: access.System, Action: "escalation." + in.Rung.Target, Process: in.Task.Process,
-		CaseID: in.Task.CaseID, After: map[string]any{"escalation_id": e.ID, "task_id": in.Task.ID, "rung": in.Rung.Rung,
-			"to_unit": target.Code, "reason": reason}, At: in.Rung.At}, "")
+	return entry(ctx, Audit{Actor: access.System, Action: "escalation." + e.Target, Process: e.Process, CaseID: e.CaseID,
+		After: after, At: e.RecordedAt}, "")
 }
 
 // targetUnit finds where a rung goes: reminders stay with the task's unit; "superior" climbs the
@@ -263,10 +264,7 @@ func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation
 		return store.Escalation{}, err
 	}
 	e := store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, Target: in.Target, UnitID: target.ID,
-		UnitPath: target.Path, SourceUnit: src.Code, ResponsibleID: responsible, Reason: in.Reason, CreatedAt: in.At}
-	if _, err := a.Store.InsertEscalation(ctx, e); err != nil {
-		return e, err
-	}
-	return e, a.audit(ctx, Audit{Actor: access.System, Action: "escalation." + in.Target, Process: in.Process, CaseID: in.CaseID,
-		After: map[string]any{"escalation_id": e.ID, "to_unit": target.Code, "reason": in.Reason}, At: in.At}, "")
+		UnitPath: target.Path, SourceUnit: src.Code, ResponsibleID: responsible, Reason: in.Reason, DueAt: in.At, RecordedAt: time.Now().UTC()}
+	_, err = a.Store.RecordEscalation(ctx, e, nil, escalationEntry(ctx, e, target, nil))
+	return e, err
 }

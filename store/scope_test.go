@@ -87,8 +87,9 @@ func TestScopedReadsAreExactPrefixes(t *testing.T) {
 				}
 			}
 			for i, to := range []store.Unit{t01, t02, hq} {
-				if _, err := s.InsertEscalation(ctx, store.Escalation{ID: fmt.Sprintf("esc-%d", i), Process: "dropout", CaseID: "dropout-0",
-					Rung: 2, Target: store.TargetSuperior, UnitID: to.ID, UnitPath: to.Path, SourceUnit: schools[0].Code, Reason: "逾期", CreatedAt: at}); err != nil {
+				if _, err := s.RecordEscalation(ctx, store.Escalation{ID: fmt.Sprintf("esc-%d", i), Process: "dropout", CaseID: "dropout-0",
+					Rung: 2, Target: store.TargetSuperior, UnitID: to.ID, UnitPath: to.Path, SourceUnit: schools[0].Code, Reason: "逾期", DueAt: at},
+					nil, store.AuditEntry{Action: "escalation.superior", Process: "dropout", CaseID: "dropout-0"}); err != nil {
 					t.Fatal(err)
 				}
 			}

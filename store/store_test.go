@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
@@ -324,11 +325,12 @@ func TestEscalationsOnce(t *testing.T) {
 			ctx := context.Background()
 			f := makeFixture(t, s)
 			e := store.Escalation{ID: "wf-t1-r2", Process: "subsidy", CaseID: "wf", TaskID: "wf-t1", Rung: 2, Target: store.TargetSuperior,
-				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", CreatedAt: time.Now()}
-			if n, err := s.InsertEscalation(ctx, e); err != nil || !n {
+				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", DueAt: time.Now()}
+			entry := store.AuditEntry{EventKey: "esc/wf-t1-r2", Action: "escalation.superior", Process: "subsidy", CaseID: "wf"}
+			if n, err := s.RecordEscalation(ctx, e, nil, entry); err != nil || !n {
 				t.Fatalf("insert: %v %v", n, err)
 			}
-			if n, err := s.InsertEscalation(ctx, e); err != nil || n {
+			if n, err := s.RecordEscalation(ctx, e, nil, entry); err != nil || n {
 				t.Fatalf("second insert must be a no-op: %v %v", n, err)
 			}
 			township, _ := s.CreateUser(ctx, "twn", "x", "镇专干", []store.RoleAt{{Role: store.RoleTownshipStaff, UnitCode: f.township.Code}})
@@ -400,6 +402,166 @@ func TestApplicationRecordedOnceFromEitherSide(t *testing.T) {
 				if tl, err := s.Timeline(ctx, id); err != nil || len(tl) != 1 || tl[0].Action != "subsidy.applied" {
 					t.Errorf("activity first %v: timeline %+v, %v; want the one applied entry", activityFirst, tl, err)
 				}
+			}
+		})
+	}
+}
+
+// openTask is an open review task at the fixture's school, as its first projection.
+func openTask(f fixture, id string) store.Task {
+	due := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	return store.Task{ID: id, WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
+		CandidateRole: store.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: store.TaskOpen,
+		Outcomes: "approve,reject", DueAt: due, CreatedAt: due.Add(-time.Hour), Revision: 1}
+}
+
+// TestTaskProjectionNeverGoesBackwards: a projection that reaches the store after a newer one
+// (an activity retried through an outage) leaves the newer one in place, on both dialects; a
+// write without a revision (scheduled before revisions existed) loses to any with one and never
+// reopens a finished task.
+func TestTaskProjectionNeverGoesBackwards(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			task := openTask(f, "wf-t1")
+			if err := s.UpsertTask(ctx, task); err != nil {
+				t.Fatal(err)
+			}
+			claimed := task
+			claimed.AssigneeID, claimed.Revision = f.leader.ID, 2
+			done := claimed
+			at := task.DueAt
+			done.State, done.Outcome, done.CompletedAt, done.CompletedBy, done.Revision = store.TaskDone, "approve", &at, f.leader.ID, 3
+			for _, w := range []store.Task{done, claimed, task} { // newest first
+				if err := s.ProjectTask(ctx, w, store.AuditEntry{Action: "task.x", CaseID: "wf"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.TaskByID(ctx, "wf-t1")
+			if err != nil || got.State != store.TaskDone || got.Revision != 3 || got.AssigneeID != f.leader.ID || got.Outcome != "approve" {
+				t.Fatalf("after older writes: %+v %v, want revision 3 done", got, err)
+			}
+			stale := task
+			stale.Revision = 0
+			if err := s.UpsertTask(ctx, stale); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.TaskByID(ctx, "wf-t1"); got.State != store.TaskDone || got.Revision != 3 {
+				t.Errorf("a write without a revision overwrote revision 3: %+v", got)
+			}
+
+			// Rows of before revisions: last write wins, but an open copy never reopens a done task.
+			old := openTask(f, "wf-t2")
+			old.Revision = 0
+			if err := s.UpsertTask(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+			oldDone := old
+			oldDone.State, oldDone.CompletedAt, oldDone.CompletedBy = store.TaskDone, &at, f.leader.ID
+			if err := s.UpsertTask(ctx, oldDone); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.UpsertTask(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.TaskByID(ctx, "wf-t2"); got.State != store.TaskDone {
+				t.Errorf("an open write without a revision reopened a done task: %+v", got)
+			}
+		})
+	}
+}
+
+// TestLateEscalationAndCompletionInEitherOrder: a rung fires while the task is open (revision 2)
+// and the task is completed (revision 3); whichever reaches the store first, the task ends done
+// and the superior escalation closed, while the supervision office's stays open.
+func TestLateEscalationAndCompletionInEitherOrder(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		f := makeFixture(t, s)
+		for _, completionFirst := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/completion_first=%v", name, completionFirst), func(t *testing.T) {
+				ctx := context.Background()
+				id := fmt.Sprintf("wf-first%v-t1", completionFirst)
+				task := openTask(f, id)
+				if err := s.UpsertTask(ctx, task); err != nil {
+					t.Fatal(err)
+				}
+				copyAt := func(rung, rev int) *store.Task {
+					c := task
+					c.EscalationLevel, c.Revision = rung, rev
+					return &c
+				}
+				esc := func(rung int, target string) store.Escalation {
+					return store.Escalation{ID: fmt.Sprintf("%s-r%d", id, rung), Process: "subsidy", CaseID: "wf", TaskID: id,
+						TaskKind: task.Kind, Rung: rung, Target: target, UnitID: f.township.ID, UnitPath: f.township.Path,
+						SourceUnit: f.school.Code, Reason: "逾期", DueAt: task.DueAt.Add(time.Duration(rung) * time.Hour)}
+				}
+				escalate := func() {
+					// Rung 1 (superior) and rung 2 (supervision) both fired before the completion.
+					for rung, target := range map[int]string{1: store.TargetSuperior, 2: store.TargetSupervision} {
+						if _, err := s.RecordEscalation(ctx, esc(rung, target), copyAt(rung, rung+1),
+							store.AuditEntry{Action: "escalation." + target, CaseID: "wf"}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				complete := func() {
+					done := *copyAt(2, 4)
+					at := task.DueAt.Add(3 * time.Hour)
+					done.State, done.Outcome, done.CompletedAt, done.CompletedBy = store.TaskDone, "approve", &at, f.leader.ID
+					if err := s.ProjectTask(ctx, done, store.AuditEntry{Action: "task.completed", CaseID: "wf"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if completionFirst {
+					complete()
+					escalate()
+				} else {
+					escalate()
+					complete()
+				}
+				got, err := s.TaskByID(ctx, id)
+				if err != nil || got.State != store.TaskDone || got.Revision != 4 || got.EscalationLevel != 2 {
+					t.Fatalf("task = %+v %v, want done at revision 4, level 2", got, err)
+				}
+				sup, err := s.EscalationByID(ctx, id+"-r1")
+				if err != nil || sup.State != store.EscalationClosed || sup.Decision != "task completed" {
+					t.Errorf("superior escalation = %+v %v, want closed: task completed", sup, err)
+				}
+				if jcs, err := s.EscalationByID(ctx, id+"-r2"); err != nil || jcs.State != store.EscalationOpen {
+					t.Errorf("supervision escalation = %+v %v, want open (it decides itself)", jcs, err)
+				}
+			})
+		}
+	}
+}
+
+// TestEscalationRecordedLate: an escalation recorded after its due time (the service was down)
+// keeps both instants, and its JSON says so.
+func TestEscalationRecordedLate(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			due := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
+			e := store.Escalation{ID: "wf-r-late", Process: "dropout", CaseID: "wf", Target: store.TargetSuperior,
+				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", DueAt: due}
+			if _, err := s.RecordEscalation(ctx, e, nil, store.AuditEntry{Action: "escalation.superior", CaseID: "wf"}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.EscalationByID(ctx, e.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.DueAt.Equal(due) || got.RecordedAt.Sub(due) < 71*time.Hour {
+				t.Errorf("due_at %v recorded_at %v, want the due time kept and the recording three days later", got.DueAt, got.RecordedAt)
+			}
+			b, _ := json.Marshal(got)
+			if !strings.Contains(string(b), `"due_at":"`+due.Format(time.RFC3339)) || !strings.Contains(string(b), `"recorded_at":"`) {
+				t.Errorf("JSON %s lacks due_at or recorded_at", b)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type Task struct {
 	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
 	CompletedAt     *time.Time `db:"completed_at" json:"completed_at,omitempty"`
 	CompletedBy     string     `db:"completed_by" json:"completed_by,omitempty"`
+	// Revision orders the workflow's projections of the task (ProjectTask); it crosses the wire
+	// in activity inputs, so it must not be hidden from JSON.
+	Revision int `db:"revision" json:"revision"`
 }
 
 // AllowedOutcomes splits the stored outcome list.
@@ -54,20 +58,64 @@ func (t Task) AllowedOutcomes() []string {
 
 const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
 	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
-	t.created_at, t.completed_at, t.completed_by`
+	t.created_at, t.completed_at, t.completed_by, t.revision`
 const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
 
-// UpsertTask writes a task's projection; replaying the same write changes nothing (activities retry).
+// UpsertTask writes a task's projection when it is newer than the row's (see ProjectTask); the
+// same write again changes nothing (activities retry).
 func (s *Store) UpsertTask(ctx context.Context, t Task) error {
-	_, err := s.exec(ctx, s.db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
-		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return s.upsertTask(ctx, s.db, t, false)
+}
+
+// ProjectTask writes a task's projection and its audit entry in one transaction: both or neither.
+// The projection lands only when it is newer than the row's. Task.Revision is the workflow's
+// count of the task's projections (workflows.TaskState.Rev), so "newer" is the workflow's order,
+// not the order in which retried, concurrent activities happen to reach the database. Revision
+// 0 is a write scheduled by a workflow before revisions existed (an old history's activity
+// input, still retrying): such a write is older than any that has a revision, since every
+// projection a workflow makes after the upgrade has one; among themselves they land as they
+// always did, last one wins, except that none reopens a finished task (a task never reopens).
+// A task the write leaves finished closes its reminders and superior escalations (settle).
+func (s *Store) ProjectTask(ctx context.Context, t Task, entry AuditEntry) error {
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.upsertTask(ctx, tx, t, false); err != nil {
+			return err
+		}
+		if err := s.settleEscalations(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		return s.appendTx(ctx, tx, entry)
+	})
+}
+
+// upsertTask is the one write of a task row. onlyOpen is an escalation's copy of an open task: it
+// lands only on a row that is still open (see RecordEscalation).
+func (s *Store) upsertTask(ctx context.Context, db q, t Task, onlyOpen bool) error {
+	if onlyOpen && t.Revision == 0 {
+		// A copy without a revision cannot tell whether the row's other columns are newer than its
+		// own (a claim that landed first): it only raises the level, of an open row that no
+		// write with a revision has passed.
+		_, err := s.exec(ctx, db, `UPDATE tasks SET escalation_level = ? WHERE id = ? AND state = ? AND revision = 0
+			AND escalation_level < ?`, t.EscalationLevel, t.ID, TaskOpen, t.EscalationLevel)
+		return err
+	}
+	newer := `(excluded.revision > tasks.revision OR (excluded.revision = 0 AND tasks.revision = 0 AND
+		(tasks.state = ? OR excluded.state <> ?)))`
+	args := []any{t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
+		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy, t.Revision,
+		TaskOpen, TaskOpen}
+	if onlyOpen {
+		newer += ` AND tasks.state = ?`
+		args = append(args, TaskOpen)
+	}
+	_, err := s.exec(ctx, db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
+		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, outcome = excluded.outcome,
 		candidate_role = excluded.candidate_role, unit_id = excluded.unit_id, unit_path = excluded.unit_path,
 		due_at = excluded.due_at, escalation_level = excluded.escalation_level, urge_count = excluded.urge_count,
-		completed_at = excluded.completed_at, completed_by = excluded.completed_by`,
-		t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
-		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy)
+		completed_at = excluded.completed_at, completed_by = excluded.completed_by, revision = excluded.revision
+		WHERE `+newer, args...)
 	return err
 }
 
@@ -272,33 +320,100 @@ type Escalation struct {
 	UnitPath   string `db:"unit_path" json:"unit_path"`
 	SourceUnit string `db:"source_unit" json:"source_unit"`
 	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set).
-	ResponsibleID   string     `db:"responsible_id" json:"responsible_id,omitempty"`
-	ResponsibleName string     `db:"responsible_name" json:"responsible_name,omitempty"`
-	Reason          string     `db:"reason" json:"reason"`
-	State           string     `db:"state" json:"state"`
-	Decision        string     `db:"decision" json:"decision,omitempty"`
-	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
-	ClosedAt        *time.Time `db:"closed_at" json:"closed_at,omitempty"`
-	ClosedBy        string     `db:"closed_by" json:"closed_by,omitempty"`
+	ResponsibleID   string `db:"responsible_id" json:"responsible_id,omitempty"`
+	ResponsibleName string `db:"responsible_name" json:"responsible_name,omitempty"`
+	Reason          string `db:"reason" json:"reason"`
+	State           string `db:"state" json:"state"`
+	Decision        string `db:"decision" json:"decision,omitempty"`
+	// DueAt is when the rung (or the case's deadline) fell due; RecordedAt when the escalation was
+	// put on record. They differ by the time the service was down or could not reach the store.
+	DueAt      time.Time  `db:"due_at" json:"due_at"`
+	RecordedAt time.Time  `db:"recorded_at" json:"recorded_at"`
+	ClosedAt   *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+	ClosedBy   string     `db:"closed_by" json:"closed_by,omitempty"`
 }
 
 const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
 	e.unit_path, e.source_unit, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
-	e.created_at, e.closed_at, e.closed_by`
+	e.due_at, e.recorded_at, e.closed_at, e.closed_by`
 const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN users u ON u.id = e.responsible_id `
 
-// InsertEscalation records an escalation once: its id is derived from the task and rung, so a
-// retried activity writes nothing twice. It reports whether the row is new.
-func (s *Store) InsertEscalation(ctx context.Context, e Escalation) (bool, error) {
-	res, err := s.exec(ctx, s.db, `INSERT INTO escalations (id, process, case_id, task_id, task_kind, rung, target, unit_id, unit_path,
-		source_unit, responsible_id, reason, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.Reason,
-		EscalationOpen, utc(e.CreatedAt))
-	if err != nil {
-		return false, err
+// RecordEscalation records an escalation once, with its audit entry, in one transaction: its id
+// is derived from the task and rung (or the case's event), so a retried activity writes nothing
+// twice. It reports whether the row is new. RecordedAt is the caller's (its audit entry says the
+// same instant); zero means now.
+//
+// task is the escalating activity's copy of the task, taken by the workflow while the task was
+// open; nil for a case's escalation. The copy lands only on a row that is still open and not
+// newer than it, so a late escalation never reopens a task or undoes a claim. A completion and an
+// escalation of the same task may reach the store in either order: both lock the task's row
+// first, and whichever commits last closes the reminder or superior escalation of a task that is
+// no longer open (settleEscalations).
+func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *Task, entry AuditEntry) (bool, error) {
+	if e.RecordedAt.IsZero() {
+		e.RecordedAt = now()
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	var fresh bool
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if task != nil {
+			if err := s.lockTask(ctx, tx, task.ID); err != nil {
+				return err
+			}
+			if err := s.upsertTask(ctx, tx, *task, true); err != nil {
+				return err
+			}
+		}
+		res, err := s.exec(ctx, tx, `INSERT INTO escalations (id, process, case_id, task_id, task_kind, rung, target, unit_id, unit_path,
+			source_unit, responsible_id, reason, state, due_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.Reason,
+			EscalationOpen, utc(e.DueAt), utc(e.RecordedAt))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		fresh = n == 1
+		if e.TaskID != "" {
+			if err := s.settleEscalations(ctx, tx, e.TaskID); err != nil {
+				return err
+			}
+		}
+		return s.appendTx(ctx, tx, entry)
+	})
+	return fresh, err
+}
+
+// lockTask takes the task row's lock for the rest of the transaction on PostgreSQL (SQLite's
+// write transactions are serial already). A missing row is not an error.
+func (s *Store) lockTask(ctx context.Context, tx *sqlx.Tx, id string) error {
+	if s.dialect != schema.Postgres {
+		return nil
+	}
+	var got string
+	if err := s.get(ctx, tx, &got, `SELECT id FROM tasks WHERE id = ? FOR UPDATE`, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// settleEscalations closes the reminders and superior escalations of a task that is no longer
+// open: done, they are answered; cancelled, moot. The supervision office's stay open: it decides
+// on accountability itself. It runs in every transaction that writes a task's row or one of its
+// escalations, after the write, so that the closing does not depend on which lands last.
+func (s *Store) settleEscalations(ctx context.Context, tx *sqlx.Tx, taskID string) error {
+	var state string
+	if err := s.get(ctx, tx, &state, `SELECT state FROM tasks WHERE id = ?`, taskID); errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	decision := map[string]string{TaskDone: "task completed", TaskCancelled: "task withdrawn"}[state]
+	if decision == "" {
+		return nil
+	}
+	_, err := s.exec(ctx, tx, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = 'system'
+		WHERE task_id = ? AND state = ? AND target <> ?`, EscalationClosed, decision, now(), taskID, EscalationOpen, TargetSupervision)
+	return err
 }
 
 // EscalationFilter narrows the escalation inbox.
@@ -333,7 +448,7 @@ func (s *Store) Escalations(ctx context.Context, a access.Actor, f EscalationFil
 	}
 	var es []Escalation
 	err := s.sel(ctx, s.db, &es, `SELECT `+escCols+escFrom+`WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY e.created_at DESC, e.id LIMIT `+itoa(f.Limit), args...)
+		strings.Join(where, " AND ")+` ORDER BY e.due_at DESC, e.id LIMIT `+itoa(f.Limit), args...)
 	return es, err
 }
 
@@ -358,11 +473,4 @@ func (s *Store) CloseEscalation(ctx context.Context, id, decision, by string) er
 		return ErrConflict
 	}
 	return nil
-}
-
-// CloseEscalationsOfTask closes what a task's lateness opened once the task is done.
-func (s *Store) CloseEscalationsOfTask(ctx context.Context, taskID, decision string) error {
-	_, err := s.exec(ctx, s.db, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = 'system'
-		WHERE task_id = ? AND state = ? AND target <> ?`, EscalationClosed, decision, now(), taskID, EscalationOpen, TargetSupervision)
-	return err
 }

@@ -563,7 +563,8 @@ func (c *dropoutCase) settleContact(ctx workflow.Context, outcome string, by acc
 		state = store.TaskCancelled
 	}
 	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).SettleDropoutTask, activities.SettleTaskInput{
-		TaskID: task.ID, State: state, Outcome: outcome, Actor: by, Role: role, Comment: comment, At: now}).Get(ctx, nil)
+		TaskID: task.ID, State: state, Outcome: outcome, Actor: by, Role: role, Comment: comment, At: now,
+		Task: task.projection(c.tasks.wfID, state)}).Get(ctx, nil)
 }
 
 // escalate fires a missed deadline: the township government with a written return-by-deadline

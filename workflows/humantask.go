@@ -84,10 +84,24 @@ type TaskState struct {
 	Level    int
 	Result   *TaskResult
 	Created  time.Time
+	// Rev counts the task's projections to the store: each one the workflow hands an activity
+	// carries the next number, and the store keeps only the newest (store.ProjectTask), however
+	// retries and outages reorder the activities. Counting is workflow state, not a command, so
+	// a replay of a history from before Rev existed counts the same; a task carried from such a
+	// run starts again at 0, above the rows that run wrote (they have revision 0).
+	Rev int
 }
 
+// revise numbers the task's next projection.
+func (t *TaskState) revise() int {
+	t.Rev++
+	return t.Rev
+}
+
+// projection is the task as the store should show it now, numbered (revise): every call is a
+// write the workflow is about to hand an activity.
 func (t *TaskState) projection(wfID, state string) store.Task {
-	p := store.Task{ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
+	p := store.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
 		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
 	for i, o := range t.Spec.Outcomes {
@@ -376,7 +390,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	// always finds it here.
 	t.open[task.ID] = task
 	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
-		activities.ProjectTaskInput{Task: in, Opened: task.Opened}).Get(ctx, nil); err != nil {
+		activities.ProjectTaskInput{Task: in, Opened: task.Opened, Revision: task.revise()}).Get(ctx, nil); err != nil {
 		delete(t.open, task.ID)
 		return "", err
 	}
@@ -465,12 +479,16 @@ func Drain(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-// activityCtx gives activities the retry policy every jiaofu activity shares: short, retried with
-// backoff for a day (a store outage should delay a case, never lose it).
+// activityCtx gives activities the retry policy every jiaofu activity shares: each attempt short,
+// retried with backoff (at most five minutes apart) for as long as it takes. A store outage of
+// any length delays a case and never fails it: every activity writes idempotently, and a
+// projection that lands late is ordered by its revision. Errors no retry can fix (a reference
+// not found, a value the store cannot hold) are non-retryable and still fail at once. The
+// options are not part of the commands a replay compares, so histories recorded under the
+// former one-day limit replay unchanged.
 func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 	})
 }

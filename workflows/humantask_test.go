@@ -114,6 +114,10 @@ type harness struct {
 	members []activities.BatchMember
 	// openBatchDelay makes OpenBatch take this long on the workflow clock.
 	openBatchDelay time.Duration
+	// storeDownUntil makes ApplyTaskChange fail as the store does while it cannot be reached,
+	// until the workflow clock reaches it; changeAttempts counts the attempts.
+	storeDownUntil time.Time
+	changeAttempts int
 
 	mu          sync.Mutex
 	checks      []activities.RegistryCheckInput
@@ -171,6 +175,13 @@ func newHarness(t *testing.T, wfID string) *harness {
 		func(_ context.Context, in activities.TaskChange) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
+			h.changeAttempts++
+			if h.env.Now().Before(h.storeDownUntil) {
+				// Three hours apart, so that the SDK test environment's cap of ten attempts spans
+				// more than a day.
+				return temporal.NewApplicationErrorWithOptions("store: "+store.ErrUnavailable.Error(), "unavailable",
+					temporal.ApplicationErrorOptions{NextRetryDelay: 3 * time.Hour})
+			}
 			h.changes = append(h.changes, in)
 			return nil
 		})
@@ -750,6 +761,41 @@ func TestEscalationRungAlreadyDue(t *testing.T) {
 	require.Len(t, esc, 2)
 	require.True(t, t0.Equal(esc[0].At), "rung 1 (due-2h+1h) was already past: fires on opening, got %v", esc[0].At)
 	require.True(t, t0.Add(time.Hour).Equal(esc[1].At), "rung 2 at due+3h, got %v", esc[1].At)
+}
+
+// TestProjectionOutlastsALongStoreOutage: the store cannot be reached for more than a day when
+// the review is decided; the decision's projection is retried until it is back (under the former
+// one-day ScheduleToCloseTimeout the handler failed), and the case goes on to disbursement.
+func TestProjectionOutlastsALongStoreOutage(t *testing.T) {
+	h := newSubsidy(t)
+	h.storeDownUntil = t0.Add(26 * time.Hour)
+	approve := h.actAt(time.Hour, "leader1 approves while the store is down", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	h.publicityThenSignOff(40*time.Hour, 100*time.Hour, "")
+
+	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	h.taskResult(approve)
+	require.Len(t, h.ChangesWith("task.completed"), 1)
+	require.Greater(t, h.changeAttempts, 8, "retried through the outage")
+}
+
+// TestProjectionRevisionsIncrease: every projection the workflow hands an activity is numbered
+// after the one before it, so the store can keep the newest whatever order they land in.
+func TestProjectionRevisionsIncrease(t *testing.T) {
+	h := newSubsidy(t)
+	h.due = time.Hour
+	h.withLadder([]time.Duration{time.Hour, 2 * time.Hour}, ladderTargets[:2])
+	h.actAt(90*time.Minute, "leader1 claims", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionClaim, Actor: leader1})
+	approve := h.actAt(4*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	h.publicityThenSignOff(5*time.Hour, 100*time.Hour, "")
+	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	h.taskResult(approve)
+
+	// Opened (1), claimed at +1.5h (2), rung 1 at +2h (3), rung 2 at +3h (4), completed at +4h (5).
+	esc, changes := h.Escalations(), h.Changes()
+	require.Len(t, esc, 2)
+	require.Len(t, changes, 2)
+	require.Equal(t, []int{2, 3, 4, 5}, []int{changes[0].Task.Revision, esc[0].In.Task.Revision, esc[1].In.Task.Revision,
+		changes[1].Task.Revision})
 }
 
 // TestTaskProjectionKeepsUnit: the store.Task projection handed to Escalate and ApplyTaskChange
