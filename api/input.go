@@ -32,7 +32,7 @@ const (
 )
 
 // Free text is tagged max:"1000" (a comment, reason or note: a paragraph) or max:"2000" (a
-// persuasion attempt's notes); the console's forms show the same limits.
+// persuasion attempt's notes); the console shows the refusal next to the field, in Chinese.
 
 type inputRule struct {
 	max, items int
