@@ -101,11 +101,14 @@ func (c *client) as(username string) *client {
 	return &client{t: c.t, base: c.base, token: out.Token}
 }
 
-// do sends a request and decodes the JSON answer into out (if not nil); it returns the status.
+// do sends a request (body marshalled to JSON, or []byte as it is) and decodes the JSON answer
+// into out (if not nil); it returns the status.
 func (c *client) do(method, path string, body, out any) int {
 	c.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.([]byte); ok { // sent as it is: malformed on purpose
+		rd = bytes.NewReader(raw)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			c.t.Fatal(err)

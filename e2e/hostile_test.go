@@ -1,12 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -18,25 +14,11 @@ import (
 
 // send posts body exactly as given (it may be malformed JSON or hold invalid UTF-8) and decodes
 // the error answer.
-func (c *client) send(method, path string, body []byte) (int, apiError, string) {
+func (c *client) send(method, path string, body []byte) (int, apiError) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var e apiError
-	_ = json.Unmarshal(raw, &e)
-	return resp.StatusCode, e, string(raw)
+	code := c.do(method, path, body, &e)
+	return code, e
 }
 
 // TestHostileInput sends what an adversarial probe sent (issue 13): control characters, invalid
@@ -105,19 +87,19 @@ func hostileInput(t *testing.T, cfg config.Config) {
 	staff.expectError("GET", "/api/v1/tasks?kind=%00", nil, 400, "kind")
 
 	// Invalid UTF-8 is refused, naming the field (encoding/json would have turned it into U+FFFD).
-	code, e, _ := staff.send("POST", "/api/v1/dropout-cases", []byte(`{"student_id":"x","reason":"bad `+"\xff\xfe"+`","last_attended_on":"2026-11-01"}`))
+	code, e := staff.send("POST", "/api/v1/dropout-cases", []byte(`{"student_id":"x","reason":"bad `+"\xff\xfe"+`","last_attended_on":"2026-11-01"}`))
 	if code != 400 || e.Error.Field != "reason" {
 		t.Errorf("invalid UTF-8: %d %+v, want 400 naming reason", code, e)
 	}
 
 	// Bodies that are not objects name the body, in words without Go types.
 	for _, body := range []string{`"s"`, `123`, `[]`, `{"username":"a"} {"username":"b"}`} {
-		code, e, _ := anon.send("POST", "/api/v1/auth/login", []byte(body))
+		code, e := anon.send("POST", "/api/v1/auth/login", []byte(body))
 		if code != 400 || e.Error.Field != "body" || strings.Contains(e.Error.Message, "api.") {
 			t.Errorf("body %s: %d %+v, want 400 naming body in plain words", body, code, e)
 		}
 	}
-	code, e, _ = anon.send("POST", "/api/v1/auth/login", []byte(`{"username": 5, "password": "x"}`))
+	code, e = anon.send("POST", "/api/v1/auth/login", []byte(`{"username": 5, "password": "x"}`))
 	if code != 400 || e.Error.Field != "username" || strings.Contains(e.Error.Message, "string") {
 		t.Errorf("wrong type: %d %+v, want 400 naming username in plain words", code, e)
 	}

@@ -2,14 +2,10 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 
 	"jiaofu/calendar"
 	"jiaofu/service"
@@ -18,8 +14,8 @@ import (
 
 // The TestRecord… tests drive the paths the older tests do not record, assert each state on the
 // way, and record the workflow's history for the replay test in workflows/ (see recordHistory):
-// `JIAOFU_RECORD_HISTORIES=$PWD/workflows/testdata/histories go test ./e2e/ -run TestRecord`.
-// Without the variable they are ordinary tests.
+// they recorded the code of 81c4588 (see recordHistory before recording again). Without the
+// variable they are ordinary tests.
 
 // settled waits until the workflow run has no activity and no workflow task in flight, so that a
 // recorded history ends where the case waits for a person, a timer or its next run.
@@ -52,32 +48,6 @@ func statusOf(t *testing.T, svc *service.Service, workflowID, runID string) enum
 		t.Fatalf("describe %s: %v", workflowID, err)
 	}
 	return d.GetWorkflowExecutionInfo().GetStatus()
-}
-
-// recordRun is recordHistory for one given run of a workflow (a run that continued as new).
-func recordRun(t *testing.T, svc *service.Service, workflowID, runID, name string) {
-	t.Helper()
-	dir := os.Getenv("JIAOFU_RECORD_HISTORIES")
-	if dir == "" {
-		return
-	}
-	hist := &historypb.History{}
-	it := svc.Temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatalf("history of %s/%s: %v", workflowID, runID, err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events of %s run %s to %s", len(hist.Events), workflowID, runID, name)
 }
 
 type taskDetail struct {
