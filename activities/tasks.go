@@ -162,7 +162,7 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 	if reason == "" {
 		reason = fmt.Sprintf("「%s」逾期未办（应于 %s 前办理）", in.Task.Title, in.Task.DueAt.In(calendar.CST).Format("2006-01-02 15:04"))
 	}
-	responsible, err := a.responsibleFor(ctx, src)
+	responsible, err := a.responsibleFor(ctx, src, target, in.Rung.Target)
 	if err != nil {
 		return store.Escalation{}, err
 	}
@@ -216,9 +216,25 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 	return store.Unit{}, fmt.Errorf("unknown target %q: %w", target, store.ErrNotFound)
 }
 
-// responsibleFor names who answers for a unit on the 包保 chain, or "" when nobody is set.
-func (a *Activities) responsibleFor(ctx context.Context, u store.Unit) (string, error) {
-	id, err := a.Store.ResponsibleForUnit(ctx, u.ID)
+// responsibleFor names who answers for an escalation on the 包保 chain, or "" when nobody is set:
+// the rung of the chain that matches the target. A reminder and the supervision office's copy
+// name who answers for the late unit itself (the section head who 包保 the school); a
+// superior's escalation names who answers for that superior unit; the township government and
+// the county HQ deal with the township, so they name who answers for the township (the bureau
+// leader who 包保 it).
+func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, kind string) (string, error) {
+	from := src
+	switch kind {
+	case store.TargetSuperior:
+		from = target
+	case store.TargetTownshipGov, store.TargetCountyHQ:
+		if us, err := a.Store.UnitsByKind(ctx, store.KindTownshipSchool, src.TownshipCode); err != nil {
+			return "", err
+		} else if len(us) > 0 && src.TownshipCode != "" {
+			from = us[0]
+		}
+	}
+	id, err := a.Store.ResponsibleForUnit(ctx, from.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}
@@ -259,7 +275,7 @@ func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation
 	if err != nil {
 		return store.Escalation{}, nonRetryable(err)
 	}
-	responsible, err := a.responsibleFor(ctx, src)
+	responsible, err := a.responsibleFor(ctx, src, target, in.Target)
 	if err != nil {
 		return store.Escalation{}, err
 	}
