@@ -563,6 +563,9 @@ func TestEscalationRecordedLate(t *testing.T) {
 			if !strings.Contains(string(b), `"due_at":"`+due.Format(time.RFC3339)) || !strings.Contains(string(b), `"recorded_at":"`) {
 				t.Errorf("JSON %s lacks due_at or recorded_at", b)
 			}
+			if !strings.Contains(string(b), `"created_at":"`+due.Format(time.RFC3339)) {
+				t.Errorf("JSON %s lacks created_at, the due time's old name", b)
+			}
 		})
 	}
 }

@@ -327,15 +327,18 @@ type Escalation struct {
 	Decision        string `db:"decision" json:"decision,omitempty"`
 	// DueAt is when the rung (or the case's deadline) fell due; RecordedAt when the escalation was
 	// put on record. They differ by the time the service was down or could not reach the store.
-	DueAt      time.Time  `db:"due_at" json:"due_at"`
-	RecordedAt time.Time  `db:"recorded_at" json:"recorded_at"`
-	ClosedAt   *time.Time `db:"closed_at" json:"closed_at,omitempty"`
-	ClosedBy   string     `db:"closed_by" json:"closed_by,omitempty"`
+	DueAt      time.Time `db:"due_at" json:"due_at"`
+	RecordedAt time.Time `db:"recorded_at" json:"recorded_at"`
+	// CreatedAt is due_at under the name the API gave it before due_at and recorded_at were
+	// told apart; kept because outside clients read it.
+	CreatedAt time.Time  `db:"created_at" json:"created_at"`
+	ClosedAt  *time.Time `db:"closed_at" json:"closed_at,omitempty"`
+	ClosedBy  string     `db:"closed_by" json:"closed_by,omitempty"`
 }
 
 const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
 	e.unit_path, e.source_unit, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
-	e.due_at, e.recorded_at, e.closed_at, e.closed_by`
+	e.due_at, e.recorded_at, e.due_at AS created_at, e.closed_at, e.closed_by`
 const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN users u ON u.id = e.responsible_id `
 
 // RecordEscalation records an escalation once, with its audit entry, in one transaction: its id
