@@ -134,7 +134,7 @@ func bearer(c *fiber.Ctx) string {
 // ActorFromToken resolves a bearer token to its actor.
 func (s *Server) ActorFromToken(c *fiber.Ctx, token string) (access.Actor, error) {
 	if token == "" {
-		return access.Actor{}, &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "log in first: Authorization: Bearer <token>"}
+		return access.Actor{}, &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "log in first, then send the header Authorization with the word Bearer and your token"}
 	}
 	u, err := s.store.SessionUser(c.UserContext(), tokenHash(token))
 	if errors.Is(err, store.ErrNotFound) {

@@ -190,6 +190,12 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Decisions = append(v.Decisions, option{o, zh("outcome", o)})
 	}
 	switch {
+	case !open:
+		// A decided task names who decided it, not who may still take it up.
+		v.Assignee = zh("task", t.State)
+		if who := decidedBy(v.Timeline, t.ID); who != "" {
+			v.Assignee += "（" + who + "）"
+		}
 	case t.AssigneeID == "":
 		v.Assignee = "待领取（" + zh("role", t.CandidateRole) + "）"
 	case mine:
@@ -222,6 +228,22 @@ func (q *req) showTask(id string, f *form, status int) error {
 
 // processAssigned tells whether the process itself gave the task to one person (it then cannot
 // be released to the group, only transferred).
+// decidedBy names who completed or withdrew the task, from the case's timeline ("" if not there).
+func decidedBy(tl []store.AuditEntry, taskID string) string {
+	for _, e := range tl {
+		if e.Action != "task.completed" && e.Action != "task.withdrawn" {
+			continue
+		}
+		var after struct {
+			TaskID string `json:"task_id"`
+		}
+		if json.Unmarshal([]byte(e.After), &after) == nil && after.TaskID == taskID {
+			return e.ActorName
+		}
+	}
+	return ""
+}
+
 func processAssigned(tl []store.AuditEntry, taskID string) bool {
 	for _, e := range tl {
 		if e.Action != "task.opened" {
