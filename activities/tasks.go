@@ -28,6 +28,9 @@ type TaskSpec struct {
 	Exclude []string
 	// OwnerID may withdraw the case at this step (撤回) while nobody has claimed the task.
 	OwnerID string
+	// CommentRequired lists the outcomes that need a comment, the reason the case's people read
+	// (a return, a rejection). Specs of tasks opened before it existed have none.
+	CommentRequired []string
 }
 
 // OpenTaskInput opens task ID of workflow WorkflowID at Now (the workflow's clock).

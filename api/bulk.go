@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -102,10 +103,17 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 		}
 		return out
 	}
+	held, err := s.store.Holdings(ctx, ids, "")
+	if err != nil {
+		for i := range reqs {
+			fail(i, err)
+		}
+		return out
+	}
 	progs := map[string]store.Programme{}
 	openings := make([]*opening, len(reqs))
 	for i, r := range reqs {
-		if openings[i], err = s.checkApplication(ctx, a, students, progs, r); err != nil {
+		if openings[i], err = s.checkApplication(ctx, a, students, held, progs, r); err != nil {
 			fail(i, err)
 		}
 	}
@@ -155,9 +163,11 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 }
 
 // checkApplication checks one item as POST /api/v1/subsidy-applications does, in its order, and
-// says what to start. students holds the request's students; progs caches programmes across items.
-func (s *Server) checkApplication(ctx context.Context, a access.Actor, students map[string]store.Student, progs map[string]store.Programme,
-	req applicationRequest) (*opening, error) {
+// says what to start. students holds the request's students and held what they hold (an item that
+// passes is added, so two items of one request cannot take two living allowances); progs caches
+// programmes across items.
+func (s *Server) checkApplication(ctx context.Context, a access.Actor, students map[string]store.Student, held map[string][]store.Holding,
+	progs map[string]store.Programme, req applicationRequest) (*opening, error) {
 	if req.StudentID == "" {
 		return nil, bad("student_id", "required")
 	}
@@ -185,6 +195,9 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
 		return nil, forbidden("only school staff of the student's school may apply for them")
 	}
+	if err := eligible(st, prog, req.Term, held[st.ID]); err != nil {
+		return nil, err
+	}
 	note := strings.TrimSpace(req.EvidenceNote)
 	if !st.PovertyRegistered && note == "" {
 		return nil, bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
@@ -193,6 +206,8 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 		return nil, bad("evidence_note", "at most 1000 characters")
 	}
 	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
+	held[st.ID] = append(held[st.ID], store.Holding{ApplicationID: id, StudentID: st.ID, Term: req.Term, ProgrammeCode: prog.Code,
+		ProgrammeName: prog.Name, ExclusiveGroup: prog.ExclusiveGroup, State: store.AppSubmitted})
 	return &opening{
 		in: workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name,
 			Term: req.Term, EvidenceNote: note, Applicant: a, AppliedAt: time.Now().UTC(),
@@ -201,6 +216,37 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 			EvidenceNote: note, State: store.AppSubmitted},
 		school: st.UnitCode,
 	}, nil
+}
+
+// stageNames say a stage in a clerk's words.
+var stageNames = map[string]string{"preschool": "preschool", "primary": "primary", "junior": "junior secondary",
+	"senior": "senior secondary", "vocational": "secondary vocational"}
+
+// eligible refuses a programme the student cannot hold: one of another stage than the student's
+// (store.StageOf), or one whose exclusive group the student already holds for the term (a
+// rejected or withdrawn application holds nothing; the same programme again is the workflow id's
+// 409). holdings is what the student holds.
+func eligible(st store.Student, prog store.Programme, term string, holdings []store.Holding) error {
+	if stage := st.Stage(); stage != prog.Stage {
+		where := fmt.Sprintf("grade %d", st.Grade)
+		if st.UnitKind == store.KindKindergarten {
+			where = fmt.Sprintf("kindergarten class %d", st.Grade)
+		}
+		return bad("programme", "%s is in %s (%s); this programme is for %s", st.Name, where, stageNames[stage], stageNames[prog.Stage])
+	}
+	if prog.ExclusiveGroup == "" {
+		return nil
+	}
+	for _, h := range holdings {
+		if h.Term == term && h.ExclusiveGroup == prog.ExclusiveGroup && h.ProgrammeCode != prog.Code {
+			rule := fmt.Sprintf("one programme of the group %s per term", quote(prog.ExclusiveGroup))
+			if prog.ExclusiveGroup == "living" {
+				rule = "one living allowance per term"
+			}
+			return bad("programme", "%s already holds %s for %s; %s", st.Name, h.ProgrammeName, term, rule)
+		}
+	}
+	return nil
 }
 
 // auditAs records an API-side action by actor a; failures are logged, never hidden. (audit is the

@@ -22,6 +22,8 @@ type programmeRequest struct {
 	Name      string `json:"name"`
 	AmountFen int64  `json:"amount_fen"`
 	Stage     string `json:"stage"`
+	// ExclusiveGroup names the programmes a student may hold only one of per term ("living").
+	ExclusiveGroup string `json:"exclusive_group"`
 }
 
 // programmeCodeRe is the form of a subsidy programme's code (living-primary, hs-grant).
@@ -45,7 +47,11 @@ func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 	if !slices.Contains(store.Stages, req.Stage) {
 		return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
 	}
-	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen, Stage: req.Stage})
+	if req.ExclusiveGroup != "" && !programmeCodeRe.MatchString(req.ExclusiveGroup) {
+		return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other")
+	}
+	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen,
+		Stage: req.Stage, ExclusiveGroup: req.ExclusiveGroup})
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("code: programme %s already exists", quote(req.Code))
 	} else if err != nil {
@@ -59,7 +65,9 @@ type programmeUpdate struct {
 	Name      string `json:"name"`
 	AmountFen int64  `json:"amount_fen"`
 	Stage     string `json:"stage"`
-	Active    *bool  `json:"active"`
+	// ExclusiveGroup: nil leaves it, "" makes the programme stack with any other.
+	ExclusiveGroup *string `json:"exclusive_group"`
+	Active         *bool   `json:"active"`
 }
 
 // UpdateProgramme maintains a programme's standard; applications already checked keep theirs.
@@ -92,6 +100,12 @@ func (s *Server) UpdateProgramme(c *fiber.Ctx) error {
 			return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
 		}
 		p.Stage = req.Stage
+	}
+	if g := req.ExclusiveGroup; g != nil {
+		if *g != "" && !programmeCodeRe.MatchString(*g) {
+			return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other")
+		}
+		p.ExclusiveGroup = *g
 	}
 	if req.Active != nil {
 		p.Active = *req.Active
@@ -157,6 +171,8 @@ type applicationView struct {
 	Disbursement *store.Disbursement `json:"disbursement,omitempty"`
 	Tasks        []taskView          `json:"tasks"`
 	History      []store.AuditEntry  `json:"history"`
+	// Holdings is what else the student holds for the term, for the reviewer to see.
+	Holdings []store.Holding `json:"holdings"`
 }
 
 // GetApplication shows an application's state, tasks, disbursement and history.
@@ -185,6 +201,16 @@ func (s *Server) GetApplication(c *fiber.Ctx) error {
 		return err
 	}
 	v.History = orEmpty(personalViewOf(actor(c), app.UnitCode, app.UnitPath).timeline(history))
+	held, err := s.store.Holdings(ctx, []string{app.StudentID}, app.Term)
+	if err != nil {
+		return err
+	}
+	for _, h := range held[app.StudentID] {
+		if h.ApplicationID != app.ID {
+			v.Holdings = append(v.Holdings, h)
+		}
+	}
+	v.Holdings = orEmpty(v.Holdings)
 	return c.JSON(v)
 }
 
@@ -430,8 +456,23 @@ func (s *Server) Omissions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	for i := range sts {
-		sts[i] = s.studentView(a, sts[i])
+	ids := make([]string, len(sts))
+	for i, st := range sts {
+		ids[i] = st.ID
 	}
-	return c.JSON(fiber.Map{"term": term, "count": len(sts), "items": orEmpty(sts)})
+	held, err := s.store.Holdings(c.UserContext(), ids, term)
+	if err != nil {
+		return err
+	}
+	// An omitted student may still hold applications in review or returned: the report shows
+	// them, so that nobody applies twice for what is already under way.
+	type omission struct {
+		store.Student
+		Holdings []store.Holding `json:"holdings"`
+	}
+	items := make([]omission, len(sts))
+	for i, st := range sts {
+		items[i] = omission{Student: s.studentView(a, st), Holdings: orEmpty(held[st.ID])}
+	}
+	return c.JSON(fiber.Map{"term": term, "count": len(items), "items": items})
 }

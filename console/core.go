@@ -140,9 +140,11 @@ type taskView struct {
 	CanUrge    bool
 	Decisions  []option // outcomes other than return
 	CanReturn  bool
-	Fields     []fieldView
-	Assignee   string
-	CaseLink   string
+	// ConfirmReject asks for a tick before 不同意, which ends the case for good (confirmReject).
+	ConfirmReject bool
+	Fields        []fieldView
+	Assignee      string
+	CaseLink      string
 }
 
 // taskPage shows a task: its case's facts, the case's timeline and the actions this user may
@@ -188,6 +190,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 			continue
 		}
 		v.Decisions = append(v.Decisions, option{o, zh("outcome", o)})
+		v.ConfirmReject = v.ConfirmReject || o == "reject"
 	}
 	switch {
 	case !open:
@@ -204,7 +207,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Assignee = "已由他人领取"
 	}
 	if f == nil {
-		f = newForm("comment", "to_user")
+		f = newForm("comment", "to_user", "confirm_reject")
 	}
 	if m != nil && v.CanDecide {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -268,7 +271,7 @@ func taskAction(q *req) error {
 	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
 		return q.fail(err)
 	}
-	fields := []string{"comment", "to_user"}
+	fields := []string{"comment", "to_user", "confirm_reject"}
 	m := moduleOf(t.Process)
 	if m != nil {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -282,6 +285,10 @@ func taskAction(q *req) error {
 	switch action {
 	case "complete":
 		outcome := q.c.FormValue("outcome")
+		if outcome == "reject" && !f.Checked("confirm_reject") {
+			f.put("confirm_reject", confirmReject)
+			return q.showTask(id, f, fiber.StatusBadRequest)
+		}
 		if outcome == "return" {
 			target += "return"
 			body = map[string]string{"comment": f.V("comment")}
@@ -332,6 +339,10 @@ func taskAction(q *req) error {
 	}
 	return q.redirect("/console/tasks/"+url.PathEscape(id), done)
 }
+
+// confirmReject is the answer to 不同意 clicked without its tick: a rejection ends the case and
+// cannot be undone, so the console asks once more (no script: the page's CSP allows none).
+var confirmReject = &fieldError{Label: "确认不同意", Message: "不同意后申请即办结，不能恢复：请勾选「确认不同意」后再提交"}
 
 // caseRedirect opens the page of any case id (from timelines and escalations).
 func caseRedirect(q *req) error {

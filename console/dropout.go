@@ -121,7 +121,7 @@ func newDropoutCase(q *req) error {
 }
 
 func (q *req) dropoutForm(f *form, status int) error {
-	students, err := q.studentOptions()
+	students, _, err := q.studentOptions()
 	if err != nil {
 		return q.fail(err)
 	}

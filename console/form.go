@@ -24,6 +24,8 @@ var fieldAliases = map[string]string{
 	"roles[0].unit_code": "unit_code",
 	"amount_fen":         "amount",
 	"entry_id":           "entry",
+	// An outcome's fields go to the API as fields.<name>; the form shows them by name.
+	"fields.evidence_note": "evidence_note",
 }
 
 func newForm(fields ...string) *form {

@@ -27,6 +27,21 @@ func init() {
 		"subsidy.rejected_by_objection": "异议成立，取消资助", "subsidy.signed_off": "县级审定", "subsidy.disbursed": "资金已发放",
 		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
 		"publicity.empty": "公示名单为空", "objection.filed": "收到公示异议"})
+	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
+	// The subsidy rules' refusals in a clerk's words (kept here, beside the process they belong to).
+	fieldRules = append(fieldRules,
+		r(`^(.+) is in (?:grade|kindergarten class) (\d+) \((.+)\); this programme is for (.+)$`, func(_ string, m []string) string {
+			return m[1] + " 在读" + m[2] + "年级（" + zhStage(m[3]) + "），该项目只面向" + zhStage(m[4]) + "学生"
+		}),
+		r(`^(.+) already holds (.+) for (\S+); one living allowance per term$`, func(_ string, m []string) string {
+			return m[1] + " 在 " + m[3] + " 学期已有「" + m[2] + "」：每名学生每学期只能享受一项生活补助"
+		}),
+		r(`^(.+) already holds (.+) for (\S+);`, func(_ string, m []string) string {
+			return m[1] + " 在 " + m[3] + " 学期已有「" + m[2] + "」，与该项目不能同时享受"
+		}),
+		r(`^a reason is required`, fixed("退回修改或不同意时必须写明原因，申请人会看到")),
+		r(`^nothing was changed`, fixed("没有修改：请先修改困难证明说明，再重新提交")),
+	)
 	register(&module{
 		Order: 10,
 		Name:  "subsidy",
@@ -84,6 +99,23 @@ func init() {
 	})
 }
 
+// zhStage says an API stage name ("junior secondary") in Chinese.
+func zhStage(en string) string {
+	switch en {
+	case "preschool":
+		return "学前"
+	case "primary":
+		return "小学"
+	case "junior secondary":
+		return "初中"
+	case "senior secondary":
+		return "普通高中"
+	case "secondary vocational":
+		return "中职"
+	}
+	return en
+}
+
 // currentTerm is the term of today: autumn (1) from August, spring (2) from February.
 func currentTerm() string {
 	now := time.Now().In(calendar.CST)
@@ -103,6 +135,7 @@ type appDetail struct {
 	Disbursement *store.Disbursement `json:"disbursement"`
 	Tasks        []apiTask           `json:"tasks"`
 	History      []store.AuditEntry  `json:"history"`
+	Holdings     []store.Holding     `json:"holdings"`
 }
 
 type batchDetail struct {
@@ -184,28 +217,44 @@ func newApplication(q *req) error {
 
 func (q *req) applyForm(f *form, status int) error {
 	var v applyView
+	var sts []store.Student
 	var err error
-	if v.Students, err = q.studentOptions(); err != nil {
+	if v.Students, sts, err = q.studentOptions(); err != nil {
 		return q.fail(err)
 	}
 	var ps struct{ Items []store.Programme }
 	if err := q.get("/api/v1/admin/subsidy-programmes", &ps); err != nil {
 		return q.fail(err)
 	}
-	v.Programmes = []option{{"", "请选择资助项目"}}
-	for _, p := range ps.Items {
-		if p.Active {
-			v.Programmes = append(v.Programmes, option{p.Code, p.Name + "（" + yuan(p.AmountFen) + "）"})
-		}
-	}
+	v.Programmes = applyProgrammes(ps.Items, sts, f.V("student_id"))
 	return q.render(status, "subsidy_apply", "发起资助申请", v, f)
 }
 
-// studentOptions lists the students in the user's scope for a select.
-func (q *req) studentOptions() ([]option, error) {
+// applyProgrammes are the programmes the apply form offers: the active ones of the chosen
+// student's stage, or, before a student is chosen, of the stages of the students the user may
+// apply for (a primary school is offered no junior or senior programme). The API checks the
+// stage and the one-per-term groups anyway; this keeps the form from offering what it refuses.
+func applyProgrammes(ps []store.Programme, sts []store.Student, studentID string) []option {
+	stages := map[string]bool{}
+	for _, st := range sts {
+		if studentID == "" || st.ID == studentID {
+			stages[st.Stage()] = true
+		}
+	}
+	out := []option{{"", "请选择资助项目"}}
+	for _, p := range ps {
+		if p.Active && stages[p.Stage] {
+			out = append(out, option{p.Code, p.Name + "（" + yuan(p.AmountFen) + "）"})
+		}
+	}
+	return out
+}
+
+// studentOptions lists the students in the user's scope for a select, and the students.
+func (q *req) studentOptions() ([]option, []store.Student, error) {
 	var sts struct{ Items []store.Student }
 	if err := q.get("/api/v1/admin/students", &sts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	schools := map[string]bool{}
 	for _, s := range sts.Items {
@@ -213,7 +262,7 @@ func (q *req) studentOptions() ([]option, error) {
 	}
 	out := []option{{"", "请选择学生"}}
 	for _, s := range sts.Items {
-		label := s.Name + " · " + itoa(s.Grade) + "年级" + s.Class
+		label := s.Name + " · " + itoa(s.Grade) + "年级" + s.Class + "（" + zh("stage", s.Stage()) + "）"
 		if len(schools) > 1 {
 			label = s.UnitName + " · " + label
 		}
@@ -222,7 +271,7 @@ func (q *req) studentOptions() ([]option, error) {
 		}
 		out = append(out, option{s.ID, label})
 	}
-	return out, nil
+	return out, sts.Items, nil
 }
 
 func createApplication(q *req) error {
@@ -450,9 +499,15 @@ func subsidyLedger(q *req) error {
 
 type omissionView struct {
 	Term  string
-	Items []store.Student
+	Items []omission
 	Count int
 	Err   *fieldError
+}
+
+// omission is a student of the report with what they hold for the term (in review, returned).
+type omission struct {
+	store.Student
+	Holdings []store.Holding `json:"holdings"`
 }
 
 // omissions is the 遗漏 report: registered students with no approved application this term.
@@ -460,7 +515,7 @@ func omissions(q *req) error {
 	v := omissionView{Term: q.c.Query("term", currentTerm())}
 	var out struct {
 		Count int
-		Items []store.Student
+		Items []omission
 	}
 	if err := q.get("/api/v1/reports/subsidy-omissions?term="+url.QueryEscape(v.Term), &out); err != nil {
 		var ae *apiError

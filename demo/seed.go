@@ -78,8 +78,8 @@ func Seed(ctx context.Context, st *store.Store, hash HashFunc) error {
 		users[u.Username] = created.ID
 	}
 	for _, p := range []store.Programme{
-		{Code: "living-primary", Name: "义务教育家庭经济困难寄宿生生活补助（小学）", AmountFen: 500_00, Stage: "primary"},
-		{Code: "living-junior", Name: "义务教育家庭经济困难寄宿生生活补助（初中）", AmountFen: 625_00, Stage: "junior"},
+		{Code: "living-primary", Name: "义务教育家庭经济困难寄宿生生活补助（小学）", AmountFen: 500_00, Stage: "primary", ExclusiveGroup: "living"},
+		{Code: "living-junior", Name: "义务教育家庭经济困难寄宿生生活补助（初中）", AmountFen: 625_00, Stage: "junior", ExclusiveGroup: "living"},
 		{Code: "nutrition", Name: "农村义务教育学生营养改善计划", AmountFen: 400_00, Stage: "primary"},
 		{Code: "preschool", Name: "学前教育幼儿资助", AmountFen: 500_00, Stage: "preschool"},
 		{Code: "hs-grant", Name: "普通高中国家助学金", AmountFen: 1000_00, Stage: "senior"},

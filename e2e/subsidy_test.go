@@ -272,7 +272,7 @@ func TestConcurrentCompletion(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = c.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": []string{"approve", "reject"}[i]}, nil)
+			codes[i] = c.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": []string{"approve", "reject"}[i], "comment": "并发办理"}, nil)
 		}()
 	}
 	wg.Wait()

@@ -306,6 +306,7 @@ type Student struct {
 	UnitCode          string    `db:"unit_code" json:"unit_code"`
 	UnitName          string    `db:"unit_name" json:"unit_name"`
 	UnitPath          string    `db:"unit_path" json:"unit_path"`
+	UnitKind          string    `db:"unit_kind" json:"unit_kind"`
 	Grade             int       `db:"grade" json:"grade"`
 	Class             string    `db:"class" json:"class"`
 	PovertyRegistered bool      `db:"poverty_registered" json:"poverty_registered"`
@@ -318,7 +319,7 @@ type Student struct {
 }
 
 const studentCols = `s.id, s.student_no, s.name, s.sex, s.birth_date, s.id_card_no, s.unit_id, o.code AS unit_code, o.name AS unit_name,
-	o.path AS unit_path, s.grade, s.class, s.poverty_registered, s.household_id, s.left_behind, s.migrant, s.disability, s.enrolled, s.created_at`
+	o.path AS unit_path, o.kind AS unit_kind, s.grade, s.class, s.poverty_registered, s.household_id, s.left_behind, s.migrant, s.disability, s.enrolled, s.created_at`
 const studentFrom = ` FROM students s JOIN org_units o ON o.id = s.unit_id `
 
 // CreateStudent adds a student at st.UnitCode.

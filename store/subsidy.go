@@ -11,37 +11,66 @@ import (
 // Programme stages, fixed names that clients use.
 var Stages = []string{"preschool", "primary", "junior", "senior", "vocational"}
 
+// StageOf is the stage of a student at a unit of the given kind in the given grade, as the
+// student register keeps them: a kindergarten's pupils (its classes are grades 1–3) are
+// preschool; at a school, grades 1–6 are primary, 7–9 junior secondary (初中) and 10–12 senior
+// secondary (普通高中) — the 6-3-3 system of Hubei, so a nine-year school (九年一贯制) or a
+// complete secondary school needs no kind of its own. The register has no vocational schools
+// (中职 is run by the city), so no student here is of stage "vocational" and a vocational
+// programme fits nobody until such a unit kind exists.
+func StageOf(unitKind string, grade int) string {
+	switch {
+	case unitKind == KindKindergarten:
+		return "preschool"
+	case grade >= 1 && grade <= 6:
+		return "primary"
+	case grade >= 7 && grade <= 9:
+		return "junior"
+	case grade >= 10 && grade <= 12:
+		return "senior"
+	}
+	return ""
+}
+
+// Stage is the student's stage (StageOf).
+func (st Student) Stage() string { return StageOf(st.UnitKind, st.Grade) }
+
 // Programme is a subsidy programme with its standard amount; the amount of an application always
 // comes from here, never from the form.
 type Programme struct {
-	ID        string    `db:"id" json:"id"`
-	Code      string    `db:"code" json:"code"`
-	Name      string    `db:"name" json:"name"`
-	AmountFen int64     `db:"amount_fen" json:"amount_fen"`
-	Stage     string    `db:"stage" json:"stage"`
-	Active    bool      `db:"active" json:"active"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	ID        string `db:"id" json:"id"`
+	Code      string `db:"code" json:"code"`
+	Name      string `db:"name" json:"name"`
+	AmountFen int64  `db:"amount_fen" json:"amount_fen"`
+	Stage     string `db:"stage" json:"stage"`
+	// ExclusiveGroup: a student holds at most one programme of a group per term (the living
+	// allowances: "living"); empty for a programme that stacks with any other.
+	ExclusiveGroup string    `db:"exclusive_group" json:"exclusive_group"`
+	Active         bool      `db:"active" json:"active"`
+	CreatedAt      time.Time `db:"created_at" json:"created_at"`
 }
+
+const programmeCols = `id, code, name, amount_fen, stage, exclusive_group, active, created_at`
 
 // CreateProgramme adds a programme.
 func (s *Store) CreateProgramme(ctx context.Context, p Programme) (Programme, error) {
 	p.ID, p.Active, p.CreatedAt = NewID("pg"), true, now()
-	_, err := s.exec(ctx, s.db, `INSERT INTO subsidy_programmes (id, code, name, amount_fen, stage, active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Code, p.Name, p.AmountFen, p.Stage, p.Active, p.CreatedAt)
+	_, err := s.exec(ctx, s.db, `INSERT INTO subsidy_programmes (id, code, name, amount_fen, stage, exclusive_group, active, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.Code, p.Name, p.AmountFen, p.Stage, p.ExclusiveGroup, p.Active, p.CreatedAt)
 	return p, err
 }
 
 // ProgrammeByCode finds a programme.
 func (s *Store) ProgrammeByCode(ctx context.Context, code string) (Programme, error) {
 	var p Programme
-	err := s.get(ctx, s.db, &p, `SELECT id, code, name, amount_fen, stage, active, created_at FROM subsidy_programmes WHERE code = ?`, code)
+	err := s.get(ctx, s.db, &p, `SELECT `+programmeCols+` FROM subsidy_programmes WHERE code = ?`, code)
 	return p, err
 }
 
 // Programmes lists all programmes.
 func (s *Store) Programmes(ctx context.Context) ([]Programme, error) {
 	var ps []Programme
-	err := s.sel(ctx, s.db, &ps, `SELECT id, code, name, amount_fen, stage, active, created_at FROM subsidy_programmes ORDER BY stage, code`)
+	err := s.sel(ctx, s.db, &ps, `SELECT `+programmeCols+` FROM subsidy_programmes ORDER BY stage, code`)
 	return ps, err
 }
 
@@ -235,6 +264,48 @@ func (s *Store) Applications(ctx context.Context, f ApplicationFilter) ([]Applic
 	return as, err
 }
 
+// Holding is an application a student holds for a term: one in any state but rejected (a
+// rejected or withdrawn application holds nothing).
+type Holding struct {
+	ApplicationID  string `db:"id" json:"application_id"`
+	StudentID      string `db:"student_id" json:"student_id"`
+	Term           string `db:"term" json:"term"`
+	ProgrammeCode  string `db:"programme_code" json:"programme"`
+	ProgrammeName  string `db:"programme_name" json:"programme_name"`
+	ExclusiveGroup string `db:"exclusive_group" json:"exclusive_group,omitempty"`
+	State          string `db:"state" json:"status"`
+}
+
+// Holdings lists what each of the students holds, for one term (or every term when term is
+// empty), by student id: one read for a whole semester-start request.
+func (s *Store) Holdings(ctx context.Context, studentIDs []string, term string) (map[string][]Holding, error) {
+	out := map[string][]Holding{}
+	const chunk = 500 // well under every driver's limit on bound parameters
+	for lo := 0; lo < len(studentIDs); lo += chunk {
+		part := studentIDs[lo:min(lo+chunk, len(studentIDs))]
+		args := []any{AppRejected}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		query := `SELECT a.id, a.student_id, a.term, a.programme_code, COALESCE(p.name, a.programme_code) AS programme_name,
+			COALESCE(p.exclusive_group, '') AS exclusive_group, a.state
+			FROM subsidy_applications a LEFT JOIN subsidy_programmes p ON p.code = a.programme_code
+			WHERE a.state <> ? AND a.student_id IN (` + placeholders(len(part)) + `)`
+		if term != "" {
+			query += ` AND a.term = ?`
+			args = append(args, term)
+		}
+		var hs []Holding
+		if err := s.sel(ctx, s.db, &hs, query+` ORDER BY a.student_id, a.term, a.programme_code`, args...); err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			out[h.StudentID] = append(out[h.StudentID], h)
+		}
+	}
+	return out, nil
+}
+
 // Batch states.
 const (
 	BatchOpen      = "publicizing"
@@ -387,8 +458,8 @@ func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]
 // UpdateProgramme changes a programme's name, standard amount, stage or active flag. Applications
 // already checked keep the amount they were given; new ones take the new standard.
 func (s *Store) UpdateProgramme(ctx context.Context, p Programme) (Programme, error) {
-	res, err := s.exec(ctx, s.db, `UPDATE subsidy_programmes SET name = ?, amount_fen = ?, stage = ?, active = ? WHERE code = ?`,
-		p.Name, p.AmountFen, p.Stage, p.Active, p.Code)
+	res, err := s.exec(ctx, s.db, `UPDATE subsidy_programmes SET name = ?, amount_fen = ?, stage = ?, exclusive_group = ?, active = ? WHERE code = ?`,
+		p.Name, p.AmountFen, p.Stage, p.ExclusiveGroup, p.Active, p.Code)
 	if err != nil {
 		return p, err
 	}

@@ -129,6 +129,8 @@ type Tasks struct {
 	bounded       bool
 	closing       bool // the run is about to continue as new: no new actions, no new rungs
 	escalating    int  // escalation activities in flight
+	// checks are the processes' own rules for completing a task of a kind (Check).
+	checks map[string]func(TaskAction) error
 }
 
 // ErrContinueAsNew is what Run returns, with its task still open, when the case's history has
@@ -254,6 +256,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 			return refuse(ErrTypeForbidden, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
 				task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
 		}
+		if err := t.completionRules(task, a); err != nil {
+			return err
+		}
 	case ActionClaim:
 		if task.Assignee == a.Actor.UserID {
 			return refuse(ErrTypeConflict, "task %s is already claimed by you", a.TaskID)
@@ -304,6 +309,31 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		}
 	default:
 		return refuse(ErrTypeInvalid, "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw", a.Action)
+	}
+	return nil
+}
+
+// Check adds a process's own rule for completing tasks of a kind, run after the generic ones.
+// The handler re-validates during replay, so a process adds a rule only where the histories it
+// replays kept it: behind workflow.GetVersion.
+func (t *Tasks) Check(kind string, rule func(TaskAction) error) {
+	if t.checks == nil {
+		t.checks = map[string]func(TaskAction) error{}
+	}
+	t.checks[kind] = rule
+}
+
+// completionRules are what a completion must carry once the right person gives an outcome the
+// task takes: a reason for the outcomes the spec says need one, and the process's own rule.
+func (t *Tasks) completionRules(task *TaskState, a TaskAction) error {
+	if slices.Contains(task.Spec.CommentRequired, a.Outcome) && strings.TrimSpace(a.Comment) == "" {
+		if a.Outcome == OutcomeReturn || a.Outcome == OutcomeReject {
+			return refuse(ErrTypeInvalid, "comment: a reason is required when returning or rejecting")
+		}
+		return refuse(ErrTypeInvalid, "comment: a reason is required for the outcome %q", a.Outcome)
+	}
+	if rule := t.checks[task.Spec.Kind]; rule != nil {
+		return rule(a)
 	}
 	return nil
 }

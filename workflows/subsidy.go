@@ -118,6 +118,23 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	if workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
 		tasks.ContinueOnLongHistory(in.HistoryEvents)
 	}
+	// From this version on a return or a rejection needs a reason, the resubmit task shows it, and
+	// a resubmission must change the evidence note. Applications started before replay without
+	// these rules: the handler re-validates during replay, and their histories hold returns with
+	// no reason and resubmissions that changed nothing.
+	reasons := workflow.GetVersion(ctx, "subsidy-review-reasons", workflow.DefaultVersion, 1) == 1
+	// note is the evidence note as it stands, which a resubmission must change.
+	note := in.EvidenceNote
+	if reasons {
+		tasks.Check(KindSubsidyResubmit, func(a TaskAction) error {
+			// A note left out is the note left as it was.
+			changed, ok := a.Fields["evidence_note"]
+			if a.Outcome == OutcomeResubmit && (!ok || strings.TrimSpace(changed) == strings.TrimSpace(note)) {
+				return refuse(ErrTypeInvalid, "fields.evidence_note: nothing was changed: correct the evidence note before resubmitting")
+			}
+			return nil
+		})
+	}
 	actx := activityCtx(ctx)
 	var check activities.RegistryCheck
 	stage, resume := subsidyStageReview, ""
@@ -156,6 +173,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	}
 	continueAsNew := func(stage string) (SubsidyResult, error) {
 		next := in
+		next.EvidenceNote = note // what the next run's resubmission must change
 		next.Resume = &SubsidyResume{Check: check, Stage: stage, TaskSeq: tasks.Seq(), Tasks: tasks.Carry()}
 		return SubsidyResult{}, workflow.NewContinueAsNewError(ctx, SubsidyApplication, next)
 	}
@@ -164,15 +182,21 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	if programme == "" {
 		programme = in.Programme
 	}
-	title := fmt.Sprintf("资助审核：%s %s %s", in.StudentName, programme, in.Term)
+	subject := fmt.Sprintf("%s %s %s", in.StudentName, programme, in.Term)
+	title := "资助审核：" + subject
 	exclude := []string{in.Applicant.UserID}
+	var needReason []string
+	if reasons {
+		needReason = []string{OutcomeReject, OutcomeReturn}
+	}
+	reason := "" // the reviewer's reason for the last return, which the applicant reads
 review:
 	for {
 		if stage == subsidyStageReview {
 			res, err := run(activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
 				Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
 				Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
-				OwnerID: in.Applicant.UserID})
+				OwnerID: in.Applicant.UserID, CommentRequired: needReason})
 			if errors.Is(err, ErrContinueAsNew) {
 				return continueAsNew(subsidyStageReview)
 			} else if err != nil {
@@ -196,13 +220,14 @@ review:
 				}
 				return finish(store.AppRejected)
 			case OutcomeReturn:
+				reason = strings.TrimSpace(res.Comment)
 				if err := setState(store.AppReturned, "subsidy.returned", res.By, res.Role, store.ApplicationUpdate{}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
 			}
 		}
 		fix, err := run(activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
-			Title: "退回修改：" + title, CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
+			Title: resubmitTitle(subject, reason), CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
 			AssigneeID: in.Applicant.UserID, Outcomes: []string{OutcomeResubmit, OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
 		if errors.Is(err, ErrContinueAsNew) {
 			return continueAsNew(subsidyStageResubmit)
@@ -217,8 +242,9 @@ review:
 			return finish(store.AppRejected)
 		}
 		upd := store.ApplicationUpdate{}
-		if note, ok := fix.Fields["evidence_note"]; ok {
-			upd.EvidenceNote = &note
+		if changed, ok := fix.Fields["evidence_note"]; ok {
+			note = changed
+			upd.EvidenceNote = &changed
 		}
 		if err := setState(store.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
 			return SubsidyResult{}, err
@@ -256,6 +282,20 @@ review:
 			return finish(store.AppDisbursed)
 		}
 	}
+}
+
+// resubmitTitle names the applicant's correction task with the reviewer's reason, so that it is
+// read in the inbox itself; a long reason is cut there and kept whole in the case's history.
+func resubmitTitle(subject, reason string) string {
+	title := "退回修改：" + subject
+	if reason == "" {
+		return title
+	}
+	const keep = 80
+	if r := []rune(reason); len(r) > keep {
+		reason = string(r[:keep]) + "…"
+	}
+	return title + "（退回原因：" + reason + "）"
 }
 
 // DefaultChannel is how subsidies are paid unless the sign-off says otherwise: the 惠民惠农

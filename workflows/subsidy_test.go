@@ -175,10 +175,56 @@ func TestSubsidyReturnAndResubmit(t *testing.T) {
 	h.requireDisbursedOnce(workflows.DefaultChannel)
 }
 
+// because gives an action its comment: a return or a rejection needs one.
+func because(a workflows.TaskAction, comment string) workflows.TaskAction {
+	a.Comment = comment
+	return a
+}
+
+// TestSubsidyReturnAndRejectNeedAReason: the review refuses a return or a rejection without a
+// reason (blank is none); the applicant's resubmit task names the reason once, without the
+// review's prefix; a resubmission that leaves the evidence note as it was is refused, whether it
+// repeats the note or leaves it out; a corrected one goes back to review.
+func TestSubsidyReturnAndRejectNeedAReason(t *testing.T) {
+	h := newSubsidy(t)
+	t1, t2, t3 := h.taskID(1), h.taskID(2), h.taskID(3)
+	bareReturn := h.actAt(time.Hour, "leader1 returns without a reason", complete(t1, leader1, workflows.OutcomeReturn))
+	blankReturn := h.actAt(time.Hour+time.Minute, "leader1 returns with spaces", because(complete(t1, leader1, workflows.OutcomeReturn), "  \n"))
+	bareReject := h.actAt(time.Hour+2*time.Minute, "leader1 rejects without a reason", complete(t1, leader1, workflows.OutcomeReject))
+	ret := h.actAt(2*time.Hour, "leader1 returns", because(complete(t1, leader1, workflows.OutcomeReturn), "缺少低保证明"))
+	same := h.actAt(3*time.Hour, "the applicant resubmits the same note", workflows.TaskAction{TaskID: t2, Action: workflows.ActionComplete,
+		Outcome: workflows.OutcomeResubmit, Fields: map[string]string{"evidence_note": " 建档立卡 "}, Actor: applicant})
+	none := h.actAt(3*time.Hour+time.Minute, "the applicant resubmits without a note", complete(t2, applicant, workflows.OutcomeResubmit))
+	fixed := h.actAt(4*time.Hour, "the applicant corrects the note", workflows.TaskAction{TaskID: t2, Action: workflows.ActionComplete,
+		Outcome: workflows.OutcomeResubmit, Fields: map[string]string{"evidence_note": "建档立卡，附低保证明"}, Actor: applicant})
+	bareReject2 := h.actAt(5*time.Hour, "leader2 rejects without a reason", complete(t3, leader2, workflows.OutcomeReject))
+	reject := h.actAt(6*time.Hour, "leader2 rejects", because(complete(t3, leader2, workflows.OutcomeReject), "家庭收入超过标准"))
+
+	require.Equal(t, store.AppRejected, h.runSubsidy(subsidyInput(applicant)).State)
+	h.requireRejected(bareReturn, workflows.ErrTypeInvalid, "comment: a reason is required when returning or rejecting")
+	h.requireRejected(blankReturn, workflows.ErrTypeInvalid, "comment: a reason is required")
+	h.requireRejected(bareReject, workflows.ErrTypeInvalid, "comment: a reason is required")
+	h.taskResult(ret)
+	h.requireRejected(same, workflows.ErrTypeInvalid, "fields.evidence_note: nothing was changed")
+	h.requireRejected(none, workflows.ErrTypeInvalid, "fields.evidence_note: nothing was changed")
+	h.taskResult(fixed)
+	h.requireRejected(bareReject2, workflows.ErrTypeInvalid, "comment: a reason is required")
+	h.taskResult(reject)
+
+	opened := h.Opened()
+	require.Len(t, opened, 3)
+	require.Equal(t, []string{workflows.OutcomeReject, workflows.OutcomeReturn}, opened[0].In.Spec.CommentRequired)
+	require.Equal(t, "退回修改：李小明 YWJY_SH 2026-2027-1（退回原因：缺少低保证明）", opened[1].In.Spec.Title)
+	require.Empty(t, opened[1].In.Spec.CommentRequired, "withdrawing needs no reason")
+	require.Equal(t, []string{workflows.OutcomeReject, workflows.OutcomeReturn}, opened[2].In.Spec.CommentRequired)
+	require.Equal(t, []string{"subsidy.returned", "subsidy.resubmitted", "subsidy.rejected"}, h.AppActions())
+	require.Equal(t, map[string]any{"comment": "缺少低保证明", "state": store.AppReturned}, h.Apps()[0].Audit.After)
+}
+
 // TestSubsidyReturnThenWithdraw: the applicant withdraws a returned application: it ends rejected.
 func TestSubsidyReturnThenWithdraw(t *testing.T) {
 	h := newSubsidy(t)
-	h.actAt(time.Hour, "leader1 returns", complete(h.taskID(1), leader1, workflows.OutcomeReturn))
+	h.actAt(time.Hour, "leader1 returns", because(complete(h.taskID(1), leader1, workflows.OutcomeReturn), "缺少低保证明"))
 	withdraw := h.actAt(2*time.Hour, "the applicant withdraws", complete(h.taskID(2), applicant, workflows.OutcomeWithdraw))
 
 	require.Equal(t, store.AppRejected, h.runSubsidy(subsidyInput(applicant)).State)

@@ -34,7 +34,7 @@ func TestSubsidyWithdrawRefusedOnceClaimed(t *testing.T) {
 	h := newSubsidy(t)
 	claim := h.actAt(time.Hour, "leader1 claims", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionClaim, Actor: leader1})
 	withdraw := h.actAt(2*time.Hour, "the applicant withdraws too late", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionWithdraw, Actor: applicant})
-	reject := h.actAt(3*time.Hour, "leader1 rejects", complete(h.taskID(1), leader1, workflows.OutcomeReject))
+	reject := h.actAt(3*time.Hour, "leader1 rejects", because(complete(h.taskID(1), leader1, workflows.OutcomeReject), "不符合条件"))
 
 	res := h.runSubsidy(subsidyInput(applicant))
 
