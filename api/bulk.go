@@ -126,8 +126,9 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 			switch {
 			case err == nil:
 				runIDs[i] = run.GetRunID()
-			case classify(err).Status == fiber.StatusConflict:
-				fail(i, conflict("an application for this student, programme and term already exists: %s", o.in.ApplicationID))
+			case classify(err).Code == workflows.CodeDuplicate:
+				fail(i, refused(workflows.CodeDuplicate, "", "an application for this student, programme and term already exists: %s",
+					o.in.ApplicationID).because("application"))
 			default:
 				fail(i, err)
 			}
@@ -183,7 +184,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 		return nil, bad("term", "%v", err)
 	}
 	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
-		return nil, forbidden("only school staff of the student's school may apply for them")
+		return nil, refused(workflows.CodeNotInScope, "", "only school staff of the student's school may apply for them")
 	}
 	note := strings.TrimSpace(req.EvidenceNote)
 	if !st.PovertyRegistered && note == "" {
