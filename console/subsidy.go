@@ -465,7 +465,7 @@ func omissions(q *req) error {
 	if err := q.get("/api/v1/reports/subsidy-omissions?term="+url.QueryEscape(v.Term), &out); err != nil {
 		var ae *apiError
 		if asAPI(err, &ae) && ae.Field == "term" {
-			v.Err = translateField("term", ae.Message)
+			v.Err = translateField(ae)
 			return q.render(fiber.StatusBadRequest, "subsidy_omissions", "遗漏名单", v, nil)
 		}
 		return q.fail(err)
