@@ -55,7 +55,7 @@ func (s *Server) CreateUnit(c *fiber.Ctx) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return bad("parent_code", "no unit with code %s", quote(req.ParentCode))
 	} else if errors.Is(err, store.ErrConflict) {
-		return conflict("code: a unit with code %s already exists", quote(req.Code))
+		return refused(workflows.CodeDuplicate, "code", "code: a unit with code %s already exists", quote(req.Code))
 	} else if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		return bad("username", "2–40 lowercase letters, digits, '.', '_' or '-'")
 	}
 	if len(req.Password) < 8 {
-		return bad("password", "at least 8 characters")
+		return bad("password", "at least 8 characters").because("min_chars", "min", "8")
 	}
 	if err := text("display_name", req.DisplayName, 50); err != nil {
 		return err
@@ -128,7 +128,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		field, _, _ := strings.Cut(err.Error(), " ")
 		return bad(field, "no such unit")
 	} else if errors.Is(err, store.ErrConflict) {
-		return conflict("username: %s is taken", quote(req.Username))
+		return refused(workflows.CodeDuplicate, "username", "username: %s is taken", quote(req.Username))
 	} else if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Server) UpdateUser(c *fiber.Ctx) error {
 	}
 	if req.Password != nil {
 		if len(*req.Password) < 8 {
-			return bad("password", "at least 8 characters")
+			return bad("password", "at least 8 characters").because("min_chars", "min", "8")
 		}
 		hash, err := HashPassword(*req.Password)
 		if err != nil {
@@ -239,14 +239,14 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 	}
 	a := actor(c)
 	if !a.Has(store.RoleAdmin) && !a.Can(store.RoleSchoolStaff, unit.Path) {
-		return forbidden("school staff may add students only to their own school")
+		return refused(workflows.CodeNotInScope, "", "school staff may add students only to their own school")
 	}
 	st, err = s.store.CreateStudent(c.UserContext(), st)
 	if errors.Is(err, store.ErrConflict) {
 		if strings.Contains(err.Error(), "student_no") {
-			return conflict("student_no: %s is already registered", quote(req.StudentNo))
+			return refused(workflows.CodeDuplicate, "student_no", "student_no: %s is already registered", quote(req.StudentNo))
 		}
-		return conflict("id_card_no: this ID-card number is already registered")
+		return refused(workflows.CodeDuplicate, "id_card_no", "id_card_no: this ID-card number is already registered")
 	} else if err != nil {
 		return err
 	}

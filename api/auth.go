@@ -174,6 +174,6 @@ func requireRole(roles ...string) fiber.Handler {
 				return c.Next()
 			}
 		}
-		return forbidden("this needs one of the roles %s", strings.Join(roles, ", "))
+		return forbidden("this needs one of the roles %s", strings.Join(roles, ", ")).because("roles")
 	}
 }

@@ -134,8 +134,9 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 			switch {
 			case err == nil:
 				runIDs[i] = run.GetRunID()
-			case classify(err).Status == fiber.StatusConflict:
-				fail(i, conflict("an application for this student, programme and term already exists: %s", o.in.ApplicationID))
+			case classify(err).Code == workflows.CodeDuplicate:
+				fail(i, refused(workflows.CodeDuplicate, "", "an application for this student, programme and term already exists: %s",
+					o.in.ApplicationID).because("application"))
 			default:
 				fail(i, err)
 			}
@@ -193,7 +194,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 		return nil, bad("term", "%v", err)
 	}
 	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
-		return nil, forbidden("only school staff of the student's school may apply for them")
+		return nil, refused(workflows.CodeNotInScope, "", "only school staff of the student's school may apply for them")
 	}
 	if err := eligible(st, prog, req.Term, held[st.ID]); err != nil {
 		return nil, err
@@ -232,7 +233,8 @@ func eligible(st store.Student, prog store.Programme, term string, holdings []st
 		if st.UnitKind == store.KindKindergarten {
 			where = fmt.Sprintf("kindergarten class %d", st.Grade)
 		}
-		return bad("programme", "%s is in %s (%s); this programme is for %s", st.Name, where, stageNames[stage], stageNames[prog.Stage])
+		return bad("programme", "%s is in %s (%s); this programme is for %s", st.Name, where, stageNames[stage], stageNames[prog.Stage]).
+			because("wrong_stage", "student", st.Name, "grade", fmt.Sprint(st.Grade), "stage", stage, "programme_stage", prog.Stage)
 	}
 	if prog.ExclusiveGroup == "" {
 		return nil
@@ -243,7 +245,8 @@ func eligible(st store.Student, prog store.Programme, term string, holdings []st
 			if prog.ExclusiveGroup == "living" {
 				rule = "one living allowance per term"
 			}
-			return bad("programme", "%s already holds %s for %s; %s", st.Name, h.ProgrammeName, term, rule)
+			return bad("programme", "%s already holds %s for %s; %s", st.Name, h.ProgrammeName, term, rule).
+				because("exclusive", "student", st.Name, "holds", h.ProgrammeName, "term", term, "group", prog.ExclusiveGroup)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 		return bad("last_attended_on", "cannot be in the future")
 	}
 	if !slices.ContainsFunc(dropoutOpeners, func(r string) bool { return a.Can(r, st.UnitPath) }) {
-		return forbidden("only the student's school or township may open a dropout case")
+		return refused(workflows.CodeNotInScope, "", "only the student's school or township may open a dropout case")
 	}
 	wfID := workflows.DropoutWorkflowID(st.ID)
 	var b [3]byte
@@ -59,8 +59,8 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, workflows.ProcessDropout, st.UnitCode, store.DropoutOpen, true),
 		workflows.DropoutCase, in)
 	if err != nil {
-		if e := classify(err); e.Status == fiber.StatusConflict {
-			return conflict("student_id: %s already has an open dropout case", st.Name)
+		if e := classify(err); e.Code == workflows.CodeDuplicate {
+			return refused(workflows.CodeDuplicate, "student_id", "student_id: %s already has an open dropout case", st.Name)
 		}
 		return err
 	}
@@ -153,14 +153,14 @@ func (s *Server) LogAttempt(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if !slices.Contains(workflows.AttemptMethods, req.Method) {
-		return bad("method", "must be one of %s", strings.Join(workflows.AttemptMethods, ", "))
-	}
 	if err := text("notes", req.Notes, 2000); err != nil {
 		return err
 	}
-	return s.dropoutUpdate(c, workflows.LogAttemptUpdate, workflows.DropoutAttempt{Method: req.Method, Notes: strings.TrimSpace(req.Notes),
-		Visitors: req.Visitors, Actor: actor(c)})
+	attempt := workflows.DropoutAttempt{Method: req.Method, Notes: strings.TrimSpace(req.Notes), Visitors: req.Visitors, Actor: actor(c)}
+	if err := workflows.CheckAttempt(attempt); err != nil {
+		return err
+	}
+	return s.dropoutUpdate(c, workflows.LogAttemptUpdate, attempt)
 }
 
 type outcomeRequest struct {
@@ -175,17 +175,12 @@ func (s *Server) RecordDropoutOutcome(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if !slices.Contains(workflows.DropoutOutcomes, req.Outcome) {
-		return bad("outcome", "must be one of %s", strings.Join(workflows.DropoutOutcomes, ", "))
+	outcome := workflows.DropoutOutcome{Outcome: req.Outcome, Note: strings.TrimSpace(req.Note),
+		ReceivingSchool: strings.TrimSpace(req.ReceivingSchool), Actor: actor(c)}
+	if err := workflows.CheckOutcome(outcome); err != nil {
+		return err
 	}
-	if req.Outcome == workflows.OutcomeTransferred && strings.TrimSpace(req.ReceivingSchool) == "" {
-		return bad("receiving_school", "required for a transfer")
-	}
-	if req.Outcome == workflows.OutcomeClosed && strings.TrimSpace(req.Note) == "" {
-		return bad("note", "a closure needs a documented reason")
-	}
-	return s.dropoutUpdate(c, workflows.RecordOutcomeUpdate, workflows.DropoutOutcome{Outcome: req.Outcome, Note: strings.TrimSpace(req.Note),
-		ReceivingSchool: strings.TrimSpace(req.ReceivingSchool), Actor: actor(c)})
+	return s.dropoutUpdate(c, workflows.RecordOutcomeUpdate, outcome)
 }
 
 type absenceRequest struct {
@@ -212,7 +207,7 @@ func (s *Server) dropoutUpdate(c *fiber.Ctx, name string, arg any) error {
 		return err
 	}
 	if dc.State == store.DropoutClosed {
-		return conflict("dropout case %s is closed", dc.ID)
+		return refused(workflows.CodeTaskNotOpen, "", "dropout case %s is closed", dc.ID).because("case_closed")
 	}
 	res, err := s.update(c.UserContext(), dc.WorkflowID, name, arg)
 	if err != nil {

@@ -16,31 +16,59 @@ import (
 	"jiaofu/workflows"
 )
 
-// Error is the one error shape every route answers with: {error: {code, message, field?}}.
+// Error is the one error shape every route answers with: {error: {code, message, field?, params?}}.
+// Params carries the values a client needs to word the error itself (a limit, a time, which rule
+// a value breaks as "reason"), so that none has to parse the English message.
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Status  int               `json:"-"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Field   string            `json:"field,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+}
+
+// refusalStatus is the HTTP status of each refusal code (workflows.RefusalCodes), the API's own
+// refusals and the workflows' alike. README.md ("Error codes") documents the same table.
+var refusalStatus = map[string]int{
+	workflows.CodeNotCandidate:       fiber.StatusForbidden,
+	workflows.CodeSeparationOfDuties: fiber.StatusForbidden,
+	workflows.CodeNotInScope:         fiber.StatusForbidden,
+	workflows.CodeForbidden:          fiber.StatusForbidden,
+	workflows.CodeTaskNotOpen:        fiber.StatusConflict,
+	workflows.CodeWrongState:         fiber.StatusConflict,
+	workflows.CodeDuplicate:          fiber.StatusConflict,
+	workflows.CodeOutcomeNotAllowed:  fiber.StatusBadRequest,
+	workflows.CodeInvalid:            fiber.StatusBadRequest,
+	workflows.CodeRateLimited:        fiber.StatusTooManyRequests,
+}
+
+// refused is a refusal by the API itself, with the status of its code.
+func refused(code, field, format string, args ...any) *Error {
+	return &Error{Status: refusalStatus[code], Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// because adds the reason (and values, as key, value pairs) a client words the refusal by.
+func (e *Error) because(reason string, kv ...string) *Error {
+	e.Params = map[string]string{"reason": reason}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Params[kv[i]] = kv[i+1]
+	}
+	return e
 }
 
 func (e *Error) Error() string { return e.Message }
 
 // bad is a 400 naming the field at fault.
 func bad(field, format string, args ...any) *Error {
-	return &Error{Status: fiber.StatusBadRequest, Code: "invalid", Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+	return &Error{Status: fiber.StatusBadRequest, Code: workflows.CodeInvalid, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
 }
 
 func forbidden(format string, args ...any) *Error {
-	return &Error{Status: fiber.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf(format, args...)}
+	return refused(workflows.CodeForbidden, "", format, args...)
 }
 
 func notFound(what string) *Error {
 	return &Error{Status: fiber.StatusNotFound, Code: "not_found", Message: what + " not found"}
-}
-
-func conflict(format string, args ...any) *Error {
-	return &Error{Status: fiber.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
 }
 
 // unavailable is a 503: the caller may retry; nothing was lost or half-done.
@@ -83,7 +111,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 
 // errUnstorable answers a write the database refused for its content. The edge checks should
 // refuse such input first (naming the field); this is what the caller sees if one slips past.
-var errUnstorable = &Error{Status: fiber.StatusBadRequest, Code: "invalid",
+var errUnstorable = &Error{Status: fiber.StatusBadRequest, Code: workflows.CodeInvalid, Params: map[string]string{"reason": "unstorable"},
 	Message: "the text could not be stored: remove unusual or invisible characters and shorten it, then send again"}
 
 func classify(err error) *Error {
@@ -107,7 +135,17 @@ func classify(err error) *Error {
 		return &Error{Status: fe.Code, Code: code, Message: fe.Message}
 	}
 	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() != workflows.ErrTypeUnstorable {
+		if r, ok := workflows.RefusalOf(appErr); ok {
+			if status, known := refusalStatus[r.Code]; known {
+				return &Error{Status: status, Code: r.Code, Message: appErr.Message(), Field: r.Field, Params: r.Params}
+			}
+		}
+	}
 	if errors.As(err, &appErr) {
+		// A refusal without a code: workflow code from before refusal codes (a run still on an
+		// old worker during a deploy, or a handler's refusal recorded in history by one) words
+		// it by type only, and a refusal about a field starts its message with "field:".
 		msg := appErr.Message()
 		switch appErr.Type() {
 		case workflows.ErrTypeForbidden:
@@ -125,11 +163,11 @@ func classify(err error) *Error {
 	}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
-		return conflict("this case already exists")
+		return refused(workflows.CodeDuplicate, "", "this case already exists")
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return conflict("the case is closed; the task is no longer open")
+		return refused(workflows.CodeTaskNotOpen, "", "the case is closed; the task is no longer open").because("case_closed")
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("record")
@@ -138,7 +176,7 @@ func classify(err error) *Error {
 		return errUnstorable
 	}
 	if errors.Is(err, store.ErrConflict) {
-		return conflict("a record with the same key already exists")
+		return refused(workflows.CodeDuplicate, "", "a record with the same key already exists")
 	}
 	if errors.Is(err, store.ErrUnavailable) {
 		return unavailable("the database is not reachable right now; nothing was changed, please retry")

@@ -90,7 +90,7 @@ func walkInput(v reflect.Value, path string, r inputRule) error {
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.Len() > r.items {
-			return bad(path, "at most %d entries (got %d)", r.items, v.Len())
+			return bad(path, "at most %d entries (got %d)", r.items, v.Len()).because("max_entries", "max", strconv.Itoa(r.items))
 		}
 		for i := 0; i < v.Len(); i++ {
 			if err := walkInput(v.Index(i), fmt.Sprintf("%s[%d]", path, i), r); err != nil {
@@ -99,7 +99,7 @@ func walkInput(v reflect.Value, path string, r inputRule) error {
 		}
 	case reflect.Map:
 		if v.Len() > r.items {
-			return bad(path, "at most %d entries (got %d)", r.items, v.Len())
+			return bad(path, "at most %d entries (got %d)", r.items, v.Len()).because("max_entries", "max", strconv.Itoa(r.items))
 		}
 		iter := v.MapRange()
 		for iter.Next() {
@@ -143,7 +143,7 @@ func checkText(field, s string, r inputRule) error {
 		}
 	}
 	if r.max > 0 && n > r.max {
-		return bad(field, "at most %d characters (this one has %d)", r.max, n)
+		return bad(field, "at most %d characters (this one has %d)", r.max, n).because("max_chars", "max", strconv.Itoa(r.max))
 	}
 	return nil
 }

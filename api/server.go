@@ -14,6 +14,7 @@ import (
 
 	"jiaofu/config"
 	"jiaofu/store"
+	"jiaofu/workflows"
 )
 
 // Server holds the API's dependencies.
@@ -91,7 +92,7 @@ func (s *Server) table() []Route {
 		store.RoleAidCenter, store.RoleEducationSection, store.RolePAOffice, store.RoleInspector)
 	objectionLimit := limiter.New(limiter.Config{Max: s.cfg.PublicRateLimit, Expiration: time.Minute,
 		LimitReached: func(c *fiber.Ctx) error {
-			return &Error{Status: fiber.StatusTooManyRequests, Code: "rate_limited", Message: "too many objections from this client; try again in a minute"}
+			return refused(workflows.CodeRateLimited, "", "too many objections from this client; try again in a minute").because("objections")
 		}})
 	r := func(method, path, summary, auth string, body any, h fiber.Handler, chain ...fiber.Handler) Route {
 		return Route{Method: method, Path: path, Summary: summary, Auth: auth, Body: body, Handler: h, chain: chain}

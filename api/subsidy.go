@@ -53,7 +53,7 @@ func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen,
 		Stage: req.Stage, ExclusiveGroup: req.ExclusiveGroup})
 	if errors.Is(err, store.ErrConflict) {
-		return conflict("code: programme %s already exists", quote(req.Code))
+		return refused(workflows.CodeDuplicate, "code", "code: programme %s already exists", quote(req.Code))
 	} else if err != nil {
 		return err
 	}
@@ -240,14 +240,14 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 		return bad("term", "%v", err)
 	}
 	if !a.Can(store.RoleSchoolStaff, unit.Path) && !a.Can(store.RoleSchoolLeader, unit.Path) {
-		return forbidden("only the school's own staff may publish its list")
+		return refused(workflows.CodeNotInScope, "", "only the school's own staff may publish its list")
 	}
 	apps, err := s.store.Applications(ctx, store.ApplicationFilter{UnitID: unit.ID, Term: req.Term, State: store.AppReviewed, Limit: 1000})
 	if err != nil {
 		return err
 	}
 	if len(apps) == 0 {
-		return conflict("no reviewed applications of %s for %s wait for publicity", unit.Code, req.Term)
+		return refused(workflows.CodeWrongState, "", "no reviewed applications of %s for %s wait for publicity", unit.Code, req.Term).because("nothing_reviewed")
 	}
 	ids := make([]string, len(apps))
 	for i, app := range apps {
@@ -263,8 +263,8 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 			Timings:       workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue},
 			HistoryEvents: s.cfg.HistoryEvents})
 	if err != nil {
-		if e := classify(err); e.Status == fiber.StatusConflict {
-			return conflict("another batch for %s %s is being opened; retry", unit.Code, req.Term)
+		if e := classify(err); e.Code == workflows.CodeDuplicate {
+			return refused(workflows.CodeWrongState, "", "another batch for %s %s is being opened; retry", unit.Code, req.Term).because("opening")
 		}
 		return err
 	}
@@ -410,7 +410,7 @@ func (s *Server) CreateObjection(c *fiber.Ctx) error {
 // FileObjection validates and sends an objection to the batch's workflow (shared with the console).
 func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionRequest) (string, error) {
 	if req.EntryID == "" {
-		return "", bad("entry_id", "required")
+		return "", bad("entry_id", "required").because("required")
 	}
 	if err := text("reason", req.Reason, 500); err != nil {
 		return "", err
@@ -434,7 +434,7 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 		}
 	}
 	if applicationID == "" {
-		return "", bad("entry_id", "%s is not on this publicity list", quote(req.EntryID))
+		return "", bad("entry_id", "%s is not on this publicity list", quote(req.EntryID)).because("not_listed")
 	}
 	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: applicationID,
 		Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)})

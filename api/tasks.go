@@ -165,7 +165,7 @@ func (s *Server) act(c *fiber.Ctx, action workflows.TaskAction) error {
 		return err
 	}
 	if t.State != store.TaskOpen {
-		return conflict("task %s is %s, not open", t.ID, t.State)
+		return refused(workflows.CodeTaskNotOpen, "", "task %s is %s, not open", t.ID, t.State)
 	}
 	action.TaskID, action.Actor = t.ID, actor(c)
 	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)
@@ -300,7 +300,7 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 	}
 	a := actor(c)
 	if err := s.store.CloseEscalation(c.UserContext(), id, req.Decision, a.UserID); errors.Is(err, store.ErrConflict) {
-		return conflict("escalation %s is already closed", id)
+		return refused(workflows.CodeTaskNotOpen, "", "escalation %s is already closed", id).because("escalation_closed")
 	} else if err != nil {
 		return err
 	}

@@ -94,10 +94,10 @@ func MaskName(name string) string {
 func text(field, v string, max int) error {
 	v = strings.TrimSpace(v)
 	if blank(v) {
-		return bad(field, "required")
+		return bad(field, "required").because("required")
 	}
 	if utf8.RuneCountInString(v) > max {
-		return bad(field, "at most %d characters", max)
+		return bad(field, "at most %d characters", max).because("max_chars", "max", strconv.Itoa(max))
 	}
 	return nil
 }

@@ -250,9 +250,10 @@ type req struct {
 // apiError is the API's error answer: {error: {code, message, field}} and its status.
 type apiError struct {
 	Status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field"`
+	Code    string            `json:"code"`
+	Message string            `json:"message"`
+	Field   string            `json:"field"`
+	Params  map[string]string `json:"params"`
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }

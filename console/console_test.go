@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"jiaofu/store"
+	"jiaofu/workflows"
 )
 
 // The browser tests are in e2e/console_test.go; these check the parts that need no service.
@@ -25,41 +26,95 @@ func TestTemplatesParse(t *testing.T) {
 }
 
 func TestFieldErrorsInChinese(t *testing.T) {
-	for _, c := range []struct{ field, message, want string }{
-		{"term", `term: "2026-2028-1": the second year must follow the first`, "学期的两个年份应相连"},
-		{"term", `term: "x" is not a term such as 2026-2027-1`, "学期格式应为 2026-2027-1"},
-		{"evidence_note", "evidence_note: required: the student is not poverty-registered (建档立卡), so …", "必填：该学生不是建档立卡户"},
-		{"reason", "reason: required", "必填"},
-		{"last_attended_on", `last_attended_on: "01/11/2026" is not a date such as 2026-09-01`, "日期格式应为"},
-		{"method", `method: must be one of home_visit, phone, other`, "请从列表中选择"},
-		{"receiving_school", "receiving_school: required for a transfer", "转入学校"},
-		{"notes", "notes: at most 2000 characters", "不能超过 2000 个字"},
+	for _, c := range []struct {
+		err  apiError
+		want string
+	}{
+		// The API's edge checks, worded by message (they carry no reason).
+		{apiError{Status: 400, Code: "invalid", Field: "term", Message: `term: "2026-2028-1": the second year must follow the first`}, "学期的两个年份应相连"},
+		{apiError{Status: 400, Code: "invalid", Field: "term", Message: `term: "x" is not a term such as 2026-2027-1`}, "学期格式应为 2026-2027-1"},
+		{apiError{Status: 400, Code: "invalid", Field: "evidence_note", Message: "evidence_note: required: the student is not poverty-registered (建档立卡), so …"}, "必填：该学生不是建档立卡户"},
+		{apiError{Status: 400, Code: "invalid", Field: "last_attended_on", Message: `last_attended_on: "01/11/2026" is not a date such as 2026-09-01`}, "日期格式应为"},
+		// Refusals, worded by code and reason, whatever the message says.
+		{apiError{Status: 400, Code: "invalid", Field: "reason", Message: "…", Params: params{"reason": "required"}}, "必填"},
+		{apiError{Status: 400, Code: "invalid", Field: "method", Message: "…", Params: params{"reason": "one_of"}}, "请从列表中选择"},
+		{apiError{Status: 400, Code: "invalid", Field: "receiving_school", Message: "…", Params: params{"reason": "required_for_transfer"}}, "转入学校"},
+		{apiError{Status: 400, Code: "invalid", Field: "notes", Message: "…", Params: params{"reason": "max_chars", "max": "2000"}}, "不能超过 2000 个字"},
+		{apiError{Status: 400, Code: "invalid", Field: "date", Message: "…", Params: params{"reason": "before_return", "returned_on": "2026-03-02"}}, "2026-03-02"},
+		{apiError{Status: 400, Code: "outcome_not_allowed", Field: "outcome", Message: "…"}, "不能选择此办理结果"},
+		{apiError{Status: 403, Code: "separation_of_duties", Field: "to_user", Message: "…"}, "该用户不能办理本案"},
 	} {
-		fe := translateField(c.field, c.message)
+		fe := translateField(&c.err)
 		if !strings.Contains(fe.Message, c.want) || fe.Detail != "" {
-			t.Errorf("%s: %q → %q (%q), want %q", c.field, c.message, fe.Message, fe.Detail, c.want)
+			t.Errorf("%+v → %q (%q), want %q", c.err, fe.Message, fe.Detail, c.want)
 		}
-		if fe.Label == c.field {
-			t.Errorf("%s has no Chinese label", c.field)
+		if fe.Label == c.err.Field {
+			t.Errorf("%s has no Chinese label", c.err.Field)
 		}
 	}
 	// No sentence fits: the label, and the English detail in small print.
-	fe := translateField("student_id", "student_id: something new")
+	fe := translateField(&apiError{Status: 400, Code: "invalid", Field: "student_id", Message: "student_id: something new"})
 	if fe.Message != "「学生」填写有误" || fe.Detail != "something new" {
 		t.Errorf("fallback = %+v", fe)
 	}
 }
 
-func TestRefusalsInChinese(t *testing.T) {
+// TestEveryRefusalCodeInChinese: each refusal code a workflow or the API answers with has its own
+// Chinese sentence, chosen by the code alone (the message here says nothing).
+func TestEveryRefusalCodeInChinese(t *testing.T) {
+	want := map[string]string{
+		workflows.CodeNotCandidate:       "您无权办理该事项",
+		workflows.CodeSeparationOfDuties: "不相容职务分离",
+		workflows.CodeTaskNotOpen:        "已办结或已撤销",
+		workflows.CodeOutcomeNotAllowed:  "不能选择此办理结果",
+		workflows.CodeWrongState:         "状态不允许",
+		workflows.CodeDuplicate:          "不能重复",
+		workflows.CodeNotInScope:         "管辖的单位范围",
+		workflows.CodeForbidden:          "您无权办理此事项",
+		workflows.CodeRateLimited:        "操作过于频繁",
+	}
+	for code := range workflows.RefusalCodes {
+		if code == workflows.CodeInvalid {
+			continue // worded per reason or field, below
+		}
+		w, ok := want[code]
+		if !ok {
+			t.Errorf("code %s: no sentence expected by this test", code)
+			continue
+		}
+		ue := toUI(&apiError{Status: 409, Code: code, Message: "no words to go by"}, nil)
+		if !strings.Contains(ue.Message, w) || ue.Detail != "" {
+			t.Errorf("code %s → %q (%q), want %q", code, ue.Message, ue.Detail, w)
+		}
+	}
+	for _, c := range []struct {
+		err  apiError
+		want string
+	}{
+		{apiError{Status: 429, Code: "rate_limited", Params: params{"at": "14:10", "after": "15:10"}}, "请在 15:10 之后再催办"},
+		{apiError{Status: 409, Code: "wrong_state", Params: params{"reason": "closing"}}, "等待校领导审批"},
+		{apiError{Status: 409, Code: "wrong_state", Params: params{"reason": "consolidating"}}, "巩固期"},
+		{apiError{Status: 409, Code: "wrong_state", Params: params{"reason": "continuing"}}, "几秒钟后重试"},
+		{apiError{Status: 409, Code: "wrong_state", Params: params{"reason": "publicity_ended"}}, "公示期已结束"},
+		{apiError{Status: 409, Code: "task_not_open", Params: params{"reason": "case_closed"}}, "本案已结案"},
+		{apiError{Status: 409, Code: "duplicate", Params: params{"reason": "application"}}, "不能重复申请"},
+		{apiError{Status: 409, Code: "duplicate", Params: params{"reason": "claimed"}}, "您已领取该待办"},
+		{apiError{Status: 400, Code: "invalid", Params: params{"reason": "unstorable"}}, "内容无法保存"},
+		// A refusal by workflow code from before the codes: worded by its status.
+		{apiError{Status: 409, Code: "conflict", Message: "task x is not open"}, "状态已变化"},
+	} {
+		if ue := toUI(&c.err, nil); !strings.Contains(ue.Message, c.want) {
+			t.Errorf("%+v → %q, want %q", c.err, ue.Message, c.want)
+		}
+	}
+}
+
+func TestNonRefusalsInChinese(t *testing.T) {
 	for _, c := range []struct {
 		status  int
 		message string
 		want    string
 	}{
-		{409, "task subsidy-x-t1 is done, not open", "已办结"},
-		{403, "separation of duties: aid01 applied for or already acted on this case and may not decide this task", "不相容职务分离"},
-		{403, "head01 may not act on this task: it waits for aid_center at unit JS-ZZZX", "您无权办理该待办"},
-		{409, "an application for this student, programme and term already exists: subsidy-x", "不能重复申请"},
 		{503, "no worker answered in time; nothing was changed, please retry", "未做任何更改"},
 		{503, "the database is not reachable right now; nothing was changed, please retry", "数据库暂时无法连接，未做任何更改"},
 		{404, "task not found", "找不到"},
@@ -89,13 +144,13 @@ func TestFormKeepsValuesAndPlacesErrors(t *testing.T) {
 		t.Errorf("amount_fen error not next to the amount field: %+v %+v", f.Errors, f.Banner)
 	}
 	f = newForm("code")
-	f.failed(&apiError{Status: 409, Message: `code: programme "x" already exists`})
+	f.failed(&apiError{Status: 409, Code: "duplicate", Field: "code", Message: `code: programme "x" already exists`})
 	if f.E("code") == nil {
 		t.Errorf("conflict on code not next to the field")
 	}
 	f = newForm("term")
-	f.failed(&apiError{Status: 403, Message: "only the school's own staff may publish its list"})
-	if f.Banner == nil || !strings.Contains(f.Banner.Message, "本校") {
+	f.failed(&apiError{Status: 403, Code: "not_in_scope", Message: "only the school's own staff may publish its list"})
+	if f.Banner == nil || !strings.Contains(f.Banner.Message, "管辖") {
 		t.Errorf("403 banner = %+v", f.Banner)
 	}
 }

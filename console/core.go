@@ -68,7 +68,7 @@ func loginSubmit(q *req) error {
 			f.Banner = &uiError{Status: 401, Title: "登录失败", Message: "用户名或密码错误，或账号已停用。"}
 			return q.render(fiber.StatusUnauthorized, "login", "登录", nil, f)
 		} else if ae != nil && ae.Status == fiber.StatusBadRequest && (ae.Field == "username" || ae.Field == "password") {
-			f.Errors[ae.Field] = translateField(ae.Field, ae.Message)
+			f.Errors[ae.Field] = translateField(fromAPI(ae))
 			return q.render(fiber.StatusBadRequest, "login", "登录", nil, f)
 		} else if ae != nil && ae.Status == fiber.StatusTooManyRequests {
 			f.Banner = &uiError{Status: 429, Title: "登录已暂停", Message: "该用户名密码错误次数过多，请 15 分钟后再试，或请管理员重置密码。"}

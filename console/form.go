@@ -80,7 +80,7 @@ func (f *form) Checked(name string) bool {
 }
 
 // failed records err on the form: next to its field when the API named one of the form's
-// fields (a 400's field, or a refusal worded "field: …"), otherwise as the form's banner. It
+// fields (a 400's, or a refusal's such as a duplicate code), otherwise as the form's banner. It
 // returns the HTTP status to answer with.
 func (f *form) failed(err error) int {
 	var ae *apiError
@@ -88,20 +88,9 @@ func (f *form) failed(err error) int {
 		f.Banner = toUI(err, nil)
 		return f.Banner.Status
 	}
-	if ae.Status == fiber.StatusBadRequest && ae.Field != "" && f.has(ae.Field) {
-		f.put(ae.Field, translateField(ae.Field, ae.Message))
+	if ae.Field != "" && f.has(ae.Field) && ae.Status < fiber.StatusInternalServerError {
+		f.put(ae.Field, translateField(ae))
 		return ae.Status
-	}
-	if ae.Status == fiber.StatusConflict || ae.Status == fiber.StatusForbidden {
-		if field, _, ok := strings.Cut(ae.Message, ": "); ok && f.has(field) {
-			fe := translateField(field, ae.Message)
-			if fe.Detail != "" { // no field sentence: the refusal's sentence
-				ue := toUI(err, nil)
-				fe.Message, fe.Detail = strings.TrimSuffix(ue.Message, "。"), ue.Detail
-			}
-			f.put(field, fe)
-			return ae.Status
-		}
 	}
 	f.Banner = toUI(err, nil)
 	return f.Banner.Status

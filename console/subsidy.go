@@ -28,20 +28,18 @@ func init() {
 		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
 		"publicity.empty": "公示名单为空", "objection.filed": "收到公示异议"})
 	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
-	// The subsidy rules' refusals in a clerk's words (kept here, beside the process they belong to).
-	fieldRules = append(fieldRules,
-		r(`^(.+) is in (?:grade|kindergarten class) (\d+) \((.+)\); this programme is for (.+)$`, func(_ string, m []string) string {
-			return m[1] + " 在读" + m[2] + "年级（" + zhStage(m[3]) + "），该项目只面向" + zhStage(m[4]) + "学生"
-		}),
-		r(`^(.+) already holds (.+) for (\S+); one living allowance per term$`, func(_ string, m []string) string {
-			return m[1] + " 在 " + m[3] + " 学期已有「" + m[2] + "」：每名学生每学期只能享受一项生活补助"
-		}),
-		r(`^(.+) already holds (.+) for (\S+);`, func(_ string, m []string) string {
-			return m[1] + " 在 " + m[3] + " 学期已有「" + m[2] + "」，与该项目不能同时享受"
-		}),
-		r(`^a reason is required`, fixed("退回修改或不同意时必须写明原因，申请人会看到")),
-		r(`^nothing was changed`, fixed("没有修改：请先修改困难证明说明，再重新提交")),
-	)
+	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
+	refusalText["invalid/wrong_stage"] = func(p params) string {
+		return p["student"] + " 在读" + p["grade"] + "年级（" + zh("stage", p["stage"]) + "），该项目只面向" + zh("stage", p["programme_stage"]) + "学生"
+	}
+	refusalText["invalid/exclusive"] = func(p params) string {
+		if p["group"] == "living" {
+			return p["student"] + " 在 " + p["term"] + " 学期已有「" + p["holds"] + "」：每名学生每学期只能享受一项生活补助"
+		}
+		return p["student"] + " 在 " + p["term"] + " 学期已有「" + p["holds"] + "」，与该项目不能同时享受"
+	}
+	refusalText["invalid/reason_required"] = fixed("退回修改或不同意时必须写明原因，申请人会看到")
+	refusalText["invalid/unchanged"] = fixed("没有修改：请先修改困难证明说明，再重新提交")
 	register(&module{
 		Order: 10,
 		Name:  "subsidy",
@@ -97,23 +95,6 @@ func init() {
 			return ""
 		},
 	})
-}
-
-// zhStage says an API stage name ("junior secondary") in Chinese.
-func zhStage(en string) string {
-	switch en {
-	case "preschool":
-		return "学前"
-	case "primary":
-		return "小学"
-	case "junior secondary":
-		return "初中"
-	case "senior secondary":
-		return "普通高中"
-	case "secondary vocational":
-		return "中职"
-	}
-	return en
 }
 
 // currentTerm is the term of today: autumn (1) from August, spring (2) from February.
@@ -520,7 +501,7 @@ func omissions(q *req) error {
 	if err := q.get("/api/v1/reports/subsidy-omissions?term="+url.QueryEscape(v.Term), &out); err != nil {
 		var ae *apiError
 		if asAPI(err, &ae) && ae.Field == "term" {
-			v.Err = translateField("term", ae.Message)
+			v.Err = translateField(ae)
 			return q.render(fiber.StatusBadRequest, "subsidy_omissions", "遗漏名单", v, nil)
 		}
 		return q.fail(err)

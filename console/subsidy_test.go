@@ -44,19 +44,24 @@ func TestApplyProgrammesFitTheStudent(t *testing.T) {
 // TestSubsidyRefusalsInChinese: the eligibility and review refusals read as sentences, and the
 // resubmission's refusal lands next to the evidence note.
 func TestSubsidyRefusalsInChinese(t *testing.T) {
-	for _, c := range []struct{ field, message, want string }{
-		{"programme", "programme: 王二小 is in grade 3 (primary); this programme is for junior secondary", "王二小 在读3年级（小学），该项目只面向初中学生"},
-		{"programme", "programme: 王二小 already holds 义务教育家庭经济困难寄宿生生活补助（小学） for 2026-2027-1; one living allowance per term",
-			"王二小 在 2026-2027-1 学期已有「义务教育家庭经济困难寄宿生生活补助（小学）」：每名学生每学期只能享受一项生活补助"},
-		{"comment", "comment: a reason is required when returning or rejecting", "必须写明原因"},
-		{"fields.evidence_note", "fields.evidence_note: nothing was changed: correct the evidence note before resubmitting", "没有修改"},
+	for _, c := range []struct {
+		ae   apiError
+		want string
+	}{
+		{apiError{Code: "invalid", Field: "programme", Params: params{"reason": "wrong_stage", "student": "王二小", "grade": "3", "stage": "primary",
+			"programme_stage": "junior"}}, "王二小 在读3年级（小学），该项目只面向初中学生"},
+		{apiError{Code: "invalid", Field: "programme", Params: params{"reason": "exclusive", "student": "王二小", "holds": "义务教育家庭经济困难寄宿生生活补助（小学）",
+			"term": "2026-2027-1", "group": "living"}}, "王二小 在 2026-2027-1 学期已有「义务教育家庭经济困难寄宿生生活补助（小学）」：每名学生每学期只能享受一项生活补助"},
+		{apiError{Code: "invalid", Field: "comment", Params: params{"reason": "reason_required"}}, "必须写明原因"},
+		{apiError{Code: "invalid", Field: "fields.evidence_note", Params: params{"reason": "unchanged"}}, "没有修改"},
 	} {
-		if fe := translateField(c.field, c.message); fe.Message != c.want && !strings.Contains(fe.Message, c.want) || fe.Detail != "" {
-			t.Errorf("%s: %q → %q (%q), want %q", c.field, c.message, fe.Message, fe.Detail, c.want)
+		if fe := translateField(&c.ae); !strings.Contains(fe.Message, c.want) || fe.Detail != "" {
+			t.Errorf("%+v → %q (%q), want %q", c.ae, fe.Message, fe.Detail, c.want)
 		}
 	}
 	f := newForm("comment", "evidence_note")
-	f.failed(&apiError{Status: 400, Field: "fields.evidence_note", Message: "fields.evidence_note: nothing was changed: correct the evidence note before resubmitting"})
+	f.failed(&apiError{Status: 400, Code: "invalid", Field: "fields.evidence_note", Params: params{"reason": "unchanged"},
+		Message: "fields.evidence_note: nothing was changed: correct the evidence note before resubmitting"})
 	if f.E("evidence_note") == nil || f.Banner != nil {
 		t.Errorf("the resubmission's refusal is not next to the evidence note: %+v %+v", f.Errors, f.Banner)
 	}

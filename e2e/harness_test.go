@@ -150,7 +150,18 @@ func (c *client) raw(method, path string, body any) (int, string) {
 type apiError struct {
 	Error struct {
 		Code, Message, Field string
+		Params               map[string]string
 	}
+}
+
+// expectCode is expectError that also checks the refusal code.
+func (c *client) expectCode(method, path string, body any, status int, code, field string) apiError {
+	c.t.Helper()
+	e := c.expectError(method, path, body, status, field)
+	if e.Error.Code != code {
+		c.t.Errorf("%s %s: code %q (%s), want %q", method, path, e.Error.Code, e.Error.Message, code)
+	}
+	return e
 }
 
 // expectError checks an error answer's status and the field it names.

@@ -100,15 +100,21 @@ func TestTaskOperations(t *testing.T) {
 	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, nil); code != 200 {
 		t.Fatalf("claim: %d", code)
 	}
-	head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 409, "")
-	head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "")
+	// Each refusal answers with its code (README.md, "Error codes") and the code's status.
+	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 409, "duplicate", "")
+	head2.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 403, "not_candidate", "")
+	head2.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "not_candidate", "")
+	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "uphold"}, 400, "outcome_not_allowed", "outcome")
+	if e := staff.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/withdraw", nil, 409, "wrong_state", ""); e.Error.Params["reason"] != "claimed" {
+		t.Errorf("withdrawal of a claimed task: params %v, want reason claimed", e.Error.Params)
+	}
 	var inbox struct{ Items []task }
 	head2.do("GET", "/api/v1/tasks", nil, &inbox)
 	if len(inbox.Items) != 0 {
 		t.Errorf("a claimed task still shows in a colleague's inbox: %+v", inbox.Items)
 	}
-	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "teacher01"}, 400, "to_user")
-	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "staff01"}, 403, "")
+	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "teacher01"}, 400, "invalid", "to_user")
+	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "staff01"}, 403, "separation_of_duties", "to_user")
 	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "nobody"}, 400, "to_user")
 	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "head01b", "comment": "出差，转副校长"}, nil); code != 200 {
 		t.Fatalf("transfer: %d", code)
@@ -135,7 +141,7 @@ func TestTaskOperations(t *testing.T) {
 	}
 	staff.waitStatus(app.ID, store.AppReturned)
 	fix := staff.waitTask("subsidy_resubmit", app.ID)
-	head.expectError("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]string{"outcome": "resubmit"}, 403, "")
+	head.expectCode("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]string{"outcome": "resubmit"}, 403, "not_candidate", "")
 	if code := staff.do("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit", "fields": map[string]string{"evidence_note": "已补充低保证明"}}, nil); code != 200 {
 		t.Fatalf("resubmit: %d", code)
 	}
@@ -151,12 +157,12 @@ func TestTaskOperations(t *testing.T) {
 	// Withdrawal (撤回) by the applicant while the review has not been taken up.
 	app2 := apply(t, staff, staff.studentOf("张小三").ID, "nutrition", "")
 	tk2 := head.waitTask("subsidy_review", app2.ID)
-	head.expectError("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", nil, 403, "")
+	head.expectCode("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", nil, 403, "not_candidate", "")
 	if code := staff.do("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", map[string]string{"comment": "家长放弃"}, nil); code != 200 {
 		t.Fatalf("withdraw: %d", code)
 	}
 	staff.waitStatus(app2.ID, store.AppRejected)
-	head.expectError("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "")
+	head.expectCode("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "task_not_open", "")
 }
 
 // TestRestartMidPublicity: the process stops during the publicity period and comes back; nothing
@@ -282,7 +288,7 @@ func TestAccessAndErrors(t *testing.T) {
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "bad code", "name": "x", "kind": "school", "parent_code": "JS"}, 400, "code")
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "X1", "name": "x", "kind": "castle", "parent_code": "JS"}, 400, "kind")
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "X1", "name": "x", "kind": "school", "parent_code": "NOPE"}, 400, "parent_code")
-	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T01", "name": "x", "kind": "school", "parent_code": "JS"}, 409, "")
+	admin.expectCode("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T01", "name": "x", "kind": "school", "parent_code": "JS"}, 409, "duplicate", "code")
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": "X1", "name": "x", "kind": "school", "parent_code": "JS", "colour": "red"}, 400, "colour")
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]any{"code": 7}, 400, "code")
 	var unit store.Unit
@@ -326,7 +332,7 @@ func TestAccessAndErrors(t *testing.T) {
 	if code := admin.do("POST", "/api/v1/admin/students", student, &created); code != 201 || created.ID == "" {
 		t.Fatalf("create student: %d", code)
 	}
-	admin.expectError("POST", "/api/v1/admin/students", student, 409, "")
+	admin.expectCode("POST", "/api/v1/admin/students", student, 409, "duplicate", "id_card_no")
 	// A responsibility (包保) names a unit, class or student on record, by a bounded id.
 	responsibility := func(kind, id string) map[string]string {
 		return map[string]string{"subject_kind": kind, "subject_id": id, "username": "head01"}
@@ -340,8 +346,8 @@ func TestAccessAndErrors(t *testing.T) {
 			t.Errorf("responsibility for %s %s: %d %s", r["subject_kind"], r["subject_id"], code, body)
 		}
 	}
-	staff.expectError("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
-		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "")
+	staff.expectCode("POST", "/api/v1/admin/students", map[string]any{"student_no": "L1", "name": "x", "sex": "男", "birth_date": "2015-01-01",
+		"unit_code": "JS-T02-S09", "grade": 3, "class": "1"}, 403, "not_in_scope", "")
 	// An admin resets a password and deactivates a user; both end the user's sessions.
 	teacher := anon.as("teacher01")
 	var me struct {

@@ -295,7 +295,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 		}
 	} else {
 		if in.StudentID == "" {
-			return DropoutResult{}, refuse(ErrTypeInvalid, "student_id: required")
+			return DropoutResult{}, refuseField(CodeInvalid, "student_id", because("required"), "student_id: required")
 		}
 		var opened activities.DropoutOpened
 		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenDropoutCase, activities.OpenDropoutCaseInput{
@@ -698,10 +698,10 @@ func (c *dropoutCase) register(ctx workflow.Context) error {
 
 func (c *dropoutCase) refuseClosed() error {
 	if !c.opened {
-		return refuse(ErrTypeConflict, "the case is still being opened; try again")
+		return refuseField(CodeWrongState, "", because("opening"), "the case is still being opened; try again")
 	}
 	if c.row.State == store.DropoutClosed {
-		return refuse(ErrTypeConflict, "case %s is closed", c.row.ID)
+		return refuseField(CodeTaskNotOpen, "", because("case_closed"), "case %s is closed", c.row.ID)
 	}
 	return nil
 }
@@ -711,14 +711,20 @@ func (c *dropoutCase) validateAttempt(_ workflow.Context, a DropoutAttempt) erro
 		return err
 	}
 	if c.actingRole(a.Actor) == "" {
-		return refuse(ErrTypeForbidden, "%s may not log attempts on this case: it is for the responsible teacher or a teacher, "+
+		return refuse(CodeNotCandidate, "%s may not log attempts on this case: it is for the responsible teacher or a teacher, "+
 			"school staff, school leader or township staff over unit %s", a.Actor.Username, c.unitCode)
 	}
+	return CheckAttempt(a)
+}
+
+// CheckAttempt is the rule of an attempt's own fields. The validator applies it, and the API
+// calls it too, to answer at once without a round trip to the case: one rule in one place.
+func CheckAttempt(a DropoutAttempt) error {
 	if !slices.Contains(AttemptMethods, a.Method) {
-		return refuse(ErrTypeInvalid, "method: %q is not one of %v", a.Method, AttemptMethods)
+		return refuseField(CodeInvalid, "method", because("one_of"), "method: %q is not one of %v", a.Method, AttemptMethods)
 	}
 	if strings.TrimSpace(a.Notes) == "" {
-		return refuse(ErrTypeInvalid, "notes: required")
+		return refuseField(CodeInvalid, "notes", because("required"), "notes: required")
 	}
 	return nil
 }
@@ -754,22 +760,28 @@ func (c *dropoutCase) validateOutcome(_ workflow.Context, o DropoutOutcome) erro
 	}
 	switch c.row.State {
 	case store.DropoutClosing:
-		return refuse(ErrTypeConflict, "a closure of case %s waits for the school leader's approval", c.row.ID)
+		return refuseField(CodeWrongState, "", because(store.DropoutClosing), "a closure of case %s waits for the school leader's approval", c.row.ID)
 	case store.DropoutConsolidating:
-		return refuse(ErrTypeConflict, "the student of case %s has returned and is in consolidation; report an absence instead", c.row.ID)
+		return refuseField(CodeWrongState, "", because(store.DropoutConsolidating), "the student of case %s has returned and is in consolidation; report an absence instead", c.row.ID)
 	}
 	if c.scopedRole(o.Actor) == "" {
-		return refuse(ErrTypeForbidden, "%s may not record an outcome on this case: it needs school staff, a school leader, "+
+		return refuse(CodeNotCandidate, "%s may not record an outcome on this case: it needs school staff, a school leader, "+
 			"a teacher or township staff over unit %s", o.Actor.Username, c.unitCode)
 	}
+	return CheckOutcome(o)
+}
+
+// CheckOutcome is the rule of an outcome's own fields, applied by the validator and by the API
+// (as CheckAttempt).
+func CheckOutcome(o DropoutOutcome) error {
 	if !slices.Contains(DropoutOutcomes, o.Outcome) {
-		return refuse(ErrTypeInvalid, "outcome: %q is not one of %v", o.Outcome, DropoutOutcomes)
+		return refuseField(CodeOutcomeNotAllowed, "outcome", nil, "outcome: %q is not one of %v", o.Outcome, DropoutOutcomes)
 	}
 	if o.Outcome == OutcomeTransferred && strings.TrimSpace(o.ReceivingSchool) == "" {
-		return refuse(ErrTypeInvalid, "receiving_school: required for a transfer")
+		return refuseField(CodeInvalid, "receiving_school", because("required_for_transfer"), "receiving_school: required for a transfer")
 	}
 	if o.Outcome == OutcomeClosed && strings.TrimSpace(o.Note) == "" {
-		return refuse(ErrTypeInvalid, "note: required: a case is closed only with a documented reason")
+		return refuseField(CodeInvalid, "note", because("required_for_closure"), "note: required: a case is closed only with a documented reason")
 	}
 	return nil
 }
@@ -875,20 +887,20 @@ func (c *dropoutCase) validateAbsence(ctx workflow.Context, a DropoutAbsence) er
 		return err
 	}
 	if c.row.State != store.DropoutConsolidating {
-		return refuse(ErrTypeConflict, "case %s is %s: an absence reopens only a case in consolidation", c.row.ID, c.row.State)
+		return refuseField(CodeWrongState, "", because("not_consolidating", "state", c.row.State), "case %s is %s: an absence reopens only a case in consolidation", c.row.ID, c.row.State)
 	}
 	if c.actingRole(a.Actor) == "" {
-		return refuse(ErrTypeForbidden, "%s may not report absences of this student", a.Actor.Username)
+		return refuse(CodeNotCandidate, "%s may not report absences of this student", a.Actor.Username)
 	}
 	d, err := time.ParseInLocation("2006-01-02", a.Date, calendar.CST)
 	if err != nil {
-		return refuse(ErrTypeInvalid, "date: %q is not a date such as 2025-03-17", a.Date)
+		return refuseField(CodeInvalid, "date", because("date_format"), "date: %q is not a date such as 2025-03-17", a.Date)
 	}
 	if d.After(workflow.Now(ctx)) {
-		return refuse(ErrTypeInvalid, "date: %s is in the future", a.Date)
+		return refuseField(CodeInvalid, "date", because("future"), "date: %s is in the future", a.Date)
 	}
 	if a.Date < c.returnedOn {
-		return refuse(ErrTypeInvalid, "date: %s is before the student's return on %s", a.Date, c.returnedOn)
+		return refuseField(CodeInvalid, "date", because("before_return", "returned_on", c.returnedOn), "date: %s is before the student's return on %s", a.Date, c.returnedOn)
 	}
 	return nil
 }

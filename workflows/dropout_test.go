@@ -228,14 +228,17 @@ func (u *dtUpdate) mustComplete(t *testing.T, what string) {
 	}
 }
 
-func (u *dtUpdate) mustReject(t *testing.T, what, errType, contains string) {
+func (u *dtUpdate) mustReject(t *testing.T, what, code, contains string) {
 	t.Helper()
 	if u.rejected == nil {
-		t.Fatalf("%s: accepted, want rejected (%s)", what, errType)
+		t.Fatalf("%s: accepted, want rejected (%s)", what, code)
 	}
 	var appErr *temporal.ApplicationError
-	if !errors.As(u.rejected, &appErr) || appErr.Type() != errType {
-		t.Fatalf("%s: rejected with %v, want type %s", what, u.rejected, errType)
+	if !errors.As(u.rejected, &appErr) {
+		t.Fatalf("%s: rejected with %v, want an application error", what, u.rejected)
+	}
+	if r, _ := RefusalOf(appErr); r.Code != code || appErr.Type() != RefusalCodes[code] {
+		t.Fatalf("%s: rejected with %v (code %q, type %s), want code %s", what, u.rejected, r.Code, appErr.Type(), code)
 	}
 	if !strings.Contains(u.rejected.Error(), contains) {
 		t.Fatalf("%s: rejection %q does not mention %q", what, u.rejected.Error(), contains)
@@ -387,7 +390,7 @@ func TestDropoutReturnedThenQuietConsolidation(t *testing.T) {
 	res := f.run(dtInput())
 
 	ret.mustComplete(t, "returned")
-	again.mustReject(t, "outcome during consolidation", ErrTypeConflict, "consolidation")
+	again.mustReject(t, "outcome during consolidation", CodeWrongState, "consolidation")
 	ends := dtStart.Add(dtDays(3)).Add(20 * 7 * dtDays(1))
 	if mid.State != store.DropoutConsolidating || mid.ConsolidationEnds == nil || !mid.ConsolidationEnds.Equal(ends) {
 		t.Errorf("status in consolidation: %+v (want end %v)", mid, ends)
@@ -420,8 +423,8 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 		Actor: dtLeader})
 	res := f.run(dtInput())
 
-	early.mustReject(t, "absence while open", ErrTypeConflict, "consolidation")
-	before.mustReject(t, "absence before the return", ErrTypeInvalid, "before the student's return")
+	early.mustReject(t, "absence while open", CodeWrongState, "consolidation")
+	before.mustReject(t, "absence before the return", CodeInvalid, "before the student's return")
 	relapse.mustComplete(t, "relapse")
 	out.mustComplete(t, "send home")
 	if reopened.State != store.DropoutOpen || reopened.Relapses != 1 || reopened.FirstContactDone || reopened.EscalationLevel != 0 {
@@ -478,10 +481,10 @@ func TestDropoutTransferNeedsReceivingSchool(t *testing.T) {
 		Actor: dtStaff})
 	res := f.run(dtInput())
 
-	noSchool.mustReject(t, "transfer without receiving school", ErrTypeInvalid, "receiving_school")
-	noNote.mustReject(t, "closure without a reason", ErrTypeInvalid, "note")
-	unknown.mustReject(t, "unknown outcome", ErrTypeInvalid, "outcome")
-	outsider.mustReject(t, "outcome by an outsider", ErrTypeForbidden, "u-outsider")
+	noSchool.mustReject(t, "transfer without receiving school", CodeInvalid, "receiving_school")
+	noNote.mustReject(t, "closure without a reason", CodeInvalid, "note")
+	unknown.mustReject(t, "unknown outcome", CodeOutcomeNotAllowed, "outcome")
+	outsider.mustReject(t, "outcome by an outsider", CodeNotCandidate, "u-outsider")
 	ok.mustComplete(t, "transfer")
 	if got := ok.result.(DropoutStatus); got.State != store.DropoutClosed || got.Outcome != OutcomeTransferred {
 		t.Errorf("transfer answered %+v", got)
@@ -516,8 +519,8 @@ func TestDropoutClosureNeedsApproval(t *testing.T) {
 	if closing.State != store.DropoutClosing || !closing.ClosePending {
 		t.Errorf("status while the closure waits: %+v", closing)
 	}
-	blocked.mustReject(t, "outcome while closing", ErrTypeConflict, "approval")
-	self.mustReject(t, "approval by the requester", ErrTypeForbidden, "separation of duties")
+	blocked.mustReject(t, "outcome while closing", CodeWrongState, "approval")
+	self.mustReject(t, "approval by the requester", CodeSeparationOfDuties, "separation of duties")
 	reject.mustComplete(t, "reject")
 	if reopened.State != store.DropoutOpen || reopened.ClosePending {
 		t.Errorf("status after the rejection: %+v", reopened)
@@ -569,9 +572,9 @@ func TestDropoutAttemptByOutsiderRejected(t *testing.T) {
 	f.updateAt(6*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "x", Actor: dtStaff})
 	res := f.run(dtInput())
 
-	outsider.mustReject(t, "attempt by an outsider", ErrTypeForbidden, "u-outsider")
-	badMethod.mustReject(t, "unknown method", ErrTypeInvalid, "method")
-	noNotes.mustReject(t, "no notes", ErrTypeInvalid, "notes")
+	outsider.mustReject(t, "attempt by an outsider", CodeNotCandidate, "u-outsider")
+	badMethod.mustReject(t, "unknown method", CodeInvalid, "method")
+	noNotes.mustReject(t, "no notes", CodeInvalid, "notes")
 	township.mustComplete(t, "attempt by township staff")
 	if !township.result.(AttemptLogged).FirstContact {
 		t.Errorf("the township's attempt was the first contact: %+v", township.result)

@@ -32,7 +32,8 @@ const (
 // OutcomeWithdrawn is the result of a task whose case the owner withdrew (撤回).
 const OutcomeWithdrawn = "withdrawn"
 
-// Error types carried by refused updates; the API maps them to HTTP statuses.
+// Error types carried by refused updates since before refusal codes (refusal.go): the type of a
+// refusal is still one of these, for API processes that read only the type.
 const (
 	ErrTypeForbidden   = "forbidden"    // 403: not this person's task, or separation of duties
 	ErrTypeConflict    = "conflict"     // 409: the task is no longer open, or already claimed
@@ -187,10 +188,6 @@ func (t *Tasks) historyLong(ctx workflow.Context) bool {
 // OpenCount is how many tasks are waiting for a person.
 func (t *Tasks) OpenCount() int { return len(t.open) }
 
-func refuse(errType, format string, args ...any) error {
-	return temporal.NewApplicationError(fmt.Sprintf(format, args...), errType)
-}
-
 // eligibleRole returns the role through which actor may act on the task, or "".
 func eligibleRole(task *TaskState, actor access.Actor) string {
 	if task.Assignee != "" {
@@ -220,7 +217,7 @@ const UrgeInterval = time.Hour
 // validators during replay).
 func (t *Tasks) admit(ctx workflow.Context, a TaskAction) error {
 	if t.closing {
-		return refuse(ErrTypeConflict, "this case is moving to a new page of its history; retry in a moment")
+		return refuseField(CodeWrongState, "", because("continuing"), "this case is moving to a new page of its history; retry in a moment")
 	}
 	if err := t.validate(ctx, a); err != nil {
 		return err
@@ -229,8 +226,9 @@ func (t *Tasks) admit(ctx workflow.Context, a TaskAction) error {
 		task := t.open[a.TaskID]
 		if last, ok := task.LastUrge[a.Actor.UserID]; ok {
 			if next := last.Add(UrgeInterval); workflow.Now(ctx).Before(next) {
-				return refuse(ErrTypeRateLimited, "you urged this task at %s; you can urge it again after %s",
-					last.In(calendar.CST).Format("15:04"), next.In(calendar.CST).Format("15:04"))
+				at, after := last.In(calendar.CST).Format("15:04"), next.In(calendar.CST).Format("15:04")
+				return refuseField(CodeRateLimited, "", []string{"at", at, "after", after},
+					"you urged this task at %s; you can urge it again after %s", at, after)
 			}
 		}
 	}
@@ -242,18 +240,18 @@ func (t *Tasks) admit(ctx workflow.Context, a TaskAction) error {
 func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 	task, ok := t.open[a.TaskID]
 	if !ok || task.Result != nil {
-		return refuse(ErrTypeConflict, "task %s is not open (already completed or withdrawn)", a.TaskID)
+		return refuse(CodeTaskNotOpen, "task %s is not open (already completed or withdrawn)", a.TaskID)
 	}
 	switch a.Action {
 	case ActionComplete:
 		if !slices.Contains(task.Spec.Outcomes, a.Outcome) {
-			return refuse(ErrTypeInvalid, "outcome: %q is not one of %v for a %s task", a.Outcome, task.Spec.Outcomes, task.Spec.Kind)
+			return refuseField(CodeOutcomeNotAllowed, "outcome", nil, "outcome: %q is not one of %v for a %s task", a.Outcome, task.Spec.Outcomes, task.Spec.Kind)
 		}
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
-			return refuse(ErrTypeForbidden, "separation of duties: %s applied for or already acted on this case and may not decide this task", a.Actor.Username)
+			return refuse(CodeSeparationOfDuties, "separation of duties: %s applied for or already acted on this case and may not decide this task", a.Actor.Username)
 		}
 		if eligibleRole(task, a.Actor) == "" {
-			return refuse(ErrTypeForbidden, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
+			return refuse(CodeNotCandidate, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
 				task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
 		}
 		if err := t.completionRules(task, a); err != nil {
@@ -261,54 +259,54 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		}
 	case ActionClaim:
 		if task.Assignee == a.Actor.UserID {
-			return refuse(ErrTypeConflict, "task %s is already claimed by you", a.TaskID)
+			return refuse(CodeDuplicate, "task %s is already claimed by you", a.TaskID)
 		}
 		if task.Assignee != "" {
-			return refuse(ErrTypeConflict, "task %s is already claimed by someone else", a.TaskID)
+			return refuse(CodeNotCandidate, "task %s is already claimed by someone else", a.TaskID)
 		}
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) || eligibleRole(task, a.Actor) == "" {
-			return refuse(ErrTypeForbidden, "%s may not claim this task", a.Actor.Username)
+			return refuse(CodeNotCandidate, "%s may not claim this task", a.Actor.Username)
 		}
 	case ActionUnclaim:
 		if task.Assignee != a.Actor.UserID {
-			return refuse(ErrTypeForbidden, "only the person who claimed task %s may release it", a.TaskID)
+			return refuse(CodeNotCandidate, "only the person who claimed task %s may release it", a.TaskID)
 		}
 		if task.Spec.AssigneeID != "" {
-			return refuse(ErrTypeConflict, "task %s was assigned to you by the process; transfer it instead of releasing it", a.TaskID)
+			return refuseField(CodeWrongState, "", because("assigned"), "task %s was assigned to you by the process; transfer it instead of releasing it", a.TaskID)
 		}
 	case ActionTransfer:
 		if a.Target == nil || a.Target.UserID == "" {
-			return refuse(ErrTypeInvalid, "to_user: required")
+			return refuseField(CodeInvalid, "to_user", because("required"), "to_user: required")
 		}
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
 			// Otherwise a barred person could choose who decides their own case.
-			return refuse(ErrTypeForbidden, "separation of duties: %s may not transfer this task", a.Actor.Username)
+			return refuse(CodeSeparationOfDuties, "separation of duties: %s may not transfer this task", a.Actor.Username)
 		}
 		if eligibleRole(task, a.Actor) == "" {
-			return refuse(ErrTypeForbidden, "%s may not transfer this task", a.Actor.Username)
+			return refuse(CodeNotCandidate, "%s may not transfer this task", a.Actor.Username)
 		}
 		if a.Target.UserID == a.Actor.UserID {
-			return refuse(ErrTypeInvalid, "to_user: cannot transfer a task to yourself")
+			return refuseField(CodeInvalid, "to_user", because("self"), "to_user: cannot transfer a task to yourself")
 		}
 		if slices.Contains(task.Spec.Exclude, a.Target.UserID) {
-			return refuse(ErrTypeForbidden, "to_user: separation of duties bars %s from this case", a.Target.Username)
+			return refuseField(CodeSeparationOfDuties, "to_user", nil, "to_user: separation of duties bars %s from this case", a.Target.Username)
 		}
 		if !a.Target.Can(task.Spec.CandidateRole, task.Opened.UnitPath) {
-			return refuse(ErrTypeInvalid, "to_user: %s does not hold %s over unit %s", a.Target.Username, task.Spec.CandidateRole, task.Spec.UnitCode)
+			return refuseField(CodeInvalid, "to_user", because("no_role"), "to_user: %s does not hold %s over unit %s", a.Target.Username, task.Spec.CandidateRole, task.Spec.UnitCode)
 		}
 	case ActionUrge:
 		if !a.Actor.Sees(task.Opened.UnitPath) && !slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
-			return refuse(ErrTypeForbidden, "%s may not urge a task outside their units", a.Actor.Username)
+			return refuse(CodeNotInScope, "%s may not urge a task outside their units", a.Actor.Username)
 		}
 	case ActionWithdraw:
 		if task.Spec.OwnerID == "" || task.Spec.OwnerID != a.Actor.UserID {
-			return refuse(ErrTypeForbidden, "only the applicant may withdraw this case, and only at a step that allows it")
+			return refuse(CodeNotCandidate, "only the applicant may withdraw this case, and only at a step that allows it")
 		}
 		if task.Assignee != "" && task.Assignee != a.Actor.UserID {
-			return refuse(ErrTypeConflict, "task %s has been claimed by its handler; it can no longer be withdrawn", a.TaskID)
+			return refuseField(CodeWrongState, "", because("claimed"), "task %s has been claimed by its handler; it can no longer be withdrawn", a.TaskID)
 		}
 	default:
-		return refuse(ErrTypeInvalid, "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw", a.Action)
+		return refuseField(CodeInvalid, "action", because("one_of"), "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw", a.Action)
 	}
 	return nil
 }
@@ -328,9 +326,9 @@ func (t *Tasks) Check(kind string, rule func(TaskAction) error) {
 func (t *Tasks) completionRules(task *TaskState, a TaskAction) error {
 	if slices.Contains(task.Spec.CommentRequired, a.Outcome) && strings.TrimSpace(a.Comment) == "" {
 		if a.Outcome == OutcomeReturn || a.Outcome == OutcomeReject {
-			return refuse(ErrTypeInvalid, "comment: a reason is required when returning or rejecting")
+			return refuseField(CodeInvalid, "comment", because("reason_required"), "comment: a reason is required when returning or rejecting")
 		}
-		return refuse(ErrTypeInvalid, "comment: a reason is required for the outcome %q", a.Outcome)
+		return refuseField(CodeInvalid, "comment", because("reason_required"), "comment: a reason is required for the outcome %q", a.Outcome)
 	}
 	if rule := t.checks[task.Spec.Kind]; rule != nil {
 		return rule(a)
@@ -351,7 +349,7 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	task, ok := t.open[a.TaskID]
 	if !ok || task.Result != nil {
 		// Two actions accepted in the same workflow task: the first one applied wins.
-		return TaskActionResult{}, refuse(ErrTypeConflict, "task %s is not open (already completed or withdrawn)", a.TaskID)
+		return TaskActionResult{}, refuse(CodeTaskNotOpen, "task %s is not open (already completed or withdrawn)", a.TaskID)
 	}
 	if err := t.validate(ctx, a); err != nil {
 		return TaskActionResult{}, err

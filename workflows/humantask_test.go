@@ -328,9 +328,9 @@ func (h *harness) requireAccepted(o *outcome) outcome {
 	return s
 }
 
-// requireRejected asserts that the validator refused the action, with the error type and a
-// message containing want.
-func (h *harness) requireRejected(o *outcome, errType, want string) {
+// requireRejected asserts that the validator refused the action, with the refusal code (and the
+// error type older API processes read for it) and a message containing want.
+func (h *harness) requireRejected(o *outcome, code, want string) {
 	h.t.Helper()
 	s := o.snapshot(h)
 	require.Truef(h.t, s.sent, "%s: never sent", s.label)
@@ -338,7 +338,10 @@ func (h *harness) requireRejected(o *outcome, errType, want string) {
 	require.Falsef(h.t, s.accepted, "%s: rejected and accepted", s.label)
 	var appErr *temporal.ApplicationError
 	require.Truef(h.t, errors.As(s.err, &appErr), "%s: rejection %T %v is not an application error", s.label, s.err, s.err)
-	require.Equalf(h.t, errType, appErr.Type(), "%s: error type (message %q)", s.label, appErr.Error())
+	r, ok := workflows.RefusalOf(appErr)
+	require.Truef(h.t, ok, "%s: rejection %v carries no refusal code", s.label, appErr)
+	require.Equalf(h.t, code, r.Code, "%s: refusal code (message %q)", s.label, appErr.Error())
+	require.Equalf(h.t, workflows.RefusalCodes[code], appErr.Type(), "%s: error type (message %q)", s.label, appErr.Error())
 	require.Containsf(h.t, appErr.Error(), want, "%s: message", s.label)
 }
 
@@ -498,14 +501,14 @@ func TestTaskRefusesWrongPersonOutcomeAndClosedTask(t *testing.T) {
 
 	res := h.runSubsidy(subsidyInput(applicant))
 
-	h.requireRejected(wrongSchool, workflows.ErrTypeForbidden, "leader9 may not act on this task")
-	h.requireRejected(staff, workflows.ErrTypeForbidden, "waits for school_leader at unit JS-S0101")
-	h.requireRejected(uphold, workflows.ErrTypeInvalid, `"uphold" is not one of [approve reject return]`)
-	h.requireRejected(unknown, workflows.ErrTypeInvalid, `action: "approve" is not one of`)
-	h.requireRejected(noTask, workflows.ErrTypeConflict, "is not open")
+	h.requireRejected(wrongSchool, workflows.CodeNotCandidate, "leader9 may not act on this task")
+	h.requireRejected(staff, workflows.CodeNotCandidate, "waits for school_leader at unit JS-S0101")
+	h.requireRejected(uphold, workflows.CodeOutcomeNotAllowed, `"uphold" is not one of [approve reject return]`)
+	h.requireRejected(unknown, workflows.CodeInvalid, `action: "approve" is not one of`)
+	h.requireRejected(noTask, workflows.CodeTaskNotOpen, "is not open")
 	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskDone, Outcome: workflows.OutcomeApprove}, h.taskResult(approve))
-	h.requireRejected(again, workflows.ErrTypeConflict, "task "+t1+" is not open")
-	h.requireRejected(urgeDone, workflows.ErrTypeConflict, "is not open")
+	h.requireRejected(again, workflows.CodeTaskNotOpen, "task "+t1+" is not open")
+	h.requireRejected(urgeDone, workflows.CodeTaskNotOpen, "is not open")
 
 	// Only the accepted completion reached the store.
 	changes := h.Changes()
@@ -608,23 +611,23 @@ func TestTaskClaimTransferUrge(t *testing.T) {
 	res := h.runSubsidy(subsidyInput(applicant))
 	require.Equal(t, store.AppDisbursed, res.State)
 
-	h.requireRejected(unclaimNotMine, workflows.ErrTypeForbidden, "only the person who claimed")
-	h.requireRejected(claimOutsider, workflows.ErrTypeForbidden, "leader9 may not claim")
-	h.requireRejected(claimApplicant, workflows.ErrTypeForbidden, "staff1 may not claim")
+	h.requireRejected(unclaimNotMine, workflows.CodeNotCandidate, "only the person who claimed")
+	h.requireRejected(claimOutsider, workflows.CodeNotCandidate, "leader9 may not claim")
+	h.requireRejected(claimApplicant, workflows.CodeNotCandidate, "staff1 may not claim")
 	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskOpen, AssigneeID: leader1.UserID}, h.taskResult(claim))
-	h.requireRejected(claimAgain, workflows.ErrTypeConflict, "already claimed by you")
-	h.requireRejected(completeOther, workflows.ErrTypeForbidden, "(claimed by another person)")
-	h.requireRejected(claimOther, workflows.ErrTypeConflict, "already claimed by someone else")
+	h.requireRejected(claimAgain, workflows.CodeDuplicate, "already claimed by you")
+	h.requireRejected(completeOther, workflows.CodeNotCandidate, "(claimed by another person)")
+	h.requireRejected(claimOther, workflows.CodeNotCandidate, "already claimed by someone else")
 	h.taskResult(urge1)
-	h.requireRejected(urgeOutsider, workflows.ErrTypeForbidden, "may not urge a task outside their units")
+	h.requireRejected(urgeOutsider, workflows.CodeNotInScope, "may not urge a task outside their units")
 	h.taskResult(urge2)
-	h.requireRejected(transferNotMine, workflows.ErrTypeForbidden, "leader2 may not transfer")
-	h.requireRejected(transferNoRole, workflows.ErrTypeInvalid, "leader9 does not hold school_leader over unit JS-S0101")
-	h.requireRejected(transferExcluded, workflows.ErrTypeForbidden, "separation of duties bars staff1")
-	h.requireRejected(transferSelf, workflows.ErrTypeInvalid, "cannot transfer a task to yourself")
-	h.requireRejected(transferNobody, workflows.ErrTypeInvalid, "to_user: required")
+	h.requireRejected(transferNotMine, workflows.CodeNotCandidate, "leader2 may not transfer")
+	h.requireRejected(transferNoRole, workflows.CodeInvalid, "leader9 does not hold school_leader over unit JS-S0101")
+	h.requireRejected(transferExcluded, workflows.CodeSeparationOfDuties, "separation of duties bars staff1")
+	h.requireRejected(transferSelf, workflows.CodeInvalid, "cannot transfer a task to yourself")
+	h.requireRejected(transferNobody, workflows.CodeInvalid, "to_user: required")
 	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskOpen, AssigneeID: leader2.UserID}, h.taskResult(transferOK))
-	h.requireRejected(completeOld, workflows.ErrTypeForbidden, "leader1 may not act on this task")
+	h.requireRejected(completeOld, workflows.CodeNotCandidate, "leader1 may not act on this task")
 	h.taskResult(completeNew)
 
 	// What the store was told, in order.
@@ -836,5 +839,5 @@ func TestExcludedActorCannotTransfer(t *testing.T) {
 	h.actAt(2*time.Hour, "leader2 approves", complete(h.taskID(1), leader2, workflows.OutcomeApprove))
 	h.publicityThenSignOff(3*time.Hour, 100*time.Hour, "")
 	h.runSubsidy(subsidyInput(dual))
-	h.requireRejected(tr, workflows.ErrTypeForbidden, "separation of duties")
+	h.requireRejected(tr, workflows.CodeSeparationOfDuties, "separation of duties")
 }

@@ -130,7 +130,8 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 			// A note left out is the note left as it was.
 			changed, ok := a.Fields["evidence_note"]
 			if a.Outcome == OutcomeResubmit && (!ok || strings.TrimSpace(changed) == strings.TrimSpace(note)) {
-				return refuse(ErrTypeInvalid, "fields.evidence_note: nothing was changed: correct the evidence note before resubmitting")
+				return refuseField(CodeInvalid, "fields.evidence_note", because("unchanged"),
+					"fields.evidence_note: nothing was changed: correct the evidence note before resubmitting")
 			}
 			return nil
 		})
@@ -433,19 +434,19 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, o Objection) error {
 			if tasks.closing {
-				return refuse(ErrTypeConflict, "this publicity list is moving to a new page of its history; retry in a moment")
+				return refuseField(CodeWrongState, "", because("continuing"), "this publicity list is moving to a new page of its history; retry in a moment")
 			}
 			if !listed {
-				return refuse(ErrTypeConflict, "the publicity list is still being opened; retry in a moment")
+				return refuseField(CodeWrongState, "", because("opening"), "the publicity list is still being opened; retry in a moment")
 			}
 			if periodOver || !workflow.Now(ctx).Before(opened.EndsAt) {
-				return refuse(ErrTypeConflict, "the publicity period has ended; objections are no longer accepted")
+				return refuseField(CodeWrongState, "", because("publicity_ended"), "the publicity period has ended; objections are no longer accepted")
 			}
 			if !slices.Contains(st.Members, o.EntryID) || slices.Contains(st.Rejected, o.EntryID) {
-				return refuse(ErrTypeInvalid, "entry_id: %q is not on this publicity list", o.EntryID)
+				return refuseField(CodeInvalid, "entry_id", because("not_listed"), "entry_id: %q is not on this publicity list", o.EntryID)
 			}
 			if o.Reason == "" {
-				return refuse(ErrTypeInvalid, "reason: required")
+				return refuseField(CodeInvalid, "reason", because("required"), "reason: required")
 			}
 			return nil
 		}})

@@ -133,10 +133,10 @@ func TestSubsidyReturnAndResubmit(t *testing.T) {
 
 	require.Equal(t, store.AppDisbursed, res.State)
 	h.taskResult(ret)
-	h.requireRejected(byColleague, workflows.ErrTypeForbidden, "staff2 may not act on this task")
-	h.requireRejected(byLeader, workflows.ErrTypeForbidden, "leader1 may not act on this task")
-	h.requireRejected(badOutcome, workflows.ErrTypeInvalid, `"approve" is not one of [resubmit withdraw]`)
-	h.requireRejected(oldTask, workflows.ErrTypeConflict, t1+" is not open")
+	h.requireRejected(byColleague, workflows.CodeNotCandidate, "staff2 may not act on this task")
+	h.requireRejected(byLeader, workflows.CodeNotCandidate, "leader1 may not act on this task")
+	h.requireRejected(badOutcome, workflows.CodeOutcomeNotAllowed, `"approve" is not one of [resubmit withdraw]`)
+	h.requireRejected(oldTask, workflows.CodeTaskNotOpen, t1+" is not open")
 	h.taskResult(resubmit)
 	h.taskResult(approve)
 
@@ -248,8 +248,8 @@ func TestSubsidySeparationOfDuties(t *testing.T) {
 
 	res := h.runSubsidy(subsidyInput(dual))
 
-	h.requireRejected(selfApprove, workflows.ErrTypeForbidden, "separation of duties")
-	h.requireRejected(selfReturn, workflows.ErrTypeForbidden, "separation of duties: staff1 applied for")
+	h.requireRejected(selfApprove, workflows.CodeSeparationOfDuties, "separation of duties")
+	h.requireRejected(selfReturn, workflows.CodeSeparationOfDuties, "separation of duties: staff1 applied for")
 	h.taskResult(approve)
 	require.Equal(t, store.AppDisbursed, res.State)
 	require.Equal(t, leader1.UserID, h.Apps()[0].Update.ReviewerID)
@@ -368,10 +368,10 @@ func TestPublicityObjectionUpheld(t *testing.T) {
 
 	s := h.requireAccepted(obj)
 	require.Equal(t, batchWfID+"-o1", s.result, "the objection's id")
-	h.requireRejected(byLeader, workflows.ErrTypeForbidden, "separation of duties")
-	h.requireRejected(approveObj, workflows.ErrTypeInvalid, `"approve" is not one of [uphold dismiss]`)
+	h.requireRejected(byLeader, workflows.CodeSeparationOfDuties, "separation of duties")
+	h.requireRejected(approveObj, workflows.CodeOutcomeNotAllowed, `"approve" is not one of [uphold dismiss]`)
 	h.taskResult(uphold)
-	h.requireRejected(objAgain, workflows.ErrTypeInvalid, "is not on this publicity list")
+	h.requireRejected(objAgain, workflows.CodeInvalid, "is not on this publicity list")
 	h.taskResult(signoff)
 
 	require.Equal(t, store.BatchOpen, during.State)
@@ -481,9 +481,9 @@ func TestPublicityObjectionRefused(t *testing.T) {
 
 	st := h.runBatch()
 
-	h.requireRejected(notListed, workflows.ErrTypeInvalid, "is not on this publicity list")
-	h.requireRejected(noReason, workflows.ErrTypeInvalid, "reason: required")
-	h.requireRejected(late, workflows.ErrTypeConflict, "the publicity period has ended")
+	h.requireRejected(notListed, workflows.CodeInvalid, "is not on this publicity list")
+	h.requireRejected(noReason, workflows.CodeInvalid, "reason: required")
+	h.requireRejected(late, workflows.CodeWrongState, "the publicity period has ended")
 	h.taskResult(signoff)
 	require.Empty(t, h.Objections(), "no objection recorded")
 	require.Equal(t, []string{workflows.KindPublicitySignoff}, h.OpenedKinds())
@@ -541,10 +541,10 @@ func TestPublicitySignOffSeparationOfDuties(t *testing.T) {
 
 	st := h.runBatch()
 
-	h.requireRejected(byApplicant, workflows.ErrTypeForbidden, "separation of duties: aid9")
-	h.requireRejected(byReviewer, workflows.ErrTypeForbidden, "separation of duties: aid8")
-	h.requireRejected(byLeader, workflows.ErrTypeForbidden, "waits for aid_center")
-	h.requireRejected(claimApplicant, workflows.ErrTypeForbidden, "aid9 may not claim")
+	h.requireRejected(byApplicant, workflows.CodeSeparationOfDuties, "separation of duties: aid9")
+	h.requireRejected(byReviewer, workflows.CodeSeparationOfDuties, "separation of duties: aid8")
+	h.requireRejected(byLeader, workflows.CodeNotCandidate, "waits for aid_center")
+	h.requireRejected(claimApplicant, workflows.CodeNotCandidate, "aid9 may not claim")
 	h.taskResult(signoff)
 	require.Contains(t, h.Opened()[0].In.Spec.Exclude, aidApplicant.UserID)
 	require.Contains(t, h.Opened()[0].In.Spec.Exclude, aidReviewer.UserID)
@@ -574,7 +574,7 @@ func TestPublicitySignOffClaimTransferUrge(t *testing.T) {
 	st := h.runBatch()
 
 	h.taskResult(claim)
-	h.requireRejected(blocked, workflows.ErrTypeForbidden, "(claimed by another person)")
+	h.requireRejected(blocked, workflows.CodeNotCandidate, "(claimed by another person)")
 	h.taskResult(urge)
 	require.Equal(t, aid2.UserID, h.taskResult(transfer).AssigneeID)
 	h.taskResult(done)
@@ -613,7 +613,7 @@ func TestPublicityObjectionWhileBatchOpens(t *testing.T) {
 
 	st := h.runBatch()
 
-	h.requireRejected(early, workflows.ErrTypeConflict, "still being opened")
+	h.requireRejected(early, workflows.CodeWrongState, "still being opened")
 	require.Equal(t, batchWfID+"-o1", h.requireAccepted(during).result, "the refused objection took no number")
 	require.Len(t, h.Objections(), 2, "only the accepted objection was recorded (filed, decided)")
 	require.Equal(t, store.BatchSignedOff, st.State)

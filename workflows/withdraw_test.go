@@ -20,7 +20,7 @@ func TestSubsidyWithdrawBeforeReview(t *testing.T) {
 
 	res := h.runSubsidy(subsidyInput(applicant))
 
-	h.requireRejected(byLeader, workflows.ErrTypeForbidden, "only the applicant may withdraw")
+	h.requireRejected(byLeader, workflows.CodeNotCandidate, "only the applicant may withdraw")
 	require.Equal(t, store.TaskCancelled, h.taskResult(withdraw).State)
 	require.Equal(t, store.AppRejected, res.State)
 	require.Equal(t, []string{"subsidy.withdrawn"}, h.AppActions())
@@ -39,7 +39,7 @@ func TestSubsidyWithdrawRefusedOnceClaimed(t *testing.T) {
 	res := h.runSubsidy(subsidyInput(applicant))
 
 	h.taskResult(claim)
-	h.requireRejected(withdraw, workflows.ErrTypeConflict, "can no longer be withdrawn")
+	h.requireRejected(withdraw, workflows.CodeWrongState, "can no longer be withdrawn")
 	h.taskResult(reject)
 	require.Equal(t, store.AppRejected, res.State)
 }
