@@ -150,7 +150,10 @@ func TestRecordSubsidyTaskOperations(t *testing.T) {
 	eventually(t, 5*time.Second, func() bool { return head.task(tk.ID).UrgeCount == 1 }, "urge count 1")
 
 	head.ok("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil)
-	head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 409, "")
+	// Claimed by another: not_candidate, 403 (409 before typed refusals, when this was recorded).
+	if e := head2.expectError("POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 403, ""); e.Error.Code != "not_candidate" {
+		t.Errorf("claiming a task claimed by another: %+v", e)
+	}
 	if td := head.task(tk.ID); td.AssigneeID == "" {
 		t.Errorf("claimed task has no assignee: %+v", td)
 	}
