@@ -1,13 +1,48 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"jiaofu/demo"
 )
+
+// TestHardeningTerm (issue 15, item 5): only this school year's and the next one's terms.
+func TestHardeningTerm(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff := anon.as("staff01")
+	zhang := staff.studentOf("张小三")
+
+	// The test machine's clock decides; a school year starts on 1 September, China time.
+	thisYear := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, -8, 0).Year()
+	yr := func(a int) string { return fmt.Sprintf("%d-%d", a, a+1) }
+	for _, bad := range []string{yr(thisYear+4) + "-2", yr(thisYear-1) + "-2"} {
+		e := staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": bad}, 400, "term")
+		want := fmt.Sprintf("%d–%d or %d–%d school year", thisYear, thisYear+1, thisYear+1, thisYear+2)
+		if !strings.Contains(e.Error.Message, want) {
+			t.Errorf("term %s: message %q does not say %q", bad, e.Error.Message, want)
+		}
+	}
+	var bulk struct {
+		Items []struct{ Error *struct{ Field string } }
+	}
+	staff.do("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": []map[string]string{
+		{"student_id": zhang.ID, "programme": "living-primary", "term": yr(thisYear+4) + "-1"}}}, &bulk)
+	if len(bulk.Items) != 1 || bulk.Items[0].Error == nil || bulk.Items[0].Error.Field != "term" {
+		t.Errorf("bulk with a far term: %+v", bulk.Items)
+	}
+	nextYear := map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": yr(thisYear+1) + "-2"}
+	if code := staff.do("POST", "/api/v1/subsidy-applications", nextYear, nil); code != 201 {
+		t.Errorf("a term of next school year: %d, want 201", code)
+	}
+
+}
 
 // TestHardeningLogin (issue 15, item 15): usernames compare trimmed and without regard to case;
 // the throttle counts them as one.
