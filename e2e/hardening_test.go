@@ -44,6 +44,51 @@ func TestHardeningTerm(t *testing.T) {
 
 }
 
+// TestHardeningFilters (issue 15, item 14): unknown filter values name the parameter and list
+// what it takes; the filter of an application's status is status, and the old name still works.
+func TestHardeningFilters(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff := anon.as("staff01")
+	apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "") // submitted, in head01's inbox
+	anon.as("head01").waitTask("subsidy_review", "subsidy-")
+
+	// Unknown filter values name the parameter; the old names keep working.
+	for _, q := range []struct{ path, field string }{
+		{"/api/v1/subsidy-applications?status=bogus", "status"},
+		{"/api/v1/subsidy-applications?state=bogus", "state"},
+		{"/api/v1/dropout-cases?state=bogus", "state"},
+		{"/api/v1/tasks?process=bogus", "process"},
+		{"/api/v1/tasks?kind=bogus", "kind"},
+		{"/api/v1/tasks?state=bogus", "state"},
+		{"/api/v1/tasks?status=bogus", "status"},
+		{"/api/v1/publicity-batches?state=bogus", "state"},
+		{"/api/v1/escalations?state=bogus", "state"},
+		{"/api/v1/escalations?target=bogus", "target"},
+		{"/api/v1/escalations?process=bogus", "process"},
+	} {
+		c := staff
+		if strings.Contains(q.path, "escalations") {
+			c = anon.as("jcs01")
+		}
+		e := c.expectError("GET", q.path, nil, 400, q.field)
+		if !strings.Contains(e.Error.Message, ", ") {
+			t.Errorf("%s: the message does not list the accepted values: %s", q.path, e.Error.Message)
+		}
+	}
+	staff.expectError("GET", "/api/v1/subsidy-applications?status=submitted&state=rejected", nil, 400, "status")
+	for _, p := range []string{"status", "state"} {
+		var list struct{ Items []application }
+		if code := staff.do("GET", "/api/v1/subsidy-applications?"+p+"=rejected", nil, &list); code != 200 || len(list.Items) != 0 {
+			t.Errorf("?%s=rejected: %d, %d items, want none", p, code, len(list.Items))
+		}
+	}
+	var inbox struct{ Items []task }
+	if code := anon.as("head01").do("GET", "/api/v1/tasks?state=open&process=subsidy", nil, &inbox); code != 200 || len(inbox.Items) == 0 {
+		t.Errorf("?state=open&process=subsidy: %d, %d tasks", code, len(inbox.Items))
+	}
+}
+
 // TestHardeningLogin (issue 15, item 15): usernames compare trimmed and without regard to case;
 // the throttle counts them as one.
 func TestHardeningLogin(t *testing.T) {

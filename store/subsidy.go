@@ -57,6 +57,9 @@ const (
 	AppRejected    = "rejected"
 )
 
+// AppStates lists every application state, in the order an application goes through them.
+var AppStates = []string{AppSubmitted, AppInReview, AppReturned, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed, AppRejected}
+
 // Application is the projection of a subsidy application workflow.
 type Application struct {
 	ID            string    `db:"id" json:"id"`
@@ -241,6 +244,9 @@ const (
 	BatchClosed    = "closed"
 	BatchSignedOff = "signed_off"
 )
+
+// BatchStates lists every batch state.
+var BatchStates = []string{BatchOpen, BatchClosed, BatchSignedOff}
 
 // Batch is one publicity (公示) list of a school for a term.
 type Batch struct {
