@@ -288,6 +288,7 @@ func (s *Server) GetBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	obs = personalViewOf(actor(c), b.UnitCode, b.UnitPath).objections(obs)
 	return c.JSON(fiber.Map{"batch": b, "entries": orEmpty(apps), "objections": orEmpty(obs)})
 }
 

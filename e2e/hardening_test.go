@@ -4,13 +4,103 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"jiaofu/api"
 	"jiaofu/demo"
+	"jiaofu/store"
 )
+
+// consolePage logs username into the console with a plain HTTP client (no browser) and returns
+// the HTML of path.
+func consolePage(t *testing.T, base, username, path string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	get := func(p string) string {
+		t.Helper()
+		resp, err := hc.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindStringSubmatch(get("/console/login"))
+	if m == nil {
+		t.Fatal("no CSRF token on the login page")
+	}
+	resp, err := hc.PostForm(base+"/console/login", url.Values{"username": {username}, "password": {demo.DemoPassword}, "_csrf": {m[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return get(path)
+}
+
+// TestHardeningPublicity (issue 15, item 1): an objector's contact reaches only the objection's
+// reviewers and the supervision office — through the API, the console and the timeline.
+func TestHardeningPublicity(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReviewed)
+	var batch struct{ ID string }
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	var pub api.PublicList
+	anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub)
+	if len(pub.Entries) != 1 {
+		t.Fatalf("public list: %+v", pub)
+	}
+	const contact, reason = "13912345678", "其家庭有商铺两间"
+	if code := anon.do("POST", "/public/publicity-batches/"+batch.ID+"/objections",
+		map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": reason, "contact": contact}, nil); code != 201 {
+		t.Fatalf("objection: %d", code)
+	}
+	aid.waitTask("objection_review", batch.ID)
+
+	type batchView struct{ Objections []store.Objection }
+	for _, who := range []string{"aid01", "jcs01"} {
+		var v batchView
+		anon.as(who).do("GET", "/api/v1/publicity-batches/"+batch.ID, nil, &v)
+		if len(v.Objections) != 1 || v.Objections[0].Contact != contact {
+			t.Errorf("%s (a reviewer or supervision) sees objections %+v, want the contact", who, v.Objections)
+		}
+	}
+	for _, who := range []string{"staff01", "teacher01", "head01", "township01"} {
+		c := anon.as(who)
+		code, body := c.raw("GET", "/api/v1/publicity-batches/"+batch.ID, nil)
+		if code != 200 || strings.Contains(body, contact) {
+			t.Errorf("%s reads the batch: %d, shows the objector's contact: %s", who, code, body)
+		}
+		if !strings.Contains(body, reason) {
+			t.Errorf("%s does not see the objection and its reason: %s", who, body)
+		}
+		if code, body := c.raw("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil); code != 200 || strings.Contains(body, contact) {
+			t.Errorf("%s reads the batch timeline: %d, shows the contact: %s", who, code, body)
+		}
+	}
+	if html := consolePage(t, anon.base, "staff01", "/console/subsidy/batches/"+batch.ID); !strings.Contains(html, reason) || strings.Contains(html, contact) {
+		t.Errorf("the console's batch page for staff01 shows the contact or hides the objection")
+	}
+	if html := consolePage(t, anon.base, "aid01", "/console/subsidy/batches/"+batch.ID); !strings.Contains(html, contact) {
+		t.Errorf("the console's batch page for aid01 lacks the contact")
+	}
+}
 
 // TestHardeningTerm (issue 15, item 5): only this school year's and the next one's terms.
 func TestHardeningTerm(t *testing.T) {
