@@ -106,7 +106,8 @@ func (s *Server) CompleteTask(c *fiber.Ctx) error {
 	if req.Outcome == "" {
 		return bad("outcome", "required")
 	}
-	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields})
+	return s.actChecked(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields},
+		s.checkSignoffChannel)
 }
 
 // ReturnTask is completion with the outcome "return", for tasks that allow it (退回).
@@ -175,12 +176,24 @@ func (s *Server) TransferTask(c *fiber.Ctx) error {
 // validator refuses the wrong person or state before anything is written; when no worker answers
 // in time the caller gets 503 and may retry.
 func (s *Server) act(c *fiber.Ctx, action workflows.TaskAction) error {
+	return s.actChecked(c, action, nil)
+}
+
+// actChecked is act with a check of the action against the task (its kind, from the store) that
+// runs once the task is known to be visible and open: the rules that need the store's data, which
+// the workflow's validator cannot read, such as the admin's list of disbursement channels.
+func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check func(*fiber.Ctx, store.Task, *workflows.TaskAction) error) error {
 	t, err := s.visibleTask(c)
 	if err != nil {
 		return err
 	}
 	if t.State != store.TaskOpen {
 		return conflict("task %s is %s, not open", t.ID, t.State)
+	}
+	if check != nil {
+		if err := check(c, t, &action); err != nil {
+			return err
+		}
 	}
 	action.TaskID, action.Actor = t.ID, actor(c)
 	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)

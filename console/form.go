@@ -24,6 +24,7 @@ var fieldAliases = map[string]string{
 	"roles[0].unit_code": "unit_code",
 	"amount_fen":         "amount",
 	"entry_id":           "entry",
+	"fields.channel":     "channel",
 }
 
 func newForm(fields ...string) *form {

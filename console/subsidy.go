@@ -64,7 +64,17 @@ func init() {
 					return ""
 				}}},
 			"publicity_signoff": {{Name: "channel", Label: "发放方式", Default: "一卡通", Outcomes: []string{"approve"},
-				Hint: "如 一卡通、银行卡"}},
+				Hint: "管理员维护可选的发放方式", Options: func(q *req) ([]option, error) {
+					var out struct{ Items []string }
+					if err := q.get("/api/v1/admin/disbursement-channels", &out); err != nil {
+						return nil, err
+					}
+					opts := make([]option, len(out.Items))
+					for i, n := range out.Items {
+						opts[i] = option{n, n}
+					}
+					return opts, nil
+				}}},
 		},
 		StateLabels: func(id string) string {
 			if strings.HasPrefix(id, "publicity-") {

@@ -44,12 +44,13 @@ func consolePage(t *testing.T, base, username, path string) string {
 	return get(path)
 }
 
-// TestHardeningPublicity (issue 15, item 1): an objector's contact reaches only the objection's
-// reviewers and the supervision office — through the API, the console and the timeline.
+// TestHardeningPublicity (issue 15, items 1 and 4): an objector's contact reaches only the
+// objection's reviewers and the supervision office — through the API, the console and the
+// timeline — and the sign-off pays only through a channel on the admin's list.
 func TestHardeningPublicity(t *testing.T) {
 	svc := startService(t, testConfig(t, t.TempDir()))
 	anon := newClient(t, svc)
-	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+	admin, staff, head, aid := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 
 	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
 	tk := head.waitTask("subsidy_review", app.ID)
@@ -71,7 +72,7 @@ func TestHardeningPublicity(t *testing.T) {
 		map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": reason, "contact": contact}, nil); code != 201 {
 		t.Fatalf("objection: %d", code)
 	}
-	aid.waitTask("objection_review", batch.ID)
+	review := aid.waitTask("objection_review", batch.ID)
 
 	type batchView struct{ Objections []store.Objection }
 	for _, who := range []string{"aid01", "jcs01"} {
@@ -99,6 +100,39 @@ func TestHardeningPublicity(t *testing.T) {
 	}
 	if html := consolePage(t, anon.base, "aid01", "/console/subsidy/batches/"+batch.ID); !strings.Contains(html, contact) {
 		t.Errorf("the console's batch page for aid01 lacks the contact")
+	}
+
+	// Disbursement channels: anyone logged in reads the list, only the admin changes it.
+	var chans struct{ Items []string }
+	if code := staff.do("GET", "/api/v1/admin/disbursement-channels", nil, &chans); code != 200 || len(chans.Items) != 1 || chans.Items[0] != "一卡通" {
+		t.Fatalf("channels: %d %v, want [一卡通] seeded", code, chans.Items)
+	}
+	staff.expectError("PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{"现金"}}, 403, "")
+	admin.expectError("PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{}}, 400, "items")
+	admin.expectError("PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{"一卡通", " "}}, 400, "items[1]")
+	if code := admin.do("PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{"一卡通", "银行卡"}}, &chans); code != 200 || len(chans.Items) != 2 {
+		t.Fatalf("put channels: %d %v", code, chans.Items)
+	}
+
+	if code := aid.do("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "dismiss"}, nil); code != 200 {
+		t.Fatalf("dismiss: %d", code)
+	}
+	signoff := aid.waitTask("publicity_signoff", batch.ID)
+	e := aid.expectError("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "bogus channel"}}, 400, "fields.channel")
+	if !strings.Contains(e.Error.Message, "银行卡") {
+		t.Errorf("the refusal does not list the channels: %s", e.Error.Message)
+	}
+	if html := consolePage(t, anon.base, "aid01", "/console/tasks/"+signoff.ID); !strings.Contains(html, `<option value="银行卡"`) {
+		t.Errorf("the sign-off form does not offer the channels as a select")
+	}
+	if code := aid.do("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "银行卡"}}, nil); code != 200 {
+		t.Fatalf("sign-off: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppDisbursed)
+	var full struct{ Disbursement *store.Disbursement }
+	staff.do("GET", "/api/v1/subsidy-applications/"+app.ID, nil, &full)
+	if full.Disbursement == nil || full.Disbursement.Channel != "银行卡" {
+		t.Errorf("disbursement %+v, want through 银行卡", full.Disbursement)
 	}
 }
 

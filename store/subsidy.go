@@ -377,6 +377,30 @@ func (s *Store) DisbursementOf(ctx context.Context, appID string) (Disbursement,
 	return d, err
 }
 
+// DisbursementChannels lists the channels a sign-off may pay through, in the admin's order.
+func (s *Store) DisbursementChannels(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.sel(ctx, s.db, &names, `SELECT name FROM disbursement_channels ORDER BY position, name`)
+	return names, err
+}
+
+// SetDisbursementChannels replaces the list of channels in one transaction: a reader sees the old
+// list or the new one, never a part. Payments already recorded keep the channel they were made
+// through.
+func (s *Store) SetDisbursementChannels(ctx context.Context, names []string) error {
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM disbursement_channels`); err != nil {
+			return err
+		}
+		for i, n := range names {
+			if _, err := s.exec(ctx, tx, `INSERT INTO disbursement_channels (name, position) VALUES (?, ?)`, n, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Omissions lists poverty-registered, enrolled students within scopes who have no application
 // for the term that the school has approved (none, or only ones still in review or rejected).
 func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]Student, error) {
