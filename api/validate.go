@@ -67,8 +67,8 @@ func schoolYearOf(at time.Time) int {
 // year or the next one at now. Schools apply for the term under way and for the coming one (an
 // autumn list is drawn up in the summer); a term years ahead or behind is a typing slip that would
 // otherwise open a case nobody reviews in its time.
-func termForApplication(term string, now time.Time) error {
-	if err := ValidTerm(term); err != nil {
+func termForApplication(term string, now time.Time, anyTerm bool) error {
+	if err := ValidTerm(term); err != nil || anyTerm {
 		return err
 	}
 	y := schoolYearOf(now)

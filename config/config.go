@@ -63,6 +63,10 @@ type Config struct {
 	DropoutHQWindow      calendar.Spec
 	DropoutConsolidation calendar.Spec
 	DropoutCloseDue      calendar.Spec
+	// AnyTerm lets new applications name any well-formed term, not only the current and the next
+	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
+	// application per student, programme and term) and set it in code.
+	AnyTerm bool
 }
 
 func mustSpec(s string) calendar.Spec {
