@@ -52,7 +52,7 @@ func (s *Server) Login(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	if req.Username == "" {
+	if loginName(req.Username) == "" {
 		return bad("username", "required")
 	}
 	if req.Password == "" {
@@ -64,6 +64,12 @@ func (s *Server) Login(c *fiber.Ctx) error {
 	}
 	return c.JSON(loginResponse{Token: token, ExpiresIn: int(s.cfg.SessionTTL.Seconds()), User: ActorOf(u)})
 }
+
+// loginName is the username as typed at login, as it is stored: usernames are created in lower
+// case only (usernameRe), so a phone's automatic capital ("Staff01") or a pasted space must not
+// make the right password fail. The throttle counts the same name, so that typing it in other
+// cases does not give ten more guesses.
+func loginName(typed string) string { return strings.ToLower(strings.TrimSpace(typed)) }
 
 // unknownUserHash is a hash no password is known for, compared against when the username does not
 // exist.
@@ -82,6 +88,7 @@ var errBadLogin = &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized",
 // Authenticate verifies credentials and opens a session (shared by the API and the console).
 // Wrong passwords are counted per username (see loginThrottle).
 func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, store.User, error) {
+	username = loginName(username)
 	if err := checkInput(loginRequest{Username: username, Password: password}); err != nil {
 		return "", store.User{}, err
 	}

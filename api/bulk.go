@@ -190,7 +190,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	if !prog.Active {
 		return nil, bad("programme", "no active programme %s", quote(req.Programme))
 	}
-	if err := ValidTerm(req.Term); err != nil {
+	if err := termForApplication(req.Term, nowUTC(), s.cfg.AnyTerm); err != nil {
 		return nil, bad("term", "%v", err)
 	}
 	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {

@@ -88,7 +88,11 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 		}
 		unitPath = u.Path
 	}
-	cs, err := s.store.DropoutCases(ctx, a.Scopes(), unitPath, c.Query("state"))
+	state, err := filterParam(c, "state", store.DropoutStates)
+	if err != nil {
+		return err
+	}
+	cs, err := s.store.DropoutCases(ctx, a.Scopes(), unitPath, state)
 	if err != nil {
 		return err
 	}

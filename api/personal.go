@@ -9,10 +9,14 @@ import (
 	"jiaofu/store"
 )
 
-// personalView is how much of a student's personal fields one viewer may see. Every read of a
-// student — the student record and the audit trail's before/after values alike — goes through
-// it, so that no page shows more than another.
-type personalView struct{ whole bool }
+// personalView is how much of a case's personal fields one viewer may see: a student's, and a
+// public objector's contact. Every read of them — the student record, a batch's objections and
+// the audit trail's before/after values alike — goes through it, so that no page shows more than
+// another.
+type personalView struct {
+	whole   bool // the student's identity numbers and birth date
+	contact bool // an objector's contact (联系方式)
+}
 
 // personalViewOf decides for viewer a and a student of the unit (code, path). Only two kinds of
 // viewer need the identity numbers and the birth date whole: the student's own school (anyone
@@ -21,16 +25,21 @@ type personalView struct{ whole bool }
 // poverty registry by ID number. Everyone else — the township, the bureau's sections, the
 // supervision office, inspectors, the bureau leader, other schools and the system administrator —
 // does their work on name, school, grade and class, and gets the strict mask.
+//
+// An objector's contact is another matter: the public form promises it is "仅供复核人员联系您，
+// 不公开", so it goes only to those who review objections (the aid center) and to the supervision
+// office, which reads everything to check that reviews were done. The school objected to — its
+// staff, teachers and leader — and the township must not learn who objected: they see that an
+// objection exists and its reason.
 func personalViewOf(a access.Actor, unitCode, unitPath string) personalView {
-	if unitPath != "" && a.Can(store.RoleAidCenter, unitPath) {
-		return personalView{whole: true}
-	}
+	aid := unitPath != "" && a.Can(store.RoleAidCenter, unitPath)
+	v := personalView{whole: aid, contact: aid || a.Has(store.RoleSupervision)}
 	for _, r := range a.Roles {
 		if unitCode != "" && r.UnitCode == unitCode {
-			return personalView{whole: true}
+			v.whole = true
 		}
 	}
-	return personalView{}
+	return v
 }
 
 // field returns the value a student's field, named by its JSON key, shows the viewer; fields that
@@ -43,6 +52,9 @@ func personalViewOf(a access.Actor, unitCode, unitPath string) personalView {
 // last four characters leaves only the sequence digits to guess, and a mask that also shows the
 // first four digits (as this one used to) leaves a single pair.
 func (v personalView) field(key, value string) string {
+	if key == "contact" && !v.contact {
+		return ""
+	}
 	if v.whole {
 		return value
 	}
@@ -77,11 +89,21 @@ func (v personalView) student(st store.Student) store.Student {
 	return st
 }
 
+// objections are a batch's objections as the viewer may see them.
+func (v personalView) objections(os []store.Objection) []store.Objection {
+	out := make([]store.Objection, len(os))
+	for i, o := range os {
+		o.Contact = v.field("contact", o.Contact)
+		out[i] = o
+	}
+	return out
+}
+
 // timeline is a case's audit entries as the viewer may see them: every personal field recorded
 // in before/after, at any depth, goes through field. The stored entries are not changed (their
 // hashes cover what was recorded); only this copy is.
 func (v personalView) timeline(es []store.AuditEntry) []store.AuditEntry {
-	if v.whole {
+	if v.whole && v.contact {
 		return es
 	}
 	out := make([]store.AuditEntry, len(es))

@@ -115,3 +115,37 @@ func TestTimelineMasksRecordedPersonalFields(t *testing.T) {
 		t.Errorf("a case of no unit shows %s", got[0].After)
 	}
 }
+
+func TestObjectorContactOnlyForReviewersAndSupervision(t *testing.T) {
+	t.Parallel()
+	const contact = "13912345678"
+	obs := []store.Objection{{ID: "o1", Reason: "其家庭有商铺两间", Contact: contact}}
+	es := []store.AuditEntry{{Action: "objection.filed", After: `{"objection_id":"o1","contact":"` + contact + `","reason":"x"}`}}
+	may := map[string]bool{"aid center": true, "supervision": true}
+	all := map[string]access.Actor{}
+	for who, a := range insiders {
+		all[who] = a
+	}
+	for who, a := range outsiders {
+		all[who] = a
+	}
+	for who, a := range all {
+		v := personalViewOf(a, "JS-T01-S01", schoolPath)
+		got, tl := v.objections(obs)[0], v.timeline(es)[0]
+		if may[who] {
+			if got.Contact != contact || !strings.Contains(tl.After, contact) {
+				t.Errorf("%s, who reviews or supervises, does not see the contact: %q, %s", who, got.Contact, tl.After)
+			}
+			continue
+		}
+		if got.Contact != "" || strings.Contains(tl.After, contact) {
+			t.Errorf("%s sees the objector's contact: %q, %s", who, got.Contact, tl.After)
+		}
+		if got.Reason != obs[0].Reason || got.ID != "o1" {
+			t.Errorf("%s does not see the objection itself: %+v", who, got)
+		}
+	}
+	if obs[0].Contact != contact {
+		t.Error("masking changed the objection it was given")
+	}
+}

@@ -149,9 +149,19 @@ func (s *Server) CreateApplication(c *fiber.Ctx) error {
 		fiber.Map{"id": res.ID, "status": store.AppSubmitted})
 }
 
-// ListApplications lists applications in the caller's scope; ?term=, ?state=, ?unit=.
+// ListApplications lists applications in the caller's scope; ?term=, ?status= (or its former
+// name ?state=), ?unit=.
 func (s *Server) ListApplications(c *fiber.Ctx) error {
-	f := store.ApplicationFilter{ScopePaths: actor(c).Scopes(), Term: c.Query("term"), State: c.Query("state"), Limit: c.QueryInt("limit", 500)}
+	status, err := renamedFilter(c, "status", "state", store.AppStates)
+	if err != nil {
+		return err
+	}
+	if term := c.Query("term"); term != "" {
+		if err := ValidTerm(term); err != nil {
+			return bad("term", "%v", err)
+		}
+	}
+	f := store.ApplicationFilter{ScopePaths: actor(c).Scopes(), Term: c.Query("term"), State: status, Limit: c.QueryInt("limit", 500)}
 	if code := c.Query("unit"); code != "" {
 		u, err := s.store.UnitByCode(c.UserContext(), code)
 		if err != nil {
@@ -276,7 +286,11 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 
 // ListBatches lists batches in scope; ?state=.
 func (s *Server) ListBatches(c *fiber.Ctx) error {
-	bs, err := s.store.Batches(c.UserContext(), actor(c).Scopes(), c.Query("state"))
+	state, err := filterParam(c, "state", store.BatchStates)
+	if err != nil {
+		return err
+	}
+	bs, err := s.store.Batches(c.UserContext(), actor(c).Scopes(), state)
 	if err != nil {
 		return err
 	}
@@ -300,6 +314,7 @@ func (s *Server) GetBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	obs = personalViewOf(actor(c), b.UnitCode, b.UnitPath).objections(obs)
 	return c.JSON(fiber.Map{"batch": b, "entries": orEmpty(apps), "objections": orEmpty(obs)})
 }
 

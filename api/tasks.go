@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,15 +24,29 @@ func view(t store.Task) taskView {
 	return taskView{Task: t, Outcomes: orEmpty(t.AllowedOutcomes()), Overdue: t.State == store.TaskOpen && t.DueAt.Before(nowUTC())}
 }
 
-// ListTasks is the caller's inbox: ?status=open|done|all, ?process=, ?kind=, ?case_id=.
+// taskKinds are the kinds of task the workflows open, as ?kind= takes them.
+var taskKinds = slices.DeleteFunc(slices.Clone(workflows.LadderKinds), func(k string) bool { return k == "default" })
+
+// ListTasks is the caller's inbox: ?state=open|done|all (or its former name ?status=; open by
+// default), ?process=, ?kind=, ?case_id=.
 func (s *Server) ListTasks(c *fiber.Ctx) error {
-	f := store.TaskFilter{State: c.Query("status", store.TaskOpen), Process: c.Query("process"), Kind: c.Query("kind"),
-		CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 100), Offset: c.QueryInt("offset", 0)}
-	switch f.State {
-	case store.TaskOpen, store.TaskDone, "all":
-	default:
-		return bad("status", "must be open, done or all")
+	state, err := renamedFilter(c, "state", "status", []string{store.TaskOpen, store.TaskDone, "all"})
+	if err != nil {
+		return err
 	}
+	if state == "" {
+		state = store.TaskOpen
+	}
+	process, err := filterParam(c, "process", workflows.Processes)
+	if err != nil {
+		return err
+	}
+	kind, err := filterParam(c, "kind", taskKinds)
+	if err != nil {
+		return err
+	}
+	f := store.TaskFilter{State: state, Process: process, Kind: kind,
+		CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 100), Offset: c.QueryInt("offset", 0)}
 	ts, err := s.store.Inbox(c.UserContext(), actor(c), f)
 	if err != nil {
 		return err
@@ -91,7 +106,8 @@ func (s *Server) CompleteTask(c *fiber.Ctx) error {
 	if req.Outcome == "" {
 		return bad("outcome", "required")
 	}
-	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields})
+	return s.actChecked(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields},
+		s.checkSignoffChannel)
 }
 
 // ReturnTask is completion with the outcome "return", for tasks that allow it (退回).
@@ -160,12 +176,24 @@ func (s *Server) TransferTask(c *fiber.Ctx) error {
 // validator refuses the wrong person or state before anything is written; when no worker answers
 // in time the caller gets 503 and may retry.
 func (s *Server) act(c *fiber.Ctx, action workflows.TaskAction) error {
+	return s.actChecked(c, action, nil)
+}
+
+// actChecked is act with a check of the action against the task (its kind, from the store) that
+// runs once the task is known to be visible and open: the rules that need the store's data, which
+// the workflow's validator cannot read, such as the admin's list of disbursement channels.
+func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check func(*fiber.Ctx, store.Task, *workflows.TaskAction) error) error {
 	t, err := s.visibleTask(c)
 	if err != nil {
 		return err
 	}
 	if t.State != store.TaskOpen {
 		return refused(workflows.CodeTaskNotOpen, "", "task %s is %s, not open", t.ID, t.State)
+	}
+	if check != nil {
+		if err := check(c, t, &action); err != nil {
+			return err
+		}
 	}
 	action.TaskID, action.Actor = t.ID, actor(c)
 	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)
@@ -260,10 +288,26 @@ func (s *Server) caseUnit(ctx context.Context, id string) (code, path string) {
 	return "", ""
 }
 
-// ListEscalations is the escalation inbox; ?state=open|closed, ?target=, ?process=.
+// ListEscalations is the escalation inbox; ?state=open|closed|all (all by default), ?target=,
+// ?process=.
 func (s *Server) ListEscalations(c *fiber.Ctx) error {
-	es, err := s.store.Escalations(c.UserContext(), actor(c), store.EscalationFilter{State: c.Query("state"), Target: c.Query("target"),
-		Process: c.Query("process"), CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 200)})
+	state, err := filterParam(c, "state", []string{store.EscalationOpen, store.EscalationClosed, "all"})
+	if err != nil {
+		return err
+	}
+	if state == "all" {
+		state = ""
+	}
+	target, err := filterParam(c, "target", store.EscalationTargets)
+	if err != nil {
+		return err
+	}
+	process, err := filterParam(c, "process", workflows.Processes)
+	if err != nil {
+		return err
+	}
+	es, err := s.store.Escalations(c.UserContext(), actor(c), store.EscalationFilter{State: state, Target: target,
+		Process: process, CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 200)})
 	if err != nil {
 		return err
 	}

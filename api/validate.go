@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"jiaofu/calendar"
 )
 
 var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -47,6 +49,31 @@ func ValidTerm(term string) error {
 	b, _ := strconv.Atoi(m[2])
 	if b != a+1 {
 		return fmt.Errorf("%s: the second year must follow the first", quote(term))
+	}
+	return nil
+}
+
+// schoolYearOf is the first calendar year of the school year that at falls in: a school year
+// starts on 1 September, China time (2026-09-01 begins 2026–2027).
+func schoolYearOf(at time.Time) int {
+	t := at.In(calendar.CST)
+	if t.Month() >= time.September {
+		return t.Year()
+	}
+	return t.Year() - 1
+}
+
+// termForApplication checks a new application's term: well formed, and of the current school
+// year or the next one at now. Schools apply for the term under way and for the coming one (an
+// autumn list is drawn up in the summer); a term years ahead or behind is a typing slip that would
+// otherwise open a case nobody reviews in its time.
+func termForApplication(term string, now time.Time, anyTerm bool) error {
+	if err := ValidTerm(term); err != nil || anyTerm {
+		return err
+	}
+	y := schoolYearOf(now)
+	if first, _ := strconv.Atoi(term[:4]); first != y && first != y+1 {
+		return fmt.Errorf("the term must be in the %d–%d or %d–%d school year (such as %d-%d-1)", y, y+1, y+1, y+2, y, y+1)
 	}
 	return nil
 }

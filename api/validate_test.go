@@ -5,8 +5,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
+	"jiaofu/calendar"
 	"jiaofu/demo"
 	"jiaofu/store"
 )
@@ -75,6 +77,49 @@ func TestValidTerm(t *testing.T) {
 		if ValidTerm(term) == nil {
 			t.Errorf("%q accepted", term)
 		}
+	}
+}
+
+func TestTermForApplication(t *testing.T) {
+	t.Parallel()
+	cst := func(s string) time.Time {
+		at, err := time.ParseInLocation("2006-01-02 15:04", s, calendar.CST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	for _, c := range []struct {
+		now       string
+		ok, notOK []string
+	}{
+		{"2026-12-01 10:00", []string{"2026-2027-1", "2026-2027-2", "2027-2028-1", "2027-2028-2"}, []string{"2025-2026-2", "2028-2029-1", "2030-2031-2"}},
+		// 31 August is still the old school year; 1 September at 00:00 China time (16:00 UTC
+		// the day before) is the new one.
+		{"2027-08-31 23:59", []string{"2026-2027-2", "2027-2028-1"}, []string{"2028-2029-1", "2025-2026-2"}},
+		{"2027-09-01 00:00", []string{"2027-2028-1", "2028-2029-1"}, []string{"2026-2027-2"}},
+	} {
+		now := cst(c.now).UTC()
+		for _, term := range c.ok {
+			if err := termForApplication(term, now, false); err != nil {
+				t.Errorf("at %s, %s: %v", c.now, term, err)
+			}
+		}
+		for _, term := range c.notOK {
+			if termForApplication(term, now, false) == nil {
+				t.Errorf("at %s, %s accepted", c.now, term)
+			}
+		}
+	}
+	err := termForApplication("2030-2031-2", cst("2026-12-01 10:00"), false)
+	if err == nil || !strings.Contains(err.Error(), "the term must be in the 2026–2027 or 2027–2028 school year") {
+		t.Errorf("message: %v", err)
+	}
+	if termForApplication("2026-2028-1", cst("2026-12-01 10:00"), true) == nil {
+		t.Error("a malformed term accepted")
+	}
+	if err := termForApplication("3000-3001-1", cst("2026-12-01 10:00"), true); err != nil {
+		t.Errorf("AnyTerm (the benchmarks): %v", err)
 	}
 }
 

@@ -63,6 +63,10 @@ type Config struct {
 	DropoutHQWindow      calendar.Spec
 	DropoutConsolidation calendar.Spec
 	DropoutCloseDue      calendar.Spec
+	// AnyTerm lets new applications name any well-formed term, not only the current and the next
+	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
+	// application per student, programme and term) and set it in code.
+	AnyTerm bool
 }
 
 func mustSpec(s string) calendar.Spec {
@@ -247,10 +251,22 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	spec("JIAOFU_DROPOUT_HQ_WINDOW", &c.DropoutHQWindow)
 	spec("JIAOFU_DROPOUT_CONSOLIDATION", &c.DropoutConsolidation)
 	spec("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", &c.DropoutCloseDue)
-	if err := errors.Join(errs...); err != nil {
-		return c, err
+	// Every mistake at once, one a line, so that a start does not fail once per typo.
+	return c, errors.Join(append(errs, c.Validate())...)
+}
+
+// listenAddr checks the form of an address to listen on, host:port or :port, so that a typo is
+// found before anything starts or is created on disk rather than when the listener opens, after
+// the embedded Temporal server has started. Whether the port is free is only known then.
+func listenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not an address to listen on, such as :8080 or 127.0.0.1:8080", addr)
 	}
-	return c, c.Validate()
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535, such as :8080", addr)
+	}
+	return nil
 }
 
 // Validate checks settings that depend on each other; each message names its variable.
@@ -258,6 +274,18 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.HTTPAddr == "" {
 		errs = append(errs, errors.New("JIAOFU_HTTP_ADDR: must not be empty"))
+	} else if err := listenAddr(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("JIAOFU_HTTP_ADDR: %w", err))
+	}
+	if c.TemporalAddress == "" && c.EmbeddedFrontend != "" {
+		if err := listenAddr(c.EmbeddedFrontend); err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_TEMPORAL_FRONTEND_ADDR: %w", err))
+		}
+	}
+	if c.TemporalAddress == "" && c.EmbeddedUI != "" {
+		if err := listenAddr(c.EmbeddedUI); err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_TEMPORAL_UI_ADDR: %w (or off)", err))
+		}
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("JIAOFU_DATA_DIR: must not be empty when DATABASE_URL is unset"))

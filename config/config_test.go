@@ -63,3 +63,44 @@ func TestReadmeListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestListenAddressesAreCheckedForForm(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"nonsense", "8080", "localhost:http", ":99999", "127.0.0.1:-1"} {
+		_, err := Load(env(map[string]string{"JIAOFU_HTTP_ADDR": bad}))
+		if err == nil || !strings.Contains(err.Error(), "JIAOFU_HTTP_ADDR") {
+			t.Errorf("JIAOFU_HTTP_ADDR=%q: %v", bad, err)
+		}
+	}
+	for _, good := range []string{":8080", "127.0.0.1:0", "[::1]:8080", "0.0.0.0:80"} {
+		if _, err := Load(env(map[string]string{"JIAOFU_HTTP_ADDR": good})); err != nil {
+			t.Errorf("JIAOFU_HTTP_ADDR=%q: %v", good, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"JIAOFU_TEMPORAL_UI_ADDR": "off", "JIAOFU_TEMPORAL_FRONTEND_ADDR": "127.0.0.1:7233"})); err != nil {
+		t.Errorf("UI off: %v", err)
+	}
+	if _, err := Load(env(map[string]string{"JIAOFU_TEMPORAL_FRONTEND_ADDR": "7233"})); err == nil || !strings.Contains(err.Error(), "JIAOFU_TEMPORAL_FRONTEND_ADDR") {
+		t.Errorf("a frontend address without a colon: %v", err)
+	}
+}
+
+func TestEveryErrorOnItsOwnLine(t *testing.T) {
+	t.Parallel()
+	_, err := Load(env(map[string]string{"JIAOFU_HTTP_ADDR": "nonsense", "JIAOFU_PUBLICITY_PERIOD": "five days", "DATABASE_URL": "mysql://x"}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, name := range []string{"JIAOFU_HTTP_ADDR", "JIAOFU_PUBLICITY_PERIOD", "DATABASE_URL"} {
+		n := 0
+		for _, l := range lines {
+			if strings.HasPrefix(l, name+":") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s is on %d lines of %q, want one", name, n, err)
+		}
+	}
+}

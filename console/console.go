@@ -85,6 +85,9 @@ type outcomeField struct {
 	Textarea                   bool
 	// FromFacts fills the default from the case (for example the current evidence note).
 	FromFacts func(q *req, t apiTask) string
+	// Options, when set, makes the input a select of these choices (for example the admin's
+	// list of disbursement channels).
+	Options func(q *req) ([]option, error)
 }
 
 var modules []*module

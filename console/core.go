@@ -223,6 +223,13 @@ func (q *req) showTask(id string, f *form, status int) error {
 			if of.Textarea {
 				fv.Type = "textarea"
 			}
+			if of.Options != nil {
+				opts, err := of.Options(q)
+				if err != nil {
+					return q.fail(err)
+				}
+				fv.Type, fv.Options = "select", opts
+			}
 			v.Fields = append(v.Fields, fv)
 		}
 	}

@@ -26,6 +26,7 @@ var fieldAliases = map[string]string{
 	"entry_id":           "entry",
 	// An outcome's fields go to the API as fields.<name>; the form shows them by name.
 	"fields.evidence_note": "evidence_note",
+	"fields.channel":       "channel",
 }
 
 func newForm(fields ...string) *form {

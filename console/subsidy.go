@@ -40,6 +40,9 @@ func init() {
 	}
 	refusalText["invalid/reason_required"] = fixed("退回修改或不同意时必须写明原因，申请人会看到")
 	refusalText["invalid/unchanged"] = fixed("没有修改：请先修改困难证明说明，再重新提交")
+	refusalText["invalid/unknown_channel"] = func(p params) string {
+		return "不是可用的发放方式，请从列表中选择（" + p["channels"] + "）；发放方式由系统管理员维护"
+	}
 	register(&module{
 		Order: 10,
 		Name:  "subsidy",
@@ -77,7 +80,17 @@ func init() {
 					return ""
 				}}},
 			"publicity_signoff": {{Name: "channel", Label: "发放方式", Default: "一卡通", Outcomes: []string{"approve"},
-				Hint: "如 一卡通、银行卡"}},
+				Hint: "管理员维护可选的发放方式", Options: func(q *req) ([]option, error) {
+					var out struct{ Items []string }
+					if err := q.get("/api/v1/admin/disbursement-channels", &out); err != nil {
+						return nil, err
+					}
+					opts := make([]option, len(out.Items))
+					for i, n := range out.Items {
+						opts[i] = option{n, n}
+					}
+					return opts, nil
+				}}},
 		},
 		StateLabels: func(id string) string {
 			if strings.HasPrefix(id, "publicity-") {

@@ -9,7 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
+	"jiaofu/access"
 	"jiaofu/store"
 )
 
@@ -76,6 +79,39 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, hash 
 		return "", fmt.Errorf("create admin: %w", err)
 	}
 	return generated, nil
+}
+
+// ResetAdminPassword gives user admin a new password — password, or a generated one (returned)
+// when it is empty — and makes the account active again, ending its sessions: the way back in
+// when the admin's password is lost (jiaofu reset-admin-password). It is on the audit trail.
+func ResetAdminPassword(ctx context.Context, st *store.Store, password string, hash HashFunc) (generated string, err error) {
+	u, err := st.UserByUsername(ctx, "admin")
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errors.New("there is no user admin yet: start jiaofu once, it creates one")
+	} else if err != nil {
+		return "", err
+	}
+	if password == "" {
+		var b [9]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		password, generated = hex.EncodeToString(b[:]), hex.EncodeToString(b[:])
+	}
+	h, err := hash(password)
+	if err != nil {
+		return "", err
+	}
+	active := true
+	if _, err := st.UpdateUser(ctx, u.ID, store.UserChange{PasswordHash: &h, Active: &active}); err != nil {
+		return "", err
+	}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	err = st.Append(ctx, store.AuditEntry{EventKey: "admin.password_reset/" + hex.EncodeToString(nonce[:]), At: time.Now().UTC(),
+		ActorID: access.System.UserID, ActorName: access.System.DisplayName, Action: "user.updated", Process: "admin", CaseID: u.ID,
+		Before: `{"active":` + strconv.FormatBool(u.Active) + `}`, After: `{"active":true,"password_reset":true,"by":"jiaofu reset-admin-password"}`})
+	return generated, err
 }
 
 func ensureUnit(ctx context.Context, st *store.Store, code, name, kind, parent, township string) error {

@@ -45,6 +45,9 @@ type Service struct {
 	Temporal client.Client
 	API      *api.Server
 	App      *fiber.App
+	// GeneratedAdminPassword is the password of user admin when this start created the user
+	// with a generated one (development without JIAOFU_ADMIN_PASSWORD); the caller shows it once.
+	GeneratedAdminPassword string
 
 	embedded *temporalserver.Server
 	worker   sdkworker.Worker
@@ -63,12 +66,9 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	if s.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true); err != nil {
 		return nil, err
 	}
-	generated, err := demo.Bootstrap(ctx, s.Store, cfg.AdminPassword, api.HashPassword)
-	if err != nil {
+	// The password is not logged: logs are kept and shipped, and it is shown once by the caller.
+	if s.GeneratedAdminPassword, err = demo.Bootstrap(ctx, s.Store, cfg.AdminPassword, api.HashPassword); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
-	if generated != "" {
-		log.Warn("created user admin with a generated password (set JIAOFU_ADMIN_PASSWORD to choose it)", "username", "admin", "password", generated)
 	}
 	if cfg.SeedDemo {
 		if err := demo.Seed(ctx, s.Store, api.HashPassword); err != nil {

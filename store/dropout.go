@@ -15,6 +15,9 @@ const (
 	DropoutClosed        = "closed"
 )
 
+// DropoutStates lists every state of a dropout case.
+var DropoutStates = []string{DropoutOpen, DropoutTownship, DropoutCountyHQ, DropoutConsolidating, DropoutClosing, DropoutClosed}
+
 // DropoutCase is the ledger (台账) row of a dropout persuasion case.
 type DropoutCase struct {
 	ID              string    `db:"id" json:"id"`

@@ -569,3 +569,26 @@ func TestEscalationRecordedLate(t *testing.T) {
 		})
 	}
 }
+
+func TestDisbursementChannels(t *testing.T) {
+	for name, st := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if got, err := st.DisbursementChannels(ctx); err != nil || strings.Join(got, ",") != "一卡通" {
+				t.Fatalf("seeded channels = %v, %v; want [一卡通]", got, err)
+			}
+			if err := st.SetDisbursementChannels(ctx, []string{"银行卡", "一卡通"}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := st.DisbursementChannels(ctx); err != nil || strings.Join(got, ",") != "银行卡,一卡通" {
+				t.Errorf("channels = %v, %v; want the admin's order", got, err)
+			}
+			if err := st.SetDisbursementChannels(ctx, []string{"银行卡", "银行卡"}); err == nil {
+				t.Error("a channel listed twice was stored")
+			}
+			if got, _ := st.DisbursementChannels(ctx); strings.Join(got, ",") != "银行卡,一卡通" {
+				t.Errorf("a refused change left %v", got)
+			}
+		})
+	}
+}

@@ -86,6 +86,9 @@ const (
 	AppRejected    = "rejected"
 )
 
+// AppStates lists every application state, in the order an application goes through them.
+var AppStates = []string{AppSubmitted, AppInReview, AppReturned, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed, AppRejected}
+
 // Application is the projection of a subsidy application workflow.
 type Application struct {
 	ID            string    `db:"id" json:"id"`
@@ -313,6 +316,9 @@ const (
 	BatchSignedOff = "signed_off"
 )
 
+// BatchStates lists every batch state.
+var BatchStates = []string{BatchOpen, BatchClosed, BatchSignedOff}
+
 // Batch is one publicity (公示) list of a school for a term.
 type Batch struct {
 	ID       string     `db:"id" json:"id"`
@@ -440,6 +446,30 @@ func (s *Store) DisbursementOf(ctx context.Context, appID string) (Disbursement,
 	var d Disbursement
 	err := s.get(ctx, s.db, &d, `SELECT application_id, amount_fen, channel, disbursed_at FROM disbursements WHERE application_id = ?`, appID)
 	return d, err
+}
+
+// DisbursementChannels lists the channels a sign-off may pay through, in the admin's order.
+func (s *Store) DisbursementChannels(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.sel(ctx, s.db, &names, `SELECT name FROM disbursement_channels ORDER BY position, name`)
+	return names, err
+}
+
+// SetDisbursementChannels replaces the list of channels in one transaction: a reader sees the old
+// list or the new one, never a part. Payments already recorded keep the channel they were made
+// through.
+func (s *Store) SetDisbursementChannels(ctx context.Context, names []string) error {
+	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM disbursement_channels`); err != nil {
+			return err
+		}
+		for i, n := range names {
+			if _, err := s.exec(ctx, tx, `INSERT INTO disbursement_channels (name, position) VALUES (?, ?)`, n, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Omissions lists poverty-registered, enrolled students within scopes who have no application

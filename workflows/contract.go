@@ -17,6 +17,9 @@ const (
 	ProcessDropout = "dropout"
 )
 
+// Processes lists the process names, as list filters take them.
+var Processes = []string{ProcessSubsidy, ProcessDropout}
+
 // LadderKinds are the kinds an escalation ladder may be stored for: every task kind, and
 // "default", the ladder of a kind that has none of its own.
 var LadderKinds = []string{"default", KindSubsidyReview, KindSubsidyResubmit, KindObjectionReview, KindPublicitySignoff,

@@ -5,40 +5,65 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
+	"jiaofu/api"
 	"jiaofu/bench"
 	"jiaofu/config"
+	"jiaofu/demo"
 	"jiaofu/service"
 	"jiaofu/store"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|bench]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
   migrate  apply the store's schema migrations and exit
   healthcheck  exit 0 when the API on JIAOFU_HTTP_ADDR answers /readyz (for container probes)
+  reset-admin-password  give user admin JIAOFU_ADMIN_PASSWORD, or a new generated password it
+           prints, and end its sessions (when the admin's password is lost); then restart jiaofu
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(log, os.Args[1:]); err != nil {
+	err := run(log, os.Stdout, os.Args[1:])
+	var ce configError
+	switch {
+	case errors.As(err, &ce):
+		// Plain lines, not a log record: a record quotes the message and shows its line breaks
+		// as \n, and whoever starts jiaofu has to read and fix each variable.
+		fmt.Fprintln(os.Stderr, "jiaofu cannot start: the configuration has mistakes (see README.md, Configuration):")
+		for _, l := range strings.Split(ce.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "  "+l)
+		}
+		os.Exit(2)
+	case err != nil:
 		log.Error("jiaofu stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, args []string) error {
+// configError is a configuration the service refused before it started anything.
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+// run runs the command of args; out is where it writes what a person starting it must read (the
+// console's address, a generated password).
+func run(log *slog.Logger, out io.Writer, args []string) error {
 	cmd := "all"
 	if len(args) > 0 {
 		cmd = args[0]
@@ -46,9 +71,10 @@ func run(log *slog.Logger, args []string) error {
 	if cmd == "bench" { // its own flags and temporary services; no configuration from the environment
 		return bench.Run(args[1:])
 	}
+	// The configuration is checked before anything is created: store.Open makes the data dir.
 	cfg, err := config.FromEnv()
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return configError{err}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,6 +95,8 @@ func run(log *slog.Logger, args []string) error {
 		return st.Close()
 	case "healthcheck":
 		return healthcheck(cfg.HTTPAddr)
+	case "reset-admin-password":
+		return resetAdminPassword(ctx, out, cfg)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return nil
@@ -86,9 +114,58 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "temporal", svc.TemporalAddr())
+	announce(out, svc.HTTPAddr(), svc.GeneratedAdminPassword)
 	<-ctx.Done()
 	log.Info("stopping")
 	svc.Stop()
+	return nil
+}
+
+// announce prints, on plain lines of their own, what the person who started jiaofu needs: where
+// the console is and, when this start created user admin with a generated password, that
+// password — once: it is in no log.
+func announce(out io.Writer, httpAddr, generatedPassword string) {
+	if httpAddr != "" {
+		fmt.Fprintf(out, "console:  %s\n", consoleURL(httpAddr))
+	}
+	if generatedPassword != "" {
+		fmt.Fprintf(out, "admin password (generated, shown once): %s\n", generatedPassword)
+		fmt.Fprintln(out, "  user admin; set JIAOFU_ADMIN_PASSWORD to choose it, or run `jiaofu reset-admin-password` if it is lost")
+	}
+}
+
+// consoleURL is the console's address as a browser on this machine reaches it: a listener on
+// every interface (":8080", "0.0.0.0:8080") is reached at localhost.
+func consoleURL(httpAddr string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return "http://" + httpAddr + "/console/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/console/"
+}
+
+// resetAdminPassword is the way back in when the admin's password is lost: user admin gets
+// JIAOFU_ADMIN_PASSWORD, or a generated password printed here, and its sessions end. Another
+// running jiaofu keeps its count of wrong passwords (per process) until it restarts.
+func resetAdminPassword(ctx context.Context, out io.Writer, cfg config.Config) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	generated, err := demo.ResetAdminPassword(ctx, st, cfg.AdminPassword, api.HashPassword)
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Fprintf(out, "admin password (generated, shown once): %s\n", generated)
+	} else {
+		fmt.Fprintln(out, "admin password: set to JIAOFU_ADMIN_PASSWORD")
+	}
+	fmt.Fprintln(out, "  the admin's sessions have ended; restart a running jiaofu to clear its count of wrong passwords")
 	return nil
 }
 

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/store"
+	"jiaofu/workflows"
+)
+
+type channelsRequest struct {
+	Items []string `json:"items" items:"20" max:"20"`
+}
+
+// ListDisbursementChannels lists the channels a sign-off may pay through (any login: the
+// sign-off form offers them).
+func (s *Server) ListDisbursementChannels(c *fiber.Ctx) error {
+	names, err := s.store.DisbursementChannels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(names)})
+}
+
+// PutDisbursementChannels replaces the list (admin). Sign-offs already made keep their channel.
+func (s *Server) PutDisbursementChannels(c *fiber.Ctx) error {
+	var req channelsRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if len(req.Items) == 0 {
+		return bad("items", "list at least one channel, such as %s", workflows.DefaultChannel)
+	}
+	names := make([]string, len(req.Items))
+	for i, n := range req.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		if err := text(field, n, 20); err != nil {
+			return err
+		}
+		names[i] = strings.TrimSpace(n)
+		if slices.Contains(names[:i], names[i]) {
+			return bad(field, "%s is listed twice", quote(names[i]))
+		}
+	}
+	before, err := s.store.DisbursementChannels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetDisbursementChannels(c.UserContext(), names); err != nil {
+		return err
+	}
+	s.audit(c, "disbursement_channels.updated", workflows.ProcessSubsidy, "disbursement-channels",
+		map[string]any{"items": before}, map[string]any{"items": names})
+	return c.JSON(fiber.Map{"items": names})
+}
+
+// checkSignoffChannel refuses a sign-off whose channel is not on the admin's list, before the
+// workflow is asked: the channel becomes the disbursement's record, and a typo there ("bogus
+// channel") would be on record as how the money was paid. No channel means the default, which
+// must be on the list too. The channel sent on is trimmed, as it was checked.
+func (s *Server) checkSignoffChannel(c *fiber.Ctx, t store.Task, action *workflows.TaskAction) error {
+	if t.Kind != workflows.KindPublicitySignoff || action.Outcome != workflows.OutcomeApprove {
+		return nil
+	}
+	channel := strings.TrimSpace(action.Fields["channel"])
+	if channel == "" {
+		channel = workflows.DefaultChannel
+	}
+	names, err := s.store.DisbursementChannels(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, channel) {
+		return bad("fields.channel", "%s is not a disbursement channel; choose one of %s (an administrator keeps the list)",
+			quote(channel), strings.Join(names, ", ")).because("unknown_channel", "channels", strings.Join(names, "、"))
+	}
+	if action.Fields == nil {
+		action.Fields = map[string]string{}
+	}
+	action.Fields["channel"] = channel
+	return nil
+}
