@@ -18,16 +18,18 @@ import (
 	"jiaofu/bench"
 	"jiaofu/config"
 	"jiaofu/service"
+	"jiaofu/sim"
 	"jiaofu/store"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|bench]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|bench|simulate]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
   migrate  apply the store's schema migrations and exit
   healthcheck  exit 0 when the API on JIAOFU_HTTP_ADDR answers /readyz (for container probes)
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
+  simulate a simulated term checked by an oracle (docs/simulation.md; jiaofu simulate -h)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
@@ -45,6 +47,9 @@ func run(log *slog.Logger, args []string) error {
 	}
 	if cmd == "bench" { // its own flags and temporary services; no configuration from the environment
 		return bench.Run(args[1:])
+	}
+	if cmd == "simulate" { // likewise: its own flags and a temporary service
+		return sim.Run(args[1:])
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
