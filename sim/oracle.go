@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"jiaofu/calendar"
@@ -55,6 +56,27 @@ type Oracle struct {
 	Ambiguous map[string]bool
 	// dropout windows by case, to tell a recorded supervision copy's stage
 	windows map[string][2]time.Time
+	// stage of each recorded supervision copy of a dropout case, by its id (stageSupervision)
+	stages map[string]string
+}
+
+// stageSupervision tells the township and county supervision copies of each dropout case apart
+// by their order: the first on record is the township stage's, the second the county's, however
+// late either fired (a due time nearest to a window's end misnames a copy that fired late).
+func (o *Oracle) stageSupervision(recorded []Recorded) {
+	o.stages = map[string]string{}
+	byCase := map[string][]Recorded{}
+	for _, e := range recorded {
+		if e.TaskID == "" && e.Target == "supervision" {
+			byCase[e.CaseID] = append(byCase[e.CaseID], e)
+		}
+	}
+	for _, es := range byCase {
+		sort.Slice(es, func(i, j int) bool { return es[i].DueAt.Before(es[j].DueAt) })
+		for i, e := range es {
+			o.stages[e.ID] = []string{"township:supervision", "county:supervision"}[min(i, 1)]
+		}
+	}
 }
 
 func (r Rules) ladder(kind string) []Rung {
@@ -154,6 +176,9 @@ func (o *Oracle) labelOf(e Recorded) string {
 	case "county_hq":
 		return "county_hq"
 	case "supervision":
+		if s, ok := o.stages[e.ID]; ok {
+			return s
+		}
 		w, ok := o.windows[e.CaseID]
 		if ok && absDur(e.DueAt.Sub(w[1])) < absDur(e.DueAt.Sub(w[0])) {
 			return "county:supervision"

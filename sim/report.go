@@ -38,6 +38,8 @@ type Row struct {
 	Duplicates       int    `json:"duplicates"`
 	WrongUnit        int    `json:"wrong_unit"`
 	Ambiguous        int    `json:"ambiguous"`
+	// MaxLateMS is how long after its rule's instant the latest expected record was put on record.
+	MaxLateMS int64 `json:"max_late_ms"`
 }
 
 // Report is the run's result; the JSON keys cases, silent_misses, false_escalations and
@@ -77,6 +79,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		}
 		return rows[k]
 	}
+	o.stageSupervision(recorded)
 	seen := map[string][]Recorded{}
 	for _, e := range recorded {
 		kind := e.TaskKind
@@ -99,6 +102,8 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("false escalation %s (%s) due %s", k, e.UnitCode, e.DueAt.Format(time.StampMilli)))
 		case ex.Unit != e.UnitCode:
 			r.WrongUnit++
+		default:
+			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.At).Milliseconds())
 		}
 	}
 	for k, ex := range o.Expected {
@@ -155,10 +160,10 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "seed %d, unit %s: %d cases (%d subsidy, %d dropout), %d tasks, %s\n", r.Seed, r.Unit, r.Cases, r.SubsidyCases,
 		r.DropoutCases, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\t")
+	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Process, x.Kind, x.Rung, x.Expected, x.Recorded, x.SilentMisses,
-			x.FalseEscalations, x.Duplicates, x.WrongUnit, x.Ambiguous)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Process, x.Kind, x.Rung, x.Expected, x.Recorded, x.SilentMisses,
+			x.FalseEscalations, x.Duplicates, x.WrongUnit, x.Ambiguous, x.MaxLateMS)
 	}
 	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.Ambiguous)
 	tw.Flush()
