@@ -1,5 +1,5 @@
 # jiaofu — `make help` lists the targets.
-.PHONY: help run test test-pg lint bench
+.PHONY: help run test test-pg lint bench simulate
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,3 +19,6 @@ lint: ## gofmt and go vet
 
 bench: ## performance benchmarks (prints a table, writes bench-results.json)
 	go run ./cmd/jiaofu bench
+
+simulate: ## a simulated term checked by an oracle (SEED=1; writes sim-results.json outside the tree: /tmp)
+	go run ./cmd/jiaofu simulate -seed $${SEED:-1} -json /tmp/sim-results.json

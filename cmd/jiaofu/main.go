@@ -23,10 +23,11 @@ import (
 	"jiaofu/config"
 	"jiaofu/demo"
 	"jiaofu/service"
+	"jiaofu/sim"
 	"jiaofu/store"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench|simulate]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
@@ -35,6 +36,7 @@ const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-pas
   reset-admin-password  give user admin JIAOFU_ADMIN_PASSWORD, or a new generated password it
            prints, and end its sessions (when the admin's password is lost); then restart jiaofu
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
+  simulate a simulated term checked by an oracle (docs/simulation.md; jiaofu simulate -h)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
@@ -70,6 +72,9 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	}
 	if cmd == "bench" { // its own flags and temporary services; no configuration from the environment
 		return bench.Run(args[1:])
+	}
+	if cmd == "simulate" { // likewise: its own flags and a temporary service
+		return sim.Run(args[1:])
 	}
 	// The configuration is checked before anything is created: store.Open makes the data dir.
 	cfg, err := config.FromEnv()

@@ -1,0 +1,196 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"jiaofu/calendar"
+)
+
+// The oracle says, from what the actors did and the rules as data, which escalations must be on
+// record and which must not. It is written from the rules as README.md states them, not from the
+// workflows (it imports neither jiaofu/workflows nor jiaofu/activities):
+//
+//   - a task's ladder rung N falls due at its `after` past the task's due time; it fires for a task
+//     still open then, and only then; the rung goes to the task's unit (remind), the unit one up
+//     the 包保 chain (superior: the township's central school for a school) or the supervision
+//     office;
+//   - a dropout case's first-contact task is such a task; the case's return ends it (a round that
+//     ends before any contact withdraws it);
+//   - a dropout case not back within the return window (counted from its opening) goes to the
+//     township government and the supervision office; not back within the HQ window after that,
+//     to the county HQ and the supervision office again.
+
+// Rung is one rung of a ladder as GET /api/v1/admin/escalation-ladders lists it.
+type Rung struct {
+	TaskKind string `json:"task_kind"`
+	Rung     int    `json:"rung"`
+	After    string `json:"after"`
+	Target   string `json:"target"`
+}
+
+// Rules are the oracle's data: the ladders by task kind ("default" for a kind without its own)
+// and the dropout windows, as the service is configured.
+type Rules struct {
+	Ladders      map[string][]Rung
+	ReturnWindow calendar.Spec
+	HQWindow     calendar.Spec
+	Calendar     *calendar.Calendar
+	// Guard: an action closer than this to the instant a rung falls due is too close to call, and
+	// the oracle expects neither way (it counts it as ambiguous).
+	Guard time.Duration
+}
+
+// Expected is one escalation that must be on record.
+type Expected struct {
+	Process, CaseID, TaskID, Kind, Label, Unit string
+	At                                         time.Time
+}
+
+func (e Expected) key() string { return e.Process + "|" + e.CaseID + "|" + e.TaskID + "|" + e.Label }
+
+// Oracle is the verdict on one run's behaviour: what must be recorded, and what is too close to call.
+type Oracle struct {
+	Expected  map[string]Expected
+	Ambiguous map[string]bool
+	// dropout windows by case, to tell a recorded supervision copy's stage
+	windows map[string][2]time.Time
+	// stage of each recorded supervision copy of a dropout case, by its id (stageSupervision)
+	stages map[string]string
+}
+
+// stageSupervision tells the township and county supervision copies of each dropout case apart
+// by their order: the first on record is the township stage's, the second the county's, however
+// late either fired (a due time nearest to a window's end misnames a copy that fired late).
+func (o *Oracle) stageSupervision(recorded []Recorded) {
+	o.stages = map[string]string{}
+	byCase := map[string][]Recorded{}
+	for _, e := range recorded {
+		if e.TaskID == "" && e.Target == "supervision" {
+			byCase[e.CaseID] = append(byCase[e.CaseID], e)
+		}
+	}
+	for _, es := range byCase {
+		sort.Slice(es, func(i, j int) bool { return es[i].DueAt.Before(es[j].DueAt) })
+		for i, e := range es {
+			o.stages[e.ID] = []string{"township:supervision", "county:supervision"}[min(i, 1)]
+		}
+	}
+}
+
+func (r Rules) ladder(kind string) []Rung {
+	if l, ok := r.Ladders[kind]; ok {
+		return l
+	}
+	return r.Ladders["default"]
+}
+
+// Expect runs the oracle over the actors' observations.
+func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) {
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}}
+	// decide: must the thing due at `at` have fired, given what stopped it (nil: nothing did)?
+	decide := func(at time.Time, stop *span) (fired, sure bool) {
+		switch {
+		case stop == nil, stop.Sent.After(at.Add(r.Guard)):
+			return true, true
+		case stop.Done.Before(at.Add(-r.Guard)):
+			return false, true
+		}
+		return false, false
+	}
+	add := func(e Expected, stop *span) {
+		fired, sure := decide(e.At, stop)
+		switch {
+		case !sure:
+			o.Ambiguous[e.key()] = true
+		case fired:
+			o.Expected[e.key()] = e
+		}
+	}
+	for _, t := range tasks {
+		stop := t.Acted
+		if stop == nil || (t.Ended != nil && t.Ended.Sent.Before(stop.Sent)) {
+			stop = t.Ended
+		}
+		for _, rg := range r.ladder(t.Kind) {
+			spec, err := calendar.ParseSpec(rg.After)
+			if err != nil {
+				return nil, fmt.Errorf("ladder %s rung %d: %w", rg.TaskKind, rg.Rung, err)
+			}
+			unit, err := targetUnit(rg.Target, t.Unit, t.Township)
+			if err != nil {
+				return nil, err
+			}
+			add(Expected{Process: t.Process, CaseID: t.CaseID, TaskID: t.TaskID, Kind: t.Kind, Label: rungLabel(rg.Rung, rg.Target),
+				Unit: unit, At: spec.Due(r.Calendar, t.Due)}, stop)
+		}
+	}
+	for _, d := range dropouts {
+		township := r.ReturnWindow.Due(r.Calendar, d.Opened.Sent)
+		county := r.HQWindow.Due(r.Calendar, township)
+		o.windows[d.CaseID] = [2]time.Time{township, county}
+		for _, e := range []struct {
+			label, target string
+			at            time.Time
+		}{{"township_gov", "township_gov", township}, {"township:supervision", "supervision", township},
+			{"county_hq", "county_hq", county}, {"county:supervision", "supervision", county}} {
+			unit, err := targetUnit(e.target, d.Unit, d.Township)
+			if err != nil {
+				return nil, err
+			}
+			add(Expected{Process: "dropout", CaseID: d.CaseID, Kind: "dropout_case", Label: e.label, Unit: unit, At: e.at}, d.Returned)
+		}
+	}
+	return o, nil
+}
+
+func rungLabel(n int, target string) string { return fmt.Sprintf("r%d:%s", n, target) }
+
+// targetUnit is where a rung goes for a task at a school of a township (README: org units).
+func targetUnit(target, unit, township string) (string, error) {
+	switch target {
+	case "remind":
+		return unit, nil
+	case "superior":
+		return "JS-" + township, nil
+	case "supervision":
+		return "JS-JCS", nil
+	case "township_gov":
+		return "JS-" + township + "-GOV", nil
+	case "county_hq":
+		return "JS-HQ", nil
+	}
+	return "", fmt.Errorf("oracle: no rule for target %q", target)
+}
+
+// labelOf names a recorded escalation's rung the way the oracle does: a task's by rung and target;
+// a dropout case's by stage, a supervision copy by the window whose end it is nearest.
+func (o *Oracle) labelOf(e Recorded) string {
+	if e.TaskID != "" {
+		return rungLabel(e.Rung, e.Target)
+	}
+	switch e.Target {
+	case "township_gov":
+		return "township_gov"
+	case "county_hq":
+		return "county_hq"
+	case "supervision":
+		if s, ok := o.stages[e.ID]; ok {
+			return s
+		}
+		w, ok := o.windows[e.CaseID]
+		if ok && absDur(e.DueAt.Sub(w[1])) < absDur(e.DueAt.Sub(w[0])) {
+			return "county:supervision"
+		}
+		return "township:supervision"
+	}
+	return e.Target
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

@@ -1,0 +1,186 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+)
+
+// Recorded is an escalation as GET /api/v1/escalations returns it.
+type Recorded struct {
+	ID         string    `json:"id"`
+	Process    string    `json:"process"`
+	CaseID     string    `json:"case_id"`
+	TaskID     string    `json:"task_id"`
+	TaskKind   string    `json:"task_kind"`
+	Rung       int       `json:"rung"`
+	Target     string    `json:"target"`
+	UnitCode   string    `json:"unit_code"`
+	SourceUnit string    `json:"source_unit"`
+	State      string    `json:"state"`
+	DueAt      time.Time `json:"due_at"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// Row is one line of the report: a process, a task kind (or dropout_case) and a rung.
+type Row struct {
+	Process          string `json:"process"`
+	Kind             string `json:"kind"`
+	Rung             string `json:"rung"`
+	Expected         int    `json:"expected"`
+	Recorded         int    `json:"recorded"`
+	SilentMisses     int    `json:"silent_misses"`
+	FalseEscalations int    `json:"false_escalations"`
+	Duplicates       int    `json:"duplicates"`
+	WrongUnit        int    `json:"wrong_unit"`
+	Ambiguous        int    `json:"ambiguous"`
+	// MaxLateMS is how long after its rule's instant the latest expected record was put on record.
+	MaxLateMS int64 `json:"max_late_ms"`
+}
+
+// Report is the run's result; the JSON keys cases, silent_misses, false_escalations and
+// duplicates are what CI and the issue read.
+type Report struct {
+	Seed             uint64   `json:"seed"`
+	Unit             string   `json:"unit"`
+	Cases            int      `json:"cases"`
+	SubsidyCases     int      `json:"subsidy_cases"`
+	DropoutCases     int      `json:"dropout_cases"`
+	Tasks            int      `json:"tasks"`
+	SilentMisses     int      `json:"silent_misses"`
+	FalseEscalations int      `json:"false_escalations"`
+	Duplicates       int      `json:"duplicates"`
+	WrongUnit        int      `json:"wrong_unit"`
+	Ambiguous        int      `json:"ambiguous"`
+	AuditOK          bool     `json:"audit_ok"`
+	AuditEntries     int64    `json:"audit_entries"`
+	ActorErrors      []string `json:"actor_errors,omitempty"`
+	Misses           []string `json:"misses,omitempty"` // the first few silent misses and false escalations, for a reader
+	Rows             []Row    `json:"rows"`
+	Elapsed          string   `json:"elapsed"`
+}
+
+// Failed reports whether the run found anything the oracle and the store disagree on.
+func (r *Report) Failed() bool {
+	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || !r.AuditOK || len(r.ActorErrors) > 0
+}
+
+// Compare sets the oracle beside what the store recorded and counts, per process, kind and rung.
+func Compare(o *Oracle, recorded []Recorded, rep *Report) {
+	rows := map[string]*Row{}
+	row := func(process, kind, label string) *Row {
+		k := process + "|" + kind + "|" + label
+		if rows[k] == nil {
+			rows[k] = &Row{Process: process, Kind: kind, Rung: label}
+		}
+		return rows[k]
+	}
+	o.stageSupervision(recorded)
+	seen := map[string][]Recorded{}
+	for _, e := range recorded {
+		kind := e.TaskKind
+		if e.TaskID == "" {
+			kind = "dropout_case"
+		}
+		label := o.labelOf(e)
+		k := Expected{Process: e.Process, CaseID: e.CaseID, TaskID: e.TaskID, Label: label}.key()
+		seen[k] = append(seen[k], e)
+		r := row(e.Process, kind, label)
+		r.Recorded++
+		if len(seen[k]) > 1 {
+			r.Duplicates++
+			continue
+		}
+		switch ex, ok := o.Expected[k]; {
+		case o.Ambiguous[k]:
+		case !ok:
+			r.FalseEscalations++
+			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("false escalation %s (%s) due %s", k, e.UnitCode, e.DueAt.Format(time.StampMilli)))
+		case ex.Unit != e.UnitCode:
+			r.WrongUnit++
+		default:
+			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.At).Milliseconds())
+		}
+	}
+	for k, ex := range o.Expected {
+		r := row(ex.Process, ex.Kind, ex.Label)
+		r.Expected++
+		if len(seen[k]) == 0 {
+			r.SilentMisses++
+			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("silent miss %s (%s) due %s", k, ex.Unit, ex.At.Format(time.StampMilli)))
+		}
+	}
+	for k := range o.Ambiguous {
+		var p, kind, label string
+		if len(seen[k]) > 0 {
+			e := seen[k][0]
+			p, kind, label = e.Process, e.TaskKind, o.labelOf(e)
+			if e.TaskID == "" {
+				kind = "dropout_case"
+			}
+		} else {
+			continue // an ambiguous rung that did not fire has no row of its own to count in
+		}
+		row(p, kind, label).Ambiguous++
+	}
+	rep.Rows = rep.Rows[:0]
+	for _, r := range rows {
+		rep.Rows = append(rep.Rows, *r)
+		rep.SilentMisses += r.SilentMisses
+		rep.FalseEscalations += r.FalseEscalations
+		rep.Duplicates += r.Duplicates
+		rep.WrongUnit += r.WrongUnit
+	}
+	rep.Ambiguous = len(o.Ambiguous)
+	sort.Slice(rep.Rows, func(i, j int) bool {
+		a, b := rep.Rows[i], rep.Rows[j]
+		if a.Process != b.Process {
+			return a.Process > b.Process // subsidy before dropout, as the README lists them
+		}
+		if a.Kind != b.Kind {
+			return a.Kind > b.Kind
+		}
+		return a.Rung < b.Rung
+	})
+}
+
+func appendCapped(xs []string, s string) []string {
+	if len(xs) >= 20 {
+		return xs
+	}
+	return append(xs, s)
+}
+
+// Print writes the table.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "seed %d, unit %s: %d cases (%d subsidy, %d dropout), %d tasks, %s\n", r.Seed, r.Unit, r.Cases, r.SubsidyCases,
+		r.DropoutCases, r.Tasks, r.Elapsed)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
+	for _, x := range r.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Process, x.Kind, x.Rung, x.Expected, x.Recorded, x.SilentMisses,
+			x.FalseEscalations, x.Duplicates, x.WrongUnit, x.Ambiguous, x.MaxLateMS)
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.Ambiguous)
+	tw.Flush()
+	fmt.Fprintf(w, "audit chain: ok=%v (%d entries)\n", r.AuditOK, r.AuditEntries)
+	for _, m := range r.Misses {
+		fmt.Fprintln(w, "  "+m)
+	}
+	for _, e := range r.ActorErrors {
+		fmt.Fprintln(w, "  actor error: "+e)
+	}
+}
+
+// WriteJSON writes the report to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
