@@ -408,6 +408,45 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 	}
 }
 
+// catchUp fires the round's deadlines that have passed but are not yet on record, before a
+// decision is recorded: a student who was not back by the deadline is escalated even when the
+// return is recorded before the deadline's own step could run (the worker was busy, or the
+// return came in the same moment), and the decision then closes those escalations with the
+// rest of the round's. Without it such a case reached neither the township government nor the
+// supervision office (found by jiaofu simulate). Cases started before this version do not
+// (their replay must take the same steps).
+func (c *dropoutCase) catchUp(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, "dropout-deadline-before-decision", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	r := c.round
+	if r == nil || c.roundPending {
+		return nil
+	}
+	now := workflow.Now(ctx)
+	for {
+		var due time.Time
+		switch c.row.EscalationLevel {
+		case dropoutLevelSchool:
+			due = r.townshipAt
+		case dropoutLevelTownship:
+			due = r.countyAt
+		default:
+			return nil
+		}
+		if now.Before(due) {
+			return nil
+		}
+		level := c.row.EscalationLevel
+		if err := c.escalate(ctx, level+1); err != nil {
+			return err
+		}
+		if c.row.EscalationLevel <= level {
+			return nil // the step did not climb (it cannot, but a loop must not hang on it)
+		}
+	}
+}
+
 // dropoutWaitUntil waits for at, or for cond; it reports whether at came first.
 func dropoutWaitUntil(ctx workflow.Context, at time.Time, cond func() bool) (bool, error) {
 	wait := at.Sub(workflow.Now(ctx))
@@ -794,6 +833,9 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 		if err := c.validateOutcome(ctx, o); err != nil {
 			return err
 		}
+		if err := c.catchUp(ctx); err != nil {
+			return err
+		}
 		role := c.scopedRole(o.Actor)
 		next := c.row
 		next.Outcome, next.OutcomeNote = o.Outcome, o.Note
@@ -868,6 +910,9 @@ func (c *dropoutCase) runCloseApproval(req DropoutOutcome) {
 				if res.Outcome != OutcomeApprove {
 					next.State = dropoutLevelState(next.EscalationLevel)
 					return c.step(ctx, next, "dropout.close_rejected", res.By, res.Role, detail, "")
+				}
+				if err := c.catchUp(ctx); err != nil {
+					return err
 				}
 				if err := c.settleContact(ctx, "", access.System, "", "案件已结案"); err != nil {
 					return err
