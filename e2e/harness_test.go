@@ -48,7 +48,7 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 	cfg.AdminPassword = "admin-password-for-tests"
 	cfg.UpdateTimeout = 5 * time.Second
 	cfg.PublicRateLimit = 1000
-	cfg.PublicityPeriod = spec("4s")
+	cfg.PublicityPeriod = spec("6s") // long enough for a test to object on a loaded machine
 	cfg.SubsidyReviewDue = spec("1h")
 	cfg.ObjectionReviewDue = spec("1h")
 	cfg.SignoffDue = spec("1h")
