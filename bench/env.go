@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"jiaofu/apiclient"
 	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/demo"
@@ -168,88 +167,11 @@ func (e *Env) RunID() int64 { return e.runSeq.Add(1) }
 
 // Login returns an HTTP client bound to a user's token.
 func (e *Env) Login(ctx context.Context, username, password string) (*HTTP, error) {
-	h := &HTTP{base: e.Base, hc: e.hc}
-	var out struct{ Token string }
-	code, err := h.Do(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, &out)
-	if err != nil {
-		return nil, err
-	}
-	if code != 200 || out.Token == "" {
-		return nil, fmt.Errorf("login %s: %d", username, code)
-	}
-	return &HTTP{base: e.Base, hc: e.hc, token: out.Token}, nil
+	return apiclient.New(e.Base, e.hc).Login(ctx, username, password)
 }
 
 // HTTP is a JSON client for one user.
-type HTTP struct {
-	base, token string
-	hc          *http.Client
-}
-
-// Do sends a request, decodes a JSON answer into out (when given and the status is 2xx) and
-// returns the status.
-func (h *HTTP) Do(ctx context.Context, method, path string, body, out any) (int, error) {
-	code, raw, err := h.DoRaw(ctx, method, path, body)
-	if err != nil {
-		return code, err
-	}
-	if out != nil && len(raw) > 0 && code < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return code, fmt.Errorf("%s %s: decode %.200s: %w", method, path, raw, err)
-		}
-	}
-	return code, nil
-}
-
-// DoRaw sends a request and returns the status and the body; a 5xx other than 503 is an error.
-func (h *HTTP) DoRaw(ctx context.Context, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if h.token != "" {
-		req.Header.Set("Authorization", "Bearer "+h.token)
-	}
-	resp, err := h.hc.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	if resp.StatusCode >= 500 {
-		return resp.StatusCode, raw, fmt.Errorf("%s %s: %d %.300s", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, raw, nil
-}
-
-// Expect is Do that fails unless the status is want.
-func (h *HTTP) Expect(ctx context.Context, want int, method, path string, body, out any) error {
-	code, raw, err := h.DoRaw(ctx, method, path, body)
-	if err != nil {
-		return err
-	}
-	if code != want {
-		return fmt.Errorf("%s %s: %d, want %d: %.300s", method, path, code, want, raw)
-	}
-	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
+type HTTP = apiclient.Client
 
 func jsonUnmarshal(raw []byte, v any) error {
 	if len(raw) == 0 {
@@ -258,7 +180,4 @@ func jsonUnmarshal(raw []byte, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
-func newHTTPClient(conns int) *http.Client {
-	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns,
-		IdleConnTimeout: time.Minute}}
-}
+func newHTTPClient(conns int) *http.Client { return apiclient.NewHTTPClient(conns) }

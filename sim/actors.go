@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"jiaofu/apiclient"
 )
 
 // Behaviours of a person with a task: act well before the due time, act between two rungs of
@@ -111,11 +113,11 @@ type taskRow struct {
 }
 
 // waitTask polls the user's tasks until one of kind for caseID (other than skip) appears.
-func waitTask(ctx context.Context, c *client, kind, caseID, skip string, within time.Duration) (taskRow, error) {
+func waitTask(ctx context.Context, c *apiclient.Client, kind, caseID, skip string, within time.Duration) (taskRow, error) {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		var out struct{ Items []taskRow }
-		if err := c.expect(ctx, 200, "GET", "/api/v1/tasks?status=all&kind="+kind+"&case_id="+caseID, nil, &out); err != nil {
+		if err := c.Expect(ctx, 200, "GET", "/api/v1/tasks?status=all&kind="+kind+"&case_id="+caseID, nil, &out); err != nil {
 			return taskRow{}, err
 		}
 		for _, t := range out.Items {
@@ -184,7 +186,7 @@ type world struct {
 // sends it back to the staff member, who corrects it on time, and the leader reviews it again on time.
 func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand) {
 	var app struct{ ID string }
-	if err := sc.Staff.expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
+	if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
 		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, &app); err != nil {
 		w.j.fail(err)
 		return
@@ -216,7 +218,7 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 	}
 	if ret {
 		obs.Acted, err = timed(func() error {
-			return sc.Head.expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
+			return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
 		})
 		if err != nil {
 			return err
@@ -232,7 +234,7 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 			return err
 		}
 		if fobs.Acted, err = timed(func() error {
-			return sc.Staff.expect(ctx, 200, "POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit",
+			return sc.Staff.Expect(ctx, 200, "POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit",
 				"fields": map[string]string{"evidence_note": "低保户，已补村委会与民政证明"}}, nil)
 		}); err != nil {
 			return err
@@ -240,7 +242,7 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 		return w.review(ctx, sc, caseID, t.ID, OnTime, "approve", false)
 	}
 	obs.Acted, err = timed(func() error {
-		return sc.Head.expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
+		return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
 	})
 	return err
 }
@@ -253,7 +255,7 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 	obs := &DropoutObs{Unit: sc.Code, Township: sc.Township, Behaviour: ret}
 	var dc struct{ ID string }
 	opened, err := timed(func() error {
-		return sc.Staff.expect(ctx, 201, "POST", "/api/v1/dropout-cases", map[string]string{"student_id": st.ID, "reason": "厌学",
+		return sc.Staff.Expect(ctx, 201, "POST", "/api/v1/dropout-cases", map[string]string{"student_id": st.ID, "reason": "厌学",
 			"last_attended_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")}, &dc)
 	})
 	if err != nil {
@@ -285,7 +287,7 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 			return
 		}
 		if tobs.Acted, err = timed(func() error {
-			return sc.Teacher.expect(ctx, 200, "POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit",
+			return sc.Teacher.Expect(ctx, 200, "POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit",
 				"notes": "家访", "visitors": []string{"班主任"}}, nil)
 		}); err != nil {
 			w.j.fail(err)
@@ -299,7 +301,7 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 		return
 	}
 	s, err := timed(func() error {
-		return sc.Staff.expect(ctx, 200, "POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}, nil)
+		return sc.Staff.Expect(ctx, 200, "POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}, nil)
 	})
 	if err != nil {
 		w.j.fail(err)

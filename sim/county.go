@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+
+	"jiaofu/apiclient"
 )
 
 // A school of the generated county, with the three people the simulated processes need: the
@@ -11,7 +13,7 @@ import (
 // chain of every student of the school's one class.
 type school struct {
 	Code, Township       string // JS-T03-M01, T03
-	Staff, Head, Teacher *client
+	Staff, Head, Teacher *apiclient.Client
 	Profile              profile // how this school's people behave
 	Students             []student
 }
@@ -30,7 +32,7 @@ type county struct {
 // generate creates Townships × Schools schools with their people and students through the admin
 // API. Unit codes, usernames and student numbers carry the seed, so that runs with different
 // seeds never collide and the same seed names the same things.
-func generate(ctx context.Context, admin *client, rng *rand.Rand, size Size, seed uint64) (*county, error) {
+func generate(ctx context.Context, admin *apiclient.Client, rng *rand.Rand, size Size, seed uint64) (*county, error) {
 	const password = "sim-password-1"
 	cty := &county{}
 	n := 0
@@ -38,35 +40,35 @@ func generate(ctx context.Context, admin *client, rng *rand.Rand, size Size, see
 		tw := fmt.Sprintf("T%02d", t)
 		for s := 1; s <= size.Schools; s++ {
 			code := fmt.Sprintf("JS-%s-M%02d", tw, s)
-			if err := admin.expect(ctx, 201, "POST", "/api/v1/admin/org-units", map[string]string{
+			if err := admin.Expect(ctx, 201, "POST", "/api/v1/admin/org-units", map[string]string{
 				"code": code, "name": fmt.Sprintf("模拟%s第%d小学", tw, s), "kind": "school", "parent_code": "JS-" + tw}, nil); err != nil {
 				return nil, err
 			}
 			sc := &school{Code: code, Township: tw, Profile: drawProfile(rng)}
 			users := []struct {
-				dst  **client
+				dst  **apiclient.Client
 				role string
 			}{{&sc.Staff, "school_staff"}, {&sc.Head, "school_leader"}, {&sc.Teacher, "teacher"}}
 			for _, u := range users {
 				name := fmt.Sprintf("sim%d-%s-m%02d-%s", seed, tw, s, u.role)
-				if err := admin.expect(ctx, 201, "POST", "/api/v1/admin/users", map[string]any{"username": lower(name), "password": password,
+				if err := admin.Expect(ctx, 201, "POST", "/api/v1/admin/users", map[string]any{"username": lower(name), "password": password,
 					"display_name": name, "roles": []map[string]string{{"role": u.role, "unit_code": code}}}, nil); err != nil {
 					return nil, err
 				}
-				c, err := admin.login(ctx, lower(name), password)
+				c, err := admin.Login(ctx, lower(name), password)
 				if err != nil {
 					return nil, err
 				}
 				*u.dst = c
 			}
 			var unit struct{ ID string }
-			if err := admin.expect(ctx, 200, "GET", "/api/v1/admin/org-units/"+code, nil, &unit); err != nil {
+			if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/org-units/"+code, nil, &unit); err != nil {
 				return nil, err
 			}
 			for k := 0; k < size.Students; k++ {
 				n++
 				var st struct{ ID string }
-				if err := sc.Staff.expect(ctx, 201, "POST", "/api/v1/admin/students", map[string]any{
+				if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/admin/students", map[string]any{
 					"student_no": fmt.Sprintf("L%d%06d", seed%1000, n), "name": fmt.Sprintf("模拟学生%d", n), "sex": []string{"男", "女"}[n%2],
 					"birth_date": "2016-03-12", "unit_code": code, "grade": 4, "class": "1班", "left_behind": rng.IntN(3) == 0}, &st); err != nil {
 					return nil, err
@@ -75,7 +77,7 @@ func generate(ctx context.Context, admin *client, rng *rand.Rand, size Size, see
 			}
 			// Once the class has students, its teacher answers for it (包保: teacher → class), so each dropout case's
 			// first contact is the teacher's task.
-			if err := admin.expect(ctx, 201, "POST", "/api/v1/admin/responsibilities", map[string]string{
+			if err := admin.Expect(ctx, 201, "POST", "/api/v1/admin/responsibilities", map[string]string{
 				"subject_kind": "class", "subject_id": unit.ID + "/1班", "username": lower(fmt.Sprintf("sim%d-%s-m%02d-teacher", seed, tw, s))}, nil); err != nil {
 				return nil, err
 			}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"jiaofu/apiclient"
 	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/demo"
@@ -113,12 +114,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	defer svc.Stop()
 	fmt.Fprintf(o.Log, "service up in %s\n", time.Since(t0).Round(time.Millisecond))
 
-	anon := &client{base: "http://" + svc.HTTPAddr(), hc: newHTTP()}
-	admin, err := anon.login(ctx, "admin", cfg.AdminPassword)
+	anon := apiclient.New("http://"+svc.HTTPAddr(), apiclient.NewHTTPClient(256))
+	admin, err := anon.Login(ctx, "admin", cfg.AdminPassword)
 	if err != nil {
 		return nil, err
 	}
-	jcs, err := anon.login(ctx, "jcs01", demo.DemoPassword)
+	jcs, err := anon.Login(ctx, "jcs01", demo.DemoPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +130,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		rungs = append(rungs, map[string]string{"after": tm.Ladder[i].String(), "target": target})
 	}
 	for _, kind := range []string{"default", "subsidy_review", "subsidy_resubmit", "dropout_first_contact"} {
-		if err := admin.expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": rungs}, nil); err != nil {
+		if err := admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": rungs}, nil); err != nil {
 			return nil, err
 		}
 	}
 	var ladders struct{ Items []Rung }
-	if err := admin.expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
+	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
 		return nil, err
 	}
 	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.DropoutReturnWindow, HQWindow: cfg.DropoutHQWindow,
@@ -225,7 +226,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		OK      bool  `json:"ok"`
 		Entries int64 `json:"entries"`
 	}
-	if err := jcs.expect(ctx, 200, "GET", "/api/v1/admin/audit/verify", nil, &v); err != nil {
+	if err := jcs.Expect(ctx, 200, "GET", "/api/v1/admin/audit/verify", nil, &v); err != nil {
 		return nil, err
 	}
 	rep.AuditOK, rep.AuditEntries = v.OK, v.Entries
@@ -235,7 +236,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 
 // fetchEscalations reads every case's escalations as the supervision office sees them (one case
 // at a time: the list answers at most 500 and has no paging).
-func fetchEscalations(ctx context.Context, jcs *client, j *journal) ([]Recorded, error) {
+func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([]Recorded, error) {
 	cases := map[string]bool{}
 	for _, t := range j.tasks {
 		cases[t.CaseID] = true
@@ -246,7 +247,7 @@ func fetchEscalations(ctx context.Context, jcs *client, j *journal) ([]Recorded,
 	var all []Recorded
 	for id := range cases {
 		var out struct{ Items []Recorded }
-		if err := jcs.expect(ctx, 200, "GET", "/api/v1/escalations?limit=500&case_id="+id, nil, &out); err != nil {
+		if err := jcs.Expect(ctx, 200, "GET", "/api/v1/escalations?limit=500&case_id="+id, nil, &out); err != nil {
 			return nil, err
 		}
 		all = append(all, out.Items...)
