@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/api"
 	"jiaofu/store"
 )
 
@@ -164,12 +165,12 @@ func (q *req) studentsPage(f *form, status int) error {
 func createStudent(q *req) error {
 	f := formFrom(q.c, studentFields...)
 	grade, _ := strconv.Atoi(f.V("grade"))
-	body := map[string]any{"student_no": f.V("student_no"), "name": f.V("name"), "sex": f.V("sex"), "birth_date": f.V("birth_date"),
-		"id_card_no": f.V("id_card_no"), "unit_code": f.V("unit_code"), "grade": grade, "class": f.V("class"),
-		"poverty_registered": f.Checked("poverty_registered"), "left_behind": f.Checked("left_behind"), "migrant": f.Checked("migrant"),
-		"disability": f.V("disability")}
-	if f.V("household_id") != "" {
-		body["household_id"] = f.V("household_id")
+	body := api.StudentRequest{StudentNo: f.V("student_no"), Name: f.V("name"), Sex: f.V("sex"), BirthDate: f.V("birth_date"),
+		IDCardNo: f.V("id_card_no"), UnitCode: f.V("unit_code"), Grade: grade, Class: f.V("class"),
+		PovertyRegistered: f.Checked("poverty_registered"), HouseholdID: f.V("household_id"), LeftBehind: f.Checked("left_behind"),
+		Migrant: f.Checked("migrant"), Disability: f.V("disability")}
+	if f.checked(api.StudentErrors(body)) {
+		return q.studentsPage(f, fiber.StatusBadRequest)
 	}
 	if _, err := q.call(fiber.MethodPost, "/api/v1/admin/students", body, nil); err != nil {
 		return q.studentsPage(f, f.failed(err))

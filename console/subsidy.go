@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/api"
 	"jiaofu/calendar"
 	"jiaofu/store"
 )
@@ -270,15 +271,25 @@ func (q *req) studentOptions() ([]option, []store.Student, error) {
 
 func createApplication(q *req) error {
 	f := formFrom(q.c, applyFields...)
-	body := map[string]string{"student_id": f.V("student_id"), "programme": f.V("programme"), "term": f.V("term")}
-	if f.V("evidence_note") != "" {
-		body["evidence_note"] = f.V("evidence_note")
+	body := api.ApplicationRequest{StudentID: f.V("student_id"), Programme: f.V("programme"), Term: f.V("term"), EvidenceNote: f.V("evidence_note")}
+	if f.checked(q.con.api.ApplicationErrors(body, q.povertyRegistered(body.StudentID))) {
+		return q.applyForm(f, fiber.StatusBadRequest)
 	}
 	var app store.Application
 	if _, err := q.call(fiber.MethodPost, "/api/v1/subsidy-applications", body, &app); err != nil {
 		return q.applyForm(f, f.failed(err))
 	}
 	return q.redirect("/console/subsidy/applications/"+url.PathEscape(app.ID), "申请已提交，等待学校审核。")
+}
+
+// povertyRegistered tells whether the student is poverty-registered (建档立卡), for the evidence
+// note's check; true for a student the user's list does not hold, whom the API checks.
+func (q *req) povertyRegistered(studentID string) bool {
+	var st store.Student
+	if studentID == "" || q.get("/api/v1/admin/students/"+url.PathEscape(studentID), &st) != nil {
+		return true
+	}
+	return st.PovertyRegistered
 }
 
 func showApplication(q *req) error {
