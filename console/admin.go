@@ -40,7 +40,7 @@ type adminView struct {
 	IsAdmin bool
 	Units   []store.Unit
 	Users   []store.User
-	Stud    []store.Student
+	Stud    []studentRow
 	Progs   []store.Programme
 	Kinds   []option
 	Parents []option
@@ -48,6 +48,13 @@ type adminView struct {
 	Schools []option
 	Stages  []option
 	Sexes   []option
+}
+
+// studentRow is a student of the students page with the actions the user may take for them:
+// only the student's school staff may apply, only its school or township may open a case.
+type studentRow struct {
+	store.Student
+	CanApply, CanOpenCase bool
 }
 
 func (q *req) adminBase(tab string) adminView {
@@ -152,7 +159,9 @@ func (q *req) studentsPage(f *form, status int) error {
 	if err := q.get("/api/v1/admin/students", &sts); err != nil {
 		return q.fail(err)
 	}
-	v.Stud = sts.Items
+	for _, st := range sts.Items {
+		v.Stud = append(v.Stud, studentRow{st, api.MayApply(q.actor, st.UnitPath), api.MayOpenDropoutCase(q.actor, st.UnitPath)})
+	}
 	if err := q.loadUnits(&v); err != nil {
 		return q.fail(err)
 	}

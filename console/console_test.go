@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/access"
 	"jiaofu/api"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -228,5 +229,37 @@ func TestFormsShowEveryFieldError(t *testing.T) {
 	// A form the console's checks pass goes to the API.
 	if errs := srv.ApplicationErrors(api.ApplicationRequest{StudentID: "s1", Programme: "p", Term: currentTerm()}, true); len(errs) > 0 {
 		t.Errorf("a good application fails the console's checks: %v", errs)
+	}
+}
+
+// TestActionsOfferedByTheAPIsRules: a page offers applying, publishing and opening a case only to
+// a user whom the API's own predicate lets do it somewhere; a county-wide reviewer or the admin
+// is not offered what the API would refuse.
+func TestActionsOfferedByTheAPIsRules(t *testing.T) {
+	at := func(role, path string) access.Actor {
+		return access.Actor{Roles: []access.Role{{Role: role, UnitPath: path}}}
+	}
+	staff, township := at("school_staff", "/JS/JS-T01/JS-T01-S01/"), at("township_staff", "/JS/JS-T01/")
+	aid, admin := at("aid_center", "/JS/JS-ZZZX/"), at("admin", "/JS/")
+	for _, c := range []struct {
+		who    string
+		a      access.Actor
+		action string
+		may    func(access.Actor, string) bool
+		want   bool
+	}{
+		{"school staff", staff, "apply", api.MayApply, true},
+		{"school staff", staff, "publish", api.MayPublish, true},
+		{"school staff", staff, "open a case", api.MayOpenDropoutCase, true},
+		{"township staff", township, "apply", api.MayApply, false},
+		{"township staff", township, "open a case", api.MayOpenDropoutCase, true},
+		{"the aid centre", aid, "apply", api.MayApply, false},
+		{"the admin", admin, "apply", api.MayApply, false},
+		{"the admin", admin, "publish", api.MayPublish, false},
+		{"the admin", admin, "open a case", api.MayOpenDropoutCase, false},
+	} {
+		if got := somewhere(c.a, c.may); got != c.want {
+			t.Errorf("%s offered to %s: %v, want %v", c.action, c.who, got, c.want)
+		}
 	}
 }

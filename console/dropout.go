@@ -109,7 +109,7 @@ func dropoutLedger(q *req) error {
 	}
 	v.tally("dropout", dropoutStates, rows)
 	v.Rows = items
-	v.CanNew = has(q.actor, dropoutWorkers...)
+	v.CanNew = somewhere(q.actor, api.MayOpenDropoutCase)
 	return q.render(fiber.StatusOK, "dropout_ledger", "控辍保学台账", v, nil)
 }
 
@@ -122,7 +122,7 @@ func newDropoutCase(q *req) error {
 }
 
 func (q *req) dropoutForm(f *form, status int) error {
-	students, _, err := q.studentOptions()
+	students, _, err := q.studentOptions(api.MayOpenDropoutCase)
 	if err != nil {
 		return q.fail(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/access"
 	"jiaofu/api"
 	"jiaofu/calendar"
 	"jiaofu/store"
@@ -171,7 +172,7 @@ type appListView struct {
 }
 
 func listApplications(q *req) error {
-	v := appListView{Term: q.c.Query("term"), State: q.c.Query("state"), CanNew: has(q.actor, "school_staff")}
+	v := appListView{Term: q.c.Query("term"), State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayApply)}
 	v.States = stateOptions("app", []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", "signed_off", "disbursed", "rejected"})
 	qs := url.Values{"limit": {"500"}}
 	if v.Term != "" {
@@ -214,7 +215,7 @@ func (q *req) applyForm(f *form, status int) error {
 	var v applyView
 	var sts []store.Student
 	var err error
-	if v.Students, sts, err = q.studentOptions(); err != nil {
+	if v.Students, sts, err = q.studentOptions(api.MayApply); err != nil {
 		return q.fail(err)
 	}
 	var ps struct{ Items []store.Programme }
@@ -245,11 +246,18 @@ func applyProgrammes(ps []store.Programme, sts []store.Student, studentID string
 	return out
 }
 
-// studentOptions lists the students in the user's scope for a select, and the students.
-func (q *req) studentOptions() ([]option, []store.Student, error) {
-	var sts struct{ Items []store.Student }
-	if err := q.get("/api/v1/admin/students", &sts); err != nil {
+// studentOptions lists the students in the user's scope for whom may (the API's rule of the
+// form's action) holds, for a select, and those students.
+func (q *req) studentOptions(may func(access.Actor, string) bool) ([]option, []store.Student, error) {
+	var all struct{ Items []store.Student }
+	if err := q.get("/api/v1/admin/students", &all); err != nil {
 		return nil, nil, err
+	}
+	var sts struct{ Items []store.Student }
+	for _, s := range all.Items {
+		if may(q.actor, s.UnitPath) {
+			sts.Items = append(sts.Items, s)
+		}
 	}
 	schools := map[string]bool{}
 	for _, s := range sts.Items {
@@ -308,7 +316,7 @@ type batchListView struct {
 }
 
 func listBatches(q *req) error {
-	v := batchListView{State: q.c.Query("state"), CanNew: has(q.actor, "school_staff", "school_leader")}
+	v := batchListView{State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayPublish)}
 	v.States = stateOptions("batch", []string{"publicizing", "closed", "signed_off"})
 	qs := url.Values{}
 	if v.State != "" {
@@ -509,10 +517,12 @@ type omissionView struct {
 	Err   *fieldError
 }
 
-// omission is a student of the report with what they hold for the term (in review, returned).
+// omission is a student of the report with what they hold for the term (in review, returned), and
+// whether the user may apply for them (only their school's staff may).
 type omission struct {
 	store.Student
 	Holdings []store.Holding `json:"holdings"`
+	CanApply bool            `json:"-"`
 }
 
 // omissions is the 遗漏 report: registered students with no approved application this term.
@@ -529,6 +539,9 @@ func omissions(q *req) error {
 			return q.render(fiber.StatusBadRequest, "subsidy_omissions", "遗漏名单", v, nil)
 		}
 		return q.fail(err)
+	}
+	for i := range out.Items {
+		out.Items[i].CanApply = api.MayApply(q.actor, out.Items[i].UnitPath)
 	}
 	v.Items, v.Count = out.Items, out.Count
 	return q.render(fiber.StatusOK, "subsidy_omissions", "遗漏名单", v, nil)
