@@ -255,48 +255,68 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 }
 
 func validateStudent(req studentRequest) (store.Student, error) {
+	st, errs := checkStudent(req)
+	if len(errs) > 0 {
+		return st, errs[0]
+	}
+	return st, nil
+}
+
+// StudentRequest is the body of POST /api/v1/admin/students.
+type StudentRequest = studentRequest
+
+// StudentErrors are the checks of a new student's own fields (no database), every field's first,
+// in the order CreateStudent answers the first of them.
+func StudentErrors(req StudentRequest) []*Error {
+	_, errs := checkStudent(req)
+	return errs
+}
+
+// checkStudent reads a new student and checks each of its fields.
+func checkStudent(req studentRequest) (store.Student, []*Error) {
 	st := store.Student{StudentNo: strings.TrimSpace(req.StudentNo), Name: strings.TrimSpace(req.Name), Sex: req.Sex, BirthDate: req.BirthDate,
 		IDCardNo: strings.ToUpper(strings.TrimSpace(req.IDCardNo)), UnitCode: req.UnitCode, Grade: req.Grade, Class: strings.TrimSpace(req.Class),
 		PovertyRegistered: req.PovertyRegistered, HouseholdID: req.HouseholdID, LeftBehind: req.LeftBehind, Migrant: req.Migrant, Disability: req.Disability}
-	if err := text("name", st.Name, 30); err != nil {
-		return st, err
+	var errs []*Error
+	fail := func(e *Error) {
+		if e != nil {
+			errs = append(errs, e)
+		}
 	}
+	fail(Text("name", st.Name, 30))
 	if st.Sex != "M" && st.Sex != "F" && st.Sex != "男" && st.Sex != "女" {
-		return st, bad("sex", "must be M, F, 男 or 女")
+		fail(bad("sex", "must be M, F, 男 or 女"))
 	}
 	if err := validDate(st.BirthDate); err != nil {
-		return st, bad("birth_date", "%v", err)
+		fail(bad("birth_date", "%v", err))
 	}
 	if st.IDCardNo != "" {
 		if err := ValidIDCard(st.IDCardNo); err != nil {
-			return st, bad("id_card_no", "%v", err)
-		}
-		if st.IDCardNo[6:14] != strings.ReplaceAll(st.BirthDate, "-", "") {
-			return st, bad("id_card_no", "the birth date in the number does not match birth_date")
+			fail(bad("id_card_no", "%v", err))
+		} else if st.IDCardNo[6:14] != strings.ReplaceAll(st.BirthDate, "-", "") {
+			fail(bad("id_card_no", "the birth date in the number does not match birth_date"))
 		}
 	}
 	switch {
 	case strings.HasPrefix(st.StudentNo, "G"):
 		if st.StudentNo[1:] != st.IDCardNo {
-			return st, bad("student_no", "a G number is G followed by the student's ID-card number")
+			fail(bad("student_no", "a G number is G followed by the student's ID-card number"))
 		}
 	case strings.HasPrefix(st.StudentNo, "L") && len(st.StudentNo) > 1:
 	default:
-		return st, bad("student_no", "must be G + ID-card number, or L + a temporary number")
+		fail(bad("student_no", "must be G + ID-card number, or L + a temporary number"))
 	}
 	if st.UnitCode == "" {
-		return st, bad("unit_code", "required")
+		fail(bad("unit_code", "required"))
 	}
 	if st.Grade < 1 || st.Grade > 12 {
-		return st, bad("grade", "must be 1–12 (preschool classes use 1–3 at a kindergarten)")
+		fail(bad("grade", "must be 1–12 (preschool classes use 1–3 at a kindergarten)"))
 	}
-	if err := text("class", st.Class, 20); err != nil {
-		return st, err
-	}
+	fail(Text("class", st.Class, 20))
 	if st.PovertyRegistered && strings.TrimSpace(st.HouseholdID) == "" {
 		st.HouseholdID = ""
 	}
-	return st, nil
+	return st, errs
 }
 
 // studentView is the student as viewer a may see it (personalViewOf says who sees what).

@@ -169,15 +169,15 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 // programmes across items.
 func (s *Server) checkApplication(ctx context.Context, a access.Actor, students map[string]store.Student, held map[string][]store.Holding,
 	progs map[string]store.Programme, req applicationRequest) (*opening, error) {
-	if req.StudentID == "" {
-		return nil, bad("student_id", "required")
+	if e := Required("student_id", req.StudentID); e != nil {
+		return nil, e
 	}
 	st, ok := students[req.StudentID]
 	if !ok {
 		return nil, bad("student_id", "no student %s", quote(req.StudentID))
 	}
-	if req.Programme == "" {
-		return nil, bad("programme", "required")
+	if e := Required("programme", req.Programme); e != nil {
+		return nil, e
 	}
 	prog, ok := progs[req.Programme]
 	if !ok {
@@ -190,22 +190,19 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	if !prog.Active {
 		return nil, bad("programme", "no active programme %s", quote(req.Programme))
 	}
-	if err := termForApplication(req.Term, nowUTC(), s.cfg.AnyTerm); err != nil {
-		return nil, bad("term", "%v", err)
+	if e := s.ApplicationTerm(req.Term); e != nil {
+		return nil, e
 	}
-	if !a.Can(store.RoleSchoolStaff, st.UnitPath) {
+	if !MayApply(a, st.UnitPath) {
 		return nil, refused(workflows.CodeNotInScope, "", "only school staff of the student's school may apply for them")
 	}
 	if err := eligible(st, prog, req.Term, held[st.ID]); err != nil {
 		return nil, err
 	}
+	if e := EvidenceNote(req.EvidenceNote, st.PovertyRegistered); e != nil {
+		return nil, e
+	}
 	note := strings.TrimSpace(req.EvidenceNote)
-	if !st.PovertyRegistered && note == "" {
-		return nil, bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
-	}
-	if len([]rune(req.EvidenceNote)) > 1000 {
-		return nil, bad("evidence_note", "at most 1000 characters")
-	}
 	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
 	held[st.ID] = append(held[st.ID], store.Holding{ApplicationID: id, StudentID: st.ID, Term: req.Term, ProgrammeCode: prog.Code,
 		ProgrammeName: prog.Name, ExclusiveGroup: prog.ExclusiveGroup, State: store.AppSubmitted})
@@ -218,6 +215,10 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 		school: st.UnitCode,
 	}, nil
 }
+
+// MayApply says whether a may apply for a student of the unit at unitPath: only school staff of
+// the student's school (checkApplication refuses anyone else), so the console offers only them.
+func MayApply(a access.Actor, unitPath string) bool { return a.Can(store.RoleSchoolStaff, unitPath) }
 
 // stageNames say a stage in a clerk's words.
 var stageNames = map[string]string{"preschool": "preschool", "primary": "primary", "junior": "junior secondary",

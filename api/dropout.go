@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/access"
 	"jiaofu/calendar"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -25,6 +26,21 @@ type dropoutRequest struct {
 // their survey.
 var dropoutOpeners = []string{store.RoleSchoolStaff, store.RoleTeacher, store.RoleSchoolLeader, store.RoleTownshipStaff}
 
+// MayOpenDropoutCase says whether a may open a case for a student of the unit at unitPath (one of
+// dropoutOpeners there); CreateDropoutCase refuses anyone else, and the console offers only them.
+func MayOpenDropoutCase(a access.Actor, unitPath string) bool {
+	return slices.ContainsFunc(dropoutOpeners, func(r string) bool { return a.Can(r, unitPath) })
+}
+
+// DropoutRequest is the body of POST /api/v1/dropout-cases.
+type DropoutRequest = dropoutRequest
+
+// DropoutErrors are the checks of a new case's own fields (no database), every field's first,
+// as CreateDropoutCase answers them.
+func DropoutErrors(req DropoutRequest) []*Error {
+	return collect(Required("student_id", req.StudentID), Text("reason", req.Reason, 500), LastAttended(req.LastAttendedOn))
+}
+
 // CreateDropoutCase opens a persuasion case; a student has at most one open case (409).
 func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	var req dropoutRequest
@@ -39,13 +55,10 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	if err := text("reason", req.Reason, 500); err != nil {
 		return err
 	}
-	if err := validDate(req.LastAttendedOn); err != nil {
-		return bad("last_attended_on", "%v", err)
+	if e := LastAttended(req.LastAttendedOn); e != nil {
+		return e
 	}
-	if d, _ := time.ParseInLocation("2006-01-02", req.LastAttendedOn, calendar.CST); d.After(time.Now()) {
-		return bad("last_attended_on", "cannot be in the future")
-	}
-	if !slices.ContainsFunc(dropoutOpeners, func(r string) bool { return a.Can(r, st.UnitPath) }) {
+	if !MayOpenDropoutCase(a, st.UnitPath) {
 		return refused(workflows.CodeNotInScope, "", "only the student's school or township may open a dropout case")
 	}
 	wfID := workflows.DropoutWorkflowID(st.ID)
@@ -148,6 +161,21 @@ type attemptRequest struct {
 	Method   string   `json:"method"`
 	Notes    string   `json:"notes" max:"2000" multiline:"true"`
 	Visitors []string `json:"visitors" items:"20" max:"50"`
+}
+
+// AttemptRequest is the body of POST /api/v1/dropout-cases/{id}/attempts.
+type AttemptRequest = attemptRequest
+
+// AttemptErrors are the checks of an attempt's own fields, every field's first, as LogAttempt
+// answers them (its notes' length, then workflows.CheckAttempt).
+func AttemptErrors(req AttemptRequest) []*Error {
+	errs := collect(Text("notes", req.Notes, 2000))
+	if err := workflows.CheckAttempt(workflows.DropoutAttempt{Method: req.Method, Notes: req.Notes}); err != nil {
+		if e, _ := ClientError(err); len(errs) == 0 || errs[0].Field != e.Field {
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }
 
 // LogAttempt records a persuasion attempt (home visit, phone call, …); the first one of a round

@@ -16,8 +16,8 @@ import (
 
 // studentFor resolves the student_id field of a request.
 func (s *Server) studentFor(ctx context.Context, id string) (store.Student, error) {
-	if id == "" {
-		return store.Student{}, bad("student_id", "required")
+	if e := Required("student_id", id); e != nil {
+		return store.Student{}, e
 	}
 	st, err := s.store.StudentByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {

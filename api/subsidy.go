@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/access"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -133,6 +134,17 @@ type applicationRequest struct {
 	EvidenceNote string `json:"evidence_note,omitempty" max:"1000" multiline:"true"`
 }
 
+// ApplicationRequest is the body of POST /api/v1/subsidy-applications.
+type ApplicationRequest = applicationRequest
+
+// ApplicationErrors are the checks of a new application's own fields, every field's first, as
+// checkApplication answers them; povertyRegistered is the chosen student's (true when unknown,
+// which leaves the evidence note to the API).
+func (s *Server) ApplicationErrors(req ApplicationRequest, povertyRegistered bool) []*Error {
+	return collect(Required("student_id", req.StudentID), Required("programme", req.Programme), s.ApplicationTerm(req.Term),
+		EvidenceNote(req.EvidenceNote, povertyRegistered))
+}
+
 // CreateApplication starts a subsidy application workflow. Its id derives from (student,
 // programme, term), so a second application for the same three is a 409 that changes nothing.
 // It takes the same path as one item of the bulk endpoint (openApplications).
@@ -229,6 +241,12 @@ type batchRequest struct {
 	Term       string `json:"term"`
 }
 
+// MayPublish says whether a may start the publicity of the school at unitPath: its own school
+// staff or leaders (CreateBatch refuses anyone else), so the console offers only them.
+func MayPublish(a access.Actor, unitPath string) bool {
+	return a.Can(store.RoleSchoolStaff, unitPath) || a.Can(store.RoleSchoolLeader, unitPath)
+}
+
 // CreateBatch gathers the school's reviewed applications for the term into a publicity batch
 // and starts its period.
 func (s *Server) CreateBatch(c *fiber.Ctx) error {
@@ -249,7 +267,7 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	if err := ValidTerm(req.Term); err != nil {
 		return bad("term", "%v", err)
 	}
-	if !a.Can(store.RoleSchoolStaff, unit.Path) && !a.Can(store.RoleSchoolLeader, unit.Path) {
+	if !MayPublish(a, unit.Path) {
 		return refused(workflows.CodeNotInScope, "", "only the school's own staff may publish its list")
 	}
 	apps, err := s.store.Applications(ctx, store.ApplicationFilter{UnitID: unit.ID, Term: req.Term, State: store.AppReviewed, Limit: 1000})

@@ -128,3 +128,65 @@ func text(field, v string, max int) error {
 	}
 	return nil
 }
+
+// The field checks below are the API's own, exported so that the console can run them before a
+// request and show every field's error at once (a handler stops at its first). Each handler calls
+// the same check in its own order, so that a rule is written once.
+
+// collect keeps the checks that failed.
+func collect(checks ...*Error) []*Error {
+	var out []*Error
+	for _, e := range checks {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Required refuses an empty field as the handlers do.
+func Required(field, v string) *Error {
+	if blank(strings.TrimSpace(v)) {
+		return bad(field, "required").because("required")
+	}
+	return nil
+}
+
+// EvidenceNote checks an application's evidence note: required for a student who is not
+// poverty-registered (建档立卡), at most 1000 characters.
+func EvidenceNote(note string, povertyRegistered bool) *Error {
+	if !povertyRegistered && strings.TrimSpace(note) == "" {
+		return bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
+	}
+	if utf8.RuneCountInString(note) > 1000 {
+		return bad("evidence_note", "at most 1000 characters")
+	}
+	return nil
+}
+
+// ApplicationTerm checks a new application's term as POST /api/v1/subsidy-applications does.
+func (s *Server) ApplicationTerm(term string) *Error {
+	if err := termForApplication(term, nowUTC(), s.cfg.AnyTerm); err != nil {
+		return bad("term", "%v", err)
+	}
+	return nil
+}
+
+// LastAttended checks a dropout case's last day at school: a date, not after today (China time).
+func LastAttended(v string) *Error {
+	if err := validDate(v); err != nil {
+		return bad("last_attended_on", "%v", err)
+	}
+	if d, _ := time.ParseInLocation("2006-01-02", v, calendar.CST); d.After(time.Now()) {
+		return bad("last_attended_on", "cannot be in the future")
+	}
+	return nil
+}
+
+// Text checks a required free-text field of at most max characters.
+func Text(field, v string, max int) *Error {
+	if err := text(field, v, max); err != nil {
+		return err.(*Error)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/api"
 	"jiaofu/store"
 )
 
@@ -39,7 +40,7 @@ type adminView struct {
 	IsAdmin bool
 	Units   []store.Unit
 	Users   []store.User
-	Stud    []store.Student
+	Stud    []studentRow
 	Progs   []store.Programme
 	Kinds   []option
 	Parents []option
@@ -47,6 +48,13 @@ type adminView struct {
 	Schools []option
 	Stages  []option
 	Sexes   []option
+}
+
+// studentRow is a student of the students page with the actions the user may take for them:
+// only the student's school staff may apply, only its school or township may open a case.
+type studentRow struct {
+	store.Student
+	CanApply, CanOpenCase bool
 }
 
 func (q *req) adminBase(tab string) adminView {
@@ -151,7 +159,9 @@ func (q *req) studentsPage(f *form, status int) error {
 	if err := q.get("/api/v1/admin/students", &sts); err != nil {
 		return q.fail(err)
 	}
-	v.Stud = sts.Items
+	for _, st := range sts.Items {
+		v.Stud = append(v.Stud, studentRow{st, api.MayApply(q.actor, st.UnitPath), api.MayOpenDropoutCase(q.actor, st.UnitPath)})
+	}
 	if err := q.loadUnits(&v); err != nil {
 		return q.fail(err)
 	}
@@ -164,12 +174,12 @@ func (q *req) studentsPage(f *form, status int) error {
 func createStudent(q *req) error {
 	f := formFrom(q.c, studentFields...)
 	grade, _ := strconv.Atoi(f.V("grade"))
-	body := map[string]any{"student_no": f.V("student_no"), "name": f.V("name"), "sex": f.V("sex"), "birth_date": f.V("birth_date"),
-		"id_card_no": f.V("id_card_no"), "unit_code": f.V("unit_code"), "grade": grade, "class": f.V("class"),
-		"poverty_registered": f.Checked("poverty_registered"), "left_behind": f.Checked("left_behind"), "migrant": f.Checked("migrant"),
-		"disability": f.V("disability")}
-	if f.V("household_id") != "" {
-		body["household_id"] = f.V("household_id")
+	body := api.StudentRequest{StudentNo: f.V("student_no"), Name: f.V("name"), Sex: f.V("sex"), BirthDate: f.V("birth_date"),
+		IDCardNo: f.V("id_card_no"), UnitCode: f.V("unit_code"), Grade: grade, Class: f.V("class"),
+		PovertyRegistered: f.Checked("poverty_registered"), HouseholdID: f.V("household_id"), LeftBehind: f.Checked("left_behind"),
+		Migrant: f.Checked("migrant"), Disability: f.V("disability")}
+	if f.checked(api.StudentErrors(body)) {
+		return q.studentsPage(f, fiber.StatusBadRequest)
 	}
 	if _, err := q.call(fiber.MethodPost, "/api/v1/admin/students", body, nil); err != nil {
 		return q.studentsPage(f, f.failed(err))

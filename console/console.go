@@ -451,6 +451,18 @@ func has(a access.Actor, roles ...string) bool {
 
 func anyone(access.Actor) bool { return true }
 
+// somewhere tells whether may (one of the API's predicates, such as api.MayApply) holds for the
+// actor at any unit the actor holds a role at: whether a page should offer the action at all.
+// The pages then offer it per student or school by the same predicate.
+func somewhere(a access.Actor, may func(access.Actor, string) bool) bool {
+	for _, r := range a.Roles {
+		if may(a, r.Scope()) {
+			return true
+		}
+	}
+	return false
+}
+
 func roles(rs ...string) func(access.Actor) bool {
 	return func(a access.Actor) bool { return has(a, rs...) }
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/access"
+	"jiaofu/api"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -188,4 +190,76 @@ func TestCurrentTerm(t *testing.T) {
 
 func termLike(s string) bool {
 	return len(s) == 11 && s[4] == '-' && s[9] == '-' && (s[10] == '1' || s[10] == '2')
+}
+
+// TestFormsShowEveryFieldError: the console runs the API's own checks of a form's fields before
+// sending it, so a form with several bad fields shows each one's error next to it, in Chinese,
+// where the API alone would name only its first.
+func TestFormsShowEveryFieldError(t *testing.T) {
+	srv := &api.Server{}
+	for _, c := range []struct {
+		name   string
+		fields []string
+		errs   []*api.Error
+		want   map[string]string
+	}{
+		{"apply", applyFields, srv.ApplicationErrors(api.ApplicationRequest{StudentID: "s1", Term: "2026-27-1"}, false),
+			map[string]string{"programme": "必填", "term": "学期格式应为", "evidence_note": "必填：该学生不是建档立卡户"}},
+		{"dropout case", dropoutFields, api.DropoutErrors(api.DropoutRequest{LastAttendedOn: "2026/09/01"}),
+			map[string]string{"student_id": "必填", "reason": "必填", "last_attended_on": "日期格式应为"}},
+		{"attempt", attemptFields, api.AttemptErrors(api.AttemptRequest{Method: "letter"}),
+			map[string]string{"method": "请从列表中选择", "notes": "必填"}},
+		{"student", studentFields, api.StudentErrors(api.StudentRequest{BirthDate: "2015-13-01", IDCardNo: "123"}),
+			map[string]string{"name": "必填", "sex": "请选择性别", "birth_date": "日期格式应为", "id_card_no": "身份证号应为 18 位",
+				"student_no": "学籍号应为", "unit_code": "必填", "grade": "年级应为 1–12", "class": "必填"}},
+	} {
+		f := newForm(c.fields...)
+		if !f.checked(c.errs) {
+			t.Errorf("%s: no check failed", c.name)
+		}
+		for field, want := range c.want {
+			if fe := f.E(field); fe == nil || !strings.Contains(fe.Message, want) || fe.Detail != "" {
+				t.Errorf("%s: %s = %+v, want %q", c.name, field, fe, want)
+			}
+		}
+		if len(f.Errors) != len(c.want) || f.Banner != nil {
+			t.Errorf("%s: errors %v, banner %+v; want only %v", c.name, f.Errors, f.Banner, c.want)
+		}
+	}
+	// A form the console's checks pass goes to the API.
+	if errs := srv.ApplicationErrors(api.ApplicationRequest{StudentID: "s1", Programme: "p", Term: currentTerm()}, true); len(errs) > 0 {
+		t.Errorf("a good application fails the console's checks: %v", errs)
+	}
+}
+
+// TestActionsOfferedByTheAPIsRules: a page offers applying, publishing and opening a case only to
+// a user whom the API's own predicate lets do it somewhere; a county-wide reviewer or the admin
+// is not offered what the API would refuse.
+func TestActionsOfferedByTheAPIsRules(t *testing.T) {
+	at := func(role, path string) access.Actor {
+		return access.Actor{Roles: []access.Role{{Role: role, UnitPath: path}}}
+	}
+	staff, township := at("school_staff", "/JS/JS-T01/JS-T01-S01/"), at("township_staff", "/JS/JS-T01/")
+	aid, admin := at("aid_center", "/JS/JS-ZZZX/"), at("admin", "/JS/")
+	for _, c := range []struct {
+		who    string
+		a      access.Actor
+		action string
+		may    func(access.Actor, string) bool
+		want   bool
+	}{
+		{"school staff", staff, "apply", api.MayApply, true},
+		{"school staff", staff, "publish", api.MayPublish, true},
+		{"school staff", staff, "open a case", api.MayOpenDropoutCase, true},
+		{"township staff", township, "apply", api.MayApply, false},
+		{"township staff", township, "open a case", api.MayOpenDropoutCase, true},
+		{"the aid centre", aid, "apply", api.MayApply, false},
+		{"the admin", admin, "apply", api.MayApply, false},
+		{"the admin", admin, "publish", api.MayPublish, false},
+		{"the admin", admin, "open a case", api.MayOpenDropoutCase, false},
+	} {
+		if got := somewhere(c.a, c.may); got != c.want {
+			t.Errorf("%s offered to %s: %v, want %v", c.action, c.who, got, c.want)
+		}
+	}
 }

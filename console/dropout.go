@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/api"
 	"jiaofu/calendar"
 	"jiaofu/store"
 )
@@ -108,7 +109,7 @@ func dropoutLedger(q *req) error {
 	}
 	v.tally("dropout", dropoutStates, rows)
 	v.Rows = items
-	v.CanNew = has(q.actor, dropoutWorkers...)
+	v.CanNew = somewhere(q.actor, api.MayOpenDropoutCase)
 	return q.render(fiber.StatusOK, "dropout_ledger", "控辍保学台账", v, nil)
 }
 
@@ -121,7 +122,7 @@ func newDropoutCase(q *req) error {
 }
 
 func (q *req) dropoutForm(f *form, status int) error {
-	students, _, err := q.studentOptions()
+	students, _, err := q.studentOptions(api.MayOpenDropoutCase)
 	if err != nil {
 		return q.fail(err)
 	}
@@ -134,9 +135,12 @@ func (q *req) dropoutForm(f *form, status int) error {
 
 func createDropoutCase(q *req) error {
 	f := formFrom(q.c, dropoutFields...)
+	body := api.DropoutRequest{StudentID: f.V("student_id"), Reason: f.V("reason"), LastAttendedOn: f.V("last_attended_on")}
+	if f.checked(api.DropoutErrors(body)) {
+		return q.dropoutForm(f, fiber.StatusBadRequest)
+	}
 	var dc store.DropoutCase
-	status, err := q.call(fiber.MethodPost, "/api/v1/dropout-cases", map[string]string{"student_id": f.V("student_id"),
-		"reason": f.V("reason"), "last_attended_on": f.V("last_attended_on")}, &dc)
+	status, err := q.call(fiber.MethodPost, "/api/v1/dropout-cases", body, &dc)
 	if err != nil {
 		return q.dropoutForm(f, f.failed(err))
 	}
@@ -212,11 +216,14 @@ func logAttempt(q *req) error {
 			visitors = append(visitors, v)
 		}
 	}
+	body := api.AttemptRequest{Method: f.V("method"), Notes: f.V("notes"), Visitors: visitors}
+	if f.checked(api.AttemptErrors(body)) {
+		return q.dropoutCase(id, f, fiber.StatusBadRequest)
+	}
 	var out struct {
 		FirstContact bool `json:"first_contact"`
 	}
-	status, err := q.call(fiber.MethodPost, "/api/v1/dropout-cases/"+url.PathEscape(id)+"/attempts",
-		map[string]any{"method": f.V("method"), "notes": f.V("notes"), "visitors": visitors}, &out)
+	status, err := q.call(fiber.MethodPost, "/api/v1/dropout-cases/"+url.PathEscape(id)+"/attempts", body, &out)
 	if err != nil {
 		return q.dropoutCase(id, f, f.failed(err))
 	}

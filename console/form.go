@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/api"
 )
 
 // form keeps what the user typed and the errors of its fields, so that a refused form comes back
@@ -95,6 +97,17 @@ func (f *form) failed(err error) int {
 	}
 	f.Banner = toUI(err, nil)
 	return f.Banner.Status
+}
+
+// checked records the API's own checks of the form's fields (api.ApplicationErrors and the
+// like), which the console runs before the request: the API stops at the first bad field, and a
+// clerk should see every one at once, worded as the API's answers are. It reports whether any
+// failed; then the request is not sent.
+func (f *form) checked(errs []*api.Error) bool {
+	for _, e := range errs {
+		f.failed(fromAPI(e))
+	}
+	return len(errs) > 0
 }
 
 // option is one choice of a select.

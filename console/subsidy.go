@@ -9,6 +9,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/access"
+	"jiaofu/api"
 	"jiaofu/calendar"
 	"jiaofu/store"
 )
@@ -170,7 +172,7 @@ type appListView struct {
 }
 
 func listApplications(q *req) error {
-	v := appListView{Term: q.c.Query("term"), State: q.c.Query("state"), CanNew: has(q.actor, "school_staff")}
+	v := appListView{Term: q.c.Query("term"), State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayApply)}
 	v.States = stateOptions("app", []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", "signed_off", "disbursed", "rejected"})
 	qs := url.Values{"limit": {"500"}}
 	if v.Term != "" {
@@ -213,7 +215,7 @@ func (q *req) applyForm(f *form, status int) error {
 	var v applyView
 	var sts []store.Student
 	var err error
-	if v.Students, sts, err = q.studentOptions(); err != nil {
+	if v.Students, sts, err = q.studentOptions(api.MayApply); err != nil {
 		return q.fail(err)
 	}
 	var ps struct{ Items []store.Programme }
@@ -244,11 +246,18 @@ func applyProgrammes(ps []store.Programme, sts []store.Student, studentID string
 	return out
 }
 
-// studentOptions lists the students in the user's scope for a select, and the students.
-func (q *req) studentOptions() ([]option, []store.Student, error) {
-	var sts struct{ Items []store.Student }
-	if err := q.get("/api/v1/admin/students", &sts); err != nil {
+// studentOptions lists the students in the user's scope for whom may (the API's rule of the
+// form's action) holds, for a select, and those students.
+func (q *req) studentOptions(may func(access.Actor, string) bool) ([]option, []store.Student, error) {
+	var all struct{ Items []store.Student }
+	if err := q.get("/api/v1/admin/students", &all); err != nil {
 		return nil, nil, err
+	}
+	var sts struct{ Items []store.Student }
+	for _, s := range all.Items {
+		if may(q.actor, s.UnitPath) {
+			sts.Items = append(sts.Items, s)
+		}
 	}
 	schools := map[string]bool{}
 	for _, s := range sts.Items {
@@ -270,15 +279,25 @@ func (q *req) studentOptions() ([]option, []store.Student, error) {
 
 func createApplication(q *req) error {
 	f := formFrom(q.c, applyFields...)
-	body := map[string]string{"student_id": f.V("student_id"), "programme": f.V("programme"), "term": f.V("term")}
-	if f.V("evidence_note") != "" {
-		body["evidence_note"] = f.V("evidence_note")
+	body := api.ApplicationRequest{StudentID: f.V("student_id"), Programme: f.V("programme"), Term: f.V("term"), EvidenceNote: f.V("evidence_note")}
+	if f.checked(q.con.api.ApplicationErrors(body, q.povertyRegistered(body.StudentID))) {
+		return q.applyForm(f, fiber.StatusBadRequest)
 	}
 	var app store.Application
 	if _, err := q.call(fiber.MethodPost, "/api/v1/subsidy-applications", body, &app); err != nil {
 		return q.applyForm(f, f.failed(err))
 	}
 	return q.redirect("/console/subsidy/applications/"+url.PathEscape(app.ID), "申请已提交，等待学校审核。")
+}
+
+// povertyRegistered tells whether the student is poverty-registered (建档立卡), for the evidence
+// note's check; true for a student the user's list does not hold, whom the API checks.
+func (q *req) povertyRegistered(studentID string) bool {
+	var st store.Student
+	if studentID == "" || q.get("/api/v1/admin/students/"+url.PathEscape(studentID), &st) != nil {
+		return true
+	}
+	return st.PovertyRegistered
 }
 
 func showApplication(q *req) error {
@@ -297,7 +316,7 @@ type batchListView struct {
 }
 
 func listBatches(q *req) error {
-	v := batchListView{State: q.c.Query("state"), CanNew: has(q.actor, "school_staff", "school_leader")}
+	v := batchListView{State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayPublish)}
 	v.States = stateOptions("batch", []string{"publicizing", "closed", "signed_off"})
 	qs := url.Values{}
 	if v.State != "" {
@@ -498,10 +517,12 @@ type omissionView struct {
 	Err   *fieldError
 }
 
-// omission is a student of the report with what they hold for the term (in review, returned).
+// omission is a student of the report with what they hold for the term (in review, returned), and
+// whether the user may apply for them (only their school's staff may).
 type omission struct {
 	store.Student
 	Holdings []store.Holding `json:"holdings"`
+	CanApply bool            `json:"-"`
 }
 
 // omissions is the 遗漏 report: registered students with no approved application this term.
@@ -518,6 +539,9 @@ func omissions(q *req) error {
 			return q.render(fiber.StatusBadRequest, "subsidy_omissions", "遗漏名单", v, nil)
 		}
 		return q.fail(err)
+	}
+	for i := range out.Items {
+		out.Items[i].CanApply = api.MayApply(q.actor, out.Items[i].UnitPath)
 	}
 	v.Items, v.Count = out.Items, out.Count
 	return q.render(fiber.StatusOK, "subsidy_omissions", "遗漏名单", v, nil)
