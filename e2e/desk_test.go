@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +69,55 @@ func (c *client) escalation(id string) (store.Escalation, bool) {
 		}
 	}
 	return store.Escalation{}, false
+}
+
+// TestDropoutNoticeAndStatus: nobody logs an attempt, so the 限期返校通知书 says the school has no
+// persuasion on record; the first attempt after it is the first contact in its reply and in the
+// case's status.
+func TestDropoutNoticeAndStatus(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.DropoutFirstContact = mustSpec(t, "1h")
+	cfg.DropoutReturnWindow = mustSpec(t, "2s")
+	cfg.DropoutHQWindow = mustSpec(t, "1h")
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, teacher := anon.as("staff01"), anon.as("teacher01")
+	stu := staff.studentOf("王二小")
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+	var full struct {
+		Case     dropoutCase
+		Timeline []store.AuditEntry
+		Status   struct {
+			FirstContactDone bool `json:"first_contact_done"`
+			Attempts         int
+		}
+	}
+	notice := ""
+	eventually(t, 30*time.Second, func() bool {
+		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+		for _, h := range full.Timeline {
+			if h.Action == "dropout.return_notice" {
+				notice = h.After
+			}
+		}
+		return notice != ""
+	}, "the return notice")
+	if strings.Contains(notice, "经劝返") || !strings.Contains(notice, "尚无劝返记录") {
+		t.Errorf("no attempt was logged; the notice says %s", notice)
+	}
+
+	var logged struct {
+		FirstContact bool `json:"first_contact"`
+	}
+	if code := teacher.do("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]string{"method": "phone", "notes": "电话联系家长"}, &logged); code != 200 {
+		t.Fatalf("log attempt: %d", code)
+	}
+	staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+	if !logged.FirstContact || !full.Status.FirstContactDone || full.Status.Attempts != 1 {
+		t.Errorf("attempt answered first_contact %v; the case's status says first_contact_done %v, attempts %d",
+			logged.FirstContact, full.Status.FirstContactDone, full.Status.Attempts)
+	}
 }
