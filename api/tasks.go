@@ -316,13 +316,14 @@ func (s *Server) ListEscalations(c *fiber.Ctx) error {
 
 type closeEscalationRequest struct {
 	Decision string `json:"decision"`
-	Note     string `json:"note" max:"1000" multiline:"true"`
+	Note     string `json:"note" max:"1000" multiline:"true"` // required
 }
 
 // Accountability decisions (问责) the supervision office may close an escalation with.
 var decisions = []string{"no_action", "reminder_talk", "circulated_criticism", "admonishment", "referred"}
 
-// CloseEscalation records the supervision office's decision.
+// CloseEscalation records the supervision office's decision on an escalation addressed to it,
+// with the written reason (note) the decision needs.
 func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 	var req closeEscalationRequest
 	if err := parseBody(c, &req); err != nil {
@@ -335,12 +336,23 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 	if !ok {
 		return bad("decision", "must be one of %s", strings.Join(decisions, ", "))
 	}
+	// An accountability decision stays on the record of the person it concerns: it says why.
+	if strings.TrimSpace(req.Note) == "" {
+		return bad("note", "required: a decision needs a written reason")
+	}
 	id := c.Params("id")
 	before, err := s.store.EscalationByID(c.UserContext(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("escalation")
 	} else if err != nil {
 		return err
+	}
+	// Only what is addressed to the supervision office takes its decision (DOMAIN.md, process 5):
+	// a reminder or a superior's escalation closes when its task is done, a township government's
+	// or the county HQ's when the case moves on.
+	if before.Target != store.TargetSupervision {
+		return refused(workflows.CodeWrongState, "", "escalation %s is addressed to %s, not the supervision office: it closes when its task is done or its case moves on",
+			id, before.Target).because("not_supervision", "target", before.Target)
 	}
 	a := actor(c)
 	if err := s.store.CloseEscalation(c.UserContext(), id, req.Decision, a.UserID); errors.Is(err, store.ErrConflict) {

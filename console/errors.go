@@ -101,6 +101,7 @@ var refusalText = map[string]func(params) string{
 	"outcome_not_allowed":             fixed("该事项不能选择此办理结果"),
 	"wrong_state":                     fixed("该事项当前的状态不允许这样办理。"),
 	"wrong_state/continuing":          fixed("系统正在整理本案的办理记录，请几秒钟后重试。"),
+	"wrong_state/not_supervision":     fixed("该事项不是报送监察室的，不作问责决定：待办办结或案件有了结果后自动销号。"),
 	"wrong_state/opening":             fixed("正在建立，请稍后再试。"),
 	"wrong_state/publicity_ended":     fixed("公示期已结束，不再受理异议。"),
 	"wrong_state/assigned":            fixed("该待办由流程直接指派给您，不能退回待领，可改为转办。"),
@@ -167,6 +168,7 @@ func r(pattern, zh string) rule { return rule{regexp.MustCompile(pattern), zh} }
 
 var invalidRules = []rule{
 	r(`^required: the student is not poverty-registered`, "必填：该学生不是建档立卡户，须写明家庭经济困难的证明材料"),
+	r(`^required: a decision needs a written reason`, "必填：作出处理决定须写明理由"),
 	r(`^required`, "必填"),
 	r(`is not a term such as`, "学期格式应为 2026-2027-1（学年-学年-学期，1 为秋季、2 为春季）"),
 	r(`the second year must follow the first`, "学期的两个年份应相连，如 2026-2027-1"),

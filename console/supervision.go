@@ -9,7 +9,8 @@ import (
 )
 
 // The escalation inbox (督办·问责): what deadlines escalated to the user's units; the supervision
-// office (监察室) sees all and closes its escalations with an accountability decision.
+// office (监察室) sees all and closes the escalations addressed to it with an accountability
+// decision (问责) and its written reason.
 
 var readersOfEscalations = []string{"supervision", "bureau_leader", "township_staff", "school_leader", "aid_center",
 	"education_section", "pa_office", "inspector"}
@@ -46,9 +47,20 @@ type escalationsView struct {
 
 func escalations(q *req) error { return q.escalations(nil, "", fiber.StatusOK) }
 
+// deskTarget is the target the inbox shows when none is asked for: the supervision office's desk
+// opens on what is addressed to it (the reminders and superior escalations of other units are
+// theirs to answer, behind the filter); everyone else sees everything addressed to their units.
+func deskTarget(supervision bool) string {
+	if supervision {
+		return store.TargetSupervision
+	}
+	return "all"
+}
+
 func (q *req) escalations(failed *form, failedID string, status int) error {
-	v := escalationsView{State: q.c.Query("state", "open"), Process: q.c.Query("process"), Target: q.c.Query("target"),
-		CanClose: has(q.actor, "supervision"), FailedID: failedID, FailedF: failed}
+	supervision := has(q.actor, "supervision")
+	v := escalationsView{State: q.c.Query("state", "open"), Process: q.c.Query("process"), Target: q.c.Query("target", deskTarget(supervision)),
+		CanClose: supervision, FailedID: failedID, FailedF: failed}
 	v.States = []option{{"open", "未处理"}, {"closed", "已处理"}, {"all", "全部"}}
 	v.Processes = []option{{"", "全部业务"}}
 	for _, m := range modules {
@@ -56,7 +68,7 @@ func (q *req) escalations(failed *form, failedID string, status int) error {
 			v.Processes = append(v.Processes, option{m.Name, m.Label})
 		}
 	}
-	v.Targets = []option{{"", "全部去向"}}
+	v.Targets = []option{{"all", "全部去向"}}
 	for _, t := range []string{"supervision", "county_hq", "township_gov", "superior", "remind"} {
 		v.Targets = append(v.Targets, option{t, zh("target", t)})
 	}
@@ -71,7 +83,7 @@ func (q *req) escalations(failed *form, failedID string, status int) error {
 	if v.Process != "" {
 		qs.Set("process", v.Process)
 	}
-	if v.Target != "" {
+	if v.Target != "all" && v.Target != "" {
 		qs.Set("target", v.Target)
 	}
 	var out struct{ Items []store.Escalation }
@@ -80,7 +92,7 @@ func (q *req) escalations(failed *form, failedID string, status int) error {
 	}
 	v.Items = out.Items
 	title := "督办·问责"
-	if has(q.actor, "supervision") {
+	if supervision {
 		title = "监察室 · 督办事项"
 	}
 	return q.render(status, "escalations", title, v, failed)

@@ -75,7 +75,7 @@ func TestEscalationReachesSupervision(t *testing.T) {
 	if code := jcs.do("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "reminder_talk", "note": "提醒谈话"}, nil); code != 200 {
 		t.Fatalf("close escalation: %d", code)
 	}
-	jcs.expectError("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "reminder_talk"}, 409, "")
+	jcs.expectError("POST", "/api/v1/escalations/"+e.ID+"/close", map[string]string{"decision": "reminder_talk", "note": "再次约谈"}, 409, "")
 	var timeline struct{ Items []store.AuditEntry }
 	jcs.do("GET", "/api/v1/cases/"+app.ID+"/timeline", nil, &timeline)
 	var rungs []string

@@ -319,6 +319,8 @@ type Escalation struct {
 	UnitName   string `db:"unit_name" json:"unit_name"`
 	UnitPath   string `db:"unit_path" json:"unit_path"`
 	SourceUnit string `db:"source_unit" json:"source_unit"`
+	// SourceUnitName is the source unit's name, for people who do not read unit codes.
+	SourceUnitName string `db:"source_unit_name" json:"source_unit_name"`
 	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set).
 	ResponsibleID   string `db:"responsible_id" json:"responsible_id,omitempty"`
 	ResponsibleName string `db:"responsible_name" json:"responsible_name,omitempty"`
@@ -337,9 +339,10 @@ type Escalation struct {
 }
 
 const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
-	e.unit_path, e.source_unit, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
+	e.unit_path, e.source_unit, COALESCE(su.name, e.source_unit) AS source_unit_name, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
 	e.due_at, e.recorded_at, e.due_at AS created_at, e.closed_at, e.closed_by`
-const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN users u ON u.id = e.responsible_id `
+const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN org_units su ON su.code = e.source_unit
+	LEFT JOIN users u ON u.id = e.responsible_id `
 
 // RecordEscalation records an escalation once, with its audit entry, in one transaction: its id
 // is derived from the task and rung (or the case's event), so a retried activity writes nothing

@@ -129,6 +129,7 @@ type DropoutRoundState struct {
 	TownshipAt time.Time
 	CountyAt   time.Time
 	Contacted  bool
+	Attempts   int      // attempts logged in the round (0 from runs before it was carried)
 	Raised     []string // the round's non-supervision escalations, closed by its decision
 }
 
@@ -217,11 +218,13 @@ type dropoutRound struct {
 	contactTask string // id of the round's first-contact task while it is open
 	contactOver bool   // the first-contact task was completed, withdrawn, or could not open
 	contacted   bool   // first contact happened (an attempt, or the teacher completed the task)
+	attempts    int    // attempts logged in this round, which the return notice counts
 	raised      []string
 }
 
 func (r *dropoutRound) carry() *DropoutRoundState {
-	return &DropoutRoundState{N: r.n, Since: r.since, TownshipAt: r.townshipAt, CountyAt: r.countyAt, Contacted: r.contacted, Raised: r.raised}
+	return &DropoutRoundState{N: r.n, Since: r.since, TownshipAt: r.townshipAt, CountyAt: r.countyAt, Contacted: r.contacted,
+		Attempts: r.attempts, Raised: r.raised}
 }
 
 // dropoutCase is the workflow's state. Every change of state runs under mu, so that a deadline
@@ -291,7 +294,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 		c.consolidationEnds, c.returnedOn = r.ConsolidationEnds, r.ReturnedOn
 		if rs := r.Round; rs != nil {
 			c.round = &dropoutRound{n: rs.N, since: rs.Since, townshipAt: rs.TownshipAt, countyAt: rs.CountyAt,
-				contactOver: true, contacted: rs.Contacted, raised: rs.Raised}
+				contactOver: true, contacted: rs.Contacted, attempts: rs.Attempts, raised: rs.Raised}
 		}
 	} else {
 		if in.StudentID == "" {
@@ -550,7 +553,8 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 	if c.row.TeacherID == "" { // nobody on the 包保 chain: the school's staff pick it up
 		spec.CandidateRole = store.RoleSchoolStaff
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
+	// On the root context: an attempt's update may start the round, and the task outlives it.
+	workflow.Go(c.ctx, func(ctx workflow.Context) {
 		res, err := c.tasks.Run(ctx, spec)
 		r.contactOver, r.contactTask = true, ""
 		if err != nil {
@@ -606,6 +610,18 @@ func (c *dropoutCase) settleContact(ctx workflow.Context, outcome string, by acc
 		Task: task.projection(c.tasks.wfID, state)}).Get(ctx, nil)
 }
 
+// persuasion words what the round's record shows by the day of the notice: the notice is sent to
+// the family and the township government, and must not claim a persuasion nobody logged.
+func (r *dropoutRound) persuasion(day string) string {
+	switch {
+	case r.attempts > 0:
+		return fmt.Sprintf("经 %d 次劝返，至 %s 仍未返校", r.attempts, day)
+	case r.contacted:
+		return fmt.Sprintf("责任教师已与家长联系，尚无劝返记录，至 %s 仍未返校", day)
+	}
+	return fmt.Sprintf("学校未能联系到家长，尚无劝返记录，至 %s 仍未返校", day)
+}
+
 // escalate fires a missed deadline: the township government with a written return-by-deadline
 // notice (限期返校通知书), or the county HQ; each time the supervision office too. Escalation ids
 // derive from the case and round, so retries and replays record each once.
@@ -625,8 +641,8 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 	var raises []activities.RaiseInput
 	switch level {
 	case dropoutLevelTownship:
-		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，经劝返至 %s 仍未返校。请监护人于 %s 前送其返校；"+
-			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.unitCode, r.since, day(now), day(r.countyAt))
+		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，%s。请监护人于 %s 前送其返校；"+
+			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.unitCode, r.since, r.persuasion(day(now)), day(r.countyAt))
 		if err := c.step(ctx, next, "dropout.return_notice", access.System, "", map[string]any{
 			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{store.TargetTownshipGov, store.TargetSupervision}}, ""); err != nil {
 			return err
@@ -704,7 +720,9 @@ func (c *dropoutCase) status() DropoutStatus {
 	if s.CaseID == "" {
 		s.CaseID = c.in.CaseID
 	}
-	active := c.row.State != store.DropoutConsolidating && c.row.State != store.DropoutClosed
+	// A reopened case whose new round has not started yet has no first contact and no deadlines:
+	// c.round is still the round before the relapse, whose deadlines are past.
+	active := c.row.State != store.DropoutConsolidating && c.row.State != store.DropoutClosed && !c.roundPending
 	if r := c.round; r != nil && active {
 		s.FirstContactDone = r.contacted
 		t, h := r.townshipAt, r.countyAt
@@ -775,6 +793,15 @@ func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (Attemp
 		if err := c.validateAttempt(ctx, a); err != nil { // the case may have closed while this waited
 			return err
 		}
+		// An attempt right after a relapse belongs to the new round: start it first, or the attempt
+		// would count as the first contact of the round before and the new one wait for another.
+		// Cases that took this path before this version keep their steps.
+		if c.roundPending && c.row.State != store.DropoutConsolidating &&
+			workflow.GetVersion(ctx, "dropout-attempt-starts-round", workflow.DefaultVersion, 1) == 1 {
+			if err := c.startRound(ctx); err != nil {
+				return err
+			}
+		}
 		role, now := c.actingRole(a.Actor), workflow.Now(ctx)
 		id := fmt.Sprintf("%s-a%d", c.row.ID, c.attempts+1)
 		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).RecordAttempt, activities.AttemptInput{
@@ -784,6 +811,9 @@ func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (Attemp
 		}
 		c.attempts++
 		out = AttemptLogged{AttemptID: id, State: c.row.State}
+		if r := c.round; r != nil && !c.roundPending && c.row.State != store.DropoutConsolidating {
+			r.attempts++
+		}
 		if r := c.round; r != nil && !r.contacted && c.row.State != store.DropoutConsolidating {
 			r.contacted, out.FirstContact = true, true
 			return c.settleContact(ctx, OutcomeContacted, a.Actor, role, "劝返记录 "+id)
