@@ -36,3 +36,13 @@ func TestDecidedByNamesWhoDecided(t *testing.T) {
 		t.Errorf("decidedBy of an undecided task = %q", got)
 	}
 }
+
+// Terms read as people write them (issue 15, item 12).
+func TestTermLabel(t *testing.T) {
+	for in, want := range map[string]string{"2026-2027-1": "2026—2027学年第一学期", "2026-2027-2": "2026—2027学年第二学期",
+		"2026-2027-3": "2026-2027-3", "bogus": "bogus", "2026-2027-1x": "2026-2027-1x"} {
+		if got := termLabel(in); got != want {
+			t.Errorf("termLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -93,6 +93,16 @@ func cst(v any) string {
 	return t.Format("2006-01-02 15:04")
 }
 
+// termLabel shows a term as people write it: 2026-2027-1 is 2026—2027学年第一学期 (1 the autumn
+// term, 2 the spring term); anything else is shown as it is.
+func termLabel(term string) string {
+	var a, b, n int
+	if _, err := fmt.Sscanf(term, "%4d-%4d-%1d", &a, &b, &n); err != nil || (n != 1 && n != 2) || fmt.Sprintf("%d-%d-%d", a, b, n) != term {
+		return term
+	}
+	return fmt.Sprintf("%d—%d学年第%s学期", a, b, map[int]string{1: "一", 2: "二"}[n])
+}
+
 // yuan shows fen as ¥ yuan with two decimals.
 func yuan(fen int64) string {
 	if fen < 0 {
@@ -212,6 +222,7 @@ var funcs = template.FuncMap{
 	"kind":     kindLabel,
 	"process":  processLabel,
 	"cst":      cst,
+	"term":     termLabel,
 	"yuan":     yuan,
 	"dueIn":    dueIn,
 	"summary":  auditSummary,
