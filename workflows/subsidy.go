@@ -335,6 +335,16 @@ type Objection struct {
 	Contact string
 }
 
+// PublicityEnded refuses an objection after the period that ended at endsAt (ended_at, the
+// batch's ends_at to the nanosecond, so that a client can compare the two). The batch's
+// validator and the API (for a batch whose workflow has ended) refuse with it alike. Validators
+// leave nothing in the history, so the code (wrong_state/publicity_ended before) and the message
+// may change for running batches too.
+func PublicityEnded(endsAt time.Time) error {
+	return refuseField(CodePublicityEnded, "", []string{"ended_at", endsAt.UTC().Format(time.RFC3339Nano)},
+		"the publicity period ended at %s China time; objections are no longer accepted", calendar.Show(endsAt))
+}
+
 // PublicityQuery answers the batch's live state.
 const PublicityQuery = "publicity"
 
@@ -440,7 +450,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				return refuseField(CodeWrongState, "", because("opening"), "the publicity list is still being opened; retry in a moment")
 			}
 			if periodOver || !workflow.Now(ctx).Before(opened.EndsAt) {
-				return refuseField(CodeWrongState, "", because("publicity_ended"), "the publicity period has ended; objections are no longer accepted")
+				return PublicityEnded(opened.EndsAt)
 			}
 			if !slices.Contains(st.Members, o.EntryID) || slices.Contains(st.Rejected, o.EntryID) {
 				return refuseField(CodeInvalid, "entry_id", because("not_listed"), "entry_id: %q is not on this publicity list", o.EntryID)

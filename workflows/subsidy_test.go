@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/activities"
+	"jiaofu/calendar"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -483,7 +485,13 @@ func TestPublicityObjectionRefused(t *testing.T) {
 
 	h.requireRejected(notListed, workflows.CodeInvalid, "is not on this publicity list")
 	h.requireRejected(noReason, workflows.CodeInvalid, "reason: required")
-	h.requireRejected(late, workflows.CodeWrongState, "the publicity period has ended")
+	h.requireRejected(late, workflows.CodePublicityEnded, "the publicity period ended at ")
+	var lateErr *temporal.ApplicationError
+	require.ErrorAs(t, late.snapshot(h).err, &lateErr)
+	r, _ := workflows.RefusalOf(lateErr)
+	endedAt, err := time.Parse(time.RFC3339, r.Params["ended_at"])
+	require.NoError(t, err, "ended_at is RFC 3339")
+	require.Contains(t, lateErr.Error(), calendar.Show(endedAt)+" China time", "the message says when the period ended")
 	h.taskResult(signoff)
 	require.Empty(t, h.Objections(), "no objection recorded")
 	require.Equal(t, []string{workflows.KindPublicitySignoff}, h.OpenedKinds())

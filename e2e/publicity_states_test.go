@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"jiaofu/api"
+	"jiaofu/calendar"
+	"jiaofu/store"
+)
+
+// TestObjectionAfterPublicity (issue 15, item 7): an objection after the period is told that the
+// period ended and when — 409 publicity_ended with ended_at, on the API and on the public page —
+// both while the batch waits for its sign-off and once its workflow has ended.
+func TestObjectionAfterPublicity(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReviewed)
+	var batch struct{ ID string }
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	var pub api.PublicList
+	if code := anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub); code != 200 || len(pub.Entries) != 1 {
+		t.Fatalf("public list: %d %+v", code, pub)
+	}
+	entry := pub.Entries[0].EntryID
+	endedAt := pub.EndsAt
+	path := "/public/publicity-batches/" + batch.ID + "/objections"
+	late := map[string]string{"entry_id": entry, "reason": "迟到的异议", "contact": "13900000000"}
+
+	// ended checks the API's answer and the public page's to a late objection.
+	ended := func(when string) {
+		t.Helper()
+		e := anon.expectCode("POST", path, late, 409, "publicity_ended", "")
+		if got, err := time.Parse(time.RFC3339, e.Error.Params["ended_at"]); err != nil || !got.Equal(endedAt) {
+			t.Errorf("%s: ended_at %q, want %s", when, e.Error.Params["ended_at"], endedAt.Format(time.RFC3339))
+		}
+		if want := "the publicity period ended at " + calendar.Show(endedAt) + " China time"; !strings.Contains(e.Error.Message, want) {
+			t.Errorf("%s: message %q, want it to say %q", when, e.Error.Message, want)
+		}
+		status, page := postPublicObjection(t, "http://"+svc.HTTPAddr(), batch.ID, entry)
+		if want := "公示期已于 " + calendar.Show(endedAt) + " 结束"; status != 409 || !strings.Contains(page, want) {
+			t.Errorf("%s: public page %d, want 409 saying %q: %s", when, status, want, page)
+		}
+	}
+
+	// The period ends; the batch waits for its sign-off (its workflow still runs).
+	time.Sleep(time.Until(endedAt) + time.Second)
+	st := aid.waitTask("publicity_signoff", batch.ID)
+	ended("awaiting sign-off")
+
+	// Signed off: the batch's workflow ends, and only the batch's row is left to answer.
+	if code := aid.do("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("sign-off: %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := svc.Temporal.GetWorkflow(ctx, batch.ID, "").Get(ctx, nil); err != nil {
+		t.Fatalf("batch workflow: %v", err)
+	}
+	ended("after the batch ended")
+}
+
+// postPublicObjection posts the public page's objection form as a browser would (with the CSRF
+// cookie and token) and returns the page it answers with.
+func postPublicObjection(t *testing.T, base, batchID, entry string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.Get(base + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindSubmatch(html)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page")
+	}
+	form := url.Values{"_csrf": {string(m[1])}, "entry": {entry}, "reason": {"迟到的异议"}, "contact": {"13900000000"}}
+	resp, err = hc.PostForm(base+"/gongshi/"+url.PathEscape(batchID)+"/objections", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page)
+}
