@@ -13,6 +13,7 @@ import (
 
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/demo"
 	"jiaofu/store"
 )
 
@@ -100,4 +101,119 @@ func postPublicObjection(t *testing.T, base, batchID, entry string) (int, string
 	defer resp.Body.Close()
 	page, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(page)
+}
+
+// TestPublicityStates (issue 15, item 6): a batch's state names what it waits for — in_publicity,
+// awaiting_objections while an objection is open after the period, awaiting_signoff, signed_off
+// — and its entries' ledger says the same; the list filter takes the names from before as well,
+// and the rows of batches opened before read by the new names.
+func TestPublicityStates(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReviewed)
+	var opened struct{ ID string }
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &opened); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	id := opened.ID
+	state := func() string {
+		var b struct{ Batch store.Batch }
+		if code := aid.do("GET", "/api/v1/publicity-batches/"+id, nil, &b); code != 200 {
+			t.Fatalf("batch: %d", code)
+		}
+		return b.Batch.State
+	}
+	listed := func(filter string) bool {
+		var out struct{ Items []store.Batch }
+		if code := aid.do("GET", "/api/v1/publicity-batches?state="+filter, nil, &out); code != 200 {
+			t.Fatalf("list ?state=%s: %d", filter, code)
+		}
+		for _, b := range out.Items {
+			if b.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	expect := func(when, want string, filters map[string]bool) {
+		t.Helper()
+		if got := state(); got != want {
+			t.Errorf("%s: batch state %q, want %q", when, got, want)
+		}
+		for f, in := range filters {
+			if listed(f) != in {
+				t.Errorf("%s: listed under ?state=%s: %v, want %v", when, f, !in, in)
+			}
+		}
+	}
+
+	var pub api.PublicList
+	anon.do("GET", "/public/publicity-batches/"+id, nil, &pub)
+	expect("during the period", store.BatchOpen, map[string]bool{"in_publicity": true, "publicizing": true, "closed": false})
+	if code := anon.do("POST", "/public/publicity-batches/"+id+"/objections", map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": "其家庭有商铺两间", "contact": "13900000000"}, nil); code != 201 {
+		t.Fatalf("objection: %d", code)
+	}
+	review := aid.waitTask("objection_review", id)
+
+	// The period ends with the objection open: not closed, and the entry not 公示中.
+	time.Sleep(time.Until(pub.EndsAt) + time.Second)
+	eventually(t, 10*time.Second, func() bool { return state() != store.BatchOpen }, "the period to end")
+	expect("objection open after the period", store.BatchAwaitingObjections,
+		map[string]bool{"awaiting_objections": true, "closed": true, "in_publicity": false, "publicizing": false})
+	if a := staff.application(app.ID); a.Status != store.AppInPublicity || a.BatchState != store.BatchAwaitingObjections {
+		t.Errorf("entry: status %q batch_state %q, want in_publicity awaiting_objections", a.Status, a.BatchState)
+	}
+	if page := ledgerPage(t, "http://"+svc.HTTPAddr(), "aid01"); !strings.Contains(page, "公示期满，异议复核中") {
+		t.Errorf("ledger does not show the entry as 公示期满，异议复核中: %s", page)
+	}
+
+	// Dismissed: the batch waits for the county.
+	if code := aid.do("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "经核实不属实"}, nil); code != 200 {
+		t.Fatalf("dismiss: %d", code)
+	}
+	signoff := aid.waitTask("publicity_signoff", id)
+	expect("awaiting sign-off", store.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true, "awaiting_objections": false})
+
+	// A row written before issue 15 says closed from the period's end to the sign-off: it reads
+	// as what the batch waits for.
+	if err := svc.Store.SetBatchState(context.Background(), id, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	expect("an old closed row awaiting sign-off", store.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true})
+
+	if code := aid.do("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("sign-off: %d", code)
+	}
+	eventually(t, 10*time.Second, func() bool { return state() == store.BatchSignedOff }, "the sign-off")
+	expect("signed off", store.BatchSignedOff, map[string]bool{"signed_off": true, "closed": false})
+	aid.expectCode("GET", "/api/v1/publicity-batches?state=finished", nil, 400, "invalid", "state")
+}
+
+// ledgerPage is the subsidy ledger of the term as username sees it in the console.
+func ledgerPage(t *testing.T, base, username string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	read := func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindStringSubmatch(read(hc.Get(base + "/console/login")))
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page")
+	}
+	read(hc.PostForm(base+"/console/login", url.Values{"_csrf": {m[1]}, "username": {username}, "password": {demo.DemoPassword}}))
+	return read(hc.Get(base + "/console/subsidy/ledger?term=" + term))
 }

@@ -464,6 +464,21 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		return PublicityState{}, err
 	}
 	bounded := workflow.GetVersion(ctx, "publicity-continue-on-long-history", workflow.DefaultVersion, 1) == 1
+	// From this version on the batch's row names what it waits for once the period is over
+	// (awaiting_objections, then awaiting_signoff, or closed with nothing left to sign off) where
+	// batches opened before wrote closed and nothing more until the sign-off: the extra write when
+	// the last objection is decided is a command their histories do not hold.
+	named := workflow.GetVersion(ctx, "publicity-named-states", workflow.DefaultVersion, 1) == 1
+	// waiting is what a batch whose period is over waits for.
+	waiting := func() string {
+		switch {
+		case st.OpenObjections > 0:
+			return store.BatchAwaitingObjections
+		case len(st.Members) > len(st.Rejected):
+			return store.BatchAwaitingSignoff
+		}
+		return store.BatchClosed
+	}
 	long := func() bool {
 		if !bounded {
 			return false
@@ -541,7 +556,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			}
 		}
 		periodOver = true
-		if err := setBatch(store.BatchClosed, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
+		ended := store.BatchClosed
+		if named {
+			ended = waiting()
+		}
+		if err := setBatch(ended, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
 			return st, err
 		}
 		stage = publicityStageObjections
@@ -552,6 +571,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		if st.OpenObjections > 0 {
 			return st, continueAsNew(publicityStageObjections, "")
+		}
+		if named && st.State == store.BatchAwaitingObjections {
+			if err := setBatch(waiting(), "publicity.objections_decided", access.System, "", map[string]any{"rejected": len(st.Rejected)}); err != nil {
+				return st, err
+			}
 		}
 		stage = publicityStageSignoff
 	}

@@ -438,7 +438,7 @@ func TestPublicityObjectionUpheld(t *testing.T) {
 
 	require.Equal(t, []string{"publicity.period_ended", "publicity.signed_off"}, h.batchActions())
 	steps := h.BatchSteps()
-	require.Equal(t, store.BatchClosed, steps[0].Step.State)
+	require.Equal(t, store.BatchAwaitingSignoff, steps[0].Step.State, "the objection was decided within the period: the batch waits for its sign-off")
 	require.True(t, t0.Add(120*time.Hour).Equal(steps[0].At))
 	require.Equal(t, store.BatchSignedOff, steps[1].Step.State)
 	require.Equal(t, aid2.UserID, steps[1].Step.Audit.Actor.UserID)
@@ -518,13 +518,16 @@ func TestPublicityWaitsForOpenObjection(t *testing.T) {
 	require.True(t, t0.Add(200*time.Hour).Equal(opened[1].In.Now),
 		"the sign-off task opens when the objection is decided (t0+200h), not when the period ends; opened at %v", opened[1].In.Now)
 
-	require.Equal(t, store.BatchClosed, afterPeriod.State)
+	require.Equal(t, store.BatchAwaitingObjections, afterPeriod.State)
 	require.Equal(t, 1, afterPeriod.OpenObjections)
 
 	steps := h.BatchSteps()
-	require.Equal(t, []string{"publicity.period_ended", "publicity.signed_off"}, h.batchActions())
+	require.Equal(t, []string{"publicity.period_ended", "publicity.objections_decided", "publicity.signed_off"}, h.batchActions())
 	require.True(t, t0.Add(120*time.Hour).Equal(steps[0].At))
+	require.Equal(t, store.BatchAwaitingObjections, steps[0].Step.State)
 	require.Equal(t, map[string]any{"open_objections": float64(1)}, steps[0].Step.Audit.After)
+	require.True(t, t0.Add(200*time.Hour).Equal(steps[1].At), "the batch waits for its sign-off once the objection is decided")
+	require.Equal(t, store.BatchAwaitingSignoff, steps[1].Step.State)
 	require.ElementsMatch(t, []string{app1, app2, app3}, h.signalsOf(workflows.BatchSignedOff))
 	require.Equal(t, store.BatchSignedOff, st.State)
 	require.Zero(t, st.OpenObjections)
