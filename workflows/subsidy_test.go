@@ -533,6 +533,35 @@ func TestPublicityWaitsForOpenObjection(t *testing.T) {
 	require.Zero(t, st.OpenObjections)
 }
 
+// TestPublicityAllTakenOffAfterPeriod: every entry is taken off by an upheld objection, the last
+// one decided after the period: the batch waits for the objections, then is closed with nothing
+// to sign off (not awaiting a sign-off that never opens).
+func TestPublicityAllTakenOffAfterPeriod(t *testing.T) {
+	h := newBatch(t)
+	for i, app := range []string{app1, app2, app3} {
+		h.objectAt(time.Duration(24+i)*time.Hour, "objection to "+app, workflows.Objection{EntryID: app, Reason: "家庭条件较好"})
+	}
+	early1 := h.actAt(30*time.Hour, "aid1 upholds the first", complete(h.taskID(1), aid1, workflows.OutcomeUphold))
+	early2 := h.actAt(31*time.Hour, "aid1 upholds the second", complete(h.taskID(2), aid1, workflows.OutcomeUphold))
+	afterPeriod := h.queryAt(150 * time.Hour)
+	late := h.actAt(160*time.Hour, "aid1 upholds the last after the period", complete(h.taskID(3), aid1, workflows.OutcomeUphold))
+
+	st := h.runBatch()
+
+	h.taskResult(early1)
+	h.taskResult(early2)
+	h.taskResult(late)
+	require.Equal(t, store.BatchAwaitingObjections, afterPeriod.State)
+	require.Equal(t, []string{workflows.KindObjectionReview, workflows.KindObjectionReview, workflows.KindObjectionReview}, h.OpenedKinds(),
+		"no sign-off opens")
+	require.Equal(t, []string{"publicity.period_ended", "publicity.objections_decided"}, h.batchActions())
+	steps := h.BatchSteps()
+	require.Equal(t, store.BatchAwaitingObjections, steps[0].Step.State)
+	require.Equal(t, store.BatchClosed, steps[1].Step.State)
+	require.True(t, t0.Add(160*time.Hour).Equal(steps[1].At))
+	require.Equal(t, store.BatchClosed, st.State)
+}
+
 // TestPublicitySignOffSeparationOfDuties: an aid-center person who applied for or reviewed a
 // member may not sign the batch off; a school leader may not either; another aid-center
 // person may.
