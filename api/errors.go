@@ -36,6 +36,7 @@ var refusalStatus = map[string]int{
 	workflows.CodeForbidden:          fiber.StatusForbidden,
 	workflows.CodeTaskNotOpen:        fiber.StatusConflict,
 	workflows.CodeWrongState:         fiber.StatusConflict,
+	workflows.CodePublicityEnded:     fiber.StatusConflict,
 	workflows.CodeDuplicate:          fiber.StatusConflict,
 	workflows.CodeOutcomeNotAllowed:  fiber.StatusBadRequest,
 	workflows.CodeInvalid:            fiber.StatusBadRequest,

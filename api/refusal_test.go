@@ -2,6 +2,7 @@ package api
 
 import (
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -13,7 +14,7 @@ import (
 func TestRefusalStatus(t *testing.T) {
 	want := map[string]int{
 		workflows.CodeNotCandidate: 403, workflows.CodeSeparationOfDuties: 403, workflows.CodeNotInScope: 403, workflows.CodeForbidden: 403,
-		workflows.CodeTaskNotOpen: 409, workflows.CodeWrongState: 409, workflows.CodeDuplicate: 409,
+		workflows.CodeTaskNotOpen: 409, workflows.CodeWrongState: 409, workflows.CodePublicityEnded: 409, workflows.CodeDuplicate: 409,
 		workflows.CodeOutcomeNotAllowed: 400, workflows.CodeInvalid: 400, workflows.CodeRateLimited: 429,
 	}
 	for code := range workflows.RefusalCodes {
@@ -49,6 +50,8 @@ func TestClassifyRefusals(t *testing.T) {
 		// The message says "field: …" but names no field the refusal is about: the field is the details'.
 		{"message with a colon", overTheWire(temporal.NewApplicationError("separation of duties: aid01 may not", workflows.ErrTypeForbidden,
 			workflows.Refusal{Code: workflows.CodeSeparationOfDuties})), 403, "separation_of_duties", "", "", ""},
+		{"objection after the period", overTheWire(workflows.PublicityEnded(time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC))),
+			409, "publicity_ended", "", "ended_at", "2026-12-07T16:00:00Z"},
 		{"urge too soon", overTheWire(temporal.NewApplicationError("you urged …", workflows.ErrTypeRateLimited,
 			workflows.Refusal{Code: workflows.CodeRateLimited, Params: map[string]string{"after": "15:04"}})), 429, "rate_limited", "", "after", "15:04"},
 		// Refusals of workflow code from before the codes (an old worker during a deploy, or a

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/access"
 	"jiaofu/store"
@@ -371,13 +373,46 @@ type PublicList struct {
 // Yuan shows fen as yuan with two decimals.
 func Yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
 
+// listNotFound answers for a list that is not public: none with that id, or one withdrawn.
+func listNotFound() *Error { return notFound("publicity list (it may have ended and been withdrawn)") }
+
+// objectable reads a batch whose list takes objections now. A batch whose period is over is
+// refused as publicity_ended with its end, from the batch's row: its workflow may have ended and
+// have no validator left to ask. Any other batch that is not public is not found.
+func (s *Server) objectable(ctx context.Context, id string) (store.Batch, error) {
+	b, err := s.store.BatchByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, listNotFound()
+	} else if err != nil {
+		return b, err
+	}
+	if b.EndsAt != nil && !nowUTC().Before(*b.EndsAt) {
+		return b, workflows.PublicityEnded(*b.EndsAt)
+	}
+	if b.State != store.BatchOpen || b.EndsAt == nil {
+		return b, listNotFound()
+	}
+	return b, nil
+}
+
+// CheckObjectable is nil while the batch's list takes objections, else the refusal an objection
+// to it gets (for the console's objection form, which reads the list before it posts).
+func (s *Server) CheckObjectable(ctx context.Context, id string) error {
+	_, err := s.objectable(ctx, id)
+	return err
+}
+
 // PublicListOf returns a batch's public list while its period runs, or ErrNotFound once it is
 // withdrawn (shared by the API and the console's public pages).
 func (s *Server) PublicListOf(c *fiber.Ctx, id string) (PublicList, error) {
 	ctx := c.UserContext()
-	b, err := s.store.BatchByID(ctx, id)
-	if err != nil || b.State != store.BatchOpen || b.EndsAt == nil || !nowUTC().Before(*b.EndsAt) {
-		return PublicList{}, notFound("publicity list (it may have ended and been withdrawn)")
+	b, err := s.objectable(ctx, id)
+	var ended *temporal.ApplicationError
+	if errors.As(err, &ended) {
+		// A list is withdrawn when its period ends: readers find it no longer.
+		return PublicList{}, listNotFound()
+	} else if err != nil {
+		return PublicList{}, err
 	}
 	apps, err := s.store.Applications(ctx, store.ApplicationFilter{BatchID: b.ID, State: store.AppInPublicity, Limit: 1000})
 	if err != nil {
@@ -451,7 +486,7 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 	if err := text("contact", req.Contact, 100); err != nil {
 		return "", err
 	}
-	list, err := s.PublicListOf(c, batchID)
+	list, err := s.objectable(c.UserContext(), batchID)
 	if err != nil {
 		return "", err
 	}

@@ -247,3 +247,14 @@ func (d date) midnight() time.Time {
 func (d date) weekday() time.Weekday {
 	return time.Weekday((int64(d)%7 + 7 + 4) % 7) // 1970-01-01 was a Thursday
 }
+
+// Show writes an instant in China time as the county's offices read it, 2006-01-02 15:04, with a
+// deadline at the end of a day shown as that day's 24:00 rather than the next day's 00:00. The
+// console's pages and the API's messages both word times by it.
+func Show(t time.Time) string {
+	t = t.In(CST)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
+		return t.Add(-time.Minute).Format("2006-01-02") + " 24:00"
+	}
+	return t.Format("2006-01-02 15:04")
+}

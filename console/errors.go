@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -103,7 +104,7 @@ var refusalText = map[string]func(params) string{
 	"wrong_state/continuing":          fixed("系统正在整理本案的办理记录，请几秒钟后重试。"),
 	"wrong_state/not_supervision":     fixed("该事项不是报送监察室的，不作问责决定：待办办结或案件有了结果后自动销号。"),
 	"wrong_state/opening":             fixed("正在建立，请稍后再试。"),
-	"wrong_state/publicity_ended":     fixed("公示期已结束，不再受理异议。"),
+	"wrong_state/publicity_ended":     fixed("公示期已结束，不再受理异议。"), // a worker from before publicity_ended, during a deploy
 	"wrong_state/assigned":            fixed("该待办由流程直接指派给您，不能退回待领，可改为转办。"),
 	"wrong_state/claimed":             fixed("该待办已被经办人领取，不能再撤回。"),
 	"wrong_state/closing":             fixed("本案的结案申请正等待校领导审批。"),
@@ -117,6 +118,12 @@ var refusalText = map[string]func(params) string{
 	"not_in_scope":                    fixed("该事项不在您管辖的单位范围内，您无权办理。"),
 	"forbidden":                       fixed("您无权办理此事项。"),
 	"forbidden/roles":                 fixed("您的角色无权使用此功能。"),
+	"publicity_ended": func(p params) string {
+		if t, err := time.Parse(time.RFC3339, p["ended_at"]); err == nil {
+			return "公示期已于 " + cst(t) + " 结束，不再受理异议。"
+		}
+		return "公示期已结束，不再受理异议。"
+	},
 	"rate_limited": func(p params) string {
 		if p["after"] != "" {
 			return "您刚催办过该待办，每人每小时可催办一次，请在 " + p["after"] + " 之后再催办。"

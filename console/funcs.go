@@ -85,12 +85,7 @@ func cst(v any) string {
 	if t.IsZero() {
 		return "—"
 	}
-	t = t.In(calendar.CST)
-	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
-		// A deadline at the end of a day is that day's 24:00, not the next day's 00:00.
-		return t.Add(-time.Minute).Format("2006-01-02") + " 24:00"
-	}
-	return t.Format("2006-01-02 15:04")
+	return calendar.Show(t)
 }
 
 // termLabel shows a term as people write it: 2026-2027-1 is 2026—2027学年第一学期 (1 the autumn

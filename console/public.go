@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/api"
+	"jiaofu/workflows"
 )
 
 // The public publicity pages (资助公示), without login: the lists open now, and one list with an
@@ -79,6 +80,10 @@ func (q *req) publicList(id string, failed *form, status int) error {
 func publicObjection(q *req) error {
 	id := q.c.Params("id")
 	f := formFrom(q.c, objectionFields...)
+	// An objection after the period says when the period ended, not that the list is gone.
+	if err := q.con.api.CheckObjectable(q.c.UserContext(), id); err != nil {
+		return q.fail(err)
+	}
 	l, err := q.con.api.PublicListOf(q.c, id)
 	if err != nil {
 		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "publicity list (it may have ended and been withdrawn)"})
@@ -101,7 +106,7 @@ func publicObjection(q *req) error {
 	if err != nil {
 		status := f.failed(err)
 		var ae *apiError
-		if asAPI(err, &ae) && ae.Status == fiber.StatusNotFound {
+		if asAPI(err, &ae) && (ae.Status == fiber.StatusNotFound || ae.Code == workflows.CodePublicityEnded) {
 			return q.fail(err)
 		}
 		return q.publicList(id, f, status)

@@ -20,15 +20,18 @@ import (
 
 func init() {
 	addLabels("app", map[string]string{"submitted": "已提交", "in_review": "学校审核中", "returned": "退回修改", "reviewed": "学校已审核",
-		"in_publicity": "公示中", "signed_off": "县级已审定", "disbursed": "已发放", "rejected": "未通过"})
-	addLabels("batch", map[string]string{"publicizing": "公示中", "closed": "公示已结束", "signed_off": "已审定"})
+		"in_publicity": "公示中", "awaiting_objections": "公示期满，异议复核中", "awaiting_signoff": "公示期满，待县级审定",
+		"signed_off": "县级已审定", "disbursed": "已发放", "rejected": "未通过"})
+	addLabels("batch", map[string]string{"in_publicity": "公示中", "awaiting_objections": "公示期满，异议复核中",
+		"awaiting_signoff": "公示期满，待县级审定", "signed_off": "已审定", "closed": "已关闭（无待审定名单）",
+		"publicizing": "公示中"}) // publicizing: a link from before the names of issue 15
 	addLabels("objection", map[string]string{"open": "待复核", "decided": "已复核"})
 	addLabels("stage", map[string]string{"preschool": "学前", "primary": "小学", "junior": "初中", "senior": "普通高中", "vocational": "中职"})
 	addLabels("action", map[string]string{"subsidy.applied": "提交申请", "subsidy.reviewed": "学校审核通过", "subsidy.rejected": "不予资助",
 		"subsidy.returned": "退回修改", "subsidy.resubmitted": "修改后重新提交", "subsidy.withdrawn": "撤回申请",
 		"subsidy.rejected_by_objection": "异议成立，取消资助", "subsidy.signed_off": "县级审定", "subsidy.disbursed": "资金已发放",
 		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
-		"publicity.empty": "公示名单为空", "objection.filed": "收到公示异议"})
+		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议"})
 	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
 	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
 	refusalText["invalid/wrong_stage"] = func(p params) string {
@@ -317,7 +320,7 @@ type batchListView struct {
 
 func listBatches(q *req) error {
 	v := batchListView{State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayPublish)}
-	v.States = stateOptions("batch", []string{"publicizing", "closed", "signed_off"})
+	v.States = stateOptions("batch", []string{store.BatchOpen, store.BatchAwaitingObjections, store.BatchAwaitingSignoff, store.BatchSignedOff, store.BatchClosed})
 	qs := url.Values{}
 	if v.State != "" {
 		qs.Set("state", v.State)
@@ -471,7 +474,17 @@ func (v *ledgerView) tally(cat string, states []string, rows [][2]string) {
 	sort.Slice(v.Schools, func(i, j int) bool { return v.Schools[i].Name < v.Schools[j].Name })
 }
 
-var appStates = []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", "signed_off", "disbursed", "rejected"}
+var appStates = []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", store.BatchAwaitingObjections, store.BatchAwaitingSignoff,
+	"signed_off", "disbursed", "rejected"}
+
+// ledgerState is the state a ledger shows an application in: an entry still in_publicity once its
+// batch's period is over shows what the batch waits for, not 公示中.
+func ledgerState(a store.Application) string {
+	if a.State == store.AppInPublicity && (a.BatchState == store.BatchAwaitingObjections || a.BatchState == store.BatchAwaitingSignoff) {
+		return a.BatchState
+	}
+	return a.State
+}
 
 // subsidyLedger is the subsidy 台账 of a township or the county: ?unit=, ?term=, ?state=.
 func subsidyLedger(q *req) error {
@@ -500,6 +513,7 @@ func subsidyLedger(q *req) error {
 		if prefix != "" && !strings.HasPrefix(a.UnitPath, prefix) {
 			continue
 		}
+		a.State = ledgerState(a)
 		rows = append(rows, [2]string{a.UnitName, a.State})
 		if v.State == "" || a.State == v.State {
 			items = append(items, a)

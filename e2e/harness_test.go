@@ -233,11 +233,12 @@ func (c *client) studentOf(name string) store.Student {
 }
 
 type application struct {
-	ID        string
-	Status    string
-	AmountFen int64 `json:"amount_fen"`
-	Priority  bool
-	BatchID   string `json:"batch_id"`
+	ID         string
+	Status     string
+	AmountFen  int64 `json:"amount_fen"`
+	Priority   bool
+	BatchID    string `json:"batch_id"`
+	BatchState string `json:"batch_state"`
 }
 
 func (c *client) application(id string) application {

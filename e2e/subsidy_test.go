@@ -173,7 +173,7 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	eventually(t, 15*time.Second, func() bool {
 		return anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, nil) == 404
 	}, "the public list withdrawn after the period")
-	anon.expectError("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": ref[appWang.ID], "reason": "迟到的异议", "contact": "x"}, 404, "")
+	anon.expectCode("POST", "/public/publicity-batches/"+batch.ID+"/objections", map[string]string{"entry_id": ref[appWang.ID], "reason": "迟到的异议", "contact": "x"}, 409, "publicity_ended", "")
 	var signoffs struct{ Items []task }
 	aid.do("GET", "/api/v1/tasks?kind=publicity_signoff", nil, &signoffs)
 	if len(signoffs.Items) != 0 {

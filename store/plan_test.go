@@ -55,3 +55,31 @@ func TestInboxPlansOnSQLite(t *testing.T) {
 		t.Errorf("one case's tasks are not read through tasks_case: %s", p)
 	}
 }
+
+// TestBatchStatePlanOnSQLite: a batch's state, read from its entries (batchState) for every batch
+// and every application listed, finds them through subsidy_applications_batch, not by reading
+// every application of the county.
+func TestBatchStatePlanOnSQLite(t *testing.T) {
+	s, err := Open(context.Background(), "", t.TempDir(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.db.Query(`EXPLAIN QUERY PLAN SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE b.id = ?`, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if plan := strings.Join(lines, "; "); !strings.Contains(plan, "INDEX subsidy_applications_batch (batch_id=? AND state=?)") {
+		t.Errorf("a batch's entries are not found through subsidy_applications_batch: %s", plan)
+	}
+}

@@ -109,6 +109,7 @@ type Application struct {
 	EvidenceNote  string    `db:"evidence_note" json:"evidence_note,omitempty"`
 	State         string    `db:"state" json:"status"`
 	BatchID       string    `db:"batch_id" json:"batch_id,omitempty"`
+	BatchState    string    `db:"batch_state" json:"batch_state,omitempty"` // its batch's (batchState): what an entry still in_publicity after the period waits for
 	ReviewerID    string    `db:"reviewer_id" json:"reviewer_id,omitempty"`
 	CreatedAt     time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt     time.Time `db:"updated_at" json:"updated_at"`
@@ -116,7 +117,8 @@ type Application struct {
 
 const appCols = `a.id, a.student_id, s.name AS student_name, s.grade, s.class, a.programme_code, COALESCE(p.name, a.programme_code) AS programme_name,
 	a.term, a.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, a.applicant_id, a.amount_fen, a.priority,
-	a.evidence_note, a.state, a.batch_id, a.reviewer_id, a.created_at, a.updated_at`
+	a.evidence_note, a.state, a.batch_id, COALESCE((SELECT ` + batchState + ` FROM publicity_batches b WHERE b.id = a.batch_id), '') AS batch_state,
+	a.reviewer_id, a.created_at, a.updated_at`
 const appFrom = ` FROM subsidy_applications a JOIN students s ON s.id = a.student_id JOIN org_units o ON o.id = a.unit_id
 	LEFT JOIN subsidy_programmes p ON p.code = a.programme_code `
 
@@ -309,15 +311,51 @@ func (s *Store) Holdings(ctx context.Context, studentIDs []string, term string) 
 	return out, nil
 }
 
-// Batch states.
+// Batch states, named for what the batch waits for (issue 15). A batch reads as
+// awaiting_objections while an objection to it is open and as awaiting_signoff while entries
+// wait for the county, whatever its row says: batchState derives both from the objections and
+// the entries.
 const (
-	BatchOpen      = "publicizing"
-	BatchClosed    = "closed"
-	BatchSignedOff = "signed_off"
+	BatchOpen               = "in_publicity"        // the period runs: the list is public and takes objections
+	BatchAwaitingObjections = "awaiting_objections" // the period is over; an objection is still under review
+	BatchAwaitingSignoff    = "awaiting_signoff"    // the period is over, every objection decided; the county signs off
+	BatchSignedOff          = "signed_off"
+	BatchClosed             = "closed" // nothing to sign off: no entry, or every entry taken off by an upheld objection
 )
 
-// BatchStates lists every batch state.
-var BatchStates = []string{BatchOpen, BatchClosed, BatchSignedOff}
+// Batch states written before issue 15, which rows of older batches (and workers of before it,
+// during a deploy) still hold: publicizing for in_publicity, closed for any batch whose period
+// was over until its sign-off.
+const (
+	batchOpenBefore   = "publicizing"
+	batchClosedBefore = BatchClosed
+)
+
+// BatchStates lists every batch state, for the list filter: the names of issue 15, then the old
+// publicizing, which keeps working (closed keeps its old meaning there, see BatchStateFilter).
+var BatchStates = []string{BatchOpen, BatchAwaitingObjections, BatchAwaitingSignoff, BatchSignedOff, BatchClosed, batchOpenBefore}
+
+// BatchStateFilter is the states a list filter value selects: an old name the states it stood for
+// (closed: every batch whose period is over and that is not signed off, as before issue 15).
+func BatchStateFilter(state string) []string {
+	switch state {
+	case batchOpenBefore:
+		return []string{BatchOpen}
+	case batchClosedBefore:
+		return []string{BatchAwaitingObjections, BatchAwaitingSignoff, BatchClosed}
+	}
+	return []string{state}
+}
+
+// batchState is a batch's state as read, from its row and, once its period is over, from its
+// objections and entries: the row of a batch opened before issue 15 says closed from the end of
+// the period to the sign-off, and no row says when the last objection was decided.
+const batchState = `CASE
+	WHEN b.state IN ('` + BatchOpen + `', '` + batchOpenBefore + `') THEN '` + BatchOpen + `'
+	WHEN b.state = '` + BatchSignedOff + `' THEN '` + BatchSignedOff + `'
+	WHEN EXISTS (SELECT 1 FROM objections x WHERE x.batch_id = b.id AND x.state = 'open') THEN '` + BatchAwaitingObjections + `'
+	WHEN EXISTS (SELECT 1 FROM subsidy_applications m WHERE m.batch_id = b.id AND m.state = '` + AppInPublicity + `') THEN '` + BatchAwaitingSignoff + `'
+	ELSE '` + BatchClosed + `' END`
 
 // Batch is one publicity (公示) list of a school for a term.
 type Batch struct {
@@ -334,7 +372,7 @@ type Batch struct {
 	ClosedAt *time.Time `db:"closed_at" json:"closed_at,omitempty"`
 }
 
-const batchCols = `b.id, b.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, b.term, b.state, b.opened_by, b.opened_at, b.ends_at, b.closed_at`
+const batchCols = `b.id, b.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, b.term, ` + batchState + ` AS state, b.opened_by, b.opened_at, b.ends_at, b.closed_at`
 
 // ClaimForBatch creates a batch and moves the given reviewed applications into it, in one
 // transaction; applications already in another batch or no longer reviewed are skipped. It is
@@ -357,10 +395,10 @@ func (s *Store) ClaimForBatch(ctx context.Context, b Batch, appIDs []string) ([]
 	return claimed, err
 }
 
-// SetBatchState moves a batch on.
+// SetBatchState moves a batch on; closed_at is when its period ended.
 func (s *Store) SetBatchState(ctx context.Context, id, state string) error {
 	var closed any
-	if state != BatchOpen {
+	if state != BatchOpen && state != batchOpenBefore {
 		closed = now()
 	}
 	_, err := s.exec(ctx, s.db, `UPDATE publicity_batches SET state = ?, closed_at = COALESCE(closed_at, ?) WHERE id = ?`, state, closed, id)
@@ -380,8 +418,11 @@ func (s *Store) Batches(ctx context.Context, scopes []string, state string) ([]B
 	scope, scopeArgs := s.underAnyPath("o.path", scopes)
 	query, args = query+" AND "+scope, append(args, scopeArgs...)
 	if state != "" {
-		query += " AND b.state = ?"
-		args = append(args, state)
+		states := BatchStateFilter(state)
+		query += " AND " + batchState + " IN (" + placeholders(len(states)) + ")"
+		for _, st := range states {
+			args = append(args, st)
+		}
 	}
 	var bs []Batch
 	err := s.sel(ctx, s.db, &bs, query+" ORDER BY b.opened_at DESC LIMIT 200", args...)

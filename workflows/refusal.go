@@ -15,6 +15,7 @@ const (
 	CodeTaskNotOpen        = "task_not_open"        // already completed, withdrawn, cancelled, or the case closed
 	CodeOutcomeNotAllowed  = "outcome_not_allowed"  // the task or case does not take this outcome
 	CodeWrongState         = "wrong_state"          // the case is not in a state that allows this (Params["reason"] says which)
+	CodePublicityEnded     = "publicity_ended"      // an objection after the publicity period (Params["ended_at"], RFC 3339, says when it ended)
 	CodeDuplicate          = "duplicate"            // already claimed by you, already exists
 	CodeNotInScope         = "not_in_scope"         // outside the caller's units
 	CodeInvalid            = "invalid"              // a field's value is wrong (Params["reason"] says which rule)
@@ -32,6 +33,7 @@ var RefusalCodes = map[string]string{
 	CodeForbidden:          ErrTypeForbidden,
 	CodeTaskNotOpen:        ErrTypeConflict,
 	CodeWrongState:         ErrTypeConflict,
+	CodePublicityEnded:     ErrTypeConflict,
 	CodeDuplicate:          ErrTypeConflict,
 	CodeOutcomeNotAllowed:  ErrTypeInvalid,
 	CodeInvalid:            ErrTypeInvalid,

@@ -335,6 +335,16 @@ type Objection struct {
 	Contact string
 }
 
+// PublicityEnded refuses an objection after the period that ended at endsAt (ended_at, the
+// batch's ends_at to the nanosecond, so that a client can compare the two). The batch's
+// validator and the API (for a batch whose workflow has ended) refuse with it alike. Validators
+// leave nothing in the history, so the code (wrong_state/publicity_ended before) and the message
+// may change for running batches too.
+func PublicityEnded(endsAt time.Time) error {
+	return refuseField(CodePublicityEnded, "", []string{"ended_at", endsAt.UTC().Format(time.RFC3339Nano)},
+		"the publicity period ended at %s China time; objections are no longer accepted", calendar.Show(endsAt))
+}
+
 // PublicityQuery answers the batch's live state.
 const PublicityQuery = "publicity"
 
@@ -440,7 +450,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				return refuseField(CodeWrongState, "", because("opening"), "the publicity list is still being opened; retry in a moment")
 			}
 			if periodOver || !workflow.Now(ctx).Before(opened.EndsAt) {
-				return refuseField(CodeWrongState, "", because("publicity_ended"), "the publicity period has ended; objections are no longer accepted")
+				return PublicityEnded(opened.EndsAt)
 			}
 			if !slices.Contains(st.Members, o.EntryID) || slices.Contains(st.Rejected, o.EntryID) {
 				return refuseField(CodeInvalid, "entry_id", because("not_listed"), "entry_id: %q is not on this publicity list", o.EntryID)
@@ -454,6 +464,21 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		return PublicityState{}, err
 	}
 	bounded := workflow.GetVersion(ctx, "publicity-continue-on-long-history", workflow.DefaultVersion, 1) == 1
+	// From this version on the batch's row names what it waits for once the period is over
+	// (awaiting_objections, then awaiting_signoff, or closed with nothing left to sign off) where
+	// batches opened before wrote closed and nothing more until the sign-off: the extra write when
+	// the last objection is decided is a command their histories do not hold.
+	named := workflow.GetVersion(ctx, "publicity-named-states", workflow.DefaultVersion, 1) == 1
+	// waiting is what a batch whose period is over waits for.
+	waiting := func() string {
+		switch {
+		case st.OpenObjections > 0:
+			return store.BatchAwaitingObjections
+		case len(st.Members) > len(st.Rejected):
+			return store.BatchAwaitingSignoff
+		}
+		return store.BatchClosed
+	}
 	long := func() bool {
 		if !bounded {
 			return false
@@ -531,7 +556,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			}
 		}
 		periodOver = true
-		if err := setBatch(store.BatchClosed, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
+		ended := store.BatchClosed
+		if named {
+			ended = waiting()
+		}
+		if err := setBatch(ended, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
 			return st, err
 		}
 		stage = publicityStageObjections
@@ -542,6 +571,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		if st.OpenObjections > 0 {
 			return st, continueAsNew(publicityStageObjections, "")
+		}
+		if named && st.State == store.BatchAwaitingObjections {
+			if err := setBatch(waiting(), "publicity.objections_decided", access.System, "", map[string]any{"rejected": len(st.Rejected)}); err != nil {
+				return st, err
+			}
 		}
 		stage = publicityStageSignoff
 	}

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/activities"
+	"jiaofu/calendar"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -436,7 +438,7 @@ func TestPublicityObjectionUpheld(t *testing.T) {
 
 	require.Equal(t, []string{"publicity.period_ended", "publicity.signed_off"}, h.batchActions())
 	steps := h.BatchSteps()
-	require.Equal(t, store.BatchClosed, steps[0].Step.State)
+	require.Equal(t, store.BatchAwaitingSignoff, steps[0].Step.State, "the objection was decided within the period: the batch waits for its sign-off")
 	require.True(t, t0.Add(120*time.Hour).Equal(steps[0].At))
 	require.Equal(t, store.BatchSignedOff, steps[1].Step.State)
 	require.Equal(t, aid2.UserID, steps[1].Step.Audit.Actor.UserID)
@@ -483,7 +485,13 @@ func TestPublicityObjectionRefused(t *testing.T) {
 
 	h.requireRejected(notListed, workflows.CodeInvalid, "is not on this publicity list")
 	h.requireRejected(noReason, workflows.CodeInvalid, "reason: required")
-	h.requireRejected(late, workflows.CodeWrongState, "the publicity period has ended")
+	h.requireRejected(late, workflows.CodePublicityEnded, "the publicity period ended at ")
+	var lateErr *temporal.ApplicationError
+	require.ErrorAs(t, late.snapshot(h).err, &lateErr)
+	r, _ := workflows.RefusalOf(lateErr)
+	endedAt, err := time.Parse(time.RFC3339, r.Params["ended_at"])
+	require.NoError(t, err, "ended_at is RFC 3339")
+	require.Contains(t, lateErr.Error(), calendar.Show(endedAt)+" China time", "the message says when the period ended")
 	h.taskResult(signoff)
 	require.Empty(t, h.Objections(), "no objection recorded")
 	require.Equal(t, []string{workflows.KindPublicitySignoff}, h.OpenedKinds())
@@ -510,16 +518,48 @@ func TestPublicityWaitsForOpenObjection(t *testing.T) {
 	require.True(t, t0.Add(200*time.Hour).Equal(opened[1].In.Now),
 		"the sign-off task opens when the objection is decided (t0+200h), not when the period ends; opened at %v", opened[1].In.Now)
 
-	require.Equal(t, store.BatchClosed, afterPeriod.State)
+	require.Equal(t, store.BatchAwaitingObjections, afterPeriod.State)
 	require.Equal(t, 1, afterPeriod.OpenObjections)
 
 	steps := h.BatchSteps()
-	require.Equal(t, []string{"publicity.period_ended", "publicity.signed_off"}, h.batchActions())
+	require.Equal(t, []string{"publicity.period_ended", "publicity.objections_decided", "publicity.signed_off"}, h.batchActions())
 	require.True(t, t0.Add(120*time.Hour).Equal(steps[0].At))
+	require.Equal(t, store.BatchAwaitingObjections, steps[0].Step.State)
 	require.Equal(t, map[string]any{"open_objections": float64(1)}, steps[0].Step.Audit.After)
+	require.True(t, t0.Add(200*time.Hour).Equal(steps[1].At), "the batch waits for its sign-off once the objection is decided")
+	require.Equal(t, store.BatchAwaitingSignoff, steps[1].Step.State)
 	require.ElementsMatch(t, []string{app1, app2, app3}, h.signalsOf(workflows.BatchSignedOff))
 	require.Equal(t, store.BatchSignedOff, st.State)
 	require.Zero(t, st.OpenObjections)
+}
+
+// TestPublicityAllTakenOffAfterPeriod: every entry is taken off by an upheld objection, the last
+// one decided after the period: the batch waits for the objections, then is closed with nothing
+// to sign off (not awaiting a sign-off that never opens).
+func TestPublicityAllTakenOffAfterPeriod(t *testing.T) {
+	h := newBatch(t)
+	for i, app := range []string{app1, app2, app3} {
+		h.objectAt(time.Duration(24+i)*time.Hour, "objection to "+app, workflows.Objection{EntryID: app, Reason: "家庭条件较好"})
+	}
+	early1 := h.actAt(30*time.Hour, "aid1 upholds the first", complete(h.taskID(1), aid1, workflows.OutcomeUphold))
+	early2 := h.actAt(31*time.Hour, "aid1 upholds the second", complete(h.taskID(2), aid1, workflows.OutcomeUphold))
+	afterPeriod := h.queryAt(150 * time.Hour)
+	late := h.actAt(160*time.Hour, "aid1 upholds the last after the period", complete(h.taskID(3), aid1, workflows.OutcomeUphold))
+
+	st := h.runBatch()
+
+	h.taskResult(early1)
+	h.taskResult(early2)
+	h.taskResult(late)
+	require.Equal(t, store.BatchAwaitingObjections, afterPeriod.State)
+	require.Equal(t, []string{workflows.KindObjectionReview, workflows.KindObjectionReview, workflows.KindObjectionReview}, h.OpenedKinds(),
+		"no sign-off opens")
+	require.Equal(t, []string{"publicity.period_ended", "publicity.objections_decided"}, h.batchActions())
+	steps := h.BatchSteps()
+	require.Equal(t, store.BatchAwaitingObjections, steps[0].Step.State)
+	require.Equal(t, store.BatchClosed, steps[1].Step.State)
+	require.True(t, t0.Add(160*time.Hour).Equal(steps[1].At))
+	require.Equal(t, store.BatchClosed, st.State)
 }
 
 // TestPublicitySignOffSeparationOfDuties: an aid-center person who applied for or reviewed a
