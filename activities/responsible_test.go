@@ -15,18 +15,7 @@ import (
 // township government's and the county HQ's name the bureau leader (issue 15, item 10).
 func TestEscalationNamesTheChainRungOfItsTarget(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, "", t.TempDir(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	must := func(u store.Unit, err error) store.Unit {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	s, township, school := newCounty(t)
 	user := func(name string) string {
 		t.Helper()
 		u, err := s.CreateUser(ctx, name, "x", name, nil)
@@ -35,12 +24,8 @@ func TestEscalationNamesTheChainRungOfItsTarget(t *testing.T) {
 		}
 		return u.ID
 	}
-	must(s.CreateUnit(ctx, "JS", "建始县教育局", store.KindBureau, "", ""))
-	must(s.CreateUnit(ctx, activities.SupervisionUnitCode, "监察室", store.KindSection, "JS", ""))
-	must(s.CreateUnit(ctx, "JS-HQ", "县脱贫攻坚指挥部", store.KindCountyHQ, "JS", ""))
-	township := must(s.CreateUnit(ctx, "JS-T01", "业州镇中心学校", store.KindTownshipSchool, "JS", "T01"))
-	must(s.CreateUnit(ctx, "JS-T01-GOV", "业州镇人民政府", store.KindTownshipGov, "JS", "T01"))
-	school := must(s.CreateUnit(ctx, "JS-T01-S01", "业州一小", store.KindSchool, "JS-T01", ""))
+	mustUnit(t)(s.CreateUnit(ctx, "JS-HQ", "县脱贫攻坚指挥部", store.KindCountyHQ, "JS", ""))
+	mustUnit(t)(s.CreateUnit(ctx, "JS-T01-GOV", "业州镇人民政府", store.KindTownshipGov, "JS", "T01"))
 	head, leader := user("edu01"), user("leader01")
 	if err := s.SetResponsible(ctx, store.SubjectUnit, school.ID, head); err != nil {
 		t.Fatal(err)

@@ -19,22 +19,7 @@ import (
 // rung's record and audit entry say when it fell due and when it was recorded.
 func TestLateEscalationThroughTheActivities(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, "", t.TempDir(), true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	must := func(u store.Unit, err error) store.Unit {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
-	must(s.CreateUnit(ctx, "JS", "建始县教育局", store.KindBureau, "", ""))
-	must(s.CreateUnit(ctx, activities.SupervisionUnitCode, "监察室", store.KindSection, "JS", ""))
-	township := must(s.CreateUnit(ctx, "JS-T01", "业州镇中心学校", store.KindTownshipSchool, "JS", "T01"))
-	school := must(s.CreateUnit(ctx, "JS-T01-S01", "业州一小", store.KindSchool, "JS-T01", ""))
+	s, township, school := newCounty(t)
 	a := &activities.Activities{Store: s}
 	due := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
 
