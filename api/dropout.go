@@ -18,7 +18,7 @@ import (
 
 type dropoutRequest struct {
 	StudentID      string `json:"student_id"`
-	Reason         string `json:"reason" max:"1000" multiline:"true"`
+	Reason         string `json:"reason" max:"500" multiline:"true"`
 	LastAttendedOn string `json:"last_attended_on"`
 }
 

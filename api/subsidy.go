@@ -458,8 +458,17 @@ func (s *Server) PublicBatch(c *fiber.Ctx) error {
 
 type objectionRequest struct {
 	EntryID string `json:"entry_id"`
-	Reason  string `json:"reason" max:"1000" multiline:"true"`
+	Reason  string `json:"reason" max:"500" multiline:"true"`
 	Contact string `json:"contact"`
+}
+
+// ObjectionRequest is the body of POST /public/publicity-batches/{id}/objections.
+type ObjectionRequest = objectionRequest
+
+// ObjectionErrors is every field's first error of an objection, as FileObjection checks them
+// (the console shows them all at once).
+func ObjectionErrors(req ObjectionRequest) []*Error {
+	return collect(Required("entry_id", req.EntryID), Text("reason", req.Reason, 500), Text("contact", req.Contact, 100))
 }
 
 // CreateObjection files a public objection during the period; it opens a review task.
@@ -477,14 +486,8 @@ func (s *Server) CreateObjection(c *fiber.Ctx) error {
 
 // FileObjection validates and sends an objection to the batch's workflow (shared with the console).
 func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionRequest) (string, error) {
-	if req.EntryID == "" {
-		return "", bad("entry_id", "required").because("required")
-	}
-	if err := text("reason", req.Reason, 500); err != nil {
-		return "", err
-	}
-	if err := text("contact", req.Contact, 100); err != nil {
-		return "", err
+	if errs := ObjectionErrors(req); len(errs) > 0 {
+		return "", errs[0]
 	}
 	list, err := s.objectable(c.UserContext(), batchID)
 	if err != nil {

@@ -214,6 +214,8 @@ func TestFormsShowEveryFieldError(t *testing.T) {
 		{"student", studentFields, api.StudentErrors(api.StudentRequest{BirthDate: "2015-13-01", IDCardNo: "123"}),
 			map[string]string{"name": "必填", "sex": "请选择性别", "birth_date": "日期格式应为", "id_card_no": "身份证号应为 18 位",
 				"student_no": "学籍号应为", "unit_code": "必填", "grade": "年级应为 1–12", "class": "必填"}},
+		{"public objection", objectionFields, api.ObjectionErrors(api.ObjectionRequest{EntryID: "e1", Contact: strings.Repeat("电", 101)}),
+			map[string]string{"reason": "必填", "contact": "不能超过 100 个字"}},
 	} {
 		f := newForm(c.fields...)
 		if !f.checked(c.errs) {

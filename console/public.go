@@ -98,6 +98,10 @@ func publicObjection(q *req) error {
 		f.Banner = &uiError{Status: fiber.StatusBadRequest, Title: "填写有误", Message: "该条目不在本公示名单中，请刷新页面后重试。"}
 		return q.publicList(id, f, fiber.StatusBadRequest)
 	}
+	// Every field's error at once, by the API's own checks.
+	if f.checked(api.ObjectionErrors(api.ObjectionRequest{EntryID: entryID, Reason: f.V("reason"), Contact: f.V("contact")})) {
+		return q.publicList(id, f, fiber.StatusBadRequest)
+	}
 	var out struct {
 		ID string `json:"id"`
 	}
