@@ -190,7 +190,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	if !prog.Active {
 		return nil, bad("programme", "no active programme %s", quote(req.Programme))
 	}
-	if e := s.ApplicationTerm(req.Term); e != nil {
+	if e := s.ApplicationTerm(ctx, req.Term); e != nil {
 		return nil, e
 	}
 	if !MayApply(a, st.UnitPath) {

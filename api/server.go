@@ -122,6 +122,8 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar, login, admin),
 		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels, login),
 		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels, login, admin),
+		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms, login, admin),
+		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms, login, admin),
 		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain", "admin, supervision", nil, s.VerifyAudit, login, requireRole(store.RoleSupervision)),
 
 		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login", nil, s.ListTasks, login),

@@ -142,8 +142,8 @@ type ApplicationRequest = applicationRequest
 // ApplicationErrors are the checks of a new application's own fields, every field's first, as
 // checkApplication answers them; povertyRegistered is the chosen student's (true when unknown,
 // which leaves the evidence note to the API).
-func (s *Server) ApplicationErrors(req ApplicationRequest, povertyRegistered bool) []*Error {
-	return collect(Required("student_id", req.StudentID), Required("programme", req.Programme), s.ApplicationTerm(req.Term),
+func (s *Server) ApplicationErrors(ctx context.Context, req ApplicationRequest, povertyRegistered bool) []*Error {
+	return collect(Required("student_id", req.StudentID), Required("programme", req.Programme), s.ApplicationTerm(ctx, req.Term),
 		EvidenceNote(req.EvidenceNote, povertyRegistered))
 }
 

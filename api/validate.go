@@ -1,14 +1,18 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"jiaofu/calendar"
+	"jiaofu/store"
 )
 
 var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
@@ -164,12 +168,32 @@ func EvidenceNote(note string, povertyRegistered bool) *Error {
 	return nil
 }
 
-// ApplicationTerm checks a new application's term as POST /api/v1/subsidy-applications does.
-func (s *Server) ApplicationTerm(term string) *Error {
-	if err := termForApplication(term, nowUTC(), s.cfg.AnyTerm); err != nil {
-		return bad("term", "%v", err)
+// ApplicationTerm checks a new application's term as POST /api/v1/subsidy-applications does:
+// this or next school year's, or a term an administrator opened (PUT /api/v1/admin/open-terms),
+// which is read only for a term outside the window.
+func (s *Server) ApplicationTerm(ctx context.Context, term string) *Error {
+	err := termForApplication(term, nowUTC(), s.cfg.AnyTerm)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ValidTerm(term) == nil {
+		if open, oerr := s.openTerms(ctx); oerr == nil && slices.Contains(open, term) {
+			return nil
+		}
+		return bad("term", "%v; an administrator can open another term", err)
+	}
+	return bad("term", "%v", err)
+}
+
+// openTermsKey is the setting that holds the terms an administrator opened for applications.
+const openTermsKey = "open_terms"
+
+func (s *Server) openTerms(ctx context.Context) ([]string, error) {
+	v, err := s.store.Setting(ctx, openTermsKey)
+	if errors.Is(err, store.ErrNotFound) || v == "" {
+		return nil, nil
+	}
+	return strings.Split(v, ","), err
 }
 
 // LastAttended checks a dropout case's last day at school: a date, not after today (China time).

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -205,7 +206,7 @@ func TestFormsShowEveryFieldError(t *testing.T) {
 		errs   []*api.Error
 		want   map[string]string
 	}{
-		{"apply", applyFields, srv.ApplicationErrors(api.ApplicationRequest{StudentID: "s1", Term: "2026-27-1"}, false),
+		{"apply", applyFields, srv.ApplicationErrors(context.Background(), api.ApplicationRequest{StudentID: "s1", Term: "2026-27-1"}, false),
 			map[string]string{"programme": "必填", "term": "学期格式应为", "evidence_note": "必填：该学生不是建档立卡户"}},
 		{"dropout case", dropoutFields, api.DropoutErrors(api.DropoutRequest{LastAttendedOn: "2026/09/01"}),
 			map[string]string{"student_id": "必填", "reason": "必填", "last_attended_on": "日期格式应为"}},
@@ -231,7 +232,7 @@ func TestFormsShowEveryFieldError(t *testing.T) {
 		}
 	}
 	// A form the console's checks pass goes to the API.
-	if errs := srv.ApplicationErrors(api.ApplicationRequest{StudentID: "s1", Programme: "p", Term: currentTerm()}, true); len(errs) > 0 {
+	if errs := srv.ApplicationErrors(context.Background(), api.ApplicationRequest{StudentID: "s1", Programme: "p", Term: currentTerm()}, true); len(errs) > 0 {
 		t.Errorf("a good application fails the console's checks: %v", errs)
 	}
 }

@@ -177,6 +177,7 @@ var invalidRules = []rule{
 	r(`^required: the student is not poverty-registered`, "必填：该学生不是建档立卡户，须写明家庭经济困难的证明材料"),
 	r(`^required: a decision needs a written reason`, "必填：作出处理决定须写明理由"),
 	r(`^required`, "必填"),
+	r(`^the term must be in the (\d+)–(\d+) or (\d+)–(\d+) school year`, "只能申请本学年或下一学年的学期；其他学期须由系统管理员开放"),
 	r(`is not a term such as`, "学期格式应为 2026-2027-1（学年-学年-学期，1 为秋季、2 为春季）"),
 	r(`the second year must follow the first`, "学期的两个年份应相连，如 2026-2027-1"),
 	r(`is not a date such as`, "日期格式应为 2026-09-01"),

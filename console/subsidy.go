@@ -283,7 +283,7 @@ func (q *req) studentOptions(may func(access.Actor, string) bool) ([]option, []s
 func createApplication(q *req) error {
 	f := formFrom(q.c, applyFields...)
 	body := api.ApplicationRequest{StudentID: f.V("student_id"), Programme: f.V("programme"), Term: f.V("term"), EvidenceNote: f.V("evidence_note")}
-	if f.checked(q.con.api.ApplicationErrors(body, q.povertyRegistered(body.StudentID))) {
+	if f.checked(q.con.api.ApplicationErrors(q.c.UserContext(), body, q.povertyRegistered(body.StudentID))) {
 		return q.applyForm(f, fiber.StatusBadRequest)
 	}
 	var app store.Application

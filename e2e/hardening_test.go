@@ -166,6 +166,27 @@ func TestHardeningTerm(t *testing.T) {
 		t.Errorf("a term of next school year: %d, want 201", code)
 	}
 
+	// An administrator opens a past term (a school that missed it): applications for it are
+	// accepted, other past terms still refused; only the admin may open terms.
+	past := yr(thisYear-1) + "-2"
+	admin := anon.as("admin")
+	staff.expectError("PUT", "/api/v1/admin/open-terms", map[string]any{"items": []string{past}}, 403, "")
+	admin.expectError("PUT", "/api/v1/admin/open-terms", map[string]any{"items": []string{"2026-2028-1"}}, 400, "items[0]")
+	if code := admin.do("PUT", "/api/v1/admin/open-terms", map[string]any{"items": []string{past}}, nil); code != 200 {
+		t.Fatalf("open a past term: %d", code)
+	}
+	var open struct{ Items []string }
+	admin.do("GET", "/api/v1/admin/open-terms", nil, &open)
+	if len(open.Items) != 1 || open.Items[0] != past {
+		t.Errorf("open terms = %v, want [%s]", open.Items, past)
+	}
+	if code := staff.do("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": past}, nil); code != 201 {
+		t.Errorf("a term the admin opened: %d, want 201", code)
+	}
+	e := staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": yr(thisYear-1) + "-1"}, 400, "term")
+	if !strings.Contains(e.Error.Message, "an administrator can open another term") {
+		t.Errorf("a past term not opened: %q", e.Error.Message)
+	}
 }
 
 // TestHardeningFilters (issue 15, item 14): unknown filter values name the parameter and list
