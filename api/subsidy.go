@@ -507,13 +507,22 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 	if applicationID == "" {
 		return "", bad("entry_id", "%s is not on this publicity list", quote(req.EntryID)).because("not_listed")
 	}
-	res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, workflows.Objection{EntryID: applicationID,
-		Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)})
-	if err != nil {
-		return "", err
+	obj := workflows.Objection{EntryID: applicationID, Reason: strings.TrimSpace(req.Reason), Contact: strings.TrimSpace(req.Contact)}
+	// The list is public as soon as its row is written, a moment before its workflow takes
+	// objections (it first tells its applications that they are listed): wait that moment out
+	// instead of refusing a member of the public.
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		res, err := s.update(c.UserContext(), batchID, workflows.ObjectionUpdate, obj)
+		if err != nil {
+			if e, _ := ClientError(err); e.Code == workflows.CodeWrongState && e.Params["reason"] == "opening" && wait < 4*time.Second {
+				time.Sleep(wait)
+				continue
+			}
+			return "", err
+		}
+		var id string
+		return id, res.Get(&id)
 	}
-	var id string
-	return id, res.Get(&id)
 }
 
 // Omissions is the 遗漏 report: ?term= required.
