@@ -31,7 +31,8 @@ func init() {
 		"subsidy.returned": "退回修改", "subsidy.resubmitted": "修改后重新提交", "subsidy.withdrawn": "撤回申请",
 		"subsidy.rejected_by_objection": "异议成立，取消资助", "subsidy.signed_off": "县级审定", "subsidy.disbursed": "资金已发放",
 		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
-		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议"})
+		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议",
+		"objection.uphold": "异议复核：异议成立", "objection.dismiss": "异议复核：异议不成立"})
 	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
 	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
 	refusalText["invalid/wrong_stage"] = func(p params) string {
