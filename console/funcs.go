@@ -141,6 +141,11 @@ func auditSummary(e store.AuditEntry) string {
 	if mod := moduleOf(e.Process); mod != nil && mod.StateLabels != nil {
 		stateCat = mod.StateLabels(e.CaseID)
 	}
+	// An objection is audited on its batch's case but carries its own state and decision.
+	decisionCat := "decision"
+	if strings.HasPrefix(e.Action, "objection.") {
+		stateCat, decisionCat = "objection", "outcome"
+	}
 	var parts []string
 	add := func(label, v string) {
 		if v = strings.TrimSpace(v); v != "" {
@@ -179,7 +184,7 @@ func auditSummary(e store.AuditEntry) string {
 		add(k.label, v)
 	}
 	if d := str("decision"); d != "" {
-		add("处理决定", zh("decision", d))
+		add("处理决定", zh(decisionCat, d))
 	}
 	if f, ok := m["fields"].(map[string]any); ok {
 		keys := make([]string, 0, len(f))
