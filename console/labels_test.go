@@ -129,7 +129,7 @@ func TestEveryStateAndOutcomeHasALabel(t *testing.T) {
 // An objection's audit entries read in Chinese on the batch's timeline, not open, decided or dismiss.
 func TestObjectionSummaryInChinese(t *testing.T) {
 	for after, want := range map[string]string{
-		`{"objection_id":"o1","entry_id":"subsidy-st_1-living-primary-2026-2027-1","state":"open","decision":""}`:         "状态：待复核",
+		`{"objection_id":"o1","entry_id":"subsidy-st_1-living-primary-2026-2027-1","state":"open","decision":""}`:           "状态：待复核",
 		`{"objection_id":"o1","entry_id":"subsidy-st_1-living-primary-2026-2027-1","state":"decided","decision":"dismiss"}`: "状态：已复核；处理决定：异议不成立",
 	} {
 		e := store.AuditEntry{Action: "objection.dismiss", Process: workflows.ProcessSubsidy, CaseID: "publicity-JS-T01-S01-2026-2027-1-1", After: after}
