@@ -147,6 +147,27 @@ type batchDetail struct {
 	Timeline   []store.AuditEntry  `json:"-"`
 }
 
+// entryNamed is the id of the entry an objection review's title names: by its subject, or by its id
+// in the titles of tasks opened before they named the student.
+func (b batchDetail) entryNamed(named string) string {
+	for _, e := range b.Entries {
+		if e.Subject() == named || e.ID == named {
+			return e.ID
+		}
+	}
+	return named
+}
+
+// EntrySubject names an objection's entry for people, not by its id.
+func (b batchDetail) EntrySubject(id string) string {
+	for _, e := range b.Entries {
+		if e.ID == id {
+			return e.Subject()
+		}
+	}
+	return "—"
+}
+
 func subsidyFacts(q *req, t apiTask) (template.HTML, error) {
 	switch {
 	case strings.HasPrefix(t.CaseID, "publicity-"):
@@ -154,8 +175,8 @@ func subsidyFacts(q *req, t apiTask) (template.HTML, error) {
 		if err := q.get("/api/v1/publicity-batches/"+url.PathEscape(t.CaseID), &b); err != nil {
 			return "", err
 		}
-		if entry, ok := strings.CutPrefix(t.Title, "公示异议复核："); ok {
-			b.Highlight = entry
+		if named, ok := strings.CutPrefix(t.Title, "公示异议复核："); ok {
+			b.Highlight = b.entryNamed(named)
 		}
 		return q.partial("facts_batch", b)
 	default:
