@@ -566,7 +566,13 @@ func noRawCodes(t *testing.T, p *tab, where string) {
 			t.Errorf("%s shows %q: %s", where, raw, page)
 		}
 	}
+	if code := unitCode.FindString(page); code != "" {
+		t.Errorf("%s shows the unit code %s where its name belongs: %s", where, code, page)
+	}
 }
+
+// unitCode is how the county's unit codes look (JS-T01-S01).
+var unitCode = regexp.MustCompile(`JS-[A-Z][0-9]{2}[A-Z0-9-]*`)
 
 func safeID(s string) string {
 	return regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(s, "_")
