@@ -14,6 +14,8 @@ type Role struct {
 	UnitCode string `json:"unit_code"`
 	UnitKind string `json:"unit_kind"`
 	UnitPath string `json:"unit_path"`
+	// UnitName is for people (the console's header); rules go by code, kind and path.
+	UnitName string `json:"unit_name,omitempty"`
 }
 
 // Actor is the person behind a request, as the API resolved them from their token.

@@ -121,6 +121,17 @@ type BatchMember struct {
 	ApplicationID string
 	ApplicantID   string
 	ReviewerID    string
+	Subject       string // store.Application.Subject; empty in batches opened before it was kept
+}
+
+// SubjectOf names a batch's entry for people, or gives its id if the batch did not keep the name.
+func SubjectOf(members []BatchMember, entryID string) string {
+	for _, m := range members {
+		if m.ApplicationID == entryID && m.Subject != "" {
+			return m.Subject
+		}
+	}
+	return entryID
 }
 
 // OpenedBatch is the batch as opened: its members and when publicity ends.
@@ -152,7 +163,8 @@ func (a *Activities) OpenBatch(ctx context.Context, in OpenBatchInput) (OpenedBa
 		if err != nil {
 			return out, err
 		}
-		out.Members = append(out.Members, BatchMember{ApplicationID: id, ApplicantID: app.ApplicantID, ReviewerID: app.ReviewerID})
+		out.Members = append(out.Members, BatchMember{ApplicationID: id, ApplicantID: app.ApplicantID, ReviewerID: app.ReviewerID,
+			Subject: app.Subject()})
 	}
 	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: store.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
 		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, "")

@@ -30,7 +30,7 @@ func tokenHash(token string) string {
 func ActorOf(u store.User) access.Actor {
 	a := access.Actor{UserID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
 	for _, r := range u.Roles {
-		a.Roles = append(a.Roles, access.Role{Role: r.Role, UnitCode: r.UnitCode, UnitKind: r.UnitKind, UnitPath: r.UnitPath})
+		a.Roles = append(a.Roles, access.Role{Role: r.Role, UnitCode: r.UnitCode, UnitKind: r.UnitKind, UnitPath: r.UnitPath, UnitName: r.UnitName})
 	}
 	return a
 }

@@ -18,7 +18,7 @@ import (
 var labels = map[string]map[string]string{
 	"task": {"open": "待办", "done": "已办", "cancelled": "已撤销"},
 	"outcome": {"approve": "同意", "reject": "不同意", "return": "退回修改", "resubmit": "重新提交", "withdraw": "撤回申请",
-		"uphold": "异议成立", "dismiss": "异议不成立", "contacted": "已联系家长"},
+		"uphold": "异议成立", "dismiss": "异议不成立", "contacted": "已联系家长", "withdrawn": "已撤销"},
 	"role": {"school_staff": "资助专干", "teacher": "帮扶教师", "school_leader": "校领导", "township_staff": "中心学校专干",
 		"aid_center": "资助中心", "education_section": "教育股", "pa_office": "局扶贫办", "inspector": "督导办",
 		"supervision": "监察室", "bureau_leader": "局领导", "admin": "系统管理员"},
@@ -32,7 +32,8 @@ var labels = map[string]map[string]string{
 		"task.transferred": "转办", "task.urged": "催办", "task.withdrawn": "撤销待办",
 		"escalation.remind": "到期提醒", "escalation.superior": "上报上级单位", "escalation.township_gov": "报乡镇政府督办",
 		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.closed": "监察室作出处理",
-		"student.created": "新增学生", "user.created": "新增用户", "org_unit.created": "新增单位", "programme.created": "新增资助项目"},
+		"student.created": "新增学生", "user.created": "新增用户", "user.updated": "修改用户", "org_unit.created": "新增单位",
+		"programme.created": "新增资助项目", "programme.updated": "修改资助项目"},
 }
 
 func addLabels(cat string, m map[string]string) {
@@ -140,6 +141,11 @@ func auditSummary(e store.AuditEntry) string {
 	if mod := moduleOf(e.Process); mod != nil && mod.StateLabels != nil {
 		stateCat = mod.StateLabels(e.CaseID)
 	}
+	// An objection is audited on its batch's case but carries its own state and decision.
+	decisionCat := "decision"
+	if strings.HasPrefix(e.Action, "objection.") {
+		stateCat, decisionCat = "objection", "outcome"
+	}
 	var parts []string
 	add := func(label, v string) {
 		if v = strings.TrimSpace(v); v != "" {
@@ -178,7 +184,7 @@ func auditSummary(e store.AuditEntry) string {
 		add(k.label, v)
 	}
 	if d := str("decision"); d != "" {
-		add("处理决定", zh("decision", d))
+		add("处理决定", zh(decisionCat, d))
 	}
 	if f, ok := m["fields"].(map[string]any); ok {
 		keys := make([]string, 0, len(f))

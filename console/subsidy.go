@@ -31,7 +31,8 @@ func init() {
 		"subsidy.returned": "退回修改", "subsidy.resubmitted": "修改后重新提交", "subsidy.withdrawn": "撤回申请",
 		"subsidy.rejected_by_objection": "异议成立，取消资助", "subsidy.signed_off": "县级审定", "subsidy.disbursed": "资金已发放",
 		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
-		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议"})
+		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议",
+		"objection.uphold": "异议复核：异议成立", "objection.dismiss": "异议复核：异议不成立"})
 	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
 	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
 	refusalText["invalid/wrong_stage"] = func(p params) string {
@@ -146,6 +147,27 @@ type batchDetail struct {
 	Timeline   []store.AuditEntry  `json:"-"`
 }
 
+// entryNamed is the id of the entry an objection review's title names: by its subject, or by its id
+// in the titles of tasks opened before they named the student.
+func (b batchDetail) entryNamed(named string) string {
+	for _, e := range b.Entries {
+		if e.Subject() == named || e.ID == named {
+			return e.ID
+		}
+	}
+	return named
+}
+
+// EntrySubject names an objection's entry for people, not by its id.
+func (b batchDetail) EntrySubject(id string) string {
+	for _, e := range b.Entries {
+		if e.ID == id {
+			return e.Subject()
+		}
+	}
+	return "—"
+}
+
 func subsidyFacts(q *req, t apiTask) (template.HTML, error) {
 	switch {
 	case strings.HasPrefix(t.CaseID, "publicity-"):
@@ -153,8 +175,8 @@ func subsidyFacts(q *req, t apiTask) (template.HTML, error) {
 		if err := q.get("/api/v1/publicity-batches/"+url.PathEscape(t.CaseID), &b); err != nil {
 			return "", err
 		}
-		if entry, ok := strings.CutPrefix(t.Title, "公示异议复核："); ok {
-			b.Highlight = entry
+		if named, ok := strings.CutPrefix(t.Title, "公示异议复核："); ok {
+			b.Highlight = b.entryNamed(named)
 		}
 		return q.partial("facts_batch", b)
 	default:

@@ -509,6 +509,7 @@ func consoleSubsidy(t *testing.T, b *browser, api *client) {
 			t.Errorf("objection task page lacks %q", want)
 		}
 	}
+	noRawCodes(t, aid, "objection task page")
 	if !aid.exists("#outcome-uphold") || !aid.exists("#outcome-dismiss") || aid.exists("#outcome-approve") {
 		t.Errorf("objection review offers the wrong outcomes")
 	}
@@ -517,6 +518,14 @@ func consoleSubsidy(t *testing.T, b *browser, api *client) {
 	if !strings.Contains(aid.text("#flash"), "异议不成立") {
 		t.Errorf("after dismissing: flash %q", aid.text("#flash"))
 	}
+
+	// The batch page names the objection's student and reads its review in Chinese.
+	aid.waitFor("/console/subsidy/batches/"+strings.TrimPrefix(publicURL, "/gongshi/"), 20*time.Second, "the objection's review on the timeline",
+		func() bool { return strings.Contains(aid.text(".timeline"), "异议复核：异议不成立") })
+	if !strings.Contains(aid.body(), "王二小 · ") {
+		t.Errorf("batch page does not name the objection's student: %s", aid.body())
+	}
+	noRawCodes(t, aid, "batch page")
 
 	// After the period, the county sign-off; the channel field is prefilled.
 	aid.waitFor("/console/", 40*time.Second, "the publicity sign-off", func() bool {
@@ -538,6 +547,7 @@ func consoleSubsidy(t *testing.T, b *browser, api *client) {
 	if !strings.Contains(staff.body(), "一卡通") || !strings.Contains(staff.body(), "资金已发放") {
 		t.Errorf("application page lacks the disbursement: %s", staff.body())
 	}
+	noRawCodes(t, staff, "application page")
 	staff.screenshot("application.png", 1280, 900)
 	// The ledger counts it.
 	staff.open("/console/subsidy/ledger?term=" + term)
@@ -545,6 +555,24 @@ func consoleSubsidy(t *testing.T, b *browser, api *client) {
 		t.Errorf("ledger disbursed count = %q, want 3: %s", n, staff.body())
 	}
 }
+
+// noRawCodes fails if the page shows people an entry's or a batch's id, or an audit action's code,
+// where a name or a Chinese label belongs (issue 15, item 12).
+func noRawCodes(t *testing.T, p *tab, where string) {
+	t.Helper()
+	page := p.body()
+	for _, raw := range []string{"subsidy-st_", "publicity-", "objection.", "publicity.", "subsidy.", "task."} {
+		if strings.Contains(page, raw) {
+			t.Errorf("%s shows %q: %s", where, raw, page)
+		}
+	}
+	if code := unitCode.FindString(page); code != "" {
+		t.Errorf("%s shows the unit code %s where its name belongs: %s", where, code, page)
+	}
+}
+
+// unitCode is how the county's unit codes look (JS-T01-S01).
+var unitCode = regexp.MustCompile(`JS-[A-Z][0-9]{2}[A-Z0-9-]*`)
 
 func safeID(s string) string {
 	return regexp.MustCompile(`[^A-Za-z0-9_-]`).ReplaceAllString(s, "_")

@@ -115,6 +115,10 @@ type Application struct {
 	UpdatedAt     time.Time `db:"updated_at" json:"updated_at"`
 }
 
+// Subject names an application for people: the student and the programme (张三 · 义务教育生活补助).
+// Review tasks are titled with it, and the console finds the entry a title names by it.
+func (a Application) Subject() string { return a.StudentName + " · " + a.ProgrammeName }
+
 const appCols = `a.id, a.student_id, s.name AS student_name, s.grade, s.class, a.programme_code, COALESCE(p.name, a.programme_code) AS programme_name,
 	a.term, a.unit_id, o.code AS unit_code, o.name AS unit_name, o.path AS unit_path, a.applicant_id, a.amount_fen, a.priority,
 	a.evidence_note, a.state, a.batch_id, COALESCE((SELECT ` + batchState + ` FROM publicity_batches b WHERE b.id = a.batch_id), '') AS batch_state,

@@ -398,7 +398,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		defer func() { st.OpenObjections-- }()
 		if rv.TaskID == "" {
 			id, err := tasks.Open(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
-				Title: "公示异议复核：" + rv.Objection.EntryID, CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
+				Title: "公示异议复核：" + activities.SubjectOf(opened.Members, rv.Objection.EntryID), CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
 				Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, rv.Objection.EntryID)})
 			busy--
 			if err != nil {
