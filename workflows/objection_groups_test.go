@@ -117,3 +117,24 @@ func TestPublicityObjectionGroupCrossesContinueAsNew(t *testing.T) {
 	require.Equal(t, []string{app1}, st.Rejected)
 	require.Zero(t, st.OpenObjections)
 }
+
+// TestPublicityObjectionsUngroupedInOldBatches: a batch opened before publicity-group-objections
+// keeps one review per objection, each decided by its own task.
+func TestPublicityObjectionsUngroupedInOldBatches(t *testing.T) {
+	h := newBatch(t)
+	h.env.OnGetVersion("publicity-group-objections", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	h.objectAt(24*time.Hour, "objection to app2", workflows.Objection{EntryID: app2, Reason: "家庭条件较好"})
+	h.objectAt(30*time.Hour, "another objection to app2", workflows.Objection{EntryID: app2, Reason: "家有轿车"})
+	first := h.actAt(48*time.Hour, "aid1 dismisses the first", complete(h.taskID(1), aid1, workflows.OutcomeDismiss))
+	second := h.actAt(49*time.Hour, "aid1 upholds the second", complete(h.taskID(2), aid1, workflows.OutcomeUphold))
+	signoff := h.actAt(130*time.Hour, "aid2 signs off", complete(h.taskID(3), aid2, workflows.OutcomeApprove))
+
+	st := h.runBatch()
+
+	h.taskResult(first)
+	h.taskResult(second)
+	h.taskResult(signoff)
+	require.Equal(t, []string{workflows.KindObjectionReview, workflows.KindObjectionReview, workflows.KindPublicitySignoff}, h.OpenedKinds())
+	require.Equal(t, map[string]string{batchWfID + "-o1": workflows.OutcomeDismiss, batchWfID + "-o2": workflows.OutcomeUphold}, h.decisions())
+	require.Equal(t, []string{app2}, st.Rejected)
+}
