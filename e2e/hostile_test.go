@@ -316,11 +316,13 @@ func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 
 // TestLongPublicityContinuesAsNew: public objections (anyone may send them) drive a publicity
 // batch's history past JIAOFU_HISTORY_EVENTS while its period runs; the batch continues as new
-// with its open objection reviews, the reviews are decided across the runs, the period still ends
-// on time, and the sign-off disburses the application.
+// with its open objection review (the objections to the one entry join it), the review is decided
+// in a later run and decides every objection, the period still ends on time, and the sign-off
+// disburses the application.
 func TestLongPublicityContinuesAsNew(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.HistoryEvents = 100
+	// Low enough that the objections alone pass it: those joining an open review open no task.
+	cfg.HistoryEvents = 60
 	cfg.PublicityPeriod = mustSpec(t, "12s")
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
@@ -358,18 +360,18 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 		retry(anon, "POST", "/public/publicity-batches/"+batch.ID+"/objections",
 			map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": fmt.Sprintf("异议 %d", i+1), "contact": "13900000000"}, 201)
 	}
-	decided := 0
+	reviews := 0
 	eventually(t, 30*time.Second, func() bool {
 		var inbox struct{ Items []task }
 		aid.do("GET", "/api/v1/tasks?status=open&kind=objection_review", nil, &inbox)
 		for _, it := range inbox.Items {
 			if strings.HasPrefix(it.CaseID, batch.ID) {
 				retry(aid, "POST", "/api/v1/tasks/"+it.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "查无实据"}, 200)
-				decided++
+				reviews++
 			}
 		}
-		return decided == objections
-	}, "all %d objection reviews in the aid center's inbox", objections)
+		return reviews == 1
+	}, "the objections' review in the aid center's inbox")
 	d, err := svc.Temporal.DescribeWorkflowExecution(context.Background(), batch.ID, "")
 	if err != nil {
 		t.Fatal(err)

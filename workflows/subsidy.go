@@ -358,9 +358,10 @@ type PublicityState struct {
 }
 
 // PublicityBatch runs a school's 公示: the list is public for the period, objections open review
-// tasks, the batch cannot close while one is open, then the aid center signs off and every
-// remaining application is disbursed. Objections are public: when they grow the history long,
-// the batch continues as new with its open reviews (new batches only).
+// tasks (one per entry at a time: a further objection joins the entry's open review), the batch
+// cannot close while one is open, then the aid center signs off and every remaining application
+// is disbursed. Objections are public: when they grow the history long, the batch continues as
+// new with its open reviews (new batches only).
 func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, error) {
 	seq, carried := 0, []TaskState(nil)
 	if r := in.Resume; r != nil {
@@ -388,39 +389,54 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		opened, st, objections, periodOver, stage, listed = r.Opened, r.State, r.Objections, r.PeriodOver, r.Stage, true
 	}
 	reviews := map[string]*ObjectionReview{} // by task id, while the review is open
+	// groups holds, by entry, the review that a further objection to the entry joins: from the
+	// first objection until the reviewer decides (only batches that group objections, below).
+	groups := map[string]*ObjectionReview{}
+	grouped := false // set with the versions below, before any objection reaches the handler
 	// busy counts reviews opening their task or writing their decision: the batch continues as
 	// new only when none is.
 	busy := 0
 	// review waits for an objection's review task (opened now, or carried from the previous run)
 	// and records its decision; an upheld objection takes the entry off the list. A review still
 	// to be opened counts in busy from before its goroutine starts.
-	review := func(ctx workflow.Context, rv ObjectionReview) {
-		defer func() { st.OpenObjections-- }()
+	review := func(ctx workflow.Context, rv *ObjectionReview) {
+		// The review answers for every objection of its group, whatever becomes of it.
+		defer func() { st.OpenObjections -= 1 + len(rv.Joined) }()
+		leave := func() {
+			if groups[rv.Objection.EntryID] == rv {
+				delete(groups, rv.Objection.EntryID)
+			}
+		}
 		if rv.TaskID == "" {
 			id, err := tasks.Open(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
 				Title: "公示异议复核：" + activities.SubjectOf(opened.Members, rv.Objection.EntryID), CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
 				Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, rv.Objection.EntryID)})
 			busy--
 			if err != nil {
+				leave()
 				workflow.GetLogger(ctx).Error("objection review failed", "objection", rv.Record.ID, "error", err)
 				return
 			}
 			rv.TaskID = id
 		}
-		reviews[rv.TaskID] = &rv
+		reviews[rv.TaskID] = rv
 		res, err := tasks.Wait(ctx, rv.TaskID)
 		delete(reviews, rv.TaskID)
+		// Decided (or failed): from here a further objection to the entry opens a new review, and
+		// the group is what it is now.
+		leave()
 		if err != nil {
 			workflow.GetLogger(ctx).Error("objection review failed", "objection", rv.Record.ID, "error", err)
 			return
 		}
 		busy++
 		defer func() { busy-- }()
-		rec := rv.Record
 		now := workflow.Now(ctx)
-		rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
-		if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Error("objection record failed", "objection", rec.ID, "error", err)
+		for _, rec := range append([]store.Objection{rv.Record}, rv.Joined...) {
+			rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
+			if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("objection record failed", "objection", rec.ID, "error", err)
+			}
 		}
 		if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
 			st.Rejected = append(st.Rejected, rv.Objection.EntryID)
@@ -438,8 +454,17 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				st.OpenObjections--
 				return "", err
 			}
+			// Checked once the row is saved: a review decided meanwhile no longer takes objections.
+			if rv := groups[o.EntryID]; rv != nil {
+				rv.Joined = append(rv.Joined, rec)
+				return id, nil
+			}
 			busy++
-			workflow.Go(ctx, func(ctx workflow.Context) { review(ctx, ObjectionReview{Record: rec, Objection: o}) })
+			rv := &ObjectionReview{Record: rec, Objection: o}
+			if grouped {
+				groups[o.EntryID] = rv
+			}
+			workflow.Go(ctx, func(ctx workflow.Context) { review(ctx, rv) })
 			return id, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, o Objection) error {
@@ -469,6 +494,14 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	// batches opened before wrote closed and nothing more until the sign-off: the extra write when
 	// the last objection is decided is a command their histories do not hold.
 	named := workflow.GetVersion(ctx, "publicity-named-states", workflow.DefaultVersion, 1) == 1
+	// From this version on a further objection to an entry whose review is open joins that review
+	// (one task, one decision for all) where batches opened before open a review per objection.
+	// The choice crosses continue-as-new, so that a batch opened before keeps it in every run.
+	if r := in.Resume; r != nil {
+		grouped = r.Grouped
+	} else {
+		grouped = workflow.GetVersion(ctx, "publicity-group-objections", workflow.DefaultVersion, 1) == 1
+	}
 	// waiting is what a batch whose period is over waits for.
 	waiting := func() string {
 		switch {
@@ -497,7 +530,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		next := in
 		next.Resume = &PublicityResume{Opened: opened, State: st, Objections: objections, PeriodOver: periodOver, Stage: stage,
-			SignoffTask: signoffTask, TaskSeq: tasks.Seq(), Tasks: tasks.Carry()}
+			SignoffTask: signoffTask, TaskSeq: tasks.Seq(), Tasks: tasks.Carry(), Grouped: grouped}
 		for _, t := range next.Resume.Tasks {
 			if rv, ok := reviews[t.ID]; ok {
 				r := *rv
@@ -518,7 +551,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 				At: workflow.Now(ctx)}}).Get(ctx, nil)
 	}
 	if r := in.Resume; r != nil {
-		for _, rv := range r.Reviews {
+		for i := range r.Reviews {
+			rv := &r.Reviews[i]
+			if grouped {
+				groups[rv.Objection.EntryID] = rv
+			}
 			workflow.Go(ctx, func(ctx workflow.Context) { review(ctx, rv) })
 		}
 		exclude = batchExclude(opened.Members)
@@ -626,11 +663,15 @@ const (
 	publicityStageSignoff    = "signoff"
 )
 
-// ObjectionReview is an objection whose review task is open, as it crosses continue-as-new.
+// ObjectionReview is an objection (with those joined to it) whose review task is open, as it
+// crosses continue-as-new.
 type ObjectionReview struct {
 	Record    store.Objection
 	Objection Objection
 	TaskID    string
+	// Joined are the further objections to the entry filed while the review was open: the
+	// reviewer's decision decides them too.
+	Joined []store.Objection
 }
 
 // PublicityResume carries a batch into its next run.
@@ -644,6 +685,7 @@ type PublicityResume struct {
 	SignoffTask string
 	TaskSeq     int
 	Tasks       []TaskState
+	Grouped     bool // the batch groups objections to an entry into one review (publicity-group-objections)
 }
 
 // notifyApplications signals batch news to each application's workflow. One application that
