@@ -122,4 +122,6 @@ func TestObjectionGroups(t *testing.T) {
 	if got := objections(); got[first].Decision != "dismiss" || got[second].Decision != "dismiss" {
 		t.Errorf("the earlier objections changed with the new review: %+v", got)
 	}
+	settled(t, svc, batch.ID, "")
+	recordHistory(t, svc, batch.ID, "publicity_grouped_objections_open")
 }
