@@ -561,7 +561,7 @@ func consoleSubsidy(t *testing.T, b *browser, api *client) {
 func noRawCodes(t *testing.T, p *tab, where string) {
 	t.Helper()
 	page := p.body()
-	for _, raw := range []string{"subsidy-st_", "publicity-", "objection.", "publicity.", "subsidy.", "task."} {
+	for _, raw := range []string{"subsidy-st_", "dropout-st_", "publicity-", "objection.", "publicity.", "subsidy.", "dropout.", "task."} {
 		if strings.Contains(page, raw) {
 			t.Errorf("%s shows %q: %s", where, raw, page)
 		}
@@ -675,6 +675,7 @@ func consoleDropout(t *testing.T, b *browser, api *client) {
 	if got := teacher.text(`.field-error[data-field="receiving_school"]`); !strings.Contains(got, "转入学校") {
 		t.Errorf("receiving_school error = %q", got)
 	}
+	noRawCodes(t, teacher, "dropout case page")
 	teacher.screenshot("dropout-case-phone.png", 375, 812)
 }
 

@@ -111,6 +111,7 @@ type DropoutResume struct {
 	Ledger      activities.DropoutLedger
 	StudentName string
 	UnitCode    string
+	UnitName    string // "" in runs continued before it was carried: the code stands in
 	Attempts    int
 	Relapses    int
 	TaskSeq     int
@@ -239,6 +240,7 @@ type dropoutCase struct {
 	row      activities.DropoutLedger
 	student  string
 	unitCode string
+	unitName string
 
 	attempts, relapses, relapsesThisRun int
 
@@ -290,6 +292,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 
 	if r := in.Resume; r != nil {
 		c.row, c.student, c.unitCode, c.attempts, c.relapses = r.Ledger, r.StudentName, r.UnitCode, r.Attempts, r.Relapses
+		c.unitName = r.UnitName
 		c.roundStart, c.roundSince = r.RoundStart, r.RoundSince
 		c.consolidationEnds, c.returnedOn = r.ConsolidationEnds, r.ReturnedOn
 		if rs := r.Round; rs != nil {
@@ -306,7 +309,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 			LastAttendedOn: in.LastAttendedOn, OpenedBy: in.OpenedBy, At: workflow.Now(ctx)}).Get(ctx, &opened); err != nil {
 			return DropoutResult{}, err
 		}
-		c.row, c.student, c.unitCode = opened.Ledger, opened.StudentName, opened.UnitCode
+		c.row, c.student, c.unitCode, c.unitName = opened.Ledger, opened.StudentName, opened.UnitCode, opened.UnitName
 		c.roundStart, c.roundSince = workflow.Now(ctx), in.LastAttendedOn
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(ProcessDropout), AttrUnit.ValueSet(c.unitCode),
@@ -481,7 +484,7 @@ func (c *dropoutCase) finish(ctx workflow.Context) (DropoutResult, error) {
 
 func (c *dropoutCase) continueAsNew(ctx workflow.Context) error {
 	in := c.in
-	in.Resume = &DropoutResume{Ledger: c.row, StudentName: c.student, UnitCode: c.unitCode, Attempts: c.attempts,
+	in.Resume = &DropoutResume{Ledger: c.row, StudentName: c.student, UnitCode: c.unitCode, UnitName: c.unitName, Attempts: c.attempts,
 		Relapses: c.relapses, TaskSeq: c.tasks.Seq(), RoundStart: c.roundStart, RoundSince: c.roundSince}
 	if !c.roundPending && c.round != nil {
 		in.Resume.Round = c.round.carry()
@@ -642,7 +645,7 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 	switch level {
 	case dropoutLevelTownship:
 		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，%s。请监护人于 %s 前送其返校；"+
-			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.unitCode, r.since, r.persuasion(day(now)), day(r.countyAt))
+			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.school(), r.since, r.persuasion(day(now)), day(r.countyAt))
 		if err := c.step(ctx, next, "dropout.return_notice", access.System, "", map[string]any{
 			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{store.TargetTownshipGov, store.TargetSupervision}}, ""); err != nil {
 			return err
@@ -653,7 +656,7 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 		}
 	case dropoutLevelCounty:
 		reason := fmt.Sprintf("学生%s（%s）自 %s 起未到校，限期返校通知书所定期限（%s）已过仍未返校，报请县脱贫攻坚指挥部督办。",
-			c.student, c.unitCode, r.since, day(r.countyAt))
+			c.student, c.school(), r.since, day(r.countyAt))
 		if err := c.step(ctx, next, "dropout.county_supervising", access.System, "", map[string]any{
 			"reason": reason, "escalated_to": []string{store.TargetCountyHQ, store.TargetSupervision}}, ""); err != nil {
 			return err
@@ -679,6 +682,14 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 		}
 	}
 	return nil
+}
+
+// school names the case's school in a notice: its name, or its code when the run does not know it.
+func (c *dropoutCase) school() string {
+	if c.unitName != "" {
+		return c.unitName
+	}
+	return c.unitCode
 }
 
 func dropoutLevelState(level int) string {
@@ -816,7 +827,7 @@ func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (Attemp
 		}
 		if r := c.round; r != nil && !r.contacted && c.row.State != store.DropoutConsolidating {
 			r.contacted, out.FirstContact = true, true
-			return c.settleContact(ctx, OutcomeContacted, a.Actor, role, "劝返记录 "+id)
+			return c.settleContact(ctx, OutcomeContacted, a.Actor, role, fmt.Sprintf("已记录第 %d 次劝返", c.attempts))
 		}
 		return nil
 	})
