@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"jiaofu/api"
 	"jiaofu/demo"
 	"jiaofu/store"
 )
@@ -52,53 +51,39 @@ func TestHardeningPublicity(t *testing.T) {
 	anon := newClient(t, svc)
 	admin, staff, head, aid := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 
-	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
-	tk := head.waitTask("subsidy_review", app.ID)
-	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
-		t.Fatalf("approve: %d", code)
-	}
-	staff.waitStatus(app.ID, store.AppReviewed)
-	var batch struct{ ID string }
-	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
-		t.Fatalf("open batch: %d", code)
-	}
-	var pub api.PublicList
-	anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub)
-	if len(pub.Entries) != 1 {
-		t.Fatalf("public list: %+v", pub)
-	}
+	app, batchID, pub := publicized(t, anon, staff, head)
 	const contact, reason = "13912345678", "其家庭有商铺两间"
-	if code := anon.do("POST", "/public/publicity-batches/"+batch.ID+"/objections",
+	if code := anon.do("POST", "/public/publicity-batches/"+batchID+"/objections",
 		map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": reason, "contact": contact}, nil); code != 201 {
 		t.Fatalf("objection: %d", code)
 	}
-	review := aid.waitTask("objection_review", batch.ID)
+	review := aid.waitTask("objection_review", batchID)
 
 	type batchView struct{ Objections []store.Objection }
 	for _, who := range []string{"aid01", "jcs01"} {
 		var v batchView
-		anon.as(who).do("GET", "/api/v1/publicity-batches/"+batch.ID, nil, &v)
+		anon.as(who).do("GET", "/api/v1/publicity-batches/"+batchID, nil, &v)
 		if len(v.Objections) != 1 || v.Objections[0].Contact != contact {
 			t.Errorf("%s (a reviewer or supervision) sees objections %+v, want the contact", who, v.Objections)
 		}
 	}
 	for _, who := range []string{"staff01", "teacher01", "head01", "township01"} {
 		c := anon.as(who)
-		code, body := c.raw("GET", "/api/v1/publicity-batches/"+batch.ID, nil)
+		code, body := c.raw("GET", "/api/v1/publicity-batches/"+batchID, nil)
 		if code != 200 || strings.Contains(body, contact) {
 			t.Errorf("%s reads the batch: %d, shows the objector's contact: %s", who, code, body)
 		}
 		if !strings.Contains(body, reason) {
 			t.Errorf("%s does not see the objection and its reason: %s", who, body)
 		}
-		if code, body := c.raw("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil); code != 200 || strings.Contains(body, contact) {
+		if code, body := c.raw("GET", "/api/v1/cases/"+batchID+"/timeline", nil); code != 200 || strings.Contains(body, contact) {
 			t.Errorf("%s reads the batch timeline: %d, shows the contact: %s", who, code, body)
 		}
 	}
-	if html := consolePage(t, anon.base, "staff01", "/console/subsidy/batches/"+batch.ID); !strings.Contains(html, reason) || strings.Contains(html, contact) {
+	if html := consolePage(t, anon.base, "staff01", "/console/subsidy/batches/"+batchID); !strings.Contains(html, reason) || strings.Contains(html, contact) {
 		t.Errorf("the console's batch page for staff01 shows the contact or hides the objection")
 	}
-	if html := consolePage(t, anon.base, "aid01", "/console/subsidy/batches/"+batch.ID); !strings.Contains(html, contact) {
+	if html := consolePage(t, anon.base, "aid01", "/console/subsidy/batches/"+batchID); !strings.Contains(html, contact) {
 		t.Errorf("the console's batch page for aid01 lacks the contact")
 	}
 
@@ -117,7 +102,7 @@ func TestHardeningPublicity(t *testing.T) {
 	if code := aid.do("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "dismiss"}, nil); code != 200 {
 		t.Fatalf("dismiss: %d", code)
 	}
-	signoff := aid.waitTask("publicity_signoff", batch.ID)
+	signoff := aid.waitTask("publicity_signoff", batchID)
 	e := aid.expectError("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "bogus channel"}}, 400, "fields.channel")
 	if !strings.Contains(e.Error.Message, "银行卡") {
 		t.Errorf("the refusal does not list the channels: %s", e.Error.Message)

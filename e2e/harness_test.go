@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/api"
 	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/demo"
@@ -295,4 +296,26 @@ func postgresSchema(t testing.TB) string {
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// publicized is one application in a publicity batch: staff applies for 张小三, head approves,
+// staff opens the school's batch; it returns the application, the batch's id and the batch's
+// public list once it shows the entry.
+func publicized(t *testing.T, anon, staff, head *client) (application, string, api.PublicList) {
+	t.Helper()
+	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
+	tk := head.waitTask("subsidy_review", app.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+		t.Fatalf("approve: %d", code)
+	}
+	staff.waitStatus(app.ID, store.AppReviewed)
+	var batch struct{ ID string }
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+		t.Fatalf("open batch: %d", code)
+	}
+	var pub api.PublicList
+	eventually(t, 10*time.Second, func() bool {
+		return anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub) == 200 && len(pub.Entries) == 1
+	}, "the public list of batch %s with its one entry", batch.ID)
+	return app, batch.ID, pub
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"jiaofu/api"
 	"jiaofu/config"
 	"jiaofu/store"
 )
@@ -327,20 +326,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
-	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
-	tk := head.waitTask("subsidy_review", app.ID)
-	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
-		t.Fatalf("approve: %d", code)
-	}
-	head.waitStatus(app.ID, "reviewed")
-	var batch struct{ ID string }
-	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
-		t.Fatalf("open batch: %d", code)
-	}
-	var pub api.PublicList
-	eventually(t, 10*time.Second, func() bool {
-		return anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub) == 200 && len(pub.Entries) == 1
-	}, "the public list")
+	app, batchID, pub := publicized(t, anon, staff, head)
 	// retry repeats what the batch refuses while it hands over to its next run.
 	retry := func(who *client, method, path string, body any, want int) {
 		t.Helper()
@@ -357,7 +343,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	}
 	const objections = 12
 	for i := 0; i < objections; i++ {
-		retry(anon, "POST", "/public/publicity-batches/"+batch.ID+"/objections",
+		retry(anon, "POST", "/public/publicity-batches/"+batchID+"/objections",
 			map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": fmt.Sprintf("异议 %d", i+1), "contact": "13900000000"}, 201)
 	}
 	reviews := 0
@@ -365,18 +351,18 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 		var inbox struct{ Items []task }
 		aid.do("GET", "/api/v1/tasks?status=open&kind=objection_review", nil, &inbox)
 		for _, it := range inbox.Items {
-			if strings.HasPrefix(it.CaseID, batch.ID) {
+			if strings.HasPrefix(it.CaseID, batchID) {
 				retry(aid, "POST", "/api/v1/tasks/"+it.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "查无实据"}, 200)
 				reviews++
 			}
 		}
 		return reviews == 1
 	}, "the objections' review in the aid center's inbox")
-	d, err := svc.Temporal.DescribeWorkflowExecution(context.Background(), batch.ID, "")
+	d, err := svc.Temporal.DescribeWorkflowExecution(context.Background(), batchID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := svc.Temporal.GetWorkflowHistory(context.Background(), batch.ID, d.WorkflowExecutionInfo.Execution.RunId, false, 0)
+	first := svc.Temporal.GetWorkflowHistory(context.Background(), batchID, d.WorkflowExecutionInfo.Execution.RunId, false, 0)
 	ev, err := first.Next()
 	if err != nil {
 		t.Fatal(err)
@@ -384,15 +370,15 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	if ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId() == "" {
 		t.Fatalf("the batch's current run did not continue from another: it never continued as new")
 	}
-	signoff := aid.waitTask("publicity_signoff", batch.ID)
+	signoff := aid.waitTask("publicity_signoff", batchID)
 	retry(anon.as("aid02"), "POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, 200)
 	staff.waitStatus(app.ID, "disbursed")
-	settled(t, svc, batch.ID, "")
-	recordHistory(t, svc, batch.ID, "publicity_long_history_last_run")
+	settled(t, svc, batchID, "")
+	recordHistory(t, svc, batchID, "publicity_long_history_last_run")
 	var b struct {
 		Objections []store.Objection
 	}
-	staff.do("GET", "/api/v1/publicity-batches/"+batch.ID, nil, &b)
+	staff.do("GET", "/api/v1/publicity-batches/"+batchID, nil, &b)
 	if len(b.Objections) != objections {
 		t.Errorf("the batch holds %d objections, want %d", len(b.Objections), objections)
 	}

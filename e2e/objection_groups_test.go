@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"jiaofu/api"
 	"jiaofu/store"
 )
 
@@ -22,26 +21,13 @@ func TestObjectionGroups(t *testing.T) {
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 
-	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
-	tk := head.waitTask("subsidy_review", app.ID)
-	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
-		t.Fatalf("approve: %d", code)
-	}
-	staff.waitStatus(app.ID, store.AppReviewed)
-	var batch struct{ ID string }
-	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
-		t.Fatalf("open batch: %d", code)
-	}
-	var pub api.PublicList
-	if code := anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub); code != 200 || len(pub.Entries) != 1 {
-		t.Fatalf("public list: %d %+v", code, pub)
-	}
+	_, batchID, pub := publicized(t, anon, staff, head)
 	object := func(reason, contact string) string {
 		t.Helper()
 		var out struct{ ID string }
 		// The batch takes objections once its workflow has listed the entries.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			code, body := anon.raw("POST", "/public/publicity-batches/"+batch.ID+"/objections",
+			code, body := anon.raw("POST", "/public/publicity-batches/"+batchID+"/objections",
 				map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": reason, "contact": contact})
 			if code == 201 && json.Unmarshal([]byte(body), &out) == nil {
 				break
@@ -55,7 +41,7 @@ func TestObjectionGroups(t *testing.T) {
 	objections := func() map[string]store.Objection {
 		t.Helper()
 		var b struct{ Objections []store.Objection }
-		if code := aid.do("GET", "/api/v1/publicity-batches/"+batch.ID, nil, &b); code != 200 {
+		if code := aid.do("GET", "/api/v1/publicity-batches/"+batchID, nil, &b); code != 200 {
 			t.Fatalf("batch: %d", code)
 		}
 		out := map[string]store.Objection{}
@@ -70,7 +56,7 @@ func TestObjectionGroups(t *testing.T) {
 		aid.do("GET", "/api/v1/tasks?status=open&kind=objection_review", nil, &inbox)
 		var out []task
 		for _, tk := range inbox.Items {
-			if tk.CaseID == batch.ID {
+			if tk.CaseID == batchID {
 				out = append(out, tk)
 			}
 		}
@@ -78,7 +64,7 @@ func TestObjectionGroups(t *testing.T) {
 	}
 
 	first := object("其家庭有商铺两间", "13900000000")
-	review := aid.waitTask("objection_review", batch.ID)
+	review := aid.waitTask("objection_review", batchID)
 	second := object("其父母均有固定工作", "13800000000")
 	if first == second || first == "" || second == "" {
 		t.Fatalf("objection ids %q and %q: want two", first, second)
@@ -111,7 +97,7 @@ func TestObjectionGroups(t *testing.T) {
 
 	// After the decision a new objection opens a new review, which decides it alone.
 	third := object("收入证明造假", "13700000000")
-	again := aid.waitTask("objection_review", batch.ID)
+	again := aid.waitTask("objection_review", batchID)
 	if again.ID == review.ID {
 		t.Fatalf("the new objection joined the decided review %s", review.ID)
 	}
@@ -122,6 +108,6 @@ func TestObjectionGroups(t *testing.T) {
 	if got := objections(); got[first].Decision != "dismiss" || got[second].Decision != "dismiss" {
 		t.Errorf("the earlier objections changed with the new review: %+v", got)
 	}
-	settled(t, svc, batch.ID, "")
-	recordHistory(t, svc, batch.ID, "publicity_grouped_objections_open")
+	settled(t, svc, batchID, "")
+	recordHistory(t, svc, batchID, "publicity_grouped_objections_open")
 }

@@ -25,23 +25,10 @@ func TestObjectionAfterPublicity(t *testing.T) {
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 
-	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
-	tk := head.waitTask("subsidy_review", app.ID)
-	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
-		t.Fatalf("approve: %d", code)
-	}
-	staff.waitStatus(app.ID, store.AppReviewed)
-	var batch struct{ ID string }
-	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
-		t.Fatalf("open batch: %d", code)
-	}
-	var pub api.PublicList
-	if code := anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub); code != 200 || len(pub.Entries) != 1 {
-		t.Fatalf("public list: %d %+v", code, pub)
-	}
+	_, batchID, pub := publicized(t, anon, staff, head)
 	entry := pub.Entries[0].EntryID
 	endedAt := pub.EndsAt
-	path := "/public/publicity-batches/" + batch.ID + "/objections"
+	path := "/public/publicity-batches/" + batchID + "/objections"
 	late := map[string]string{"entry_id": entry, "reason": "迟到的异议", "contact": "13900000000"}
 
 	// ended checks the API's answer and the public page's to a late objection.
@@ -54,7 +41,7 @@ func TestObjectionAfterPublicity(t *testing.T) {
 		if want := "the publicity period ended at " + calendar.Show(endedAt) + " China time"; !strings.Contains(e.Error.Message, want) {
 			t.Errorf("%s: message %q, want it to say %q", when, e.Error.Message, want)
 		}
-		status, page := postPublicObjection(t, "http://"+svc.HTTPAddr(), batch.ID, entry)
+		status, page := postPublicObjection(t, "http://"+svc.HTTPAddr(), batchID, entry)
 		if want := "公示期已于 " + calendar.Show(endedAt) + " 结束"; status != 409 || !strings.Contains(page, want) {
 			t.Errorf("%s: public page %d, want 409 saying %q: %s", when, status, want, page)
 		}
@@ -62,7 +49,7 @@ func TestObjectionAfterPublicity(t *testing.T) {
 
 	// The period ends; the batch waits for its sign-off (its workflow still runs).
 	time.Sleep(time.Until(endedAt) + time.Second)
-	st := aid.waitTask("publicity_signoff", batch.ID)
+	st := aid.waitTask("publicity_signoff", batchID)
 	ended("awaiting sign-off")
 
 	// Signed off: the batch's workflow ends, and only the batch's row is left to answer.
@@ -71,7 +58,7 @@ func TestObjectionAfterPublicity(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := svc.Temporal.GetWorkflow(ctx, batch.ID, "").Get(ctx, nil); err != nil {
+	if err := svc.Temporal.GetWorkflow(ctx, batchID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("batch workflow: %v", err)
 	}
 	ended("after the batch ended")
@@ -112,17 +99,7 @@ func TestPublicityStates(t *testing.T) {
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 
-	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
-	tk := head.waitTask("subsidy_review", app.ID)
-	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
-		t.Fatalf("approve: %d", code)
-	}
-	staff.waitStatus(app.ID, store.AppReviewed)
-	var opened struct{ ID string }
-	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &opened); code != 201 {
-		t.Fatalf("open batch: %d", code)
-	}
-	id := opened.ID
+	app, id, _ := publicized(t, anon, staff, head)
 	state := func() string {
 		var b struct{ Batch store.Batch }
 		if code := aid.do("GET", "/api/v1/publicity-batches/"+id, nil, &b); code != 200 {
