@@ -24,21 +24,7 @@ func TestInboxPlansOnSQLite(t *testing.T) {
 	plan := func(f TaskFilter) string {
 		t.Helper()
 		query, args := s.inboxQuery(a, f)
-		rows, err := s.db.Query(`EXPLAIN QUERY PLAN `+query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "; ")
+		return explainSQLite(t, s, query, args...)
 	}
 	page := plan(TaskFilter{})
 	// The scope is a byte range (store.underPath), so SQLite narrows tasks_inbox by it too; under
@@ -65,7 +51,15 @@ func TestBatchStatePlanOnSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.db.Query(`EXPLAIN QUERY PLAN SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE b.id = ?`, "b1")
+	if plan := explainSQLite(t, s, `SELECT `+batchCols+` FROM publicity_batches b JOIN org_units o ON o.id = b.unit_id WHERE b.id = ?`, "b1"); !strings.Contains(plan, "INDEX subsidy_applications_batch (batch_id=? AND state=?)") {
+		t.Errorf("a batch's entries are not found through subsidy_applications_batch: %s", plan)
+	}
+}
+
+// explainSQLite is SQLite's query plan for query, its steps joined by "; ".
+func explainSQLite(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.Query(`EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +73,5 @@ func TestBatchStatePlanOnSQLite(t *testing.T) {
 		}
 		lines = append(lines, detail)
 	}
-	if plan := strings.Join(lines, "; "); !strings.Contains(plan, "INDEX subsidy_applications_batch (batch_id=? AND state=?)") {
-		t.Errorf("a batch's entries are not found through subsidy_applications_batch: %s", plan)
-	}
+	return strings.Join(lines, "; ")
 }
