@@ -34,16 +34,9 @@ func (s *Server) PutDisbursementChannels(c *fiber.Ctx) error {
 	if len(req.Items) == 0 {
 		return bad("items", "list at least one channel, such as %s", workflows.DefaultChannel)
 	}
-	names := make([]string, len(req.Items))
-	for i, n := range req.Items {
-		field := fmt.Sprintf("items[%d]", i)
-		if err := text(field, n, 20); err != nil {
-			return err
-		}
-		names[i] = strings.TrimSpace(n)
-		if slices.Contains(names[:i], names[i]) {
-			return bad(field, "%s is listed twice", quote(names[i]))
-		}
+	names, err := listItems(req.Items, func(field, v string) error { return text(field, v, 20) })
+	if err != nil {
+		return err
 	}
 	before, err := s.store.DisbursementChannels(c.UserContext())
 	if err != nil {
@@ -82,4 +75,21 @@ func (s *Server) checkSignoffChannel(c *fiber.Ctx, t store.Task, action *workflo
 	}
 	action.Fields["channel"] = channel
 	return nil
+}
+
+// listItems trims an admin's list (items[i]), checks each entry and refuses one listed twice.
+func listItems(items []string, check func(field, v string) error) ([]string, error) {
+	out := make([]string, 0, len(items))
+	for i, v := range items {
+		field := fmt.Sprintf("items[%d]", i)
+		v = strings.TrimSpace(v)
+		if err := check(field, v); err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, v) {
+			return nil, bad(field, "%s is listed twice", quote(v))
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,17 +30,14 @@ func (s *Server) PutOpenTerms(c *fiber.Ctx) error {
 	if err := parseBody(c, &req); err != nil {
 		return err
 	}
-	terms := make([]string, 0, len(req.Items))
-	for i, t := range req.Items {
-		field := fmt.Sprintf("items[%d]", i)
-		t = strings.TrimSpace(t)
-		if err := ValidTerm(t); err != nil {
+	terms, err := listItems(req.Items, func(field, v string) error {
+		if err := ValidTerm(v); err != nil {
 			return bad(field, "%v", err)
 		}
-		if slices.Contains(terms, t) {
-			return bad(field, "%s is listed twice", quote(t))
-		}
-		terms = append(terms, t)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	before, err := s.openTerms(c.UserContext())
 	if err != nil {
