@@ -20,6 +20,22 @@ func (c *client) send(method, path string, body []byte) (int, apiError) {
 	return code, e
 }
 
+// duringHandOver sends a request until it answers want, repeating only the short refusal a case
+// gives while it hands over to its next run (409 "moving to a new page of its history").
+func (c *client) duringHandOver(method, path string, body any, want int) {
+	c.t.Helper()
+	for i := 0; ; i++ {
+		code, raw := c.raw(method, path, body)
+		if code == want {
+			return
+		}
+		if code != 409 || !strings.Contains(raw, "moving to a new page") || i > 50 {
+			c.t.Fatalf("%s %s: %d %s", method, path, code, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestHostileInput sends what an adversarial probe sent (issue 13): control characters, invalid
 // UTF-8, megabyte texts, bodies that are not objects, urges in a loop. Each is refused with a 400
 // (or 429) naming the field, nothing is half-done, and the cases go on.
@@ -189,24 +205,9 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 	}
 	firstRun := runOf()
 	runs := map[string]bool{firstRun: true}
-	// act retries the short refusal while a run hands over to the next.
 	act := func(who *client, action string, body any) {
 		t.Helper()
-		for i := 0; ; i++ {
-			code, raw := who.raw("POST", "/api/v1/tasks/"+review.ID+"/"+action, body)
-			if code == 200 {
-				return
-			}
-			if code != 409 || !strings.Contains(raw, "moving to a new page") || i > 20 {
-				it := svc.Temporal.GetWorkflowHistory(ctx, tv.WorkflowID, "", false, 0)
-				for it.HasNext() {
-					ev, _ := it.Next()
-					t.Logf("%d %s %v", ev.EventId, ev.EventType, ev.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId())
-				}
-				t.Fatalf("%s: %d %s (runs %d)", action, code, raw, len(runs))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		who.duringHandOver("POST", "/api/v1/tasks/"+review.ID+"/"+action, body, 200)
 	}
 	act(staff, "urge", map[string]string{"comment": "请尽快"})
 	for i := 0; i < 25; i++ {
@@ -327,23 +328,9 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 	app, batchID, pub := publicized(t, anon, staff, head)
-	// retry repeats what the batch refuses while it hands over to its next run.
-	retry := func(who *client, method, path string, body any, want int) {
-		t.Helper()
-		for i := 0; ; i++ {
-			code, raw := who.raw(method, path, body)
-			if code == want {
-				return
-			}
-			if !strings.Contains(raw, "moving to a new page") && !strings.Contains(raw, "still being opened") || i > 50 {
-				t.Fatalf("%s %s: %d %s", method, path, code, raw)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	const objections = 12
 	for i := 0; i < objections; i++ {
-		retry(anon, "POST", "/public/publicity-batches/"+batchID+"/objections",
+		anon.duringHandOver("POST", "/public/publicity-batches/"+batchID+"/objections",
 			map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": fmt.Sprintf("异议 %d", i+1), "contact": "13900000000"}, 201)
 	}
 	reviews := 0
@@ -352,7 +339,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 		aid.do("GET", "/api/v1/tasks?status=open&kind=objection_review", nil, &inbox)
 		for _, it := range inbox.Items {
 			if strings.HasPrefix(it.CaseID, batchID) {
-				retry(aid, "POST", "/api/v1/tasks/"+it.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "查无实据"}, 200)
+				aid.duringHandOver("POST", "/api/v1/tasks/"+it.ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "查无实据"}, 200)
 				reviews++
 			}
 		}
@@ -371,7 +358,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 		t.Fatalf("the batch's current run did not continue from another: it never continued as new")
 	}
 	signoff := aid.waitTask("publicity_signoff", batchID)
-	retry(anon.as("aid02"), "POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, 200)
+	anon.as("aid02").duringHandOver("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, 200)
 	staff.waitStatus(app.ID, "disbursed")
 	settled(t, svc, batchID, "")
 	recordHistory(t, svc, batchID, "publicity_long_history_last_run")
