@@ -480,16 +480,23 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 		if rung.Rung <= task.Level {
 			continue
 		}
-		stop := func() bool { return task.Result != nil || t.closing }
-		wait := rung.At.Sub(workflow.Now(ctx))
-		if wait > 0 {
-			done, err := workflow.AwaitWithTimeout(ctx, wait, stop)
-			if err != nil || done {
+		for {
+			if wait := rung.At.Sub(workflow.Now(ctx)); wait > 0 {
+				if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return task.Result != nil || t.closing }); err != nil {
+					return
+				}
+			}
+			if task.Result != nil {
 				return
 			}
-		}
-		if stop() {
-			return
+			if !t.closing {
+				break
+			}
+			// The run is giving way to the next: no rung now (the next run fires it). Should the run
+			// go on after all (an action in flight decided its waiting task), so does the ladder.
+			if err := workflow.Await(ctx, func() bool { return task.Result != nil || !t.closing }); err != nil {
+				return
+			}
 		}
 		task.Level = rung.Rung
 		t.escalating++
