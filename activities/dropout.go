@@ -9,6 +9,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -74,19 +75,19 @@ func (a *Activities) OpenDropoutCase(ctx context.Context, in OpenDropoutCaseInpu
 	out := DropoutOpened{StudentName: st.Name, UnitCode: st.UnitCode, UnitName: st.UnitName, TeacherID: teacher,
 		Ledger: DropoutLedger{ID: in.CaseID, WorkflowID: in.WorkflowID, StudentID: st.ID, UnitID: st.UnitID, UnitPath: st.UnitPath,
 			TeacherID: teacher, OpenedBy: in.OpenedBy.UserID, Reason: in.Reason, LastAttendedOn: in.LastAttendedOn,
-			State: store.DropoutOpen}}
+			State: casework.DropoutOpen}}
 	if err := a.Store.UpsertDropoutCase(ctx, out.Ledger.row()); err != nil {
 		return out, err
 	}
 	role := ""
-	for _, r := range []string{store.RoleSchoolStaff, store.RoleSchoolLeader, store.RoleTeacher, store.RoleTownshipStaff} {
+	for _, r := range []string{casework.RoleSchoolStaff, casework.RoleSchoolLeader, casework.RoleTeacher, casework.RoleTownshipStaff} {
 		if in.OpenedBy.Can(r, st.UnitPath) {
 			role = r
 			break
 		}
 	}
 	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: role, Action: "dropout.opened", Process: "dropout",
-		CaseID: in.CaseID, After: map[string]any{"state": store.DropoutOpen, "student_id": st.ID, "unit": st.UnitCode,
+		CaseID: in.CaseID, After: map[string]any{"state": casework.DropoutOpen, "student_id": st.ID, "unit": st.UnitCode,
 			"teacher_id": teacher, "reason": in.Reason, "last_attended_on": in.LastAttendedOn}, At: in.At}, "")
 }
 
@@ -166,13 +167,13 @@ func (a *Activities) DropoutDue(ctx context.Context, in DropoutDueInput) ([]time
 // with its revision; inputs scheduled before revisions existed have none (Task.ID is "").
 type SettleTaskInput struct {
 	TaskID  string
-	State   string // store.TaskDone or store.TaskCancelled
+	State   string // casework.TaskDone or casework.TaskCancelled
 	Outcome string
 	Actor   access.Actor
 	Role    string
 	Comment string
 	At      time.Time
-	Task    store.Task
+	Task    casework.Task
 }
 
 // SettleDropoutTask closes a dropout task's projection, the reminders and superior escalations its
@@ -190,9 +191,9 @@ func (a *Activities) SettleDropoutTask(ctx context.Context, in SettleTaskInput) 
 		at := in.At.UTC()
 		t.State, t.Outcome, t.CompletedAt, t.CompletedBy, t.Revision = in.State, in.Outcome, &at, in.Actor.UserID, 0
 	}
-	before := map[string]any{"assignee": t.AssigneeID, "state": store.TaskOpen}
+	before := map[string]any{"assignee": t.AssigneeID, "state": casework.TaskOpen}
 	action := "task.completed"
-	if in.State == store.TaskCancelled {
+	if in.State == casework.TaskCancelled {
 		action = "task.withdrawn"
 	}
 	after := map[string]any{"task_id": t.ID, "kind": t.Kind, "state": t.State}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"jiaofu/activities"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -34,8 +35,8 @@ func TestEscalationNamesTheChainRungOfItsTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &activities.Activities{Store: s}
-	want := map[string]string{store.TargetRemind: head, store.TargetSupervision: head,
-		store.TargetSuperior: leader, store.TargetTownshipGov: leader, store.TargetCountyHQ: leader}
+	want := map[string]string{casework.TargetRemind: head, casework.TargetSupervision: head,
+		casework.TargetSuperior: leader, casework.TargetTownshipGov: leader, casework.TargetCountyHQ: leader}
 	for target, who := range want {
 		e, err := a.Raise(ctx, activities.RaiseInput{ID: "case-1-" + target, Process: "dropout", CaseID: "case-1",
 			UnitCode: school.Code, Target: target, Reason: "逾期", At: time.Now().UTC()})

@@ -9,6 +9,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -20,7 +21,7 @@ type RegistryCheckInput struct {
 	Term          string
 	ApplicantID   string
 	EvidenceNote  string
-	// Applicant and AppliedAt make the applicant's audit entry (AppliedEntry); workflows started
+	// Applicant and AppliedAt make the applicant's audit entry (store.AppliedEntry); workflows started
 	// before they were passed have them empty, and their entry was written by the API alone.
 	Applicant access.Actor
 	AppliedAt time.Time
@@ -31,8 +32,8 @@ type RegistryCheckInput struct {
 // built here alike for both, under one key: whichever comes second finds it on record.
 func AppliedEntry(in RegistryCheckInput, runID, schoolCode string) store.AuditEntry {
 	return store.AuditEntry{EventKey: store.AppliedEventKey(in.ApplicationID, runID), At: in.AppliedAt,
-		ActorID: in.Applicant.UserID, ActorName: in.Applicant.DisplayName, Role: store.RoleSchoolStaff, UnitCode: schoolCode,
-		Action: "subsidy.applied", Process: "subsidy" /* workflows.ProcessSubsidy */, CaseID: in.ApplicationID,
+		ActorID: in.Applicant.UserID, ActorName: in.Applicant.DisplayName, Role: casework.RoleSchoolStaff, UnitCode: schoolCode,
+		Action: "subsidy.applied", Process: "subsidy" /* casework.ProcessSubsidy */, CaseID: in.ApplicationID,
 		After: mustJSON(map[string]any{"student_id": in.StudentID, "programme": in.Programme, "term": in.Term})}
 }
 
@@ -59,18 +60,19 @@ func (a *Activities) CheckRegistry(ctx context.Context, in RegistryCheckInput) (
 	out := RegistryCheck{Priority: st.PovertyRegistered, NeedsEvidence: !st.PovertyRegistered, AmountFen: prog.AmountFen, UnitCode: st.UnitCode}
 	var applied *store.AuditEntry
 	if in.Applicant.UserID != "" {
-		e := AppliedEntry(in, activity.GetInfo(ctx).WorkflowExecution.RunID, st.UnitCode)
+		e := store.AppliedEntry(store.Applied{ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme,
+			Term: in.Term, Applicant: in.Applicant, At: in.AppliedAt}, activity.GetInfo(ctx).WorkflowExecution.RunID, st.UnitCode)
 		applied = &e
 	}
 	return out, a.Store.OpenApplication(ctx, store.Application{ID: in.ApplicationID, StudentID: in.StudentID, ProgrammeCode: in.Programme,
-		Term: in.Term, UnitID: st.UnitID, ApplicantID: in.ApplicantID, EvidenceNote: in.EvidenceNote, State: store.AppSubmitted},
-		applied, store.ApplicationUpdate{State: store.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
+		Term: in.Term, UnitID: st.UnitID, ApplicantID: in.ApplicantID, EvidenceNote: in.EvidenceNote, State: casework.AppSubmitted},
+		applied, casework.ApplicationUpdate{State: casework.AppInReview, AmountFen: &out.AmountFen, Priority: &out.Priority})
 }
 
 // ApplicationStep moves an application's projection and puts the step on record.
 type ApplicationStep struct {
 	ApplicationID string
-	Update        store.ApplicationUpdate
+	Update        casework.ApplicationUpdate
 	Audit         Audit
 }
 
@@ -97,7 +99,7 @@ func (a *Activities) Disburse(ctx context.Context, in DisburseInput) (store.Disb
 	if err != nil {
 		return d, err
 	}
-	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, store.ApplicationUpdate{State: store.AppDisbursed}); err != nil {
+	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, casework.ApplicationUpdate{State: casework.AppDisbursed}); err != nil {
 		return d, err
 	}
 	return d, a.audit(ctx, Audit{Actor: access.System, Action: "subsidy.disbursed", Process: "subsidy", CaseID: in.ApplicationID,
@@ -166,7 +168,7 @@ func (a *Activities) OpenBatch(ctx context.Context, in OpenBatchInput) (OpenedBa
 		out.Members = append(out.Members, BatchMember{ApplicationID: id, ApplicantID: app.ApplicantID, ReviewerID: app.ReviewerID,
 			Subject: app.Subject()})
 	}
-	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: store.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
+	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: casework.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
 		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, "")
 }
 
@@ -186,7 +188,7 @@ func (a *Activities) SetBatch(ctx context.Context, in BatchStep) error {
 }
 
 // SaveObjection records an objection or its decision.
-func (a *Activities) SaveObjection(ctx context.Context, o store.Objection) error {
+func (a *Activities) SaveObjection(ctx context.Context, o casework.Objection) error {
 	if err := a.Store.UpsertObjection(ctx, o); err != nil {
 		return err
 	}

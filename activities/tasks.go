@@ -9,6 +9,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -96,9 +97,9 @@ type ProjectTaskInput struct {
 // the opening on record.
 func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) error {
 	in, out := p.Task, p.Opened
-	return a.Store.ProjectTask(ctx, store.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
+	return a.Store.ProjectTask(ctx, casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
 		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
-		AssigneeID: in.Spec.AssigneeID, State: store.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
+		AssigneeID: in.Spec.AssigneeID, State: casework.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
 		CreatedAt: in.Now, Revision: p.Revision},
 		entry(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
 			After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
@@ -107,7 +108,7 @@ func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) er
 
 // TaskChange is one change to an open or closing task, projected and put on record together.
 type TaskChange struct {
-	Task      store.Task // the projection after the change
+	Task      casework.Task // the projection after the change
 	Actor     access.Actor
 	ActorRole string
 	Action    string // task.completed, task.claimed, task.transferred, task.urged, …
@@ -142,7 +143,7 @@ func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 // workflow's projection of the task as the rung fires (with its revision; 0 in inputs scheduled
 // before revisions existed): by the time the activity lands the task may have moved on.
 type EscalateInput struct {
-	Task   store.Task
+	Task   casework.Task
 	Rung   RungAt
 	Reason string
 }
@@ -194,26 +195,26 @@ func escalationEntry(ctx context.Context, e store.Escalation, target store.Unit,
 // supervision office is the bureau's supervision section.
 func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target string) (store.Unit, error) {
 	switch target {
-	case store.TargetRemind:
+	case casework.TargetRemind:
 		return src, nil
-	case store.TargetSuperior:
+	case casework.TargetSuperior:
 		if src.ParentID == nil {
 			return src, nil
 		}
 		return a.Store.UnitByID(ctx, *src.ParentID)
-	case store.TargetTownshipGov:
+	case casework.TargetTownshipGov:
 		us, err := a.Store.UnitsByKind(ctx, store.KindTownshipGov, src.TownshipCode)
 		if err != nil || len(us) == 0 || src.TownshipCode == "" {
 			return store.Unit{}, fmt.Errorf("no township government for township %q: %w", src.TownshipCode, store.ErrNotFound)
 		}
 		return us[0], nil
-	case store.TargetCountyHQ:
+	case casework.TargetCountyHQ:
 		us, err := a.Store.UnitsByKind(ctx, store.KindCountyHQ, "")
 		if err != nil || len(us) == 0 {
 			return store.Unit{}, fmt.Errorf("no county HQ unit: %w", store.ErrNotFound)
 		}
 		return us[0], nil
-	case store.TargetSupervision:
+	case casework.TargetSupervision:
 		return a.SupervisionUnit(ctx)
 	}
 	return store.Unit{}, fmt.Errorf("unknown target %q: %w", target, store.ErrNotFound)
@@ -228,9 +229,9 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, kind string) (string, error) {
 	from := src
 	switch kind {
-	case store.TargetSuperior:
+	case casework.TargetSuperior:
 		from = target
-	case store.TargetTownshipGov, store.TargetCountyHQ:
+	case casework.TargetTownshipGov, casework.TargetCountyHQ:
 		if us, err := a.Store.UnitsByKind(ctx, store.KindTownshipSchool, src.TownshipCode); err != nil {
 			return "", err
 		} else if len(us) > 0 && src.TownshipCode != "" {

@@ -9,7 +9,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/activities"
-	"jiaofu/store"
+	"jiaofu/casework"
 )
 
 // TestLateEscalationThroughTheActivities plays a task's completion (revision 3) and its rungs,
@@ -27,7 +27,7 @@ func TestLateEscalationThroughTheActivities(t *testing.T) {
 		t.Run(fmt.Sprintf("completion_first=%v", completionFirst), func(t *testing.T) {
 			id := fmt.Sprintf("wf%v-t1", completionFirst)
 			spec := activities.TaskSpec{Kind: "subsidy_review", Process: "subsidy", CaseID: "case-" + id, Title: "审核",
-				CandidateRole: store.RoleSchoolLeader, UnitCode: school.Code, Outcomes: []string{"approve"}}
+				CandidateRole: casework.RoleSchoolLeader, UnitCode: school.Code, Outcomes: []string{"approve"}}
 			if err := a.ProjectOpenTask(ctx, activities.ProjectTaskInput{Revision: 1,
 				Task:   activities.OpenTaskInput{ID: id, WorkflowID: "wf", Spec: spec, Now: due.Add(-time.Hour)},
 				Opened: activities.TaskOpened{UnitID: school.ID, UnitPath: school.Path, DueAt: due}}); err != nil {
@@ -37,7 +37,7 @@ func TestLateEscalationThroughTheActivities(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rungs := []activities.RungAt{{Rung: 1, Target: store.TargetSuperior, At: due}, {Rung: 2, Target: store.TargetSupervision, At: due.Add(time.Hour)}}
+			rungs := []activities.RungAt{{Rung: 1, Target: casework.TargetSuperior, At: due}, {Rung: 2, Target: casework.TargetSupervision, At: due.Add(time.Hour)}}
 			escalate := func() {
 				for i, r := range rungs {
 					c := open
@@ -51,7 +51,7 @@ func TestLateEscalationThroughTheActivities(t *testing.T) {
 				done := open
 				at := time.Now().UTC()
 				done.State, done.Outcome, done.CompletedAt, done.CompletedBy, done.EscalationLevel, done.Revision =
-					store.TaskDone, "approve", &at, "u-leader", 2, 4
+					casework.TaskDone, "approve", &at, "u-leader", 2, 4
 				if err := a.ApplyTaskChange(ctx, activities.TaskChange{Task: done, Actor: access.System, Action: "task.completed", At: at}); err != nil {
 					t.Fatal(err)
 				}
@@ -64,14 +64,14 @@ func TestLateEscalationThroughTheActivities(t *testing.T) {
 				complete()
 			}
 			got, err := s.TaskByID(ctx, id)
-			if err != nil || got.State != store.TaskDone || got.EscalationLevel != 2 {
+			if err != nil || got.State != casework.TaskDone || got.EscalationLevel != 2 {
 				t.Fatalf("task = %+v %v, want done at level 2", got, err)
 			}
 			sup, err := s.EscalationByID(ctx, id+"-r1")
-			if err != nil || sup.State != store.EscalationClosed || sup.UnitID != township.ID {
+			if err != nil || sup.State != casework.EscalationClosed || sup.UnitID != township.ID {
 				t.Errorf("superior escalation = %+v %v, want closed, at the township", sup, err)
 			}
-			if jcs, err := s.EscalationByID(ctx, id+"-r2"); err != nil || jcs.State != store.EscalationOpen {
+			if jcs, err := s.EscalationByID(ctx, id+"-r2"); err != nil || jcs.State != casework.EscalationOpen {
 				t.Errorf("supervision escalation = %+v %v, want open", jcs, err)
 			}
 			if !sup.DueAt.Equal(due) || sup.RecordedAt.Sub(due) < 71*time.Hour {

@@ -13,6 +13,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -112,8 +113,8 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		return bad("roles", "at least one role is required")
 	}
 	for i, r := range req.Roles {
-		if !slices.Contains(store.Roles, r.Role) {
-			return bad(fmt.Sprintf("roles[%d].role", i), "must be one of %s", strings.Join(store.Roles, ", "))
+		if !slices.Contains(casework.Roles, r.Role) {
+			return bad(fmt.Sprintf("roles[%d].role", i), "must be one of %s", strings.Join(casework.Roles, ", "))
 		}
 		if r.UnitCode == "" {
 			return bad(fmt.Sprintf("roles[%d].unit_code", i), "required")
@@ -238,7 +239,7 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 		return err
 	}
 	a := actor(c)
-	if !a.Has(store.RoleAdmin) && !a.Can(store.RoleSchoolStaff, unit.Path) {
+	if !a.Has(casework.RoleAdmin) && !a.Can(casework.RoleSchoolStaff, unit.Path) {
 		return refused(workflows.CodeNotInScope, "", "school staff may add students only to their own school")
 	}
 	st, err = s.store.CreateStudent(c.UserContext(), st)
@@ -441,8 +442,8 @@ func (s *Server) ListLadders(c *fiber.Ctx) error {
 // PutLadder replaces a task kind's ladder; tasks opened afterwards use it.
 func (s *Server) PutLadder(c *fiber.Ctx) error {
 	kind := c.Params("kind")
-	if !slices.Contains(workflows.LadderKinds, kind) {
-		return bad("kind", "no task kind %s; ladders are kept for %s", quote(kind), strings.Join(workflows.LadderKinds, ", "))
+	if !slices.Contains(casework.LadderKinds(), kind) {
+		return bad("kind", "no task kind %s; ladders are kept for %s", quote(kind), strings.Join(casework.LadderKinds(), ", "))
 	}
 	var req ladderRequest
 	if err := parseBody(c, &req); err != nil {
@@ -452,8 +453,8 @@ func (s *Server) PutLadder(c *fiber.Ctx) error {
 		if _, err := calendar.ParseSpec(r.After); err != nil {
 			return bad(fmt.Sprintf("rungs[%d].after", i), "%v", err)
 		}
-		if !slices.Contains(store.EscalationTargets, r.Target) {
-			return bad(fmt.Sprintf("rungs[%d].target", i), "must be one of %s", strings.Join(store.EscalationTargets, ", "))
+		if !slices.Contains(casework.EscalationTargets, r.Target) {
+			return bad(fmt.Sprintf("rungs[%d].target", i), "must be one of %s", strings.Join(casework.EscalationTargets, ", "))
 		}
 	}
 	if err := s.store.SetLadder(c.UserContext(), kind, req.Rungs); err != nil {

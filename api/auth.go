@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -173,7 +174,7 @@ func actor(c *fiber.Ctx) access.Actor {
 func requireRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		a := actor(c)
-		if a.Has(store.RoleAdmin) {
+		if a.Has(casework.RoleAdmin) {
 			return c.Next()
 		}
 		for _, r := range roles {

@@ -11,7 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
-	"jiaofu/activities"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -129,7 +129,7 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			run, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(o.in.ApplicationID, workflows.ProcessSubsidy, o.school, store.AppSubmitted, false),
+			run, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(o.in.ApplicationID, casework.ProcessSubsidy, o.school, casework.AppSubmitted, false),
 				workflows.SubsidyApplication, o.in)
 			switch {
 			case err == nil:
@@ -149,10 +149,10 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 		if o == nil || runIDs[i] == "" {
 			continue
 		}
-		news = append(news, store.NewApplication{App: o.app, Applied: activities.AppliedEntry(activities.RegistryCheckInput{
+		news = append(news, store.NewApplication{App: o.app, Applied: store.AppliedEntry(store.Applied{
 			ApplicationID: o.in.ApplicationID, StudentID: o.in.StudentID, Programme: o.in.Programme, Term: o.in.Term,
-			Applicant: a, AppliedAt: o.in.AppliedAt}, runIDs[i], o.school)})
-		out[i] = BulkItemResult{Index: i, Status: fiber.StatusCreated, ID: o.in.ApplicationID, State: store.AppSubmitted}
+			Applicant: a, At: o.in.AppliedAt}, runIDs[i], o.school)})
+		out[i] = BulkItemResult{Index: i, Status: fiber.StatusCreated, ID: o.in.ApplicationID, State: casework.AppSubmitted}
 	}
 	// The started workflows are accepted whatever happens here: each one's first activity writes
 	// the same row and entry (same key), so a failed write (or this process stopping) only delays
@@ -205,20 +205,20 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	note := strings.TrimSpace(req.EvidenceNote)
 	id := workflows.SubsidyWorkflowID(st.ID, prog.Code, req.Term)
 	held[st.ID] = append(held[st.ID], store.Holding{ApplicationID: id, StudentID: st.ID, Term: req.Term, ProgrammeCode: prog.Code,
-		ProgrammeName: prog.Name, ExclusiveGroup: prog.ExclusiveGroup, State: store.AppSubmitted})
+		ProgrammeName: prog.Name, ExclusiveGroup: prog.ExclusiveGroup, State: casework.AppSubmitted})
 	return &opening{
 		in: workflows.SubsidyInput{ApplicationID: id, StudentID: st.ID, StudentName: st.Name, Programme: prog.Code, ProgrammeName: prog.Name,
 			Term: req.Term, EvidenceNote: note, Applicant: a, AppliedAt: time.Now().UTC(),
-			Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.SubsidyReviewDue, ResubmitDue: s.cfg.SubsidyResubmitDue}, HistoryEvents: s.cfg.HistoryEvents},
+			Timings: workflows.SubsidyTimings{ReviewDue: s.cfg.Duration("JIAOFU_SUBSIDY_REVIEW_DUE"), ResubmitDue: s.cfg.Duration("JIAOFU_SUBSIDY_RESUBMIT_DUE")}, HistoryEvents: s.cfg.HistoryEvents},
 		app: store.Application{ID: id, StudentID: st.ID, ProgrammeCode: prog.Code, Term: req.Term, UnitID: st.UnitID, ApplicantID: a.UserID,
-			EvidenceNote: note, State: store.AppSubmitted},
+			EvidenceNote: note, State: casework.AppSubmitted},
 		school: st.UnitCode,
 	}, nil
 }
 
 // MayApply says whether a may apply for a student of the unit at unitPath: only school staff of
 // the student's school (checkApplication refuses anyone else), so the console offers only them.
-func MayApply(a access.Actor, unitPath string) bool { return a.Can(store.RoleSchoolStaff, unitPath) }
+func MayApply(a access.Actor, unitPath string) bool { return a.Can(casework.RoleSchoolStaff, unitPath) }
 
 // stageNames say a stage in a clerk's words.
 var stageNames = map[string]string{"preschool": "preschool", "primary": "primary", "junior": "junior secondary",

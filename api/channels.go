@@ -7,7 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"jiaofu/store"
+	"jiaofu/casework"
 	"jiaofu/workflows"
 )
 
@@ -45,7 +45,7 @@ func (s *Server) PutDisbursementChannels(c *fiber.Ctx) error {
 	if err := s.store.SetDisbursementChannels(c.UserContext(), names); err != nil {
 		return err
 	}
-	s.audit(c, "disbursement_channels.updated", workflows.ProcessSubsidy, "disbursement-channels",
+	s.audit(c, "disbursement_channels.updated", casework.ProcessSubsidy, "disbursement-channels",
 		map[string]any{"items": before}, map[string]any{"items": names})
 	return c.JSON(fiber.Map{"items": names})
 }
@@ -54,8 +54,8 @@ func (s *Server) PutDisbursementChannels(c *fiber.Ctx) error {
 // workflow is asked: the channel becomes the disbursement's record, and a typo there ("bogus
 // channel") would be on record as how the money was paid. No channel means the default, which
 // must be on the list too. The channel sent on is trimmed, as it was checked.
-func (s *Server) checkSignoffChannel(c *fiber.Ctx, t store.Task, action *workflows.TaskAction) error {
-	if t.Kind != workflows.KindPublicitySignoff || action.Outcome != workflows.OutcomeApprove {
+func (s *Server) checkSignoffChannel(c *fiber.Ctx, t casework.Task, action *workflows.TaskAction) error {
+	if t.Kind != casework.KindPublicitySignoff || action.Outcome != casework.OutcomeApprove {
 		return nil
 	}
 	channel := strings.TrimSpace(action.Fields["channel"])

@@ -12,6 +12,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -24,7 +25,7 @@ type dropoutRequest struct {
 
 // Who may open a dropout case: the school's staff, teachers and leaders, and township staff from
 // their survey.
-var dropoutOpeners = []string{store.RoleSchoolStaff, store.RoleTeacher, store.RoleSchoolLeader, store.RoleTownshipStaff}
+var dropoutOpeners = []string{casework.RoleSchoolStaff, casework.RoleTeacher, casework.RoleSchoolLeader, casework.RoleTownshipStaff}
 
 // MayOpenDropoutCase says whether a may open a case for a student of the unit at unitPath (one of
 // dropoutOpeners there); CreateDropoutCase refuses anyone else, and the console offers only them.
@@ -66,10 +67,10 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	_, _ = rand.Read(b[:])
 	caseID := workflows.DropoutCaseID(wfID, time.Now().In(calendar.CST).Format("20060102")+hex.EncodeToString(b[:]))
 	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
-		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.DropoutFirstContact, ReturnWindow: s.cfg.DropoutReturnWindow,
-			HQWindow: s.cfg.DropoutHQWindow, Consolidation: s.cfg.DropoutConsolidation, CloseApprovalDue: s.cfg.DropoutCloseDue},
+		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.Duration("JIAOFU_DROPOUT_FIRST_CONTACT"), ReturnWindow: s.cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"),
+			HQWindow: s.cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"), Consolidation: s.cfg.Duration("JIAOFU_DROPOUT_CONSOLIDATION"), CloseApprovalDue: s.cfg.Duration("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE")},
 		HistoryEvents: s.cfg.HistoryEvents}
-	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, workflows.ProcessDropout, st.UnitCode, store.DropoutOpen, true),
+	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, casework.ProcessDropout, st.UnitCode, casework.DropoutOpen, true),
 		workflows.DropoutCase, in)
 	if err != nil {
 		if e := classify(err); e.Code == workflows.CodeDuplicate {
@@ -101,7 +102,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 		}
 		unitPath = u.Path
 	}
-	state, err := filterParam(c, "state", store.DropoutStates)
+	state, err := filterParam(c, "state", casework.DropoutStates)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 	}
 	timeline = personalViewOf(actor(c), dc.UnitCode, dc.UnitPath).timeline(timeline)
 	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": orEmpty(timeline)}
-	if dc.State != store.DropoutClosed {
+	if dc.State != casework.DropoutClosed {
 		if v, err := s.temporal.QueryWorkflow(ctx, dc.WorkflowID, "", workflows.DropoutQuery); err == nil {
 			var st workflows.DropoutStatus
 			if v.Get(&st) == nil && st.CaseID == dc.ID {
@@ -238,7 +239,7 @@ func (s *Server) dropoutUpdate(c *fiber.Ctx, name string, arg any) error {
 	if err != nil {
 		return err
 	}
-	if dc.State == store.DropoutClosed {
+	if dc.State == casework.DropoutClosed {
 		return refused(workflows.CodeTaskNotOpen, "", "dropout case %s is closed", dc.ID).because("case_closed")
 	}
 	res, err := s.update(c.UserContext(), dc.WorkflowID, name, arg)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -32,8 +33,8 @@ type personalView struct {
 // staff, teachers and leader — and the township must not learn who objected: they see that an
 // objection exists and its reason.
 func personalViewOf(a access.Actor, unitCode, unitPath string) personalView {
-	aid := unitPath != "" && a.Can(store.RoleAidCenter, unitPath)
-	v := personalView{whole: aid, contact: aid || a.Has(store.RoleSupervision)}
+	aid := unitPath != "" && a.Can(casework.RoleAidCenter, unitPath)
+	v := personalView{whole: aid, contact: aid || a.Has(casework.RoleSupervision)}
 	for _, r := range a.Roles {
 		if unitCode != "" && r.UnitCode == unitCode {
 			v.whole = true
@@ -90,8 +91,8 @@ func (v personalView) student(st store.Student) store.Student {
 }
 
 // objections are a batch's objections as the viewer may see them.
-func (v personalView) objections(os []store.Objection) []store.Objection {
-	out := make([]store.Objection, len(os))
+func (v personalView) objections(os []casework.Objection) []casework.Objection {
+	out := make([]casework.Objection, len(os))
 	for i, o := range os {
 		o.Contact = v.field("contact", o.Contact)
 		out[i] = o

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -18,24 +19,24 @@ var (
 		return access.Actor{Roles: []access.Role{{Role: role, UnitCode: code, UnitKind: "section", UnitPath: "/JS/" + code + "/"}}}
 	}
 	insiders = map[string]access.Actor{
-		"school staff":  atSchool(store.RoleSchoolStaff),
-		"teacher":       atSchool(store.RoleTeacher),
-		"school leader": atSchool(store.RoleSchoolLeader),
-		"aid center":    atSection(store.RoleAidCenter, "JS-ZZZX"),
+		"school staff":  atSchool(casework.RoleSchoolStaff),
+		"teacher":       atSchool(casework.RoleTeacher),
+		"school leader": atSchool(casework.RoleSchoolLeader),
+		"aid center":    atSection(casework.RoleAidCenter, "JS-ZZZX"),
 		"township staff who also teaches there": {Roles: []access.Role{
-			{Role: store.RoleTownshipStaff, UnitCode: "JS-T01", UnitKind: "township_school", UnitPath: "/JS/JS-T01/"},
-			{Role: store.RoleTeacher, UnitCode: "JS-T01-S01", UnitKind: "school", UnitPath: schoolPath}}},
+			{Role: casework.RoleTownshipStaff, UnitCode: "JS-T01", UnitKind: "township_school", UnitPath: "/JS/JS-T01/"},
+			{Role: casework.RoleTeacher, UnitCode: "JS-T01-S01", UnitKind: "school", UnitPath: schoolPath}}},
 	}
 	outsiders = map[string]access.Actor{
-		"township staff": {Roles: []access.Role{{Role: store.RoleTownshipStaff, UnitCode: "JS-T01", UnitKind: "township_school", UnitPath: "/JS/JS-T01/"}}},
-		"another school's staff": {Roles: []access.Role{{Role: store.RoleSchoolStaff, UnitCode: "JS-T01-S02", UnitKind: "school",
+		"township staff": {Roles: []access.Role{{Role: casework.RoleTownshipStaff, UnitCode: "JS-T01", UnitKind: "township_school", UnitPath: "/JS/JS-T01/"}}},
+		"another school's staff": {Roles: []access.Role{{Role: casework.RoleSchoolStaff, UnitCode: "JS-T01-S02", UnitKind: "school",
 			UnitPath: "/JS/JS-T01/JS-T01-S02/"}}},
-		"education section": atSection(store.RoleEducationSection, "JS-JYG"),
-		"poverty office":    atSection(store.RolePAOffice, "JS-FPB"),
-		"inspector":         atSection(store.RoleInspector, "JS-DDB"),
-		"supervision":       atSection(store.RoleSupervision, "JS-JCS"),
-		"bureau leader":     {Roles: []access.Role{{Role: store.RoleBureauLeader, UnitCode: "JS", UnitKind: "bureau", UnitPath: "/JS/"}}},
-		"admin":             {Roles: []access.Role{{Role: store.RoleAdmin, UnitCode: "JS", UnitKind: "bureau", UnitPath: "/JS/"}}},
+		"education section": atSection(casework.RoleEducationSection, "JS-JYG"),
+		"poverty office":    atSection(casework.RolePAOffice, "JS-FPB"),
+		"inspector":         atSection(casework.RoleInspector, "JS-DDB"),
+		"supervision":       atSection(casework.RoleSupervision, "JS-JCS"),
+		"bureau leader":     {Roles: []access.Role{{Role: casework.RoleBureauLeader, UnitCode: "JS", UnitKind: "bureau", UnitPath: "/JS/"}}},
+		"admin":             {Roles: []access.Role{{Role: casework.RoleAdmin, UnitCode: "JS", UnitKind: "bureau", UnitPath: "/JS/"}}},
 		"no role":           {},
 	}
 )
@@ -119,7 +120,7 @@ func TestTimelineMasksRecordedPersonalFields(t *testing.T) {
 func TestObjectorContactOnlyForReviewersAndSupervision(t *testing.T) {
 	t.Parallel()
 	const contact = "13912345678"
-	obs := []store.Objection{{ID: "o1", Reason: "其家庭有商铺两间", Contact: contact}}
+	obs := []casework.Objection{{ID: "o1", Reason: "其家庭有商铺两间", Contact: contact}}
 	es := []store.AuditEntry{{Action: "objection.filed", After: `{"objection_id":"o1","contact":"` + contact + `","reason":"x"}`}}
 	may := map[string]bool{"aid center": true, "supervision": true}
 	all := map[string]access.Actor{}

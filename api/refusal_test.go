@@ -6,6 +6,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/casework"
 	"jiaofu/workflows"
 )
 
@@ -44,7 +45,7 @@ func TestClassifyRefusals(t *testing.T) {
 		param, pvalue string
 	}{
 		{"outcome rule, called by the API", workflows.CheckOutcome(workflows.DropoutOutcome{Outcome: "vanished"}), 400, "outcome_not_allowed", "outcome", "", ""},
-		{"outcome rule, over the wire", overTheWire(workflows.CheckOutcome(workflows.DropoutOutcome{Outcome: workflows.OutcomeTransferred})),
+		{"outcome rule, over the wire", overTheWire(workflows.CheckOutcome(workflows.DropoutOutcome{Outcome: casework.OutcomeTransferred})),
 			400, "invalid", "receiving_school", "reason", "required_for_transfer"},
 		{"attempt rule, over the wire", overTheWire(workflows.CheckAttempt(workflows.DropoutAttempt{Method: "phone"})), 400, "invalid", "notes", "reason", "required"},
 		// The message says "field: …" but names no field the refusal is about: the field is the details'.

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
+	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -86,10 +87,10 @@ func (s *Server) Routes() []Route { return s.routes }
 
 func (s *Server) table() []Route {
 	login := s.requireLogin
-	admin := requireRole(store.RoleAdmin)
-	staff := requireRole(store.RoleSchoolStaff)
-	supervisionReaders := requireRole(store.RoleSupervision, store.RoleBureauLeader, store.RoleTownshipStaff, store.RoleSchoolLeader,
-		store.RoleAidCenter, store.RoleEducationSection, store.RolePAOffice, store.RoleInspector)
+	admin := requireRole(casework.RoleAdmin)
+	staff := requireRole(casework.RoleSchoolStaff)
+	supervisionReaders := requireRole(casework.RoleSupervision, casework.RoleBureauLeader, casework.RoleTownshipStaff, casework.RoleSchoolLeader,
+		casework.RoleAidCenter, casework.RoleEducationSection, casework.RolePAOffice, casework.RoleInspector)
 	objectionLimit := limiter.New(limiter.Config{Max: s.cfg.PublicRateLimit, Expiration: time.Minute,
 		LimitReached: func(c *fiber.Ctx) error {
 			return refused(workflows.CodeRateLimited, "", "too many objections from this client; try again in a minute").because("objections")
@@ -124,7 +125,7 @@ func (s *Server) table() []Route {
 		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels, login, admin),
 		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms, login, admin),
 		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms, login, admin),
-		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain", "admin, supervision", nil, s.VerifyAudit, login, requireRole(store.RoleSupervision)),
+		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain", "admin, supervision", nil, s.VerifyAudit, login, requireRole(casework.RoleSupervision)),
 
 		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login", nil, s.ListTasks, login),
 		r("GET", "/api/v1/tasks/:id", "One task", "login", nil, s.GetTask, login),
@@ -138,7 +139,7 @@ func (s *Server) table() []Route {
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
 		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),
-		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(store.RoleSupervision)),
+		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(casework.RoleSupervision)),
 
 		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme, login, admin),
 		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
@@ -147,7 +148,7 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff", bulkApplicationsRequest{}, s.CreateApplicationsBulk, login, staff),
 		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
 		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),
-		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(store.RoleSchoolStaff, store.RoleSchoolLeader)),
+		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(casework.RoleSchoolStaff, casework.RoleSchoolLeader)),
 		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login", nil, s.ListBatches, login),
 		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login", nil, s.GetBatch, login),
 		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login", nil, s.Omissions, login),

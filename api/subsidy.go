@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -160,13 +161,13 @@ func (s *Server) CreateApplication(c *fiber.Ctx) error {
 		return res.Error
 	}
 	return s.created(c, func() (any, error) { return s.store.ApplicationByID(c.UserContext(), res.ID) },
-		fiber.Map{"id": res.ID, "status": store.AppSubmitted})
+		fiber.Map{"id": res.ID, "status": casework.AppSubmitted})
 }
 
 // ListApplications lists applications in the caller's scope; ?term=, ?status= (or its former
 // name ?state=), ?unit=.
 func (s *Server) ListApplications(c *fiber.Ctx) error {
-	status, err := renamedFilter(c, "status", "state", store.AppStates)
+	status, err := renamedFilter(c, "status", "state", casework.AppStates)
 	if err != nil {
 		return err
 	}
@@ -246,7 +247,7 @@ type batchRequest struct {
 // MayPublish says whether a may start the publicity of the school at unitPath: its own school
 // staff or leaders (CreateBatch refuses anyone else), so the console offers only them.
 func MayPublish(a access.Actor, unitPath string) bool {
-	return a.Can(store.RoleSchoolStaff, unitPath) || a.Can(store.RoleSchoolLeader, unitPath)
+	return a.Can(casework.RoleSchoolStaff, unitPath) || a.Can(casework.RoleSchoolLeader, unitPath)
 }
 
 // CreateBatch gathers the school's reviewed applications for the term into a publicity batch
@@ -272,7 +273,7 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	if !MayPublish(a, unit.Path) {
 		return refused(workflows.CodeNotInScope, "", "only the school's own staff may publish its list")
 	}
-	apps, err := s.store.Applications(ctx, store.ApplicationFilter{UnitID: unit.ID, Term: req.Term, State: store.AppReviewed, Limit: 1000})
+	apps, err := s.store.Applications(ctx, store.ApplicationFilter{UnitID: unit.ID, Term: req.Term, State: casework.AppReviewed, Limit: 1000})
 	if err != nil {
 		return err
 	}
@@ -288,9 +289,9 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 		return err
 	}
 	id := fmt.Sprintf("publicity-%s-%s-%d", unit.Code, req.Term, n+1)
-	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, workflows.ProcessSubsidy, unit.Code, store.BatchOpen, false),
+	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, casework.ProcessSubsidy, unit.Code, casework.BatchOpen, false),
 		workflows.PublicityBatch, workflows.PublicityInput{BatchID: id, UnitCode: unit.Code, Term: req.Term, Applications: ids, OpenedBy: a,
-			Timings:       workflows.PublicityTimings{Period: s.cfg.PublicityPeriod, ObjectionDue: s.cfg.ObjectionReviewDue, SignoffDue: s.cfg.SignoffDue},
+			Timings:       workflows.PublicityTimings{Period: s.cfg.Duration("JIAOFU_PUBLICITY_PERIOD"), ObjectionDue: s.cfg.Duration("JIAOFU_OBJECTION_REVIEW_DUE"), SignoffDue: s.cfg.Duration("JIAOFU_PUBLICITY_SIGNOFF_DUE")},
 			HistoryEvents: s.cfg.HistoryEvents})
 	if err != nil {
 		if e := classify(err); e.Code == workflows.CodeDuplicate {
@@ -389,7 +390,7 @@ func (s *Server) objectable(ctx context.Context, id string) (store.Batch, error)
 	if b.EndsAt != nil && !nowUTC().Before(*b.EndsAt) {
 		return b, workflows.PublicityEnded(*b.EndsAt)
 	}
-	if b.State != store.BatchOpen || b.EndsAt == nil {
+	if b.State != casework.BatchOpen || b.EndsAt == nil {
 		return b, listNotFound()
 	}
 	return b, nil
@@ -414,7 +415,7 @@ func (s *Server) PublicListOf(c *fiber.Ctx, id string) (PublicList, error) {
 	} else if err != nil {
 		return PublicList{}, err
 	}
-	apps, err := s.store.Applications(ctx, store.ApplicationFilter{BatchID: b.ID, State: store.AppInPublicity, Limit: 1000})
+	apps, err := s.store.Applications(ctx, store.ApplicationFilter{BatchID: b.ID, State: casework.AppInPublicity, Limit: 1000})
 	if err != nil {
 		return PublicList{}, err
 	}
@@ -428,7 +429,7 @@ func (s *Server) PublicListOf(c *fiber.Ctx, id string) (PublicList, error) {
 
 // PublicBatches lists the publicity lists open now.
 func (s *Server) PublicBatches(c *fiber.Ctx) error {
-	bs, err := s.store.Batches(c.UserContext(), nil, store.BatchOpen)
+	bs, err := s.store.Batches(c.UserContext(), nil, casework.BatchOpen)
 	if err != nil {
 		return err
 	}
@@ -495,7 +496,7 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 	}
 	// Resolve the public reference to the application the workflow knows.
 	applicationID := ""
-	apps, err := s.store.Applications(c.UserContext(), store.ApplicationFilter{BatchID: list.ID, State: store.AppInPublicity, Limit: 1000})
+	apps, err := s.store.Applications(c.UserContext(), store.ApplicationFilter{BatchID: list.ID, State: casework.AppInPublicity, Limit: 1000})
 	if err != nil {
 		return "", err
 	}

@@ -4,40 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/sdk/client"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
 
 type taskView struct {
-	store.Task
+	casework.Task
 	Outcomes []string `json:"outcomes"`
 	Overdue  bool     `json:"overdue"`
 }
 
-func view(t store.Task) taskView {
-	return taskView{Task: t, Outcomes: orEmpty(t.AllowedOutcomes()), Overdue: t.State == store.TaskOpen && t.DueAt.Before(nowUTC())}
+func view(t casework.Task) taskView {
+	return taskView{Task: t, Outcomes: orEmpty(t.AllowedOutcomes()), Overdue: t.State == casework.TaskOpen && t.DueAt.Before(nowUTC())}
 }
 
 // taskKinds are the kinds of task the workflows open, as ?kind= takes them.
-var taskKinds = slices.DeleteFunc(slices.Clone(workflows.LadderKinds), func(k string) bool { return k == "default" })
+var taskKinds = casework.TaskKindNames()
 
 // ListTasks is the caller's inbox: ?state=open|done|all (or its former name ?status=; open by
 // default), ?process=, ?kind=, ?case_id=.
 func (s *Server) ListTasks(c *fiber.Ctx) error {
-	state, err := renamedFilter(c, "state", "status", []string{store.TaskOpen, store.TaskDone, "all"})
+	state, err := renamedFilter(c, "state", "status", []string{casework.TaskOpen, casework.TaskDone, "all"})
 	if err != nil {
 		return err
 	}
 	if state == "" {
-		state = store.TaskOpen
+		state = casework.TaskOpen
 	}
-	process, err := filterParam(c, "process", workflows.Processes)
+	process, err := filterParam(c, "process", casework.ProcessNames())
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Server) ListTasks(c *fiber.Ctx) error {
 }
 
 // visibleTask loads a task the caller may see (its unit is in their scope, or it is theirs).
-func (s *Server) visibleTask(c *fiber.Ctx) (store.Task, error) {
+func (s *Server) visibleTask(c *fiber.Ctx) (casework.Task, error) {
 	t, err := s.store.TaskByID(c.UserContext(), c.Params("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return t, notFound("task")
@@ -118,7 +118,7 @@ func (s *Server) ReturnTask(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: workflows.OutcomeReturn, Comment: req.Comment})
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: casework.OutcomeReturn, Comment: req.Comment})
 }
 
 // ClaimTask takes a task for oneself.
@@ -182,12 +182,12 @@ func (s *Server) act(c *fiber.Ctx, action workflows.TaskAction) error {
 // actChecked is act with a check of the action against the task (its kind, from the store) that
 // runs once the task is known to be visible and open: the rules that need the store's data, which
 // the workflow's validator cannot read, such as the admin's list of disbursement channels.
-func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check func(*fiber.Ctx, store.Task, *workflows.TaskAction) error) error {
+func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check func(*fiber.Ctx, casework.Task, *workflows.TaskAction) error) error {
 	t, err := s.visibleTask(c)
 	if err != nil {
 		return err
 	}
-	if t.State != store.TaskOpen {
+	if t.State != casework.TaskOpen {
 		return refused(workflows.CodeTaskNotOpen, "", "task %s is %s, not open", t.ID, t.State)
 	}
 	if check != nil {
@@ -291,18 +291,18 @@ func (s *Server) caseUnit(ctx context.Context, id string) (code, path string) {
 // ListEscalations is the escalation inbox; ?state=open|closed|all (all by default), ?target=,
 // ?process=.
 func (s *Server) ListEscalations(c *fiber.Ctx) error {
-	state, err := filterParam(c, "state", []string{store.EscalationOpen, store.EscalationClosed, "all"})
+	state, err := filterParam(c, "state", []string{casework.EscalationOpen, casework.EscalationClosed, "all"})
 	if err != nil {
 		return err
 	}
 	if state == "all" {
 		state = ""
 	}
-	target, err := filterParam(c, "target", store.EscalationTargets)
+	target, err := filterParam(c, "target", casework.EscalationTargets)
 	if err != nil {
 		return err
 	}
-	process, err := filterParam(c, "process", workflows.Processes)
+	process, err := filterParam(c, "process", casework.ProcessNames())
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 	// Only what is addressed to the supervision office takes its decision (DOMAIN.md, process 5):
 	// a reminder or a superior's escalation closes when its task is done, a township government's
 	// or the county HQ's when the case moves on.
-	if before.Target != store.TargetSupervision {
+	if before.Target != casework.TargetSupervision {
 		return refused(workflows.CodeWrongState, "", "escalation %s is addressed to %s, not the supervision office: it closes when its task is done or its case moves on",
 			id, before.Target).because("not_supervision", "target", before.Target)
 	}

@@ -3,9 +3,9 @@ package api
 import (
 	"strings"
 
-	"github.com/gofiber/fiber/v2"
+	"jiaofu/casework"
 
-	"jiaofu/workflows"
+	"github.com/gofiber/fiber/v2"
 )
 
 // New applications take a term of this or next school year; an administrator may open others
@@ -46,6 +46,6 @@ func (s *Server) PutOpenTerms(c *fiber.Ctx) error {
 	if err := s.store.PutSetting(c.UserContext(), openTermsKey, strings.Join(terms, ",")); err != nil {
 		return err
 	}
-	s.audit(c, "open_terms.updated", workflows.ProcessSubsidy, "open-terms", map[string]any{"items": before}, map[string]any{"items": terms})
+	s.audit(c, "open_terms.updated", casework.ProcessSubsidy, "open-terms", map[string]any{"items": before}, map[string]any{"items": terms})
 	return c.JSON(fiber.Map{"items": terms})
 }

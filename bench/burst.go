@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -135,7 +136,7 @@ func (e *Env) burstSetup(ctx context.Context, k int) ([]store.Student, *HTTP, er
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := st.CreateUser(ctx, burstStaff, h, "开学季资助专干", []store.RoleAt{{Role: store.RoleSchoolStaff, UnitCode: burstSchool}}); err != nil {
+		if _, err := st.CreateUser(ctx, burstStaff, h, "开学季资助专干", []store.RoleAt{{Role: casework.RoleSchoolStaff, UnitCode: burstSchool}}); err != nil {
 			return nil, nil, err
 		}
 	}

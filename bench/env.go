@@ -83,11 +83,11 @@ func StartEnv(ctx context.Context, o *Options, spec EnvSpec) (*Env, error) {
 		}
 		return sp
 	}
-	cfg.PublicityPeriod = spec1(o.Period.String())
-	cfg.SubsidyReviewDue = spec1("1h")
-	cfg.SubsidyResubmitDue = spec1("1h")
-	cfg.ObjectionReviewDue = spec1("1h")
-	cfg.SignoffDue = spec1("1h")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", spec1(o.Period.String()))
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", spec1("1h"))
+	cfg.SetDuration("JIAOFU_SUBSIDY_RESUBMIT_DUE", spec1("1h"))
+	cfg.SetDuration("JIAOFU_OBJECTION_REVIEW_DUE", spec1("1h"))
+	cfg.SetDuration("JIAOFU_PUBLICITY_SIGNOFF_DUE", spec1("1h"))
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

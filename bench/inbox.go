@@ -16,6 +16,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/demo"
 	"jiaofu/store"
@@ -45,12 +46,12 @@ var inboxMix = []struct {
 	outcomes      string
 	titlePrefix   string
 }{
-	{35, "subsidy_review", store.RoleSchoolLeader, false, false, "subsidy", "approve,reject,return", "资助审核："},
-	{10, "subsidy_resubmit", store.RoleSchoolStaff, true, false, "subsidy", "resubmit,withdraw", "退回修改："},
-	{10, "publicity_signoff", store.RoleAidCenter, false, true, "subsidy", "approve", "公示结果审定："},
-	{25, "dropout_first_contact", store.RoleTeacher, true, false, "dropout", "contacted", "控辍保学首次联系："},
-	{5, "dropout_close_approval", store.RoleSchoolLeader, false, false, "dropout", "approve,reject", "劝返结案审批："},
-	{15, "dropout_township_supervision", store.RoleTownshipStaff, false, false, "dropout", "done", "乡镇督办："},
+	{35, "subsidy_review", casework.RoleSchoolLeader, false, false, "subsidy", "approve,reject,return", "资助审核："},
+	{10, "subsidy_resubmit", casework.RoleSchoolStaff, true, false, "subsidy", "resubmit,withdraw", "退回修改："},
+	{10, "publicity_signoff", casework.RoleAidCenter, false, true, "subsidy", "approve", "公示结果审定："},
+	{25, "dropout_first_contact", casework.RoleTeacher, true, false, "dropout", "contacted", "控辍保学首次联系："},
+	{5, "dropout_close_approval", casework.RoleSchoolLeader, false, false, "dropout", "approve,reject", "劝返结案审批："},
+	{15, "dropout_township_supervision", casework.RoleTownshipStaff, false, false, "dropout", "done", "乡镇督办："},
 }
 
 func runInbox(ctx context.Context, o *Options, r *Report) error {
@@ -132,7 +133,7 @@ func runInbox(ctx context.Context, o *Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	open := store.TaskFilter{State: store.TaskOpen, Limit: 100}
+	open := store.TaskFilter{State: casework.TaskOpen, Limit: 100}
 	page, err := st.Inbox(ctx, township, open)
 	if err != nil {
 		return err
@@ -238,15 +239,15 @@ func copyTasks(ctx context.Context, db *sql.DB, schemaName string, schools []sto
 			w -= x.weight
 		}
 		u := schools[rng.IntN(len(schools))]
-		state, outcome := store.TaskDone, strings.Split(m.outcomes, ",")[0]
+		state, outcome := casework.TaskDone, strings.Split(m.outcomes, ",")[0]
 		switch p := rng.IntN(100); {
 		case p < 8:
-			state, outcome = store.TaskOpen, ""
+			state, outcome = casework.TaskOpen, ""
 		case p < 10:
-			state, outcome = store.TaskCancelled, ""
+			state, outcome = casework.TaskCancelled, ""
 		}
 		var due time.Time
-		if state == store.TaskOpen {
+		if state == casework.TaskOpen {
 			due = now.Add(time.Duration(rng.IntN(90*24)-60*24) * time.Hour)
 		} else {
 			due = now.Add(-time.Duration(rng.IntN(3*365*24)) * time.Hour)
@@ -254,7 +255,7 @@ func copyTasks(ctx context.Context, db *sql.DB, schemaName string, schools []sto
 		created := due.Add(-72 * time.Hour)
 		var completed any
 		completedBy := ""
-		if state == store.TaskDone {
+		if state == casework.TaskDone {
 			c := created.Add(time.Duration(rng.IntN(96)) * time.Hour)
 			completed, completedBy = c, fmt.Sprintf("u_bench_%05d", rng.IntN(5000))
 		}

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/casework"
 	"jiaofu/workflows"
 )
 
@@ -70,7 +71,7 @@ func (p *phases) summary() map[string]any {
 var barePhases, httpPhases phases
 
 func searchAttrs(unit, state string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(workflows.ProcessSubsidy),
+	return temporal.NewSearchAttributes(workflows.AttrProcess.ValueSet(casework.ProcessSubsidy),
 		workflows.AttrUnit.ValueSet(unit), workflows.AttrState.ValueSet(state))
 }
 

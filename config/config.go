@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"jiaofu/calendar"
+	"jiaofu/casework"
 )
 
 // Mode is development (the default: demo data, generated admin password) or production.
@@ -52,17 +53,10 @@ type Config struct {
 	HistoryEvents int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; from anyone else they are ignored.
-	TrustedProxies       []string
-	PublicityPeriod      calendar.Spec
-	SubsidyReviewDue     calendar.Spec
-	SubsidyResubmitDue   calendar.Spec
-	ObjectionReviewDue   calendar.Spec
-	SignoffDue           calendar.Spec
-	DropoutFirstContact  calendar.Spec
-	DropoutReturnWindow  calendar.Spec
-	DropoutHQWindow      calendar.Spec
-	DropoutConsolidation calendar.Spec
-	DropoutCloseDue      calendar.Spec
+	TrustedProxies []string
+	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
+	// by variable name; Duration reads one.
+	Durations map[string]calendar.Spec
 	// AnyTerm lets new applications name any well-formed term, not only the current and the next
 	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
 	// application per student, programme and term) and set it in code.
@@ -80,31 +74,53 @@ func mustSpec(s string) calendar.Spec {
 // Default returns the settings used when no variable is set.
 func Default() Config {
 	return Config{
-		Mode:                 Development,
-		HTTPAddr:             ":8080",
-		DataDir:              "./data",
-		TemporalNamespace:    "default",
-		TemporalTaskQueue:    "jiaofu",
-		EmbeddedFrontend:     "127.0.0.1:7233",
-		EmbeddedUI:           "127.0.0.1:8233",
-		TemporalRetention:    30 * 24 * time.Hour,
-		SecretKey:            DefaultSecretKey,
-		SessionTTL:           12 * time.Hour,
-		SeedDemo:             true,
-		UpdateTimeout:        10 * time.Second,
-		PublicRateLimit:      10,
-		HistoryEvents:        3000,
-		PublicityPeriod:      mustSpec("5wd"),
-		SubsidyReviewDue:     mustSpec("3wd"),
-		SubsidyResubmitDue:   mustSpec("5wd"),
-		ObjectionReviewDue:   mustSpec("2wd"),
-		SignoffDue:           mustSpec("3wd"),
-		DropoutFirstContact:  mustSpec("1wd"),
-		DropoutReturnWindow:  mustSpec("15d"),
-		DropoutHQWindow:      mustSpec("15d"),
-		DropoutConsolidation: mustSpec("20w"),
-		DropoutCloseDue:      mustSpec("3wd"),
+		Mode:              Development,
+		HTTPAddr:          ":8080",
+		DataDir:           "./data",
+		TemporalNamespace: "default",
+		TemporalTaskQueue: "jiaofu",
+		EmbeddedFrontend:  "127.0.0.1:7233",
+		EmbeddedUI:        "127.0.0.1:8233",
+		TemporalRetention: 30 * 24 * time.Hour,
+		SecretKey:         DefaultSecretKey,
+		SessionTTL:        12 * time.Hour,
+		SeedDemo:          true,
+		UpdateTimeout:     10 * time.Second,
+		PublicRateLimit:   10,
+		HistoryEvents:     3000,
+		Durations:         defaultDurations(),
 	}
+}
+
+func defaultDurations() map[string]calendar.Spec {
+	m := map[string]calendar.Spec{}
+	for _, s := range casework.Settings() {
+		m[s.Env] = mustSpec(s.Default)
+	}
+	return m
+}
+
+// Duration is the process setting of the variable name (one of casework.Settings).
+func (c Config) Duration(name string) calendar.Spec {
+	d, ok := c.Durations[name]
+	if !ok {
+		panic("config: no process setting " + name) // a name not in the registry: a programming error
+	}
+	return d
+}
+
+// SetDuration changes a process setting (tests and benchmarks shorten them); the map is copied
+// first, so that a Config copied from another does not change it.
+func (c *Config) SetDuration(name string, d calendar.Spec) {
+	if _, ok := c.Durations[name]; !ok {
+		panic("config: no process setting " + name)
+	}
+	m := make(map[string]calendar.Spec, len(c.Durations))
+	for k, v := range c.Durations {
+		m[k] = v
+	}
+	m[name] = d
+	c.Durations = m
 }
 
 // Var documents one environment variable for the README and for error messages.
@@ -132,16 +148,13 @@ var Vars = []Var{
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
-	{"JIAOFU_PUBLICITY_PERIOD", "5wd", "publicity (公示) period"},
-	{"JIAOFU_SUBSIDY_REVIEW_DUE", "3wd", "school review task due"},
-	{"JIAOFU_SUBSIDY_RESUBMIT_DUE", "5wd", "correction after a return due"},
-	{"JIAOFU_OBJECTION_REVIEW_DUE", "2wd", "objection review task due"},
-	{"JIAOFU_PUBLICITY_SIGNOFF_DUE", "3wd", "county sign-off task due"},
-	{"JIAOFU_DROPOUT_FIRST_CONTACT", "1wd", "first contact with a dropout's family due"},
-	{"JIAOFU_DROPOUT_RETURN_WINDOW", "15d", "window to bring the student back before the township government is seized"},
-	{"JIAOFU_DROPOUT_HQ_WINDOW", "15d", "further window before the county HQ is seized"},
-	{"JIAOFU_DROPOUT_CONSOLIDATION", "20w", "consolidation (包巩固) period after a return: about one term"},
-	{"JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", "3wd", "school leader's approval of a closure due"},
+}
+
+func init() {
+	// Then every process's settings, from the registry.
+	for _, s := range casework.Settings() {
+		Vars = append(Vars, Var{s.Env, s.Default, s.Meaning})
+	}
 }
 
 // FromEnv reads the environment over Default and validates the result.
@@ -241,16 +254,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	spec("JIAOFU_PUBLICITY_PERIOD", &c.PublicityPeriod)
-	spec("JIAOFU_SUBSIDY_REVIEW_DUE", &c.SubsidyReviewDue)
-	spec("JIAOFU_SUBSIDY_RESUBMIT_DUE", &c.SubsidyResubmitDue)
-	spec("JIAOFU_OBJECTION_REVIEW_DUE", &c.ObjectionReviewDue)
-	spec("JIAOFU_PUBLICITY_SIGNOFF_DUE", &c.SignoffDue)
-	spec("JIAOFU_DROPOUT_FIRST_CONTACT", &c.DropoutFirstContact)
-	spec("JIAOFU_DROPOUT_RETURN_WINDOW", &c.DropoutReturnWindow)
-	spec("JIAOFU_DROPOUT_HQ_WINDOW", &c.DropoutHQWindow)
-	spec("JIAOFU_DROPOUT_CONSOLIDATION", &c.DropoutConsolidation)
-	spec("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", &c.DropoutCloseDue)
+	for _, set := range casework.Settings() {
+		d := c.Durations[set.Env]
+		spec(set.Env, &d)
+		c.SetDuration(set.Env, d)
+	}
 	// Every mistake at once, one a line, so that a start does not fail once per typo.
 	return c, errors.Join(append(errs, c.Validate())...)
 }

@@ -16,7 +16,7 @@ func TestDefaultsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || c.PublicityPeriod.String() != "5wd" || !c.SeedDemo {
+	if c.HTTPAddr != ":8080" || c.DataDir != "./data" || c.Duration("JIAOFU_PUBLICITY_PERIOD").String() != "5wd" || !c.SeedDemo {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -62,7 +63,7 @@ func (q *req) adminBase(tab string) adminView {
 	for _, k := range store.UnitKinds {
 		v.Kinds = append(v.Kinds, option{k, zh("unitkind", k)})
 	}
-	for _, r := range store.Roles {
+	for _, r := range casework.Roles {
 		v.Roles = append(v.Roles, option{r, zh("role", r) + "（" + r + "）"})
 	}
 	for _, s := range store.Stages {

@@ -56,10 +56,9 @@ type Console struct {
 // module is one part of the console: a process (subsidy, dropout, …) or a shared area (admin,
 // supervision). Adding a process's pages is one file that registers one of these.
 type module struct {
-	Order  int               // position among the processes (inbox filters)
-	Name   string            // the process name tasks carry ("subsidy"); "" for areas that are not processes
-	Label  string            // 学生资助
-	Kinds  map[string]string // task kind → Chinese name
+	Order  int    // position among the processes (inbox filters)
+	Name   string // the process name tasks carry ("subsidy", its labels are in casework); "" for areas that are not processes
+	Label  string // an area's name (a process's is its registry label)
 	Nav    []navItem
 	Routes func(r *router)
 	// Facts renders the facts of a task's case for the task page.
@@ -68,8 +67,6 @@ type module struct {
 	OutcomeFields map[string][]outcomeField
 	// CaseLink returns the console page of a case id this module owns, or "".
 	CaseLink func(caseID string) string
-	// StateLabels names the label category of a case's states ("app", "batch", "dropout").
-	StateLabels func(caseID string) string
 }
 
 type navItem struct {

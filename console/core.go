@@ -10,12 +10,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
 // apiTask is a task as the API shows it.
 type apiTask struct {
-	store.Task
+	casework.Task
 	Outcomes []string `json:"outcomes"`
 	Overdue  bool     `json:"overdue"`
 }
@@ -107,10 +108,8 @@ type inboxView struct {
 func inbox(q *req) error {
 	v := inboxView{Process: q.c.Query("process"), State: q.c.Query("state", "open"), Me: q.actor.UserID}
 	v.Processes = []option{{"", "全部业务"}}
-	for _, m := range modules {
-		if m.Name != "" && len(m.Kinds) > 0 {
-			v.Processes = append(v.Processes, option{m.Name, m.Label})
-		}
+	for _, p := range casework.Processes {
+		v.Processes = append(v.Processes, option{p.Name, p.Label})
 	}
 	v.States = []option{{"open", "待办"}, {"done", "已办"}, {"all", "全部"}}
 	qs := url.Values{"status": {v.State}, "limit": {"200"}}
@@ -177,7 +176,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Timeline = tl.Items
 	}
 	a := q.actor
-	open := t.State == store.TaskOpen
+	open := t.State == casework.TaskOpen
 	mine := t.AssigneeID == a.UserID
 	candidate := t.AssigneeID == "" && a.Can(t.CandidateRole, t.UnitPath)
 	v.CanDecide = open && (mine || candidate)

@@ -10,6 +10,7 @@ import (
 
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -22,21 +23,10 @@ var dropoutStates = []string{"open", "township_supervising", "county_supervising
 var dropoutWorkers = []string{"teacher", "school_staff", "school_leader", "township_staff"}
 
 func init() {
-	addLabels("dropout", map[string]string{"open": "劝返中", "township_supervising": "乡镇政府督办", "county_supervising": "县指挥部督办",
-		"consolidating": "返校巩固期", "closing": "结案待审批", "closed": "已结案"})
-	addLabels("dropout_outcome", map[string]string{"returned": "已返校", "transferred": "转学", "send_home": "送教上门",
-		"vocational": "就读职业学校", "closed": "申请结案（无法返校）"})
-	addLabels("outcome", map[string]string{"returned": "已返校", "transferred": "转学", "send_home": "送教上门", "vocational": "就读职业学校"})
 	addLabels("method", map[string]string{"home_visit": "家访", "phone": "电话", "other": "其他"})
-	addLabels("action", map[string]string{"dropout.opened": "立案", "dropout.attempt_logged": "劝返记录", "dropout.return_notice": "限期返校通知（报乡镇政府督办）",
-		"dropout.county_supervising": "报县指挥部督办", "dropout.returned": "学生已返校", "dropout.transferred": "转学结案",
-		"dropout.send_home": "转送教上门", "dropout.vocational": "就读职业学校", "dropout.close_requested": "申请结案",
-		"dropout.closed": "结案", "dropout.close_rejected": "结案申请被驳回", "dropout.consolidated": "巩固期满结案", "dropout.relapse": "再次缺勤，重新劝返"})
 	register(&module{
 		Order: 20,
 		Name:  "dropout",
-		Label: "控辍保学",
-		Kinds: map[string]string{"dropout_first_contact": "首次联系", "dropout_close_approval": "结案审批"},
 		Nav: []navItem{
 			{Order: 20, Label: "控辍台账", Href: "/console/dropout/cases", Show: anyone},
 		},
@@ -56,7 +46,6 @@ func init() {
 			}
 			return q.partial("facts_dropout", d)
 		},
-		StateLabels: func(string) string { return "dropout" },
 		CaseLink: func(id string) string {
 			if strings.HasPrefix(id, "dropout-") {
 				return "/console/dropout/cases/" + url.PathEscape(id)
@@ -195,9 +184,9 @@ func (q *req) dropoutCase(id string, filled *form, status int) error {
 		p.CanWork = p.CanWork || q.actor.Can(r, d.Case.UnitPath)
 	}
 	st := d.Case.State
-	p.CanAttempt = p.CanWork && st != store.DropoutClosed
-	p.CanOutcome = p.CanWork && (st == store.DropoutOpen || st == store.DropoutTownship || st == store.DropoutCountyHQ)
-	p.CanAbsence = p.CanWork && st == store.DropoutConsolidating
+	p.CanAttempt = p.CanWork && st != casework.DropoutClosed
+	p.CanOutcome = p.CanWork && (st == casework.DropoutOpen || st == casework.DropoutTownship || st == casework.DropoutCountyHQ)
+	p.CanAbsence = p.CanWork && st == casework.DropoutConsolidating
 	p.Methods = []option{{"home_visit", "家访"}, {"phone", "电话"}, {"other", "其他"}}
 	p.Outcomes = []option{{"", "请选择办理结果"}}
 	for _, o := range []string{"returned", "transferred", "send_home", "vocational", "closed"} {

@@ -11,14 +11,14 @@ import (
 
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
 // labels are the Chinese names of the API's fixed values, by category; modules add theirs.
 var labels = map[string]map[string]string{
-	"task": {"open": "待办", "done": "已办", "cancelled": "已撤销"},
-	"outcome": {"approve": "同意", "reject": "不同意", "return": "退回修改", "resubmit": "重新提交", "withdraw": "撤回申请",
-		"uphold": "异议成立", "dismiss": "异议不成立", "contacted": "已联系家长", "withdrawn": "已撤销"},
+	"task":    {"open": "待办", "done": "已办", "cancelled": "已撤销"},
+	"outcome": {casework.OutcomeWithdrawn: "已撤销"},
 	"role": {"school_staff": "资助专干", "teacher": "帮扶教师", "school_leader": "校领导", "township_staff": "中心学校专干",
 		"aid_center": "资助中心", "education_section": "教育股", "pa_office": "局扶贫办", "inspector": "督导办",
 		"supervision": "监察室", "bureau_leader": "局领导", "admin": "系统管理员"},
@@ -34,6 +34,35 @@ var labels = map[string]map[string]string{
 		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.closed": "监察室作出处理",
 		"student.created": "新增学生", "user.created": "新增用户", "user.updated": "修改用户", "org_unit.created": "新增单位",
 		"programme.created": "新增资助项目", "programme.updated": "修改资助项目"},
+}
+
+// The processes' own labels come from the registry: each case kind's states in the category of
+// its name ("app", "dropout"), every outcome in "outcome" and in "<process>_outcome", audit
+// actions in "action", task and deadline kinds in "kind", process names in "process".
+func init() {
+	for _, p := range casework.Processes {
+		addLabels("process", map[string]string{p.Name: p.Label})
+		for _, c := range p.Cases {
+			addLabels(c.Name, pairs(c.States))
+		}
+		addLabels("outcome", pairs(p.Outcomes))
+		addLabels(p.Name+"_outcome", pairs(p.Outcomes))
+		addLabels("action", pairs(p.Events))
+		for _, k := range p.TaskKinds {
+			addLabels("kind", map[string]string{k.Name: k.Label})
+		}
+		for _, d := range p.DeadlineKinds {
+			addLabels("kind", map[string]string{d.Name: d.Label})
+		}
+	}
+}
+
+func pairs(ls []casework.Label) map[string]string {
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l.Label
+	}
+	return m
 }
 
 func addLabels(cat string, m map[string]string) {
@@ -53,21 +82,9 @@ func zh(cat, key string) string {
 	return key
 }
 
-func kindLabel(kind string) string {
-	for _, m := range modules {
-		if l, ok := m.Kinds[kind]; ok {
-			return l
-		}
-	}
-	return kind
-}
+func kindLabel(kind string) string { return zh("kind", kind) }
 
-func processLabel(p string) string {
-	if m := moduleOf(p); m != nil {
-		return m.Label
-	}
-	return p
-}
+func processLabel(p string) string { return zh("process", p) }
 
 // cst shows an instant in China time, 2006-01-02 15:04.
 func cst(v any) string {
@@ -138,8 +155,8 @@ func auditSummary(e store.AuditEntry) string {
 		return ""
 	}
 	stateCat := "task"
-	if mod := moduleOf(e.Process); mod != nil && mod.StateLabels != nil {
-		stateCat = mod.StateLabels(e.CaseID)
+	if _, kind, ok := casework.CaseKindOf(e.CaseID); ok {
+		stateCat = kind.Name
 	}
 	// An objection is audited on its batch's case but carries its own state and decision.
 	decisionCat := "decision"
@@ -206,12 +223,14 @@ func auditSummary(e store.AuditEntry) string {
 
 // anyState names a state of whichever process uses it.
 func anyState(s string) string {
-	for _, cat := range []string{"app", "batch", "dropout", "task"} {
-		if l, ok := labels[cat][s]; ok {
-			return l
+	for _, p := range casework.Processes {
+		for _, c := range p.Cases {
+			if l, ok := labels[c.Name][s]; ok {
+				return l
+			}
 		}
 	}
-	return s
+	return zh("task", s)
 }
 
 var funcs = template.FuncMap{

@@ -12,6 +12,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -19,20 +20,8 @@ import (
 // omission report. The public publicity pages are in public.go.
 
 func init() {
-	addLabels("app", map[string]string{"submitted": "已提交", "in_review": "学校审核中", "returned": "退回修改", "reviewed": "学校已审核",
-		"in_publicity": "公示中", "awaiting_objections": "公示期满，异议复核中", "awaiting_signoff": "公示期满，待县级审定",
-		"signed_off": "县级已审定", "disbursed": "已发放", "rejected": "未通过"})
-	addLabels("batch", map[string]string{"in_publicity": "公示中", "awaiting_objections": "公示期满，异议复核中",
-		"awaiting_signoff": "公示期满，待县级审定", "signed_off": "已审定", "closed": "已关闭（无待审定名单）",
-		"publicizing": "公示中"}) // publicizing: a link from before the names of issue 15
 	addLabels("objection", map[string]string{"open": "待复核", "decided": "已复核"})
 	addLabels("stage", map[string]string{"preschool": "学前", "primary": "小学", "junior": "初中", "senior": "普通高中", "vocational": "中职"})
-	addLabels("action", map[string]string{"subsidy.applied": "提交申请", "subsidy.reviewed": "学校审核通过", "subsidy.rejected": "不予资助",
-		"subsidy.returned": "退回修改", "subsidy.resubmitted": "修改后重新提交", "subsidy.withdrawn": "撤回申请",
-		"subsidy.rejected_by_objection": "异议成立，取消资助", "subsidy.signed_off": "县级审定", "subsidy.disbursed": "资金已发放",
-		"publicity.opened": "开始公示", "publicity.period_ended": "公示期满", "publicity.signed_off": "公示结果审定",
-		"publicity.empty": "公示名单为空", "publicity.objections_decided": "公示异议复核完毕", "objection.filed": "收到公示异议",
-		"objection.uphold": "异议复核：异议成立", "objection.dismiss": "异议复核：异议不成立"})
 	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
 	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
 	refusalText["invalid/wrong_stage"] = func(p params) string {
@@ -52,9 +41,6 @@ func init() {
 	register(&module{
 		Order: 10,
 		Name:  "subsidy",
-		Label: "学生资助",
-		Kinds: map[string]string{"subsidy_review": "资助审核", "subsidy_resubmit": "退回修改", "objection_review": "公示异议复核",
-			"publicity_signoff": "公示结果审定"},
 		Nav: []navItem{
 			{Order: 10, Label: "资助申请", Href: "/console/subsidy/applications", Show: anyone},
 			{Order: 11, Label: "公示", Href: "/console/subsidy/batches", Show: anyone},
@@ -98,12 +84,6 @@ func init() {
 					return opts, nil
 				}}},
 		},
-		StateLabels: func(id string) string {
-			if strings.HasPrefix(id, "publicity-") {
-				return "batch"
-			}
-			return "app"
-		},
 		CaseLink: func(id string) string {
 			switch {
 			case strings.HasPrefix(id, "subsidy-"):
@@ -139,12 +119,12 @@ type appDetail struct {
 }
 
 type batchDetail struct {
-	Batch      store.Batch         `json:"batch"`
-	Entries    []store.Application `json:"entries"`
-	Objections []store.Objection   `json:"objections"`
-	Highlight  string              `json:"-"`
-	PublicURL  string              `json:"-"`
-	Timeline   []store.AuditEntry  `json:"-"`
+	Batch      store.Batch          `json:"batch"`
+	Entries    []store.Application  `json:"entries"`
+	Objections []casework.Objection `json:"objections"`
+	Highlight  string               `json:"-"`
+	PublicURL  string               `json:"-"`
+	Timeline   []store.AuditEntry   `json:"-"`
 }
 
 // entryNamed is the id of the entry an objection review's title names: by its subject, or by its id
@@ -342,7 +322,7 @@ type batchListView struct {
 
 func listBatches(q *req) error {
 	v := batchListView{State: q.c.Query("state"), CanNew: somewhere(q.actor, api.MayPublish)}
-	v.States = stateOptions("batch", []string{store.BatchOpen, store.BatchAwaitingObjections, store.BatchAwaitingSignoff, store.BatchSignedOff, store.BatchClosed})
+	v.States = stateOptions("batch", []string{casework.BatchOpen, casework.BatchAwaitingObjections, casework.BatchAwaitingSignoff, casework.BatchSignedOff, casework.BatchClosed})
 	qs := url.Values{}
 	if v.State != "" {
 		qs.Set("state", v.State)
@@ -406,7 +386,7 @@ func showBatch(q *req) error {
 	if err := q.get("/api/v1/publicity-batches/"+url.PathEscape(q.c.Params("id")), &b); err != nil {
 		return q.fail(err)
 	}
-	if b.Batch.State == store.BatchOpen && b.Batch.EndsAt != nil && time.Now().Before(*b.Batch.EndsAt) {
+	if b.Batch.State == casework.BatchOpen && b.Batch.EndsAt != nil && time.Now().Before(*b.Batch.EndsAt) {
 		b.PublicURL = "/gongshi/" + url.PathEscape(b.Batch.ID)
 	}
 	var tl struct{ Items []store.AuditEntry }
@@ -496,13 +476,13 @@ func (v *ledgerView) tally(cat string, states []string, rows [][2]string) {
 	sort.Slice(v.Schools, func(i, j int) bool { return v.Schools[i].Name < v.Schools[j].Name })
 }
 
-var appStates = []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", store.BatchAwaitingObjections, store.BatchAwaitingSignoff,
+var appStates = []string{"submitted", "in_review", "returned", "reviewed", "in_publicity", casework.BatchAwaitingObjections, casework.BatchAwaitingSignoff,
 	"signed_off", "disbursed", "rejected"}
 
 // ledgerState is the state a ledger shows an application in: an entry still in_publicity once its
 // batch's period is over shows what the batch waits for, not 公示中.
 func ledgerState(a store.Application) string {
-	if a.State == store.AppInPublicity && (a.BatchState == store.BatchAwaitingObjections || a.BatchState == store.BatchAwaitingSignoff) {
+	if a.State == casework.AppInPublicity && (a.BatchState == casework.BatchAwaitingObjections || a.BatchState == casework.BatchAwaitingSignoff) {
 		return a.BatchState
 	}
 	return a.State

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -52,7 +53,7 @@ func escalations(q *req) error { return q.escalations(nil, "", fiber.StatusOK) }
 // theirs to answer, behind the filter); everyone else sees everything addressed to their units.
 func deskTarget(supervision bool) string {
 	if supervision {
-		return store.TargetSupervision
+		return casework.TargetSupervision
 	}
 	return "all"
 }
@@ -63,10 +64,8 @@ func (q *req) escalations(failed *form, failedID string, status int) error {
 		CanClose: supervision, FailedID: failedID, FailedF: failed}
 	v.States = []option{{"open", "未处理"}, {"closed", "已处理"}, {"all", "全部"}}
 	v.Processes = []option{{"", "全部业务"}}
-	for _, m := range modules {
-		if m.Name != "" && len(m.Kinds) > 0 {
-			v.Processes = append(v.Processes, option{m.Name, m.Label})
-		}
+	for _, p := range casework.Processes {
+		v.Processes = append(v.Processes, option{p.Name, p.Label})
 	}
 	v.Targets = []option{{"all", "全部去向"}}
 	for _, t := range []string{"supervision", "county_hq", "township_gov", "superior", "remind"} {

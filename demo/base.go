@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -28,7 +29,7 @@ const (
 // falls due, the responsible unit's superior a working day later, the supervision office two
 // working days later. Admins change them with PUT /api/v1/admin/escalation-ladders/{kind}.
 var DefaultLadders = map[string][]store.Rung{
-	"default": {{After: "1s", Target: store.TargetRemind}, {After: "1wd", Target: store.TargetSuperior}, {After: "2wd", Target: store.TargetSupervision}},
+	"default": {{After: "1s", Target: casework.TargetRemind}, {After: "1wd", Target: casework.TargetSuperior}, {After: "2wd", Target: casework.TargetSupervision}},
 }
 
 // HashFunc hashes a password (the API's argon2id, passed in to keep this package free of it).
@@ -73,7 +74,7 @@ func Bootstrap(ctx context.Context, st *store.Store, adminPassword string, hash 
 	if err != nil {
 		return "", err
 	}
-	if _, err := st.CreateUser(ctx, "admin", h, "系统管理员", []store.RoleAt{{Role: store.RoleAdmin, UnitCode: BureauCode}}); errors.Is(err, store.ErrConflict) {
+	if _, err := st.CreateUser(ctx, "admin", h, "系统管理员", []store.RoleAt{{Role: casework.RoleAdmin, UnitCode: BureauCode}}); errors.Is(err, store.ErrConflict) {
 		return "", nil // another process (api beside worker) created it first
 	} else if err != nil {
 		return "", fmt.Errorf("create admin: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -19,18 +20,18 @@ var Townships = []struct{ Code, Name string }{
 
 // DemoUsers lists one user per role, for the README and the console's login hints.
 var DemoUsers = []struct{ Username, Name, Role, Unit string }{
-	{"staff01", "业州小学资助专干", store.RoleSchoolStaff, "JS-T01-S01"},
-	{"teacher01", "业州小学帮扶教师", store.RoleTeacher, "JS-T01-S01"},
-	{"head01", "业州小学校长", store.RoleSchoolLeader, "JS-T01-S01"},
-	{"head01b", "业州小学副校长", store.RoleSchoolLeader, "JS-T01-S01"},
-	{"township01", "业州镇中心学校专干", store.RoleTownshipStaff, "JS-T01"},
-	{"aid01", "资助中心审核员", store.RoleAidCenter, AidCenterCode},
-	{"aid02", "资助中心复核员", store.RoleAidCenter, AidCenterCode},
-	{"edu01", "教育股干部", store.RoleEducationSection, "JS-JYG"},
-	{"pa01", "局扶贫办干部", store.RolePAOffice, "JS-FPB"},
-	{"inspector01", "督导办督学", store.RoleInspector, "JS-DDB"},
-	{"jcs01", "监察室干部", store.RoleSupervision, SupervisionCode},
-	{"leader01", "局领导", store.RoleBureauLeader, BureauCode},
+	{"staff01", "业州小学资助专干", casework.RoleSchoolStaff, "JS-T01-S01"},
+	{"teacher01", "业州小学帮扶教师", casework.RoleTeacher, "JS-T01-S01"},
+	{"head01", "业州小学校长", casework.RoleSchoolLeader, "JS-T01-S01"},
+	{"head01b", "业州小学副校长", casework.RoleSchoolLeader, "JS-T01-S01"},
+	{"township01", "业州镇中心学校专干", casework.RoleTownshipStaff, "JS-T01"},
+	{"aid01", "资助中心审核员", casework.RoleAidCenter, AidCenterCode},
+	{"aid02", "资助中心复核员", casework.RoleAidCenter, AidCenterCode},
+	{"edu01", "教育股干部", casework.RoleEducationSection, "JS-JYG"},
+	{"pa01", "局扶贫办干部", casework.RolePAOffice, "JS-FPB"},
+	{"inspector01", "督导办督学", casework.RoleInspector, "JS-DDB"},
+	{"jcs01", "监察室干部", casework.RoleSupervision, SupervisionCode},
+	{"leader01", "局领导", casework.RoleBureauLeader, BureauCode},
 }
 
 // Seed fills an empty installation with Jianshi County demo data; it does nothing when the demo

@@ -264,11 +264,11 @@ func (p *tab) screenshot(name string, width, height int64) string {
 // a dropout case climbs to the supervision office while the test watches.
 func startConsoleService(t *testing.T) *service.Service {
 	cfg := testConfig(t, t.TempDir())
-	cfg.PublicityPeriod = mustSpec(t, "8s")
-	cfg.SubsidyReviewDue = mustSpec(t, "2s")
-	cfg.DropoutFirstContact = mustSpec(t, "1h")
-	cfg.DropoutReturnWindow = mustSpec(t, "2s")
-	cfg.DropoutHQWindow = mustSpec(t, "2s")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", mustSpec(t, "8s"))
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 	return startService(t, cfg)
 }
 

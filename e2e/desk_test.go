@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // task is done).
 func TestSupervisionDeskCloses(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.SubsidyReviewDue = mustSpec(t, "1s")
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	admin, staff, jcs := anon.as("admin"), anon.as("staff01"), anon.as("jcs01")
@@ -32,12 +33,12 @@ func TestSupervisionDeskCloses(t *testing.T) {
 		}
 		return len(byTarget) == 3
 	}, "the reminder, the superior's and the supervision office's escalations")
-	sup := byTarget[store.TargetSupervision]
+	sup := byTarget[casework.TargetSupervision]
 	if sup.SourceUnitName != "业州镇第一小学" || sup.ResponsibleName == "" {
 		t.Errorf("supervision escalation: source unit %q (%q), responsible %q", sup.SourceUnitName, sup.SourceUnit, sup.ResponsibleName)
 	}
 
-	for _, target := range []string{store.TargetRemind, store.TargetSuperior} {
+	for _, target := range []string{casework.TargetRemind, casework.TargetSuperior} {
 		e := jcs.expectCode("POST", "/api/v1/escalations/"+byTarget[target].ID+"/close",
 			map[string]string{"decision": "reminder_talk", "note": "约谈"}, 409, "wrong_state", "")
 		if e.Error.Params["reason"] != "not_supervision" {
@@ -48,11 +49,11 @@ func TestSupervisionDeskCloses(t *testing.T) {
 	jcs.expectError("POST", "/api/v1/escalations/"+sup.ID+"/close", map[string]string{"decision": "reminder_talk", "note": "  "}, 400, "note")
 	var closed store.Escalation
 	if code := jcs.do("POST", "/api/v1/escalations/"+sup.ID+"/close", map[string]string{"decision": "reminder_talk", "note": "约谈校长"}, &closed); code != 200 ||
-		closed.State != store.EscalationClosed || closed.Decision != "reminder_talk" {
+		closed.State != casework.EscalationClosed || closed.Decision != "reminder_talk" {
 		t.Fatalf("close with a reason: %d %+v", code, closed)
 	}
-	for _, target := range []string{store.TargetRemind, store.TargetSuperior} {
-		if got, _ := jcs.escalation(byTarget[target].ID); got.State != store.EscalationOpen {
+	for _, target := range []string{casework.TargetRemind, casework.TargetSuperior} {
+		if got, _ := jcs.escalation(byTarget[target].ID); got.State != casework.EscalationOpen {
 			t.Errorf("the %s escalation is %s; it waits for its task", target, got.State)
 		}
 	}
@@ -76,9 +77,9 @@ func (c *client) escalation(id string) (store.Escalation, bool) {
 // case's status.
 func TestDropoutNoticeAndStatus(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.DropoutFirstContact = mustSpec(t, "1h")
-	cfg.DropoutReturnWindow = mustSpec(t, "2s")
-	cfg.DropoutHQWindow = mustSpec(t, "1h")
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, teacher := anon.as("staff01"), anon.as("teacher01")

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -19,9 +20,9 @@ type dropoutCase struct {
 // county HQ and the supervision office receive escalations without anyone forwarding them.
 func TestDropoutEscalatesByItself(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.DropoutFirstContact = mustSpec(t, "1h")
-	cfg.DropoutReturnWindow = mustSpec(t, "2s")
-	cfg.DropoutHQWindow = mustSpec(t, "2s")
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, teacher, jcs, township, leader := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01"), anon.as("township01"), anon.as("leader01")
@@ -72,7 +73,7 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 		Counts map[string]int
 	}
 	township.do("GET", "/api/v1/dropout-cases?unit=JS-T01", nil, &ledger)
-	if len(ledger.Items) != 1 || ledger.Items[0].State != store.DropoutCountyHQ || ledger.Counts[store.DropoutCountyHQ] != 1 {
+	if len(ledger.Items) != 1 || ledger.Items[0].State != casework.DropoutCountyHQ || ledger.Counts[casework.DropoutCountyHQ] != 1 {
 		t.Errorf("township ledger = %+v", ledger)
 	}
 	leader.do("GET", "/api/v1/dropout-cases", nil, &ledger)
@@ -97,7 +98,7 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, func() bool {
 		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
-		return full.Case.State == store.DropoutConsolidating
+		return full.Case.State == casework.DropoutConsolidating
 	}, "consolidation")
 	if len(full.Attempts) != 1 || !strings.Contains(full.Attempts[0].Notes, "家访") {
 		t.Errorf("attempts = %+v", full.Attempts)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -69,14 +70,14 @@ func TestProgrammeEligibility(t *testing.T) {
 	// A rejected application holds nothing.
 	tk := head.waitTask("subsidy_review", living.ID)
 	head.ok("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "reject", "comment": "不符合寄宿条件"})
-	staff.waitStatus(living.ID, store.AppRejected)
+	staff.waitStatus(living.ID, casework.AppRejected)
 	apply(t, staff, wang.ID, "living-boarding-extra", note)
 
 	// Nor does a withdrawn one.
 	first := apply(t, staff, zhang.ID, "living-primary", "")
 	tk = head.waitTask("subsidy_review", first.ID)
 	staff.ok("POST", "/api/v1/tasks/"+tk.ID+"/withdraw", map[string]string{"comment": "申请错了项目"})
-	staff.waitStatus(first.ID, store.AppRejected)
+	staff.waitStatus(first.ID, casework.AppRejected)
 	apply(t, staff, zhang.ID, "living-boarding-extra", "")
 
 	// Bulk: the same check per item, and two living allowances in one request are one too many.
@@ -121,7 +122,7 @@ func TestProgrammeEligibility(t *testing.T) {
 	for _, it := range om.Items {
 		if it.Name == "李梅" {
 			found = true
-			if len(it.Holdings) != 1 || it.Holdings[0].ProgrammeCode != "living-primary" || it.Holdings[0].State == store.AppRejected {
+			if len(it.Holdings) != 1 || it.Holdings[0].ProgrammeCode != "living-primary" || it.Holdings[0].State == casework.AppRejected {
 				t.Errorf("李梅's holdings on the omission report = %+v", it.Holdings)
 			}
 		}
@@ -160,7 +161,7 @@ func TestReviewReasons(t *testing.T) {
 	staff.expectError("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit"}, 400, "fields.evidence_note")
 	staff.ok("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit",
 		"fields": map[string]string{"evidence_note": "父亲残疾，低保户，附村委会证明"}})
-	staff.waitStatus(app.ID, store.AppInReview)
+	staff.waitStatus(app.ID, casework.AppInReview)
 
 	var v holdingsView
 	staff.do("GET", "/api/v1/subsidy-applications/"+app.ID, nil, &v)

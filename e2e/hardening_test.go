@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/casework"
 	"jiaofu/demo"
 	"jiaofu/store"
 )
@@ -59,7 +60,7 @@ func TestHardeningPublicity(t *testing.T) {
 	}
 	review := aid.waitTask("objection_review", batchID)
 
-	type batchView struct{ Objections []store.Objection }
+	type batchView struct{ Objections []casework.Objection }
 	for _, who := range []string{"aid01", "jcs01"} {
 		var v batchView
 		anon.as(who).do("GET", "/api/v1/publicity-batches/"+batchID, nil, &v)
@@ -113,7 +114,7 @@ func TestHardeningPublicity(t *testing.T) {
 	if code := aid.do("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "银行卡"}}, nil); code != 200 {
 		t.Fatalf("sign-off: %d", code)
 	}
-	staff.waitStatus(app.ID, store.AppDisbursed)
+	staff.waitStatus(app.ID, casework.AppDisbursed)
 	var full struct{ Disbursement *store.Disbursement }
 	staff.do("GET", "/api/v1/subsidy-applications/"+app.ID, nil, &full)
 	if full.Disbursement == nil || full.Disbursement.Channel != "银行卡" {

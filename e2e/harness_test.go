@@ -20,6 +20,7 @@ import (
 
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/demo"
 	"jiaofu/service"
@@ -49,10 +50,10 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 	cfg.AdminPassword = "admin-password-for-tests"
 	cfg.UpdateTimeout = 5 * time.Second
 	cfg.PublicRateLimit = 1000
-	cfg.PublicityPeriod = spec("6s") // long enough for a test to object on a loaded machine
-	cfg.SubsidyReviewDue = spec("1h")
-	cfg.ObjectionReviewDue = spec("1h")
-	cfg.SignoffDue = spec("1h")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", spec("6s")) // long enough for a test to object on a loaded machine
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", spec("1h"))
+	cfg.SetDuration("JIAOFU_OBJECTION_REVIEW_DUE", spec("1h"))
+	cfg.SetDuration("JIAOFU_PUBLICITY_SIGNOFF_DUE", spec("1h"))
 	return cfg
 }
 
@@ -308,7 +309,7 @@ func publicized(t *testing.T, anon, staff, head *client) (application, string, a
 	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
 		t.Fatalf("approve: %d", code)
 	}
-	staff.waitStatus(app.ID, store.AppReviewed)
+	staff.waitStatus(app.ID, casework.AppReviewed)
 	var batch struct{ ID string }
 	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
 		t.Fatalf("open batch: %d", code)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
 )
@@ -246,9 +247,9 @@ func TestLongHistoryContinuesAsNew(t *testing.T) {
 func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.HistoryEvents = 100
-	cfg.DropoutFirstContact = mustSpec(t, "1h")
-	cfg.DropoutReturnWindow = mustSpec(t, "12s")
-	cfg.DropoutHQWindow = mustSpec(t, "1h")
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "12s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, teacher, jcs := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
@@ -300,7 +301,7 @@ func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 		Attempts []store.DropoutAttempt
 	}
 	staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
-	if full.Case.State != store.DropoutTownship || len(full.Attempts) != 30 {
+	if full.Case.State != casework.DropoutTownship || len(full.Attempts) != 30 {
 		t.Errorf("case %s with %d attempts, want township_supervising with 30", full.Case.State, len(full.Attempts))
 	}
 	if code, raw := staff.raw("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}); code != 200 {
@@ -308,7 +309,7 @@ func TestLongDropoutCaseContinuesAsNew(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, func() bool {
 		staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
-		return full.Case.State == store.DropoutConsolidating
+		return full.Case.State == casework.DropoutConsolidating
 	}, "consolidation")
 	settled(t, svc, wfID, "")
 	recordHistory(t, svc, wfID, "dropout_long_history_last_run")
@@ -323,7 +324,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	// Low enough that the objections alone pass it: those joining an open review open no task.
 	cfg.HistoryEvents = 60
-	cfg.PublicityPeriod = mustSpec(t, "12s")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", mustSpec(t, "12s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
@@ -363,7 +364,7 @@ func TestLongPublicityContinuesAsNew(t *testing.T) {
 	settled(t, svc, batchID, "")
 	recordHistory(t, svc, batchID, "publicity_long_history_last_run")
 	var b struct {
-		Objections []store.Objection
+		Objections []casework.Objection
 	}
 	staff.do("GET", "/api/v1/publicity-batches/"+batchID, nil, &b)
 	if len(b.Objections) != objections {

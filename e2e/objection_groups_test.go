@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"jiaofu/store"
+	"jiaofu/casework"
 )
 
 // TestObjectionGroups (issue 15, item 8): two objections to one entry while its review is open
@@ -16,7 +16,7 @@ func TestObjectionGroups(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	// Object, decide and object again within the period, on a loaded machine; the test never
 	// waits for its end.
-	cfg.PublicityPeriod = mustSpec(t, "60s")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", mustSpec(t, "60s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, head, aid := anon.as("staff01"), anon.as("head01"), anon.as("aid01")
@@ -38,13 +38,13 @@ func TestObjectionGroups(t *testing.T) {
 		}
 		return out.ID
 	}
-	objections := func() map[string]store.Objection {
+	objections := func() map[string]casework.Objection {
 		t.Helper()
-		var b struct{ Objections []store.Objection }
+		var b struct{ Objections []casework.Objection }
 		if code := aid.do("GET", "/api/v1/publicity-batches/"+batchID, nil, &b); code != 200 {
 			t.Fatalf("batch: %d", code)
 		}
-		out := map[string]store.Objection{}
+		out := map[string]casework.Objection{}
 		for _, o := range b.Objections {
 			out[o.ID] = o
 		}

@@ -13,6 +13,7 @@ import (
 	sdkclient "go.temporal.io/sdk/client"
 
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/demo"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -22,7 +23,7 @@ import (
 // and then the supervision office, which sees it without anyone forwarding it.
 func TestEscalationReachesSupervision(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.SubsidyReviewDue = mustSpec(t, "1s")
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	admin, staff, head, township, jcs := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("township01"), anon.as("jcs01")
@@ -139,7 +140,7 @@ func TestTaskOperations(t *testing.T) {
 	if code := head2.do("POST", "/api/v1/tasks/"+tk.ID+"/return", map[string]string{"comment": "请补充证明"}, nil); code != 200 {
 		t.Fatalf("return: %d", code)
 	}
-	staff.waitStatus(app.ID, store.AppReturned)
+	staff.waitStatus(app.ID, casework.AppReturned)
 	fix := staff.waitTask("subsidy_resubmit", app.ID)
 	head.expectCode("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]string{"outcome": "resubmit"}, 403, "not_candidate", "")
 	if code := staff.do("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit", "fields": map[string]string{"evidence_note": "已补充低保证明"}}, nil); code != 200 {
@@ -152,7 +153,7 @@ func TestTaskOperations(t *testing.T) {
 	if code := head.do("POST", "/api/v1/tasks/"+again.ID+"/complete", map[string]string{"outcome": "reject", "comment": "不符合条件"}, nil); code != 200 {
 		t.Fatalf("reject: %d", code)
 	}
-	staff.waitStatus(app.ID, store.AppRejected)
+	staff.waitStatus(app.ID, casework.AppRejected)
 
 	// Withdrawal (撤回) by the applicant while the review has not been taken up.
 	app2 := apply(t, staff, staff.studentOf("张小三").ID, "nutrition", "")
@@ -161,7 +162,7 @@ func TestTaskOperations(t *testing.T) {
 	if code := staff.do("POST", "/api/v1/tasks/"+tk2.ID+"/withdraw", map[string]string{"comment": "家长放弃"}, nil); code != 200 {
 		t.Fatalf("withdraw: %d", code)
 	}
-	staff.waitStatus(app2.ID, store.AppRejected)
+	staff.waitStatus(app2.ID, casework.AppRejected)
 	head.expectCode("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "task_not_open", "")
 }
 
@@ -169,7 +170,7 @@ func TestTaskOperations(t *testing.T) {
 // is lost and the period still ends on time.
 func TestRestartMidPublicity(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.PublicityPeriod = mustSpec(t, "8s")
+	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", mustSpec(t, "8s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	staff, head := anon.as("staff01"), anon.as("head01")
@@ -178,7 +179,7 @@ func TestRestartMidPublicity(t *testing.T) {
 	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
 		t.Fatalf("approve: %d", code)
 	}
-	staff.waitStatus(app.ID, store.AppReviewed)
+	staff.waitStatus(app.ID, casework.AppReviewed)
 	var batch struct {
 		ID     string
 		EndsAt time.Time `json:"ends_at"`
@@ -202,7 +203,7 @@ func TestRestartMidPublicity(t *testing.T) {
 	if code := aid.do("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
 		t.Fatalf("sign-off: %d", code)
 	}
-	anon2.as("staff01").waitStatus(app.ID, store.AppDisbursed)
+	anon2.as("staff01").waitStatus(app.ID, casework.AppDisbursed)
 }
 
 // TestNoWorkerAnswers503: an Update needs a live worker; when none answers the API says 503 and
@@ -221,14 +222,14 @@ func TestNoWorkerAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	unit, _ := svc.Store.UnitByCode(ctx, "JS-T01-S01")
-	if err := svc.Store.UpsertTask(ctx, store.Task{ID: "orphan-t1", WorkflowID: run.GetID(), Process: "subsidy", Kind: "subsidy_review",
-		CaseID: "orphan", Title: "x", CandidateRole: store.RoleSchoolLeader, UnitID: unit.ID, UnitPath: unit.Path, State: store.TaskOpen,
+	if err := svc.Store.UpsertTask(ctx, casework.Task{ID: "orphan-t1", WorkflowID: run.GetID(), Process: "subsidy", Kind: "subsidy_review",
+		CaseID: "orphan", Title: "x", CandidateRole: casework.RoleSchoolLeader, UnitID: unit.ID, UnitPath: unit.Path, State: casework.TaskOpen,
 		Outcomes: "approve", DueAt: time.Now().Add(time.Hour), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	head := newClient(t, svc).as("head01")
 	head.expectError("POST", "/api/v1/tasks/orphan-t1/complete", map[string]string{"outcome": "approve"}, 503, "")
-	if tk, _ := svc.Store.TaskByID(ctx, "orphan-t1"); tk.State != store.TaskOpen {
+	if tk, _ := svc.Store.TaskByID(ctx, "orphan-t1"); tk.State != casework.TaskOpen {
 		t.Errorf("task changed to %s after a 503", tk.State)
 	}
 	_ = st
@@ -515,7 +516,7 @@ func TestBulkApplications(t *testing.T) {
 			t.Errorf("item %d = %+v, want %d %s", i, got, w.status, w.field)
 		}
 	}
-	staff.waitStatus(res.Items[0].ID, store.AppInReview)
+	staff.waitStatus(res.Items[0].ID, casework.AppInReview)
 	// Again: the application exists, so the item is a 409 and nothing changes.
 	staff.do("POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": items[:1]}, &res)
 	if res.Items[0].Status != 409 {

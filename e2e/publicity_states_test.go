@@ -13,6 +13,7 @@ import (
 
 	"jiaofu/api"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/demo"
 	"jiaofu/store"
 )
@@ -133,7 +134,7 @@ func TestPublicityStates(t *testing.T) {
 
 	var pub api.PublicList
 	anon.do("GET", "/public/publicity-batches/"+id, nil, &pub)
-	expect("during the period", store.BatchOpen, map[string]bool{"in_publicity": true, "publicizing": true, "closed": false})
+	expect("during the period", casework.BatchOpen, map[string]bool{"in_publicity": true, "publicizing": true, "closed": false})
 	if code := anon.do("POST", "/public/publicity-batches/"+id+"/objections", map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": "其家庭有商铺两间", "contact": "13900000000"}, nil); code != 201 {
 		t.Fatalf("objection: %d", code)
 	}
@@ -141,10 +142,10 @@ func TestPublicityStates(t *testing.T) {
 
 	// The period ends with the objection open: not closed, and the entry not 公示中.
 	time.Sleep(time.Until(pub.EndsAt) + time.Second)
-	eventually(t, 10*time.Second, func() bool { return state() != store.BatchOpen }, "the period to end")
-	expect("objection open after the period", store.BatchAwaitingObjections,
+	eventually(t, 10*time.Second, func() bool { return state() != casework.BatchOpen }, "the period to end")
+	expect("objection open after the period", casework.BatchAwaitingObjections,
 		map[string]bool{"awaiting_objections": true, "closed": true, "in_publicity": false, "publicizing": false})
-	if a := staff.application(app.ID); a.Status != store.AppInPublicity || a.BatchState != store.BatchAwaitingObjections {
+	if a := staff.application(app.ID); a.Status != casework.AppInPublicity || a.BatchState != casework.BatchAwaitingObjections {
 		t.Errorf("entry: status %q batch_state %q, want in_publicity awaiting_objections", a.Status, a.BatchState)
 	}
 	if page := ledgerPage(t, "http://"+svc.HTTPAddr(), "aid01"); !strings.Contains(page, "公示期满，异议复核中") {
@@ -156,20 +157,20 @@ func TestPublicityStates(t *testing.T) {
 		t.Fatalf("dismiss: %d", code)
 	}
 	signoff := aid.waitTask("publicity_signoff", id)
-	expect("awaiting sign-off", store.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true, "awaiting_objections": false})
+	expect("awaiting sign-off", casework.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true, "awaiting_objections": false})
 
 	// A row written before issue 15 says closed from the period's end to the sign-off: it reads
 	// as what the batch waits for.
 	if err := svc.Store.SetBatchState(context.Background(), id, "closed"); err != nil {
 		t.Fatal(err)
 	}
-	expect("an old closed row awaiting sign-off", store.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true})
+	expect("an old closed row awaiting sign-off", casework.BatchAwaitingSignoff, map[string]bool{"awaiting_signoff": true, "closed": true})
 
 	if code := aid.do("POST", "/api/v1/tasks/"+signoff.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
 		t.Fatalf("sign-off: %d", code)
 	}
-	eventually(t, 10*time.Second, func() bool { return state() == store.BatchSignedOff }, "the sign-off")
-	expect("signed off", store.BatchSignedOff, map[string]bool{"signed_off": true, "closed": false})
+	eventually(t, 10*time.Second, func() bool { return state() == casework.BatchSignedOff }, "the sign-off")
+	expect("signed off", casework.BatchSignedOff, map[string]bool{"signed_off": true, "closed": false})
 	aid.expectCode("GET", "/api/v1/publicity-batches?state=finished", nil, 400, "invalid", "state")
 }
 

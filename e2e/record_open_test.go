@@ -7,6 +7,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/service"
 	"jiaofu/store"
 )
@@ -22,29 +23,29 @@ func TestRecordDropoutOpen(t *testing.T) {
 	// supervision office), one attempt logged after it; the case waits on its HQ window.
 	t.Run("township", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		cfg.DropoutFirstContact = mustSpec(t, "1h")
-		cfg.DropoutReturnWindow = mustSpec(t, "2s")
-		cfg.DropoutHQWindow = mustSpec(t, "1h")
+		cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+		cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+		cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
 		svc := startService(t, cfg)
 		anon := newClient(t, svc)
 		staff, teacher, jcs := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
 		dc, fc := openDropout(t, staff, teacher)
 		wf := "dropout-" + staff.studentOf("王二小").ID
 
-		staff.waitDropoutState(dc.ID, store.DropoutTownship)
+		staff.waitDropoutState(dc.ID, casework.DropoutTownship)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-township":             store.TargetTownshipGov,
-			dc.ID + "-township-supervision": store.TargetSupervision,
+			dc.ID + "-township":             casework.TargetTownshipGov,
+			dc.ID + "-township-supervision": casework.TargetSupervision,
 		})
 		teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit",
 			"notes": "收到限期返校通知书后家访，家长仍不同意返校", "visitors": []string{"teacher01", "村干部"}})
-		if td := teacher.task(fc.ID); td.State != store.TaskDone || td.Outcome != "contacted" {
+		if td := teacher.task(fc.ID); td.State != casework.TaskDone || td.Outcome != "contacted" {
 			t.Errorf("first-contact task after the attempt = %+v", td)
 		}
 
 		settled(t, svc, wf, "")
 		st := openStatus(t, svc, staff, dc.ID, wf)
-		if st.State != store.DropoutTownship || st.EscalationLevel != 1 || st.Attempts != 1 || st.Relapses != 0 || !st.FirstContactDone {
+		if st.State != casework.DropoutTownship || st.EscalationLevel != 1 || st.Attempts != 1 || st.Relapses != 0 || !st.FirstContactDone {
 			t.Errorf("status = %+v, want township_supervising at level 1 with one attempt, first contact done", st)
 		}
 		if st.CountyDueAt == nil || !st.CountyDueAt.After(time.Now()) {
@@ -61,33 +62,33 @@ func TestRecordDropoutOpen(t *testing.T) {
 	// supervision office); a closure is then requested and waits for the school leader.
 	t.Run("county_close_pending", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		cfg.DropoutFirstContact = mustSpec(t, "1h")
-		cfg.DropoutReturnWindow = mustSpec(t, "2s")
-		cfg.DropoutHQWindow = mustSpec(t, "2s")
+		cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+		cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+		cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 		svc := startService(t, cfg)
 		anon := newClient(t, svc)
 		staff, teacher, head, jcs := anon.as("staff01"), anon.as("teacher01"), anon.as("head01"), anon.as("jcs01")
 		dc, fc := openDropout(t, staff, teacher)
 		wf := "dropout-" + staff.studentOf("王二小").ID
 
-		staff.waitDropoutState(dc.ID, store.DropoutCountyHQ)
+		staff.waitDropoutState(dc.ID, casework.DropoutCountyHQ)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-township":             store.TargetTownshipGov,
-			dc.ID + "-township-supervision": store.TargetSupervision,
-			dc.ID + "-county":               store.TargetCountyHQ,
-			dc.ID + "-county-supervision":   store.TargetSupervision,
+			dc.ID + "-township":             casework.TargetTownshipGov,
+			dc.ID + "-township-supervision": casework.TargetSupervision,
+			dc.ID + "-county":               casework.TargetCountyHQ,
+			dc.ID + "-county-supervision":   casework.TargetSupervision,
 		})
 		ap := closeRequested(t, staff, head, dc)
-		if td := head.task(ap.ID); td.State != store.TaskOpen {
+		if td := head.task(ap.ID); td.State != casework.TaskOpen {
 			t.Errorf("close approval task = %+v, want open", td)
 		}
-		if td := teacher.task(fc.ID); td.State != store.TaskOpen {
+		if td := teacher.task(fc.ID); td.State != casework.TaskOpen {
 			t.Errorf("first-contact task while the closure waits = %+v, want open", td)
 		}
 
 		settled(t, svc, wf, "")
 		st := openStatus(t, svc, staff, dc.ID, wf)
-		if st.State != store.DropoutClosing || st.EscalationLevel != 2 || !st.ClosePending || st.Attempts != 0 {
+		if st.State != casework.DropoutClosing || st.EscalationLevel != 2 || !st.ClosePending || st.Attempts != 0 {
 			t.Errorf("status = %+v, want closing at level 2 with the closure pending", st)
 		}
 		onlyEscalations(t, jcs, dc.ID, 4)
@@ -98,9 +99,9 @@ func TestRecordDropoutOpen(t *testing.T) {
 	// the new round's return window passes with its first-contact task still open.
 	t.Run("relapse_round", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		cfg.DropoutFirstContact = mustSpec(t, "1h")
-		cfg.DropoutReturnWindow = mustSpec(t, "8s") // the first round returns well within it
-		cfg.DropoutHQWindow = mustSpec(t, "1h")
+		cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+		cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "8s")) // the first round returns well within it
+		cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
 		svc := startService(t, cfg)
 		anon := newClient(t, svc)
 		staff, teacher, jcs := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
@@ -109,15 +110,15 @@ func TestRecordDropoutOpen(t *testing.T) {
 
 		teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "phone", "notes": "电话联系家长，同意返校"})
 		staff.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"})
-		staff.waitDropoutState(dc.ID, store.DropoutConsolidating)
-		if v := staff.dropout(dc.ID); v.Case.State != store.DropoutConsolidating {
+		staff.waitDropoutState(dc.ID, casework.DropoutConsolidating)
+		if v := staff.dropout(dc.ID); v.Case.State != casework.DropoutConsolidating {
 			t.Fatalf("case after the return = %+v", v.Case)
 		}
 		if st := openStatus(t, svc, staff, dc.ID, wf); st.EscalationLevel != 0 {
 			t.Fatalf("the first round escalated (level %d) before its return: the machine is too slow for the 8s window", st.EscalationLevel)
 		}
 		onlyEscalations(t, jcs, dc.ID, 0)
-		if td := teacher.task(fc.ID); td.State != store.TaskDone || td.Outcome != "contacted" {
+		if td := teacher.task(fc.ID); td.State != casework.TaskDone || td.Outcome != "contacted" {
 			t.Errorf("first round's first-contact task = %+v", td)
 		}
 
@@ -135,18 +136,18 @@ func TestRecordDropoutOpen(t *testing.T) {
 			}
 			return false
 		}, "the relapse round's first-contact task")
-		staff.waitDropoutState(dc.ID, store.DropoutTownship)
+		staff.waitDropoutState(dc.ID, casework.DropoutTownship)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-relapse1-township":             store.TargetTownshipGov,
-			dc.ID + "-relapse1-township-supervision": store.TargetSupervision,
+			dc.ID + "-relapse1-township":             casework.TargetTownshipGov,
+			dc.ID + "-relapse1-township-supervision": casework.TargetSupervision,
 		})
-		if td := teacher.task(nc.ID); td.State != store.TaskOpen {
+		if td := teacher.task(nc.ID); td.State != casework.TaskOpen {
 			t.Errorf("relapse round's first-contact task = %+v, want open", td)
 		}
 
 		settled(t, svc, wf, "")
 		st := openStatus(t, svc, staff, dc.ID, wf)
-		if st.State != store.DropoutTownship || st.EscalationLevel != 1 || st.Relapses != 1 || st.Attempts != 1 || st.FirstContactDone {
+		if st.State != casework.DropoutTownship || st.EscalationLevel != 1 || st.Relapses != 1 || st.Attempts != 1 || st.FirstContactDone {
 			t.Errorf("status = %+v, want township_supervising at level 1 in relapse 1, first contact not done", st)
 		}
 		if st.CountyDueAt == nil || !st.CountyDueAt.After(time.Now()) {
@@ -207,7 +208,7 @@ func waitEscalations(t *testing.T, c *client, caseID string, want map[string]str
 			got[e.ID] = e
 		}
 		for id, target := range want {
-			if e, ok := got[id]; !ok || e.Target != target || e.State != store.EscalationOpen {
+			if e, ok := got[id]; !ok || e.Target != target || e.State != casework.EscalationOpen {
 				return false
 			}
 		}
@@ -223,7 +224,7 @@ func onlyEscalations(t *testing.T, c *client, caseID string, n int) {
 		t.Errorf("case %s has %d escalations, want %d: %+v", caseID, len(es), n, es)
 	}
 	for _, e := range es {
-		if e.State != store.EscalationOpen {
+		if e.State != casework.EscalationOpen {
 			t.Errorf("escalation %s is %s, want open", e.ID, e.State)
 		}
 	}

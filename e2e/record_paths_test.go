@@ -8,6 +8,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/service"
 	"jiaofu/store"
 )
@@ -87,12 +88,12 @@ func TestRecordSubsidyReturnedResubmitted(t *testing.T) {
 
 	tk := head.waitTask("subsidy_review", app.ID)
 	head.ok("POST", "/api/v1/tasks/"+tk.ID+"/return", map[string]string{"comment": "请补充村委会证明"})
-	staff.waitStatus(app.ID, store.AppReturned)
+	staff.waitStatus(app.ID, casework.AppReturned)
 	fix := staff.waitTask("subsidy_resubmit", app.ID)
 	head.expectError("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]string{"outcome": "resubmit"}, 403, "")
 	staff.ok("POST", "/api/v1/tasks/"+fix.ID+"/complete", map[string]any{"outcome": "resubmit", "comment": "已补充",
 		"fields": map[string]string{"evidence_note": "父亲残疾，低保户，附村委会证明"}})
-	staff.waitStatus(app.ID, store.AppInReview)
+	staff.waitStatus(app.ID, casework.AppInReview)
 	var full struct {
 		EvidenceNote string `json:"evidence_note"`
 	}
@@ -106,7 +107,7 @@ func TestRecordSubsidyReturnedResubmitted(t *testing.T) {
 		t.Fatal("the review after resubmission must be a new task")
 	}
 	head.ok("POST", "/api/v1/tasks/"+again.ID+"/complete", map[string]string{"outcome": "approve", "comment": "材料齐全"})
-	staff.waitStatus(app.ID, store.AppReviewed)
+	staff.waitStatus(app.ID, casework.AppReviewed)
 
 	settled(t, svc, app.ID, "")
 	if st := statusOf(t, svc, app.ID, ""); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
@@ -125,10 +126,10 @@ func TestRecordSubsidyWithdrawn(t *testing.T) {
 	tk := head.waitTask("subsidy_review", app.ID)
 	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/withdraw", nil, 403, "")
 	staff.ok("POST", "/api/v1/tasks/"+tk.ID+"/withdraw", map[string]string{"comment": "家长放弃申请"})
-	staff.waitStatus(app.ID, store.AppRejected)
+	staff.waitStatus(app.ID, casework.AppRejected)
 	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "")
-	if td := head.task(tk.ID); td.State != store.TaskCancelled {
-		t.Errorf("withdrawn task is %s, want %s", td.State, store.TaskCancelled)
+	if td := head.task(tk.ID); td.State != casework.TaskCancelled {
+		t.Errorf("withdrawn task is %s, want %s", td.State, casework.TaskCancelled)
 	}
 
 	eventually(t, 20*time.Second, func() bool {
@@ -164,8 +165,8 @@ func TestRecordSubsidyTaskOperations(t *testing.T) {
 	head.ok("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "head01b", "comment": "出差，转副校长"})
 	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "")
 	head2.ok("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "reject", "comment": "不符合条件"})
-	staff.waitStatus(app.ID, store.AppRejected)
-	if td := head2.task(tk.ID); td.State != store.TaskDone || td.Outcome != "reject" || td.UrgeCount != 1 {
+	staff.waitStatus(app.ID, casework.AppRejected)
+	if td := head2.task(tk.ID); td.State != casework.TaskDone || td.Outcome != "reject" || td.UrgeCount != 1 {
 		t.Errorf("task after rejection = %+v", td)
 	}
 
@@ -179,7 +180,7 @@ func TestRecordSubsidyTaskOperations(t *testing.T) {
 // is still open, its third rung an hour away.
 func TestRecordSubsidyEscalatedOpen(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.SubsidyReviewDue = mustSpec(t, "1s")
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
 	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	admin, staff, head, jcs := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("jcs01")
@@ -208,10 +209,10 @@ func TestRecordSubsidyEscalatedOpen(t *testing.T) {
 		t.Errorf("rungs fired = %v, want 1 remind and 2 superior", rungs)
 	}
 	settled(t, svc, app.ID, "")
-	if td := head.task(tk.ID); td.State != store.TaskOpen || td.EscalationLevel != 2 {
+	if td := head.task(tk.ID); td.State != casework.TaskOpen || td.EscalationLevel != 2 {
 		t.Errorf("task after two rungs = %+v, want open at level 2", td)
 	}
-	if a := staff.application(app.ID); a.Status != store.AppSubmitted && a.Status != store.AppInReview {
+	if a := staff.application(app.ID); a.Status != casework.AppSubmitted && a.Status != casework.AppInReview {
 		t.Errorf("application is %s while its review is open", a.Status)
 	}
 	recordHistory(t, svc, app.ID, "subsidy_escalated_open")
@@ -253,7 +254,7 @@ func closeRequested(t *testing.T, staff, head *client, dc dropoutCase) task {
 	t.Helper()
 	staff.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "closed"}, 400, "note")
 	staff.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "closed", "note": "已随父母迁往外省，户籍迁出"})
-	staff.waitDropoutState(dc.ID, store.DropoutClosing)
+	staff.waitDropoutState(dc.ID, casework.DropoutClosing)
 	ap := head.waitTask("dropout_close_approval", dc.ID)
 	staff.expectError("POST", "/api/v1/tasks/"+ap.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "")
 	staff.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned"}, 409, "")
@@ -268,12 +269,12 @@ func TestRecordDropoutCloseApproved(t *testing.T) {
 	dc, fc := openDropout(t, staff, teacher)
 	ap := closeRequested(t, staff, head, dc)
 	head.ok("POST", "/api/v1/tasks/"+ap.ID+"/complete", map[string]string{"outcome": "approve", "comment": "核实属实，同意结案"})
-	staff.waitDropoutState(dc.ID, store.DropoutClosed)
+	staff.waitDropoutState(dc.ID, casework.DropoutClosed)
 	if v := staff.dropout(dc.ID); v.Case.Outcome != "closed" {
 		t.Errorf("closed case's outcome = %q", v.Case.Outcome)
 	}
-	if td := teacher.task(fc.ID); td.State != store.TaskCancelled {
-		t.Errorf("first-contact task of a closed case is %s, want %s", td.State, store.TaskCancelled)
+	if td := teacher.task(fc.ID); td.State != casework.TaskCancelled {
+		t.Errorf("first-contact task of a closed case is %s, want %s", td.State, casework.TaskCancelled)
 	}
 	wf := "dropout-" + staff.studentOf("王二小").ID
 	eventually(t, 20*time.Second, func() bool {
@@ -291,15 +292,15 @@ func TestRecordDropoutCloseRejected(t *testing.T) {
 	dc, fc := openDropout(t, staff, teacher)
 	ap := closeRequested(t, staff, head, dc)
 	head.ok("POST", "/api/v1/tasks/"+ap.ID+"/complete", map[string]string{"outcome": "reject", "comment": "未见迁出证明，继续劝返"})
-	staff.waitDropoutState(dc.ID, store.DropoutOpen)
+	staff.waitDropoutState(dc.ID, casework.DropoutOpen)
 
 	teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit", "notes": "家访，家长同意返校",
 		"visitors": []string{"teacher01", "村干部"}})
-	if td := teacher.task(fc.ID); td.State != store.TaskDone || td.Outcome != "contacted" {
+	if td := teacher.task(fc.ID); td.State != casework.TaskDone || td.Outcome != "contacted" {
 		t.Errorf("first-contact task after the visit = %+v", td)
 	}
 	staff.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"})
-	staff.waitDropoutState(dc.ID, store.DropoutConsolidating)
+	staff.waitDropoutState(dc.ID, casework.DropoutConsolidating)
 
 	wf := "dropout-" + staff.studentOf("王二小").ID
 	settled(t, svc, wf, "")
@@ -341,7 +342,7 @@ func TestRecordDropoutRelapsesContinued(t *testing.T) {
 			teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "phone", "notes": "电话联系家长"})
 		}
 		staff.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"})
-		staff.waitDropoutState(dc.ID, store.DropoutConsolidating)
+		staff.waitDropoutState(dc.ID, casework.DropoutConsolidating)
 	}
 
 	returned(0)
@@ -373,13 +374,13 @@ func TestRecordDropoutRelapsesContinued(t *testing.T) {
 		}
 	}
 	staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &status)
-	if status.Status.Relapses != 5 || status.Status.State != store.DropoutOpen {
+	if status.Status.Relapses != 5 || status.Status.State != casework.DropoutOpen {
 		t.Errorf("second run's status = %+v, want 5 relapses, open", status.Status)
 	}
 
 	// The case goes on in the second run: a visit, a return, a sixth relapse, another return.
 	teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit", "notes": "家访"})
-	if td := teacher.task(prev); td.State != store.TaskDone || td.Outcome != "contacted" {
+	if td := teacher.task(prev); td.State != casework.TaskDone || td.Outcome != "contacted" {
 		t.Errorf("second run's first-contact task after the visit = %+v", td)
 	}
 	returned(1)
@@ -404,7 +405,7 @@ func TestRecordPublicityObjectionDismissed(t *testing.T) {
 	app := apply(t, staff, staff.studentOf("张小三").ID, "living-primary", "")
 	tk := head.waitTask("subsidy_review", app.ID)
 	head.ok("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"})
-	staff.waitStatus(app.ID, store.AppReviewed)
+	staff.waitStatus(app.ID, casework.AppReviewed)
 
 	var batch struct {
 		ID           string
@@ -434,7 +435,7 @@ func TestRecordPublicityObjectionDismissed(t *testing.T) {
 	st := aid2.waitTask("publicity_signoff", batch.ID)
 	head.expectError("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "")
 	aid2.ok("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "一卡通"}})
-	staff.waitStatus(app.ID, store.AppDisbursed)
+	staff.waitStatus(app.ID, casework.AppDisbursed)
 
 	eventually(t, 20*time.Second, func() bool {
 		return statusOf(t, svc, batch.ID, "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED

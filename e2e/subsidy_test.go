@@ -1,12 +1,14 @@
 package e2e
 
 import (
-	"jiaofu/api"
-	"jiaofu/config"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"jiaofu/api"
+	"jiaofu/casework"
+	"jiaofu/config"
 
 	"jiaofu/store"
 )
@@ -86,7 +88,7 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 		t.Fatalf("dual approves xiang: %d", code)
 	}
 	for _, id := range []string{appZhang.ID, appWang.ID, appXiang.ID} {
-		staff.waitStatus(id, store.AppReviewed)
+		staff.waitStatus(id, casework.AppReviewed)
 	}
 	if a := staff.application(appZhang.ID); !a.Priority || a.AmountFen != 500_00 {
 		t.Errorf("registered student: priority %v amount %d, want true 50000", a.Priority, a.AmountFen)
@@ -183,9 +185,9 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	eventually(t, 20*time.Second, func() bool {
 		za, wa := staff.application(appZhang.ID), staff.application(appWang.ID)
 		switch {
-		case za.Status == store.AppRejected:
+		case za.Status == casework.AppRejected:
 			rejected, kept = appZhang.ID, appWang.ID
-		case wa.Status == store.AppRejected:
+		case wa.Status == casework.AppRejected:
 			rejected, kept = appWang.ID, appZhang.ID
 		}
 		return rejected != ""
@@ -197,9 +199,9 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	if code := aid.do("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "一卡通"}}, nil); code != 200 {
 		t.Fatalf("sign-off: %d", code)
 	}
-	staff.waitStatus(kept, store.AppDisbursed)
-	staff.waitStatus(appXiang.ID, store.AppDisbursed)
-	if a := staff.application(rejected); a.Status != store.AppRejected {
+	staff.waitStatus(kept, casework.AppDisbursed)
+	staff.waitStatus(appXiang.ID, casework.AppDisbursed)
+	if a := staff.application(rejected); a.Status != casework.AppRejected {
 		t.Errorf("upheld application went on: %s", a.Status)
 	}
 

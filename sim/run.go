@@ -138,7 +138,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
 		return nil, err
 	}
-	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.DropoutReturnWindow, HQWindow: cfg.DropoutHQWindow,
+	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"), HQWindow: cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"),
 		Calendar: calendar.Default(), Guard: o.Unit / 3}
 	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), j: &journal{},
 		within: 10*o.Unit + 20*time.Second}
@@ -277,12 +277,14 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.EmbeddedUI = ""
 	cfg.AdminPassword = "sim-admin-password"
 	cfg.UpdateTimeout = 30 * time.Second
-	cfg.SubsidyReviewDue = spec(tm.ReviewDue)
-	cfg.SubsidyResubmitDue = spec(tm.ResubmitDue)
-	cfg.DropoutFirstContact = spec(tm.FirstContact)
-	cfg.DropoutReturnWindow = spec(tm.ReturnWindow)
-	cfg.DropoutHQWindow = spec(tm.HQWindow)
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", spec(tm.ReviewDue))
+	cfg.SetDuration("JIAOFU_SUBSIDY_RESUBMIT_DUE", spec(tm.ResubmitDue))
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", spec(tm.FirstContact))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", spec(tm.ReturnWindow))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
 	// Not simulated in this slice: long enough never to fall due during a run.
-	cfg.ObjectionReviewDue, cfg.SignoffDue, cfg.DropoutCloseDue = spec(time.Hour), spec(time.Hour), spec(time.Hour)
+	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE"} {
+		cfg.SetDuration(name, spec(time.Hour))
+	}
 	return cfg, cfg.Validate()
 }

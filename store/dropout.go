@@ -5,19 +5,6 @@ import (
 	"time"
 )
 
-// Dropout case states.
-const (
-	DropoutOpen          = "open"
-	DropoutTownship      = "township_supervising"
-	DropoutCountyHQ      = "county_supervising"
-	DropoutConsolidating = "consolidating"
-	DropoutClosing       = "closing"
-	DropoutClosed        = "closed"
-)
-
-// DropoutStates lists every state of a dropout case.
-var DropoutStates = []string{DropoutOpen, DropoutTownship, DropoutCountyHQ, DropoutConsolidating, DropoutClosing, DropoutClosed}
-
 // DropoutCase is the ledger (台账) row of a dropout persuasion case.
 type DropoutCase struct {
 	ID              string    `db:"id" json:"id"`

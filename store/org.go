@@ -23,25 +23,6 @@ const (
 // UnitKinds lists every valid unit kind.
 var UnitKinds = []string{KindBureau, KindSection, KindTownshipSchool, KindSchool, KindKindergarten, KindTownshipGov, KindCountyHQ}
 
-// Role names, fixed names that clients use.
-const (
-	RoleSchoolStaff      = "school_staff"
-	RoleTeacher          = "teacher"
-	RoleSchoolLeader     = "school_leader"
-	RoleTownshipStaff    = "township_staff"
-	RoleAidCenter        = "aid_center"
-	RoleEducationSection = "education_section"
-	RolePAOffice         = "pa_office"
-	RoleInspector        = "inspector"
-	RoleSupervision      = "supervision"
-	RoleBureauLeader     = "bureau_leader"
-	RoleAdmin            = "admin"
-)
-
-// Roles lists every valid role.
-var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
-	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin}
-
 // Unit is an org unit; Path lists the codes from the root ("/JS/JS-T01/").
 type Unit struct {
 	ID           string    `db:"id" json:"id"`

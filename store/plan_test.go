@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 )
 
 // TestInboxPlansOnSQLite pins the indexes SQLite (no planner statistics) takes for the inbox: a
@@ -20,7 +21,7 @@ func TestInboxPlansOnSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	a := access.Actor{UserID: "u1", Roles: []access.Role{{Role: RoleSchoolLeader, UnitKind: KindSchool, UnitPath: "/JS/JS-T01/JS-T01-S01/"}}}
+	a := access.Actor{UserID: "u1", Roles: []access.Role{{Role: casework.RoleSchoolLeader, UnitKind: KindSchool, UnitPath: "/JS/JS-T01/JS-T01-S01/"}}}
 	plan := func(f TaskFilter) string {
 		t.Helper()
 		query, args := s.inboxQuery(a, f)

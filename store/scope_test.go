@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -47,7 +48,7 @@ func TestScopedReadsAreExactPrefixes(t *testing.T) {
 			}
 			at := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
 			for i, school := range schools {
-				staff, err := s.CreateUser(ctx, fmt.Sprintf("staff%d", i), "x", "专干", []store.RoleAt{{Role: store.RoleSchoolStaff, UnitCode: school.Code}})
+				staff, err := s.CreateUser(ctx, fmt.Sprintf("staff%d", i), "x", "专干", []store.RoleAt{{Role: casework.RoleSchoolStaff, UnitCode: school.Code}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -63,7 +64,7 @@ func TestScopedReadsAreExactPrefixes(t *testing.T) {
 					appID := fmt.Sprintf("subsidy-%d", i)
 					if err := s.InsertApplications(ctx, []store.NewApplication{{
 						App: store.Application{ID: appID, StudentID: st.ID, ProgrammeCode: "living", Term: term, UnitID: school.ID,
-							ApplicantID: staff.ID, State: store.AppReviewed},
+							ApplicantID: staff.ID, State: casework.AppReviewed},
 						Applied: store.AuditEntry{EventKey: store.AppliedEventKey(appID, "run"), At: at, ActorID: staff.ID,
 							Action: "subsidy.applied", Process: "subsidy", CaseID: appID}}}); err != nil {
 						t.Fatal(err)
@@ -74,21 +75,21 @@ func TestScopedReadsAreExactPrefixes(t *testing.T) {
 					}
 					if err := s.UpsertDropoutCase(ctx, store.DropoutCase{ID: fmt.Sprintf("dropout-%d", i), WorkflowID: fmt.Sprintf("dropout-%d", i),
 						StudentID: st.ID, UnitID: school.ID, UnitPath: school.Path, OpenedBy: staff.ID, Reason: "厌学",
-						LastAttendedOn: "2026-09-01", State: store.DropoutOpen}); err != nil {
+						LastAttendedOn: "2026-09-01", State: casework.DropoutOpen}); err != nil {
 						t.Fatal(err)
 					}
 				}
-				for _, role := range []string{store.RoleTownshipStaff, store.RoleSchoolLeader} {
-					if err := s.UpsertTask(ctx, store.Task{ID: fmt.Sprintf("task-%d-%s", i, role), WorkflowID: fmt.Sprintf("wf-%d", i),
+				for _, role := range []string{casework.RoleTownshipStaff, casework.RoleSchoolLeader} {
+					if err := s.UpsertTask(ctx, casework.Task{ID: fmt.Sprintf("task-%d-%s", i, role), WorkflowID: fmt.Sprintf("wf-%d", i),
 						Process: "subsidy", Kind: "subsidy_review", CaseID: fmt.Sprintf("subsidy-%d", i), Title: "审核", CandidateRole: role,
-						UnitID: school.ID, UnitPath: school.Path, State: store.TaskOpen, Outcomes: "approve", DueAt: at, CreatedAt: at}); err != nil {
+						UnitID: school.ID, UnitPath: school.Path, State: casework.TaskOpen, Outcomes: "approve", DueAt: at, CreatedAt: at}); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 			for i, to := range []store.Unit{t01, t02, hq} {
 				if _, err := s.RecordEscalation(ctx, store.Escalation{ID: fmt.Sprintf("esc-%d", i), Process: "dropout", CaseID: "dropout-0",
-					Rung: 2, Target: store.TargetSuperior, UnitID: to.ID, UnitPath: to.Path, SourceUnit: schools[0].Code, Reason: "逾期", DueAt: at},
+					Rung: 2, Target: casework.TargetSuperior, UnitID: to.ID, UnitPath: to.Path, SourceUnit: schools[0].Code, Reason: "逾期", DueAt: at},
 					nil, store.AuditEntry{Action: "escalation.superior", Process: "dropout", CaseID: "dropout-0"}); err != nil {
 					t.Fatal(err)
 				}
@@ -98,7 +99,7 @@ func TestScopedReadsAreExactPrefixes(t *testing.T) {
 			reads := func(t *testing.T, u store.Unit) map[string]int {
 				t.Helper()
 				var roles []store.RoleAt
-				for _, role := range []string{store.RoleTownshipStaff, store.RoleSchoolLeader} {
+				for _, role := range []string{casework.RoleTownshipStaff, casework.RoleSchoolLeader} {
 					roles = append(roles, store.RoleAt{Role: role, UnitCode: u.Code})
 				}
 				who, err := s.CreateUser(ctx, "at-"+fmt.Sprint(u.ID), "x", "读者", roles)
@@ -187,7 +188,7 @@ func TestInboxScopeRangeUsesIndexOnPostgres(t *testing.T) {
 		SELECT 't' || i, 'wf' || i, 'subsidy', 'k', 'c' || i, 'x', CASE WHEN i % 4 = 0 THEN $1 ELSE $2 END,
 		CASE WHEN i % 20 = 0 THEN $3 ELSE $4 END, CASE WHEN i % 20 = 0 THEN $5 ELSE $6 END,
 		CASE WHEN i % 3 = 0 THEN 'open' ELSE 'done' END, now() + i * interval '1 minute', now()
-		FROM generate_series(1, 20000) i`, store.RoleSchoolLeader, store.RoleSchoolStaff,
+		FROM generate_series(1, 20000) i`, casework.RoleSchoolLeader, casework.RoleSchoolStaff,
 		f.school.ID, f.other.ID, f.school.Path, f.other.Path); err != nil {
 		t.Fatal(err)
 	}

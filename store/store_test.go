@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -90,10 +91,10 @@ func makeFixture(t *testing.T, s *store.Store) fixture {
 	f.township = must(s.CreateUnit(ctx, "JS-T01", "业州镇中心学校", store.KindTownshipSchool, "JS", "T01"))
 	f.school = must(s.CreateUnit(ctx, "JS-T01-S01", "业州一小", store.KindSchool, "JS-T01", ""))
 	f.other = must(s.CreateUnit(ctx, "JS-T01-S02", "业州二小", store.KindSchool, "JS-T01", ""))
-	if f.leader, err = s.CreateUser(ctx, "head", "x", "校长", []store.RoleAt{{Role: store.RoleSchoolLeader, UnitCode: f.school.Code}}); err != nil {
+	if f.leader, err = s.CreateUser(ctx, "head", "x", "校长", []store.RoleAt{{Role: casework.RoleSchoolLeader, UnitCode: f.school.Code}}); err != nil {
 		t.Fatal(err)
 	}
-	if f.staff, err = s.CreateUser(ctx, "staff", "x", "专干", []store.RoleAt{{Role: store.RoleSchoolStaff, UnitCode: f.school.Code}}); err != nil {
+	if f.staff, err = s.CreateUser(ctx, "staff", "x", "专干", []store.RoleAt{{Role: casework.RoleSchoolStaff, UnitCode: f.school.Code}}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -123,7 +124,7 @@ func TestUnitsAndUsers(t *testing.T) {
 				t.Errorf("unknown parent: %v, want ErrNotFound", err)
 			}
 			// A user with an unknown unit leaves nothing behind.
-			if _, err := s.CreateUser(ctx, "ghost", "x", "g", []store.RoleAt{{Role: store.RoleTeacher, UnitCode: "NOPE"}}); !errorsIs(err, store.ErrNotFound) {
+			if _, err := s.CreateUser(ctx, "ghost", "x", "g", []store.RoleAt{{Role: casework.RoleTeacher, UnitCode: "NOPE"}}); !errorsIs(err, store.ErrNotFound) {
 				t.Errorf("unknown role unit: %v", err)
 			}
 			if _, err := s.UserByUsername(ctx, "ghost"); !errorsIs(err, store.ErrNotFound) {
@@ -167,8 +168,8 @@ func TestTaskProjectionAndInbox(t *testing.T) {
 			ctx := context.Background()
 			f := makeFixture(t, s)
 			due := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-			task := store.Task{ID: "wf-t1", WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
-				CandidateRole: store.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: store.TaskOpen,
+			task := casework.Task{ID: "wf-t1", WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
+				CandidateRole: casework.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: casework.TaskOpen,
 				Outcomes: "approve,reject", DueAt: due, CreatedAt: due.Add(-time.Hour)}
 			for i := 0; i < 2; i++ { // activities retry: the same write twice changes nothing
 				if err := s.UpsertTask(ctx, task); err != nil {
@@ -193,7 +194,7 @@ func TestTaskProjectionAndInbox(t *testing.T) {
 			// Claimed by someone else: gone from the group inbox; done: gone from open.
 			done := task
 			at := due
-			done.State, done.Outcome, done.CompletedAt, done.CompletedBy = store.TaskDone, "approve", &at, f.leader.ID
+			done.State, done.Outcome, done.CompletedAt, done.CompletedBy = casework.TaskDone, "approve", &at, f.leader.ID
 			if err := s.UpsertTask(ctx, done); err != nil {
 				t.Fatal(err)
 			}
@@ -218,22 +219,22 @@ func TestInboxPagesFollowTheRule(t *testing.T) {
 			ctx := context.Background()
 			f := makeFixture(t, s)
 			boss, err := s.CreateUser(ctx, "boss", "x", "校长兼总校长", []store.RoleAt{
-				{Role: store.RoleSchoolLeader, UnitCode: f.school.Code}, {Role: store.RoleSchoolLeader, UnitCode: f.township.Code},
-				{Role: store.RoleSchoolStaff, UnitCode: f.other.Code}})
+				{Role: casework.RoleSchoolLeader, UnitCode: f.school.Code}, {Role: casework.RoleSchoolLeader, UnitCode: f.township.Code},
+				{Role: casework.RoleSchoolStaff, UnitCode: f.other.Code}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			units := []store.Unit{f.school, f.other, f.township}
-			roles := []string{store.RoleSchoolLeader, store.RoleSchoolStaff, store.RoleTownshipStaff}
+			roles := []string{casework.RoleSchoolLeader, casework.RoleSchoolStaff, casework.RoleTownshipStaff}
 			assignees := []string{"", "", "", boss.ID, f.leader.ID}
-			states := []string{store.TaskOpen, store.TaskOpen, store.TaskDone, store.TaskCancelled}
+			states := []string{casework.TaskOpen, casework.TaskOpen, casework.TaskDone, casework.TaskCancelled}
 			processes := []string{"subsidy", "dropout"}
 			rng := rand.New(rand.NewPCG(1, 2))
 			base := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
-			var all []store.Task
+			var all []casework.Task
 			for i := 0; i < 240; i++ {
 				u := units[rng.IntN(len(units))]
-				task := store.Task{ID: fmt.Sprintf("t%03d", i), WorkflowID: fmt.Sprintf("wf%d", i), Process: processes[rng.IntN(2)],
+				task := casework.Task{ID: fmt.Sprintf("t%03d", i), WorkflowID: fmt.Sprintf("wf%d", i), Process: processes[rng.IntN(2)],
 					Kind: "k", CaseID: fmt.Sprintf("c%d", i%3), Title: "x", CandidateRole: roles[rng.IntN(len(roles))], UnitID: u.ID, UnitPath: u.Path,
 					AssigneeID: assignees[rng.IntN(len(assignees))], State: states[rng.IntN(len(states))], Outcomes: "done",
 					DueAt: base.Add(time.Duration(rng.IntN(40)) * time.Hour), CreatedAt: base}
@@ -250,7 +251,7 @@ func TestInboxPagesFollowTheRule(t *testing.T) {
 			})
 			for _, who := range []store.User{boss, f.leader, f.staff} {
 				a := actorOf(who)
-				for _, filter := range []store.TaskFilter{{State: store.TaskOpen}, {State: "all"}, {State: store.TaskOpen, Process: "dropout"}, {State: "all", CaseID: "c1"}} {
+				for _, filter := range []store.TaskFilter{{State: casework.TaskOpen}, {State: "all"}, {State: casework.TaskOpen, Process: "dropout"}, {State: "all", CaseID: "c1"}} {
 					var want []string
 					for _, task := range all {
 						mine := task.AssigneeID == a.UserID
@@ -324,7 +325,7 @@ func TestEscalationsOnce(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			f := makeFixture(t, s)
-			e := store.Escalation{ID: "wf-t1-r2", Process: "subsidy", CaseID: "wf", TaskID: "wf-t1", Rung: 2, Target: store.TargetSuperior,
+			e := store.Escalation{ID: "wf-t1-r2", Process: "subsidy", CaseID: "wf", TaskID: "wf-t1", Rung: 2, Target: casework.TargetSuperior,
 				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", DueAt: time.Now()}
 			entry := store.AuditEntry{EventKey: "esc/wf-t1-r2", Action: "escalation.superior", Process: "subsidy", CaseID: "wf"}
 			if n, err := s.RecordEscalation(ctx, e, nil, entry); err != nil || !n {
@@ -333,7 +334,7 @@ func TestEscalationsOnce(t *testing.T) {
 			if n, err := s.RecordEscalation(ctx, e, nil, entry); err != nil || n {
 				t.Fatalf("second insert must be a no-op: %v %v", n, err)
 			}
-			township, _ := s.CreateUser(ctx, "twn", "x", "镇专干", []store.RoleAt{{Role: store.RoleTownshipStaff, UnitCode: f.township.Code}})
+			township, _ := s.CreateUser(ctx, "twn", "x", "镇专干", []store.RoleAt{{Role: casework.RoleTownshipStaff, UnitCode: f.township.Code}})
 			if es, err := s.Escalations(ctx, actorOf(township), store.EscalationFilter{}); err != nil || len(es) != 1 {
 				t.Errorf("township sees %d escalations (%v), want 1", len(es), err)
 			}
@@ -375,12 +376,12 @@ func TestApplicationRecordedOnceFromEitherSide(t *testing.T) {
 				t.Fatalf("StudentsByID = %+v, %v; want the two students only", found, err)
 			}
 			amount, priority := int64(62500), true
-			check := store.ApplicationUpdate{State: store.AppInReview, AmountFen: &amount, Priority: &priority}
+			check := casework.ApplicationUpdate{State: casework.AppInReview, AmountFen: &amount, Priority: &priority}
 			for i, activityFirst := range []bool{true, false} {
 				id := fmt.Sprintf("subsidy-%d", i)
 				n := store.NewApplication{
 					App: store.Application{ID: id, StudentID: ids[i], ProgrammeCode: "t-living", Term: "2026-autumn", UnitID: f.school.ID,
-						ApplicantID: f.staff.ID, State: store.AppSubmitted},
+						ApplicantID: f.staff.ID, State: casework.AppSubmitted},
 					Applied: store.AuditEntry{EventKey: store.AppliedEventKey(id, "run-1"), At: time.Now(), ActorID: f.staff.ID,
 						Action: "subsidy.applied", Process: "subsidy", CaseID: id}}
 				steps := []func() error{
@@ -396,7 +397,7 @@ func TestApplicationRecordedOnceFromEitherSide(t *testing.T) {
 					}
 				}
 				app, err := s.ApplicationByID(ctx, id)
-				if err != nil || app.State != store.AppInReview || app.AmountFen != amount || !app.Priority {
+				if err != nil || app.State != casework.AppInReview || app.AmountFen != amount || !app.Priority {
 					t.Errorf("activity first %v: application %+v, %v; want in review with the verdict", activityFirst, app, err)
 				}
 				if tl, err := s.Timeline(ctx, id); err != nil || len(tl) != 1 || tl[0].Action != "subsidy.applied" {
@@ -408,10 +409,10 @@ func TestApplicationRecordedOnceFromEitherSide(t *testing.T) {
 }
 
 // openTask is an open review task at the fixture's school, as its first projection.
-func openTask(f fixture, id string) store.Task {
+func openTask(f fixture, id string) casework.Task {
 	due := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	return store.Task{ID: id, WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
-		CandidateRole: store.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: store.TaskOpen,
+	return casework.Task{ID: id, WorkflowID: "wf", Process: "subsidy", Kind: "subsidy_review", CaseID: "wf", Title: "审核",
+		CandidateRole: casework.RoleSchoolLeader, UnitID: f.school.ID, UnitPath: f.school.Path, State: casework.TaskOpen,
 		Outcomes: "approve,reject", DueAt: due, CreatedAt: due.Add(-time.Hour), Revision: 1}
 }
 
@@ -433,14 +434,14 @@ func TestTaskProjectionNeverGoesBackwards(t *testing.T) {
 			claimed.AssigneeID, claimed.Revision = f.leader.ID, 2
 			done := claimed
 			at := task.DueAt
-			done.State, done.Outcome, done.CompletedAt, done.CompletedBy, done.Revision = store.TaskDone, "approve", &at, f.leader.ID, 3
-			for _, w := range []store.Task{done, claimed, task} { // newest first
+			done.State, done.Outcome, done.CompletedAt, done.CompletedBy, done.Revision = casework.TaskDone, "approve", &at, f.leader.ID, 3
+			for _, w := range []casework.Task{done, claimed, task} { // newest first
 				if err := s.ProjectTask(ctx, w, store.AuditEntry{Action: "task.x", CaseID: "wf"}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			got, err := s.TaskByID(ctx, "wf-t1")
-			if err != nil || got.State != store.TaskDone || got.Revision != 3 || got.AssigneeID != f.leader.ID || got.Outcome != "approve" {
+			if err != nil || got.State != casework.TaskDone || got.Revision != 3 || got.AssigneeID != f.leader.ID || got.Outcome != "approve" {
 				t.Fatalf("after older writes: %+v %v, want revision 3 done", got, err)
 			}
 			stale := task
@@ -448,7 +449,7 @@ func TestTaskProjectionNeverGoesBackwards(t *testing.T) {
 			if err := s.UpsertTask(ctx, stale); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.TaskByID(ctx, "wf-t1"); got.State != store.TaskDone || got.Revision != 3 {
+			if got, _ := s.TaskByID(ctx, "wf-t1"); got.State != casework.TaskDone || got.Revision != 3 {
 				t.Errorf("a write without a revision overwrote revision 3: %+v", got)
 			}
 
@@ -459,14 +460,14 @@ func TestTaskProjectionNeverGoesBackwards(t *testing.T) {
 				t.Fatal(err)
 			}
 			oldDone := old
-			oldDone.State, oldDone.CompletedAt, oldDone.CompletedBy = store.TaskDone, &at, f.leader.ID
+			oldDone.State, oldDone.CompletedAt, oldDone.CompletedBy = casework.TaskDone, &at, f.leader.ID
 			if err := s.UpsertTask(ctx, oldDone); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.UpsertTask(ctx, old); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.TaskByID(ctx, "wf-t2"); got.State != store.TaskDone {
+			if got, _ := s.TaskByID(ctx, "wf-t2"); got.State != casework.TaskDone {
 				t.Errorf("an open write without a revision reopened a done task: %+v", got)
 			}
 		})
@@ -488,7 +489,7 @@ func TestLateEscalationAndCompletionInEitherOrder(t *testing.T) {
 				if err := s.UpsertTask(ctx, task); err != nil {
 					t.Fatal(err)
 				}
-				copyAt := func(rung, rev int) *store.Task {
+				copyAt := func(rung, rev int) *casework.Task {
 					c := task
 					c.EscalationLevel, c.Revision = rung, rev
 					return &c
@@ -500,7 +501,7 @@ func TestLateEscalationAndCompletionInEitherOrder(t *testing.T) {
 				}
 				escalate := func() {
 					// Rung 1 (superior) and rung 2 (supervision) both fired before the completion.
-					for rung, target := range map[int]string{1: store.TargetSuperior, 2: store.TargetSupervision} {
+					for rung, target := range map[int]string{1: casework.TargetSuperior, 2: casework.TargetSupervision} {
 						if _, err := s.RecordEscalation(ctx, esc(rung, target), copyAt(rung, rung+1),
 							store.AuditEntry{Action: "escalation." + target, CaseID: "wf"}); err != nil {
 							t.Fatal(err)
@@ -510,7 +511,7 @@ func TestLateEscalationAndCompletionInEitherOrder(t *testing.T) {
 				complete := func() {
 					done := *copyAt(2, 4)
 					at := task.DueAt.Add(3 * time.Hour)
-					done.State, done.Outcome, done.CompletedAt, done.CompletedBy = store.TaskDone, "approve", &at, f.leader.ID
+					done.State, done.Outcome, done.CompletedAt, done.CompletedBy = casework.TaskDone, "approve", &at, f.leader.ID
 					if err := s.ProjectTask(ctx, done, store.AuditEntry{Action: "task.completed", CaseID: "wf"}); err != nil {
 						t.Fatal(err)
 					}
@@ -523,14 +524,14 @@ func TestLateEscalationAndCompletionInEitherOrder(t *testing.T) {
 					complete()
 				}
 				got, err := s.TaskByID(ctx, id)
-				if err != nil || got.State != store.TaskDone || got.Revision != 4 || got.EscalationLevel != 2 {
+				if err != nil || got.State != casework.TaskDone || got.Revision != 4 || got.EscalationLevel != 2 {
 					t.Fatalf("task = %+v %v, want done at revision 4, level 2", got, err)
 				}
 				sup, err := s.EscalationByID(ctx, id+"-r1")
-				if err != nil || sup.State != store.EscalationClosed || sup.Decision != "task completed" {
+				if err != nil || sup.State != casework.EscalationClosed || sup.Decision != "task completed" {
 					t.Errorf("superior escalation = %+v %v, want closed: task completed", sup, err)
 				}
-				if jcs, err := s.EscalationByID(ctx, id+"-r2"); err != nil || jcs.State != store.EscalationOpen {
+				if jcs, err := s.EscalationByID(ctx, id+"-r2"); err != nil || jcs.State != casework.EscalationOpen {
 					t.Errorf("supervision escalation = %+v %v, want open (it decides itself)", jcs, err)
 				}
 			})
@@ -547,7 +548,7 @@ func TestEscalationRecordedLate(t *testing.T) {
 			ctx := context.Background()
 			f := makeFixture(t, s)
 			due := time.Now().Add(-72 * time.Hour).UTC().Truncate(time.Second)
-			e := store.Escalation{ID: "wf-r-late", Process: "dropout", CaseID: "wf", Target: store.TargetSuperior,
+			e := store.Escalation{ID: "wf-r-late", Process: "dropout", CaseID: "wf", Target: casework.TargetSuperior,
 				UnitID: f.township.ID, UnitPath: f.township.Path, SourceUnit: f.school.Code, Reason: "逾期", DueAt: due}
 			if _, err := s.RecordEscalation(ctx, e, nil, store.AuditEntry{Action: "escalation.superior", CaseID: "wf"}); err != nil {
 				t.Fatal(err)

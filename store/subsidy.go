@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"jiaofu/access"
+	"jiaofu/casework"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -74,21 +78,6 @@ func (s *Store) Programmes(ctx context.Context) ([]Programme, error) {
 	return ps, err
 }
 
-// Application states.
-const (
-	AppSubmitted   = "submitted"
-	AppInReview    = "in_review"
-	AppReturned    = "returned"
-	AppReviewed    = "reviewed"
-	AppInPublicity = "in_publicity"
-	AppSignedOff   = "signed_off"
-	AppDisbursed   = "disbursed"
-	AppRejected    = "rejected"
-)
-
-// AppStates lists every application state, in the order an application goes through them.
-var AppStates = []string{AppSubmitted, AppInReview, AppReturned, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed, AppRejected}
-
 // Application is the projection of a subsidy application workflow.
 type Application struct {
 	ID            string    `db:"id" json:"id"`
@@ -134,6 +123,23 @@ type NewApplication struct {
 	Applied AuditEntry
 }
 
+// Applied is what an application's "applied" audit entry says.
+type Applied struct {
+	ApplicationID, StudentID, Programme, Term string
+	Applicant                                 access.Actor
+	At                                        time.Time
+}
+
+// AppliedEntry is the applicant's audit entry of a new application in the given workflow run. The
+// API writes it with the row right after starting the workflow and the workflow's registry check
+// writes it too, built here alike for both, under one key: whichever comes second finds it on record.
+func AppliedEntry(a Applied, runID, schoolCode string) AuditEntry {
+	after, _ := json.Marshal(map[string]any{"student_id": a.StudentID, "programme": a.Programme, "term": a.Term})
+	return AuditEntry{EventKey: AppliedEventKey(a.ApplicationID, runID), At: a.At,
+		ActorID: a.Applicant.UserID, ActorName: a.Applicant.DisplayName, Role: casework.RoleSchoolStaff, UnitCode: schoolCode,
+		Action: "subsidy.applied", Process: casework.ProcessSubsidy, CaseID: a.ApplicationID, After: string(after)}
+}
+
 // AppliedEventKey is the key of an application's "applied" audit entry (its workflow run).
 func AppliedEventKey(applicationID, runID string) string {
 	return "subsidy.applied/" + applicationID + "/" + runID
@@ -164,7 +170,7 @@ func (s *Store) InsertApplications(ctx context.Context, news []NewApplication) e
 // applicant's entry, if the API has not written them yet (so a crash between starting the
 // workflow and the API's write loses neither), and the registry check's verdict. applied is nil
 // for workflows started before entries had keys; the API wrote theirs.
-func (s *Store) OpenApplication(ctx context.Context, a Application, applied *AuditEntry, check ApplicationUpdate) error {
+func (s *Store) OpenApplication(ctx context.Context, a Application, applied *AuditEntry, check casework.ApplicationUpdate) error {
 	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.insertApplication(ctx, tx, a); err != nil {
 			return err
@@ -186,22 +192,12 @@ func (s *Store) insertApplication(ctx context.Context, db q, a Application) erro
 	return err
 }
 
-// ApplicationUpdate carries the fields a workflow step changes; empty strings leave a field alone.
-type ApplicationUpdate struct {
-	State        string
-	AmountFen    *int64
-	Priority     *bool
-	EvidenceNote *string
-	BatchID      *string
-	ReviewerID   string
-}
-
 // UpdateApplication applies a workflow step to the projection.
-func (s *Store) UpdateApplication(ctx context.Context, id string, u ApplicationUpdate) error {
+func (s *Store) UpdateApplication(ctx context.Context, id string, u casework.ApplicationUpdate) error {
 	return s.updateApplication(ctx, s.db, id, u)
 }
 
-func (s *Store) updateApplication(ctx context.Context, db q, id string, u ApplicationUpdate) error {
+func (s *Store) updateApplication(ctx context.Context, db q, id string, u casework.ApplicationUpdate) error {
 	set, args := "updated_at = ?", []any{now()}
 	if u.State != "" {
 		set += ", state = ?"
@@ -292,7 +288,7 @@ func (s *Store) Holdings(ctx context.Context, studentIDs []string, term string) 
 	const chunk = 500 // well under every driver's limit on bound parameters
 	for lo := 0; lo < len(studentIDs); lo += chunk {
 		part := studentIDs[lo:min(lo+chunk, len(studentIDs))]
-		args := []any{AppRejected}
+		args := []any{casework.AppRejected}
 		for _, id := range part {
 			args = append(args, id)
 		}
@@ -315,38 +311,26 @@ func (s *Store) Holdings(ctx context.Context, studentIDs []string, term string) 
 	return out, nil
 }
 
-// Batch states, named for what the batch waits for (issue 15). A batch reads as
-// awaiting_objections while an objection to it is open and as awaiting_signoff while entries
-// wait for the county, whatever its row says: batchState derives both from the objections and
-// the entries.
-const (
-	BatchOpen               = "in_publicity"        // the period runs: the list is public and takes objections
-	BatchAwaitingObjections = "awaiting_objections" // the period is over; an objection is still under review
-	BatchAwaitingSignoff    = "awaiting_signoff"    // the period is over, every objection decided; the county signs off
-	BatchSignedOff          = "signed_off"
-	BatchClosed             = "closed" // nothing to sign off: no entry, or every entry taken off by an upheld objection
-)
-
 // Batch states written before issue 15, which rows of older batches (and workers of before it,
 // during a deploy) still hold: publicizing for in_publicity, closed for any batch whose period
 // was over until its sign-off.
 const (
 	batchOpenBefore   = "publicizing"
-	batchClosedBefore = BatchClosed
+	batchClosedBefore = casework.BatchClosed
 )
 
 // BatchStates lists every batch state, for the list filter: the names of issue 15, then the old
 // publicizing, which keeps working (closed keeps its old meaning there, see BatchStateFilter).
-var BatchStates = []string{BatchOpen, BatchAwaitingObjections, BatchAwaitingSignoff, BatchSignedOff, BatchClosed, batchOpenBefore}
+var BatchStates = []string{casework.BatchOpen, casework.BatchAwaitingObjections, casework.BatchAwaitingSignoff, casework.BatchSignedOff, casework.BatchClosed, batchOpenBefore}
 
 // BatchStateFilter is the states a list filter value selects: an old name the states it stood for
 // (closed: every batch whose period is over and that is not signed off, as before issue 15).
 func BatchStateFilter(state string) []string {
 	switch state {
 	case batchOpenBefore:
-		return []string{BatchOpen}
+		return []string{casework.BatchOpen}
 	case batchClosedBefore:
-		return []string{BatchAwaitingObjections, BatchAwaitingSignoff, BatchClosed}
+		return []string{casework.BatchAwaitingObjections, casework.BatchAwaitingSignoff, casework.BatchClosed}
 	}
 	return []string{state}
 }
@@ -355,11 +339,11 @@ func BatchStateFilter(state string) []string {
 // objections and entries: the row of a batch opened before issue 15 says closed from the end of
 // the period to the sign-off, and no row says when the last objection was decided.
 const batchState = `CASE
-	WHEN b.state IN ('` + BatchOpen + `', '` + batchOpenBefore + `') THEN '` + BatchOpen + `'
-	WHEN b.state = '` + BatchSignedOff + `' THEN '` + BatchSignedOff + `'
-	WHEN EXISTS (SELECT 1 FROM objections x WHERE x.batch_id = b.id AND x.state = 'open') THEN '` + BatchAwaitingObjections + `'
-	WHEN EXISTS (SELECT 1 FROM subsidy_applications m WHERE m.batch_id = b.id AND m.state = '` + AppInPublicity + `') THEN '` + BatchAwaitingSignoff + `'
-	ELSE '` + BatchClosed + `' END`
+	WHEN b.state IN ('` + casework.BatchOpen + `', '` + batchOpenBefore + `') THEN '` + casework.BatchOpen + `'
+	WHEN b.state = '` + casework.BatchSignedOff + `' THEN '` + casework.BatchSignedOff + `'
+	WHEN EXISTS (SELECT 1 FROM objections x WHERE x.batch_id = b.id AND x.state = 'open') THEN '` + casework.BatchAwaitingObjections + `'
+	WHEN EXISTS (SELECT 1 FROM subsidy_applications m WHERE m.batch_id = b.id AND m.state = '` + casework.AppInPublicity + `') THEN '` + casework.BatchAwaitingSignoff + `'
+	ELSE '` + casework.BatchClosed + `' END`
 
 // Batch is one publicity (公示) list of a school for a term.
 type Batch struct {
@@ -385,12 +369,12 @@ func (s *Store) ClaimForBatch(ctx context.Context, b Batch, appIDs []string) ([]
 	var claimed []string
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := s.exec(ctx, tx, `INSERT INTO publicity_batches (id, unit_id, term, state, opened_by, opened_at, ends_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, b.ID, b.UnitID, b.Term, BatchOpen, b.OpenedBy, utc(b.OpenedAt), b.EndsAt); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, b.ID, b.UnitID, b.Term, casework.BatchOpen, b.OpenedBy, utc(b.OpenedAt), b.EndsAt); err != nil {
 			return err
 		}
 		for _, id := range appIDs {
 			if _, err := s.exec(ctx, tx, `UPDATE subsidy_applications SET batch_id = ?, state = ?, updated_at = ?
-				WHERE id = ? AND batch_id = '' AND state = ?`, b.ID, AppInPublicity, now(), id, AppReviewed); err != nil {
+				WHERE id = ? AND batch_id = '' AND state = ?`, b.ID, casework.AppInPublicity, now(), id, casework.AppReviewed); err != nil {
 				return err
 			}
 		}
@@ -402,7 +386,7 @@ func (s *Store) ClaimForBatch(ctx context.Context, b Batch, appIDs []string) ([]
 // SetBatchState moves a batch on; closed_at is when its period ended.
 func (s *Store) SetBatchState(ctx context.Context, id, state string) error {
 	var closed any
-	if state != BatchOpen && state != batchOpenBefore {
+	if state != casework.BatchOpen && state != batchOpenBefore {
 		closed = now()
 	}
 	_, err := s.exec(ctx, s.db, `UPDATE publicity_batches SET state = ?, closed_at = COALESCE(closed_at, ?) WHERE id = ?`, state, closed, id)
@@ -440,21 +424,8 @@ func (s *Store) CountBatches(ctx context.Context, unitID, term string) (int, err
 	return n, err
 }
 
-// Objection is a public objection (异议) to one entry of a publicity list.
-type Objection struct {
-	ID            string     `db:"id" json:"id"`
-	BatchID       string     `db:"batch_id" json:"batch_id"`
-	ApplicationID string     `db:"application_id" json:"entry_id"`
-	Reason        string     `db:"reason" json:"reason"`
-	Contact       string     `db:"contact" json:"contact"`
-	State         string     `db:"state" json:"state"`
-	Decision      string     `db:"decision" json:"decision,omitempty"`
-	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
-	DecidedAt     *time.Time `db:"decided_at" json:"decided_at,omitempty"`
-}
-
 // UpsertObjection records an objection or its decision.
-func (s *Store) UpsertObjection(ctx context.Context, o Objection) error {
+func (s *Store) UpsertObjection(ctx context.Context, o casework.Objection) error {
 	_, err := s.exec(ctx, s.db, `INSERT INTO objections (id, batch_id, application_id, reason, contact, state, decision, created_at, decided_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state, decision = excluded.decision,
 		decided_at = excluded.decided_at`, o.ID, o.BatchID, o.ApplicationID, o.Reason, o.Contact, o.State, o.Decision, utc(o.CreatedAt), o.DecidedAt)
@@ -462,8 +433,8 @@ func (s *Store) UpsertObjection(ctx context.Context, o Objection) error {
 }
 
 // Objections lists a batch's objections.
-func (s *Store) Objections(ctx context.Context, batchID string) ([]Objection, error) {
-	var os []Objection
+func (s *Store) Objections(ctx context.Context, batchID string) ([]casework.Objection, error) {
+	var os []casework.Objection
 	err := s.sel(ctx, s.db, &os, `SELECT id, batch_id, application_id, reason, contact, state, decision, created_at, decided_at
 		FROM objections WHERE batch_id = ? ORDER BY created_at, id`, batchID)
 	return os, err
@@ -522,7 +493,7 @@ func (s *Store) SetDisbursementChannels(ctx context.Context, names []string) err
 func (s *Store) Omissions(ctx context.Context, scopes []string, term string) ([]Student, error) {
 	query := `SELECT ` + studentCols + studentFrom + `WHERE s.poverty_registered = ? AND s.enrolled = ?
 		AND NOT EXISTS (SELECT 1 FROM subsidy_applications a WHERE a.student_id = s.id AND a.term = ? AND a.state IN (?, ?, ?, ?))`
-	args := []any{true, true, term, AppReviewed, AppInPublicity, AppSignedOff, AppDisbursed}
+	args := []any{true, true, term, casework.AppReviewed, casework.AppInPublicity, casework.AppSignedOff, casework.AppDisbursed}
 	scope, scopeArgs := s.underAnyPath("o.path", scopes)
 	query, args = query+" AND "+scope, append(args, scopeArgs...)
 	var sts []Student

@@ -10,51 +10,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/schema"
 )
-
-// Task states.
-const (
-	TaskOpen      = "open"
-	TaskDone      = "done"
-	TaskCancelled = "cancelled"
-)
-
-// Task is the projection of a human task (待办) held by a workflow.
-type Task struct {
-	ID              string     `db:"id" json:"id"`
-	WorkflowID      string     `db:"workflow_id" json:"workflow_id"`
-	Process         string     `db:"process" json:"process"`
-	Kind            string     `db:"kind" json:"kind"`
-	CaseID          string     `db:"case_id" json:"case_id"`
-	Title           string     `db:"title" json:"title"`
-	CandidateRole   string     `db:"candidate_role" json:"candidate_role"`
-	UnitID          string     `db:"unit_id" json:"unit_id"`
-	UnitCode        string     `db:"unit_code" json:"unit_code"`
-	UnitName        string     `db:"unit_name" json:"unit_name"`
-	UnitPath        string     `db:"unit_path" json:"unit_path"`
-	AssigneeID      string     `db:"assignee_id" json:"assignee_id,omitempty"`
-	State           string     `db:"state" json:"state"`
-	Outcome         string     `db:"outcome" json:"outcome,omitempty"`
-	Outcomes        string     `db:"outcomes" json:"outcomes"`
-	DueAt           time.Time  `db:"due_at" json:"due_at"`
-	EscalationLevel int        `db:"escalation_level" json:"escalation_level"`
-	UrgeCount       int        `db:"urge_count" json:"urge_count"`
-	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
-	CompletedAt     *time.Time `db:"completed_at" json:"completed_at,omitempty"`
-	CompletedBy     string     `db:"completed_by" json:"completed_by,omitempty"`
-	// Revision orders the workflow's projections of the task (ProjectTask); it crosses the wire
-	// in activity inputs, so it must not be hidden from JSON.
-	Revision int `db:"revision" json:"revision"`
-}
-
-// AllowedOutcomes splits the stored outcome list.
-func (t Task) AllowedOutcomes() []string {
-	if t.Outcomes == "" {
-		return nil
-	}
-	return strings.Split(t.Outcomes, ",")
-}
 
 const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
 	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
@@ -63,7 +21,7 @@ const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
 
 // UpsertTask writes a task's projection when it is newer than the row's (see ProjectTask); the
 // same write again changes nothing (activities retry).
-func (s *Store) UpsertTask(ctx context.Context, t Task) error {
+func (s *Store) UpsertTask(ctx context.Context, t casework.Task) error {
 	return s.upsertTask(ctx, s.db, t, false)
 }
 
@@ -76,7 +34,7 @@ func (s *Store) UpsertTask(ctx context.Context, t Task) error {
 // projection a workflow makes after the upgrade has one; among themselves they land as they
 // always did, last one wins, except that none reopens a finished task (a task never reopens).
 // A task the write leaves finished closes its reminders and superior escalations (settle).
-func (s *Store) ProjectTask(ctx context.Context, t Task, entry AuditEntry) error {
+func (s *Store) ProjectTask(ctx context.Context, t casework.Task, entry AuditEntry) error {
 	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.upsertTask(ctx, tx, t, false); err != nil {
 			return err
@@ -90,23 +48,23 @@ func (s *Store) ProjectTask(ctx context.Context, t Task, entry AuditEntry) error
 
 // upsertTask is the one write of a task row. onlyOpen is an escalation's copy of an open task: it
 // lands only on a row that is still open (see RecordEscalation).
-func (s *Store) upsertTask(ctx context.Context, db q, t Task, onlyOpen bool) error {
+func (s *Store) upsertTask(ctx context.Context, db q, t casework.Task, onlyOpen bool) error {
 	if onlyOpen && t.Revision == 0 {
 		// A copy without a revision cannot tell whether the row's other columns are newer than its
 		// own (a claim that landed first): it only raises the level, of an open row that no
 		// write with a revision has passed.
 		_, err := s.exec(ctx, db, `UPDATE tasks SET escalation_level = ? WHERE id = ? AND state = ? AND revision = 0
-			AND escalation_level < ?`, t.EscalationLevel, t.ID, TaskOpen, t.EscalationLevel)
+			AND escalation_level < ?`, t.EscalationLevel, t.ID, casework.TaskOpen, t.EscalationLevel)
 		return err
 	}
 	newer := `(excluded.revision > tasks.revision OR (excluded.revision = 0 AND tasks.revision = 0 AND
 		(tasks.state = ? OR excluded.state <> ?)))`
 	args := []any{t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
 		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy, t.Revision,
-		TaskOpen, TaskOpen}
+		casework.TaskOpen, casework.TaskOpen}
 	if onlyOpen {
 		newer += ` AND tasks.state = ?`
-		args = append(args, TaskOpen)
+		args = append(args, casework.TaskOpen)
 	}
 	_, err := s.exec(ctx, db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
 		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision)
@@ -120,8 +78,8 @@ func (s *Store) upsertTask(ctx context.Context, db q, t Task, onlyOpen bool) err
 }
 
 // TaskByID reads one task projection.
-func (s *Store) TaskByID(ctx context.Context, id string) (Task, error) {
-	var t Task
+func (s *Store) TaskByID(ctx context.Context, id string) (casework.Task, error) {
+	var t casework.Task
 	err := s.get(ctx, s.db, &t, `SELECT `+taskCols+taskFrom+`WHERE t.id = ?`, id)
 	return t, err
 }
@@ -145,9 +103,9 @@ type TaskFilter struct {
 // are merged. Then only the page's rows are read. A single OR query read every qualifying row
 // (a township's ~1,200 open tasks at 1,000,000 rows) to sort them and keep 100; see
 // docs/benchmarks.md, workload 5.
-func (s *Store) Inbox(ctx context.Context, a access.Actor, f TaskFilter) ([]Task, error) {
+func (s *Store) Inbox(ctx context.Context, a access.Actor, f TaskFilter) ([]casework.Task, error) {
 	query, args := s.inboxQuery(a, f)
-	var ts []Task
+	var ts []casework.Task
 	err := s.sel(ctx, s.db, &ts, query, args...)
 	return ts, err
 }
@@ -168,7 +126,7 @@ func (s *Store) inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 	var filters []string
 	var filterArgs []any
 	if f.State == "" {
-		f.State = TaskOpen
+		f.State = casework.TaskOpen
 	}
 	if f.State != "all" {
 		filters = append(filters, `state = ?`)
@@ -237,8 +195,8 @@ func (s *Store) inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 }
 
 // TasksOfCase lists every task of a case, oldest first.
-func (s *Store) TasksOfCase(ctx context.Context, caseID string) ([]Task, error) {
-	var ts []Task
+func (s *Store) TasksOfCase(ctx context.Context, caseID string) ([]casework.Task, error) {
+	var ts []casework.Task
 	err := s.sel(ctx, s.db, &ts, `SELECT `+taskCols+taskFrom+`WHERE t.case_id = ? ORDER BY t.created_at, t.id`, caseID)
 	return ts, err
 }
@@ -250,18 +208,6 @@ type Rung struct {
 	After    string `db:"after" json:"after"`
 	Target   string `db:"target" json:"target"`
 }
-
-// Escalation targets a rung may name.
-const (
-	TargetRemind      = "remind"
-	TargetSuperior    = "superior"
-	TargetTownshipGov = "township_gov"
-	TargetCountyHQ    = "county_hq"
-	TargetSupervision = "supervision"
-)
-
-// EscalationTargets lists every valid target.
-var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision}
 
 // Ladder returns a task kind's rungs in order, or the "default" ladder when the kind has none.
 func (s *Store) Ladder(ctx context.Context, kind string) ([]Rung, error) {
@@ -297,12 +243,6 @@ func (s *Store) SetLadder(ctx context.Context, kind string, rungs []Rung) error 
 		return nil
 	})
 }
-
-// Escalation states.
-const (
-	EscalationOpen   = "open"
-	EscalationClosed = "closed"
-)
 
 // Escalation is one rung that fired: a record in the target unit's (and, for supervision, the
 // supervision office's) escalation inbox.
@@ -355,7 +295,7 @@ const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT J
 // escalation of the same task may reach the store in either order: both lock the task's row
 // first, and whichever commits last closes the reminder or superior escalation of a task that is
 // no longer open (settleEscalations).
-func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *Task, entry AuditEntry) (bool, error) {
+func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *casework.Task, entry AuditEntry) (bool, error) {
 	if e.RecordedAt.IsZero() {
 		e.RecordedAt = now()
 	}
@@ -373,7 +313,7 @@ func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *Task, 
 			source_unit, responsible_id, reason, state, due_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.Reason,
-			EscalationOpen, utc(e.DueAt), utc(e.RecordedAt))
+			casework.EscalationOpen, utc(e.DueAt), utc(e.RecordedAt))
 		if err != nil {
 			return err
 		}
@@ -413,12 +353,12 @@ func (s *Store) settleEscalations(ctx context.Context, tx *sqlx.Tx, taskID strin
 	} else if err != nil {
 		return err
 	}
-	decision := map[string]string{TaskDone: "task completed", TaskCancelled: "task withdrawn"}[state]
+	decision := map[string]string{casework.TaskDone: "task completed", casework.TaskCancelled: "task withdrawn"}[state]
 	if decision == "" {
 		return nil
 	}
 	_, err := s.exec(ctx, tx, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = 'system'
-		WHERE task_id = ? AND state = ? AND target <> ?`, EscalationClosed, decision, now(), taskID, EscalationOpen, TargetSupervision)
+		WHERE task_id = ? AND state = ? AND target <> ?`, casework.EscalationClosed, decision, now(), taskID, casework.EscalationOpen, casework.TargetSupervision)
 	return err
 }
 
@@ -468,7 +408,7 @@ func (s *Store) EscalationByID(ctx context.Context, id string) (Escalation, erro
 // CloseEscalation records the decision on an open escalation; a closed one answers ErrConflict.
 func (s *Store) CloseEscalation(ctx context.Context, id, decision, by string) error {
 	res, err := s.exec(ctx, s.db, `UPDATE escalations SET state = ?, decision = ?, closed_at = ?, closed_by = ? WHERE id = ? AND state = ?`,
-		EscalationClosed, decision, now(), by, id, EscalationOpen)
+		casework.EscalationClosed, decision, now(), by, id, casework.EscalationOpen)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
-	"jiaofu/store"
+	"jiaofu/casework"
 	"jiaofu/workflows"
 )
 
@@ -22,7 +22,7 @@ func TestReviewContinuesAsNewWithItsLadderWhereItWas(t *testing.T) {
 	// history is long (as Temporal would say).
 	h := newSubsidy(t)
 	h.withLadder([]time.Duration{0, 24 * time.Hour, 48 * time.Hour},
-		[]string{store.TargetRemind, store.TargetSuperior, store.TargetSupervision})
+		[]string{casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision})
 	urge := h.actAt(79*time.Hour+30*time.Minute, "staff2 urges", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionUrge, Actor: staff2})
 	h.at(80*time.Hour, func() { h.env.SetContinueAsNewSuggested(true) })
 	h.env.ExecuteWorkflow(workflows.SubsidyApplication, subsidyInput(applicant))
@@ -46,10 +46,10 @@ func TestReviewContinuesAsNewWithItsLadderWhereItWas(t *testing.T) {
 	// (once), and leader1 approves at 100h, before the supervision rung.
 	h2 := newSubsidy(t)
 	h2.withLadder([]time.Duration{0, 24 * time.Hour, 48 * time.Hour},
-		[]string{store.TargetRemind, store.TargetSuperior, store.TargetSupervision})
+		[]string{casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision})
 	h2.env.SetStartTime(t0.Add(80 * time.Hour))
 	again := h2.actAt(10*time.Minute, "staff2 urges again within the hour", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionUrge, Actor: staff2})
-	approve := h2.actAt(20*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	approve := h2.actAt(20*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h2.publicityThenSignOff(21*time.Hour, 22*time.Hour, "")
 	h2.runSubsidy(next)
 	h2.requireRejected(again, workflows.ErrTypeRateLimited, "you urged this task")
@@ -57,7 +57,7 @@ func TestReviewContinuesAsNewWithItsLadderWhereItWas(t *testing.T) {
 	require.Empty(t, h2.Opened(), "run 2 opens no task: it waits for the carried one")
 	esc := h2.Escalations()
 	require.Len(t, esc, 1, "run 2 fires only the rung after the last that fired")
-	require.Equal(t, store.TargetSuperior, esc[0].In.Rung.Target)
+	require.Equal(t, casework.TargetSuperior, esc[0].In.Rung.Target)
 	require.True(t, t0.Add(96*time.Hour).Equal(esc[0].At), "the superior rung fired at %v, want 96h after t0", esc[0].At)
 	require.Greater(t, esc[0].In.Task.Revision, carried.Rev-1, "the projection revisions go on from run 1")
 	done := h2.ChangesWith("task.completed")

@@ -11,20 +11,6 @@ import (
 // TaskQueue is where the worker listens unless configured otherwise.
 const TaskQueue = "jiaofu"
 
-// Process names, as tasks, escalations and audit entries carry them.
-const (
-	ProcessSubsidy = "subsidy"
-	ProcessDropout = "dropout"
-)
-
-// Processes lists the process names, as list filters take them.
-var Processes = []string{ProcessSubsidy, ProcessDropout}
-
-// LadderKinds are the kinds an escalation ladder may be stored for: every task kind, and
-// "default", the ladder of a kind that has none of its own.
-var LadderKinds = []string{"default", KindSubsidyReview, KindSubsidyResubmit, KindObjectionReview, KindPublicitySignoff,
-	KindDropoutFirstContact, KindDropoutCloseApproval}
-
 // Search attributes registered in the namespace so operators can find cases in the Temporal UI.
 var (
 	AttrProcess = temporal.NewSearchAttributeKeyKeyword("JiaofuProcess")

@@ -11,22 +11,12 @@ import (
 	"jiaofu/access"
 	"jiaofu/activities"
 	"jiaofu/calendar"
-	"jiaofu/store"
+	"jiaofu/casework"
 )
 
 // Dropout task kinds, outcomes and attempt methods, fixed names that clients use. The close
 // approval task decides with OutcomeApprove and OutcomeReject.
 const (
-	KindDropoutFirstContact  = "dropout_first_contact"
-	KindDropoutCloseApproval = "dropout_close_approval"
-
-	OutcomeContacted   = "contacted" // the first-contact task's one outcome
-	OutcomeReturned    = "returned"
-	OutcomeTransferred = "transferred"
-	OutcomeSendHome    = "send_home"
-	OutcomeVocational  = "vocational"
-	OutcomeClosed      = "closed"
-
 	MethodHomeVisit = "home_visit"
 	MethodPhone     = "phone"
 	MethodOther     = "other"
@@ -34,7 +24,7 @@ const (
 
 // DropoutOutcomes lists the outcomes record-outcome takes; AttemptMethods the methods of an attempt.
 var (
-	DropoutOutcomes = []string{OutcomeReturned, OutcomeTransferred, OutcomeSendHome, OutcomeVocational, OutcomeClosed}
+	DropoutOutcomes = []string{casework.OutcomeReturned, casework.OutcomeTransferred, casework.OutcomeSendHome, casework.OutcomeVocational, casework.OutcomeClosed}
 	AttemptMethods  = []string{MethodHomeVisit, MethodPhone, MethodOther}
 )
 
@@ -200,7 +190,7 @@ type DropoutResult struct {
 const dropoutRelapsesPerRun = 5
 
 // dropoutRoles may log attempts, record outcomes and report absences, within the case's unit.
-var dropoutRoles = []string{store.RoleTeacher, store.RoleSchoolStaff, store.RoleSchoolLeader, store.RoleTownshipStaff}
+var dropoutRoles = []string{casework.RoleTeacher, casework.RoleSchoolStaff, casework.RoleSchoolLeader, casework.RoleTownshipStaff}
 
 // Escalation levels of a round, as the ledger's escalation_level shows them.
 const (
@@ -312,7 +302,7 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 		c.row, c.student, c.unitCode, c.unitName = opened.Ledger, opened.StudentName, opened.UnitCode, opened.UnitName
 		c.roundStart, c.roundSince = workflow.Now(ctx), in.LastAttendedOn
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(ProcessDropout), AttrUnit.ValueSet(c.unitCode),
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(casework.ProcessDropout), AttrUnit.ValueSet(c.unitCode),
 		AttrState.ValueSet(c.row.State))
 	c.opened, c.roundPending = true, in.Resume == nil || in.Resume.Round == nil
 	return c.run(ctx)
@@ -335,24 +325,24 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 			continue
 		}
 		switch c.row.State {
-		case store.DropoutClosed:
+		case casework.DropoutClosed:
 			return c.finish(ctx)
 
-		case store.DropoutConsolidating:
+		case casework.DropoutConsolidating:
 			ends := c.consolidationEnds
 			over, err := dropoutWaitUntil(ctx, ends, func() bool {
-				return c.fatal != nil || c.row.State != store.DropoutConsolidating || c.mayContinue(ctx)
+				return c.fatal != nil || c.row.State != casework.DropoutConsolidating || c.mayContinue(ctx)
 			})
 			if err != nil {
 				return DropoutResult{}, err
 			}
 			if over && !c.mayContinue(ctx) {
 				if err := c.locked(ctx, func() error {
-					if c.row.State != store.DropoutConsolidating || workflow.Now(ctx).Before(c.consolidationEnds) {
+					if c.row.State != casework.DropoutConsolidating || workflow.Now(ctx).Before(c.consolidationEnds) {
 						return nil
 					}
 					next := c.row
-					next.State = store.DropoutClosed
+					next.State = casework.DropoutClosed
 					return c.step(ctx, next, "dropout.consolidated", access.System, "", nil, "")
 				}); err != nil {
 					return DropoutResult{}, err
@@ -365,11 +355,11 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 					if err := Drain(ctx); err != nil {
 						return DropoutResult{}, err
 					}
-					if c.roundPending && c.row.State == store.DropoutOpen && c.fatal == nil && c.tasks.OpenCount() == 0 {
+					if c.roundPending && c.row.State == casework.DropoutOpen && c.fatal == nil && c.tasks.OpenCount() == 0 {
 						return DropoutResult{}, c.continueAsNew(ctx)
 					}
 					// An update while draining moved the case on: start the round here, or not at all.
-					if !c.roundPending || c.fatal != nil || c.row.State == store.DropoutConsolidating || c.row.State == store.DropoutClosed {
+					if !c.roundPending || c.fatal != nil || c.row.State == casework.DropoutConsolidating || c.row.State == casework.DropoutClosed {
 						continue
 					}
 				}
@@ -381,7 +371,7 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 			r, level := c.round, c.row.EscalationLevel
 			changed := func() bool {
 				return c.fatal != nil || c.round != r || c.row.EscalationLevel != level || c.roundPending ||
-					c.row.State == store.DropoutClosed || c.row.State == store.DropoutConsolidating || c.mayContinue(ctx)
+					c.row.State == casework.DropoutClosed || c.row.State == casework.DropoutConsolidating || c.mayContinue(ctx)
 			}
 			var due time.Time
 			switch level {
@@ -499,7 +489,7 @@ func (c *dropoutCase) continueAsNew(ctx workflow.Context) error {
 // that its whole state is the DropoutResume. A case waiting at a task gives way once the task
 // is done.
 func (c *dropoutCase) mayContinue(ctx workflow.Context) bool {
-	if !c.boundHistory || c.fatal != nil || c.row.State == store.DropoutClosed {
+	if !c.boundHistory || c.fatal != nil || c.row.State == casework.DropoutClosed {
 		return false
 	}
 	info := workflow.GetInfo(ctx)
@@ -524,7 +514,7 @@ func (c *dropoutCase) step(ctx workflow.Context, next activities.DropoutLedger, 
 	}
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).SetDropoutCase, activities.DropoutStep{
 		Ledger: next, CloseEscalations: closing, Decision: decision,
-		Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessDropout, CaseID: next.ID,
+		Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessDropout, CaseID: next.ID,
 			Before: map[string]any{"state": c.row.State}, After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
 	if err != nil {
 		return err
@@ -550,11 +540,11 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 	r := &dropoutRound{n: c.relapses, since: c.roundSince, townshipAt: dues[0], countyAt: dues[1]}
 	c.round, c.roundPending = r, false
 
-	spec := activities.TaskSpec{Kind: KindDropoutFirstContact, Process: ProcessDropout, CaseID: c.row.ID,
-		Title: fmt.Sprintf("控辍保学首次联系：%s（%s 起未到校）", c.student, r.since), CandidateRole: store.RoleTeacher,
-		UnitCode: c.unitCode, AssigneeID: c.row.TeacherID, Outcomes: []string{OutcomeContacted}, Due: c.in.Timings.FirstContact}
+	spec := activities.TaskSpec{Kind: casework.KindDropoutFirstContact, Process: casework.ProcessDropout, CaseID: c.row.ID,
+		Title: fmt.Sprintf("控辍保学首次联系：%s（%s 起未到校）", c.student, r.since), CandidateRole: casework.RoleTeacher,
+		UnitCode: c.unitCode, AssigneeID: c.row.TeacherID, Outcomes: []string{casework.OutcomeContacted}, Due: c.in.Timings.FirstContact}
 	if c.row.TeacherID == "" { // nobody on the 包保 chain: the school's staff pick it up
-		spec.CandidateRole = store.RoleSchoolStaff
+		spec.CandidateRole = casework.RoleSchoolStaff
 	}
 	// On the root context: an attempt's update may start the round, and the task outlives it.
 	workflow.Go(c.ctx, func(ctx workflow.Context) {
@@ -564,7 +554,7 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 			workflow.GetLogger(ctx).Error("first-contact task failed", "case", c.row.ID, "round", r.n, "error", err)
 			return
 		}
-		if res.Outcome == OutcomeContacted {
+		if res.Outcome == casework.OutcomeContacted {
 			r.contacted = true
 		}
 	})
@@ -583,7 +573,7 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 func (c *dropoutCase) openContactTask() *TaskState {
 	var found *TaskState
 	for _, t := range c.tasks.open {
-		if t.Spec.Kind == KindDropoutFirstContact && t.Result == nil && (found == nil || t.ID < found.ID) {
+		if t.Spec.Kind == casework.KindDropoutFirstContact && t.Result == nil && (found == nil || t.ID < found.ID) {
 			found = t
 		}
 	}
@@ -604,9 +594,9 @@ func (c *dropoutCase) settleContact(ctx workflow.Context, outcome string, by acc
 	}
 	now := workflow.Now(ctx)
 	task.Result = &TaskResult{Outcome: outcome, Comment: comment, By: by, Role: role, At: now}
-	state := store.TaskDone
+	state := casework.TaskDone
 	if outcome == "" {
-		state = store.TaskCancelled
+		state = casework.TaskCancelled
 	}
 	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).SettleDropoutTask, activities.SettleTaskInput{
 		TaskID: task.ID, State: state, Outcome: outcome, Actor: by, Role: role, Comment: comment, At: now,
@@ -636,7 +626,7 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 	}
 	next := c.row
 	next.EscalationLevel = level
-	if next.State != store.DropoutClosing { // a pending closure keeps its state; the level still climbs
+	if next.State != casework.DropoutClosing { // a pending closure keeps its state; the level still climbs
 		next.State = dropoutLevelState(level)
 	}
 	day := func(t time.Time) string { return t.In(calendar.CST).Format("2006-01-02") }
@@ -647,28 +637,28 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，%s。请监护人于 %s 前送其返校；"+
 			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.school(), r.since, r.persuasion(day(now)), day(r.countyAt))
 		if err := c.step(ctx, next, "dropout.return_notice", access.System, "", map[string]any{
-			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{store.TargetTownshipGov, store.TargetSupervision}}, ""); err != nil {
+			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{casework.TargetTownshipGov, casework.TargetSupervision}}, ""); err != nil {
 			return err
 		}
 		raises = []activities.RaiseInput{
-			{ID: tag + "-township", Target: store.TargetTownshipGov, Reason: "乡镇政府督办劝返。" + notice},
-			{ID: tag + "-township-supervision", Target: store.TargetSupervision, Reason: "劝返逾期（已报乡镇政府督办）。" + notice},
+			{ID: tag + "-township", Target: casework.TargetTownshipGov, Reason: "乡镇政府督办劝返。" + notice},
+			{ID: tag + "-township-supervision", Target: casework.TargetSupervision, Reason: "劝返逾期（已报乡镇政府督办）。" + notice},
 		}
 	case dropoutLevelCounty:
 		reason := fmt.Sprintf("学生%s（%s）自 %s 起未到校，限期返校通知书所定期限（%s）已过仍未返校，报请县脱贫攻坚指挥部督办。",
 			c.student, c.school(), r.since, day(r.countyAt))
 		if err := c.step(ctx, next, "dropout.county_supervising", access.System, "", map[string]any{
-			"reason": reason, "escalated_to": []string{store.TargetCountyHQ, store.TargetSupervision}}, ""); err != nil {
+			"reason": reason, "escalated_to": []string{casework.TargetCountyHQ, casework.TargetSupervision}}, ""); err != nil {
 			return err
 		}
 		raises = []activities.RaiseInput{
-			{ID: tag + "-county", Target: store.TargetCountyHQ, Reason: reason},
-			{ID: tag + "-county-supervision", Target: store.TargetSupervision, Reason: "劝返逾期（已报县脱贫攻坚指挥部督办）。" + reason},
+			{ID: tag + "-county", Target: casework.TargetCountyHQ, Reason: reason},
+			{ID: tag + "-county-supervision", Target: casework.TargetSupervision, Reason: "劝返逾期（已报县脱贫攻坚指挥部督办）。" + reason},
 		}
 	}
 	futures := make([]workflow.Future, len(raises))
 	for i := range raises {
-		raises[i].Process, raises[i].CaseID, raises[i].UnitCode, raises[i].At = ProcessDropout, c.row.ID, c.unitCode, now
+		raises[i].Process, raises[i].CaseID, raises[i].UnitCode, raises[i].At = casework.ProcessDropout, c.row.ID, c.unitCode, now
 		futures[i] = workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Raise, raises[i])
 	}
 	for i, f := range futures {
@@ -677,7 +667,7 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 			workflow.GetLogger(ctx).Error("dropout escalation failed", "case", c.row.ID, "escalation", raises[i].ID, "error", err)
 			continue
 		}
-		if raises[i].Target != store.TargetSupervision {
+		if raises[i].Target != casework.TargetSupervision {
 			r.raised = append(r.raised, raises[i].ID)
 		}
 	}
@@ -695,11 +685,11 @@ func (c *dropoutCase) school() string {
 func dropoutLevelState(level int) string {
 	switch level {
 	case dropoutLevelTownship:
-		return store.DropoutTownship
+		return casework.DropoutTownship
 	case dropoutLevelCounty:
-		return store.DropoutCountyHQ
+		return casework.DropoutCountyHQ
 	}
-	return store.DropoutOpen
+	return casework.DropoutOpen
 }
 
 // scopedRole is the first of dropoutRoles the actor holds over the case's unit, or "".
@@ -733,13 +723,13 @@ func (c *dropoutCase) status() DropoutStatus {
 	}
 	// A reopened case whose new round has not started yet has no first contact and no deadlines:
 	// c.round is still the round before the relapse, whose deadlines are past.
-	active := c.row.State != store.DropoutConsolidating && c.row.State != store.DropoutClosed && !c.roundPending
+	active := c.row.State != casework.DropoutConsolidating && c.row.State != casework.DropoutClosed && !c.roundPending
 	if r := c.round; r != nil && active {
 		s.FirstContactDone = r.contacted
 		t, h := r.townshipAt, r.countyAt
 		s.TownshipDueAt, s.CountyDueAt = &t, &h
 	}
-	if c.row.State == store.DropoutConsolidating {
+	if c.row.State == casework.DropoutConsolidating {
 		e := c.consolidationEnds
 		s.ConsolidationEnds = &e
 	}
@@ -768,7 +758,7 @@ func (c *dropoutCase) refuseClosed() error {
 	if !c.opened {
 		return refuseField(CodeWrongState, "", because("opening"), "the case is still being opened; try again")
 	}
-	if c.row.State == store.DropoutClosed {
+	if c.row.State == casework.DropoutClosed {
 		return refuseField(CodeTaskNotOpen, "", because("case_closed"), "case %s is closed", c.row.ID)
 	}
 	return nil
@@ -807,7 +797,7 @@ func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (Attemp
 		// An attempt right after a relapse belongs to the new round: start it first, or the attempt
 		// would count as the first contact of the round before and the new one wait for another.
 		// Cases that took this path before this version keep their steps.
-		if c.roundPending && c.row.State != store.DropoutConsolidating &&
+		if c.roundPending && c.row.State != casework.DropoutConsolidating &&
 			workflow.GetVersion(ctx, "dropout-attempt-starts-round", workflow.DefaultVersion, 1) == 1 {
 			if err := c.startRound(ctx); err != nil {
 				return err
@@ -822,12 +812,12 @@ func (c *dropoutCase) logAttempt(ctx workflow.Context, a DropoutAttempt) (Attemp
 		}
 		c.attempts++
 		out = AttemptLogged{AttemptID: id, State: c.row.State}
-		if r := c.round; r != nil && !c.roundPending && c.row.State != store.DropoutConsolidating {
+		if r := c.round; r != nil && !c.roundPending && c.row.State != casework.DropoutConsolidating {
 			r.attempts++
 		}
-		if r := c.round; r != nil && !r.contacted && c.row.State != store.DropoutConsolidating {
+		if r := c.round; r != nil && !r.contacted && c.row.State != casework.DropoutConsolidating {
 			r.contacted, out.FirstContact = true, true
-			return c.settleContact(ctx, OutcomeContacted, a.Actor, role, fmt.Sprintf("已记录第 %d 次劝返", c.attempts))
+			return c.settleContact(ctx, casework.OutcomeContacted, a.Actor, role, fmt.Sprintf("已记录第 %d 次劝返", c.attempts))
 		}
 		return nil
 	})
@@ -839,10 +829,10 @@ func (c *dropoutCase) validateOutcome(_ workflow.Context, o DropoutOutcome) erro
 		return err
 	}
 	switch c.row.State {
-	case store.DropoutClosing:
-		return refuseField(CodeWrongState, "", because(store.DropoutClosing), "a closure of case %s waits for the school leader's approval", c.row.ID)
-	case store.DropoutConsolidating:
-		return refuseField(CodeWrongState, "", because(store.DropoutConsolidating), "the student of case %s has returned and is in consolidation; report an absence instead", c.row.ID)
+	case casework.DropoutClosing:
+		return refuseField(CodeWrongState, "", because(casework.DropoutClosing), "a closure of case %s waits for the school leader's approval", c.row.ID)
+	case casework.DropoutConsolidating:
+		return refuseField(CodeWrongState, "", because(casework.DropoutConsolidating), "the student of case %s has returned and is in consolidation; report an absence instead", c.row.ID)
 	}
 	if c.scopedRole(o.Actor) == "" {
 		return refuse(CodeNotCandidate, "%s may not record an outcome on this case: it needs school staff, a school leader, "+
@@ -857,10 +847,10 @@ func CheckOutcome(o DropoutOutcome) error {
 	if !slices.Contains(DropoutOutcomes, o.Outcome) {
 		return refuseField(CodeOutcomeNotAllowed, "outcome", nil, "outcome: %q is not one of %v", o.Outcome, DropoutOutcomes)
 	}
-	if o.Outcome == OutcomeTransferred && strings.TrimSpace(o.ReceivingSchool) == "" {
+	if o.Outcome == casework.OutcomeTransferred && strings.TrimSpace(o.ReceivingSchool) == "" {
 		return refuseField(CodeInvalid, "receiving_school", because("required_for_transfer"), "receiving_school: required for a transfer")
 	}
-	if o.Outcome == OutcomeClosed && strings.TrimSpace(o.Note) == "" {
+	if o.Outcome == casework.OutcomeClosed && strings.TrimSpace(o.Note) == "" {
 		return refuseField(CodeInvalid, "note", because("required_for_closure"), "note: required: a case is closed only with a documented reason")
 	}
 	return nil
@@ -883,7 +873,7 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 		detail := map[string]any{"note": o.Note}
 		decision := "case outcome: " + o.Outcome
 		switch o.Outcome {
-		case OutcomeReturned:
+		case casework.OutcomeReturned:
 			if err := c.settleContact(ctx, "", access.System, "", "学生已返校"); err != nil {
 				return err
 			}
@@ -895,31 +885,31 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 			if len(ends) != 1 {
 				return fmt.Errorf("consolidation end: want 1 instant, got %d", len(ends))
 			}
-			next.State = store.DropoutConsolidating
+			next.State = casework.DropoutConsolidating
 			detail["consolidation_ends"] = ends[0]
 			if err := c.step(ctx, next, "dropout.returned", o.Actor, role, detail, decision); err != nil {
 				return err
 			}
 			c.consolidationEnds, c.returnedOn = ends[0], workflow.Now(ctx).In(calendar.CST).Format("2006-01-02")
-		case OutcomeTransferred, OutcomeSendHome, OutcomeVocational:
+		case casework.OutcomeTransferred, casework.OutcomeSendHome, casework.OutcomeVocational:
 			if err := c.settleContact(ctx, "", access.System, "", "案件已办结："+o.Outcome); err != nil {
 				return err
 			}
 			switch o.Outcome {
-			case OutcomeTransferred:
+			case casework.OutcomeTransferred:
 				next.OutcomeNote = strings.TrimSpace("转入：" + o.ReceivingSchool + "。" + o.Note)
 				detail["receiving_school"] = o.ReceivingSchool
-			case OutcomeSendHome:
+			case casework.OutcomeSendHome:
 				// Process 3 (送教上门·一人一案) does not run yet: the hand-off is put on record for it.
 				next.OutcomeNote = strings.TrimSpace("转送教上门。" + o.Note)
 				detail["handoff"] = "送教上门"
 			}
-			next.State = store.DropoutClosed
+			next.State = casework.DropoutClosed
 			if err := c.step(ctx, next, "dropout."+o.Outcome, o.Actor, role, detail, decision); err != nil {
 				return err
 			}
-		case OutcomeClosed:
-			next.State, next.Outcome, next.OutcomeNote = store.DropoutClosing, "", c.row.OutcomeNote
+		case casework.OutcomeClosed:
+			next.State, next.Outcome, next.OutcomeNote = casework.DropoutClosing, "", c.row.OutcomeNote
 			detail["requested_by"] = o.Actor.UserID
 			if err := c.step(ctx, next, "dropout.close_requested", o.Actor, role, detail, ""); err != nil {
 				return err
@@ -937,9 +927,9 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 // may not decide it. While it waits the case's deadlines go on: a pending request must not
 // stall supervision.
 func (c *dropoutCase) runCloseApproval(req DropoutOutcome) {
-	spec := activities.TaskSpec{Kind: KindDropoutCloseApproval, Process: ProcessDropout, CaseID: c.row.ID,
-		Title: fmt.Sprintf("控辍保学结案审批：%s（%s）", c.student, req.Note), CandidateRole: store.RoleSchoolLeader,
-		UnitCode: c.unitCode, Outcomes: []string{OutcomeApprove, OutcomeReject}, Due: c.in.Timings.CloseApprovalDue,
+	spec := activities.TaskSpec{Kind: casework.KindDropoutCloseApproval, Process: casework.ProcessDropout, CaseID: c.row.ID,
+		Title: fmt.Sprintf("控辍保学结案审批：%s（%s）", c.student, req.Note), CandidateRole: casework.RoleSchoolLeader,
+		UnitCode: c.unitCode, Outcomes: []string{casework.OutcomeApprove, casework.OutcomeReject}, Due: c.in.Timings.CloseApprovalDue,
 		Exclude: []string{req.Actor.UserID}}
 	workflow.Go(c.ctx, func(ctx workflow.Context) {
 		res, err := c.tasks.Run(ctx, spec)
@@ -948,7 +938,7 @@ func (c *dropoutCase) runCloseApproval(req DropoutOutcome) {
 				c.closeReq = nil
 				detail := map[string]any{"note": req.Note, "requested_by": req.Actor.UserID, "comment": res.Comment}
 				next := c.row
-				if res.Outcome != OutcomeApprove {
+				if res.Outcome != casework.OutcomeApprove {
 					next.State = dropoutLevelState(next.EscalationLevel)
 					return c.step(ctx, next, "dropout.close_rejected", res.By, res.Role, detail, "")
 				}
@@ -958,7 +948,7 @@ func (c *dropoutCase) runCloseApproval(req DropoutOutcome) {
 				if err := c.settleContact(ctx, "", access.System, "", "案件已结案"); err != nil {
 					return err
 				}
-				next.State, next.Outcome, next.OutcomeNote = store.DropoutClosed, OutcomeClosed, req.Note
+				next.State, next.Outcome, next.OutcomeNote = casework.DropoutClosed, casework.OutcomeClosed, req.Note
 				return c.step(ctx, next, "dropout.closed", res.By, res.Role, detail, "case closed: "+req.Note)
 			})
 		}
@@ -972,7 +962,7 @@ func (c *dropoutCase) validateAbsence(ctx workflow.Context, a DropoutAbsence) er
 	if err := c.refuseClosed(); err != nil {
 		return err
 	}
-	if c.row.State != store.DropoutConsolidating {
+	if c.row.State != casework.DropoutConsolidating {
 		return refuseField(CodeWrongState, "", because("not_consolidating", "state", c.row.State), "case %s is %s: an absence reopens only a case in consolidation", c.row.ID, c.row.State)
 	}
 	if c.actingRole(a.Actor) == "" {
@@ -999,7 +989,7 @@ func (c *dropoutCase) recordAbsence(ctx workflow.Context, a DropoutAbsence) (Dro
 			return err
 		}
 		next := c.row
-		next.State, next.Outcome, next.OutcomeNote, next.EscalationLevel = store.DropoutOpen, "", "", dropoutLevelSchool
+		next.State, next.Outcome, next.OutcomeNote, next.EscalationLevel = casework.DropoutOpen, "", "", dropoutLevelSchool
 		if err := c.step(ctx, next, "dropout.relapse", a.Actor, c.actingRole(a.Actor), map[string]any{
 			"date": a.Date, "note": a.Note, "relapse": c.relapses + 1}, ""); err != nil {
 			return err

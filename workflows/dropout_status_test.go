@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"jiaofu/calendar"
-	"jiaofu/store"
+	"jiaofu/casework"
 )
 
 // TestDropoutStatusAgreesWithReplies: the replies of a relapse and of the next attempt tell what
@@ -15,20 +15,20 @@ import (
 func TestDropoutStatusAgreesWithReplies(t *testing.T) {
 	f := newDropoutFixture(t)
 	// Back in school within the hour, before any attempt: the first round had no contact.
-	f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Note: "已返校", Actor: dtStaff})
+	f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Note: "已返校", Actor: dtStaff})
 	// Reopened on 12 April, when the first round's deadlines (18 March, 2 April) are long past.
 	relapseAt := dtDays(40)
 	relapse := f.updateAt(relapseAt, RecordAbsenceUpdate, DropoutAbsence{Date: "2025-04-11", Actor: dtTeacher})
 	attempt := f.updateAt(relapseAt, LogAttemptUpdate, DropoutAttempt{Method: MethodPhone, Notes: "电话联系家长", Actor: dtTeacher})
 	after := f.queryAt(relapseAt + time.Hour)
-	f.updateAt(relapseAt+dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "入读职校", Actor: dtStaff})
+	f.updateAt(relapseAt+dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "入读职校", Actor: dtStaff})
 	f.run(dtInput())
 
 	relapse.mustComplete(t, "relapse")
 	attempt.mustComplete(t, "attempt")
 	now := dtStart.Add(relapseAt)
 	st := relapse.result.(DropoutStatus)
-	if st.State != store.DropoutOpen || st.FirstContactDone {
+	if st.State != casework.DropoutOpen || st.FirstContactDone {
 		t.Errorf("relapse answered %+v: want open, no first contact yet", st)
 	}
 	for name, at := range map[string]*time.Time{"township_due_at": st.TownshipDueAt, "county_due_at": st.CountyDueAt} {
@@ -55,7 +55,7 @@ func TestDropoutNoticeSaysWhatHappened(t *testing.T) {
 		for i := range attempts {
 			f.updateAt(time.Duration(i+1)*time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodHomeVisit, Notes: "家访", Actor: dtTeacher})
 		}
-		f.updateAt(dtDays(16), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "入读职校", Actor: dtStaff})
+		f.updateAt(dtDays(16), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "入读职校", Actor: dtStaff})
 		f.run(dtInput())
 		for _, s := range f.steps {
 			if s.Audit.Action == "dropout.return_notice" {
@@ -82,7 +82,7 @@ func TestDropoutAttemptAtARelapseIsItsFirstContact(t *testing.T) {
 	at := time.Hour
 	var attempt *dtUpdate
 	for i := range dropoutRelapsesPerRun {
-		f.updateAt(at, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Actor: dtStaff})
+		f.updateAt(at, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Actor: dtStaff})
 		day := dtStart.Add(at + dtDays(1)).In(calendar.CST).Format("2006-01-02")
 		f.updateAt(at+dtDays(1), RecordAbsenceUpdate, DropoutAbsence{Date: day, Actor: dtTeacher})
 		if i == dropoutRelapsesPerRun-1 {
@@ -91,7 +91,7 @@ func TestDropoutAttemptAtARelapseIsItsFirstContact(t *testing.T) {
 		at += dtDays(2)
 	}
 	after := f.queryAt(at)
-	f.updateAt(at+time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "入读职校", Actor: dtStaff})
+	f.updateAt(at+time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "入读职校", Actor: dtStaff})
 	f.run(dtInput())
 
 	attempt.mustComplete(t, "attempt at the relapse")

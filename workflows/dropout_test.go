@@ -20,6 +20,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/activities"
 	"jiaofu/calendar"
+	"jiaofu/casework"
 	"jiaofu/store"
 )
 
@@ -35,12 +36,12 @@ var (
 	dtStart  = time.Date(2025, 3, 3, 9, 0, 0, 0, calendar.CST)
 	dtCaseID = DropoutCaseID(DropoutWorkflowID(dtStudent), "c1")
 
-	dtTeacher  = dtActor("u-teacher", store.RoleTeacher, dtSchoolCode, dtSchoolPath)
-	dtStaff    = dtActor("u-staff", store.RoleSchoolStaff, dtSchoolCode, dtSchoolPath)
-	dtLeader   = dtActor("u-leader", store.RoleSchoolLeader, dtSchoolCode, dtSchoolPath)
-	dtLeader2  = dtActor("u-leader2", store.RoleSchoolLeader, dtSchoolCode, dtSchoolPath)
-	dtTownship = dtActor("u-township", store.RoleTownshipStaff, "JS-T01", dtTownshipPath)
-	dtOutsider = dtActor("u-outsider", store.RoleTeacher, "JS-S0201", "/JS/JS-T02/JS-S0201/")
+	dtTeacher  = dtActor("u-teacher", casework.RoleTeacher, dtSchoolCode, dtSchoolPath)
+	dtStaff    = dtActor("u-staff", casework.RoleSchoolStaff, dtSchoolCode, dtSchoolPath)
+	dtLeader   = dtActor("u-leader", casework.RoleSchoolLeader, dtSchoolCode, dtSchoolPath)
+	dtLeader2  = dtActor("u-leader2", casework.RoleSchoolLeader, dtSchoolCode, dtSchoolPath)
+	dtTownship = dtActor("u-township", casework.RoleTownshipStaff, "JS-T01", dtTownshipPath)
+	dtOutsider = dtActor("u-outsider", casework.RoleTeacher, "JS-S0201", "/JS/JS-T02/JS-S0201/")
 )
 
 func dtActor(id, role, unit, path string) access.Actor {
@@ -85,7 +86,7 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 			return activities.DropoutOpened{StudentName: "张三", UnitCode: dtSchoolCode, UnitName: "一小", TeacherID: dtTeacher.UserID,
 				Ledger: activities.DropoutLedger{ID: in.CaseID, WorkflowID: in.WorkflowID, StudentID: in.StudentID, UnitID: "ou-s0101",
 					UnitPath: dtSchoolPath, TeacherID: dtTeacher.UserID, OpenedBy: in.OpenedBy.UserID, Reason: in.Reason,
-					LastAttendedOn: in.LastAttendedOn, State: store.DropoutOpen}}, nil
+					LastAttendedOn: in.LastAttendedOn, State: casework.DropoutOpen}}, nil
 		})
 	env.OnActivity(acts.SetDropoutCase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DropoutStep) error {
 		f.mu.Lock()
@@ -131,9 +132,9 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 			f.tasks = append(f.tasks, in)
 			due := in.Spec.Due.Due(calendar.Default(), in.Now)
 			out := activities.TaskOpened{UnitID: "ou-s0101", UnitPath: dtSchoolPath, DueAt: due}
-			if in.Spec.Kind == KindDropoutFirstContact {
-				out.Rungs = []activities.RungAt{{Rung: 1, Target: store.TargetRemind, At: due},
-					{Rung: 2, Target: store.TargetSuperior, At: due.Add(24 * time.Hour)}}
+			if in.Spec.Kind == casework.KindDropoutFirstContact {
+				out.Rungs = []activities.RungAt{{Rung: 1, Target: casework.TargetRemind, At: due},
+					{Rung: 2, Target: casework.TargetSuperior, At: due.Add(24 * time.Hour)}}
 			}
 			return out, nil
 		})
@@ -274,7 +275,7 @@ func TestDropoutFirstContactInTime(t *testing.T) {
 		Visitors: []string{"李老师", "王主任"}, Actor: dtTeacher})
 	second := f.updateAt(3*time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodPhone, Notes: "电话回访", Actor: dtStaff})
 	mid := f.queryAt(4 * time.Hour)
-	out := f.updateAt(dtDays(5), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeTransferred, ReceivingSchool: "宜昌市某中学",
+	out := f.updateAt(dtDays(5), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeTransferred, ReceivingSchool: "宜昌市某中学",
 		Note: "随父母务工转学", Actor: dtStaff})
 	res := f.run(dtInput())
 
@@ -287,10 +288,10 @@ func TestDropoutFirstContactInTime(t *testing.T) {
 	if got := second.result.(AttemptLogged); got.FirstContact || got.AttemptID != dtCaseID+"-a2" {
 		t.Errorf("second attempt answered %+v", got)
 	}
-	if !mid.FirstContactDone || mid.Attempts != 2 || mid.State != store.DropoutOpen {
+	if !mid.FirstContactDone || mid.Attempts != 2 || mid.State != casework.DropoutOpen {
 		t.Errorf("status after the attempts: %+v", mid)
 	}
-	if res.State != store.DropoutClosed || res.Outcome != OutcomeTransferred || res.Attempts != 2 {
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeTransferred || res.Attempts != 2 {
 		t.Errorf("result %+v", res)
 	}
 	if len(f.raises) != 0 || len(f.escalated) != 0 {
@@ -299,20 +300,20 @@ func TestDropoutFirstContactInTime(t *testing.T) {
 	if len(f.tasks) != 1 {
 		t.Fatalf("want one task (first contact), got %+v", f.tasks)
 	}
-	if spec := f.tasks[0].Spec; spec.Kind != KindDropoutFirstContact || spec.AssigneeID != dtTeacher.UserID ||
-		spec.CandidateRole != store.RoleTeacher || spec.UnitCode != dtSchoolCode || spec.Due.String() != "1wd" {
+	if spec := f.tasks[0].Spec; spec.Kind != casework.KindDropoutFirstContact || spec.AssigneeID != dtTeacher.UserID ||
+		spec.CandidateRole != casework.RoleTeacher || spec.UnitCode != dtSchoolCode || spec.Due.String() != "1wd" {
 		t.Errorf("first-contact task spec %+v", spec)
 	}
-	if len(f.settles) != 1 || f.settles[0].TaskID != DropoutWorkflowID(dtStudent)+"-t1" || f.settles[0].State != store.TaskDone ||
-		f.settles[0].Outcome != OutcomeContacted || f.settles[0].Actor.UserID != dtTeacher.UserID {
+	if len(f.settles) != 1 || f.settles[0].TaskID != DropoutWorkflowID(dtStudent)+"-t1" || f.settles[0].State != casework.TaskDone ||
+		f.settles[0].Outcome != casework.OutcomeContacted || f.settles[0].Actor.UserID != dtTeacher.UserID {
 		t.Errorf("first contact settled as %+v", f.settles)
 	}
 	if len(f.attempts) != 2 || f.attempts[0].ID != dtCaseID+"-a1" || f.attempts[0].Method != MethodHomeVisit ||
-		len(f.attempts[0].Visitors) != 2 || f.attempts[0].Role != store.RoleTeacher {
+		len(f.attempts[0].Visitors) != 2 || f.attempts[0].Role != casework.RoleTeacher {
 		t.Errorf("attempts %+v", f.attempts)
 	}
 	last := f.steps[len(f.steps)-1]
-	if last.Ledger.State != store.DropoutClosed || last.Ledger.Outcome != OutcomeTransferred ||
+	if last.Ledger.State != casework.DropoutClosed || last.Ledger.Outcome != casework.OutcomeTransferred ||
 		!strings.Contains(last.Ledger.OutcomeNote, "宜昌市某中学") || last.Audit.Action != "dropout.transferred" {
 		t.Errorf("last step %+v", last)
 	}
@@ -322,7 +323,7 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 	f := newDropoutFixture(t)
 	atTownship := f.queryAt(dtDays(16))
 	atCounty := f.queryAt(dtDays(31))
-	out := f.updateAt(dtDays(32), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "入读县职教中心",
+	out := f.updateAt(dtDays(32), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "入读县职教中心",
 		Actor: dtTownship})
 	res := f.run(dtInput())
 	out.mustComplete(t, "vocational")
@@ -332,10 +333,10 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 		id, target string
 		at         time.Time
 	}{
-		{dtCaseID + "-township", store.TargetTownshipGov, townshipAt},
-		{dtCaseID + "-township-supervision", store.TargetSupervision, townshipAt},
-		{dtCaseID + "-county", store.TargetCountyHQ, countyAt},
-		{dtCaseID + "-county-supervision", store.TargetSupervision, countyAt},
+		{dtCaseID + "-township", casework.TargetTownshipGov, townshipAt},
+		{dtCaseID + "-township-supervision", casework.TargetSupervision, townshipAt},
+		{dtCaseID + "-county", casework.TargetCountyHQ, countyAt},
+		{dtCaseID + "-county-supervision", casework.TargetSupervision, countyAt},
 	}
 	raises := f.raised()
 	if len(raises) != len(want) {
@@ -344,21 +345,21 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 	for i, w := range want {
 		got := raises[i]
 		if got.ID != w.id || got.Target != w.target || !got.At.Equal(w.at) || got.UnitCode != dtSchoolCode ||
-			got.CaseID != dtCaseID || got.Process != ProcessDropout {
+			got.CaseID != dtCaseID || got.Process != casework.ProcessDropout {
 			t.Errorf("escalation %d: got %+v, want %s to %s at %v", i, got, w.id, w.target, w.at)
 		}
 	}
 	if r := raises[0].Reason; !strings.Contains(r, "限期返校通知书") || !strings.Contains(r, "2025-04-02") {
 		t.Errorf("township escalation carries no return-by notice: %q", r)
 	}
-	if atTownship.State != store.DropoutTownship || atTownship.EscalationLevel != 1 {
+	if atTownship.State != casework.DropoutTownship || atTownship.EscalationLevel != 1 {
 		t.Errorf("status at day 16: %+v", atTownship)
 	}
-	if atCounty.State != store.DropoutCountyHQ || atCounty.EscalationLevel != 2 {
+	if atCounty.State != casework.DropoutCountyHQ || atCounty.EscalationLevel != 2 {
 		t.Errorf("status at day 31: %+v", atCounty)
 	}
-	wantSteps := []string{"dropout.return_notice:" + store.DropoutTownship, "dropout.county_supervising:" + store.DropoutCountyHQ,
-		"dropout.vocational:" + store.DropoutClosed}
+	wantSteps := []string{"dropout.return_notice:" + casework.DropoutTownship, "dropout.county_supervising:" + casework.DropoutCountyHQ,
+		"dropout.vocational:" + casework.DropoutClosed}
 	if got := f.stepActions(); !slices.Equal(got, wantSteps) {
 		t.Errorf("steps %v, want %v", got, wantSteps)
 	}
@@ -370,13 +371,13 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 		t.Errorf("the outcome should close the township and county escalations (not supervision's), closes %v", closing)
 	}
 	// The first-contact task climbed its own ladder, and was withdrawn when the case ended.
-	if len(f.escalated) != 2 || f.escalated[0].Rung.Target != store.TargetRemind || f.escalated[1].Rung.Target != store.TargetSuperior {
+	if len(f.escalated) != 2 || f.escalated[0].Rung.Target != casework.TargetRemind || f.escalated[1].Rung.Target != casework.TargetSuperior {
 		t.Errorf("first-contact ladder fired %+v", f.escalated)
 	}
-	if len(f.settles) != 1 || f.settles[0].State != store.TaskCancelled {
+	if len(f.settles) != 1 || f.settles[0].State != casework.TaskCancelled {
 		t.Errorf("first-contact task should be withdrawn, got %+v", f.settles)
 	}
-	if res.State != store.DropoutClosed || res.Outcome != OutcomeVocational {
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeVocational {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -384,25 +385,25 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 func TestDropoutReturnedThenQuietConsolidation(t *testing.T) {
 	f := newDropoutFixture(t)
 	f.updateAt(time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodPhone, Notes: "电话联系家长", Actor: dtTeacher})
-	ret := f.updateAt(dtDays(3), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Note: "已返校", Actor: dtStaff})
+	ret := f.updateAt(dtDays(3), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Note: "已返校", Actor: dtStaff})
 	mid := f.queryAt(dtDays(4))
-	again := f.updateAt(dtDays(5), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "x", Actor: dtStaff})
+	again := f.updateAt(dtDays(5), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "x", Actor: dtStaff})
 	res := f.run(dtInput())
 
 	ret.mustComplete(t, "returned")
 	again.mustReject(t, "outcome during consolidation", CodeWrongState, "consolidation")
 	ends := dtStart.Add(dtDays(3)).Add(20 * 7 * dtDays(1))
-	if mid.State != store.DropoutConsolidating || mid.ConsolidationEnds == nil || !mid.ConsolidationEnds.Equal(ends) {
+	if mid.State != casework.DropoutConsolidating || mid.ConsolidationEnds == nil || !mid.ConsolidationEnds.Equal(ends) {
 		t.Errorf("status in consolidation: %+v (want end %v)", mid, ends)
 	}
-	if res.State != store.DropoutClosed || res.Outcome != OutcomeReturned || res.Relapses != 0 {
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeReturned || res.Relapses != 0 {
 		t.Errorf("result %+v", res)
 	}
-	wantSteps := []string{"dropout.returned:" + store.DropoutConsolidating, "dropout.consolidated:" + store.DropoutClosed}
+	wantSteps := []string{"dropout.returned:" + casework.DropoutConsolidating, "dropout.consolidated:" + casework.DropoutClosed}
 	if got := f.stepActions(); !slices.Equal(got, wantSteps) {
 		t.Errorf("steps %v, want %v", got, wantSteps)
 	}
-	if last := f.steps[1]; !last.Audit.At.Equal(ends) || last.Ledger.Outcome != OutcomeReturned {
+	if last := f.steps[1]; !last.Audit.At.Equal(ends) || last.Ledger.Outcome != casework.OutcomeReturned {
 		t.Errorf("consolidation should end quietly at %v with outcome returned: %+v", ends, last)
 	}
 	if len(f.raises) != 0 {
@@ -414,12 +415,12 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	f := newDropoutFixture(t)
 	f.updateAt(time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodHomeVisit, Notes: "家访", Actor: dtTeacher})
 	early := f.updateAt(dtDays(1), RecordAbsenceUpdate, DropoutAbsence{Date: "2025-03-04", Actor: dtTeacher})
-	f.updateAt(dtDays(3), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Note: "已返校", Actor: dtStaff})
+	f.updateAt(dtDays(3), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Note: "已返校", Actor: dtStaff})
 	relapseAt := dtDays(40) // 12 April 2025
 	before := f.updateAt(relapseAt-time.Hour, RecordAbsenceUpdate, DropoutAbsence{Date: "2025-03-05", Actor: dtTeacher})
 	relapse := f.updateAt(relapseAt, RecordAbsenceUpdate, DropoutAbsence{Date: "2025-04-11", Note: "周五起未到校", Actor: dtTeacher})
 	reopened := f.queryAt(relapseAt + time.Hour)
-	out := f.updateAt(relapseAt+dtDays(31), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeSendHome, Note: "重度残疾，转送教上门",
+	out := f.updateAt(relapseAt+dtDays(31), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeSendHome, Note: "重度残疾，转送教上门",
 		Actor: dtLeader})
 	res := f.run(dtInput())
 
@@ -427,7 +428,7 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	before.mustReject(t, "absence before the return", CodeInvalid, "before the student's return")
 	relapse.mustComplete(t, "relapse")
 	out.mustComplete(t, "send home")
-	if reopened.State != store.DropoutOpen || reopened.Relapses != 1 || reopened.FirstContactDone || reopened.EscalationLevel != 0 {
+	if reopened.State != casework.DropoutOpen || reopened.Relapses != 1 || reopened.FirstContactDone || reopened.EscalationLevel != 0 {
 		t.Errorf("status after the relapse: %+v", reopened)
 	}
 	start := dtStart.Add(relapseAt)
@@ -449,7 +450,7 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	}
 	var contactTasks int
 	for _, tk := range f.tasks {
-		if tk.Spec.Kind == KindDropoutFirstContact {
+		if tk.Spec.Kind == casework.KindDropoutFirstContact {
 			contactTasks++
 		}
 	}
@@ -457,27 +458,27 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 		t.Errorf("a relapse should open a new first-contact task; opened %d", contactTasks)
 	}
 	actions := f.stepActions()
-	if !slices.Contains(actions, "dropout.relapse:"+store.DropoutOpen) {
+	if !slices.Contains(actions, "dropout.relapse:"+casework.DropoutOpen) {
 		t.Errorf("no relapse on record: %v", actions)
 	}
 	last := f.steps[len(f.steps)-1]
-	if last.Ledger.Outcome != OutcomeSendHome || !strings.Contains(last.Ledger.OutcomeNote, "送教上门") ||
+	if last.Ledger.Outcome != casework.OutcomeSendHome || !strings.Contains(last.Ledger.OutcomeNote, "送教上门") ||
 		last.Audit.After.(map[string]any)["handoff"] != "送教上门" {
 		t.Errorf("send-home hand-off not recorded: %+v", last)
 	}
-	if res.State != store.DropoutClosed || res.Outcome != OutcomeSendHome || res.Relapses != 1 {
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeSendHome || res.Relapses != 1 {
 		t.Errorf("result %+v", res)
 	}
 }
 
 func TestDropoutTransferNeedsReceivingSchool(t *testing.T) {
 	f := newDropoutFixture(t)
-	noSchool := f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeTransferred, Note: "转学", Actor: dtStaff})
-	noNote := f.updateAt(2*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeClosed, Actor: dtStaff})
+	noSchool := f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeTransferred, Note: "转学", Actor: dtStaff})
+	noNote := f.updateAt(2*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeClosed, Actor: dtStaff})
 	unknown := f.updateAt(3*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: "expelled", Note: "x", Actor: dtStaff})
-	outsider := f.updateAt(3*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeTransferred, ReceivingSchool: "某校",
+	outsider := f.updateAt(3*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeTransferred, ReceivingSchool: "某校",
 		Actor: dtOutsider})
-	ok := f.updateAt(4*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeTransferred, ReceivingSchool: "恩施市实验中学",
+	ok := f.updateAt(4*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeTransferred, ReceivingSchool: "恩施市实验中学",
 		Actor: dtStaff})
 	res := f.run(dtInput())
 
@@ -486,10 +487,10 @@ func TestDropoutTransferNeedsReceivingSchool(t *testing.T) {
 	unknown.mustReject(t, "unknown outcome", CodeOutcomeNotAllowed, "outcome")
 	outsider.mustReject(t, "outcome by an outsider", CodeNotCandidate, "u-outsider")
 	ok.mustComplete(t, "transfer")
-	if got := ok.result.(DropoutStatus); got.State != store.DropoutClosed || got.Outcome != OutcomeTransferred {
+	if got := ok.result.(DropoutStatus); got.State != casework.DropoutClosed || got.Outcome != casework.OutcomeTransferred {
 		t.Errorf("transfer answered %+v", got)
 	}
-	if res.Outcome != OutcomeTransferred {
+	if res.Outcome != casework.OutcomeTransferred {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -497,65 +498,65 @@ func TestDropoutTransferNeedsReceivingSchool(t *testing.T) {
 func TestDropoutClosureNeedsApproval(t *testing.T) {
 	f := newDropoutFixture(t)
 	wf := DropoutWorkflowID(dtStudent)
-	ask := f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeClosed, Note: "举家迁往外省，学籍未转",
+	ask := f.updateAt(time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeClosed, Note: "举家迁往外省，学籍未转",
 		Actor: dtLeader})
 	closing := f.queryAt(90 * time.Minute)
-	blocked := f.updateAt(2*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "x", Actor: dtStaff})
-	self := f.updateAt(2*time.Hour, TaskActionUpdate, TaskAction{TaskID: wf + "-t2", Action: ActionComplete, Outcome: OutcomeApprove,
+	blocked := f.updateAt(2*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "x", Actor: dtStaff})
+	self := f.updateAt(2*time.Hour, TaskActionUpdate, TaskAction{TaskID: wf + "-t2", Action: ActionComplete, Outcome: casework.OutcomeApprove,
 		Actor: dtLeader})
-	reject := f.updateAt(3*time.Hour, TaskActionUpdate, TaskAction{TaskID: wf + "-t2", Action: ActionComplete, Outcome: OutcomeReject,
+	reject := f.updateAt(3*time.Hour, TaskActionUpdate, TaskAction{TaskID: wf + "-t2", Action: ActionComplete, Outcome: casework.OutcomeReject,
 		Comment: "请先核实去向", Actor: dtLeader2})
 	reopened := f.queryAt(4 * time.Hour)
 	// Asked again the day before the township deadline: the deadline still fires while the
 	// request waits, and the approval closes the case.
-	ask2 := f.updateAt(dtDays(14), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeClosed, Note: "经核实已在外省入学，学籍系统未转",
+	ask2 := f.updateAt(dtDays(14), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeClosed, Note: "经核实已在外省入学，学籍系统未转",
 		Actor: dtStaff})
 	during := f.queryAt(dtDays(15) + time.Hour)
-	approve := f.updateAt(dtDays(16), TaskActionUpdate, TaskAction{TaskID: wf + "-t3", Action: ActionComplete, Outcome: OutcomeApprove,
+	approve := f.updateAt(dtDays(16), TaskActionUpdate, TaskAction{TaskID: wf + "-t3", Action: ActionComplete, Outcome: casework.OutcomeApprove,
 		Actor: dtLeader2})
 	res := f.run(dtInput())
 
 	ask.mustComplete(t, "closure request")
-	if closing.State != store.DropoutClosing || !closing.ClosePending {
+	if closing.State != casework.DropoutClosing || !closing.ClosePending {
 		t.Errorf("status while the closure waits: %+v", closing)
 	}
 	blocked.mustReject(t, "outcome while closing", CodeWrongState, "approval")
 	self.mustReject(t, "approval by the requester", CodeSeparationOfDuties, "separation of duties")
 	reject.mustComplete(t, "reject")
-	if reopened.State != store.DropoutOpen || reopened.ClosePending {
+	if reopened.State != casework.DropoutOpen || reopened.ClosePending {
 		t.Errorf("status after the rejection: %+v", reopened)
 	}
 	ask2.mustComplete(t, "second closure request")
-	if during.State != store.DropoutClosing || during.EscalationLevel != 1 {
+	if during.State != casework.DropoutClosing || during.EscalationLevel != 1 {
 		t.Errorf("status after the township deadline, closure pending: %+v", during)
 	}
 	approve.mustComplete(t, "approve")
 
 	var approvals []activities.TaskSpec
 	for _, tk := range f.tasks {
-		if tk.Spec.Kind == KindDropoutCloseApproval {
+		if tk.Spec.Kind == casework.KindDropoutCloseApproval {
 			approvals = append(approvals, tk.Spec)
 		}
 	}
-	if len(approvals) != 2 || approvals[0].CandidateRole != store.RoleSchoolLeader ||
+	if len(approvals) != 2 || approvals[0].CandidateRole != casework.RoleSchoolLeader ||
 		!slices.Equal(approvals[0].Exclude, []string{dtLeader.UserID}) || !slices.Equal(approvals[1].Exclude, []string{dtStaff.UserID}) ||
-		!slices.Equal(approvals[0].Outcomes, []string{OutcomeApprove, OutcomeReject}) || approvals[0].Due.String() != "3wd" {
+		!slices.Equal(approvals[0].Outcomes, []string{casework.OutcomeApprove, casework.OutcomeReject}) || approvals[0].Due.String() != "3wd" {
 		t.Errorf("close approval tasks %+v", approvals)
 	}
-	wantSteps := []string{"dropout.close_requested:" + store.DropoutClosing, "dropout.close_rejected:" + store.DropoutOpen,
-		"dropout.close_requested:" + store.DropoutClosing, "dropout.return_notice:" + store.DropoutClosing,
-		"dropout.closed:" + store.DropoutClosed}
+	wantSteps := []string{"dropout.close_requested:" + casework.DropoutClosing, "dropout.close_rejected:" + casework.DropoutOpen,
+		"dropout.close_requested:" + casework.DropoutClosing, "dropout.return_notice:" + casework.DropoutClosing,
+		"dropout.closed:" + casework.DropoutClosed}
 	if got := f.stepActions(); !slices.Equal(got, wantSteps) {
 		t.Errorf("steps %v, want %v", got, wantSteps)
 	}
 	last := f.steps[len(f.steps)-1]
-	if last.Ledger.Outcome != OutcomeClosed || last.Ledger.OutcomeNote != "经核实已在外省入学，学籍系统未转" || last.Audit.Actor.UserID != dtLeader2.UserID {
+	if last.Ledger.Outcome != casework.OutcomeClosed || last.Ledger.OutcomeNote != "经核实已在外省入学，学籍系统未转" || last.Audit.Actor.UserID != dtLeader2.UserID {
 		t.Errorf("closure step %+v", last)
 	}
 	if len(f.raises) != 2 {
 		t.Errorf("the township deadline should fire while the closure waits: %+v", f.raises)
 	}
-	if res.State != store.DropoutClosed || res.Outcome != OutcomeClosed {
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeClosed {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -567,9 +568,9 @@ func TestDropoutAttemptByOutsiderRejected(t *testing.T) {
 	noNotes := f.updateAt(2*time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodPhone, Notes: "  ", Actor: dtTeacher})
 	township := f.updateAt(3*time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodHomeVisit, Notes: "乡镇干部入户",
 		Actor: dtTownship})
-	f.updateAt(4*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Actor: dtStaff})
+	f.updateAt(4*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Actor: dtStaff})
 	f.updateAt(5*time.Hour, RecordAbsenceUpdate, DropoutAbsence{Date: "2025-03-03", Actor: dtTeacher})
-	f.updateAt(6*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "x", Actor: dtStaff})
+	f.updateAt(6*time.Hour, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "x", Actor: dtStaff})
 	res := f.run(dtInput())
 
 	outsider.mustReject(t, "attempt by an outsider", CodeNotCandidate, "u-outsider")
@@ -579,14 +580,14 @@ func TestDropoutAttemptByOutsiderRejected(t *testing.T) {
 	if !township.result.(AttemptLogged).FirstContact {
 		t.Errorf("the township's attempt was the first contact: %+v", township.result)
 	}
-	if len(f.attempts) != 1 || f.attempts[0].By.UserID != dtTownship.UserID || f.attempts[0].Role != store.RoleTownshipStaff {
+	if len(f.attempts) != 1 || f.attempts[0].By.UserID != dtTownship.UserID || f.attempts[0].Role != casework.RoleTownshipStaff {
 		t.Errorf("attempts %+v", f.attempts)
 	}
 	// Completed by the township's attempt; the relapse's fresh task withdrawn at the end.
-	if len(f.settles) != 2 || f.settles[0].State != store.TaskDone || f.settles[1].State != store.TaskCancelled {
+	if len(f.settles) != 2 || f.settles[0].State != casework.TaskDone || f.settles[1].State != casework.TaskCancelled {
 		t.Errorf("first-contact settlements %+v", f.settles)
 	}
-	if res.Outcome != OutcomeVocational || res.Relapses != 1 {
+	if res.Outcome != casework.OutcomeVocational || res.Relapses != 1 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -595,7 +596,7 @@ func TestDropoutContinuesAsNewAfterRelapses(t *testing.T) {
 	f := newDropoutFixture(t)
 	at := time.Hour
 	for i := range dropoutRelapsesPerRun {
-		f.updateAt(at, RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeReturned, Actor: dtStaff})
+		f.updateAt(at, RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeReturned, Actor: dtStaff})
 		f.updateAt(at+dtDays(1), RecordAbsenceUpdate, DropoutAbsence{Date: dtStart.Add(at + dtDays(1)).In(calendar.CST).Format("2006-01-02"),
 			Note: fmt.Sprintf("第 %d 次反复", i+1), Actor: dtTeacher})
 		at += dtDays(2)
@@ -613,7 +614,7 @@ func TestDropoutContinuesAsNewAfterRelapses(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := next.Resume
-	if r == nil || r.Relapses != dropoutRelapsesPerRun || r.Ledger.State != store.DropoutOpen || r.Ledger.ID != dtCaseID ||
+	if r == nil || r.Relapses != dropoutRelapsesPerRun || r.Ledger.State != casework.DropoutOpen || r.Ledger.ID != dtCaseID ||
 		r.TaskSeq != dropoutRelapsesPerRun || r.UnitCode != dtSchoolCode || next.Timings.ReturnWindow.String() != "15d" {
 		t.Fatalf("carried over: %+v / %+v", next, r)
 	}
@@ -622,13 +623,13 @@ func TestDropoutContinuesAsNewAfterRelapses(t *testing.T) {
 	g := newDropoutFixture(t)
 	g.env.SetStartTime(r.RoundStart)
 	attempt := g.updateAt(time.Hour, LogAttemptUpdate, DropoutAttempt{Method: MethodPhone, Notes: "电话", Actor: dtTeacher})
-	g.updateAt(dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: OutcomeVocational, Note: "入读职校", Actor: dtStaff})
+	g.updateAt(dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeVocational, Note: "入读职校", Actor: dtStaff})
 	res := g.run(next)
 	attempt.mustComplete(t, "attempt after continue-as-new")
 	if g.openCalls != 0 {
 		t.Errorf("the continued run reopened the case")
 	}
-	if len(g.tasks) != 1 || g.tasks[0].Spec.Kind != KindDropoutFirstContact {
+	if len(g.tasks) != 1 || g.tasks[0].Spec.Kind != casework.KindDropoutFirstContact {
 		t.Errorf("continued run opened %+v", g.tasks)
 	}
 	if got := attempt.result.(AttemptLogged); !got.FirstContact || got.AttemptID != fmt.Sprintf("%s-a%d", dtCaseID, r.Attempts+1) {
@@ -637,7 +638,7 @@ func TestDropoutContinuesAsNewAfterRelapses(t *testing.T) {
 	if len(g.settles) != 1 || g.settles[0].TaskID != fmt.Sprintf("%s-t%d", DropoutWorkflowID(dtStudent), r.TaskSeq+1) {
 		t.Errorf("task numbering should continue: %+v", g.settles)
 	}
-	if res.Relapses != dropoutRelapsesPerRun || res.Outcome != OutcomeVocational {
+	if res.Relapses != dropoutRelapsesPerRun || res.Outcome != casework.OutcomeVocational {
 		t.Errorf("result %+v", res)
 	}
 }

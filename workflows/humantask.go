@@ -13,7 +13,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/activities"
 	"jiaofu/calendar"
-	"jiaofu/store"
+	"jiaofu/casework"
 )
 
 // TaskActionUpdate is the one Update through which people act on any task of any process.
@@ -28,9 +28,6 @@ const (
 	ActionUrge     = "urge"
 	ActionWithdraw = "withdraw"
 )
-
-// OutcomeWithdrawn is the result of a task whose case the owner withdrew (撤回).
-const OutcomeWithdrawn = "withdrawn"
 
 // Error types carried by refused updates since before refusal codes (refusal.go): the type of a
 // refusal is still one of these, for API processes that read only the type.
@@ -101,8 +98,8 @@ func (t *TaskState) revise() int {
 
 // projection is the task as the store should show it now, numbered (revise): every call is a
 // write the workflow is about to hand an activity.
-func (t *TaskState) projection(wfID, state string) store.Task {
-	p := store.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
+func (t *TaskState) projection(wfID, state string) casework.Task {
+	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
 		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
 	for i, o := range t.Spec.Outcomes {
@@ -325,7 +322,7 @@ func (t *Tasks) Check(kind string, rule func(TaskAction) error) {
 // task takes: a reason for the outcomes the spec says need one, and the process's own rule.
 func (t *Tasks) completionRules(task *TaskState, a TaskAction) error {
 	if slices.Contains(task.Spec.CommentRequired, a.Outcome) && strings.TrimSpace(a.Comment) == "" {
-		if a.Outcome == OutcomeReturn || a.Outcome == OutcomeReject {
+		if a.Outcome == casework.OutcomeReturn || a.Outcome == casework.OutcomeReject {
 			return refuseField(CodeInvalid, "comment", because("reason_required"), "comment: a reason is required when returning or rejecting")
 		}
 		return refuseField(CodeInvalid, "comment", because("reason_required"), "comment: a reason is required for the outcome %q", a.Outcome)
@@ -355,13 +352,13 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 		return TaskActionResult{}, err
 	}
 	now := workflow.Now(ctx)
-	before := map[string]any{"assignee": task.Assignee, "state": store.TaskOpen}
+	before := map[string]any{"assignee": task.Assignee, "state": casework.TaskOpen}
 	role := eligibleRole(task, a.Actor)
-	state, action := store.TaskOpen, "task."+a.Action+"ed"
+	state, action := casework.TaskOpen, "task."+a.Action+"ed"
 	switch a.Action {
 	case ActionComplete:
 		task.Result = &TaskResult{Outcome: a.Outcome, Comment: a.Comment, Fields: a.Fields, By: a.Actor, Role: role, At: now}
-		state, action = store.TaskDone, "task.completed"
+		state, action = casework.TaskDone, "task.completed"
 	case ActionClaim:
 		task.Assignee = a.Actor.UserID
 	case ActionUnclaim:
@@ -374,8 +371,8 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 		}
 		a.Fields["to_user"] = a.Target.Username
 	case ActionWithdraw:
-		task.Result = &TaskResult{Outcome: OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: now}
-		state, action, role = store.TaskCancelled, "task.withdrawn", "owner"
+		task.Result = &TaskResult{Outcome: casework.OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: now}
+		state, action, role = casework.TaskCancelled, "task.withdrawn", "owner"
 	case ActionUrge:
 		task.Urges++
 		if task.LastUrge == nil {
@@ -501,7 +498,7 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 		task.Level = rung.Rung
 		t.escalating++
 		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, activities.EscalateInput{
-			Task: task.projection(t.wfID, store.TaskOpen), Rung: rung}).Get(ctx, nil)
+			Task: task.projection(t.wfID, casework.TaskOpen), Rung: rung}).Get(ctx, nil)
 		t.escalating--
 		if err != nil {
 			workflow.GetLogger(ctx).Error("escalation failed", "task", task.ID, "rung", rung.Rung, "error", err)

@@ -21,6 +21,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/activities"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -44,7 +45,7 @@ func atSchool(role string) access.Role {
 }
 
 func atAidCenter() access.Role {
-	return access.Role{Role: store.RoleAidCenter, UnitCode: "JS-ZZZX", UnitKind: "section", UnitPath: aidPath}
+	return access.Role{Role: casework.RoleAidCenter, UnitCode: "JS-ZZZX", UnitKind: "section", UnitPath: aidPath}
 }
 
 func person(id string, roles ...access.Role) access.Actor {
@@ -52,11 +53,11 @@ func person(id string, roles ...access.Role) access.Actor {
 }
 
 var (
-	applicant   = person("staff1", atSchool(store.RoleSchoolStaff))
-	staff2      = person("staff2", atSchool(store.RoleSchoolStaff))
-	leader1     = person("leader1", atSchool(store.RoleSchoolLeader))
-	leader2     = person("leader2", atSchool(store.RoleSchoolLeader))
-	otherLeader = person("leader9", access.Role{Role: store.RoleSchoolLeader, UnitCode: "JS-S0909", UnitKind: "school", UnitPath: otherPath})
+	applicant   = person("staff1", atSchool(casework.RoleSchoolStaff))
+	staff2      = person("staff2", atSchool(casework.RoleSchoolStaff))
+	leader1     = person("leader1", atSchool(casework.RoleSchoolLeader))
+	leader2     = person("leader2", atSchool(casework.RoleSchoolLeader))
+	otherLeader = person("leader9", access.Role{Role: casework.RoleSchoolLeader, UnitCode: "JS-S0909", UnitKind: "school", UnitPath: otherPath})
 	aid1        = person("aid1", atAidCenter())
 	aid2        = person("aid2", atAidCenter())
 )
@@ -87,7 +88,7 @@ type batchStepCall struct {
 }
 
 type objectionCall struct {
-	Rec store.Objection
+	Rec casework.Objection
 	At  time.Time
 }
 
@@ -221,7 +222,7 @@ func newHarness(t *testing.T, wfID string) *harness {
 			return nil
 		})
 	env.OnActivity(acts.SaveObjection, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in store.Objection) error {
+		func(_ context.Context, in casework.Objection) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.objections = append(h.objections, objectionCall{Rec: in, At: h.env.Now()})
@@ -489,13 +490,13 @@ func (h *harness) requireDisbursedOnce(channel string) activities.DisburseInput 
 func TestTaskRefusesWrongPersonOutcomeAndClosedTask(t *testing.T) {
 	h := newSubsidy(t)
 	t1 := h.taskID(1)
-	wrongSchool := h.actAt(1*time.Hour, "leader of another school", complete(t1, otherLeader, workflows.OutcomeApprove))
-	staff := h.actAt(1*time.Hour+time.Minute, "school staff, not a leader", complete(t1, staff2, workflows.OutcomeApprove))
-	uphold := h.actAt(2*time.Hour, "uphold on a review", complete(t1, leader1, workflows.OutcomeUphold))
+	wrongSchool := h.actAt(1*time.Hour, "leader of another school", complete(t1, otherLeader, casework.OutcomeApprove))
+	staff := h.actAt(1*time.Hour+time.Minute, "school staff, not a leader", complete(t1, staff2, casework.OutcomeApprove))
+	uphold := h.actAt(2*time.Hour, "uphold on a review", complete(t1, leader1, casework.OutcomeUphold))
 	unknown := h.actAt(2*time.Hour+time.Minute, "unknown action", workflows.TaskAction{TaskID: t1, Action: "approve", Actor: leader1})
-	noTask := h.actAt(2*time.Hour+2*time.Minute, "unknown task", complete(h.taskID(9), leader1, workflows.OutcomeApprove))
-	approve := h.actAt(3*time.Hour, "leader1 approves", complete(t1, leader1, workflows.OutcomeApprove))
-	again := h.actAt(4*time.Hour, "leader2 completes the completed task", complete(t1, leader2, workflows.OutcomeReject))
+	noTask := h.actAt(2*time.Hour+2*time.Minute, "unknown task", complete(h.taskID(9), leader1, casework.OutcomeApprove))
+	approve := h.actAt(3*time.Hour, "leader1 approves", complete(t1, leader1, casework.OutcomeApprove))
+	again := h.actAt(4*time.Hour, "leader2 completes the completed task", complete(t1, leader2, casework.OutcomeReject))
 	urgeDone := h.actAt(4*time.Hour+time.Minute, "urge on the completed task", workflows.TaskAction{TaskID: t1, Action: workflows.ActionUrge, Actor: applicant})
 	h.publicityThenSignOff(5*time.Hour, 100*time.Hour, "")
 
@@ -506,7 +507,7 @@ func TestTaskRefusesWrongPersonOutcomeAndClosedTask(t *testing.T) {
 	h.requireRejected(uphold, workflows.CodeOutcomeNotAllowed, `"uphold" is not one of [approve reject return]`)
 	h.requireRejected(unknown, workflows.CodeInvalid, `action: "approve" is not one of`)
 	h.requireRejected(noTask, workflows.CodeTaskNotOpen, "is not open")
-	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskDone, Outcome: workflows.OutcomeApprove}, h.taskResult(approve))
+	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: casework.TaskDone, Outcome: casework.OutcomeApprove}, h.taskResult(approve))
 	h.requireRejected(again, workflows.CodeTaskNotOpen, "task "+t1+" is not open")
 	h.requireRejected(urgeDone, workflows.CodeTaskNotOpen, "is not open")
 
@@ -515,14 +516,14 @@ func TestTaskRefusesWrongPersonOutcomeAndClosedTask(t *testing.T) {
 	require.Len(t, changes, 1)
 	require.Equal(t, "task.completed", changes[0].Action)
 	require.Equal(t, leader1.UserID, changes[0].Actor.UserID)
-	require.Equal(t, store.RoleSchoolLeader, changes[0].ActorRole)
+	require.Equal(t, casework.RoleSchoolLeader, changes[0].ActorRole)
 	require.Equal(t, t1, changes[0].Task.ID)
-	require.Equal(t, store.TaskDone, changes[0].Task.State)
-	require.Equal(t, workflows.OutcomeApprove, changes[0].Task.Outcome)
+	require.Equal(t, casework.TaskDone, changes[0].Task.State)
+	require.Equal(t, casework.OutcomeApprove, changes[0].Task.Outcome)
 	require.Equal(t, leader1.UserID, changes[0].Task.CompletedBy)
 	require.True(t, t0.Add(3*time.Hour).Equal(changes[0].At))
 	require.Len(t, h.Opened(), 1)
-	require.Equal(t, store.AppDisbursed, res.State)
+	require.Equal(t, casework.AppDisbursed, res.State)
 }
 
 // TestTaskRacingCompletionsOneWins: two leaders complete the same task in the same instant (two
@@ -532,8 +533,8 @@ func TestTaskRacingCompletionsOneWins(t *testing.T) {
 	t1 := h.taskID(1)
 	o1, o2 := &outcome{label: "leader1 approves"}, &outcome{label: "leader2 rejects"}
 	h.at(time.Hour, func() {
-		h.send(workflows.TaskActionUpdate, o1, complete(t1, leader1, workflows.OutcomeApprove))
-		h.send(workflows.TaskActionUpdate, o2, complete(t1, leader2, workflows.OutcomeReject))
+		h.send(workflows.TaskActionUpdate, o1, complete(t1, leader1, casework.OutcomeApprove))
+		h.send(workflows.TaskActionUpdate, o2, complete(t1, leader2, casework.OutcomeReject))
 	})
 	h.publicityThenSignOff(2*time.Hour, 100*time.Hour, "")
 
@@ -563,11 +564,11 @@ func TestTaskRacingCompletionsOneWins(t *testing.T) {
 	require.Equal(t, completed[0].Actor.UserID, decided.Update.ReviewerID)
 	if winner.label == o1.label {
 		require.Equal(t, leader1.UserID, decided.Update.ReviewerID)
-		require.Equal(t, store.AppDisbursed, res.State)
+		require.Equal(t, casework.AppDisbursed, res.State)
 		h.requireDisbursedOnce(workflows.DefaultChannel)
 	} else {
 		require.Equal(t, leader2.UserID, decided.Update.ReviewerID)
-		require.Equal(t, store.AppRejected, res.State)
+		require.Equal(t, casework.AppRejected, res.State)
 		require.Empty(t, h.Disbursed())
 	}
 	t.Logf("winner: %s; loser: %s (%v)", winner.label, loser.label, loser.err)
@@ -590,10 +591,10 @@ func TestTaskClaimTransferUrge(t *testing.T) {
 	m := time.Minute
 	unclaimNotMine := h.actAt(30*m, "leader2 releases an unclaimed task", act(leader2, workflows.ActionUnclaim))
 	claimOutsider := h.actAt(40*m, "another school's leader claims", act(otherLeader, workflows.ActionClaim))
-	claimApplicant := h.actAt(41*m, "the applicant (also a leader) claims", act(person("staff1", atSchool(store.RoleSchoolLeader)), workflows.ActionClaim))
+	claimApplicant := h.actAt(41*m, "the applicant (also a leader) claims", act(person("staff1", atSchool(casework.RoleSchoolLeader)), workflows.ActionClaim))
 	claim := h.actAt(60*m, "leader1 claims", act(leader1, workflows.ActionClaim))
 	claimAgain := h.actAt(61*m, "leader1 claims again", act(leader1, workflows.ActionClaim))
-	completeOther := h.actAt(120*m, "leader2 completes leader1's task", complete(t1, leader2, workflows.OutcomeApprove))
+	completeOther := h.actAt(120*m, "leader2 completes leader1's task", complete(t1, leader2, casework.OutcomeApprove))
 	claimOther := h.actAt(121*m, "leader2 claims leader1's task", act(leader2, workflows.ActionClaim))
 	urge1 := h.actAt(180*m, "the applicant urges", act(applicant, workflows.ActionUrge))
 	urgeOutsider := h.actAt(181*m, "another school's leader urges", act(otherLeader, workflows.ActionUrge))
@@ -604,17 +605,17 @@ func TestTaskClaimTransferUrge(t *testing.T) {
 	transferSelf := h.actAt(243*m, "transfer to oneself", transfer(leader1, leader1))
 	transferNobody := h.actAt(244*m, "transfer to nobody", act(leader1, workflows.ActionTransfer))
 	transferOK := h.actAt(245*m, "leader1 transfers to leader2", transfer(leader1, leader2))
-	completeOld := h.actAt(300*m, "leader1 completes after transferring", complete(t1, leader1, workflows.OutcomeApprove))
-	completeNew := h.actAt(301*m, "leader2 completes", complete(t1, leader2, workflows.OutcomeApprove))
+	completeOld := h.actAt(300*m, "leader1 completes after transferring", complete(t1, leader1, casework.OutcomeApprove))
+	completeNew := h.actAt(301*m, "leader2 completes", complete(t1, leader2, casework.OutcomeApprove))
 	h.publicityThenSignOff(6*time.Hour, 100*time.Hour, "")
 
 	res := h.runSubsidy(subsidyInput(applicant))
-	require.Equal(t, store.AppDisbursed, res.State)
+	require.Equal(t, casework.AppDisbursed, res.State)
 
 	h.requireRejected(unclaimNotMine, workflows.CodeNotCandidate, "only the person who claimed")
 	h.requireRejected(claimOutsider, workflows.CodeNotCandidate, "leader9 may not claim")
 	h.requireRejected(claimApplicant, workflows.CodeNotCandidate, "staff1 may not claim")
-	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskOpen, AssigneeID: leader1.UserID}, h.taskResult(claim))
+	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: casework.TaskOpen, AssigneeID: leader1.UserID}, h.taskResult(claim))
 	h.requireRejected(claimAgain, workflows.CodeDuplicate, "already claimed by you")
 	h.requireRejected(completeOther, workflows.CodeNotCandidate, "(claimed by another person)")
 	h.requireRejected(claimOther, workflows.CodeNotCandidate, "already claimed by someone else")
@@ -626,7 +627,7 @@ func TestTaskClaimTransferUrge(t *testing.T) {
 	h.requireRejected(transferExcluded, workflows.CodeSeparationOfDuties, "separation of duties bars staff1")
 	h.requireRejected(transferSelf, workflows.CodeInvalid, "cannot transfer a task to yourself")
 	h.requireRejected(transferNobody, workflows.CodeInvalid, "to_user: required")
-	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskOpen, AssigneeID: leader2.UserID}, h.taskResult(transferOK))
+	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: casework.TaskOpen, AssigneeID: leader2.UserID}, h.taskResult(transferOK))
 	h.requireRejected(completeOld, workflows.CodeNotCandidate, "leader1 may not act on this task")
 	h.taskResult(completeNew)
 
@@ -640,29 +641,29 @@ func TestTaskClaimTransferUrge(t *testing.T) {
 
 	claimed := changes[0]
 	require.Equal(t, leader1.UserID, claimed.Actor.UserID)
-	require.Equal(t, store.RoleSchoolLeader, claimed.ActorRole)
+	require.Equal(t, casework.RoleSchoolLeader, claimed.ActorRole)
 	require.Equal(t, leader1.UserID, claimed.Task.AssigneeID)
-	require.Equal(t, map[string]any{"assignee": "", "state": store.TaskOpen}, claimed.Before)
+	require.Equal(t, map[string]any{"assignee": "", "state": casework.TaskOpen}, claimed.Before)
 
 	u1, u2 := changes[1], changes[2]
 	require.Equal(t, applicant.UserID, u1.Actor.UserID)
 	require.Equal(t, 1, u1.Task.UrgeCount, "urge increments the count")
-	require.Equal(t, store.RoleSchoolStaff, u1.ActorRole, "an urger without the task's role is recorded under their first role")
+	require.Equal(t, casework.RoleSchoolStaff, u1.ActorRole, "an urger without the task's role is recorded under their first role")
 	require.Equal(t, leader2.UserID, u2.Actor.UserID)
 	require.Equal(t, 2, u2.Task.UrgeCount)
 	require.Equal(t, leader1.UserID, u2.Task.AssigneeID, "urging does not change the assignee")
-	require.Equal(t, store.TaskOpen, u2.Task.State)
+	require.Equal(t, casework.TaskOpen, u2.Task.State)
 
 	tr := changes[3]
 	require.Equal(t, leader1.UserID, tr.Actor.UserID)
 	require.Equal(t, leader2.UserID, tr.Task.AssigneeID)
 	require.Equal(t, map[string]string{"to_user": leader2.Username}, tr.Fields)
-	require.Equal(t, map[string]any{"assignee": leader1.UserID, "state": store.TaskOpen}, tr.Before)
+	require.Equal(t, map[string]any{"assignee": leader1.UserID, "state": casework.TaskOpen}, tr.Before)
 
 	done := changes[4]
 	require.Equal(t, leader2.UserID, done.Actor.UserID)
-	require.Equal(t, store.RoleSchoolLeader, done.ActorRole)
-	require.Equal(t, store.TaskDone, done.Task.State)
+	require.Equal(t, casework.RoleSchoolLeader, done.ActorRole)
+	require.Equal(t, casework.TaskDone, done.Task.State)
 	require.Equal(t, 2, done.Task.UrgeCount)
 	require.Equal(t, leader2.UserID, done.Task.CompletedBy)
 	require.Equal(t, leader2.UserID, h.Apps()[0].Update.ReviewerID, "the reviewer on record is who completed")
@@ -675,23 +676,23 @@ func TestTaskUnclaimReturnsToPool(t *testing.T) {
 	t1 := h.taskID(1)
 	claim := h.actAt(time.Hour, "leader1 claims", workflows.TaskAction{TaskID: t1, Action: workflows.ActionClaim, Actor: leader1})
 	release := h.actAt(2*time.Hour, "leader1 releases", workflows.TaskAction{TaskID: t1, Action: workflows.ActionUnclaim, Actor: leader1})
-	approve := h.actAt(3*time.Hour, "leader2 approves", complete(t1, leader2, workflows.OutcomeApprove))
+	approve := h.actAt(3*time.Hour, "leader2 approves", complete(t1, leader2, casework.OutcomeApprove))
 	h.publicityThenSignOff(4*time.Hour, 100*time.Hour, "")
 
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(claim)
-	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: store.TaskOpen}, h.taskResult(release))
+	require.Equal(t, workflows.TaskActionResult{TaskID: t1, State: casework.TaskOpen}, h.taskResult(release))
 	h.taskResult(approve)
 	un := h.ChangesWith("task.unclaimed")
 	require.Len(t, un, 1)
 	require.Equal(t, "", un[0].Task.AssigneeID)
-	require.Equal(t, map[string]any{"assignee": leader1.UserID, "state": store.TaskOpen}, un[0].Before)
+	require.Equal(t, map[string]any{"assignee": leader1.UserID, "state": casework.TaskOpen}, un[0].Before)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Escalation ladder.
 
-var ladderTargets = []string{store.TargetRemind, store.TargetSuperior, store.TargetSupervision}
+var ladderTargets = []string{casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision}
 
 // TestEscalationLadderFiresEveryRung: due 1h after opening, rungs at due+1h, +2h, +3h; nobody acts
 // for 5 hours, so all three fire, in order, each at its instant; then the task is completed.
@@ -700,10 +701,10 @@ func TestEscalationLadderFiresEveryRung(t *testing.T) {
 	h.due = time.Hour
 	h.withLadder([]time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour}, ladderTargets)
 	t1 := h.taskID(1)
-	approve := h.actAt(5*time.Hour, "leader1 approves late", complete(t1, leader1, workflows.OutcomeApprove))
+	approve := h.actAt(5*time.Hour, "leader1 approves late", complete(t1, leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(6*time.Hour, 100*time.Hour, "")
 
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 
 	opened := h.Opened()
@@ -720,8 +721,8 @@ func TestEscalationLadderFiresEveryRung(t *testing.T) {
 		require.True(t, want.Equal(e.At), "rung %d fired at %v, want %v", rung, e.At, want)
 		require.Equal(t, t1, e.In.Task.ID)
 		require.Equal(t, rung, e.In.Task.EscalationLevel, "the projection carries the rung reached")
-		require.Equal(t, store.TaskOpen, e.In.Task.State)
-		require.Equal(t, workflows.KindSubsidyReview, e.In.Task.Kind)
+		require.Equal(t, casework.TaskOpen, e.In.Task.State)
+		require.Equal(t, casework.KindSubsidyReview, e.In.Task.Kind)
 		require.True(t, t0.Add(time.Hour).Equal(e.In.Task.DueAt))
 	}
 	done := h.ChangesWith("task.completed")
@@ -736,15 +737,15 @@ func TestEscalationStopsWhenCompleted(t *testing.T) {
 	h := newSubsidy(t)
 	h.due = time.Hour
 	h.withLadder([]time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour}, ladderTargets)
-	approve := h.actAt(2*time.Hour+30*time.Minute, "leader1 approves after rung 1", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	approve := h.actAt(2*time.Hour+30*time.Minute, "leader1 approves after rung 1", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(10*time.Hour, 100*time.Hour, "")
 
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 	esc := h.Escalations()
 	require.Len(t, esc, 1, "only rung 1 fires")
 	require.Equal(t, 1, esc[0].In.Rung.Rung)
-	require.Equal(t, store.TargetRemind, esc[0].In.Rung.Target)
+	require.Equal(t, casework.TargetRemind, esc[0].In.Rung.Target)
 	require.True(t, t0.Add(2*time.Hour).Equal(esc[0].At))
 	require.Equal(t, 1, h.ChangesWith("task.completed")[0].Task.EscalationLevel)
 }
@@ -754,11 +755,11 @@ func TestEscalationStopsWhenCompleted(t *testing.T) {
 func TestEscalationRungAlreadyDue(t *testing.T) {
 	h := newSubsidy(t)
 	h.due = -2 * time.Hour // due before it opened
-	h.withLadder([]time.Duration{time.Hour, 3 * time.Hour}, []string{store.TargetRemind, store.TargetSuperior})
-	approve := h.actAt(2*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	h.withLadder([]time.Duration{time.Hour, 3 * time.Hour}, []string{casework.TargetRemind, casework.TargetSuperior})
+	approve := h.actAt(2*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(3*time.Hour, 100*time.Hour, "")
 
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 	esc := h.Escalations()
 	require.Len(t, esc, 2)
@@ -772,10 +773,10 @@ func TestEscalationRungAlreadyDue(t *testing.T) {
 func TestProjectionOutlastsALongStoreOutage(t *testing.T) {
 	h := newSubsidy(t)
 	h.storeDownUntil = t0.Add(26 * time.Hour)
-	approve := h.actAt(time.Hour, "leader1 approves while the store is down", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	approve := h.actAt(time.Hour, "leader1 approves while the store is down", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(40*time.Hour, 100*time.Hour, "")
 
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 	require.Len(t, h.ChangesWith("task.completed"), 1)
 	require.Greater(t, h.changeAttempts, 8, "retried through the outage")
@@ -788,9 +789,9 @@ func TestProjectionRevisionsIncrease(t *testing.T) {
 	h.due = time.Hour
 	h.withLadder([]time.Duration{time.Hour, 2 * time.Hour}, ladderTargets[:2])
 	h.actAt(90*time.Minute, "leader1 claims", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionClaim, Actor: leader1})
-	approve := h.actAt(4*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	approve := h.actAt(4*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(5*time.Hour, 100*time.Hour, "")
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 
 	// Opened (1), claimed at +1.5h (2), rung 1 at +2h (3), rung 2 at +3h (4), completed at +4h (5).
@@ -801,17 +802,17 @@ func TestProjectionRevisionsIncrease(t *testing.T) {
 		changes[1].Task.Revision})
 }
 
-// TestTaskProjectionKeepsUnit: the store.Task projection handed to Escalate and ApplyTaskChange
+// TestTaskProjectionKeepsUnit: the casework.Task projection handed to Escalate and ApplyTaskChange
 // keeps UnitID and UnitPath on its way through the data converter (Escalate finds its target
-// from the unit; ApplyTaskChange's upsert writes unit_id/unit_path). Until c74a46c store.Task
+// from the unit; ApplyTaskChange's upsert writes unit_id/unit_path). Until c74a46c casework.Task
 // tagged them json:"-" and both arrived empty.
 func TestTaskProjectionKeepsUnit(t *testing.T) {
 	h := newSubsidy(t)
 	h.due = time.Hour
-	h.withLadder([]time.Duration{time.Hour}, []string{store.TargetRemind})
-	approve := h.actAt(3*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, workflows.OutcomeApprove))
+	h.withLadder([]time.Duration{time.Hour}, []string{casework.TargetRemind})
+	approve := h.actAt(3*time.Hour, "leader1 approves", complete(h.taskID(1), leader1, casework.OutcomeApprove))
 	h.publicityThenSignOff(4*time.Hour, 100*time.Hour, "")
-	require.Equal(t, store.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
 	h.taskResult(approve)
 
 	esc := h.Escalations()
@@ -832,11 +833,11 @@ func TestTaskProjectionKeepsUnit(t *testing.T) {
 // not check the actor against Exclude, so they can hand the review to a colleague of their choice.
 func TestExcludedActorCannotTransfer(t *testing.T) {
 	h := newSubsidy(t)
-	dual := person("staff1", atSchool(store.RoleSchoolStaff), atSchool(store.RoleSchoolLeader))
+	dual := person("staff1", atSchool(casework.RoleSchoolStaff), atSchool(casework.RoleSchoolLeader))
 	to := leader2
 	tr := h.actAt(time.Hour, "the applicant transfers their own review", workflows.TaskAction{TaskID: h.taskID(1),
 		Action: workflows.ActionTransfer, Actor: dual, Target: &to})
-	h.actAt(2*time.Hour, "leader2 approves", complete(h.taskID(1), leader2, workflows.OutcomeApprove))
+	h.actAt(2*time.Hour, "leader2 approves", complete(h.taskID(1), leader2, casework.OutcomeApprove))
 	h.publicityThenSignOff(3*time.Hour, 100*time.Hour, "")
 	h.runSubsidy(subsidyInput(dual))
 	h.requireRejected(tr, workflows.CodeSeparationOfDuties, "separation of duties")

@@ -12,23 +12,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/activities"
 	"jiaofu/calendar"
-	"jiaofu/store"
-)
-
-// Subsidy task kinds and outcomes, fixed names that clients use.
-const (
-	KindSubsidyReview    = "subsidy_review"
-	KindSubsidyResubmit  = "subsidy_resubmit"
-	KindObjectionReview  = "objection_review"
-	KindPublicitySignoff = "publicity_signoff"
-
-	OutcomeApprove  = "approve"
-	OutcomeReject   = "reject"
-	OutcomeReturn   = "return"
-	OutcomeResubmit = "resubmit"
-	OutcomeWithdraw = "withdraw"
-	OutcomeUphold   = "uphold"
-	OutcomeDismiss  = "dismiss"
+	"jiaofu/casework"
 )
 
 // SubsidyWorkflowID derives the application's id from (student, programme, term): a second
@@ -126,10 +110,10 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	// note is the evidence note as it stands, which a resubmission must change.
 	note := in.EvidenceNote
 	if reasons {
-		tasks.Check(KindSubsidyResubmit, func(a TaskAction) error {
+		tasks.Check(casework.KindSubsidyResubmit, func(a TaskAction) error {
 			// A note left out is the note left as it was.
 			changed, ok := a.Fields["evidence_note"]
-			if a.Outcome == OutcomeResubmit && (!ok || strings.TrimSpace(changed) == strings.TrimSpace(note)) {
+			if a.Outcome == casework.OutcomeResubmit && (!ok || strings.TrimSpace(changed) == strings.TrimSpace(note)) {
 				return refuseField(CodeInvalid, "fields.evidence_note", because("unchanged"),
 					"fields.evidence_note: nothing was changed: correct the evidence note before resubmitting")
 			}
@@ -157,7 +141,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}).Get(ctx, &check); err != nil {
 		return SubsidyResult{}, err
 	}
-	setState := func(state, action string, by access.Actor, role string, upd store.ApplicationUpdate, detail map[string]any) error {
+	setState := func(state, action string, by access.Actor, role string, upd casework.ApplicationUpdate, detail map[string]any) error {
 		upd.State = state
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
 		if detail == nil {
@@ -166,7 +150,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 		detail["state"] = state
 		return workflow.ExecuteActivity(actx, (*activities.Activities).SetApplication, activities.ApplicationStep{
 			ApplicationID: in.ApplicationID, Update: upd,
-			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessSubsidy, CaseID: in.ApplicationID,
+			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
 				After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
 	}
 	finish := func(state string) (SubsidyResult, error) {
@@ -188,15 +172,15 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	exclude := []string{in.Applicant.UserID}
 	var needReason []string
 	if reasons {
-		needReason = []string{OutcomeReject, OutcomeReturn}
+		needReason = []string{casework.OutcomeReject, casework.OutcomeReturn}
 	}
 	reason := "" // the reviewer's reason for the last return, which the applicant reads
 review:
 	for {
 		if stage == subsidyStageReview {
-			res, err := run(activities.TaskSpec{Kind: KindSubsidyReview, Process: ProcessSubsidy, CaseID: in.ApplicationID,
-				Title: title, CandidateRole: store.RoleSchoolLeader, UnitCode: check.UnitCode,
-				Outcomes: []string{OutcomeApprove, OutcomeReject, OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
+			res, err := run(activities.TaskSpec{Kind: casework.KindSubsidyReview, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
+				Title: title, CandidateRole: casework.RoleSchoolLeader, UnitCode: check.UnitCode,
+				Outcomes: []string{casework.OutcomeApprove, casework.OutcomeReject, casework.OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
 				OwnerID: in.Applicant.UserID, CommentRequired: needReason})
 			if errors.Is(err, ErrContinueAsNew) {
 				return continueAsNew(subsidyStageReview)
@@ -205,49 +189,49 @@ review:
 			}
 			detail := map[string]any{"comment": res.Comment}
 			switch res.Outcome {
-			case OutcomeApprove:
-				if err := setState(store.AppReviewed, "subsidy.reviewed", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
+			case casework.OutcomeApprove:
+				if err := setState(casework.AppReviewed, "subsidy.reviewed", res.By, res.Role, casework.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
 				break review
-			case OutcomeWithdrawn:
-				if err := setState(store.AppRejected, "subsidy.withdrawn", res.By, store.RoleSchoolStaff, store.ApplicationUpdate{}, detail); err != nil {
+			case casework.OutcomeWithdrawn:
+				if err := setState(casework.AppRejected, "subsidy.withdrawn", res.By, casework.RoleSchoolStaff, casework.ApplicationUpdate{}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
-				return finish(store.AppRejected)
-			case OutcomeReject:
-				if err := setState(store.AppRejected, "subsidy.rejected", res.By, res.Role, store.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
+				return finish(casework.AppRejected)
+			case casework.OutcomeReject:
+				if err := setState(casework.AppRejected, "subsidy.rejected", res.By, res.Role, casework.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
-				return finish(store.AppRejected)
-			case OutcomeReturn:
+				return finish(casework.AppRejected)
+			case casework.OutcomeReturn:
 				reason = strings.TrimSpace(res.Comment)
-				if err := setState(store.AppReturned, "subsidy.returned", res.By, res.Role, store.ApplicationUpdate{}, detail); err != nil {
+				if err := setState(casework.AppReturned, "subsidy.returned", res.By, res.Role, casework.ApplicationUpdate{}, detail); err != nil {
 					return SubsidyResult{}, err
 				}
 			}
 		}
-		fix, err := run(activities.TaskSpec{Kind: KindSubsidyResubmit, Process: ProcessSubsidy, CaseID: in.ApplicationID,
-			Title: resubmitTitle(subject, reason), CandidateRole: store.RoleSchoolStaff, UnitCode: check.UnitCode,
-			AssigneeID: in.Applicant.UserID, Outcomes: []string{OutcomeResubmit, OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
+		fix, err := run(activities.TaskSpec{Kind: casework.KindSubsidyResubmit, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
+			Title: resubmitTitle(subject, reason), CandidateRole: casework.RoleSchoolStaff, UnitCode: check.UnitCode,
+			AssigneeID: in.Applicant.UserID, Outcomes: []string{casework.OutcomeResubmit, casework.OutcomeWithdraw}, Due: in.Timings.ResubmitDue})
 		if errors.Is(err, ErrContinueAsNew) {
 			return continueAsNew(subsidyStageResubmit)
 		} else if err != nil {
 			return SubsidyResult{}, err
 		}
 		stage = subsidyStageReview
-		if fix.Outcome == OutcomeWithdraw {
-			if err := setState(store.AppRejected, "subsidy.withdrawn", fix.By, fix.Role, store.ApplicationUpdate{}, map[string]any{"comment": fix.Comment}); err != nil {
+		if fix.Outcome == casework.OutcomeWithdraw {
+			if err := setState(casework.AppRejected, "subsidy.withdrawn", fix.By, fix.Role, casework.ApplicationUpdate{}, map[string]any{"comment": fix.Comment}); err != nil {
 				return SubsidyResult{}, err
 			}
-			return finish(store.AppRejected)
+			return finish(casework.AppRejected)
 		}
-		upd := store.ApplicationUpdate{}
+		upd := casework.ApplicationUpdate{}
 		if changed, ok := fix.Fields["evidence_note"]; ok {
 			note = changed
 			upd.EvidenceNote = &changed
 		}
-		if err := setState(store.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
+		if err := setState(casework.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
 			return SubsidyResult{}, err
 		}
 	}
@@ -259,15 +243,15 @@ review:
 		events.Receive(ctx, &ev)
 		switch ev.Event {
 		case BatchEntered:
-			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(store.AppInPublicity))
+			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(casework.AppInPublicity))
 		case BatchUpheld:
-			if err := setState(store.AppRejected, "subsidy.rejected_by_objection", ev.By, store.RoleAidCenter, store.ApplicationUpdate{},
+			if err := setState(casework.AppRejected, "subsidy.rejected_by_objection", ev.By, casework.RoleAidCenter, casework.ApplicationUpdate{},
 				map[string]any{"batch_id": ev.BatchID, "reason": ev.Reason}); err != nil {
 				return SubsidyResult{}, err
 			}
-			return finish(store.AppRejected)
+			return finish(casework.AppRejected)
 		case BatchSignedOff:
-			if err := setState(store.AppSignedOff, "subsidy.signed_off", ev.By, store.RoleAidCenter, store.ApplicationUpdate{},
+			if err := setState(casework.AppSignedOff, "subsidy.signed_off", ev.By, casework.RoleAidCenter, casework.ApplicationUpdate{},
 				map[string]any{"batch_id": ev.BatchID}); err != nil {
 				return SubsidyResult{}, err
 			}
@@ -279,8 +263,8 @@ review:
 				ApplicationID: in.ApplicationID, AmountFen: check.AmountFen, Channel: channel, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 				return SubsidyResult{}, err
 			}
-			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(store.AppDisbursed))
-			return finish(store.AppDisbursed)
+			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(casework.AppDisbursed))
+			return finish(casework.AppDisbursed)
 		}
 	}
 }
@@ -408,9 +392,9 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			}
 		}
 		if rv.TaskID == "" {
-			id, err := tasks.Open(ctx, activities.TaskSpec{Kind: KindObjectionReview, Process: ProcessSubsidy, CaseID: in.BatchID,
-				Title: "公示异议复核：" + activities.SubjectOf(opened.Members, rv.Objection.EntryID), CandidateRole: store.RoleAidCenter, UnitCode: in.UnitCode,
-				Outcomes: []string{OutcomeUphold, OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, rv.Objection.EntryID)})
+			id, err := tasks.Open(ctx, activities.TaskSpec{Kind: casework.KindObjectionReview, Process: casework.ProcessSubsidy, CaseID: in.BatchID,
+				Title: "公示异议复核：" + activities.SubjectOf(opened.Members, rv.Objection.EntryID), CandidateRole: casework.RoleAidCenter, UnitCode: in.UnitCode,
+				Outcomes: []string{casework.OutcomeUphold, casework.OutcomeDismiss}, Due: in.Timings.ObjectionDue, Exclude: peopleOf(opened.Members, rv.Objection.EntryID)})
 			busy--
 			if err != nil {
 				leave()
@@ -432,13 +416,13 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		busy++
 		defer func() { busy-- }()
 		now := workflow.Now(ctx)
-		for _, rec := range append([]store.Objection{rv.Record}, rv.Joined...) {
+		for _, rec := range append([]casework.Objection{rv.Record}, rv.Joined...) {
 			rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
 			if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("objection record failed", "objection", rec.ID, "error", err)
 			}
 		}
-		if res.Outcome == OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
+		if res.Outcome == casework.OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
 			st.Rejected = append(st.Rejected, rv.Objection.EntryID)
 			notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{rv.Objection.EntryID})
 		}
@@ -448,7 +432,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			objections++
 			st.OpenObjections++
 			id := fmt.Sprintf("%s-o%d", in.BatchID, objections)
-			rec := store.Objection{ID: id, BatchID: in.BatchID, ApplicationID: o.EntryID, Reason: o.Reason, Contact: o.Contact,
+			rec := casework.Objection{ID: id, BatchID: in.BatchID, ApplicationID: o.EntryID, Reason: o.Reason, Contact: o.Contact,
 				State: "open", CreatedAt: workflow.Now(ctx)}
 			if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
 				st.OpenObjections--
@@ -506,11 +490,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	waiting := func() string {
 		switch {
 		case st.OpenObjections > 0:
-			return store.BatchAwaitingObjections
+			return casework.BatchAwaitingObjections
 		case len(st.Members) > len(st.Rejected):
-			return store.BatchAwaitingSignoff
+			return casework.BatchAwaitingSignoff
 		}
-		return store.BatchClosed
+		return casework.BatchClosed
 	}
 	long := func() bool {
 		if !bounded {
@@ -547,7 +531,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		st.State = state
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
 		return workflow.ExecuteActivity(actx, (*activities.Activities).SetBatch, activities.BatchStep{BatchID: in.BatchID, State: state,
-			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: ProcessSubsidy, CaseID: in.BatchID, After: detail,
+			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessSubsidy, CaseID: in.BatchID, After: detail,
 				At: workflow.Now(ctx)}}).Get(ctx, nil)
 	}
 	if r := in.Resume; r != nil {
@@ -565,13 +549,13 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
 			return PublicityState{}, err
 		}
-		st = PublicityState{State: store.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
+		st = PublicityState{State: casework.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
 		for _, m := range opened.Members {
 			st.Members = append(st.Members, m.ApplicationID)
 		}
 		exclude = batchExclude(opened.Members)
 		if len(st.Members) == 0 {
-			return st, setBatch(store.BatchClosed, "publicity.empty", access.System, "", nil)
+			return st, setBatch(casework.BatchClosed, "publicity.empty", access.System, "", nil)
 		}
 		notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
 		listed = true
@@ -593,7 +577,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			}
 		}
 		periodOver = true
-		ended := store.BatchClosed
+		ended := casework.BatchClosed
 		if named {
 			ended = waiting()
 		}
@@ -609,7 +593,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if st.OpenObjections > 0 {
 			return st, continueAsNew(publicityStageObjections, "")
 		}
-		if named && st.State == store.BatchAwaitingObjections {
+		if named && st.State == casework.BatchAwaitingObjections {
 			if err := setBatch(waiting(), "publicity.objections_decided", access.System, "", map[string]any{"rejected": len(st.Rejected)}); err != nil {
 				return st, err
 			}
@@ -627,16 +611,16 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if r := in.Resume; r != nil && r.SignoffTask != "" {
 			res, err = tasks.Wait(ctx, r.SignoffTask)
 		} else {
-			res, err = tasks.Run(ctx, activities.TaskSpec{Kind: KindPublicitySignoff, Process: ProcessSubsidy, CaseID: in.BatchID,
-				Title: fmt.Sprintf("公示结果审定：%s %s（%d 人）", in.UnitCode, in.Term, len(remaining)), CandidateRole: store.RoleAidCenter,
-				UnitCode: in.UnitCode, Outcomes: []string{OutcomeApprove}, Due: in.Timings.SignoffDue, Exclude: exclude})
+			res, err = tasks.Run(ctx, activities.TaskSpec{Kind: casework.KindPublicitySignoff, Process: casework.ProcessSubsidy, CaseID: in.BatchID,
+				Title: fmt.Sprintf("公示结果审定：%s %s（%d 人）", in.UnitCode, in.Term, len(remaining)), CandidateRole: casework.RoleAidCenter,
+				UnitCode: in.UnitCode, Outcomes: []string{casework.OutcomeApprove}, Due: in.Timings.SignoffDue, Exclude: exclude})
 		}
 		if errors.Is(err, ErrContinueAsNew) {
 			return st, continueAsNew(publicityStageSignoff, tasks.Carry()[0].ID)
 		} else if err != nil {
 			return st, err
 		}
-		if err := setBatch(store.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
+		if err := setBatch(casework.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
 			return st, err
 		}
 		notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining)
@@ -666,12 +650,12 @@ const (
 // ObjectionReview is an objection (with those joined to it) whose review task is open, as it
 // crosses continue-as-new.
 type ObjectionReview struct {
-	Record    store.Objection
+	Record    casework.Objection
 	Objection Objection
 	TaskID    string
 	// Joined are the further objections to the entry filed while the review was open: the
 	// reviewer's decision decides them too.
-	Joined []store.Objection
+	Joined []casework.Objection
 }
 
 // PublicityResume carries a batch into its next run.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"jiaofu/store"
+	"jiaofu/casework"
 	"jiaofu/workflows"
 )
 
@@ -21,8 +21,8 @@ func TestSubsidyWithdrawBeforeReview(t *testing.T) {
 	res := h.runSubsidy(subsidyInput(applicant))
 
 	h.requireRejected(byLeader, workflows.CodeNotCandidate, "only the applicant may withdraw")
-	require.Equal(t, store.TaskCancelled, h.taskResult(withdraw).State)
-	require.Equal(t, store.AppRejected, res.State)
+	require.Equal(t, casework.TaskCancelled, h.taskResult(withdraw).State)
+	require.Equal(t, casework.AppRejected, res.State)
 	require.Equal(t, []string{"subsidy.withdrawn"}, h.AppActions())
 	require.Len(t, h.ChangesWith("task.withdrawn"), 1)
 	require.Empty(t, h.Disbursed())
@@ -34,12 +34,12 @@ func TestSubsidyWithdrawRefusedOnceClaimed(t *testing.T) {
 	h := newSubsidy(t)
 	claim := h.actAt(time.Hour, "leader1 claims", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionClaim, Actor: leader1})
 	withdraw := h.actAt(2*time.Hour, "the applicant withdraws too late", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionWithdraw, Actor: applicant})
-	reject := h.actAt(3*time.Hour, "leader1 rejects", because(complete(h.taskID(1), leader1, workflows.OutcomeReject), "不符合条件"))
+	reject := h.actAt(3*time.Hour, "leader1 rejects", because(complete(h.taskID(1), leader1, casework.OutcomeReject), "不符合条件"))
 
 	res := h.runSubsidy(subsidyInput(applicant))
 
 	h.taskResult(claim)
 	h.requireRejected(withdraw, workflows.CodeWrongState, "can no longer be withdrawn")
 	h.taskResult(reject)
-	require.Equal(t, store.AppRejected, res.State)
+	require.Equal(t, casework.AppRejected, res.State)
 }

@@ -1,0 +1,96 @@
+// Package casework is the vocabulary every process shares and the one registry of processes
+// (registry.go): roles, task and escalation states, escalation targets, the task as inboxes show
+// it, and for each process its task kinds, outcomes, case-deadline kinds, states and settings,
+// with their Chinese labels. It imports nothing of jiaofu's, so that the workflows, the store,
+// the API and the console all speak it without depending on each other.
+package casework
+
+import (
+	"strings"
+	"time"
+)
+
+// Role names, fixed names that clients use.
+const (
+	RoleSchoolStaff      = "school_staff"
+	RoleTeacher          = "teacher"
+	RoleSchoolLeader     = "school_leader"
+	RoleTownshipStaff    = "township_staff"
+	RoleAidCenter        = "aid_center"
+	RoleEducationSection = "education_section"
+	RolePAOffice         = "pa_office"
+	RoleInspector        = "inspector"
+	RoleSupervision      = "supervision"
+	RoleBureauLeader     = "bureau_leader"
+	RoleAdmin            = "admin"
+)
+
+// Roles lists every valid role.
+var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
+	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin}
+
+// Task states.
+const (
+	TaskOpen      = "open"
+	TaskDone      = "done"
+	TaskCancelled = "cancelled"
+)
+
+// OutcomeWithdrawn is the result of a task whose case the owner withdrew (撤回).
+const OutcomeWithdrawn = "withdrawn"
+
+// Task is a human task (待办) as the store holds and inboxes show it: the projection of the task
+// its workflow holds.
+type Task struct {
+	ID              string     `db:"id" json:"id"`
+	WorkflowID      string     `db:"workflow_id" json:"workflow_id"`
+	Process         string     `db:"process" json:"process"`
+	Kind            string     `db:"kind" json:"kind"`
+	CaseID          string     `db:"case_id" json:"case_id"`
+	Title           string     `db:"title" json:"title"`
+	CandidateRole   string     `db:"candidate_role" json:"candidate_role"`
+	UnitID          string     `db:"unit_id" json:"unit_id"`
+	UnitCode        string     `db:"unit_code" json:"unit_code"`
+	UnitName        string     `db:"unit_name" json:"unit_name"`
+	UnitPath        string     `db:"unit_path" json:"unit_path"`
+	AssigneeID      string     `db:"assignee_id" json:"assignee_id,omitempty"`
+	State           string     `db:"state" json:"state"`
+	Outcome         string     `db:"outcome" json:"outcome,omitempty"`
+	Outcomes        string     `db:"outcomes" json:"outcomes"`
+	DueAt           time.Time  `db:"due_at" json:"due_at"`
+	EscalationLevel int        `db:"escalation_level" json:"escalation_level"`
+	UrgeCount       int        `db:"urge_count" json:"urge_count"`
+	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
+	CompletedAt     *time.Time `db:"completed_at" json:"completed_at,omitempty"`
+	CompletedBy     string     `db:"completed_by" json:"completed_by,omitempty"`
+	// Revision orders the workflow's projections of the task (store.ProjectTask); it crosses the
+	// wire in activity inputs, so it must not be hidden from JSON.
+	Revision int `db:"revision" json:"revision"`
+}
+
+// AllowedOutcomes splits the stored outcome list.
+func (t Task) AllowedOutcomes() []string {
+	if t.Outcomes == "" {
+		return nil
+	}
+	return strings.Split(t.Outcomes, ",")
+}
+
+// Escalation targets a rung may name, resolved to a unit and a responsible person in one place
+// (activities.targetUnit).
+const (
+	TargetRemind      = "remind"
+	TargetSuperior    = "superior"
+	TargetTownshipGov = "township_gov"
+	TargetCountyHQ    = "county_hq"
+	TargetSupervision = "supervision"
+)
+
+// EscalationTargets lists every valid target.
+var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision}
+
+// Escalation states.
+const (
+	EscalationOpen   = "open"
+	EscalationClosed = "closed"
+)
