@@ -158,23 +158,31 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 	if err != nil {
 		return store.Escalation{}, nonRetryable(err)
 	}
-	target, err := a.targetUnit(ctx, src, in.Rung.Target)
-	if err != nil {
-		return store.Escalation{}, nonRetryable(fmt.Errorf("escalation target %s for unit %s: %w", in.Rung.Target, src.Code, err))
-	}
 	reason := in.Reason
 	if reason == "" {
 		reason = fmt.Sprintf("「%s」逾期未办（应于 %s 前办理）", in.Task.Title, in.Task.DueAt.In(calendar.CST).Format("2006-01-02 15:04"))
 	}
-	responsible, err := a.responsibleFor(ctx, src, target, in.Rung.Target)
+	in.Task.EscalationLevel = in.Rung.Rung
+	return a.escalate(ctx, src, store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process,
+		CaseID: in.Task.CaseID, TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target,
+		Reason: reason, DueAt: in.Rung.At}, &in.Task, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung})
+}
+
+// escalate is the one escalation function of every process, for a task's lateness and a case's
+// deadline alike: it finds the target unit from the late unit (targetUnit) and who answers for
+// it on the 包保 chain (responsibleFor), and records the escalation, the task's level when it
+// is a task's, and the audit entry together, dated when recorded.
+func (a *Activities) escalate(ctx context.Context, src store.Unit, e store.Escalation, task *casework.Task, more map[string]any) (store.Escalation, error) {
+	target, err := a.targetUnit(ctx, src, e.Target)
+	if err != nil {
+		return store.Escalation{}, nonRetryable(fmt.Errorf("escalation target %s for unit %s: %w", e.Target, src.Code, err))
+	}
+	responsible, err := a.responsibleFor(ctx, src, target, e.Target)
 	if err != nil {
 		return store.Escalation{}, err
 	}
-	e := store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process, CaseID: in.Task.CaseID,
-		TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target, UnitID: target.ID, UnitPath: target.Path,
-		SourceUnit: src.Code, ResponsibleID: responsible, Reason: reason, DueAt: in.Rung.At, RecordedAt: time.Now().UTC()}
-	in.Task.EscalationLevel = in.Rung.Rung
-	_, err = a.Store.RecordEscalation(ctx, e, &in.Task, escalationEntry(ctx, e, target, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung}))
+	e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.RecordedAt = target.ID, target.Path, src.Code, responsible, time.Now().UTC()
+	_, err = a.Store.RecordEscalation(ctx, e, task, escalationEntry(ctx, e, target, more))
 	return e, err
 }
 
@@ -258,7 +266,9 @@ func (a *Activities) SupervisionUnit(ctx context.Context) (store.Unit, error) {
 	return a.Store.UnitByCode(ctx, code)
 }
 
-// RaiseInput records an escalation that is not a task's lateness (a case deadline, a relapse).
+// RaiseInput records an escalation that is not a task's lateness: a rung of a case deadline
+// (Kind is its ladder kind, Rung its number), or a process's own escalation (Kind and Rung
+// empty in inputs scheduled before deadlines had ladders).
 type RaiseInput struct {
 	ID       string // stable per event, so retries write once
 	Process  string
@@ -266,7 +276,10 @@ type RaiseInput struct {
 	UnitCode string // the case's unit, from which the target is found
 	Target   string
 	Reason   string
-	At       time.Time
+	At       time.Time // when it fell due
+	Kind     string
+	Rung     int
+	Deadline string // the deadline's name in its case
 }
 
 // Raise records a case-level escalation to the target found from the case's unit.
@@ -275,16 +288,66 @@ func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation
 	if err != nil {
 		return store.Escalation{}, nonRetryable(err)
 	}
-	target, err := a.targetUnit(ctx, src, in.Target)
-	if err != nil {
-		return store.Escalation{}, nonRetryable(err)
+	var more map[string]any
+	if in.Deadline != "" {
+		more = map[string]any{"deadline": in.Deadline, "rung": in.Rung}
 	}
-	responsible, err := a.responsibleFor(ctx, src, target, in.Target)
+	return a.escalate(ctx, src, store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, TaskKind: in.Kind, Rung: in.Rung,
+		Target: in.Target, Reason: in.Reason, DueAt: in.At}, nil, more)
+}
+
+// ResolveDeadlineInput asks for the rungs of a case deadline of a kind falling due At.
+type ResolveDeadlineInput struct {
+	Kind string
+	At   time.Time
+}
+
+// ResolveDeadline counts a case deadline's rungs on the calendar from its instant: the kind's
+// stored ladder, or the one its process declares (casework) while an admin has stored none. A
+// deadline never takes the "default" ladder of tasks: its targets are the process's.
+func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) ([]RungAt, error) {
+	rungs, err := a.Store.OwnLadder(ctx, in.Kind)
 	if err != nil {
-		return store.Escalation{}, err
+		return nil, err
 	}
-	e := store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, Target: in.Target, UnitID: target.ID,
-		UnitPath: target.Path, SourceUnit: src.Code, ResponsibleID: responsible, Reason: in.Reason, DueAt: in.At, RecordedAt: time.Now().UTC()}
-	_, err = a.Store.RecordEscalation(ctx, e, nil, escalationEntry(ctx, e, target, nil))
-	return e, err
+	if len(rungs) == 0 {
+		declared, ok := casework.DeadlineKindNamed(in.Kind)
+		if !ok {
+			return nil, nonRetryable(fmt.Errorf("no case deadline kind %q", in.Kind))
+		}
+		for i, r := range declared.Ladder {
+			rungs = append(rungs, store.Rung{TaskKind: in.Kind, Rung: i + 1, After: r.After, Target: r.Target})
+		}
+	}
+	cal, err := a.Store.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RungAt, 0, len(rungs))
+	for _, r := range rungs {
+		spec, err := calendar.ParseSpec(r.After)
+		if err != nil {
+			return nil, nonRetryable(fmt.Errorf("escalation ladder %s rung %d: %w", r.TaskKind, r.Rung, err))
+		}
+		out = append(out, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, in.At)})
+	}
+	return out, nil
+}
+
+// CloseEscalationsInput closes escalations a case made moot, with the decision they record.
+type CloseEscalationsInput struct {
+	IDs      []string
+	Decision string
+}
+
+// CloseEscalations closes a cleared deadline's open escalations; one already decided by its
+// target, or never recorded, is left as it is.
+func (a *Activities) CloseEscalations(ctx context.Context, in CloseEscalationsInput) error {
+	for _, id := range in.IDs {
+		if err := a.Store.CloseEscalation(ctx, id, in.Decision, access.System.UserID); err != nil &&
+			!errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }

@@ -430,13 +430,24 @@ type ladderRequest struct {
 	Rungs []store.Rung `json:"rungs"`
 }
 
-// ListLadders lists every escalation ladder.
+// ListLadders lists every escalation ladder: the stored ones, and the ladder each process
+// declares for a case deadline kind that has none stored (the one its deadlines climb).
 func (s *Server) ListLadders(c *fiber.Ctx) error {
 	rs, err := s.store.Ladders(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": rs})
+	for _, p := range casework.Processes {
+		for _, d := range p.DeadlineKinds {
+			if slices.ContainsFunc(rs, func(r store.Rung) bool { return r.TaskKind == d.Name }) {
+				continue
+			}
+			for i, r := range d.Ladder {
+				rs = append(rs, store.Rung{TaskKind: d.Name, Rung: i + 1, After: r.After, Target: r.Target})
+			}
+		}
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(rs)})
 }
 
 // PutLadder replaces a task kind's ladder; tasks opened afterwards use it.

@@ -113,6 +113,18 @@ func ProcessNamed(name string) (Process, bool) {
 	return Processes[i], true
 }
 
+// DeadlineKindNamed finds a case deadline kind of any process.
+func DeadlineKindNamed(name string) (DeadlineKind, bool) {
+	for _, p := range Processes {
+		for _, d := range p.DeadlineKinds {
+			if d.Name == name {
+				return d, true
+			}
+		}
+	}
+	return DeadlineKind{}, false
+}
+
 // CaseKindOf is the kind of case an id names, by its prefix.
 func CaseKindOf(caseID string) (Process, CaseKind, bool) {
 	for _, p := range Processes {

@@ -113,3 +113,67 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 		t.Error("no return-by-deadline notice (限期返校通知书) on record")
 	}
 }
+
+// TestDropoutWindowLadderAnAdminEdits: a dropout's return window is a case deadline with a
+// stored ladder (kind dropout_return_window). The admin sees the ladder the process declares,
+// replaces it, and a case opened afterwards escalates where the new ladder says: to the
+// township's central school (superior on the 包保 chain) and the supervision office, not to the
+// township government. Clearing the deadline (the student returns) closes the superior's
+// escalation and leaves the supervision office's for it to decide.
+func TestDropoutWindowLadderAnAdminEdits(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, staff, jcs := anon.as("admin"), anon.as("staff01"), anon.as("jcs01")
+
+	var ladders struct{ Items []store.Rung }
+	admin.do("GET", "/api/v1/admin/escalation-ladders", nil, &ladders)
+	var declared []string
+	for _, r := range ladders.Items {
+		if r.TaskKind == casework.DeadlineDropoutReturnWindow {
+			declared = append(declared, r.Target)
+		}
+	}
+	if strings.Join(declared, ",") != "township_gov,supervision" {
+		t.Errorf("the return window's ladder as listed: %v, want the declared township_gov,supervision", declared)
+	}
+	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineDropoutReturnWindow, map[string]any{"rungs": []map[string]string{
+		{"after": "1s", "target": "superior"}, {"after": "1s", "target": "supervision"}}}, nil); code != 200 {
+		t.Fatalf("put the window's ladder: %d", code)
+	}
+
+	stu := staff.studentOf("王二小")
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+	var esc struct{ Items []store.Escalation }
+	targets := map[string]store.Escalation{}
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+		for _, e := range esc.Items {
+			targets[e.Target] = e
+		}
+		return len(targets) >= 2
+	}, "the window's two escalations")
+	if sup, ok := targets["superior"]; !ok || sup.UnitCode != "JS-T01" || sup.ID != dc.ID+"-return-window-r1" || !strings.Contains(sup.Reason, "限期返校通知书") {
+		t.Errorf("superior escalation = %+v (all: %v)", sup, targets)
+	}
+	if _, ok := targets["township_gov"]; ok {
+		t.Errorf("the township government was seized though the ladder no longer names it: %v", targets)
+	}
+	if code := staff.do("POST", "/api/v1/dropout-cases/"+dc.ID+"/outcome", map[string]string{"outcome": "returned", "note": "已返校"}, nil); code != 200 {
+		t.Fatalf("record return: %d", code)
+	}
+	eventually(t, 10*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=dropout", nil, &esc)
+		states := map[string]string{}
+		for _, e := range esc.Items {
+			states[e.Target] = e.State
+		}
+		return states["superior"] == "closed" && states["supervision"] == "open"
+	}, "the return closes the superior's escalation, not the supervision office's")
+}

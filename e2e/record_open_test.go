@@ -17,7 +17,9 @@ import (
 // cases that are under way when it ships (and not only on cases that ended or left their
 // deadlines behind). Unlike the other TestRecord… tests these recorded the code of 39297f1 (see
 // recordHistory before recording again). Each subtest asserts the state it records through the
-// API; without JIAOFU_RECORD_HISTORIES they are ordinary tests.
+// API; without JIAOFU_RECORD_HISTORIES they are ordinary tests. The escalation ids they expect
+// are those of cases opened since dropout-case-kit (<case>-return-window-r1 …); the recorded
+// files hold the older ones (<case>-township …), and replay under today's code as they are.
 func TestRecordDropoutOpen(t *testing.T) {
 	// township: the return window passed (return notice to the township government, and the
 	// supervision office), one attempt logged after it; the case waits on its HQ window.
@@ -34,8 +36,8 @@ func TestRecordDropoutOpen(t *testing.T) {
 
 		staff.waitDropoutState(dc.ID, casework.DropoutTownship)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-township":             casework.TargetTownshipGov,
-			dc.ID + "-township-supervision": casework.TargetSupervision,
+			dc.ID + "-return-window-r1": casework.TargetTownshipGov,
+			dc.ID + "-return-window-r2": casework.TargetSupervision,
 		})
 		teacher.ok("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "home_visit",
 			"notes": "收到限期返校通知书后家访，家长仍不同意返校", "visitors": []string{"teacher01", "村干部"}})
@@ -73,10 +75,10 @@ func TestRecordDropoutOpen(t *testing.T) {
 
 		staff.waitDropoutState(dc.ID, casework.DropoutCountyHQ)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-township":             casework.TargetTownshipGov,
-			dc.ID + "-township-supervision": casework.TargetSupervision,
-			dc.ID + "-county":               casework.TargetCountyHQ,
-			dc.ID + "-county-supervision":   casework.TargetSupervision,
+			dc.ID + "-return-window-r1": casework.TargetTownshipGov,
+			dc.ID + "-return-window-r2": casework.TargetSupervision,
+			dc.ID + "-hq-window-r1":     casework.TargetCountyHQ,
+			dc.ID + "-hq-window-r2":     casework.TargetSupervision,
 		})
 		ap := closeRequested(t, staff, head, dc)
 		if td := head.task(ap.ID); td.State != casework.TaskOpen {
@@ -138,8 +140,8 @@ func TestRecordDropoutOpen(t *testing.T) {
 		}, "the relapse round's first-contact task")
 		staff.waitDropoutState(dc.ID, casework.DropoutTownship)
 		waitEscalations(t, jcs, dc.ID, map[string]string{
-			dc.ID + "-relapse1-township":             casework.TargetTownshipGov,
-			dc.ID + "-relapse1-township-supervision": casework.TargetSupervision,
+			dc.ID + "-return-window-relapse1-r1": casework.TargetTownshipGov,
+			dc.ID + "-return-window-relapse1-r2": casework.TargetSupervision,
 		})
 		if td := teacher.task(nc.ID); td.State != casework.TaskOpen {
 			t.Errorf("relapse round's first-contact task = %+v, want open", td)

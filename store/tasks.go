@@ -211,14 +211,22 @@ type Rung struct {
 
 // Ladder returns a task kind's rungs in order, or the "default" ladder when the kind has none.
 func (s *Store) Ladder(ctx context.Context, kind string) ([]Rung, error) {
-	var rs []Rung
-	if err := s.sel(ctx, s.db, &rs, `SELECT task_kind, rung, after, target FROM escalation_rungs WHERE task_kind = ? ORDER BY rung`, kind); err != nil {
+	rs, err := s.OwnLadder(ctx, kind)
+	if err != nil {
 		return nil, err
 	}
 	if len(rs) == 0 && kind != "default" {
 		return s.Ladder(ctx, "default")
 	}
 	return rs, nil
+}
+
+// OwnLadder returns the rungs stored for exactly this kind, none when an admin stored none (a
+// case deadline then climbs the ladder its process declares).
+func (s *Store) OwnLadder(ctx context.Context, kind string) ([]Rung, error) {
+	var rs []Rung
+	err := s.sel(ctx, s.db, &rs, `SELECT task_kind, rung, after, target FROM escalation_rungs WHERE task_kind = ? ORDER BY rung`, kind)
+	return rs, err
 }
 
 // Ladders lists every configured ladder.

@@ -122,6 +122,10 @@ type DropoutRoundState struct {
 	Contacted  bool
 	Attempts   int      // attempts logged in the round (0 from runs before it was carried)
 	Raised     []string // the round's non-supervision escalations, closed by its decision
+	// Kit: the round's windows are case deadlines of the kit (Deadlines, uncleared), not the
+	// case's own timers (false in rounds of cases opened before dropout-case-kit).
+	Kit       bool
+	Deadlines []DeadlineState
 }
 
 // DropoutAttempt is one persuasion attempt as logged through LogAttemptUpdate. The API fills
@@ -211,11 +215,29 @@ type dropoutRound struct {
 	contacted   bool   // first contact happened (an attempt, or the teacher completed the task)
 	attempts    int    // attempts logged in this round, which the return notice counts
 	raised      []string
+	// kit: the township and county windows are the kit's case deadlines (deadline.go) of kinds
+	// dropout_return_window and dropout_hq_window, whose ladders an admin may edit; otherwise
+	// (cases opened before dropout-case-kit) the run loop times them and raises fixed targets.
+	kit bool
 }
 
-func (r *dropoutRound) carry() *DropoutRoundState {
-	return &DropoutRoundState{N: r.n, Since: r.since, TownshipAt: r.townshipAt, CountyAt: r.countyAt, Contacted: r.contacted,
-		Attempts: r.attempts, Raised: r.raised}
+// Names of the round's windows as case deadlines: escalation ids read <case>-return-window-r1.
+func (r *dropoutRound) returnWindow() string { return r.deadlineName("return-window") }
+func (r *dropoutRound) hqWindow() string     { return r.deadlineName("hq-window") }
+func (r *dropoutRound) deadlineName(base string) string {
+	if r.n > 0 {
+		return fmt.Sprintf("%s-relapse%d", base, r.n)
+	}
+	return base
+}
+
+func (r *dropoutRound) carry(tasks *Tasks) *DropoutRoundState {
+	rs := &DropoutRoundState{N: r.n, Since: r.since, TownshipAt: r.townshipAt, CountyAt: r.countyAt, Contacted: r.contacted,
+		Attempts: r.attempts, Raised: r.raised, Kit: r.kit}
+	if r.kit {
+		rs.Deadlines = tasks.CarryDeadlines()
+	}
+	return rs
 }
 
 // dropoutCase is the workflow's state. Every change of state runs under mu, so that a deadline
@@ -246,6 +268,10 @@ type dropoutCase struct {
 	// boundHistory: this run continues as new when its history is long and the case idle
 	// (cases started before this version do not, so that their replay takes the same steps).
 	boundHistory bool
+	// kit: the case's rounds set their windows as the kit's case deadlines and settle their
+	// tasks through the kit (Tasks.Settle); cases started before dropout-case-kit keep their
+	// own timers and activities until they close.
+	kit bool
 }
 
 // DropoutCase runs one dropout persuasion case (控辍保学·劝返): the responsible teacher's first
@@ -279,6 +305,10 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 		return DropoutResult{}, err
 	}
 	c.boundHistory = workflow.GetVersion(ctx, "dropout-continue-on-long-history", workflow.DefaultVersion, 1) == 1
+	c.kit = workflow.GetVersion(ctx, "dropout-case-kit", workflow.DefaultVersion, 1) == 1
+	if c.kit {
+		c.tasks.Guard(c.locked)
+	}
 
 	if r := in.Resume; r != nil {
 		c.row, c.student, c.unitCode, c.attempts, c.relapses = r.Ledger, r.StudentName, r.UnitCode, r.Attempts, r.Relapses
@@ -287,7 +317,10 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 		c.consolidationEnds, c.returnedOn = r.ConsolidationEnds, r.ReturnedOn
 		if rs := r.Round; rs != nil {
 			c.round = &dropoutRound{n: rs.N, since: rs.Since, townshipAt: rs.TownshipAt, countyAt: rs.CountyAt,
-				contactOver: true, contacted: rs.Contacted, attempts: rs.Attempts, raised: rs.Raised}
+				contactOver: true, contacted: rs.Contacted, attempts: rs.Attempts, raised: rs.Raised, kit: rs.Kit}
+			for _, d := range rs.Deadlines {
+				c.tasks.ResumeDeadline(d, c.windowStep(c.round, c.windowLevel(c.round, d.Spec.Name)))
+			}
 		}
 	} else {
 		if in.StudentID == "" {
@@ -312,6 +345,9 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 // consolidation watch; people's updates change the state in between.
 func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 	for {
+		if c.fatal == nil {
+			c.fatal = c.tasks.DeadlineFailed()
+		}
 		if c.fatal != nil {
 			return DropoutResult{}, c.fatal
 		}
@@ -371,7 +407,14 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 			r, level := c.round, c.row.EscalationLevel
 			changed := func() bool {
 				return c.fatal != nil || c.round != r || c.row.EscalationLevel != level || c.roundPending ||
-					c.row.State == casework.DropoutClosed || c.row.State == casework.DropoutConsolidating || c.mayContinue(ctx)
+					c.row.State == casework.DropoutClosed || c.row.State == casework.DropoutConsolidating || c.mayContinue(ctx) ||
+					c.tasks.DeadlineFailed() != nil
+			}
+			if r.kit { // the round's windows fire as case deadlines, on their own
+				if err := workflow.Await(ctx, changed); err != nil {
+					return DropoutResult{}, err
+				}
+				continue
 			}
 			var due time.Time
 			switch level {
@@ -412,6 +455,9 @@ func (c *dropoutCase) run(ctx workflow.Context) (DropoutResult, error) {
 // supervision office (found by jiaofu simulate). Cases started before this version do not
 // (their replay must take the same steps).
 func (c *dropoutCase) catchUp(ctx workflow.Context) error {
+	if r := c.round; r != nil && r.kit && !c.roundPending {
+		return c.tasks.FireDue(ctx)
+	}
 	if workflow.GetVersion(ctx, "dropout-deadline-before-decision", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return nil
 	}
@@ -477,7 +523,7 @@ func (c *dropoutCase) continueAsNew(ctx workflow.Context) error {
 	in.Resume = &DropoutResume{Ledger: c.row, StudentName: c.student, UnitCode: c.unitCode, UnitName: c.unitName, Attempts: c.attempts,
 		Relapses: c.relapses, TaskSeq: c.tasks.Seq(), RoundStart: c.roundStart, RoundSince: c.roundSince}
 	if !c.roundPending && c.round != nil {
-		in.Resume.Round = c.round.carry()
+		in.Resume.Round = c.round.carry(c.tasks)
 	}
 	in.Resume.ConsolidationEnds, in.Resume.ReturnedOn = c.consolidationEnds, c.returnedOn
 	return workflow.NewContinueAsNewError(ctx, DropoutCase, in)
@@ -524,6 +570,9 @@ func (c *dropoutCase) step(ctx workflow.Context, next activities.DropoutLedger, 
 	}
 	c.row = next
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(next.State))
+	if decision != "" && c.round != nil && c.round.kit {
+		return c.tasks.ClearDeadlines(ctx, decision, c.round.returnWindow(), c.round.hqWindow())
+	}
 	return nil
 }
 
@@ -537,8 +586,21 @@ func (c *dropoutCase) startRound(ctx workflow.Context) error {
 	if len(dues) != 2 {
 		return fmt.Errorf("dropout deadlines: want 2 instants, got %d", len(dues))
 	}
-	r := &dropoutRound{n: c.relapses, since: c.roundSince, townshipAt: dues[0], countyAt: dues[1]}
+	r := &dropoutRound{n: c.relapses, since: c.roundSince, townshipAt: dues[0], countyAt: dues[1], kit: c.kit}
 	c.round, c.roundPending = r, false
+	if r.kit {
+		for _, w := range []struct {
+			name, kind string
+			at         time.Time
+			level      int
+		}{{r.returnWindow(), casework.DeadlineDropoutReturnWindow, r.townshipAt, dropoutLevelTownship},
+			{r.hqWindow(), casework.DeadlineDropoutHQWindow, r.countyAt, dropoutLevelCounty}} {
+			if err := c.tasks.SetDeadline(ctx, DeadlineSpec{Name: w.name, Kind: w.kind, Process: casework.ProcessDropout,
+				CaseID: c.row.ID, UnitCode: c.unitCode, At: w.at}, c.windowStep(r, w.level)); err != nil {
+				return err
+			}
+		}
+	}
 
 	spec := activities.TaskSpec{Kind: casework.KindDropoutFirstContact, Process: casework.ProcessDropout, CaseID: c.row.ID,
 		Title: fmt.Sprintf("控辍保学首次联系：%s（%s 起未到校）", c.student, r.since), CandidateRole: casework.RoleTeacher,
@@ -588,6 +650,9 @@ func (c *dropoutCase) settleContact(ctx workflow.Context, outcome string, by acc
 	if c.round == nil || c.round.contactTask == "" {
 		return nil
 	}
+	if c.kit {
+		return c.tasks.Settle(ctx, c.round.contactTask, outcome, by, role, comment)
+	}
 	task := c.tasks.open[c.round.contactTask]
 	if task == nil || task.Result != nil {
 		return nil
@@ -615,45 +680,32 @@ func (r *dropoutRound) persuasion(day string) string {
 	return fmt.Sprintf("学校未能联系到家长，尚无劝返记录，至 %s 仍未返校", day)
 }
 
-// escalate fires a missed deadline: the township government with a written return-by-deadline
-// notice (限期返校通知书), or the county HQ; each time the supervision office too. Escalation ids
-// derive from the case and round, so retries and replays record each once.
+// escalate fires a missed deadline of a round timed by the case itself (cases opened before
+// dropout-case-kit): the ledger step (climb), then the township government with the return
+// notice, or the county HQ, and each time the supervision office, as fixed targets. Escalation
+// ids derive from the case and round, so retries and replays record each once.
 func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 	r := c.round
 	tag := c.row.ID
 	if r.n > 0 {
 		tag = fmt.Sprintf("%s-relapse%d", c.row.ID, r.n)
 	}
-	next := c.row
-	next.EscalationLevel = level
-	if next.State != casework.DropoutClosing { // a pending closure keeps its state; the level still climbs
-		next.State = dropoutLevelState(level)
+	reasons, err := c.climb(ctx, level)
+	if err != nil {
+		return err
 	}
-	day := func(t time.Time) string { return t.In(calendar.CST).Format("2006-01-02") }
 	now := workflow.Now(ctx)
 	var raises []activities.RaiseInput
 	switch level {
 	case dropoutLevelTownship:
-		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，%s。请监护人于 %s 前送其返校；"+
-			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.school(), r.since, r.persuasion(day(now)), day(r.countyAt))
-		if err := c.step(ctx, next, "dropout.return_notice", access.System, "", map[string]any{
-			"notice": notice, "return_by": r.countyAt, "escalated_to": []string{casework.TargetTownshipGov, casework.TargetSupervision}}, ""); err != nil {
-			return err
-		}
 		raises = []activities.RaiseInput{
-			{ID: tag + "-township", Target: casework.TargetTownshipGov, Reason: "乡镇政府督办劝返。" + notice},
-			{ID: tag + "-township-supervision", Target: casework.TargetSupervision, Reason: "劝返逾期（已报乡镇政府督办）。" + notice},
+			{ID: tag + "-township", Target: casework.TargetTownshipGov, Reason: reasons[casework.TargetTownshipGov]},
+			{ID: tag + "-township-supervision", Target: casework.TargetSupervision, Reason: reasons[casework.TargetSupervision]},
 		}
 	case dropoutLevelCounty:
-		reason := fmt.Sprintf("学生%s（%s）自 %s 起未到校，限期返校通知书所定期限（%s）已过仍未返校，报请县脱贫攻坚指挥部督办。",
-			c.student, c.school(), r.since, day(r.countyAt))
-		if err := c.step(ctx, next, "dropout.county_supervising", access.System, "", map[string]any{
-			"reason": reason, "escalated_to": []string{casework.TargetCountyHQ, casework.TargetSupervision}}, ""); err != nil {
-			return err
-		}
 		raises = []activities.RaiseInput{
-			{ID: tag + "-county", Target: casework.TargetCountyHQ, Reason: reason},
-			{ID: tag + "-county-supervision", Target: casework.TargetSupervision, Reason: "劝返逾期（已报县脱贫攻坚指挥部督办）。" + reason},
+			{ID: tag + "-county", Target: casework.TargetCountyHQ, Reason: reasons[casework.TargetCountyHQ]},
+			{ID: tag + "-county-supervision", Target: casework.TargetSupervision, Reason: reasons[casework.TargetSupervision]},
 		}
 	}
 	futures := make([]workflow.Future, len(raises))
@@ -672,6 +724,76 @@ func (c *dropoutCase) escalate(ctx workflow.Context, level int) error {
 		}
 	}
 	return nil
+}
+
+// climb puts the round's next level on the ledger with its audit entry: the return-by-deadline
+// notice (限期返校通知书) sent to the family and the township government, or the county HQ's
+// seizure. It returns what the level's escalations say, by target ("" for any other target an
+// admin put on the ladder).
+func (c *dropoutCase) climb(ctx workflow.Context, level int) (map[string]string, error) {
+	next := c.row
+	next.EscalationLevel = level
+	if next.State != casework.DropoutClosing { // a pending closure keeps its state; the level still climbs
+		next.State = dropoutLevelState(level)
+	}
+	reasons := c.reasons(c.round, level, workflow.Now(ctx))
+	var action string
+	var detail map[string]any
+	switch level {
+	case dropoutLevelTownship:
+		action, detail = "dropout.return_notice", map[string]any{"notice": reasons[""], "return_by": c.round.countyAt,
+			"escalated_to": []string{casework.TargetTownshipGov, casework.TargetSupervision}}
+	case dropoutLevelCounty:
+		action, detail = "dropout.county_supervising", map[string]any{"reason": reasons[""],
+			"escalated_to": []string{casework.TargetCountyHQ, casework.TargetSupervision}}
+	}
+	return reasons, c.step(ctx, next, action, access.System, "", detail, "")
+}
+
+// reasons are the texts of a level's escalations as of now, by target: the notice itself under "".
+func (c *dropoutCase) reasons(r *dropoutRound, level int, now time.Time) map[string]string {
+	day := func(t time.Time) string { return t.In(calendar.CST).Format("2006-01-02") }
+	switch level {
+	case dropoutLevelTownship:
+		notice := fmt.Sprintf("限期返校通知书：学生%s（%s）自 %s 起未到校，%s。请监护人于 %s 前送其返校；"+
+			"逾期未返校的，报县脱贫攻坚指挥部督办。", c.student, c.school(), r.since, r.persuasion(day(now)), day(r.countyAt))
+		return map[string]string{"": notice, casework.TargetTownshipGov: "乡镇政府督办劝返。" + notice,
+			casework.TargetSupervision: "劝返逾期（已报乡镇政府督办）。" + notice}
+	default:
+		reason := fmt.Sprintf("学生%s（%s）自 %s 起未到校，限期返校通知书所定期限（%s）已过仍未返校，报请县脱贫攻坚指挥部督办。",
+			c.student, c.school(), r.since, day(r.countyAt))
+		return map[string]string{"": reason, casework.TargetCountyHQ: reason,
+			casework.TargetSupervision: "劝返逾期（已报县脱贫攻坚指挥部督办）。" + reason}
+	}
+}
+
+// windowStep is the step a round's window runs as a rung of its ladder falls due: the first
+// rung that fires puts the level on the ledger (climb); every rung's escalation then says why.
+func (c *dropoutCase) windowStep(r *dropoutRound, level int) RungStep {
+	var said map[string]string
+	return func(ctx workflow.Context, _ *DeadlineState, rung activities.RungAt) (string, error) {
+		if c.round == r && c.row.EscalationLevel < level && !c.roundPending {
+			var err error
+			if said, err = c.climb(ctx, level); err != nil {
+				return "", err
+			}
+		}
+		if said == nil { // carried from the previous run, whose step said it first
+			said = c.reasons(r, level, workflow.Now(ctx))
+		}
+		if reason, ok := said[rung.Target]; ok {
+			return reason, nil
+		}
+		return said[""], nil
+	}
+}
+
+// windowLevel is the level a carried deadline of round r raises the case to.
+func (c *dropoutCase) windowLevel(r *dropoutRound, name string) int {
+	if name == r.hqWindow() {
+		return dropoutLevelCounty
+	}
+	return dropoutLevelTownship
 }
 
 // school names the case's school in a notice: its name, or its code when the run does not know it.

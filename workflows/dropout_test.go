@@ -65,6 +65,7 @@ type dropoutFixture struct {
 	attempts  []activities.AttemptInput
 	escalated []activities.EscalateInput
 	changes   []activities.TaskChange
+	closed    []string // escalations closed as their deadline was cleared
 	updates   int
 }
 
@@ -142,6 +143,35 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.changes = append(f.changes, in)
+		// The case settles its first-contact task through the kit (Tasks.Settle): nobody
+		// completes one from the inbox in these tests.
+		if in.Task.Kind == casework.KindDropoutFirstContact && in.Task.State != casework.TaskOpen {
+			f.settles = append(f.settles, activities.SettleTaskInput{TaskID: in.Task.ID, State: in.Task.State, Outcome: in.Task.Outcome,
+				Actor: in.Actor, Role: in.ActorRole, Comment: in.Comment, At: in.At, Task: in.Task})
+		}
+		return nil
+	})
+	// The windows' ladders: the ones the process declares, counted from the deadline.
+	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ResolveDeadlineInput) ([]activities.RungAt, error) {
+			d, ok := casework.DeadlineKindNamed(in.Kind)
+			if !ok {
+				return nil, fmt.Errorf("no deadline kind %s", in.Kind)
+			}
+			var out []activities.RungAt
+			for i, r := range d.Ladder {
+				spec, err := calendar.ParseSpec(r.After)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, activities.RungAt{Rung: i + 1, Target: r.Target, At: spec.Due(calendar.Default(), in.At)})
+			}
+			return out, nil
+		})
+	env.OnActivity(acts.CloseEscalations, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseEscalationsInput) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.closed = append(f.closed, in.IDs...)
 		return nil
 	})
 	env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
@@ -328,15 +358,16 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 	res := f.run(dtInput())
 	out.mustComplete(t, "vocational")
 
-	townshipAt, countyAt := dtStart.Add(dtDays(15)), dtStart.Add(dtDays(30))
+	// The windows' ladders (casework.Dropout) fire their rungs a second after the window ends.
+	townshipAt, countyAt := dtStart.Add(dtDays(15)+time.Second), dtStart.Add(dtDays(30)+time.Second)
 	want := []struct {
 		id, target string
 		at         time.Time
 	}{
-		{dtCaseID + "-township", casework.TargetTownshipGov, townshipAt},
-		{dtCaseID + "-township-supervision", casework.TargetSupervision, townshipAt},
-		{dtCaseID + "-county", casework.TargetCountyHQ, countyAt},
-		{dtCaseID + "-county-supervision", casework.TargetSupervision, countyAt},
+		{dtCaseID + "-return-window-r1", casework.TargetTownshipGov, townshipAt},
+		{dtCaseID + "-return-window-r2", casework.TargetSupervision, townshipAt},
+		{dtCaseID + "-hq-window-r1", casework.TargetCountyHQ, countyAt},
+		{dtCaseID + "-hq-window-r2", casework.TargetSupervision, countyAt},
 	}
 	raises := f.raised()
 	if len(raises) != len(want) {
@@ -367,7 +398,7 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 	if !strings.Contains(notice, "限期返校通知书") {
 		t.Errorf("the return-by notice is not on record: %+v", f.steps[0].Audit.After)
 	}
-	if closing := f.steps[2].CloseEscalations; !slices.Equal(closing, []string{dtCaseID + "-township", dtCaseID + "-county"}) {
+	if closing := f.closed; !slices.Equal(closing, []string{dtCaseID + "-return-window-r1", dtCaseID + "-hq-window-r1"}) {
 		t.Errorf("the outcome should close the township and county escalations (not supervision's), closes %v", closing)
 	}
 	// The first-contact task climbed its own ladder, and was withdrawn when the case ended.
@@ -432,8 +463,8 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 		t.Errorf("status after the relapse: %+v", reopened)
 	}
 	start := dtStart.Add(relapseAt)
-	want := []string{dtCaseID + "-relapse1-township", dtCaseID + "-relapse1-township-supervision",
-		dtCaseID + "-relapse1-county", dtCaseID + "-relapse1-county-supervision"}
+	want := []string{dtCaseID + "-return-window-relapse1-r1", dtCaseID + "-return-window-relapse1-r2",
+		dtCaseID + "-hq-window-relapse1-r1", dtCaseID + "-hq-window-relapse1-r2"}
 	raises := f.raised()
 	var got []string
 	for _, r := range raises {
@@ -442,7 +473,7 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("escalations %v, want %v", got, want)
 	}
-	if !raises[0].At.Equal(start.Add(dtDays(15))) || !raises[2].At.Equal(start.Add(dtDays(30))) {
+	if !raises[0].At.Equal(start.Add(dtDays(15)+time.Second)) || !raises[2].At.Equal(start.Add(dtDays(30)+time.Second)) {
 		t.Errorf("relapse escalations at %v and %v, want 15 and 30 days after %v", raises[0].At, raises[2].At, start)
 	}
 	if !strings.Contains(raises[0].Reason, "2025-04-11") {

@@ -120,8 +120,16 @@ func (t *TaskState) projection(wfID, state string) casework.Task {
 // task stays open past its due time.
 type Tasks struct {
 	wfID string
+	root workflow.Context // the workflow's own context: ladders and deadlines outlive the update that set them
 	seq  int
 	open map[string]*TaskState
+	// watched are the tasks whose ladder runs (Wait, WaitAny): one ladder per task, however often waited on.
+	watched map[string]bool
+	// Case deadlines (deadline.go), in the order they were set.
+	deadlines     map[string]*deadline
+	deadlineOrder []string
+	guard         func(ctx workflow.Context, f func() error) error
+	failed        error
 	// Continue-as-new on a long history (ContinueOnLongHistory, Quiesce).
 	historyEvents int
 	bounded       bool
@@ -141,7 +149,7 @@ var ErrContinueAsNew = errors.New("the case's history is long: continue as new w
 // Update is registered, because the SDK hands an action that was waiting for the new run to
 // the validator as soon as it is.
 func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, error) {
-	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, seq: seq, open: map[string]*TaskState{}}
+	t := &Tasks{wfID: workflow.GetInfo(ctx).WorkflowExecution.ID, root: ctx, seq: seq, open: map[string]*TaskState{}, watched: map[string]bool{}}
 	for i := range carried {
 		task := carried[i]
 		t.open[task.ID] = &task
@@ -430,7 +438,7 @@ func (t *Tasks) Wait(ctx workflow.Context, id string) (TaskResult, error) {
 	if !ok {
 		return TaskResult{}, fmt.Errorf("task %s is not open in this run", id)
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
+	t.watch(ctx, task)
 	if err := workflow.Await(ctx, func() bool { return task.Result != nil || t.historyLong(ctx) }); err != nil {
 		delete(t.open, task.ID)
 		return TaskResult{}, err
@@ -448,21 +456,89 @@ func (t *Tasks) Wait(ctx workflow.Context, id string) (TaskResult, error) {
 	return *task.Result, nil
 }
 
+// watch starts the task's ladder, once.
+func (t *Tasks) watch(ctx workflow.Context, task *TaskState) {
+	if t.watched[task.ID] {
+		return
+	}
+	t.watched[task.ID] = true
+	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
+}
+
+// WaitAny waits until a person decides one of the open tasks ids (their ladders fire meanwhile)
+// and returns which, with the decision; the others stay open, to be waited on again. With
+// ContinueOnLongHistory it returns ErrContinueAsNew, as Wait does, once the history is long.
+func (t *Tasks) WaitAny(ctx workflow.Context, ids ...string) (string, TaskResult, error) {
+	tasks := make([]*TaskState, 0, len(ids))
+	for _, id := range ids {
+		task, ok := t.open[id]
+		if !ok {
+			return "", TaskResult{}, fmt.Errorf("task %s is not open in this run", id)
+		}
+		t.watch(ctx, task)
+		tasks = append(tasks, task)
+	}
+	decided := func() *TaskState {
+		for _, task := range tasks {
+			if task.Result != nil {
+				return task
+			}
+		}
+		return nil
+	}
+	if err := workflow.Await(ctx, func() bool { return decided() != nil || t.historyLong(ctx) }); err != nil {
+		return "", TaskResult{}, err
+	}
+	if decided() == nil {
+		if err := t.quiesce(ctx, ids...); err != nil {
+			return "", TaskResult{}, err
+		}
+		if decided() == nil {
+			return "", TaskResult{}, ErrContinueAsNew
+		}
+		t.closing = false
+	}
+	task := decided()
+	delete(t.open, task.ID)
+	return task.ID, *task.Result, nil
+}
+
+// Settle ends an open task from the workflow, through the same projection path as a person's
+// action: done with outcome when the case itself did what the task asked (an attempt logged
+// is the first contact), cancelled (outcome "") when the task has no purpose any more. Its
+// waiter gets the result as from a person; a person's action racing for it is refused as for
+// any decided task.
+func (t *Tasks) Settle(ctx workflow.Context, id, outcome string, by access.Actor, role, comment string) error {
+	task := t.open[id]
+	if task == nil || task.Result != nil {
+		return nil
+	}
+	now := workflow.Now(ctx)
+	before := map[string]any{"assignee": task.Assignee, "state": casework.TaskOpen}
+	task.Result = &TaskResult{Outcome: outcome, Comment: comment, By: by, Role: role, At: now}
+	state, action := casework.TaskDone, "task.completed"
+	if outcome == "" {
+		state, action = casework.TaskCancelled, "task.withdrawn"
+	}
+	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+		Task: task.projection(t.wfID, state), Actor: by, ActorRole: role, Action: action, Comment: comment, Before: before, At: now}).Get(ctx, nil)
+}
+
 // Quiesce prepares the run to continue as new: it refuses new task actions and rungs, then
 // waits until no action or rung is still writing and every completed task has been taken by its
 // waiter, so that Carry is the whole truth: an open task is carried, a decided one was handed
 // over in this run.
-func (t *Tasks) Quiesce(ctx workflow.Context) error { return t.quiesce(ctx, "") }
+func (t *Tasks) Quiesce(ctx workflow.Context) error { return t.quiesce(ctx) }
 
-// quiesce is Quiesce for the waiter of task self, whose own result it does not wait for.
-func (t *Tasks) quiesce(ctx workflow.Context, self string) error {
+// quiesce is Quiesce for the waiter of the tasks self, whose own results it does not wait for.
+func (t *Tasks) quiesce(ctx workflow.Context, self ...string) error {
 	t.closing = true
 	return workflow.Await(ctx, func() bool {
 		if !workflow.AllHandlersFinished(ctx) || t.escalating > 0 {
 			return false
 		}
 		for id, task := range t.open {
-			if task.Result != nil && id != self {
+			if task.Result != nil && !slices.Contains(self, id) {
 				return false
 			}
 		}
