@@ -1,5 +1,7 @@
 package workflows_test
 
+// Withdrawal (撤回) of a subsidy application, on the kit's harness (subsidykit_test.go).
+
 import (
 	"testing"
 	"time"
@@ -8,38 +10,58 @@ import (
 
 	"jiaofu/casework"
 	"jiaofu/workflows"
+	"jiaofu/workflows/kittest"
 )
 
 // TestSubsidyWithdrawBeforeReview: the applicant withdraws (撤回) while the review waits; the
 // task is cancelled, the application ends rejected as withdrawn; nobody else may withdraw.
 func TestSubsidyWithdrawBeforeReview(t *testing.T) {
-	h := newSubsidy(t)
-	byLeader := h.actAt(time.Hour, "a reviewer tries to withdraw", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionWithdraw, Actor: leader1})
-	withdraw := h.actAt(2*time.Hour, "the applicant withdraws", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionWithdraw,
-		Comment: "家长放弃申请", Actor: applicant})
+	s := newSubsidyOnKit(t)
+	h := s.kit
+	var byLeader, withdraw *kittest.Action
+	h.WhenOpen(casework.KindSubsidyReview, time.Hour, func(id string) {
+		byLeader = h.Act(t, workflows.TaskAction{TaskID: id, Action: workflows.ActionWithdraw, Actor: leader1})
+	})
+	h.WhenOpen(casework.KindSubsidyReview, 2*time.Hour, func(id string) {
+		withdraw = h.Act(t, workflows.TaskAction{TaskID: id, Action: workflows.ActionWithdraw, Comment: "家长放弃申请", Actor: applicant})
+	})
 
-	res := h.runSubsidy(subsidyInput(applicant))
+	res := s.run(t, subsidyInput(applicant))
 
-	h.requireRejected(byLeader, workflows.CodeNotCandidate, "only the applicant may withdraw")
-	require.Equal(t, casework.TaskCancelled, h.taskResult(withdraw).State)
+	byLeader.RequireRefused(t, workflows.CodeNotCandidate)
+	require.Contains(t, byLeader.Message(), "only the applicant may withdraw")
+	require.Equal(t, casework.TaskCancelled, withdraw.RequireDone(t).State)
+	review := h.TaskIDs(casework.KindSubsidyReview)
+	require.Len(t, review, 1)
+	require.Equal(t, casework.OutcomeWithdrawn, h.RequireState(t, review[0], casework.TaskCancelled).Outcome)
 	require.Equal(t, casework.AppRejected, res.State)
-	require.Equal(t, []string{"subsidy.withdrawn"}, h.AppActions())
-	require.Len(t, h.ChangesWith("task.withdrawn"), 1)
-	require.Empty(t, h.Disbursed())
+	require.Equal(t, []string{"subsidy.withdrawn"}, s.actions())
+	require.Len(t, h.Changes("task.withdrawn"), 1)
 }
 
 // TestSubsidyWithdrawRefusedOnceClaimed: once the reviewer has taken the task up, the applicant
 // can no longer withdraw it.
 func TestSubsidyWithdrawRefusedOnceClaimed(t *testing.T) {
-	h := newSubsidy(t)
-	claim := h.actAt(time.Hour, "leader1 claims", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionClaim, Actor: leader1})
-	withdraw := h.actAt(2*time.Hour, "the applicant withdraws too late", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionWithdraw, Actor: applicant})
-	reject := h.actAt(3*time.Hour, "leader1 rejects", because(complete(h.taskID(1), leader1, casework.OutcomeReject), "不符合条件"))
+	s := newSubsidyOnKit(t)
+	h := s.kit
+	var claim, withdraw, reject *kittest.Action
+	h.At(time.Hour, func() {
+		claim = h.Act(t, workflows.TaskAction{TaskID: h.OpenID(t, casework.KindSubsidyReview), Action: workflows.ActionClaim, Actor: leader1})
+	})
+	h.At(2*time.Hour, func() {
+		withdraw = h.Act(t, workflows.TaskAction{TaskID: h.OpenID(t, casework.KindSubsidyReview), Action: workflows.ActionWithdraw, Actor: applicant})
+	})
+	h.At(3*time.Hour, func() {
+		reject = h.Act(t, because(complete(h.OpenID(t, casework.KindSubsidyReview), leader1, casework.OutcomeReject), "不符合条件"))
+	})
 
-	res := h.runSubsidy(subsidyInput(applicant))
+	res := s.run(t, subsidyInput(applicant))
 
-	h.taskResult(claim)
-	h.requireRejected(withdraw, workflows.CodeWrongState, "can no longer be withdrawn")
-	h.taskResult(reject)
+	require.Equal(t, leader1.UserID, claim.RequireDone(t).AssigneeID)
+	require.Equal(t, "claimed", withdraw.RequireRefused(t, workflows.CodeWrongState).Params["reason"])
+	require.Contains(t, withdraw.Message(), "can no longer be withdrawn")
+	reject.RequireDone(t)
+	require.Equal(t, leader1.UserID, h.RequireState(t, h.TaskIDs(casework.KindSubsidyReview)[0], casework.TaskDone).CompletedBy)
 	require.Equal(t, casework.AppRejected, res.State)
+	require.Equal(t, []string{"subsidy.rejected"}, s.actions())
 }
