@@ -47,14 +47,14 @@ func (s *Server) CreateUnit(c *fiber.Ctx) error {
 		return err
 	}
 	if !slices.Contains(store.UnitKinds, req.Kind) {
-		return bad("kind", "must be one of %s", strings.Join(store.UnitKinds, ", "))
+		return bad("kind", "must be one of %s", strings.Join(store.UnitKinds, ", ")).because("one_of")
 	}
 	if req.ParentCode == "" && req.Kind != store.KindBureau {
-		return bad("parent_code", "required for every unit but the bureau")
+		return bad("parent_code", "required for every unit but the bureau").because("required_below_bureau")
 	}
 	u, err := s.store.CreateUnit(c.UserContext(), req.Code, strings.TrimSpace(req.Name), req.Kind, req.ParentCode, req.TownshipCode)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("parent_code", "no unit with code %s", quote(req.ParentCode))
+		return bad("parent_code", "no unit with code %s", quote(req.ParentCode)).because("no_unit")
 	} else if errors.Is(err, store.ErrConflict) {
 		return refused(workflows.CodeDuplicate, "code", "code: a unit with code %s already exists", quote(req.Code))
 	} else if err != nil {
@@ -101,7 +101,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	if !usernameRe.MatchString(req.Username) {
-		return bad("username", "2–40 lowercase letters, digits, '.', '_' or '-'")
+		return bad("username", "2–40 lowercase letters, digits, '.', '_' or '-'").because("username_format")
 	}
 	if len(req.Password) < 8 {
 		return bad("password", "at least 8 characters").because("min_chars", "min", "8")
@@ -110,14 +110,14 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	if len(req.Roles) == 0 {
-		return bad("roles", "at least one role is required")
+		return bad("roles", "at least one role is required").because("min_entries", "min", "1")
 	}
 	for i, r := range req.Roles {
 		if !slices.Contains(casework.Roles, r.Role) {
-			return bad(fmt.Sprintf("roles[%d].role", i), "must be one of %s", strings.Join(casework.Roles, ", "))
+			return bad(fmt.Sprintf("roles[%d].role", i), "must be one of %s", strings.Join(casework.Roles, ", ")).because("one_of")
 		}
 		if r.UnitCode == "" {
-			return bad(fmt.Sprintf("roles[%d].unit_code", i), "required")
+			return bad(fmt.Sprintf("roles[%d].unit_code", i), "required").because("required")
 		}
 	}
 	hash, err := HashPassword(req.Password)
@@ -127,7 +127,7 @@ func (s *Server) CreateUser(c *fiber.Ctx) error {
 	u, err := s.store.CreateUser(c.UserContext(), req.Username, hash, strings.TrimSpace(req.DisplayName), req.Roles)
 	if errors.Is(err, store.ErrNotFound) {
 		field, _, _ := strings.Cut(err.Error(), " ")
-		return bad(field, "no such unit")
+		return bad(field, "no such unit").because("no_unit")
 	} else if errors.Is(err, store.ErrConflict) {
 		return refused(workflows.CodeDuplicate, "username", "username: %s is taken", quote(req.Username))
 	} else if err != nil {
@@ -234,7 +234,7 @@ func (s *Server) CreateStudent(c *fiber.Ctx) error {
 	}
 	unit, err := s.store.UnitByCode(c.UserContext(), req.UnitCode)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("unit_code", "no unit with code %s", quote(req.UnitCode))
+		return bad("unit_code", "no unit with code %s", quote(req.UnitCode)).because("no_unit")
 	} else if err != nil {
 		return err
 	}
@@ -286,32 +286,32 @@ func checkStudent(req studentRequest) (store.Student, []*Error) {
 	}
 	fail(Text("name", st.Name, 30))
 	if st.Sex != "M" && st.Sex != "F" && st.Sex != "男" && st.Sex != "女" {
-		fail(bad("sex", "must be M, F, 男 or 女"))
+		fail(bad("sex", "must be M, F, 男 or 女").because("one_of"))
 	}
 	if err := validDate(st.BirthDate); err != nil {
-		fail(bad("birth_date", "%v", err))
+		fail(badValue("birth_date", err))
 	}
 	if st.IDCardNo != "" {
 		if err := ValidIDCard(st.IDCardNo); err != nil {
-			fail(bad("id_card_no", "%v", err))
+			fail(badValue("id_card_no", err))
 		} else if st.IDCardNo[6:14] != strings.ReplaceAll(st.BirthDate, "-", "") {
-			fail(bad("id_card_no", "the birth date in the number does not match birth_date"))
+			fail(bad("id_card_no", "the birth date in the number does not match birth_date").because("id_card_birth_mismatch"))
 		}
 	}
 	switch {
 	case strings.HasPrefix(st.StudentNo, "G"):
 		if st.StudentNo[1:] != st.IDCardNo {
-			fail(bad("student_no", "a G number is G followed by the student's ID-card number"))
+			fail(bad("student_no", "a G number is G followed by the student's ID-card number").because("student_no_g"))
 		}
 	case strings.HasPrefix(st.StudentNo, "L") && len(st.StudentNo) > 1:
 	default:
-		fail(bad("student_no", "must be G + ID-card number, or L + a temporary number"))
+		fail(bad("student_no", "must be G + ID-card number, or L + a temporary number").because("student_no_format"))
 	}
 	if st.UnitCode == "" {
-		fail(bad("unit_code", "required"))
+		fail(bad("unit_code", "required").because("required"))
 	}
 	if st.Grade < 1 || st.Grade > 12 {
-		fail(bad("grade", "must be 1–12 (preschool classes use 1–3 at a kindergarten)"))
+		fail(bad("grade", "must be 1–12 (preschool classes use 1–3 at a kindergarten)").because("grade_range"))
 	}
 	fail(Text("class", st.Class, 20))
 	if st.PovertyRegistered && strings.TrimSpace(st.HouseholdID) == "" {

@@ -174,7 +174,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 	}
 	st, ok := students[req.StudentID]
 	if !ok {
-		return nil, bad("student_id", "no student %s", quote(req.StudentID))
+		return nil, bad("student_id", "no student %s", quote(req.StudentID)).because("no_student")
 	}
 	if e := Required("programme", req.Programme); e != nil {
 		return nil, e
@@ -188,7 +188,7 @@ func (s *Server) checkApplication(ctx context.Context, a access.Actor, students 
 		prog, progs[req.Programme] = p, p // a programme not on record is cached as inactive
 	}
 	if !prog.Active {
-		return nil, bad("programme", "no active programme %s", quote(req.Programme))
+		return nil, bad("programme", "no active programme %s", quote(req.Programme)).because("no_programme")
 	}
 	if e := s.ApplicationTerm(ctx, req.Term); e != nil {
 		return nil, e

@@ -98,7 +98,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 	if code := c.Query("unit"); code != "" {
 		u, err := s.store.UnitByCode(ctx, code)
 		if err != nil {
-			return bad("unit", "no unit %s", quote(code))
+			return bad("unit", "no unit %s", quote(code)).because("no_unit")
 		}
 		unitPath = u.Path
 	}
@@ -228,7 +228,7 @@ func (s *Server) RecordAbsence(c *fiber.Ctx) error {
 		return err
 	}
 	if err := validDate(req.Date); err != nil {
-		return bad("date", "%v", err)
+		return badValue("date", err)
 	}
 	return s.dropoutUpdate(c, workflows.RecordAbsenceUpdate, workflows.DropoutAbsence{Date: req.Date, Note: strings.TrimSpace(req.Note), Actor: actor(c)})
 }

@@ -180,15 +180,15 @@ func classify(err error) *Error {
 		return refused(workflows.CodeDuplicate, "", "a record with the same key already exists")
 	}
 	if errors.Is(err, store.ErrUnavailable) {
-		return unavailable("the database is not reachable right now; nothing was changed, please retry")
+		return unavailable("the database is not reachable right now; nothing was changed, please retry").because("database")
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return unavailable("no worker answered in time; nothing was changed, please retry")
+		return unavailable("no worker answered in time; nothing was changed, please retry").because("worker")
 	}
 	var unav *serviceerror.Unavailable
 	var dl *serviceerror.DeadlineExceeded
 	if errors.As(err, &unav) || errors.As(err, &dl) {
-		return unavailable("the workflow service is unavailable; nothing was changed, please retry")
+		return unavailable("the workflow service is unavailable; nothing was changed, please retry").because("workflow_service")
 	}
 	return &Error{Status: fiber.StatusInternalServerError, Code: "internal", Message: err.Error()}
 }

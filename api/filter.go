@@ -17,7 +17,7 @@ func filterParam(c *fiber.Ctx, name string, values []string) (string, error) {
 	if v == "" || slices.Contains(values, v) {
 		return v, nil
 	}
-	return "", bad(name, "%s is not one of %s", quote(v), strings.Join(values, ", "))
+	return "", bad(name, "%s is not one of %s", quote(v), strings.Join(values, ", ")).because("one_of")
 }
 
 // renamedFilter reads a filter under its name — the name of the field it filters on in the listed

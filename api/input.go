@@ -129,7 +129,7 @@ func checkText(field, s string, r inputRule) error {
 		field = "body"
 	}
 	if !utf8.ValidString(s) {
-		return bad(field, "contains bytes that are not readable text (not UTF-8); type or paste it again")
+		return bad(field, "contains bytes that are not readable text (not UTF-8); type or paste it again").because("not_utf8")
 	}
 	n := 0
 	for _, c := range s {
@@ -139,7 +139,7 @@ func checkText(field, s string, r inputRule) error {
 			if c == 0 {
 				what = "a NUL byte (an invisible control character)"
 			}
-			return bad(field, "contains %s at character %d; remove it and send again", what, n)
+			return bad(field, "contains %s at character %d; remove it and send again", what, n).because("control_char", "position", strconv.Itoa(n))
 		}
 	}
 	if r.max > 0 && n > r.max {
@@ -177,14 +177,14 @@ func parseBody(c *fiber.Ctx, dst any) error {
 	body := c.Body()
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
-		return bad("body", "a JSON object is required")
+		return bad("body", "a JSON object is required").because("json")
 	}
 	if trimmed[0] != '{' {
-		return bad("body", "must be a JSON object in braces, such as {\"comment\": \"…\"}")
+		return bad("body", "must be a JSON object in braces, such as {\"comment\": \"…\"}").because("json")
 	}
 	if !utf8.Valid(body) {
 		// encoding/json would quietly turn the bad bytes into U+FFFD; refuse them instead.
-		return bad(invalidUTF8Field(body), "contains bytes that are not readable text (not UTF-8); type or paste it again")
+		return bad(invalidUTF8Field(body), "contains bytes that are not readable text (not UTF-8); type or paste it again").because("not_utf8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -195,15 +195,15 @@ func parseBody(c *fiber.Ctx, dst any) error {
 			if field == "" {
 				field = "body"
 			}
-			return bad(field, "must be %s", kindWords(ute.Type))
+			return bad(field, "must be %s", kindWords(ute.Type)).because("json_type")
 		}
 		if f, ok := unknownField(err); ok {
-			return bad(f, "unknown field")
+			return bad(f, "unknown field").because("unknown_field")
 		}
-		return bad("body", "not valid JSON (%s)", strings.TrimPrefix(err.Error(), "json: "))
+		return bad("body", "not valid JSON (%s)", strings.TrimPrefix(err.Error(), "json: ")).because("json")
 	}
 	if dec.More() {
-		return bad("body", "must be one JSON object, with nothing after it")
+		return bad("body", "must be one JSON object, with nothing after it").because("json")
 	}
 	return checkInput(dst)
 }

@@ -21,7 +21,7 @@ func (s *Server) studentFor(ctx context.Context, id string) (store.Student, erro
 	}
 	st, err := s.store.StudentByID(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return st, bad("student_id", "no student %s", quote(id))
+		return st, bad("student_id", "no student %s", quote(id)).because("no_student")
 	}
 	return st, err
 }

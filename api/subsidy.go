@@ -40,19 +40,19 @@ func (s *Server) CreateProgramme(c *fiber.Ctx) error {
 		return err
 	}
 	if !programmeCodeRe.MatchString(req.Code) {
-		return bad("code", "letters, digits, - and _ only (1–40)")
+		return bad("code", "letters, digits, - and _ only (1–40)").because("programme_code_format")
 	}
 	if err := text("name", req.Name, 50); err != nil {
 		return err
 	}
 	if req.AmountFen <= 0 || req.AmountFen > 100_000_00 {
-		return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)")
+		return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)").because("amount_range", "max_fen", "10000000")
 	}
 	if !slices.Contains(store.Stages, req.Stage) {
-		return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
+		return bad("stage", "must be one of %s", strings.Join(store.Stages, ", ")).because("one_of")
 	}
 	if req.ExclusiveGroup != "" && !programmeCodeRe.MatchString(req.ExclusiveGroup) {
-		return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other")
+		return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other").because("programme_code_format")
 	}
 	p, err := s.store.CreateProgramme(c.UserContext(), store.Programme{Code: req.Code, Name: strings.TrimSpace(req.Name), AmountFen: req.AmountFen,
 		Stage: req.Stage, ExclusiveGroup: req.ExclusiveGroup})
@@ -95,19 +95,19 @@ func (s *Server) UpdateProgramme(c *fiber.Ctx) error {
 	}
 	if req.AmountFen != 0 {
 		if req.AmountFen < 0 || req.AmountFen > 100_000_00 {
-			return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)")
+			return bad("amount_fen", "must be a positive whole number of fen up to 10,000,000 (¥100,000.00)").because("amount_range", "max_fen", "10000000")
 		}
 		p.AmountFen = req.AmountFen
 	}
 	if req.Stage != "" {
 		if !slices.Contains(store.Stages, req.Stage) {
-			return bad("stage", "must be one of %s", strings.Join(store.Stages, ", "))
+			return bad("stage", "must be one of %s", strings.Join(store.Stages, ", ")).because("one_of")
 		}
 		p.Stage = req.Stage
 	}
 	if g := req.ExclusiveGroup; g != nil {
 		if *g != "" && !programmeCodeRe.MatchString(*g) {
-			return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other")
+			return bad("exclusive_group", "letters, digits, - and _ only (1–40), or empty for a programme that stacks with any other").because("programme_code_format")
 		}
 		p.ExclusiveGroup = *g
 	}
@@ -173,14 +173,14 @@ func (s *Server) ListApplications(c *fiber.Ctx) error {
 	}
 	if term := c.Query("term"); term != "" {
 		if err := ValidTerm(term); err != nil {
-			return bad("term", "%v", err)
+			return badValue("term", err)
 		}
 	}
 	f := store.ApplicationFilter{ScopePaths: actor(c).Scopes(), Term: c.Query("term"), State: status, Limit: c.QueryInt("limit", 500)}
 	if code := c.Query("unit"); code != "" {
 		u, err := s.store.UnitByCode(c.UserContext(), code)
 		if err != nil {
-			return bad("unit", "no unit %s", quote(code))
+			return bad("unit", "no unit %s", quote(code)).because("no_unit")
 		}
 		f.UnitID = u.ID
 	}
@@ -259,16 +259,16 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	}
 	ctx, a := c.UserContext(), actor(c)
 	if req.SchoolUnit == "" {
-		return bad("school_unit", "required")
+		return bad("school_unit", "required").because("required")
 	}
 	unit, err := s.store.UnitByCode(ctx, req.SchoolUnit)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("school_unit", "no unit %s", quote(req.SchoolUnit))
+		return bad("school_unit", "no unit %s", quote(req.SchoolUnit)).because("no_unit")
 	} else if err != nil {
 		return err
 	}
 	if err := ValidTerm(req.Term); err != nil {
-		return bad("term", "%v", err)
+		return badValue("term", err)
 	}
 	if !MayPublish(a, unit.Path) {
 		return refused(workflows.CodeNotInScope, "", "only the school's own staff may publish its list")
@@ -375,7 +375,9 @@ type PublicList struct {
 func Yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
 
 // listNotFound answers for a list that is not public: none with that id, or one withdrawn.
-func listNotFound() *Error { return notFound("publicity list (it may have ended and been withdrawn)") }
+func listNotFound() *Error {
+	return notFound("publicity list (it may have ended and been withdrawn)").because("publicity_list")
+}
 
 // objectable reads a batch whose list takes objections now. A batch whose period is over is
 // refused as publicity_ended with its end, from the batch's row: its workflow may have ended and
@@ -530,7 +532,7 @@ func (s *Server) FileObjection(c *fiber.Ctx, batchID string, req objectionReques
 func (s *Server) Omissions(c *fiber.Ctx) error {
 	term := c.Query("term")
 	if err := ValidTerm(term); err != nil {
-		return bad("term", "%v", err)
+		return badValue("term", err)
 	}
 	a := actor(c)
 	sts, err := s.store.Omissions(c.UserContext(), a.Scopes(), term)

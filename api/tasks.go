@@ -104,7 +104,7 @@ func (s *Server) CompleteTask(c *fiber.Ctx) error {
 		return err
 	}
 	if req.Outcome == "" {
-		return bad("outcome", "required")
+		return bad("outcome", "required").because("required")
 	}
 	return s.actChecked(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields},
 		s.checkSignoffChannel)
@@ -160,11 +160,11 @@ func (s *Server) TransferTask(c *fiber.Ctx) error {
 		return err
 	}
 	if req.ToUser == "" {
-		return bad("to_user", "required (a username)")
+		return bad("to_user", "required (a username)").because("required")
 	}
 	u, err := s.store.UserByUsername(c.UserContext(), req.ToUser)
 	if errors.Is(err, store.ErrNotFound) {
-		return bad("to_user", "no user %s", quote(req.ToUser))
+		return bad("to_user", "no user %s", quote(req.ToUser)).because("no_user")
 	} else if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (s *Server) update(ctx context.Context, workflowID, name string, arg any) (
 
 func timeoutAs503(ctx context.Context, err error) error {
 	if ctx.Err() != nil || strings.Contains(err.Error(), "context deadline exceeded") {
-		return unavailable("no worker answered in time; nothing was changed, please retry")
+		return unavailable("no worker answered in time; nothing was changed, please retry").because("worker")
 	}
 	return err
 }
@@ -334,11 +334,11 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 		ok = ok || d == req.Decision
 	}
 	if !ok {
-		return bad("decision", "must be one of %s", strings.Join(decisions, ", "))
+		return bad("decision", "must be one of %s", strings.Join(decisions, ", ")).because("one_of")
 	}
 	// An accountability decision stays on the record of the person it concerns: it says why.
 	if strings.TrimSpace(req.Note) == "" {
-		return bad("note", "required: a decision needs a written reason")
+		return bad("note", "required: a decision needs a written reason").because("required_for_decision")
 	}
 	id := c.Params("id")
 	before, err := s.store.EscalationByID(c.UserContext(), id)

@@ -32,7 +32,7 @@ func (s *Server) PutOpenTerms(c *fiber.Ctx) error {
 	}
 	terms, err := listItems(req.Items, func(field, v string) error {
 		if err := ValidTerm(v); err != nil {
-			return bad(field, "%v", err)
+			return badValue(field, err)
 		}
 		return nil
 	})

@@ -19,24 +19,51 @@ var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
 const idCardCheck = "10X98765432"
 
+// ruleError is a check's refusal of a value, before it is known which field the value is: the
+// English message, and the reason (and values, as key, value pairs) a client words it by.
+// badValue makes it a field's 400.
+type ruleError struct {
+	msg    string
+	reason string
+	kv     []string
+}
+
+func (e *ruleError) Error() string { return e.msg }
+
+// broken is a ruleError.
+func broken(reason string, kv []string, format string, args ...any) error {
+	return &ruleError{msg: fmt.Sprintf(format, args...), reason: reason, kv: kv}
+}
+
+// badValue is the 400 for field whose value a check refused with err: err's message, and its
+// reason if it has one.
+func badValue(field string, err error) *Error {
+	e := bad(field, "%v", err)
+	var re *ruleError
+	if errors.As(err, &re) {
+		e.because(re.reason, re.kv...)
+	}
+	return e
+}
+
 // ValidIDCard checks an 18-character resident ID number: digits, a real birth date, and the
 // GB 11643 check character.
 func ValidIDCard(id string) error {
 	if len(id) != 18 {
-		return fmt.Errorf("must have 18 characters")
+		return broken("id_card_length", nil, "must have 18 characters")
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		if id[i] < '0' || id[i] > '9' {
-			return fmt.Errorf("character %d must be a digit", i+1)
+			return broken("id_card_digits", []string{"position", strconv.Itoa(i + 1)}, "character %d must be a digit", i+1)
 		}
 		sum += int(id[i]-'0') * idCardWeights[i]
 	}
 	if _, err := time.Parse("20060102", id[6:14]); err != nil {
-		return fmt.Errorf("characters 7–14 must be a real birth date")
+		return broken("id_card_birth_date", nil, "characters 7–14 must be a real birth date")
 	}
 	if want := idCardCheck[sum%11]; strings.ToUpper(id[17:]) != string(want) {
-		return fmt.Errorf("check character is wrong (GB 11643)")
+		return broken("id_card_check", nil, "check character is wrong (GB 11643)")
 	}
 	return nil
 }
@@ -47,12 +74,12 @@ var termRe = regexp.MustCompile(`^(\d{4})-(\d{4})-([12])$`)
 func ValidTerm(term string) error {
 	m := termRe.FindStringSubmatch(term)
 	if m == nil {
-		return fmt.Errorf("%s is not a term such as 2026-2027-1", quote(term))
+		return broken("term_format", nil, "%s is not a term such as 2026-2027-1", quote(term))
 	}
 	a, _ := strconv.Atoi(m[1])
 	b, _ := strconv.Atoi(m[2])
 	if b != a+1 {
-		return fmt.Errorf("%s: the second year must follow the first", quote(term))
+		return broken("term_years", nil, "%s: the second year must follow the first", quote(term))
 	}
 	return nil
 }
@@ -77,7 +104,8 @@ func termForApplication(term string, now time.Time, anyTerm bool) error {
 	}
 	y := schoolYearOf(now)
 	if first, _ := strconv.Atoi(term[:4]); first != y && first != y+1 {
-		return fmt.Errorf("the term must be in the %d–%d or %d–%d school year (such as %d-%d-1)", y, y+1, y+1, y+2, y, y+1)
+		return broken("term_window", []string{"this_year", fmt.Sprintf("%d-%d", y, y+1), "next_year", fmt.Sprintf("%d-%d", y+1, y+2)},
+			"the term must be in the %d–%d or %d–%d school year (such as %d-%d-1)", y, y+1, y+1, y+2, y, y+1)
 	}
 	return nil
 }
@@ -93,14 +121,15 @@ var unitCodeRe = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,31}$`)
 // unitCode checks a code against unitCodeRe; example is a valid code of the field's kind.
 func unitCode(field, v, example string) error {
 	if !unitCodeRe.MatchString(v) {
-		return bad(field, "use only capital letters A–Z, digits and '-', starting with a letter or digit, at most 32 characters (such as %s)", example)
+		return bad(field, "use only capital letters A–Z, digits and '-', starting with a letter or digit, at most 32 characters (such as %s)", example).
+			because("unit_code_format", "example", example)
 	}
 	return nil
 }
 
 func validDate(s string) error {
 	if _, err := time.Parse("2006-01-02", s); err != nil {
-		return fmt.Errorf("%s is not a date such as 2026-09-01", quote(s))
+		return broken("date_format", nil, "%s is not a date such as 2026-09-01", quote(s))
 	}
 	return nil
 }
@@ -160,10 +189,11 @@ func Required(field, v string) *Error {
 // poverty-registered (建档立卡), at most 1000 characters.
 func EvidenceNote(note string, povertyRegistered bool) *Error {
 	if !povertyRegistered && strings.TrimSpace(note) == "" {
-		return bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence")
+		return bad("evidence_note", "required: the student is not poverty-registered (建档立卡), so the application needs a note of the family's hardship evidence").
+			because("required_without_poverty_registration")
 	}
 	if utf8.RuneCountInString(note) > 1000 {
-		return bad("evidence_note", "at most 1000 characters")
+		return bad("evidence_note", "at most 1000 characters").because("max_chars", "max", "1000")
 	}
 	return nil
 }
@@ -180,9 +210,11 @@ func (s *Server) ApplicationTerm(ctx context.Context, term string) *Error {
 		if open, oerr := s.openTerms(ctx); oerr == nil && slices.Contains(open, term) {
 			return nil
 		}
-		return bad("term", "%v; an administrator can open another term", err)
+		e := badValue("term", err)
+		e.Message += "; an administrator can open another term"
+		return e
 	}
-	return bad("term", "%v", err)
+	return badValue("term", err)
 }
 
 // openTermsKey is the setting that holds the terms an administrator opened for applications.
@@ -199,10 +231,10 @@ func (s *Server) openTerms(ctx context.Context) ([]string, error) {
 // LastAttended checks a dropout case's last day at school: a date, not after today (China time).
 func LastAttended(v string) *Error {
 	if err := validDate(v); err != nil {
-		return bad("last_attended_on", "%v", err)
+		return badValue("last_attended_on", err)
 	}
 	if d, _ := time.ParseInLocation("2006-01-02", v, calendar.CST); d.After(time.Now()) {
-		return bad("last_attended_on", "cannot be in the future")
+		return bad("last_attended_on", "cannot be in the future").because("future")
 	}
 	return nil
 }

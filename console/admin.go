@@ -99,7 +99,7 @@ func adminUnits(q *req) error { return q.unitsPage(newForm(unitFields...), fiber
 
 func (q *req) unitsPage(f *form, status int) error {
 	if !q.actor.Has("admin") {
-		return q.fail(&apiError{Status: 403, Code: "forbidden", Message: "this needs one of the roles admin"})
+		return q.fail(&apiError{Status: 403, Code: "forbidden", Message: "this needs one of the roles admin", Params: params{"reason": "roles"}})
 	}
 	v := q.adminBase("units")
 	if err := q.loadUnits(&v); err != nil {
@@ -223,7 +223,7 @@ func createProgramme(q *req) error {
 	f := formFrom(q.c, programmeFields...)
 	fen, ok := fenOf(f.V("amount"))
 	if !ok {
-		f.failed(errorf("amount", "not an amount in yuan such as 500.00"))
+		f.failed(errorf("amount", "yuan_format", "not an amount in yuan such as 500.00"))
 		return q.programmesPage(f, fiber.StatusBadRequest)
 	}
 	body := map[string]any{"code": f.V("code"), "name": f.V("name"), "amount_fen": fen, "stage": f.V("stage")}

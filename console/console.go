@@ -122,7 +122,7 @@ func Mount(app *fiber.App, srv *api.Server, cfg config.Config) *Console {
 	}
 	// Anything else under /console/ is a page that does not exist.
 	app.All("/console/*", r.wrap(modePublicPage, func(q *req) error {
-		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "page not found"})
+		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "page not found", Params: params{"reason": "page"}})
 	}))
 	return con
 }

@@ -33,11 +33,6 @@ func TestFieldErrorsInChinese(t *testing.T) {
 		err  apiError
 		want string
 	}{
-		// The API's edge checks, worded by message (they carry no reason).
-		{apiError{Status: 400, Code: "invalid", Field: "term", Message: `term: "2026-2028-1": the second year must follow the first`}, "学期的两个年份应相连"},
-		{apiError{Status: 400, Code: "invalid", Field: "term", Message: `term: "x" is not a term such as 2026-2027-1`}, "学期格式应为 2026-2027-1"},
-		{apiError{Status: 400, Code: "invalid", Field: "evidence_note", Message: "evidence_note: required: the student is not poverty-registered (建档立卡), so …"}, "必填：该学生不是建档立卡户"},
-		{apiError{Status: 400, Code: "invalid", Field: "last_attended_on", Message: `last_attended_on: "01/11/2026" is not a date such as 2026-09-01`}, "日期格式应为"},
 		// Refusals, worded by code and reason, whatever the message says.
 		{apiError{Status: 400, Code: "invalid", Field: "reason", Message: "…", Params: params{"reason": "required"}}, "必填"},
 		{apiError{Status: 400, Code: "invalid", Field: "method", Message: "…", Params: params{"reason": "one_of"}}, "请从列表中选择"},
@@ -116,18 +111,22 @@ func TestEveryRefusalCodeInChinese(t *testing.T) {
 
 func TestNonRefusalsInChinese(t *testing.T) {
 	for _, c := range []struct {
-		status  int
-		message string
-		want    string
+		status       int
+		code, reason string
+		want         string
 	}{
-		{503, "no worker answered in time; nothing was changed, please retry", "未做任何更改"},
-		{503, "the database is not reachable right now; nothing was changed, please retry", "数据库暂时无法连接，未做任何更改"},
-		{404, "task not found", "找不到"},
-		{409, "something else entirely", "状态已变化"},
+		{503, "unavailable", "worker", "后台没有及时响应，未做任何更改"},
+		{503, "unavailable", "workflow_service", "后台没有及时响应，未做任何更改"},
+		{503, "unavailable", "database", "数据库暂时无法连接，未做任何更改"},
+		{503, "unavailable", "", "系统繁忙，未做任何更改"},
+		{404, "not_found", "publicity_list", "该公示已结束或不存在"},
+		{404, "not_found", "page", "页面不存在"},
+		{404, "not_found", "", "找不到"},
+		{409, "x", "", "状态已变化"},
 	} {
-		ue := toUI(&apiError{Status: c.status, Code: "x", Message: c.message}, nil)
+		ue := toUI(&apiError{Status: c.status, Code: c.code, Message: "no words to go by", Params: params{"reason": c.reason}}, nil)
 		if !strings.Contains(ue.Message, c.want) {
-			t.Errorf("%d %q → %q, want %q", c.status, c.message, ue.Message, c.want)
+			t.Errorf("%d %s/%s → %q, want %q", c.status, c.code, c.reason, ue.Message, c.want)
 		}
 	}
 	if ue := toUI(errors.New("boom"), nil); ue.Status != 500 || strings.Contains(ue.Message, "boom") {
@@ -213,7 +212,7 @@ func TestFormsShowEveryFieldError(t *testing.T) {
 		{"attempt", attemptFields, api.AttemptErrors(api.AttemptRequest{Method: "letter"}),
 			map[string]string{"method": "请从列表中选择", "notes": "必填"}},
 		{"student", studentFields, api.StudentErrors(api.StudentRequest{BirthDate: "2015-13-01", IDCardNo: "123"}),
-			map[string]string{"name": "必填", "sex": "请选择性别", "birth_date": "日期格式应为", "id_card_no": "身份证号应为 18 位",
+			map[string]string{"name": "必填", "sex": "请从列表中选择", "birth_date": "日期格式应为", "id_card_no": "身份证号应为 18 位",
 				"student_no": "学籍号应为", "unit_code": "必填", "grade": "年级应为 1–12", "class": "必填"}},
 		{"public objection", objectionFields, api.ObjectionErrors(api.ObjectionRequest{EntryID: "e1", Contact: strings.Repeat("电", 101)}),
 			map[string]string{"reason": "必填", "contact": "不能超过 100 个字"}},

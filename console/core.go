@@ -330,7 +330,7 @@ func taskAction(q *req) error {
 		body = map[string]string{"comment": f.V("comment")}
 		done = "已催办。"
 	default:
-		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "page not found"})
+		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "page not found", Params: params{"reason": "page"}})
 	}
 	status, err := q.call(fiber.MethodPost, target, body, nil)
 	if err != nil {

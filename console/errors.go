@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,9 +13,9 @@ import (
 	"jiaofu/api"
 )
 
-// The error mapper turns the API's answers ({error: {code, message, field}}) into Chinese: the
-// field's label, a sentence for the problem, and the API's English detail in small print when no
-// sentence fits.
+// The error mapper turns the API's answers ({error: {code, message, field, params}}) into
+// Chinese: the field's label, a sentence for the problem chosen by its code and reason (never by
+// its English message), and the API's English detail in small print when no sentence fits.
 
 // fieldLabels names API fields in Chinese; modules add theirs with addLabels("field", …).
 var fieldLabels = map[string]string{
@@ -146,6 +147,66 @@ var refusalText = map[string]func(params) string{
 	"invalid/min_chars":             func(p params) string { return "至少 " + p["min"] + " 个字符" },
 	"invalid/max_entries":           func(p params) string { return "不能超过 " + p["max"] + " 项" },
 	"invalid/unstorable":            fixed("内容无法保存：请删除其中不常见或看不见的字符并缩短后重新提交。"),
+	// The checks of the API's edge (api/validate.go, api/input.go and the handlers' own).
+	"invalid/required_without_poverty_registration": fixed("必填：该学生不是建档立卡户，须写明家庭经济困难的证明材料"),
+	"invalid/required_for_decision":                 fixed("必填：作出处理决定须写明理由"),
+	"invalid/required_below_bureau":                 fixed("除教育局外，每个单位都须选择上级单位"),
+	"invalid/term_format":                           fixed("学期格式应为 2026-2027-1（学年-学年-学期，1 为秋季、2 为春季）"),
+	"invalid/term_years":                            fixed("学期的两个年份应相连，如 2026-2027-1"),
+	"invalid/term_window": func(p params) string {
+		if p["this_year"] != "" && p["next_year"] != "" {
+			return "只能申请本学年（" + p["this_year"] + "）或下一学年（" + p["next_year"] + "）的学期；其他学期须由系统管理员开放"
+		}
+		return "只能申请本学年或下一学年的学期；其他学期须由系统管理员开放"
+	},
+	"invalid/yuan_format":           fixed("金额格式应为 500.00（元，最多两位小数）"),
+	"invalid/amount_range":          amountRange,
+	"invalid/no_student":            fixed("找不到该学生"),
+	"invalid/no_programme":          fixed("没有该资助项目，或项目已停用"),
+	"invalid/no_unit":               fixed("没有该单位"),
+	"invalid/no_user":               fixed("没有该用户"),
+	"invalid/programme_code_format": fixed("只能由字母、数字、- 和 _ 组成（1–40 位）"),
+	"invalid/unit_code_format": func(p params) string {
+		s := "只能由大写字母 A–Z、数字和 - 组成，以字母或数字开头，最多 32 位"
+		if p["example"] != "" {
+			s += "（如 " + p["example"] + "）"
+		}
+		return s
+	},
+	"invalid/username_format": fixed("用户名为 2–40 位小写字母、数字、“.”、“_” 或 “-”"),
+	"invalid/min_entries":     func(p params) string { return "至少选择 " + p["min"] + " 项" },
+	"invalid/grade_range":     fixed("年级应为 1–12（幼儿园的小、中、大班为 1–3）"),
+	"invalid/id_card_length":  fixed("身份证号应为 18 位"),
+	"invalid/id_card_digits": func(p params) string {
+		if p["position"] != "" {
+			return "身份证号前 17 位应为数字（第 " + p["position"] + " 位不是）"
+		}
+		return "身份证号前 17 位应为数字"
+	},
+	"invalid/id_card_birth_date":     fixed("身份证号中的出生日期无效"),
+	"invalid/id_card_check":          fixed("身份证号校验位不正确，请核对"),
+	"invalid/id_card_birth_mismatch": fixed("身份证号中的出生日期与出生日期栏不一致"),
+	"invalid/student_no_g":           fixed("学籍号应为 G + 该学生的身份证号"),
+	"invalid/student_no_format":      fixed("学籍号应为 G + 身份证号，或 L + 临时学籍号"),
+	"invalid/unknown_field":          fixed("表单包含未知字段"),
+	"invalid/json":                   fixed("格式不正确"),
+	"invalid/json_type":              fixed("格式不正确"),
+	"invalid/control_char":           fixed("含有看不见的控制字符，请删除后重新提交"),
+	"invalid/not_utf8":               fixed("含有无法识别的字符，请重新输入或粘贴"),
+	// Answers that are not refusals, by their code and reason too.
+	"unavailable/database":         fixed("系统繁忙：数据库暂时无法连接，未做任何更改，请稍后重试。"),
+	"unavailable/worker":           fixed("系统繁忙：后台没有及时响应，未做任何更改，请稍后重试。"),
+	"unavailable/workflow_service": fixed("系统繁忙：后台没有及时响应，未做任何更改，请稍后重试。"),
+	"not_found/publicity_list":     fixed("该公示已结束或不存在。"),
+	"not_found/page":               fixed("页面不存在。"),
+}
+
+// amountRange words amount_fen's range, its upper limit from the params.
+func amountRange(p params) string {
+	if n, err := strconv.ParseInt(p["max_fen"], 10, 64); err == nil && n > 0 {
+		return "金额应大于 0 且不超过 " + yuan(n)
+	}
+	return "金额应大于 0"
 }
 
 // refusalSentence words a refusal by its code; ok is false for a code (or an invalid value's rule)
@@ -163,59 +224,6 @@ func refusalSentence(ae *apiError) (string, bool) {
 	return "", false
 }
 
-// A rule words one kind of the API's own 400 messages that carry no reason (the part after
-// "field: "): the checks of the API's edge, such as terms, amounts and ID-card numbers. No
-// workflow refusal is worded here: those carry their code and reason.
-type rule struct {
-	re *regexp.Regexp
-	zh string
-}
-
-func r(pattern, zh string) rule { return rule{regexp.MustCompile(pattern), zh} }
-
-var invalidRules = []rule{
-	r(`^required: the student is not poverty-registered`, "必填：该学生不是建档立卡户，须写明家庭经济困难的证明材料"),
-	r(`^required: a decision needs a written reason`, "必填：作出处理决定须写明理由"),
-	r(`^required`, "必填"),
-	r(`^the term must be in the (\d+)–(\d+) or (\d+)–(\d+) school year`, "只能申请本学年或下一学年的学期；其他学期须由系统管理员开放"),
-	r(`is not a term such as`, "学期格式应为 2026-2027-1（学年-学年-学期，1 为秋季、2 为春季）"),
-	r(`the second year must follow the first`, "学期的两个年份应相连，如 2026-2027-1"),
-	r(`is not a date such as`, "日期格式应为 2026-09-01"),
-	r(`^cannot be in the future`, "日期不能晚于今天"),
-	r(`^not an amount in yuan`, "金额格式应为 500.00（元，最多两位小数）"),
-	r(`^no student`, "找不到该学生"),
-	r(`^no active programme`, "没有该资助项目，或项目已停用"),
-	r(`^no unit|^no such unit`, "没有该单位"),
-	r(`^no user|^no such user`, "没有该用户"),
-	r(`^must be one of`, "请从列表中选择"),
-	r(`^must be open, done or all`, "请选择 待办、已办 或 全部"),
-	r(`^letters, digits, - and _ only`, "只能由字母、数字、- 和 _ 组成（1–40 位）"),
-	r(`lowercase letters, digits`, "用户名为 2–40 位小写字母、数字、“.”、“_” 或 “-”"),
-	r(`^must be a positive whole number of fen`, "金额应大于 0 且不超过 ¥100,000.00"),
-	r(`^must be M, F, 男 or 女`, "请选择性别"),
-	r(`^must have 18 characters`, "身份证号应为 18 位"),
-	r(`^character \d+ must be a digit`, "身份证号前 17 位应为数字"),
-	r(`^characters 7–14 must be a real birth date`, "身份证号中的出生日期无效"),
-	r(`check character is wrong`, "身份证号校验位不正确，请核对"),
-	r(`birth date in the number does not match`, "身份证号中的出生日期与出生日期栏不一致"),
-	r(`a G number is G followed by|must be G \+ ID-card number`, "学籍号应为 G + 身份证号，或 L + 临时学籍号"),
-	r(`^must be 1–12`, "年级应为 1–12"),
-	r(`^at least one role is required`, "至少选择一个角色"),
-	r(`^required for every unit but the bureau`, "除教育局外，每个单位都须选择上级单位"),
-	r(`^unknown field`, "表单包含未知字段"),
-	r(`^must be (a |an |text in quotes|true or false|one JSON object)`, "格式不正确"),
-	r(`^contains a NUL byte|^contains a control character`, "含有看不见的控制字符，请删除后重新提交"),
-	r(`^contains bytes that are not readable text`, "含有无法识别的字符，请重新输入或粘贴"),
-}
-
-// Sentences for answers that are not refusals (404, 503 …), by their message.
-var messageRules = []rule{
-	r(`the database is not reachable`, "系统繁忙：数据库暂时无法连接，未做任何更改，请稍后重试。"),
-	r(`no worker answered in time|workflow service is unavailable`, "系统繁忙：后台没有及时响应，未做任何更改，请稍后重试。"),
-	r(`publicity list \(it may have ended`, "该公示已结束或不存在。"),
-	r(`^page not found`, "页面不存在。"),
-}
-
 // fieldError is an error shown next to one field.
 type fieldError struct {
 	Label   string
@@ -231,25 +239,16 @@ type uiError struct {
 	Detail  string
 }
 
-// translateField words an error about ae.Field for that field: by its code, else (an invalid
-// value the API's edge refused without a reason) by invalidRules.
+// translateField words an error about ae.Field for that field by its code and reason; one
+// without a known reason is the field's label with the API's English detail in small print.
 func translateField(ae *apiError) *fieldError {
 	fe := &fieldError{Label: fieldLabel(ae.Field)}
 	if zh, ok := refusalSentence(ae); ok {
 		fe.Message = strings.TrimSuffix(zh, "。")
 		return fe
 	}
-	detail := strings.TrimSpace(strings.TrimPrefix(ae.Message, ae.Field+":"))
-	if ae.Status == fiber.StatusBadRequest {
-		for _, ru := range invalidRules {
-			if ru.re.MatchString(detail) {
-				fe.Message = ru.zh
-				return fe
-			}
-		}
-	}
 	fe.Message = "「" + fe.Label + "」填写有误"
-	fe.Detail = detail
+	fe.Detail = strings.TrimSpace(strings.TrimPrefix(ae.Message, ae.Field+":"))
 	return fe
 }
 
@@ -291,12 +290,6 @@ func toUI(err error, f *form) *uiError {
 		ue.Message = zh
 		return ue
 	}
-	for _, ru := range messageRules {
-		if ru.re.MatchString(ae.Message) {
-			ue.Message = ru.zh
-			return ue
-		}
-	}
 	switch ae.Status {
 	case 401:
 		ue.Message = "登录已过期，请重新登录。"
@@ -322,9 +315,10 @@ func toUI(err error, f *form) *uiError {
 }
 
 // errorf makes a console-side field error (for conversions the console itself does, such as
-// yuan to fen), in the API's shape so that it goes through the same mapper.
-func errorf(field, format string, args ...any) *apiError {
-	return &apiError{Status: fiber.StatusBadRequest, Code: "invalid", Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+// yuan to fen), in the API's shape and with a reason, so that it is worded as the API's are.
+func errorf(field, reason, format string, args ...any) *apiError {
+	return &apiError{Status: fiber.StatusBadRequest, Code: "invalid", Field: field, Message: field + ": " + fmt.Sprintf(format, args...),
+		Params: map[string]string{"reason": reason}}
 }
 
 func asAPI(err error, target **apiError) bool { return errors.As(err, target) }

@@ -65,7 +65,8 @@ func publicList(q *req) error { return q.publicList(q.c.Params("id"), nil, fiber
 func (q *req) publicList(id string, failed *form, status int) error {
 	l, err := q.con.api.PublicListOf(q.c, id)
 	if err != nil {
-		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "publicity list (it may have ended and been withdrawn)"})
+		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "publicity list (it may have ended and been withdrawn)",
+			Params: params{"reason": "publicity_list"}})
 	}
 	v := publicListView{List: l}
 	for _, e := range l.Entries {
@@ -86,7 +87,8 @@ func publicObjection(q *req) error {
 	}
 	l, err := q.con.api.PublicListOf(q.c, id)
 	if err != nil {
-		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "publicity list (it may have ended and been withdrawn)"})
+		return q.fail(&apiError{Status: fiber.StatusNotFound, Code: "not_found", Message: "publicity list (it may have ended and been withdrawn)",
+			Params: params{"reason": "publicity_list"}})
 	}
 	entryID := ""
 	for _, e := range l.Entries {

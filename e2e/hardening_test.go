@@ -138,6 +138,7 @@ func TestHardeningTerm(t *testing.T) {
 		if !strings.Contains(e.Error.Message, want) {
 			t.Errorf("term %s: message %q does not say %q", bad, e.Error.Message, want)
 		}
+		e.wantReason(t, "term_window", "this_year", yr(thisYear), "next_year", yr(thisYear+1))
 	}
 	var bulk struct {
 		Items []struct{ Error *struct{ Field string } }

@@ -166,6 +166,27 @@ func (c *client) expectCode(method, path string, body any, status int, code, fie
 	return e
 }
 
+// expectReason is expectError that also checks the reason (and params) a client words it by.
+func (c *client) expectReason(method, path string, body any, status int, field, reason string, kv ...string) apiError {
+	c.t.Helper()
+	e := c.expectError(method, path, body, status, field)
+	e.wantReason(c.t, reason, kv...)
+	return e
+}
+
+// wantReason checks that an error answer carries the reason, and the params kv (key, value pairs).
+func (e apiError) wantReason(t testing.TB, reason string, kv ...string) {
+	t.Helper()
+	if e.Error.Params["reason"] != reason {
+		t.Errorf("%q: params %v, want reason %s", e.Error.Message, e.Error.Params, reason)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if e.Error.Params[kv[i]] != kv[i+1] {
+			t.Errorf("%q: params %v, want %s=%s", e.Error.Message, e.Error.Params, kv[i], kv[i+1])
+		}
+	}
+}
+
 // expectError checks an error answer's status and the field it names.
 func (c *client) expectError(method, path string, body any, status int, field string) apiError {
 	c.t.Helper()

@@ -162,7 +162,7 @@ func TestStoreOutageAnswers503(t *testing.T) {
 		}
 		var e apiError
 		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code != "unavailable" ||
-			!strings.Contains(e.Error.Message, "database is not reachable") {
+			!strings.Contains(e.Error.Message, "database is not reachable") || e.Error.Params["reason"] != "database" {
 			t.Errorf("%s: body %s, want code unavailable naming the database", p.name, body)
 		}
 	}

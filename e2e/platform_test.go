@@ -116,7 +116,7 @@ func TestTaskOperations(t *testing.T) {
 	}
 	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "teacher01"}, 400, "invalid", "to_user")
 	head.expectCode("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "staff01"}, 403, "separation_of_duties", "to_user")
-	head.expectError("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "nobody"}, 400, "to_user")
+	head.expectReason("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "nobody"}, 400, "to_user", "no_user")
 	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "head01b", "comment": "出差，转副校长"}, nil); code != 200 {
 		t.Fatalf("transfer: %d", code)
 	}
@@ -228,7 +228,7 @@ func TestNoWorkerAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	head := newClient(t, svc).as("head01")
-	head.expectError("POST", "/api/v1/tasks/orphan-t1/complete", map[string]string{"outcome": "approve"}, 503, "")
+	head.expectReason("POST", "/api/v1/tasks/orphan-t1/complete", map[string]string{"outcome": "approve"}, 503, "", "worker")
 	if tk, _ := svc.Store.TaskByID(ctx, "orphan-t1"); tk.State != casework.TaskOpen {
 		t.Errorf("task changed to %s after a 503", tk.State)
 	}
@@ -303,18 +303,19 @@ func TestAccessAndErrors(t *testing.T) {
 		if !strings.Contains(e.Error.Message, "capital letters A–Z, digits and '-'") {
 			t.Errorf("code %q refused as %q: the message should say what a code may hold", code, e.Error.Message)
 		}
+		e.wantReason(t, "unit_code_format", "example", "JS-T01-S03")
 	}
 	admin.expectError("POST", "/api/v1/admin/org-units", map[string]string{"code": "JS-T11", "name": "x", "kind": "township_school", "parent_code": "JS", "township_code": "t_11"}, 400, "township_code")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
-		"roles": []map[string]string{{"role": "wizard", "unit_code": "JS"}}}, 400, "roles[0].role")
+		"roles": []map[string]string{{"role": "wizard", "unit_code": "JS"}}}, 400, "roles[0].role").wantReason(t, "one_of")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "longenough", "display_name": "x",
-		"roles": []map[string]string{{"role": "teacher", "unit_code": "NOPE"}}}, 400, "roles[0].unit_code")
+		"roles": []map[string]string{{"role": "teacher", "unit_code": "NOPE"}}}, 400, "roles[0].unit_code").wantReason(t, "no_unit")
 	admin.expectError("POST", "/api/v1/admin/users", map[string]any{"username": "u1", "password": "short", "display_name": "x",
 		"roles": []map[string]string{{"role": "teacher", "unit_code": "JS"}}}, 400, "password")
 	student := map[string]any{"student_no": "G42282220150101001X", "name": "测试", "sex": "男", "birth_date": "2015-01-01",
 		"id_card_no": "42282220150101001X", "unit_code": "JS-T02-S09", "grade": 3, "class": "1班", "poverty_registered": true}
 	student["id_card_no"], student["student_no"] = "422822201501010010", "G422822201501010010"
-	admin.expectError("POST", "/api/v1/admin/students", student, 400, "id_card_no")
+	admin.expectReason("POST", "/api/v1/admin/students", student, 400, "id_card_no", "id_card_check")
 	good := "422822201501010012"
 	for _, c := range "0123456789X" {
 		cand := good[:17] + string(c)
@@ -324,11 +325,14 @@ func TestAccessAndErrors(t *testing.T) {
 	}
 	student["id_card_no"], student["student_no"] = good, "G"+good
 	student["birth_date"] = "2015-01-02"
-	admin.expectError("POST", "/api/v1/admin/students", student, 400, "id_card_no")
+	admin.expectReason("POST", "/api/v1/admin/students", student, 400, "id_card_no", "id_card_birth_mismatch")
 	student["birth_date"] = "2015-01-01"
 	student["student_no"] = "X123"
-	admin.expectError("POST", "/api/v1/admin/students", student, 400, "student_no")
+	admin.expectReason("POST", "/api/v1/admin/students", student, 400, "student_no", "student_no_format")
 	student["student_no"] = "G" + good
+	student["unit_code"] = "JS-NOPE"
+	admin.expectReason("POST", "/api/v1/admin/students", student, 400, "unit_code", "no_unit")
+	student["unit_code"] = "JS-T02-S09"
 	var created store.Student
 	if code := admin.do("POST", "/api/v1/admin/students", student, &created); code != 201 || created.ID == "" {
 		t.Fatalf("create student: %d", code)

@@ -61,11 +61,12 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	zhang, wang, xiang := staff.studentOf("张小三"), staff.studentOf("王二小"), staff.studentOf("向金花")
 
 	// Bad input names its field and creates nothing.
-	staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": "st_nope", "programme": "living-primary", "term": term}, 400, "student_id")
-	staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "nope", "term": term}, 400, "programme")
-	staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": "2026-2028-1"}, 400, "term")
+	staff.expectReason("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": "st_nope", "programme": "living-primary", "term": term}, 400, "student_id", "no_student")
+	staff.expectReason("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "nope", "term": term}, 400, "programme", "no_programme")
+	staff.expectReason("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": "2026-2028-1"}, 400, "term", "term_years")
 	staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": term, "amount_fen": "1"}, 400, "amount_fen")
-	staff.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": wang.ID, "programme": "living-primary", "term": term}, 400, "evidence_note")
+	staff.expectReason("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": wang.ID, "programme": "living-primary", "term": term}, 400, "evidence_note",
+		"required_without_poverty_registration")
 	head.expectError("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": term}, 403, "")
 
 	appZhang := apply(t, staff, zhang.ID, "living-primary", "")
