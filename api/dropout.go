@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -16,6 +17,28 @@ import (
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
+
+func init() {
+	registerProcess(casework.ProcessDropout, apiProcess{Routes: dropoutRoutes, CaseUnit: func(ctx context.Context, s *Server, id string) (string, string, bool) {
+		if dc, err := s.store.DropoutCaseByID(ctx, id); err == nil {
+			return dc.UnitCode, dc.UnitPath, true
+		}
+		return "", "", false
+	}})
+}
+
+// dropoutRoutes are the dropout process's routes: its ledger and its cases' updates.
+func dropoutRoutes(s *Server) []Route {
+	r, login := route, s.requireLogin
+	return []Route{
+		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff", dropoutRequest{}, s.CreateDropoutCase, login),
+		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login", nil, s.ListDropoutCases, login),
+		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login", nil, s.GetDropoutCase, login),
+		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "teacher, school_staff, school_leader, township_staff", attemptRequest{}, s.LogAttempt, login),
+		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, school_leader, teacher, township_staff", outcomeRequest{}, s.RecordDropoutOutcome, login),
+		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, school_leader, teacher, township_staff", absenceRequest{}, s.RecordAbsence, login),
+	}
+}
 
 type dropoutRequest struct {
 	StudentID      string `json:"student_id"`

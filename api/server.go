@@ -3,19 +3,18 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
 	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
-	"jiaofu/workflows"
 )
 
 // Server holds the API's dependencies.
@@ -91,14 +90,8 @@ func (s *Server) table() []Route {
 	staff := requireRole(casework.RoleSchoolStaff)
 	supervisionReaders := requireRole(casework.RoleSupervision, casework.RoleBureauLeader, casework.RoleTownshipStaff, casework.RoleSchoolLeader,
 		casework.RoleAidCenter, casework.RoleEducationSection, casework.RolePAOffice, casework.RoleInspector)
-	objectionLimit := limiter.New(limiter.Config{Max: s.cfg.PublicRateLimit, Expiration: time.Minute,
-		LimitReached: func(c *fiber.Ctx) error {
-			return refused(workflows.CodeRateLimited, "", "too many objections from this client; try again in a minute").because("objections")
-		}})
-	r := func(method, path, summary, auth string, body any, h fiber.Handler, chain ...fiber.Handler) Route {
-		return Route{Method: method, Path: path, Summary: summary, Auth: auth, Body: body, Handler: h, chain: chain}
-	}
-	return []Route{
+	r := route
+	routes := []Route{
 		r("GET", "/healthz", "Liveness: the process answers", "", nil, s.Healthz),
 		r("GET", "/readyz", "Readiness: the store and Temporal answer", "", nil, s.Readyz),
 		r("GET", "/api/v1/openapi.json", "This document", "", nil, s.OpenAPI),
@@ -140,28 +133,38 @@ func (s *Server) table() []Route {
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
 		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),
 		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(casework.RoleSupervision)),
-
-		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme, login, admin),
-		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
-		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme, login, admin),
-		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff", applicationRequest{}, s.CreateApplication, login, staff),
-		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff", bulkApplicationsRequest{}, s.CreateApplicationsBulk, login, staff),
-		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
-		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),
-		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(casework.RoleSchoolStaff, casework.RoleSchoolLeader)),
-		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login", nil, s.ListBatches, login),
-		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login", nil, s.GetBatch, login),
-		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login", nil, s.Omissions, login),
-		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff", dropoutRequest{}, s.CreateDropoutCase, login),
-		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login", nil, s.ListDropoutCases, login),
-		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login", nil, s.GetDropoutCase, login),
-		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "teacher, school_staff, school_leader, township_staff", attemptRequest{}, s.LogAttempt, login),
-		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, school_leader, teacher, township_staff", outcomeRequest{}, s.RecordDropoutOutcome, login),
-		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, school_leader, teacher, township_staff", absenceRequest{}, s.RecordAbsence, login),
-		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "", nil, s.PublicBatches),
-		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "", nil, s.PublicBatch),
-		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "", objectionRequest{}, s.CreateObjection, objectionLimit),
 	}
+	for _, p := range casework.Processes {
+		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)
+	}
+	return routes
+}
+
+// route is one row of a route table.
+func route(method, path, summary, auth string, body any, h fiber.Handler, chain ...fiber.Handler) Route {
+	return Route{Method: method, Path: path, Summary: summary, Auth: auth, Body: body, Handler: h, chain: chain}
+}
+
+// apiProcess is what one process adds to the API, registered from the process's own file
+// (registerProcess): its routes, and how it finds the unit of a case id of its own (for the
+// scope of timelines and personal fields).
+type apiProcess struct {
+	Routes   func(s *Server) []Route
+	CaseUnit func(ctx context.Context, s *Server, id string) (code, path string, ok bool)
+}
+
+var apiProcesses = map[string]apiProcess{}
+
+func registerProcess(name string, p apiProcess) { apiProcesses[name] = p }
+
+// apiProcessOf is a registered process's part; a process of the registry (casework.Processes)
+// with none is a programming error that stops the server at its first start (and in the tests).
+func apiProcessOf(name string) apiProcess {
+	p, ok := apiProcesses[name]
+	if !ok {
+		panic("api: process " + name + " is in casework.Processes but registers no routes (registerProcess)")
+	}
+	return p
 }
 
 // Healthz answers while the process runs.

@@ -274,13 +274,12 @@ func (s *Server) Timeline(c *fiber.Ctx) error {
 // (student.created and the like) is a case too. Both are empty for a case of no unit (a user, a
 // ladder), which only the readers of everything see.
 func (s *Server) caseUnit(ctx context.Context, id string) (code, path string) {
-	if app, err := s.store.ApplicationByID(ctx, id); err == nil {
-		return app.UnitCode, app.UnitPath
-	} else if b, err := s.store.BatchByID(ctx, id); err == nil {
-		return b.UnitCode, b.UnitPath
-	} else if dc, err := s.store.DropoutCaseByID(ctx, id); err == nil {
-		return dc.UnitCode, dc.UnitPath
-	} else if st, err := s.store.StudentByID(ctx, id); err == nil {
+	if p, _, ok := casework.CaseKindOf(id); ok {
+		if code, path, ok := apiProcessOf(p.Name).CaseUnit(ctx, s, id); ok {
+			return code, path
+		}
+	}
+	if st, err := s.store.StudentByID(ctx, id); err == nil {
 		return st.UnitCode, st.UnitPath
 	} else if ts, err := s.store.TasksOfCase(ctx, id); err == nil && len(ts) > 0 {
 		return ts[0].UnitCode, ts[0].UnitPath

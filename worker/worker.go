@@ -19,9 +19,9 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 
 // RegisterWorkflows puts every workflow on r (the replay test uses it alone).
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
-	r.RegisterWorkflow(workflows.SubsidyApplication)
-	r.RegisterWorkflow(workflows.PublicityBatch)
-	r.RegisterWorkflow(workflows.DropoutCase)
+	for _, wf := range workflows.Workflows() {
+		r.RegisterWorkflow(wf)
+	}
 }
 
 // StickyCacheSize is how many workflow executions the process keeps in memory between their

@@ -5,11 +5,32 @@ package workflows
 import (
 	"strings"
 
+	"jiaofu/casework"
+
 	"go.temporal.io/sdk/temporal"
 )
 
 // TaskQueue is where the worker listens unless configured otherwise.
 const TaskQueue = "jiaofu"
+
+// processWorkflows are each process's workflow functions, registered from the process's own file.
+var processWorkflows = map[string][]any{}
+
+func registerWorkflows(process string, wfs ...any) { processWorkflows[process] = wfs }
+
+// Workflows lists the workflows of every process of the registry (casework.Processes), for the
+// worker; a process without any is a programming error that stops the worker at its start.
+func Workflows() []any {
+	var out []any
+	for _, p := range casework.Processes {
+		wfs, ok := processWorkflows[p.Name]
+		if !ok {
+			panic("workflows: process " + p.Name + " is in casework.Processes but registers no workflows (registerWorkflows)")
+		}
+		out = append(out, wfs...)
+	}
+	return out
+}
 
 // Search attributes registered in the namespace so operators can find cases in the Temporal UI.
 var (

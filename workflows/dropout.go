@@ -14,6 +14,8 @@ import (
 	"jiaofu/casework"
 )
 
+func init() { registerWorkflows(casework.ProcessDropout, DropoutCase) }
+
 // Dropout task kinds, outcomes and attempt methods, fixed names that clients use. The close
 // approval task decides with OutcomeApprove and OutcomeReject.
 const (

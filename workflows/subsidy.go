@@ -15,6 +15,8 @@ import (
 	"jiaofu/casework"
 )
 
+func init() { registerWorkflows(casework.ProcessSubsidy, SubsidyApplication, PublicityBatch) }
+
 // SubsidyWorkflowID derives the application's id from (student, programme, term): a second
 // application for the same three is refused by Temporal itself.
 func SubsidyWorkflowID(studentID, programme, term string) string {
