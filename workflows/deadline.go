@@ -42,7 +42,8 @@ type RungStep func(ctx workflow.Context, d *DeadlineState, rung activities.RungA
 
 type deadline struct {
 	DeadlineState
-	step RungStep
+	step   RungStep
+	firing bool // a rung's step or escalation is being written
 }
 
 // Guard makes the clock fire a deadline's rung inside the process's own lock (its mutex), so a
@@ -131,7 +132,8 @@ func (t *Tasks) watchDeadline(ctx workflow.Context, d *deadline) {
 
 // fireRung runs the process's step for the rung and records the escalation.
 func (t *Tasks) fireRung(ctx workflow.Context, d *deadline, rung activities.RungAt) error {
-	d.Level = rung.Rung
+	d.Level, d.firing = rung.Rung, true
+	defer func() { d.firing = false }()
 	var reason string
 	if d.step != nil {
 		var err error
@@ -162,8 +164,11 @@ func (t *Tasks) fireRung(ctx workflow.Context, d *deadline, rung activities.Rung
 // decision clears the deadline (the clock's goroutine may not have had its turn yet).
 func (t *Tasks) FireDue(ctx workflow.Context) error {
 	now := workflow.Now(ctx)
-	for _, name := range t.deadlineOrder {
+	for _, name := range slices.Clone(t.deadlineOrder) {
 		d := t.deadlines[name]
+		if err := workflow.Await(ctx, func() bool { return !d.firing }); err != nil { // the clock's rung first
+			return err
+		}
 		for _, rung := range d.Rungs {
 			if d.Cleared || rung.Rung <= d.Level {
 				continue
@@ -187,6 +192,11 @@ func (t *Tasks) ClearDeadlines(ctx workflow.Context, decision string, names ...s
 		d := t.deadlines[name]
 		if d == nil || d.Cleared {
 			continue
+		}
+		// A rung being written when the case meets the deadline is recorded first, then closed
+		// with the others: the run must not end with it in flight.
+		if err := workflow.Await(ctx, func() bool { return !d.firing }); err != nil {
+			return err
 		}
 		d.Cleared = true
 		closing = append(closing, d.Raised...)

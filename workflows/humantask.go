@@ -537,6 +537,11 @@ func (t *Tasks) quiesce(ctx workflow.Context, self ...string) error {
 		if !workflow.AllHandlersFinished(ctx) || t.escalating > 0 {
 			return false
 		}
+		for _, d := range t.deadlines { // (the answer does not depend on the map's order)
+			if d.firing {
+				return false
+			}
+		}
 		for id, task := range t.open {
 			if task.Result != nil && !slices.Contains(self, id) {
 				return false

@@ -84,6 +84,8 @@ type record struct {
 	tasks       map[string]*Task
 	changes     []activities.TaskChange
 	escalations []Escalation
+	raised      []activities.RaiseInput // a case deadline's rungs (and a process's own escalations)
+	closed      []string                // escalations closed as their deadline was cleared
 }
 
 type whenOpen struct {
@@ -104,7 +106,9 @@ type Harness struct {
 	Units map[string]string
 
 	ladders map[string][]Rung
-	rec     *record
+	// deadlineLadders are the case deadline kinds' ladders, counted from the deadline.
+	deadlineLadders map[string][]Rung
+	rec             *record
 	// whenOpen belong to this run's harness: their callbacks act on this run's environment.
 	mu       sync.Mutex
 	whenOpen []whenOpen
@@ -113,7 +117,7 @@ type Harness struct {
 // New registers the fakes on env. It mocks only the kit's activities, so the process's test
 // mocks its own beside them with env.OnActivity.
 func New(env *testsuite.TestWorkflowEnvironment) *Harness {
-	h := &Harness{Env: env, ladders: map[string][]Rung{}, rec: &record{tasks: map[string]*Task{}}}
+	h := &Harness{Env: env, ladders: map[string][]Rung{}, deadlineLadders: map[string][]Rung{}, rec: &record{tasks: map[string]*Task{}}}
 	h.register()
 	return h
 }
@@ -122,7 +126,7 @@ func New(env *testsuite.TestWorkflowEnvironment) *Harness {
 // same settings and the same record of tasks and escalations, and env starts where this run's
 // clock stopped, under this run's workflow id (task ids derive from it).
 func (h *Harness) NextRun(env *testsuite.TestWorkflowEnvironment) *Harness {
-	next := &Harness{Env: env, Due: h.Due, Units: h.Units, ladders: h.ladders, rec: h.rec}
+	next := &Harness{Env: env, Due: h.Due, Units: h.Units, ladders: h.ladders, deadlineLadders: h.deadlineLadders, rec: h.rec}
 	env.SetStartTime(h.Env.Now())
 	h.rec.mu.Lock()
 	id := h.rec.wfID
@@ -138,7 +142,12 @@ func (h *Harness) NextRun(env *testsuite.TestWorkflowEnvironment) *Harness {
 // that has none of its own, as in the store.
 func (h *Harness) SetLadder(kind string, rungs ...Rung) { h.ladders[kind] = rungs }
 
-// register mocks the four activities humantask.go calls. The mocks are method values on a nil
+// SetDeadlineLadder gives case deadlines of kind the rungs, counted from the deadline; a kind
+// without one takes the ladder its process declares in casework (as ResolveDeadline does when
+// an admin stored none).
+func (h *Harness) SetDeadlineLadder(kind string, rungs ...Rung) { h.deadlineLadders[kind] = rungs }
+
+// register mocks the activities humantask.go and deadline.go call. The mocks are method values on a nil
 // *Activities, not the method expressions the kit schedules: OnActivity registers a function
 // under its short name, and a method value has the signature the kit's calls decode into
 // (a method expression would take the receiver as its first argument).
@@ -202,6 +211,42 @@ func (h *Harness) register() {
 			defer rec.mu.Unlock()
 			rec.changes = append(rec.changes, in)
 			rec.project(in.Task, false)
+			return nil
+		})
+	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ResolveDeadlineInput) ([]activities.RungAt, error) {
+			var out []activities.RungAt
+			if ladder, ok := h.deadlineLadders[in.Kind]; ok {
+				for i, r := range ladder {
+					out = append(out, activities.RungAt{Rung: i + 1, Target: r.Target, At: in.At.Add(r.After)})
+				}
+				return out, nil
+			}
+			d, ok := casework.DeadlineKindNamed(in.Kind)
+			if !ok {
+				return nil, temporal.NewNonRetryableApplicationError("no case deadline kind "+in.Kind, "not_found", nil)
+			}
+			for i, r := range d.Ladder {
+				spec, err := calendar.ParseSpec(r.After)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, activities.RungAt{Rung: i + 1, Target: r.Target, At: spec.Due(calendar.Default(), in.At)})
+			}
+			return out, nil
+		})
+	env.OnActivity(acts.Raise, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RaiseInput) (store.Escalation, error) {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			rec.raised = append(rec.raised, in)
+			return store.Escalation{ID: in.ID, Target: in.Target, Rung: in.Rung, DueAt: in.At, RecordedAt: env.Now()}, nil
+		})
+	env.OnActivity(acts.CloseEscalations, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CloseEscalationsInput) error {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			rec.closed = append(rec.closed, in.IDs...)
 			return nil
 		})
 	env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
@@ -464,4 +509,27 @@ func ContinuedAs(t testing.TB, env *testsuite.TestWorkflowEnvironment, next any)
 	var can *workflow.ContinueAsNewError
 	require.Truef(t, errors.As(env.GetWorkflowError(), &can), "the run ended with %v, want continue-as-new", env.GetWorkflowError())
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, next))
+}
+
+// Raised are the case-level escalations recorded (a deadline's rungs), in the order they came.
+func (h *Harness) Raised() []activities.RaiseInput {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	return slices.Clone(h.rec.raised)
+}
+
+// RaisedIDs are the ids of Raised.
+func (h *Harness) RaisedIDs() []string {
+	var out []string
+	for _, r := range h.Raised() {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// Closed are the escalations closed because their deadline was cleared.
+func (h *Harness) Closed() []string {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	return slices.Clone(h.rec.closed)
 }
