@@ -38,7 +38,8 @@ type Row struct {
 	Duplicates       int    `json:"duplicates"`
 	WrongUnit        int    `json:"wrong_unit"`
 	Ambiguous        int    `json:"ambiguous"`
-	// MaxLateMS is how long after its rule's instant the latest expected record was put on record.
+	// MaxLateMS is how long after its rule's instant (the latest it can be) the latest expected
+	// record was put on record.
 	MaxLateMS int64 `json:"max_late_ms"`
 }
 
@@ -103,7 +104,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		case ex.Unit != e.UnitCode:
 			r.WrongUnit++
 		default:
-			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.At).Milliseconds())
+			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.Latest).Milliseconds())
 		}
 	}
 	for k, ex := range o.Expected {

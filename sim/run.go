@@ -48,7 +48,9 @@ type Options struct {
 	Unit    time.Duration
 	Size    Size
 	Verbose bool
-	Log     io.Writer
+	// Diagnose splits each dropout window's lateness by the case's Temporal history (diagnose.go).
+	Diagnose bool
+	Log      io.Writer
 }
 
 // Run is `jiaofu simulate`.
@@ -62,6 +64,7 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.Students, "students", 25, "students per school; each has a subsidy application")
 	fs.Float64Var(&o.Size.DropoutShare, "dropout-share", 0.3, "share of students who also leave school (a dropout case)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
+	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -198,6 +201,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	// The last rule falls due when the last case's HQ window ends; give the service three units
 	// past it to put everything on record.
 	last := start.Add(spread + tm.ReturnWindow + tm.HQWindow + 3*o.Unit)
+	for _, d := range w.j.dropouts { // an opening the service answered late counts from its answer
+		if at := d.Opened.Done.Add(tm.ReturnWindow + tm.HQWindow + 3*o.Unit); at.After(last) {
+			last = at
+		}
+	}
 	for _, t := range w.j.tasks {
 		if at := t.Due.Add(tm.Ladder[len(tm.Ladder)-1] + 3*o.Unit); at.After(last) {
 			last = at
@@ -222,6 +230,13 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	Compare(orc, recorded, rep)
+	if o.Diagnose {
+		d, err := diagnose(ctx, svc.Temporal, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
+		if err != nil {
+			return nil, err
+		}
+		d.print(o.Log)
+	}
 	var v struct {
 		OK      bool  `json:"ok"`
 		Entries int64 `json:"entries"`
