@@ -278,8 +278,8 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 	switch ret {
 	case ReturnsEarly:
 		returnAt = opened.Sent.Add(w.t.ReturnWindow - w.u)
-	case ReturnsLate:
-		returnAt = opened.Sent.Add(w.t.ReturnWindow + w.t.HQWindow/2)
+	case ReturnsLate: // midway through the HQ window however late the service took the opening
+		returnAt = opened.Done.Add(w.t.ReturnWindow + w.t.HQWindow/2)
 	}
 	contactAt, contacts := actAt(contact, t.DueAt, w.u, w.rungs[t.Kind])
 	if contacts && (returnAt.IsZero() || contactAt.Before(returnAt)) {

@@ -18,7 +18,8 @@ import (
 //     office;
 //   - a dropout case's first-contact task is such a task; the case's return ends it (a round that
 //     ends before any contact withdraws it);
-//   - a dropout case not back within the return window (counted from its opening) goes to the
+//   - a dropout case not back within the return window (counted from its opening, which lies
+//     between the opening request's sending and its answer) goes to the
 //     township government and the supervision office; not back within the HQ window after that,
 //     to the county HQ and the supervision office again.
 
@@ -45,7 +46,9 @@ type Rules struct {
 // Expected is one escalation that must be on record.
 type Expected struct {
 	Process, CaseID, TaskID, Kind, Label, Unit string
-	At                                         time.Time
+	// At is the rule's instant, or the earliest it can be; Latest the latest (the same for a
+	// task's rung; see Expect).
+	At, Latest time.Time
 }
 
 func (e Expected) key() string { return e.Process + "|" + e.CaseID + "|" + e.TaskID + "|" + e.Label }
@@ -90,17 +93,23 @@ func (r Rules) ladder(kind string) []Rung {
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) {
 	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}}
 	// decide: must the thing due at `at` have fired, given what stopped it (nil: nothing did)?
-	decide := func(at time.Time, stop *span) (fired, sure bool) {
+	// The instant lies in [e.At, e.Latest]: a task's rung is exact (the oracle reads the task's
+	// due time from the service), a dropout window's is counted from the case's opening, which
+	// the service took somewhere between the opening request's sending and its answer.
+	decide := func(lo, hi time.Time, stop *span) (fired, sure bool) {
 		switch {
-		case stop == nil, stop.Sent.After(at.Add(r.Guard)):
+		case stop == nil, stop.Sent.After(hi.Add(r.Guard)):
 			return true, true
-		case stop.Done.Before(at.Add(-r.Guard)):
+		case stop.Done.Before(lo.Add(-r.Guard)):
 			return false, true
 		}
 		return false, false
 	}
 	add := func(e Expected, stop *span) {
-		fired, sure := decide(e.At, stop)
+		if e.Latest.IsZero() {
+			e.Latest = e.At
+		}
+		fired, sure := decide(e.At, e.Latest, stop)
 		switch {
 		case !sure:
 			o.Ambiguous[e.key()] = true
@@ -129,17 +138,19 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) 
 	for _, d := range dropouts {
 		township := r.ReturnWindow.Due(r.Calendar, d.Opened.Sent)
 		county := r.HQWindow.Due(r.Calendar, township)
+		townshipLatest := r.ReturnWindow.Due(r.Calendar, d.Opened.Done)
+		countyLatest := r.HQWindow.Due(r.Calendar, townshipLatest)
 		o.windows[d.CaseID] = [2]time.Time{township, county}
 		for _, e := range []struct {
 			label, target string
-			at            time.Time
-		}{{"township_gov", "township_gov", township}, {"township:supervision", "supervision", township},
-			{"county_hq", "county_hq", county}, {"county:supervision", "supervision", county}} {
+			at, latest    time.Time
+		}{{"township_gov", "township_gov", township, townshipLatest}, {"township:supervision", "supervision", township, townshipLatest},
+			{"county_hq", "county_hq", county, countyLatest}, {"county:supervision", "supervision", county, countyLatest}} {
 			unit, err := targetUnit(e.target, d.Unit, d.Township)
 			if err != nil {
 				return nil, err
 			}
-			add(Expected{Process: "dropout", CaseID: d.CaseID, Kind: "dropout_case", Label: e.label, Unit: unit, At: e.at}, d.Returned)
+			add(Expected{Process: "dropout", CaseID: d.CaseID, Kind: "dropout_case", Label: e.label, Unit: unit, At: e.at, Latest: e.latest}, d.Returned)
 		}
 	}
 	return o, nil

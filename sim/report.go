@@ -38,7 +38,8 @@ type Row struct {
 	Duplicates       int    `json:"duplicates"`
 	WrongUnit        int    `json:"wrong_unit"`
 	Ambiguous        int    `json:"ambiguous"`
-	// MaxLateMS is how long after its rule's instant the latest expected record was put on record.
+	// MaxLateMS is how long after its rule's instant (the latest it can be) the latest expected
+	// record was put on record.
 	MaxLateMS int64 `json:"max_late_ms"`
 }
 
@@ -47,6 +48,7 @@ type Row struct {
 type Report struct {
 	Seed             uint64   `json:"seed"`
 	Unit             string   `json:"unit"`
+	Store            string   `json:"store"` // SQLite or PostgreSQL
 	Cases            int      `json:"cases"`
 	SubsidyCases     int      `json:"subsidy_cases"`
 	DropoutCases     int      `json:"dropout_cases"`
@@ -62,6 +64,7 @@ type Report struct {
 	Misses           []string `json:"misses,omitempty"` // the first few silent misses and false escalations, for a reader
 	Rows             []Row    `json:"rows"`
 	Elapsed          string   `json:"elapsed"`
+	MaxRSSMB         int64    `json:"max_rss_mb"` // the whole process's peak: the service, embedded Temporal and the actors`
 }
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
@@ -103,7 +106,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		case ex.Unit != e.UnitCode:
 			r.WrongUnit++
 		default:
-			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.At).Milliseconds())
+			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.Latest).Milliseconds())
 		}
 	}
 	for k, ex := range o.Expected {
@@ -157,7 +160,7 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s: %d cases (%d subsidy, %d dropout), %d tasks, %s\n", r.Seed, r.Unit, r.Cases, r.SubsidyCases,
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout), %d tasks, %s\n", r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases,
 		r.DropoutCases, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
@@ -167,7 +170,7 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.Ambiguous)
 	tw.Flush()
-	fmt.Fprintf(w, "audit chain: ok=%v (%d entries)\n", r.AuditOK, r.AuditEntries)
+	fmt.Fprintf(w, "audit chain: ok=%v (%d entries); peak RSS %d MB\n", r.AuditOK, r.AuditEntries, r.MaxRSSMB)
 	for _, m := range r.Misses {
 		fmt.Fprintln(w, "  "+m)
 	}

@@ -46,9 +46,16 @@ func timingsFor(u time.Duration) Timings {
 type Options struct {
 	Seed    uint64
 	Unit    time.Duration
+	Spread  time.Duration // the cases open evenly over this (0: three units)
 	Size    Size
 	Verbose bool
-	Log     io.Writer
+	// Diagnose splits each dropout window's lateness by the case's Temporal history (diagnose.go).
+	Diagnose bool
+	// PG, when set, keeps the store in a fresh schema of this PostgreSQL (postgres://…) instead
+	// of SQLite; KeepPG leaves the schema behind after the run.
+	PG     string
+	KeepPG bool
+	Log    io.Writer
 }
 
 // Run is `jiaofu simulate`.
@@ -61,7 +68,11 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.Schools, "schools", 2, "simulated schools per township")
 	fs.IntVar(&o.Size.Students, "students", 25, "students per school; each has a subsidy application")
 	fs.Float64Var(&o.Size.DropoutShare, "dropout-share", 0.3, "share of students who also leave school (a dropout case)")
+	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
+	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
+	fs.StringVar(&o.PG, "pg", "", "keep the store in a fresh schema of this PostgreSQL (postgres://…; dropped after the run) instead of SQLite")
+	fs.BoolVar(&o.KeepPG, "keep-pg", false, "with -pg: leave the run's schema behind")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -101,6 +112,15 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	store := "SQLite"
+	if o.PG != "" {
+		dbURL, drop, err := pgSchema(ctx, o.PG, o.Seed, o.KeepPG, func(f string, a ...any) { fmt.Fprintf(o.Log, f, a...) })
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		cfg.DatabaseURL, store = dbURL, "PostgreSQL"
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if o.Verbose {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -112,7 +132,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("start service: %w", err)
 	}
 	defer svc.Stop()
-	fmt.Fprintf(o.Log, "service up in %s\n", time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(o.Log, "service up in %s (store: %s)\n", time.Since(t0).Round(time.Millisecond), store)
 
 	anon := apiclient.New("http://"+svc.HTTPAddr(), apiclient.NewHTTPClient(256))
 	admin, err := anon.Login(ctx, "admin", cfg.AdminPassword)
@@ -172,7 +192,10 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			jobs = append(jobs, job{sc, st})
 		}
 	}
-	spread := 3 * o.Unit
+	spread := o.Spread
+	if spread <= 0 {
+		spread = 3 * o.Unit
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, jb := range jobs {
@@ -198,6 +221,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	// The last rule falls due when the last case's HQ window ends; give the service three units
 	// past it to put everything on record.
 	last := start.Add(spread + tm.ReturnWindow + tm.HQWindow + 3*o.Unit)
+	for _, d := range w.j.dropouts { // an opening the service answered late counts from its answer
+		if at := d.Opened.Done.Add(tm.ReturnWindow + tm.HQWindow + 3*o.Unit); at.After(last) {
+			last = at
+		}
+	}
 	for _, t := range w.j.tasks {
 		if at := t.Due.Add(tm.Ladder[len(tm.Ladder)-1] + 3*o.Unit); at.After(last) {
 			last = at
@@ -212,7 +240,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Tasks: len(w.j.tasks)}
+	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Tasks: len(w.j.tasks)}
 	rep.Cases = rep.SubsidyCases + rep.DropoutCases
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
@@ -222,6 +250,13 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	Compare(orc, recorded, rep)
+	if o.Diagnose {
+		d, err := diagnose(ctx, svc.Temporal, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
+		if err != nil {
+			return nil, err
+		}
+		d.print(o.Log)
+	}
 	var v struct {
 		OK      bool  `json:"ok"`
 		Entries int64 `json:"entries"`
@@ -231,6 +266,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.AuditOK, rep.AuditEntries = v.OK, v.Entries
 	rep.Elapsed = time.Since(t0).Round(time.Millisecond).String()
+	rep.MaxRSSMB = maxRSSMB()
 	return rep, nil
 }
 
