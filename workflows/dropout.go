@@ -329,13 +329,17 @@ func DropoutCase(ctx workflow.Context, in DropoutInput) (DropoutResult, error) {
 			return DropoutResult{}, refuseField(CodeInvalid, "student_id", because("required"), "student_id: required")
 		}
 		var opened activities.DropoutOpened
+		openedAt := workflow.Now(ctx)
 		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenDropoutCase, activities.OpenDropoutCaseInput{
 			CaseID: in.CaseID, WorkflowID: info.WorkflowExecution.ID, StudentID: in.StudentID, Reason: in.Reason,
-			LastAttendedOn: in.LastAttendedOn, OpenedBy: in.OpenedBy, At: workflow.Now(ctx)}).Get(ctx, &opened); err != nil {
+			LastAttendedOn: in.LastAttendedOn, OpenedBy: in.OpenedBy, At: openedAt}).Get(ctx, &opened); err != nil {
 			return DropoutResult{}, err
 		}
 		c.row, c.student, c.unitCode, c.unitName = opened.Ledger, opened.StudentName, opened.UnitCode, opened.UnitName
-		c.roundStart, c.roundSince = workflow.Now(ctx), in.LastAttendedOn
+		// The windows count from the opening on record (its audit entry's instant), not from
+		// when its write came back: on a busy worker that is later than the API's answer
+		// (found by jiaofu simulate -diagnose). Only an activity's input changes: replays agree.
+		c.roundStart, c.roundSince = openedAt, in.LastAttendedOn
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrProcess.ValueSet(casework.ProcessDropout), AttrUnit.ValueSet(c.unitCode),
 		AttrState.ValueSet(c.row.State))
@@ -510,7 +514,7 @@ func (c *dropoutCase) locked(ctx workflow.Context, f func() error) error {
 }
 
 func (c *dropoutCase) finish(ctx workflow.Context) (DropoutResult, error) {
-	if err := Drain(ctx); err != nil {
+	if err := c.tasks.Finish(ctx); err != nil {
 		return DropoutResult{}, err
 	}
 	// Wait out any step still writing (it holds the lock until its ledger write is done).

@@ -565,7 +565,16 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 				}
 			}
 			if task.Result != nil {
-				return
+				// Decided only once the rung had fallen due, before the rung's turn came (the same
+				// workflow task, a busy worker): the lateness goes on record all the same, with the
+				// task as decided (found by jiaofu simulate: a reminder and a superior's
+				// escalation were missing for a review done just after they fell due). Histories
+				// from before keep their steps.
+				if task.Result.At.Before(rung.At) ||
+					workflow.GetVersion(ctx, "tasks-late-rung-on-record", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+					return
+				}
+				break
 			}
 			if !t.closing {
 				break
@@ -577,14 +586,46 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 			}
 		}
 		task.Level = rung.Rung
+		state := casework.TaskOpen
+		if task.Result != nil {
+			// The copy says what the task is, so that it never lands as open after the decision.
+			state = casework.TaskDone
+			if task.Result.Outcome == "" || task.Result.Outcome == casework.OutcomeWithdrawn {
+				state = casework.TaskCancelled
+			}
+		}
 		t.escalating++
 		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, activities.EscalateInput{
-			Task: task.projection(t.wfID, casework.TaskOpen), Rung: rung}).Get(ctx, nil)
+			Task: task.projection(t.wfID, state), Rung: rung}).Get(ctx, nil)
 		t.escalating--
 		if err != nil {
 			workflow.GetLogger(ctx).Error("escalation failed", "task", task.ID, "rung", rung.Rung, "error", err)
 		}
 	}
+}
+
+// Finish waits, before the workflow returns, until every task action has finished and no rung
+// of a task's ladder or of a case deadline is still being written: a rung that fell due as the
+// case ended is on record, not lost with the run. Cases that ended before this version ended
+// without waiting for rungs (their replay takes the same steps).
+func (t *Tasks) Finish(ctx workflow.Context) error {
+	if err := Drain(ctx); err != nil {
+		return err
+	}
+	if workflow.GetVersion(ctx, "tasks-finish-writes-rungs", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return workflow.Await(ctx, func() bool {
+		if t.escalating > 0 || !workflow.AllHandlersFinished(ctx) {
+			return false
+		}
+		for _, d := range t.deadlines { // (the answer does not depend on the map's order)
+			if d.firing {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // Drain waits until every in-flight task action has finished, before the workflow returns.

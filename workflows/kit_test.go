@@ -103,7 +103,7 @@ func kitCase(ctx workflow.Context, in kitInput) (kitResult, error) {
 		next.Run, next.Seq, next.Carried, next.Done = in.Run+1, tasks.Seq(), tasks.Carry(), res.Done
 		return res, workflow.NewContinueAsNewError(ctx, kitCase, next)
 	}
-	return res, workflows.Drain(ctx)
+	return res, tasks.Finish(ctx)
 }
 
 // newKitEnv is a test environment at t0 under the kit case's id, with the harness on it: due an
@@ -230,4 +230,27 @@ func TestKitRefusalsCarryCodes(t *testing.T) {
 	again.RequireRefused(t, workflows.CodeTaskNotOpen)
 	require.Len(t, h.Changes(""), 2, "only the accepted completions were written")
 	require.Equal(t, leader1.UserID, h.RequireState(t, kitWfID+"-t1", casework.TaskDone).CompletedBy)
+}
+
+// TestKitRungDueAtTheDecisionIsOnRecord: leader1 completes the check at the very instant its
+// reminder falls due (1h after its due time), and the case ends with it. The reminder is on
+// record and the rungs after the decision never fire: the case does not end while the rung is
+// being written (Tasks.Finish; before it, the run ended with the escalation in flight and the
+// reminder was lost). The test environment takes the timer first at one instant; the other
+// order (the decision first, the ladder's goroutine waking to a decided task) records the rung
+// too, with the task as decided (humantask.go escalate, tasks-late-rung-on-record).
+func TestKitRungDueAtTheDecisionIsOnRecord(t *testing.T) {
+	for range 5 {
+		env, h := newKitEnv(t)
+		var check *kittest.Action
+		// Registered before the workflow starts, the decision comes before the reminder's timer at
+		// the same instant: the ladder's goroutine then wakes to a decided task.
+		h.At(2*time.Hour, func() { check = h.Complete(t, kitWfID+"-t1", casework.OutcomeApprove, leader1) })
+		kitRun(t, env, kitInput{Kinds: []string{kitCheck}})
+		check.RequireDone(t)
+		id := h.TaskIDs(kitCheck)[0]
+		h.RequireRungs(t, id, 1)
+		row := h.RequireState(t, id, casework.TaskDone)
+		require.Equal(t, leader1.UserID, row.CompletedBy)
+	}
 }

@@ -156,7 +156,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 				After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
 	}
 	finish := func(state string) (SubsidyResult, error) {
-		return SubsidyResult{State: state, AmountFen: check.AmountFen}, Drain(ctx)
+		return SubsidyResult{State: state, AmountFen: check.AmountFen}, tasks.Finish(ctx)
 	}
 	continueAsNew := func(stage string) (SubsidyResult, error) {
 		next := in
@@ -627,7 +627,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining)
 	}
-	return st, Drain(ctx)
+	return st, tasks.Finish(ctx)
 }
 
 // batchExclude lists the applicants and reviewers of a batch's entries: they may not sign it off.
