@@ -75,14 +75,10 @@ func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpe
 	if err != nil {
 		return out, err
 	}
-	for _, r := range ladder {
-		spec, err := calendar.ParseSpec(r.After)
-		if err != nil {
-			return out, nonRetryable(fmt.Errorf("escalation ladder %s rung %d: %w", r.TaskKind, r.Rung, err))
-		}
-		out.Rungs = append(out.Rungs, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, out.DueAt)})
+	if len(ladder) > 0 {
+		out.Rungs, err = countRungs(ladder, out.DueAt, cal)
 	}
-	return out, nil
+	return out, err
 }
 
 // ProjectTaskInput is a resolved task to show in inboxes. Revision is the task's first
@@ -306,30 +302,42 @@ type ResolveDeadlineInput struct {
 // stored ladder, or the one its process declares (casework) while an admin has stored none. A
 // deadline never takes the "default" ladder of tasks: its targets are the process's.
 func (a *Activities) ResolveDeadline(ctx context.Context, in ResolveDeadlineInput) ([]RungAt, error) {
-	rungs, err := a.Store.OwnLadder(ctx, in.Kind)
+	stored, err := a.Store.OwnLadder(ctx, in.Kind)
 	if err != nil {
 		return nil, err
-	}
-	if len(rungs) == 0 {
-		declared, ok := casework.DeadlineKindNamed(in.Kind)
-		if !ok {
-			return nil, nonRetryable(fmt.Errorf("no case deadline kind %q", in.Kind))
-		}
-		for i, r := range declared.Ladder {
-			rungs = append(rungs, store.Rung{TaskKind: in.Kind, Rung: i + 1, After: r.After, Target: r.Target})
-		}
 	}
 	cal, err := a.Store.Calendar(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if len(stored) == 0 {
+		return DeclaredRungs(in.Kind, in.At, cal)
+	}
+	return countRungs(stored, in.At, cal)
+}
+
+// DeclaredRungs are the rungs of a case deadline falling due at, on the ladder its process
+// declares for the kind (casework), counted on cal (tests fake ResolveDeadline with it).
+func DeclaredRungs(kind string, at time.Time, cal *calendar.Calendar) ([]RungAt, error) {
+	declared, ok := casework.DeadlineKindNamed(kind)
+	if !ok {
+		return nil, nonRetryable(fmt.Errorf("no case deadline kind %q", kind))
+	}
+	rungs := make([]store.Rung, len(declared.Ladder))
+	for i, r := range declared.Ladder {
+		rungs[i] = store.Rung{TaskKind: kind, Rung: i + 1, After: r.After, Target: r.Target}
+	}
+	return countRungs(rungs, at, cal)
+}
+
+func countRungs(rungs []store.Rung, at time.Time, cal *calendar.Calendar) ([]RungAt, error) {
 	out := make([]RungAt, 0, len(rungs))
 	for _, r := range rungs {
 		spec, err := calendar.ParseSpec(r.After)
 		if err != nil {
 			return nil, nonRetryable(fmt.Errorf("escalation ladder %s rung %d: %w", r.TaskKind, r.Rung, err))
 		}
-		out = append(out, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, in.At)})
+		out = append(out, RungAt{Rung: r.Rung, Target: r.Target, At: spec.Due(cal, at)})
 	}
 	return out, nil
 }

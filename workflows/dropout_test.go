@@ -154,19 +154,7 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 	// The windows' ladders: the ones the process declares, counted from the deadline.
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ResolveDeadlineInput) ([]activities.RungAt, error) {
-			d, ok := casework.DeadlineKindNamed(in.Kind)
-			if !ok {
-				return nil, fmt.Errorf("no deadline kind %s", in.Kind)
-			}
-			var out []activities.RungAt
-			for i, r := range d.Ladder {
-				spec, err := calendar.ParseSpec(r.After)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, activities.RungAt{Rung: i + 1, Target: r.Target, At: spec.Due(calendar.Default(), in.At)})
-			}
-			return out, nil
+			return activities.DeclaredRungs(in.Kind, in.At, calendar.Default())
 		})
 	env.OnActivity(acts.CloseEscalations, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CloseEscalationsInput) error {
 		f.mu.Lock()

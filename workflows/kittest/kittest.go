@@ -222,18 +222,7 @@ func (h *Harness) register() {
 				}
 				return out, nil
 			}
-			d, ok := casework.DeadlineKindNamed(in.Kind)
-			if !ok {
-				return nil, temporal.NewNonRetryableApplicationError("no case deadline kind "+in.Kind, "not_found", nil)
-			}
-			for i, r := range d.Ladder {
-				spec, err := calendar.ParseSpec(r.After)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, activities.RungAt{Rung: i + 1, Target: r.Target, At: spec.Due(calendar.Default(), in.At)})
-			}
-			return out, nil
+			return activities.DeclaredRungs(in.Kind, in.At, calendar.Default())
 		})
 	env.OnActivity(acts.Raise, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RaiseInput) (store.Escalation, error) {
