@@ -333,7 +333,7 @@ func DeclaredRungs(kind string, at time.Time, cal *calendar.Calendar) ([]RungAt,
 func countRungs(rungs []store.Rung, at time.Time, cal *calendar.Calendar) ([]RungAt, error) {
 	out := make([]RungAt, 0, len(rungs))
 	for _, r := range rungs {
-		spec, err := calendar.ParseSpec(r.After)
+		spec, err := calendar.ParseOffset(r.After)
 		if err != nil {
 			return nil, nonRetryable(fmt.Errorf("escalation ladder %s rung %d: %w", r.TaskKind, r.Rung, err))
 		}

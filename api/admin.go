@@ -461,7 +461,7 @@ func (s *Server) PutLadder(c *fiber.Ctx) error {
 		return err
 	}
 	for i, r := range req.Rungs {
-		if _, err := calendar.ParseSpec(r.After); err != nil {
+		if _, err := calendar.ParseOffset(r.After); err != nil {
 			return bad(fmt.Sprintf("rungs[%d].after", i), "%v", err)
 		}
 		if !slices.Contains(casework.EscalationTargets, r.Target) {

@@ -462,3 +462,22 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+// A ladder rung may count from the instant itself; every other offset is a deadline period.
+func TestParseOffset(t *testing.T) {
+	from := time.Date(2026, 3, 2, 9, 0, 0, 0, CST)
+	for _, in := range []string{"0", "0s"} {
+		s, err := ParseOffset(in)
+		if err != nil || !s.Due(nil, from).Equal(from) {
+			t.Errorf("ParseOffset(%q) = %v, %v; want the instant itself", in, s, err)
+		}
+	}
+	if s, err := ParseOffset("2h"); err != nil || !s.Due(nil, from).Equal(from.Add(2*time.Hour)) {
+		t.Errorf("ParseOffset(2h) = %v, %v", s, err)
+	}
+	for _, bad := range []string{"", "-1s", "0d", "soon"} {
+		if _, err := ParseOffset(bad); err == nil {
+			t.Errorf("ParseOffset(%q) accepted", bad)
+		}
+	}
+}

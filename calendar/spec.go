@@ -72,6 +72,16 @@ func ParseSpec(s string) (Spec, error) {
 	return Spec{n: int64(d), unit: goDuration}, nil
 }
 
+// ParseOffset parses a ladder rung's offset from the instant it counts from: a deadline period
+// as ParseSpec reads it, or "0" / "0s" for the instant itself (a case deadline's first rung,
+// which fires as the deadline passes). The zero offset is the unset Spec, whose Due is from.
+func ParseOffset(s string) (Spec, error) {
+	if s == "0" || s == "0s" {
+		return Spec{}, nil
+	}
+	return ParseSpec(s)
+}
+
 func specError(s, reason string) error {
 	return fmt.Errorf("calendar: deadline %q: %s; want a positive whole number followed by wd (working days), "+
 		`wh (working hours), d (days of 24h) or w (weeks), such as "5wd", or a Go duration such as "72h" or "1h30m"`, s, reason)

@@ -31,7 +31,7 @@ const (
 var DropoutStates = []string{DropoutOpen, DropoutTownship, DropoutCountyHQ, DropoutConsolidating, DropoutClosing, DropoutClosed}
 
 // Dropout deadline kinds: the case's own windows, each with a ladder an admin may edit. Both
-// rungs of each fire as the window passes ("1s": a ladder counts from the deadline).
+// rungs of each fire as the window passes ("0s": a ladder counts from the deadline).
 const (
 	DeadlineDropoutReturnWindow = "dropout_return_window" // not back by then: township government and supervision office
 	DeadlineDropoutHQWindow     = "dropout_hq_window"     // still not back: county HQ and supervision office
@@ -48,8 +48,8 @@ var Dropout = Process{
 		{Name: KindDropoutCloseApproval, Label: "结案审批", Outcomes: []string{OutcomeApprove, OutcomeReject}, Setting: "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE"},
 	},
 	DeadlineKinds: []DeadlineKind{
-		{Name: DeadlineDropoutReturnWindow, Label: "限期返校", Ladder: []Rung{{"1s", TargetTownshipGov}, {"1s", TargetSupervision}}},
-		{Name: DeadlineDropoutHQWindow, Label: "县指挥部督办期限", Ladder: []Rung{{"1s", TargetCountyHQ}, {"1s", TargetSupervision}}},
+		{Name: DeadlineDropoutReturnWindow, Label: "限期返校", Ladder: []Rung{{"0s", TargetTownshipGov}, {"0s", TargetSupervision}}},
+		{Name: DeadlineDropoutHQWindow, Label: "县指挥部督办期限", Ladder: []Rung{{"0s", TargetCountyHQ}, {"0s", TargetSupervision}}},
 	},
 	Outcomes: []Label{{OutcomeContacted, "已联系家长"}, {OutcomeReturned, "已返校"}, {OutcomeTransferred, "转学"},
 		{OutcomeSendHome, "送教上门"}, {OutcomeVocational, "就读职业学校"}, {OutcomeClosed, "申请结案（无法返校）"},

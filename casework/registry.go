@@ -50,7 +50,7 @@ type DeadlineKind struct {
 }
 
 // Rung is one step of a ladder as a process declares it: After past the due time (a calendar
-// spec such as 1wd), go to Target.
+// spec such as 1wd, or 0s for the instant itself), go to Target.
 type Rung struct {
 	After  string
 	Target string

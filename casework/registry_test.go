@@ -64,7 +64,7 @@ func TestRegistryIsConsistent(t *testing.T) {
 				if !slices.Contains(casework.EscalationTargets, r.Target) {
 					t.Errorf("deadline kind %s: unknown target %s", d.Name, r.Target)
 				}
-				if _, err := calendar.ParseSpec(r.After); err != nil {
+				if _, err := calendar.ParseOffset(r.After); err != nil {
 					t.Errorf("deadline kind %s: rung after %q: %v", d.Name, r.After, err)
 				}
 			}

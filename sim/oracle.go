@@ -123,7 +123,7 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) 
 			stop = t.Ended
 		}
 		for _, rg := range r.ladder(t.Kind) {
-			spec, err := calendar.ParseSpec(rg.After)
+			spec, err := calendar.ParseOffset(rg.After)
 			if err != nil {
 				return nil, fmt.Errorf("ladder %s rung %d: %w", rg.TaskKind, rg.Rung, err)
 			}

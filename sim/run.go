@@ -164,7 +164,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		within: 10*o.Unit + 20*time.Second}
 	for _, r := range ladders.Items {
 		rules.Ladders[r.TaskKind] = append(rules.Ladders[r.TaskKind], r)
-		spec, err := calendar.ParseSpec(r.After)
+		spec, err := calendar.ParseOffset(r.After)
 		if err != nil {
 			return nil, err
 		}

@@ -346,8 +346,7 @@ func TestDropoutEscalatesWhenNobodyActs(t *testing.T) {
 	res := f.run(dtInput())
 	out.mustComplete(t, "vocational")
 
-	// The windows' ladders (casework.Dropout) fire their rungs a second after the window ends.
-	townshipAt, countyAt := dtStart.Add(dtDays(15)+time.Second), dtStart.Add(dtDays(30)+time.Second)
+	townshipAt, countyAt := dtStart.Add(dtDays(15)), dtStart.Add(dtDays(30))
 	want := []struct {
 		id, target string
 		at         time.Time
@@ -461,7 +460,7 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("escalations %v, want %v", got, want)
 	}
-	if !raises[0].At.Equal(start.Add(dtDays(15)+time.Second)) || !raises[2].At.Equal(start.Add(dtDays(30)+time.Second)) {
+	if !raises[0].At.Equal(start.Add(dtDays(15))) || !raises[2].At.Equal(start.Add(dtDays(30))) {
 		t.Errorf("relapse escalations at %v and %v, want 15 and 30 days after %v", raises[0].At, raises[2].At, start)
 	}
 	if !strings.Contains(raises[0].Reason, "2025-04-11") {
