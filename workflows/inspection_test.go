@@ -186,7 +186,9 @@ func TestFindingRejectedAndRedone(t *testing.T) {
 func TestFindingIgnoredClimbsToSupervision(t *testing.T) {
 	env, h, _ := newFindingEnv(t)
 	var late, accept *kittest.Action
-	h.At(10*24*time.Hour, func() { late = submit(h, t, h.OpenID(t, casework.KindRectification), leader1, evidence("迟到的整改", "照片")) })
+	h.At(10*24*time.Hour, func() {
+		late = submit(h, t, h.OpenID(t, casework.KindRectification), leader1, evidence("迟到的整改", "照片"))
+	})
 	h.WhenOpen(casework.KindRectificationReview, time.Hour, func(id string) { accept = h.Complete(t, id, casework.OutcomeAccept, inspector1) })
 	res := runFinding(t, env, findingInput(t))
 	late.RequireDone(t)
