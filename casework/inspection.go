@@ -66,7 +66,7 @@ var Inspection = Process{
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlineRectificationDue, Label: "整改期限", Ladder: []Rung{{"1s", TargetRemind}, {"1wd", TargetSuperior}, {"2wd", TargetSupervision}}},
 	},
-	Outcomes: []Label{{OutcomeSubmitted, "已提交整改"}, {OutcomeAccept, "通过（销号）"}, {OutcomeReject, "不通过（退回整改）"}},
+	Outcomes: []Label{{OutcomeSubmitted, "已提交整改"}, {OutcomeAccept, "通过（销号）"}, {OutcomeReject, "不同意"}}, // labelled alike in every process: the console's generic outcome label is shared,
 	Events: []Label{{"inspection.round_planned", "制定督查计划"}, {"inspection.finding_recorded", "记录督查问题"},
 		{"inspection.rectification_submitted", "提交整改材料"}, {"inspection.rectification_rejected", "整改未通过，退回重新整改"},
 		{"inspection.finding_closed", "整改通过，销号"}},
