@@ -32,6 +32,9 @@ type TaskSpec struct {
 	// CommentRequired lists the outcomes that need a comment, the reason the case's people read
 	// (a return, a rejection). Specs of tasks opened before it existed have none.
 	CommentRequired []string
+	// Ladderless: the task climbs no ladder of its own, because a case deadline at its due time
+	// (Tasks.SetDeadline) escalates the same lateness (a rectification and its rectification_due).
+	Ladderless bool `json:",omitempty"`
 }
 
 // OpenTaskInput opens task ID of workflow WorkflowID at Now (the workflow's clock).
@@ -71,6 +74,9 @@ func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpe
 		return TaskOpened{}, err
 	}
 	out := TaskOpened{UnitID: unit.ID, UnitPath: unit.Path, DueAt: in.Spec.Due.Due(cal, in.Now)}
+	if in.Spec.Ladderless {
+		return out, nil
+	}
 	ladder, err := a.Store.Ladder(ctx, in.Spec.Kind)
 	if err != nil {
 		return out, err

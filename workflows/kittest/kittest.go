@@ -166,6 +166,9 @@ func (h *Harness) register() {
 			if !ok {
 				ladder = h.ladders[casework.DefaultLadderKind]
 			}
+			if in.Spec.Ladderless {
+				ladder = nil
+			}
 			for i, r := range ladder {
 				out.Rungs = append(out.Rungs, activities.RungAt{Rung: i + 1, Target: r.Target, At: out.DueAt.Add(r.After)})
 			}
