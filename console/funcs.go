@@ -251,6 +251,7 @@ var funcs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 	"eq2":      func(a, b, c string) bool { return a == b || a == c },
 	"contains": contains,
+	"split":    func(s string) []string { return strings.Split(s, ",") },
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
