@@ -200,6 +200,15 @@ func auditSummary(e store.AuditEntry) string {
 		}
 		add(k.label, v)
 	}
+	if ms, ok := m["measures"].([]any); ok && len(ms) > 0 {
+		var ls []string
+		for _, x := range ms {
+			if s, ok := x.(string); ok {
+				ls = append(ls, zh("measure", s))
+			}
+		}
+		add("问责措施", strings.Join(ls, "、"))
+	}
 	if d := str("decision"); d != "" {
 		add("处理决定", zh(decisionCat, d))
 	}
