@@ -133,6 +133,12 @@ func (s *Server) table() []Route {
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
 		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),
 		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(casework.RoleSupervision)),
+		r("POST", "/api/v1/escalations/:id/accountability", "Open the accountability record of an escalation to the supervision office (one per escalation; it opens by itself when the escalation is recorded)", "supervision", nil, s.OpenAccountability, login, requireRole(casework.RoleSupervision)),
+		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "login", nil, s.ListAccountability, login, supervisionReaders),
+		r("GET", "/api/v1/accountability-records/:id", "One accountability record", "login", nil, s.GetAccountability, login, supervisionReaders),
+		r("POST", "/api/v1/accountability-records/:id/decision", "Decide an accountability record: measures, persons and a written note", "supervision", decisionRequest{}, s.DecideAccountability, login, requireRole(casework.RoleSupervision)),
+		r("POST", "/api/v1/accountability-records/:id/handling-done", "Record that a decision's organisational handling (组织处理) was carried out", "supervision", handlingDoneRequest{}, s.HandlingDone, login, requireRole(casework.RoleSupervision)),
+		r("GET", "/api/v1/reports/accountability", "A term's accountability decisions by unit and measure (?term=)", "login", nil, s.AccountabilityReport, login, supervisionReaders),
 	}
 	for _, p := range casework.Processes {
 		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)

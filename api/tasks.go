@@ -354,6 +354,33 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 			id, before.Target).because("not_supervision", "target", before.Target)
 	}
 	a := actor(c)
+	// The escalation's accountability record (issue 16) takes the same decision, in the same
+	// transaction as the escalation's closing: the desk and this older route never disagree.
+	if r, err := s.store.AccountabilityByID(c.UserContext(), store.AccountabilityID(id)); err == nil && r.State == store.AccountabilityOpen {
+		measure := map[string]string{"referred": "referral"}[req.Decision]
+		if measure == "" {
+			measure = req.Decision
+		}
+		var persons []store.Person
+		if isPersonMeasure(measure) && r.ResponsibleID != "" {
+			persons = []store.Person{{UserID: r.ResponsibleID, Name: r.ResponsibleName}}
+		}
+		entry := auditEntry(a, "escalation.closed", before.Process, before.CaseID, map[string]any{"escalation_id": id, "state": before.State},
+			map[string]any{"escalation_id": id, "decision": req.Decision, "note": req.Note, "accountability_id": r.ID})
+		if _, err := s.store.DecideAccountability(c.UserContext(), r.ID, store.AccountabilityDecision{Measures: []string{measure},
+			Persons: persons, Note: req.Note, By: a.UserID}, entry); errors.Is(err, store.ErrConflict) {
+			return refused(workflows.CodeTaskNotOpen, "", "escalation %s is already closed", id).because("escalation_closed")
+		} else if err != nil {
+			return err
+		}
+		after, err := s.store.EscalationByID(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(after)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if err := s.store.CloseEscalation(c.UserContext(), id, req.Decision, a.UserID); errors.Is(err, store.ErrConflict) {
 		return refused(workflows.CodeTaskNotOpen, "", "escalation %s is already closed", id).because("escalation_closed")
 	} else if err != nil {

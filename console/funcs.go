@@ -200,6 +200,15 @@ func auditSummary(e store.AuditEntry) string {
 		}
 		add(k.label, v)
 	}
+	if ms, ok := m["measures"].([]any); ok && len(ms) > 0 {
+		var ls []string
+		for _, x := range ms {
+			if s, ok := x.(string); ok {
+				ls = append(ls, zh("measure", s))
+			}
+		}
+		add("问责措施", strings.Join(ls, "、"))
+	}
 	if d := str("decision"); d != "" {
 		add("处理决定", zh(decisionCat, d))
 	}
@@ -251,6 +260,7 @@ var funcs = template.FuncMap{
 	"add":      func(a, b int) int { return a + b },
 	"eq2":      func(a, b, c string) bool { return a == b || a == c },
 	"contains": contains,
+	"split":    func(s string) []string { return strings.Split(s, ",") },
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

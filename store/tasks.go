@@ -332,7 +332,18 @@ func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *casewo
 				return err
 			}
 		}
-		return s.appendTx(ctx, tx, entry)
+		if err := s.appendTx(ctx, tx, entry); err != nil {
+			return err
+		}
+		// The supervision office's copy opens its accountability record in the same transaction:
+		// the desk is fed by the escalation itself, nobody forwards it (issue 16). A retry finds
+		// the record open already and writes nothing.
+		if e.Target == casework.TargetSupervision {
+			if _, err := s.openAccountabilityTx(ctx, tx, e, access.System, e.RecordedAt); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return fresh, err
 }

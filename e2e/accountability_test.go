@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"jiaofu/casework"
+	"jiaofu/store"
+)
+
+type accountabilityRecord struct {
+	ID              string
+	EscalationID    string `json:"escalation_id"`
+	Process         string
+	CaseID          string `json:"case_id"`
+	Title           string
+	UnitCode        string `json:"unit_code"`
+	UnitName        string `json:"unit_name"`
+	ResponsibleID   string `json:"responsible_id"`
+	ResponsibleName string `json:"responsible_name"`
+	Term            string
+	State           string
+	Measures        []string
+	Persons         []store.Person
+	Note            string
+	WaitedSeconds   int64      `json:"waited_seconds"`
+	HandlingDueAt   *time.Time `json:"handling_due_at"`
+}
+
+// TestAccountabilityFromADropoutCase: a dropout case passes its windows with nobody acting; its
+// escalations to the supervision office appear on the accountability desk without anyone
+// forwarding them (the township government's and county HQ's do not); the supervision office's
+// decision is checked at the edge, recorded once, and shows in the case's timeline and in the
+// term's report.
+func TestAccountabilityFromADropoutCase(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, jcs, leader, admin := anon.as("staff01"), anon.as("jcs01"), anon.as("leader01"), anon.as("admin")
+	stu := staff.studentOf("王二小")
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学，外出务工", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+
+	var desk struct{ Items []accountabilityRecord }
+	eventually(t, 60*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?state=open&process=dropout&case_id="+dc.ID, nil, &desk)
+		return len(desk.Items) >= 2
+	}, "the two supervision escalations' accountability records")
+	var esc struct{ Items []store.Escalation }
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?case_id="+dc.ID, nil, &esc)
+		n := 0
+		for _, e := range esc.Items {
+			if e.Target == casework.TargetTownshipGov || e.Target == casework.TargetCountyHQ {
+				n++
+			}
+		}
+		return n == 2
+	}, "the township government's and county HQ's escalations")
+	supervision := map[string]store.Escalation{}
+	for _, e := range esc.Items {
+		if e.Target == casework.TargetSupervision {
+			supervision[e.ID] = e
+		}
+	}
+	if len(desk.Items) != len(supervision) {
+		t.Errorf("%d records for %d supervision escalations (of %d)", len(desk.Items), len(supervision), len(esc.Items))
+	}
+	for _, r := range desk.Items {
+		e, ok := supervision[r.EscalationID]
+		if !ok {
+			t.Errorf("record %s is of escalation %s, not one addressed to the supervision office", r.ID, r.EscalationID)
+			continue
+		}
+		if r.UnitCode != e.SourceUnit || r.UnitName != "业州镇第一小学" || r.ResponsibleID != e.ResponsibleID || r.Term == "" ||
+			!strings.Contains(r.Title, "王二小") || strings.Contains(r.Title, dc.ID) || r.State != "open" {
+			t.Errorf("record = %+v (escalation %+v)", r, e)
+		}
+	}
+	r := desk.Items[0]
+
+	// Opening it by hand finds the same record; an escalation to another unit is no accountability matter.
+	var again accountabilityRecord
+	if code := jcs.do("POST", "/api/v1/escalations/"+r.EscalationID+"/accountability", nil, &again); code != 200 || again.ID != r.ID {
+		t.Errorf("open again: %d %s, want 200 %s", code, again.ID, r.ID)
+	}
+	for _, e := range esc.Items {
+		if e.Target == casework.TargetTownshipGov {
+			jcs.expectCode("POST", "/api/v1/escalations/"+e.ID+"/accountability", nil, 409, "wrong_state", "").wantReason(t, "not_supervision")
+		}
+	}
+
+	path := "/api/v1/accountability-records/" + r.ID + "/decision"
+	jcs.expectReason("POST", path, map[string]any{"measures": []string{"admonishment"}}, 400, "note", "required_for_decision")
+	jcs.expectReason("POST", path, map[string]any{"measures": []string{"admonishment", "caning"}, "note": "x"}, 400, "measures[1]", "one_of")
+	jcs.expectReason("POST", path, map[string]any{"measures": []string{"admonishment"}, "note": "x", "persons": []string{"nobody"}}, 400, "persons[0]", "no_user")
+	leader.expectError("POST", path, map[string]any{"measures": []string{"admonishment"}, "note": "x"}, 403, "")
+	admin.expectError("POST", path, map[string]any{"measures": []string{"admonishment"}, "note": "x"}, 403, "")
+	var still accountabilityRecord
+	if jcs.do("GET", "/api/v1/accountability-records/"+r.ID, nil, &still); still.State != "open" {
+		t.Fatalf("a refused decision changed the record: %+v", still)
+	}
+
+	var decided accountabilityRecord
+	if code := jcs.do("POST", path, map[string]any{"measures": []string{"inspection_circular", "admonishment", "organisational_handling"},
+		"persons": []any{map[string]string{"name": "张三", "post": "副校长"}}, "note": "劝返不力，限期返校逾期未报"}, &decided); code != 200 {
+		t.Fatalf("decide: %d", code)
+	}
+	if decided.State != "decided" || len(decided.Measures) != 3 || len(decided.Persons) != 1 || decided.HandlingDueAt == nil {
+		t.Errorf("decided = %+v", decided)
+	}
+	jcs.expectCode("POST", path, map[string]any{"measures": []string{"reminder_talk"}, "note": "again"}, 409, "wrong_state", "").wantReason(t, "decided")
+	if e, _ := jcs.escalation(r.EscalationID); e.State != casework.EscalationClosed {
+		t.Errorf("the decided record's escalation is %s", e.State)
+	}
+
+	var tl struct{ Items []store.AuditEntry }
+	staff.do("GET", "/api/v1/cases/"+dc.ID+"/timeline", nil, &tl)
+	actions := map[string]int{}
+	for _, e := range tl.Items {
+		actions[e.Action]++
+		if e.Action == "accountability.decided" && !strings.Contains(e.After, "劝返不力") {
+			t.Errorf("the decision's entry: %s", e.After)
+		}
+	}
+	if actions["accountability.opened"] != len(desk.Items) || actions["accountability.decided"] != 1 {
+		t.Errorf("timeline actions %v", actions)
+	}
+
+	var rep struct {
+		Term     string
+		Decided  int
+		Open     int
+		Rows     []store.AccountabilityCount
+		Measures map[string]int
+	}
+	if code := leader.do("GET", "/api/v1/reports/accountability?term="+r.Term, nil, &rep); code != 200 {
+		t.Fatalf("report: %d", code)
+	}
+	if rep.Decided != 1 || rep.Open != len(desk.Items)-1 || rep.Measures["admonishment"] != 1 || len(rep.Rows) != 3 || rep.Rows[0].UnitCode != r.UnitCode {
+		t.Errorf("report = %+v", rep)
+	}
+	jcs.expectError("GET", "/api/v1/reports/accountability?term=2026", nil, 400, "term")
+	jcs.expectError("GET", "/api/v1/accountability-records?state=closed", nil, 400, "state")
+}
