@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,16 @@ func TestFindingIgnoredReachesSupervision(t *testing.T) {
 	}
 	if byTarget[casework.TargetSuperior].UnitCode != "JS-T01" {
 		t.Errorf("superior escalation went to %s, want the township's central school JS-T01", byTarget[casework.TargetSuperior].UnitCode)
+	}
+	// The supervision office's escalation opened an accountability record on its desk by itself,
+	// titled by what was found, with nobody forwarding anything.
+	var desk struct{ Items []accountabilityRecord }
+	eventually(t, 10*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?state=open&process=inspection&case_id="+fd.ID, nil, &desk)
+		return len(desk.Items) == 1
+	}, "the finding's accountability record")
+	if r := desk.Items[0]; r.EscalationID != sup.ID || !strings.Contains(r.Title, "控辍保学台账未按月更新") || r.UnitCode != "JS-T01-S01" {
+		t.Errorf("accountability record = %+v", r)
 	}
 
 	// Late, the school rectifies; the review rejects without a reason (400), then with one.

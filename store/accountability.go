@@ -187,6 +187,16 @@ func (s *Store) caseTitle(ctx context.Context, db q, e Escalation, unitName stri
 	if student != "" {
 		return fmt.Sprintf("%s：%s（%s）", label, student, unitName), nil
 	}
+	// A finding of an inspection names what was found (its description, cut to a title's length).
+	var finding string
+	if err := s.get(ctx, db, &finding, `SELECT description FROM inspection_findings WHERE id = ?`, e.CaseID); err == nil && finding != "" {
+		if r := []rune(finding); len(r) > 40 {
+			finding = string(r[:40]) + "…"
+		}
+		return fmt.Sprintf("%s：%s（%s）", label, finding, unitName), nil
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
 	if e.TaskID != "" {
 		var title string
 		if err := s.get(ctx, db, &title, `SELECT title FROM tasks WHERE id = ?`, e.TaskID); err == nil && title != "" {
