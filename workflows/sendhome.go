@@ -138,7 +138,8 @@ func VisitKey(visitedOn string, teachers []string) string {
 }
 
 // VisitInstant is when a visit counts: an instant as given; a date at the end of that day in
-// China Standard Time, or now when that is earlier (a visit logged on the day counts now).
+// China Standard Time, or now when that is earlier (a visit logged on the day counts now); a day
+// still to come at its midnight.
 func VisitInstant(visitedOn string, now time.Time) (time.Time, error) {
 	s := strings.TrimSpace(visitedOn)
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -149,7 +150,10 @@ func VisitInstant(visitedOn string, now time.Time) (time.Time, error) {
 		return time.Time{}, err
 	}
 	end := d.AddDate(0, 0, 1).Add(-time.Second).UTC()
-	if now.Before(end) {
+	switch {
+	case d.After(now):
+		return d.UTC(), nil // a day still to come: the future
+	case now.Before(end):
 		return now.UTC(), nil
 	}
 	return end, nil
