@@ -280,6 +280,9 @@ func (s *Server) LogSendHomeVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if p.State == casework.SendHomeEnded {
+		return refused(workflows.CodeTaskNotOpen, "", "send-home plan %s has ended", p.ID).because("case_closed")
+	}
 	v := workflows.SendHomeVisit{VisitedOn: strings.TrimSpace(req.VisitedOn), Minutes: req.Minutes, Content: strings.TrimSpace(req.Content),
 		EvidenceNote: strings.TrimSpace(req.EvidenceNote), TeacherIDs: req.TeacherIDs, Actor: actor(c)}
 	rules, err := s.VisitRules(c.UserContext(), p)
