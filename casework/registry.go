@@ -22,6 +22,8 @@ type Process struct {
 	// Events name the audit actions the process writes ("dropout.returned").
 	Events   []Label
 	Settings []Setting
+	// Counts are settings that are whole numbers, not durations (a quota's default).
+	Counts []Setting
 }
 
 // CaseKind is one kind of case of a process.
@@ -59,7 +61,8 @@ type Rung struct {
 // Label is a fixed value and its Chinese name.
 type Label struct{ Name, Label string }
 
-// Setting is one env variable of a process: a duration spec with its default.
+// Setting is one env variable of a process: a duration spec with its default (in Settings), or
+// a positive whole number (in Counts).
 type Setting struct {
 	Env     string
 	Default string
@@ -67,7 +70,7 @@ type Setting struct {
 }
 
 // Processes is every process jiaofu runs, in the order the console lists them.
-var Processes = []Process{Subsidy, Dropout, Inspection}
+var Processes = []Process{Subsidy, Dropout, Inspection, SendHome}
 
 // DefaultLadderKind is the ladder of a task kind that has none of its own.
 const DefaultLadderKind = "default"
@@ -142,6 +145,15 @@ func Settings() []Setting {
 	var out []Setting
 	for _, p := range Processes {
 		out = append(out, p.Settings...)
+	}
+	return out
+}
+
+// CountSettings lists every process's whole-number settings, in the order of Processes.
+func CountSettings() []Setting {
+	var out []Setting
+	for _, p := range Processes {
+		out = append(out, p.Counts...)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package casework_test
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,6 +34,15 @@ func TestRegistryIsConsistent(t *testing.T) {
 			}
 			if _, err := calendar.ParseSpec(s.Default); err != nil {
 				t.Errorf("setting %s: default %q: %v", s.Env, s.Default, err)
+			}
+		}
+		for _, s := range p.Counts {
+			unique("setting", s.Env)
+			if !strings.HasPrefix(s.Env, "JIAOFU_") {
+				t.Errorf("setting %s: variables start with JIAOFU_", s.Env)
+			}
+			if n, err := strconv.Atoi(s.Default); err != nil || n <= 0 {
+				t.Errorf("setting %s: default %q is not a positive whole number", s.Env, s.Default)
 			}
 		}
 		for _, c := range p.Cases {

@@ -57,6 +57,9 @@ type Config struct {
 	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
 	// by variable name; Duration reads one.
 	Durations map[string]calendar.Spec
+	// Counts are the processes' settings that are whole numbers (casework.Setting.Count: a
+	// quota such as visits per period), by variable name; Count reads one.
+	Counts map[string]int
 	// AnyTerm lets new applications name any well-formed term, not only the current and the next
 	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
 	// application per student, programme and term) and set it in code.
@@ -89,6 +92,7 @@ func Default() Config {
 		PublicRateLimit:   10,
 		HistoryEvents:     3000,
 		Durations:         defaultDurations(),
+		Counts:            defaultCounts(),
 	}
 }
 
@@ -98,6 +102,40 @@ func defaultDurations() map[string]calendar.Spec {
 		m[s.Env] = mustSpec(s.Default)
 	}
 	return m
+}
+
+func defaultCounts() map[string]int {
+	m := map[string]int{}
+	for _, s := range casework.CountSettings() {
+		n, err := strconv.Atoi(s.Default)
+		if err != nil {
+			panic(err)
+		}
+		m[s.Env] = n
+	}
+	return m
+}
+
+// Count is the whole-number process setting of the variable name (a casework.Setting with Count).
+func (c Config) Count(name string) int {
+	n, ok := c.Counts[name]
+	if !ok {
+		panic("config: no count setting " + name)
+	}
+	return n
+}
+
+// SetCount changes a whole-number process setting; the map is copied first, as SetDuration's.
+func (c *Config) SetCount(name string, n int) {
+	if _, ok := c.Counts[name]; !ok {
+		panic("config: no count setting " + name)
+	}
+	m := make(map[string]int, len(c.Counts))
+	for k, v := range c.Counts {
+		m[k] = v
+	}
+	m[name] = n
+	c.Counts = m
 }
 
 // Duration is the process setting of the variable name (one of casework.Settings).
@@ -153,6 +191,9 @@ var Vars = []Var{
 func init() {
 	// Then every process's settings, from the registry.
 	for _, s := range casework.Settings() {
+		Vars = append(Vars, Var{s.Env, s.Default, s.Meaning})
+	}
+	for _, s := range casework.CountSettings() {
 		Vars = append(Vars, Var{s.Env, s.Default, s.Meaning})
 	}
 }
@@ -252,6 +293,16 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 				}
 			}
 			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
+	for _, set := range casework.CountSettings() {
+		if v, ok := lookup(set.Env); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a positive whole number", set.Env, v))
+				continue
+			}
+			c.SetCount(set.Env, n)
 		}
 	}
 	for _, set := range casework.Settings() {
