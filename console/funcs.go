@@ -30,6 +30,8 @@ var labels = map[string]map[string]string{
 		"township_gov": "乡镇政府", "county_hq": "县指挥部"},
 	"action": {"task.opened": "生成待办", "task.completed": "办理", "task.claimed": "领取待办", "task.unclaimed": "释放待办",
 		"task.transferred": "转办", "task.urged": "催办", "task.withdrawn": "撤销待办",
+		"task.delegated": "委派", "task.resolved": "委派回复", "task.delegation_recalled": "收回委派", "task.cc": "抄送",
+		"case.cc_read":      "抄送已阅",
 		"escalation.remind": "到期提醒", "escalation.superior": "上报上级单位", "escalation.township_gov": "报乡镇政府督办",
 		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.closed": "监察室作出处理",
 		"student.created": "新增学生", "user.created": "新增用户", "user.updated": "修改用户", "org_unit.created": "新增单位",

@@ -399,7 +399,7 @@ func validateDelegate(task *TaskState, a TaskAction) error {
 			task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
 	}
 	if a.Target.UserID == a.Actor.UserID {
-		return refuseField(CodeInvalid, "to_user_id", because("self"), "to_user_id: cannot delegate a task to yourself")
+		return refuseField(CodeInvalid, "to_user_id", because("self_delegate"), "to_user_id: cannot delegate a task to yourself")
 	}
 	if slices.Contains(task.Spec.Exclude, a.Target.UserID) || (task.Spec.OwnerID != "" && task.Spec.OwnerID == a.Target.UserID) {
 		return refuseField(CodeSeparationOfDuties, "to_user_id", nil, "to_user_id: separation of duties bars %s from this case", a.Target.Username)
@@ -429,7 +429,7 @@ func validateCC(task *TaskState, a TaskAction) error {
 			return refuseField(CodeInvalid, "user_ids", because("required"), "user_ids: an empty user id")
 		}
 		if u.UserID == a.Actor.UserID {
-			return refuseField(CodeInvalid, "user_ids", because("self"), "user_ids: cannot copy a case to yourself")
+			return refuseField(CodeInvalid, "user_ids", because("self_cc"), "user_ids: cannot copy a case to yourself")
 		}
 		if seen[u.UserID] || slices.Contains(task.CC, u.UserID) {
 			return refuseField(CodeDuplicate, "user_ids", []string{"user", u.Username}, "user_ids: %s already has a copy of this case", u.Username)
