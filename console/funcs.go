@@ -24,6 +24,7 @@ var labels = map[string]map[string]string{
 		"supervision": "监察室", "bureau_leader": "局领导", "admin": "系统管理员"},
 	"target":     {"remind": "到期提醒", "superior": "上级单位", "township_gov": "乡镇政府", "county_hq": "县脱贫攻坚指挥部", "supervision": "监察室"},
 	"escalation": {"open": "未处理", "closed": "已处理"},
+	"myaction":   {"completed": "我办结", "resolved": "我受委派办理", "delegated": "我委派", "transferred": "我转办"},
 	"decision": {"no_action": "不予问责", "reminder_talk": "提醒谈话", "circulated_criticism": "通报批评", "admonishment": "诫勉谈话",
 		"referred": "移送处理", "task completed": "待办已办结"},
 	"unitkind": {"bureau": "教育局", "section": "局属股室", "township_school": "乡镇中心学校", "school": "学校", "kindergarten": "幼儿园",
