@@ -118,6 +118,8 @@ type TaskChange struct {
 	Fields    map[string]string
 	Before    map[string]any
 	At        time.Time
+	// CC are the user ids the task's case is copied to (task.cc): they read that case.
+	CC []string `json:",omitempty"`
 }
 
 // ApplyTaskChange writes the projection and the audit entry of a task action together; a task
@@ -137,8 +139,15 @@ func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 	for k, v := range in.Fields {
 		after[k] = v
 	}
-	return a.Store.ProjectTask(ctx, in.Task, entry(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action,
-		Process: in.Task.Process, CaseID: in.Task.CaseID, Before: in.Before, After: after, At: in.At}, ""))
+	if in.Task.DelegateID != "" {
+		after["delegate"] = in.Task.DelegateID
+	}
+	e := entry(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action,
+		Process: in.Task.Process, CaseID: in.Task.CaseID, Before: in.Before, After: after, At: in.At}, "")
+	if len(in.CC) > 0 {
+		return a.Store.ProjectTaskCC(ctx, in.Task, e, in.CC, in.Actor.UserID)
+	}
+	return a.Store.ProjectTask(ctx, in.Task, e)
 }
 
 // EscalateInput fires one rung for a task that is still open past its due time. Task is the

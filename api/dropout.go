@@ -136,7 +136,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": orEmpty(cs), "counts": dropoutStateCounts(cs)})
 }
 
-// visibleDropoutCase loads a case the caller may see.
+// visibleDropoutCase loads a case in the caller's scope (what they may act on).
 func (s *Server) visibleDropoutCase(c *fiber.Ctx) (store.DropoutCase, error) {
 	dc, err := s.store.DropoutCaseByID(c.UserContext(), c.Params("id"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(dc.UnitPath)) {
@@ -145,10 +145,19 @@ func (s *Server) visibleDropoutCase(c *fiber.Ctx) (store.DropoutCase, error) {
 	return dc, err
 }
 
+// readableDropoutCase loads a case the caller may read: in their scope, or copied to them (抄送).
+func (s *Server) readableDropoutCase(c *fiber.Ctx) (store.DropoutCase, error) {
+	dc, err := s.store.DropoutCaseByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.readsCase(c.UserContext(), actor(c), dc.ID, dc.UnitPath)) {
+		return dc, notFound("dropout case")
+	}
+	return dc, err
+}
+
 // GetDropoutCase shows a case: ledger row, attempts, tasks, live status and timeline.
 func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	dc, err := s.visibleDropoutCase(c)
+	dc, err := s.readableDropoutCase(c)
 	if err != nil {
 		return err
 	}

@@ -129,6 +129,11 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/tasks/:id/return", "Return the case to the earlier step (退回)", "candidate", commentRequest{}, s.ReturnTask, login),
 		r("POST", "/api/v1/tasks/:id/withdraw", "Withdraw one's own case while this step has not been taken up (撤回)", "applicant", commentRequest{}, s.WithdrawTask, login),
 		r("POST", "/api/v1/tasks/:id/urge", "Urge a task (催办)", "login", commentRequest{}, s.UrgeTask, login),
+		r("POST", "/api/v1/tasks/:id/delegate", "Delegate a task, keeping it (委派): the delegate resolves, the owner completes", "candidate", delegateRequest{}, s.DelegateTask, login),
+		r("POST", "/api/v1/tasks/:id/resolve", "Resolve a delegated task: it comes back to its owner", "delegate", commentRequest{}, s.ResolveTask, login),
+		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "candidate", ccRequest{}, s.CCTask, login),
+		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login", nil, s.ListCC, login),
+		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login", nil, s.ReadCC, login),
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
 		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),

@@ -245,7 +245,7 @@ type applicationView struct {
 func (s *Server) GetApplication(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	app, err := s.store.ApplicationByID(ctx, c.Params("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(app.UnitPath)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !s.readsCase(ctx, actor(c), app.ID, app.UnitPath)) {
 		return notFound("application")
 	} else if err != nil {
 		return err

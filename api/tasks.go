@@ -28,7 +28,8 @@ func view(t casework.Task) taskView {
 var taskKinds = casework.TaskKindNames()
 
 // ListTasks is the caller's inbox: ?state=open|done|all (or its former name ?status=; open by
-// default), ?process=, ?kind=, ?case_id=.
+// default), ?process=, ?kind=, ?case_id=. done is the done list (已办, listDone): the tasks the
+// caller completed or acted on.
 func (s *Server) ListTasks(c *fiber.Ctx) error {
 	state, err := renamedFilter(c, "state", "status", []string{casework.TaskOpen, casework.TaskDone, "all"})
 	if err != nil {
@@ -47,6 +48,10 @@ func (s *Server) ListTasks(c *fiber.Ctx) error {
 	}
 	f := store.TaskFilter{State: state, Process: process, Kind: kind,
 		CaseID: c.Query("case_id"), Limit: c.QueryInt("limit", 100), Offset: c.QueryInt("offset", 0)}
+	if state == casework.TaskDone {
+		// 已办: what the caller did, not what their roles could have done.
+		return s.listDone(c, f)
+	}
 	ts, err := s.store.Inbox(c.UserContext(), actor(c), f)
 	if err != nil {
 		return err
@@ -67,7 +72,7 @@ func (s *Server) visibleTask(c *fiber.Ctx) (casework.Task, error) {
 		return t, err
 	}
 	a := actor(c)
-	if t.AssigneeID != a.UserID && !a.Sees(t.UnitPath) {
+	if t.AssigneeID != a.UserID && (t.DelegateID == "" || t.DelegateID != a.UserID) && !a.Sees(t.UnitPath) {
 		return t, notFound("task")
 	}
 	return t, nil
@@ -259,7 +264,7 @@ func timeoutAs503(ctx context.Context, err error) error {
 func (s *Server) Timeline(c *fiber.Ctx) error {
 	id, a := c.Params("id"), actor(c)
 	unitCode, unitPath := s.caseUnit(c.UserContext(), id)
-	if !a.ReadsAll() && (unitPath == "" || !a.Sees(unitPath)) {
+	if !s.readsCase(c.UserContext(), a, id, unitPath) {
 		return notFound("case")
 	}
 	es, err := s.store.Timeline(c.UserContext(), id)

@@ -66,6 +66,9 @@ type Task struct {
 	// Revision orders the workflow's projections of the task (store.ProjectTask); it crosses the
 	// wire in activity inputs, so it must not be hidden from JSON.
 	Revision int `db:"revision" json:"revision"`
+	// DelegateID is who the task is delegated to (委派) while they have not resolved it: it is in
+	// their inbox, and still its assignee's (the owner's), who completes it.
+	DelegateID string `db:"delegate_id" json:"delegate_id,omitempty"`
 }
 
 // AllowedOutcomes splits the stored outcome list.

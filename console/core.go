@@ -19,6 +19,8 @@ type apiTask struct {
 	casework.Task
 	Outcomes []string `json:"outcomes"`
 	Overdue  bool     `json:"overdue"`
+	// MyAction is what the caller did to the task, on the done list (已办).
+	MyAction string `json:"my_action"`
 }
 
 // routesCore registers login, logout, the inbox and the task page.
@@ -137,8 +139,14 @@ type taskView struct {
 	CanClaim   bool
 	CanUnclaim bool
 	CanUrge    bool
-	Decisions  []option // outcomes other than return
-	CanReturn  bool
+	// Delegation (委派) and copies (抄送).
+	CanDelegate bool
+	CanResolve  bool // the caller is the delegate
+	CanRecall   bool // the caller is the owner of a delegated task
+	CanCC       bool
+	Delegate    string   // who the task is delegated to, by username
+	Decisions   []option // outcomes other than return
+	CanReturn   bool
 	// ConfirmReject asks for a tick before 不同意, which ends the case for good (confirmReject).
 	ConfirmReject bool
 	Fields        []fieldView
@@ -179,10 +187,19 @@ func (q *req) showTask(id string, f *form, status int) error {
 	open := t.State == casework.TaskOpen
 	mine := t.AssigneeID == a.UserID
 	candidate := t.AssigneeID == "" && a.Can(t.CandidateRole, t.UnitPath)
-	v.CanDecide = open && (mine || candidate)
+	delegated := open && t.DelegateID != ""
+	iAmDelegate := delegated && t.DelegateID == a.UserID
+	v.CanDecide = open && (mine || candidate) && !delegated
 	v.CanClaim = open && candidate
-	v.CanUnclaim = open && mine && !processAssigned(v.Timeline, t.ID)
-	v.CanUrge = open && !v.CanDecide && a.Sees(t.UnitPath)
+	v.CanUnclaim = open && mine && !delegated && !processAssigned(v.Timeline, t.ID)
+	v.CanUrge = open && !v.CanDecide && !delegated && a.Sees(t.UnitPath)
+	v.CanDelegate = v.CanDecide
+	v.CanResolve = iAmDelegate
+	v.CanRecall = delegated && mine
+	v.CanCC = open && (v.CanDecide || iAmDelegate || v.CanRecall)
+	if delegated {
+		v.Delegate = delegatedTo(v.Timeline, t.ID)
+	}
 	for _, o := range t.Outcomes {
 		if o == "return" {
 			v.CanReturn = true
@@ -198,6 +215,12 @@ func (q *req) showTask(id string, f *form, status int) error {
 		if who := decidedBy(v.Timeline, t.ID); who != "" {
 			v.Assignee += "（" + who + "）"
 		}
+	case iAmDelegate:
+		v.Assignee = "委派给我（我办理后回到委派人，由其办结）"
+	case delegated && mine:
+		v.Assignee = "我（已委派给 " + v.Delegate + "，待其回复）"
+	case delegated:
+		v.Assignee = "已委派"
 	case t.AssigneeID == "":
 		v.Assignee = "待领取（" + zh("role", t.CandidateRole) + "）"
 	case mine:
@@ -206,7 +229,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Assignee = "已由他人领取"
 	}
 	if f == nil {
-		f = newForm("comment", "to_user", "confirm_reject")
+		f = newForm("comment", "to_user", "confirm_reject", "to_user_id", "user_ids")
 	}
 	if m != nil && v.CanDecide {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -253,6 +276,24 @@ func decidedBy(tl []store.AuditEntry, taskID string) string {
 	return ""
 }
 
+// delegatedTo names, by username, who the task was last delegated to (from the timeline).
+func delegatedTo(tl []store.AuditEntry, taskID string) string {
+	who := ""
+	for _, e := range tl {
+		if e.Action != "task.delegated" {
+			continue
+		}
+		var after struct {
+			TaskID string `json:"task_id"`
+			ToUser string `json:"to_user"`
+		}
+		if json.Unmarshal([]byte(e.After), &after) == nil && after.TaskID == taskID {
+			who = after.ToUser
+		}
+	}
+	return who
+}
+
 func processAssigned(tl []store.AuditEntry, taskID string) bool {
 	for _, e := range tl {
 		if e.Action != "task.opened" {
@@ -277,7 +318,7 @@ func taskAction(q *req) error {
 	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
 		return q.fail(err)
 	}
-	fields := []string{"comment", "to_user", "confirm_reject"}
+	fields := []string{"comment", "to_user", "confirm_reject", "to_user_id", "user_ids"}
 	m := moduleOf(t.Process)
 	if m != nil {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -325,6 +366,26 @@ func taskAction(q *req) error {
 		target += "transfer"
 		body = map[string]string{"to_user": f.V("to_user"), "comment": f.V("comment")}
 		done = "已转办给 " + f.V("to_user") + "。"
+	case "delegate":
+		target += "delegate"
+		body = map[string]string{"to_user_id": f.V("to_user_id"), "comment": f.V("comment")}
+		done = "已委派给 " + f.V("to_user_id") + "：其办理后回到您这里，由您办结。"
+	case "resolve":
+		target += "resolve"
+		body = map[string]string{"comment": f.V("comment")}
+		done = "已提交委派办理意见，待办已回到委派人。"
+	case "recall":
+		target += "resolve"
+		body = map[string]string{"comment": f.V("comment")}
+		done = "已收回委派，请您办理。"
+	case "cc":
+		target += "cc"
+		var users []string
+		for _, u := range strings.FieldsFunc(f.V("user_ids"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '、' }) {
+			users = append(users, u)
+		}
+		body = map[string]any{"user_ids": users}
+		done = "已抄送给 " + strings.Join(users, "、") + "。"
 	case "urge":
 		target += "urge"
 		body = map[string]string{"comment": f.V("comment")}

@@ -128,6 +128,21 @@ var refusalText = map[string]func(params) string{
 	"not_in_scope":                        fixed("该事项不在您管辖的单位范围内，您无权办理。"),
 	"forbidden":                           fixed("您无权办理此事项。"),
 	"forbidden/roles":                     fixed("您的角色无权使用此功能。"),
+	"wrong_state/delegated": func(p params) string {
+		if p["delegate"] != "" {
+			return "该待办已委派给 " + p["delegate"] + "，待其办理后回到您这里，由您办结；也可收回委派。"
+		}
+		return "该待办已委派他人，待其办理后回到您这里，由您办结。"
+	},
+	"wrong_state/not_delegated": fixed("该待办未委派，无需回复。"),
+	"not_candidate/delegate":    fixed("您是该待办的受委派人：请提交办理意见（委派回复），由委派人办结，您不能代为办结、转办或再委派。"),
+	"not_in_scope/to_user_id":   fixed("受委派人看不到该单位的案件，不能委派给他。"),
+	"duplicate/cc_exists": func(p params) string {
+		return "本案已抄送过 " + p["user"] + "，不能重复抄送。"
+	},
+	"invalid/self_delegate": fixed("不能委派给自己"),
+	"invalid/self_cc":       fixed("不能抄送给自己"),
+	"invalid/too_many":      fixed("一次最多抄送 20 人"),
 	"publicity_ended": func(p params) string {
 		if t, err := time.Parse(time.RFC3339, p["ended_at"]); err == nil {
 			return "公示期已于 " + cst(t) + " 结束，不再受理异议。"

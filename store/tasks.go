@@ -16,7 +16,7 @@ import (
 
 const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
 	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
-	t.created_at, t.completed_at, t.completed_by, t.revision`
+	t.created_at, t.completed_at, t.completed_by, t.revision, t.delegate_id`
 const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
 
 // UpsertTask writes a task's projection when it is newer than the row's (see ProjectTask); the
@@ -35,6 +35,13 @@ func (s *Store) UpsertTask(ctx context.Context, t casework.Task) error {
 // always did, last one wins, except that none reopens a finished task (a task never reopens).
 // A task the write leaves finished closes its reminders and superior escalations (settle).
 func (s *Store) ProjectTask(ctx context.Context, t casework.Task, entry AuditEntry) error {
+	return s.ProjectTaskCC(ctx, t, entry, nil, "")
+}
+
+// ProjectTaskCC is ProjectTask that also copies the task's case to the users cc (抄送), by the
+// user by: one copy per person and case, a second one changing nothing. Every write of a task a
+// person acted on puts the act on their done list (task_acts) in the same transaction.
+func (s *Store) ProjectTaskCC(ctx context.Context, t casework.Task, entry AuditEntry, cc []string, by string) error {
 	return s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.upsertTask(ctx, tx, t, false); err != nil {
 			return err
@@ -42,8 +49,118 @@ func (s *Store) ProjectTask(ctx context.Context, t casework.Task, entry AuditEnt
 		if err := s.settleEscalations(ctx, tx, t.ID); err != nil {
 			return err
 		}
+		if act := doneActs[entry.Action]; act != "" && entry.ActorID != "" && entry.ActorID != access.System.UserID {
+			at := entry.At
+			if at.IsZero() {
+				at = now()
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO task_acts (task_id, user_id, action, at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (task_id, user_id) DO UPDATE SET action = excluded.action, at = excluded.at WHERE excluded.at >= task_acts.at`,
+				t.ID, entry.ActorID, act, utc(at)); err != nil {
+				return err
+			}
+		}
+		for _, u := range cc {
+			if _, err := s.exec(ctx, tx, `INSERT INTO case_cc (case_id, user_id, process, task_id, title, unit_path, by_user, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, user_id) DO NOTHING`,
+				t.CaseID, u, t.Process, t.ID, t.Title, t.UnitPath, by, utc(entry.At)); err != nil {
+				return err
+			}
+		}
 		return s.appendTx(ctx, tx, entry)
 	})
+}
+
+// doneActs are the audit actions that put a task on its actor's done list, with the act's name.
+var doneActs = map[string]string{"task.completed": "completed", "task.resolved": "resolved", "task.delegated": "delegated",
+	"task.transferred": "transferred"}
+
+// DoneTask is a task on a person's done list: the task as it is now, and what they did to it.
+type DoneTask struct {
+	casework.Task
+	MyAction string    `db:"my_action" json:"my_action"`
+	ActedAt  time.Time `db:"acted_at" json:"acted_at"`
+}
+
+// DoneList is the tasks the user completed or acted on (已办), the latest act first, with the
+// task's state and outcome now: a transferred task is on the list of who transferred it as
+// transferred and of who completed it as completed, a delegated one on the delegate's as
+// resolved and on the owner's as completed once they complete it.
+func (s *Store) DoneList(ctx context.Context, userID string, f TaskFilter) ([]DoneTask, error) {
+	where, args := []string{"a.user_id = ?"}, []any{userID}
+	for col, v := range map[string]string{"t.process": f.Process, "t.kind": f.Kind, "t.case_id": f.CaseID} {
+		if v != "" {
+			where, args = append(where, col+" = ?"), append(args, v)
+		}
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	if f.Offset < 0 {
+		f.Offset = 0
+	}
+	var ts []DoneTask
+	err := s.sel(ctx, s.db, &ts, `SELECT `+taskCols+`, a.action AS my_action, a.at AS acted_at`+taskFrom+
+		`JOIN task_acts a ON a.task_id = t.id WHERE `+strings.Join(where, " AND ")+` ORDER BY a.at DESC, t.id LIMIT ? OFFSET ?`,
+		append(args, f.Limit, f.Offset)...)
+	return ts, err
+}
+
+// CC is a case copied to a person (抄送).
+type CC struct {
+	CaseID    string     `db:"case_id" json:"case_id"`
+	UserID    string     `db:"user_id" json:"user_id"`
+	Process   string     `db:"process" json:"process"`
+	TaskID    string     `db:"task_id" json:"task_id"`
+	Title     string     `db:"title" json:"title"`
+	By        string     `db:"by_user" json:"by_user"`
+	ByName    string     `db:"by_name" json:"by_name"`
+	CreatedAt time.Time  `db:"created_at" json:"created_at"`
+	ReadAt    *time.Time `db:"read_at" json:"read_at,omitempty"`
+}
+
+// CCs lists the cases copied to the user, newest first: read "unread", "read" or "" (both).
+func (s *Store) CCs(ctx context.Context, userID, read string, limit int) ([]CC, error) {
+	where := "c.user_id = ?"
+	switch read {
+	case "unread":
+		where += " AND c.read_at IS NULL"
+	case "read":
+		where += " AND c.read_at IS NOT NULL"
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	var cs []CC
+	err := s.sel(ctx, s.db, &cs, `SELECT c.case_id, c.user_id, c.process, c.task_id, c.title, c.by_user, COALESCE(u.display_name, c.by_user) AS by_name,
+		c.created_at, c.read_at FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE `+where+` ORDER BY c.created_at DESC, c.case_id LIMIT `+itoa(limit), userID)
+	return cs, err
+}
+
+// CopiedTo reports which of users already have a copy of the case.
+func (s *Store) CopiedTo(ctx context.Context, caseID string, users ...string) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	args := []any{caseID}
+	for _, u := range users {
+		args = append(args, u)
+	}
+	var got []string
+	err := s.sel(ctx, s.db, &got, `SELECT user_id FROM case_cc WHERE case_id = ? AND user_id IN (?`+strings.Repeat(", ?", len(users)-1)+`) ORDER BY user_id`, args...)
+	return got, err
+}
+
+// MarkCCRead marks the user's copy of the case read (已阅); ErrNotFound when they have none. A
+// copy read already stays read as it was.
+func (s *Store) MarkCCRead(ctx context.Context, caseID, userID string) (CC, error) {
+	if _, err := s.exec(ctx, s.db, `UPDATE case_cc SET read_at = ? WHERE case_id = ? AND user_id = ? AND read_at IS NULL`, now(), caseID, userID); err != nil {
+		return CC{}, err
+	}
+	var c CC
+	err := s.get(ctx, s.db, &c, `SELECT c.case_id, c.user_id, c.process, c.task_id, c.title, c.by_user, COALESCE(u.display_name, c.by_user) AS by_name,
+		c.created_at, c.read_at FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE c.case_id = ? AND c.user_id = ?`, caseID, userID)
+	return c, err
 }
 
 // upsertTask is the one write of a task row. onlyOpen is an escalation's copy of an open task: it
@@ -61,18 +178,19 @@ func (s *Store) upsertTask(ctx context.Context, db q, t casework.Task, onlyOpen 
 		(tasks.state = ? OR excluded.state <> ?)))`
 	args := []any{t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
 		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy, t.Revision,
-		casework.TaskOpen, casework.TaskOpen}
+		t.DelegateID, casework.TaskOpen, casework.TaskOpen}
 	if onlyOpen {
 		newer += ` AND tasks.state = ?`
 		args = append(args, casework.TaskOpen)
 	}
 	_, err := s.exec(ctx, db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
-		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision, delegate_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, outcome = excluded.outcome,
 		candidate_role = excluded.candidate_role, unit_id = excluded.unit_id, unit_path = excluded.unit_path,
 		due_at = excluded.due_at, escalation_level = excluded.escalation_level, urge_count = excluded.urge_count,
-		completed_at = excluded.completed_at, completed_by = excluded.completed_by, revision = excluded.revision
+		completed_at = excluded.completed_at, completed_by = excluded.completed_by, revision = excluded.revision,
+		delegate_id = excluded.delegate_id
 		WHERE `+newer, args...)
 	return err
 }
@@ -94,8 +212,9 @@ type TaskFilter struct {
 	Offset  int
 }
 
-// Inbox lists the tasks the actor may act on: those assigned to them, and unclaimed ones whose
-// candidate role they hold at a unit covering the task's unit.
+// Inbox lists the tasks the actor may act on: those assigned to them (a delegated one shows its
+// delegate_id), those delegated to them, and unclaimed ones whose candidate role they hold at a
+// unit covering the task's unit.
 //
 // The page is found in two steps. First the ids: one branch per way of qualifying (assigned to
 // me; each role in its scope), each answered from an index alone (tasks_assignee, tasks_inbox
@@ -155,8 +274,8 @@ func (s *Store) inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 		// branches, SQLite (no planner statistics) answered the assigned branch from
 		// tasks_assignee — every task the person ever completed — and the read slowed as they
 		// worked (benchmark run 8, workload 3).
-		ors := []string{`t.assignee_id = ?`}
-		args := []any{a.UserID}
+		ors := []string{`t.assignee_id = ?`, `t.delegate_id = ?`}
+		args := []any{a.UserID, a.UserID}
 		for _, r := range a.Roles {
 			under, underArgs := s.underPath("t.unit_path", r.Scope())
 			ors = append(ors, `(t.candidate_role = ? AND `+under+` AND t.assignee_id = '')`)
@@ -175,7 +294,9 @@ func (s *Store) inboxQuery(a access.Actor, f TaskFilter) (string, []any) {
 	}
 	// "<> ''" names the partial index tasks_assignee (and keeps an empty user id from
 	// matching every unclaimed task).
-	branches := []branch{{`assignee_id = ? AND assignee_id <> ''`, []any{a.UserID}}}
+	branches := []branch{{`assignee_id = ? AND assignee_id <> ''`, []any{a.UserID}},
+		// A task delegated to me (委派) is in my inbox until I resolve it (tasks_delegate).
+		{`delegate_id = ? AND delegate_id <> ''`, []any{a.UserID}}}
 	for _, r := range a.Roles {
 		under, underArgs := s.underPath("unit_path", r.Scope())
 		branches = append(branches, branch{`candidate_role = ? AND ` + under + ` AND assignee_id = ''`, append([]any{r.Role}, underArgs...)})

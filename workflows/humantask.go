@@ -27,7 +27,16 @@ const (
 	ActionTransfer = "transfer"
 	ActionUrge     = "urge"
 	ActionWithdraw = "withdraw"
+	// ActionDelegate hands the task to a colleague to act on (委派) while its owner keeps it: the
+	// delegate resolves it (ActionResolve) and it comes back to the owner, who completes it.
+	ActionDelegate = "delegate"
+	ActionResolve  = "resolve"
+	// ActionCC copies the task's case to people (抄送): they read that case, and act on nothing.
+	ActionCC = "cc"
 )
+
+// MaxCC is how many people one copy may go to.
+const MaxCC = 20
 
 // Error types carried by refused updates since before refusal codes (refusal.go): the type of a
 // refusal is still one of these, for API processes that read only the type.
@@ -50,6 +59,8 @@ type TaskAction struct {
 	Fields  map[string]string
 	Actor   access.Actor
 	Target  *access.Actor
+	// CC are the people a copy goes to (ActionCC).
+	CC []access.Actor `json:",omitempty"`
 }
 
 // TaskActionResult tells the caller what the task looks like after the action.
@@ -58,6 +69,7 @@ type TaskActionResult struct {
 	State      string `json:"state"`
 	Outcome    string `json:"outcome,omitempty"`
 	AssigneeID string `json:"assignee_id,omitempty"`
+	DelegateID string `json:"delegate_id,omitempty"`
 }
 
 // TaskResult is what a completed task hands back to the process that opened it.
@@ -88,6 +100,14 @@ type TaskState struct {
 	// a replay of a history from before Rev existed counts the same; a task carried from such a
 	// run starts again at 0, above the rows that run wrote (they have revision 0).
 	Rev int
+	// Delegate is who the task is delegated to (委派) while they have not resolved it, and Owner
+	// who delegated it: the task stays the owner's (Assignee), the delegate acts, the owner
+	// completes. Both are "" when the task is not delegated.
+	Delegate     string `json:",omitempty"`
+	DelegateName string `json:",omitempty"`
+	Owner        string `json:",omitempty"`
+	// CC are the user ids this task's case was copied to through the task (no one twice).
+	CC []string `json:",omitempty"`
 }
 
 // revise numbers the task's next projection.
@@ -101,7 +121,7 @@ func (t *TaskState) revise() int {
 func (t *TaskState) projection(wfID, state string) casework.Task {
 	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
-		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created}
+		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created, DelegateID: t.Delegate}
 	for i, o := range t.Spec.Outcomes {
 		if i > 0 {
 			p.Outcomes += ","
@@ -255,6 +275,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
 			return refuse(CodeSeparationOfDuties, "separation of duties: %s applied for or already acted on this case and may not decide this task", a.Actor.Username)
 		}
+		if err := whileDelegated(task, a); err != nil {
+			return err
+		}
 		if eligibleRole(task, a.Actor) == "" {
 			return refuse(CodeNotCandidate, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
 				task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
@@ -273,6 +296,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 			return refuse(CodeNotCandidate, "%s may not claim this task", a.Actor.Username)
 		}
 	case ActionUnclaim:
+		if err := whileDelegated(task, a); err != nil {
+			return err
+		}
 		if task.Assignee != a.Actor.UserID {
 			return refuse(CodeNotCandidate, "only the person who claimed task %s may release it", a.TaskID)
 		}
@@ -286,6 +312,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
 			// Otherwise a barred person could choose who decides their own case.
 			return refuse(CodeSeparationOfDuties, "separation of duties: %s may not transfer this task", a.Actor.Username)
+		}
+		if err := whileDelegated(task, a); err != nil {
+			return err
 		}
 		if eligibleRole(task, a.Actor) == "" {
 			return refuse(CodeNotCandidate, "%s may not transfer this task", a.Actor.Username)
@@ -310,8 +339,102 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if task.Assignee != "" && task.Assignee != a.Actor.UserID {
 			return refuseField(CodeWrongState, "", because("claimed"), "task %s has been claimed by its handler; it can no longer be withdrawn", a.TaskID)
 		}
+		if task.Delegate != "" {
+			return refuseField(CodeWrongState, "", because("delegated"), "task %s is delegated; it can no longer be withdrawn", a.TaskID)
+		}
+	case ActionDelegate:
+		return validateDelegate(task, a)
+	case ActionResolve:
+		if task.Delegate == "" {
+			return refuseField(CodeWrongState, "", because("not_delegated"), "task %s is not delegated: there is nothing to resolve", a.TaskID)
+		}
+		if a.Actor.UserID != task.Delegate && a.Actor.UserID != task.Owner {
+			return refuse(CodeNotCandidate, "only the delegate of task %s (or its owner, taking it back) may resolve it", a.TaskID)
+		}
+		if a.Actor.UserID == task.Delegate && strings.TrimSpace(a.Comment) == "" {
+			return refuseField(CodeInvalid, "comment", because("reason_required"), "comment: the delegate's opinion is required to resolve a delegated task")
+		}
+	case ActionCC:
+		return validateCC(task, a)
 	default:
-		return refuseField(CodeInvalid, "action", because("one_of"), "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw", a.Action)
+		return refuseField(CodeInvalid, "action", because("one_of"), "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw, delegate, resolve, cc", a.Action)
+	}
+	return nil
+}
+
+// whileDelegated refuses what only the task's owner may do once the delegation has come back
+// (complete, transfer, release): the delegate never acts in the owner's place, and the owner
+// waits for the delegate's answer or takes the task back (resolve).
+func whileDelegated(task *TaskState, a TaskAction) error {
+	if task.Delegate == "" {
+		return nil
+	}
+	if a.Actor.UserID == task.Delegate {
+		return refuseField(CodeNotCandidate, "", because("delegate"),
+			"%s is the delegate of task %s: they resolve it, and its owner %s", a.Actor.Username, a.TaskID, map[string]string{
+				ActionComplete: "completes it", ActionTransfer: "transfers it", ActionUnclaim: "releases it"}[a.Action])
+	}
+	return refuseField(CodeWrongState, "", because("delegated", "delegate", task.DelegateName),
+		"task %s is delegated to %s: it comes back when they resolve it (or when its owner takes it back)", a.TaskID, task.DelegateName)
+}
+
+// validateDelegate: the person who may act on the task now delegates it to a colleague who sees
+// the task's unit (they must read the case to act on it; they need not hold the task's role,
+// since they only give their opinion), is not barred from the case, and is not themselves.
+func validateDelegate(task *TaskState, a TaskAction) error {
+	if a.Target == nil || a.Target.UserID == "" {
+		return refuseField(CodeInvalid, "to_user_id", because("required"), "to_user_id: required")
+	}
+	if slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
+		return refuse(CodeSeparationOfDuties, "separation of duties: %s may not delegate this task", a.Actor.Username)
+	}
+	if task.Delegate != "" {
+		if a.Actor.UserID == task.Delegate {
+			return refuseField(CodeNotCandidate, "", because("delegate"), "%s is the delegate of task %s: a delegate does not delegate again", a.Actor.Username, a.TaskID)
+		}
+		return refuseField(CodeWrongState, "", because("delegated", "delegate", task.DelegateName), "task %s is already delegated to %s", a.TaskID, task.DelegateName)
+	}
+	if eligibleRole(task, a.Actor) == "" {
+		return refuse(CodeNotCandidate, "%s may not delegate this task: it waits for %s at unit %s%s", a.Actor.Username,
+			task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
+	}
+	if a.Target.UserID == a.Actor.UserID {
+		return refuseField(CodeInvalid, "to_user_id", because("self_delegate"), "to_user_id: cannot delegate a task to yourself")
+	}
+	if slices.Contains(task.Spec.Exclude, a.Target.UserID) || (task.Spec.OwnerID != "" && task.Spec.OwnerID == a.Target.UserID) {
+		return refuseField(CodeSeparationOfDuties, "to_user_id", nil, "to_user_id: separation of duties bars %s from this case", a.Target.Username)
+	}
+	if !a.Target.Sees(task.Opened.UnitPath) {
+		return refuseField(CodeNotInScope, "to_user_id", nil, "to_user_id: %s does not see unit %s", a.Target.Username, task.Spec.UnitCode)
+	}
+	return nil
+}
+
+// validateCC: whoever may act on the task now (or its delegate) copies its case to people who
+// have not had a copy through it; the API refuses a person already copied through another task
+// of the case.
+func validateCC(task *TaskState, a TaskAction) error {
+	if len(a.CC) == 0 {
+		return refuseField(CodeInvalid, "user_ids", because("required"), "user_ids: at least one person")
+	}
+	if len(a.CC) > MaxCC {
+		return refuseField(CodeInvalid, "user_ids", because("too_many", "max", fmt.Sprint(MaxCC)), "user_ids: at most %d people", MaxCC)
+	}
+	if a.Actor.UserID != task.Delegate && (slices.Contains(task.Spec.Exclude, a.Actor.UserID) || eligibleRole(task, a.Actor) == "") {
+		return refuse(CodeNotCandidate, "%s may not copy this task's case: only who acts on it may", a.Actor.Username)
+	}
+	seen := map[string]bool{}
+	for _, u := range a.CC {
+		if u.UserID == "" {
+			return refuseField(CodeInvalid, "user_ids", because("required"), "user_ids: an empty user id")
+		}
+		if u.UserID == a.Actor.UserID {
+			return refuseField(CodeInvalid, "user_ids", because("self_cc"), "user_ids: cannot copy a case to yourself")
+		}
+		if seen[u.UserID] || slices.Contains(task.CC, u.UserID) {
+			return refuseField(CodeDuplicate, "user_ids", []string{"user", u.Username}, "user_ids: %s already has a copy of this case", u.Username)
+		}
+		seen[u.UserID] = true
 	}
 	return nil
 }
@@ -361,8 +484,15 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	}
 	now := workflow.Now(ctx)
 	before := map[string]any{"assignee": task.Assignee, "state": casework.TaskOpen}
+	if task.Delegate != "" {
+		before["delegate"] = task.Delegate
+	}
 	role := eligibleRole(task, a.Actor)
+	if role == "" && task.Delegate != "" && a.Actor.UserID == task.Delegate {
+		role = "delegate"
+	}
 	state, action := casework.TaskOpen, "task."+a.Action+"ed"
+	var cc []string
 	switch a.Action {
 	case ActionComplete:
 		task.Result = &TaskResult{Outcome: a.Outcome, Comment: a.Comment, Fields: a.Fields, By: a.Actor, Role: role, At: now}
@@ -381,6 +511,30 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	case ActionWithdraw:
 		task.Result = &TaskResult{Outcome: casework.OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: now}
 		state, action, role = casework.TaskCancelled, "task.withdrawn", "owner"
+	case ActionDelegate:
+		task.Owner, task.Assignee = a.Actor.UserID, a.Actor.UserID
+		task.Delegate, task.DelegateName = a.Target.UserID, a.Target.Username
+		action = "task.delegated"
+		a.Fields = withField(a.Fields, "to_user", a.Target.Username)
+		a.Fields["delegate"] = a.Target.UserID
+	case ActionResolve:
+		action = "task.resolved"
+		if a.Actor.UserID != task.Delegate {
+			action = "task.delegation_recalled"
+		}
+		a.Fields = withField(a.Fields, "owner", task.Owner)
+		task.Assignee, task.Owner, task.Delegate, task.DelegateName = task.Owner, "", "", ""
+	case ActionCC:
+		names := make([]string, len(a.CC))
+		for i, u := range a.CC {
+			cc, names[i] = append(cc, u.UserID), u.Username
+		}
+		task.CC = append(task.CC, cc...)
+		action = "task.cc"
+		a.Fields = withField(a.Fields, "cc", strings.Join(names, ","))
+		if role == "" && len(a.Actor.Roles) > 0 {
+			role = a.Actor.Roles[0].Role
+		}
 	case ActionUrge:
 		task.Urges++
 		if task.LastUrge == nil {
@@ -394,8 +548,17 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	}
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
-		Fields: a.Fields, Before: before, At: now}).Get(ctx, nil)
-	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee}, err
+		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
+	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee, DelegateID: task.Delegate}, err
+}
+
+// withField is fields with k set to v (a new map when fields is nil).
+func withField(fields map[string]string, k, v string) map[string]string {
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	fields[k] = v
+	return fields
 }
 
 // Run opens a task, waits until a person completes it, and returns their decision. While it is
