@@ -24,13 +24,15 @@ func init() {
 	register(&module{
 		Order: 31,
 		Name:  casework.ProcessInspection + "-rounds",
-		Nav:   []navItem{{Order: 31, Label: "督查轮次", Href: "/console/inspection/rounds", Show: mayInspect}},
+		Nav: []navItem{{Order: 31, Label: "督查轮次", Href: "/console/inspection/rounds", Show: mayInspect},
+			{Order: 32, Label: "督查考评", Href: "/console/inspection/evaluation", Show: anyone}},
 		Routes: func(r *router) {
 			r.get("/console/inspection/rounds", roundList)
 			r.get("/console/inspection/rounds/new", newRound)
 			r.post("/console/inspection/rounds", createRound)
 			r.get("/console/inspection/rounds/:id", showRound)
 			r.post("/console/inspection/rounds/:id/findings", recordFinding)
+			r.get("/console/inspection/evaluation", evaluationPage)
 		},
 	})
 }
@@ -196,4 +198,34 @@ func recordFinding(q *req) error {
 		msg = "已受理，问题稍后显示。"
 	}
 	return q.redirect("/console/inspection/rounds/"+url.PathEscape(id), msg)
+}
+
+type evaluationView struct {
+	Report  *api.EvaluationReport
+	Weights []option // area label, weight
+	Points  []option // severity label, points
+}
+
+// evaluationPage shows a term's inspection evaluation (考评): every school's score by township,
+// and beside it the findings it came from, area by area.
+func evaluationPage(q *req) error {
+	f := newForm("term")
+	f.Values["term"] = currentTerm()
+	if q.c.Context().QueryArgs().Has("term") {
+		f.Values["term"] = q.c.Query("term")
+	}
+	var v evaluationView
+	var rep api.EvaluationReport
+	if err := q.get("/api/v1/reports/inspection-evaluation?"+url.Values{"term": {f.V("term")}}.Encode(), &rep); err != nil {
+		st := f.failed(err)
+		return q.render(st, "inspection_evaluation", "督查考评", v, f)
+	}
+	v.Report = &rep
+	for _, a := range casework.FindingAreas {
+		v.Weights = append(v.Weights, option{a.Label, itoa(rep.Weights[a.Name])})
+	}
+	for _, s := range casework.FindingSeverities {
+		v.Points = append(v.Points, option{s.Label, itoa(rep.SeverityPoints[s.Name])})
+	}
+	return q.render(fiber.StatusOK, "inspection_evaluation", "督查考评 · "+termLabel(rep.Term), v, f)
 }

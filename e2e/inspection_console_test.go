@@ -130,4 +130,61 @@ func TestConsoleInspection(t *testing.T) {
 	if strings.Contains(head.text("nav"), "督查轮次") {
 		t.Errorf("a school leader is offered the inspectors' rounds")
 	}
+
+	// The term's evaluation: the school loses student aid's weight (3) × a major finding's points
+	// (2); the inputs are shown beside the score, by township.
+	api := newClient(t, svc)
+	var rep struct {
+		Weights   map[string]int
+		Townships []struct {
+			Code    string
+			Schools []struct {
+				UnitCode string `json:"unit_code"`
+				Score    float64
+				Areas    []struct {
+					Area      string
+					Weight    int
+					Major     int
+					Deduction float64
+				}
+			}
+		}
+	}
+	if code := api.as("inspector01").do("GET", "/api/v1/reports/inspection-evaluation?term=2026-2027-1", nil, &rep); code != 200 {
+		t.Fatalf("evaluation: %d", code)
+	}
+	found := false
+	for _, tw := range rep.Townships {
+		for _, sc := range tw.Schools {
+			if sc.UnitCode == "JS-T01-S01" {
+				found = true
+				if tw.Code != "JS-T01" || sc.Score != 94 || len(sc.Areas) != 1 || sc.Areas[0].Area != "student_aid" || sc.Areas[0].Weight != 3 ||
+					sc.Areas[0].Major != 1 || sc.Areas[0].Deduction != 6 {
+					t.Errorf("the school's evaluation: township %s %+v", tw.Code, sc)
+				}
+			} else if sc.Score != 100 {
+				t.Errorf("a school without findings scores %v", sc.Score)
+			}
+		}
+	}
+	if !found || len(rep.Townships) < 10 {
+		t.Errorf("evaluation lists %d townships, the school found: %v", len(rep.Townships), found)
+	}
+	api.as("inspector01").expectReason("GET", "/api/v1/reports/inspection-evaluation", nil, 400, "term", "required")
+	api.as("inspector01").expectReason("GET", "/api/v1/reports/inspection-evaluation?term=2026", nil, 400, "term", "term_format")
+	head.open("/console/inspection/evaluation?term=2026-2027-1")
+	row = head.text(`tr[data-unit="JS-T01-S01"]`)
+	for _, want := range []string{"业州镇第一小学", "94", "学生资助：权重 3", "较重 1", "扣 6 分"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the evaluation row lacks %q: %q", want, row)
+		}
+	}
+	if w := eval[int](head, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the evaluation is %dpx wider than a phone", w)
+	}
+	head.screenshot("inspection-evaluation-phone.png", 390, 844)
+	head.open("/console/inspection/evaluation?term=2026秋")
+	if got := head.text(`.field-error[data-field="term"]`); !strings.Contains(got, "学期格式应为") {
+		t.Errorf("the evaluation's term error: %q", got)
+	}
 }
