@@ -45,6 +45,7 @@ func inspectionRoutes(s *Server) []Route {
 		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "the round's inspectors", FindingRequest{}, s.CreateFinding, login),
 		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login", nil, s.ListFindings, login),
 		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login", nil, s.GetFinding, login),
+		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login", nil, s.InspectionEvaluation, login),
 		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "school_leader of the unit", RectificationRequest{}, s.SubmitRectification, login),
 	}
 }

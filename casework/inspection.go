@@ -75,4 +75,7 @@ var Inspection = Process{
 		{"JIAOFU_RECTIFICATION_REDO_DUE", "15d", "new rectification deadline after the inspectorate rejects a rectification"},
 		{"JIAOFU_RECTIFICATION_REVIEW_DUE", "5wd", "the inspectorate's review of a submitted rectification due"},
 	},
+	Counts: append([]Setting{
+		{"JIAOFU_INSPECTION_ROUNDS_PER_TERM", "2", "routine inspection rounds a term that the inspectorate's Temporal Schedule opens by itself over the township central schools and county schools (the rules ask for at least two a term; at most 30)"},
+	}, weightSettings()...),
 }

@@ -54,6 +54,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; from anyone else they are ignored.
 	TrustedProxies []string
+	// InspectorateUnit is the unit code of the inspectorate (督导办) whose routine rounds the
+	// Temporal Schedule opens; InspectionScheduleEvery, when set, replaces the schedule's term
+	// calendar with a plain interval (tests, demonstrations).
+	InspectorateUnit        string
+	InspectionScheduleEvery time.Duration
 	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
 	// by variable name; Duration reads one.
 	Durations map[string]calendar.Spec
@@ -91,6 +96,7 @@ func Default() Config {
 		UpdateTimeout:     10 * time.Second,
 		PublicRateLimit:   10,
 		HistoryEvents:     3000,
+		InspectorateUnit:  "JS-DDB",
 		Durations:         defaultDurations(),
 		Counts:            defaultCounts(),
 	}
@@ -185,6 +191,8 @@ var Vars = []Var{
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
+	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
+	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 }
 
@@ -266,6 +274,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.SeedDemo = b
 	}
 	dur("JIAOFU_UPDATE_TIMEOUT", &c.UpdateTimeout)
+	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
+	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
 	if v, ok := lookup("JIAOFU_PUBLIC_RATE_LIMIT"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {

@@ -60,12 +60,15 @@ func (f *form) has(field string) bool {
 	if a, ok := f.alias[field]; ok {
 		field = a
 	}
-	return f.fields[field]
+	return f.fields[field] || f.fields[indexRe.ReplaceAllString(field, "")] // units[1] → units
 }
 
 func (f *form) put(field string, fe *fieldError) {
 	if a, ok := f.alias[field]; ok {
 		field = a
+	}
+	if !f.fields[field] {
+		field = indexRe.ReplaceAllString(field, "")
 	}
 	f.Errors[field] = fe
 }

@@ -105,6 +105,10 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
+		// The process that runs the workflows keeps their schedules (the routine inspection rounds).
+		if err := s.EnsureSchedules(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log)

@@ -153,3 +153,13 @@ func (s *Store) Findings(ctx context.Context, scopes []string, state string) ([]
 	err := s.sel(ctx, s.db, &fs, query+` ORDER BY f.rectify_by, f.id LIMIT 500`, args...)
 	return fs, err
 }
+
+// FindingsOfTerm lists the findings of every round of a term at units within scopes (nil: all),
+// for the term's evaluation.
+func (s *Store) FindingsOfTerm(ctx context.Context, scopes []string, term string) ([]Finding, error) {
+	scope, args := s.underAnyPath("f.unit_path", scopes)
+	var fs []Finding
+	err := s.sel(ctx, s.db, &fs, `SELECT `+findingCols+findingFrom+`JOIN inspection_rounds r ON r.id = f.round_id
+		WHERE r.term = ? AND `+scope+` ORDER BY f.created_at, f.id`, append([]any{term}, args...)...)
+	return fs, err
+}
