@@ -118,10 +118,10 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 	q := activities.PairingShortfallInput{SchoolCode: in.SchoolCode, MonthStart: in.MonthStart, MonthEnd: in.MonthEnd,
 		TermStart: in.TermStart, TermEnd: in.TermEnd}
 	var state activities.PairingShortfall
-	read := func() error {
+	read := func(ctx workflow.Context) error {
 		return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).PairingShortfalls, q).Get(ctx, &state)
 	}
-	if err := read(); err != nil {
+	if err := read(ctx); err != nil {
 		return res, err
 	}
 	res.Owing, res.Short = state.Owing, len(state.Short)
@@ -142,14 +142,17 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 	}
 	mu := workflow.NewMutex(ctx)
 	var readAt time.Time
+	inflight := 0 // rungs and clearings being written: the check ends only once none is
 	tasks.Guard(func(ctx workflow.Context, fire func() error) error {
+		inflight++
+		defer func() { inflight-- }()
 		if err := mu.Lock(ctx); err != nil {
 			return err
 		}
 		defer mu.Unlock()
 		if now := workflow.Now(ctx); !now.Equal(readAt) { // one read per rung instant, however many deadlines share it
 			readAt = now
-			if err := read(); err != nil {
+			if err := read(ctx); err != nil {
 				return err
 			}
 			var met []string
@@ -201,6 +204,9 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 	if err := workflow.Await(ctx, func() bool {
 		if tasks.DeadlineFailed() != nil {
 			return true
+		}
+		if inflight > 0 {
+			return false
 		}
 		for name := range names {
 			if !finished(name) {
