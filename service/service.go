@@ -105,6 +105,9 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
+		if err := ensurePairingSchedule(ctx, s.Temporal, cfg, log); err != nil {
+			return nil, fmt.Errorf("pairing schedule: %w", err)
+		}
 	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log)
