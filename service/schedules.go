@@ -10,39 +10,63 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/config"
 	"jiaofu/workflows"
 )
 
 // EnsureSchedules creates the service's Temporal Schedules, or brings existing ones to the
-// current settings: every start does it, so it is idempotent. Today there is one, the
-// inspectorate's routine rounds (workflows.RoutineRound): JIAOFU_INSPECTION_ROUNDS_PER_TERM a
-// term by the term calendar (workflows.RoutineRoundSpec), or every
-// JIAOFU_INSPECTION_SCHEDULE_EVERY when that is set.
+// current settings: every start does it, so it is idempotent.
+//   - the inspectorate's routine rounds (workflows.RoutineRound): JIAOFU_INSPECTION_ROUNDS_PER_TERM
+//     a term by the term calendar (workflows.RoutineRoundSpec), or every
+//     JIAOFU_INSPECTION_SCHEDULE_EVERY when that is set;
+//   - the pairing duties' sweep (workflows.PairingSweep) at every pairing month's end, which
+//     starts one short check per school (docs/pairing.md).
 func (s *Service) EnsureSchedules(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	spec := workflows.RoutineRoundSpec(s.Config.Count("JIAOFU_INSPECTION_ROUNDS_PER_TERM"), s.Config.InspectionScheduleEvery)
-	action := &client.ScheduleWorkflowAction{ID: workflows.RoutineRoundScheduleID, Workflow: workflows.RoutineRound,
-		Args: []any{workflows.RoutineRoundStart{InspectorateUnit: s.Config.InspectorateUnit}}, TaskQueue: s.Config.TemporalTaskQueue,
-		WorkflowExecutionTimeout: time.Hour}
+	cfg := s.Config
+	rounds := workflows.RoutineRoundSpec(cfg.Count("JIAOFU_INSPECTION_ROUNDS_PER_TERM"), cfg.InspectionScheduleEvery)
+	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.RoutineRoundScheduleID, Spec: rounds,
+		Action: &client.ScheduleWorkflowAction{ID: workflows.RoutineRoundScheduleID, Workflow: workflows.RoutineRound,
+			Args: []any{workflows.RoutineRoundStart{InspectorateUnit: cfg.InspectorateUnit}}, TaskQueue: cfg.TemporalTaskQueue,
+			WorkflowExecutionTimeout: time.Hour},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "例行督查：每学期由督导办自动开启"}); err != nil {
+		return err
+	}
+	month, term := specLength(cfg, "JIAOFU_PAIRING_MONTH"), specLength(cfg, "JIAOFU_PAIRING_TERM")
+	return s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.PairingScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: month, Offset: workflows.PairingScheduleOffset(month)}}},
+		Action: &client.ScheduleWorkflowAction{ID: "pairing-sweep", Workflow: workflows.PairingSweep,
+			Args:      []any{workflows.PairingSweepInput{Month: month, Term: term, Threshold: cfg.Count("JIAOFU_PAIRING_SCHOOL_THRESHOLD")}},
+			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
+		Note: "结对帮扶：每月末按学校检查六个一"})
+}
+
+// ensureSchedule creates a schedule, or updates an existing one's spec and action to opts.
+func (s *Service) ensureSchedule(ctx context.Context, opts client.ScheduleOptions) error {
 	sc := s.Temporal.ScheduleClient()
-	_, err := sc.Create(ctx, client.ScheduleOptions{ID: workflows.RoutineRoundScheduleID, Spec: spec, Action: action,
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "例行督查：每学期由督导办自动开启"})
+	_, err := sc.Create(ctx, opts)
 	if err == nil {
-		s.log.Info("schedule created", "schedule", workflows.RoutineRoundScheduleID)
+		s.log.Info("schedule created", "schedule", opts.ID)
 		return nil
 	}
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("schedule %s: %w", workflows.RoutineRoundScheduleID, err)
+		return fmt.Errorf("schedule %s: %w", opts.ID, err)
 	}
-	err = sc.GetHandle(ctx, workflows.RoutineRoundScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+	err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			sch := in.Description.Schedule
-			sch.Spec, sch.Action = &spec, action
+			sch.Spec, sch.Action = &opts.Spec, opts.Action
 			return &client.ScheduleUpdate{Schedule: &sch}, nil
 		}})
 	if err != nil {
-		return fmt.Errorf("schedule %s: update: %w", workflows.RoutineRoundScheduleID, err)
+		return fmt.Errorf("schedule %s: update: %w", opts.ID, err)
 	}
 	return nil
+}
+
+// specLength is a setting's period as a fixed length (a schedule's interval).
+func specLength(cfg config.Config, name string) time.Duration {
+	t := time.Unix(0, 0)
+	return cfg.Duration(name).Due(nil, t).Sub(t)
 }

@@ -105,7 +105,8 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
-		// The process that runs the workflows keeps their schedules (the routine inspection rounds).
+		// The process that runs the workflows keeps their schedules (routine inspection rounds, the
+		// pairing duties' period checks).
 		if err := s.EnsureSchedules(ctx); err != nil {
 			return nil, err
 		}
