@@ -232,6 +232,33 @@ type outcomeRequest struct {
 	Outcome         string `json:"outcome"`
 	Note            string `json:"note" max:"1000" multiline:"true"`
 	ReceivingSchool string `json:"receiving_school,omitempty"`
+	// The send-home plan a send_home outcome starts (read only for send_home; every field
+	// optional): the case's responsible teacher leads it, teacher_ids adds others; the quota
+	// takes the county defaults unless given; disability_type defaults to 待评估, which the
+	// plan's first visit (its assessment) establishes.
+	DisabilityType  string   `json:"disability_type,omitempty" max:"50"`
+	DisabilityGrade string   `json:"disability_grade,omitempty" max:"50"`
+	Goals           string   `json:"goals,omitempty" max:"2000" multiline:"true"`
+	TeacherIDs      []string `json:"teacher_ids,omitempty" items:"10"`
+	VisitsPerPeriod *int     `json:"visits_per_period,omitempty"`
+	Period          string   `json:"period,omitempty"`
+	MinMinutes      *int     `json:"min_minutes,omitempty"`
+}
+
+// OutcomeRequest is the body of POST /api/v1/dropout-cases/{id}/outcome.
+type OutcomeRequest = outcomeRequest
+
+// sendHomeHandoff checks a send_home outcome's plan fields as CreateSendHomePlan checks a plan's
+// (the text fields' lengths are their tags', checked as the body is read) and fills the county
+// defaults (JIAOFU_SENDHOME_*).
+func (s *Server) sendHomeHandoff(ctx context.Context, req outcomeRequest) (*workflows.SendHomeHandoff, error) {
+	visits, period, minMinutes, err := s.planTerms(ctx, req.TeacherIDs, req.VisitsPerPeriod, req.Period, req.MinMinutes)
+	if err != nil {
+		return nil, err
+	}
+	return &workflows.SendHomeHandoff{DisabilityType: strings.TrimSpace(req.DisabilityType), DisabilityGrade: strings.TrimSpace(req.DisabilityGrade),
+		Goals: strings.TrimSpace(req.Goals), TeacherIDs: req.TeacherIDs, VisitsPerPeriod: visits, Period: period, MinMinutes: minMinutes,
+		Term: s.cfg.Duration("JIAOFU_SENDHOME_TERM"), EvaluationDue: s.cfg.Duration("JIAOFU_SENDHOME_EVALUATION_DUE")}, nil
 }
 
 // RecordDropoutOutcome records how the case ends (a closure waits for the school leader).
@@ -244,6 +271,13 @@ func (s *Server) RecordDropoutOutcome(c *fiber.Ctx) error {
 		ReceivingSchool: strings.TrimSpace(req.ReceivingSchool), Actor: actor(c)}
 	if err := workflows.CheckOutcome(outcome); err != nil {
 		return err
+	}
+	if outcome.Outcome == casework.OutcomeSendHome {
+		h, err := s.sendHomeHandoff(c.UserContext(), req)
+		if err != nil {
+			return err
+		}
+		outcome.SendHome = h
 	}
 	return s.dropoutUpdate(c, workflows.RecordOutcomeUpdate, outcome)
 }

@@ -93,34 +93,9 @@ func (s *Server) CreateSendHomePlan(c *fiber.Ctx) error {
 	if len(req.TeacherIDs) == 0 {
 		return bad("teacher_ids", "at least one teacher").because("min_entries", "min", "1")
 	}
-	for i, id := range req.TeacherIDs {
-		if _, err := s.store.UserByID(ctx, id); errors.Is(err, store.ErrNotFound) {
-			return bad(fmt.Sprintf("teacher_ids[%d]", i), "no user %s", quote(id)).because("no_user")
-		} else if err != nil {
-			return err
-		}
-		if slices.Contains(req.TeacherIDs[:i], id) {
-			return bad(fmt.Sprintf("teacher_ids[%d]", i), "%s is listed twice", quote(id)).because("duplicate_entry")
-		}
-	}
-	visits, period, minMinutes := s.SendHomeDefaults()
-	if req.VisitsPerPeriod != nil {
-		visits = *req.VisitsPerPeriod
-	}
-	if e := countIn("visits_per_period", visits, 1, 20); e != nil {
-		return e
-	}
-	if req.Period != "" {
-		period = strings.TrimSpace(req.Period)
-	}
-	if err := workflows.CheckPeriod(period); err != nil {
+	visits, period, minMinutes, err := s.planTerms(ctx, req.TeacherIDs, req.VisitsPerPeriod, req.Period, req.MinMinutes)
+	if err != nil {
 		return err
-	}
-	if req.MinMinutes != nil {
-		minMinutes = *req.MinMinutes
-	}
-	if e := countIn("min_minutes", minMinutes, 1, 600); e != nil {
-		return e
 	}
 	if !MayStartSendHomePlan(a, st.UnitPath) {
 		return refused(workflows.CodeNotInScope, "", "only the student's school, township or the education section may start a send-home plan")
@@ -143,6 +118,42 @@ func (s *Server) CreateSendHomePlan(c *fiber.Ctx) error {
 	}
 	return s.created(c, func() (any, error) { return s.sendHomePlanView(ctx, planID) },
 		fiber.Map{"id": planID, "student_id": st.ID})
+}
+
+// planTerms checks a plan's teachers (users, each once) and its quota, which takes the county
+// defaults where the request leaves it out: CreateSendHomePlan's rule, and a dropout case's
+// send_home outcome's, which starts a plan too.
+func (s *Server) planTerms(ctx context.Context, teacherIDs []string, visitsPer *int, periodIn string, minIn *int) (visits int, period string, minMinutes int, err error) {
+	for i, id := range teacherIDs {
+		if _, err := s.store.UserByID(ctx, id); errors.Is(err, store.ErrNotFound) {
+			return 0, "", 0, bad(fmt.Sprintf("teacher_ids[%d]", i), "no user %s", quote(id)).because("no_user")
+		} else if err != nil {
+			return 0, "", 0, err
+		}
+		if slices.Contains(teacherIDs[:i], id) {
+			return 0, "", 0, bad(fmt.Sprintf("teacher_ids[%d]", i), "%s is listed twice", quote(id)).because("duplicate_entry")
+		}
+	}
+	visits, period, minMinutes = s.SendHomeDefaults()
+	if visitsPer != nil {
+		visits = *visitsPer
+	}
+	if e := countIn("visits_per_period", visits, 1, 20); e != nil {
+		return 0, "", 0, e
+	}
+	if periodIn != "" {
+		period = strings.TrimSpace(periodIn)
+	}
+	if err := workflows.CheckPeriod(period); err != nil {
+		return 0, "", 0, err
+	}
+	if minIn != nil {
+		minMinutes = *minIn
+	}
+	if e := countIn("min_minutes", minMinutes, 1, 600); e != nil {
+		return 0, "", 0, e
+	}
+	return visits, period, minMinutes, nil
 }
 
 // sendHomePlanView is a plan as the API shows it: its row with its teachers as a list.

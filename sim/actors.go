@@ -88,6 +88,7 @@ type journal struct {
 	mu       sync.Mutex
 	tasks    []*TaskObs
 	dropouts []*DropoutObs
+	findings []*FindingObs
 	errs     []error
 	subsidy  int
 }
@@ -311,4 +312,89 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 	if tobs.Acted == nil {
 		tobs.Ended = s // the return withdraws a first contact nobody made
 	}
+}
+
+// FindingObs is one inspection finding as the actors saw it: the rectification deadline the
+// service set (read from the finding), how the school's leader behaves, and when the
+// rectification was submitted.
+type FindingObs struct {
+	CaseID, Unit, Township string
+	RectifyBy              time.Time
+	Behaviour              string
+	Rectified              *span
+}
+
+type findingRow struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	RectifyBy time.Time `json:"rectify_by"`
+}
+
+// findings: the county's inspector plans one round over the chosen schools and records a finding
+// at each; each school's leader rectifies on time, after rung k of the rectification_due ladder,
+// or never, as the school's profile says; the inspector accepts every rectification on time.
+func (w *world) findings(ctx context.Context, inspector *apiclient.Client, schools []*school, rng *rand.Rand) {
+	if len(schools) == 0 {
+		return
+	}
+	units := make([]string, len(schools))
+	for i, sc := range schools {
+		units[i] = sc.Code
+	}
+	var round struct{ ID string }
+	if err := inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds", map[string]any{"term": w.term, "kind": "routine", "units": units,
+		"planned_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")}, &round); err != nil {
+		w.j.fail(fmt.Errorf("plan an inspection round: %w", err))
+		return
+	}
+	behaviours := make([]string, len(schools))
+	for i, sc := range schools {
+		behaviours[i] = sc.Profile.draw(rng)
+	}
+	var wg sync.WaitGroup
+	for i, sc := range schools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.finding(ctx, inspector, round.ID, sc, behaviours[i]); err != nil {
+				w.j.fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundID string, sc *school, b string) error {
+	var fd findingRow
+	if err := inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds/"+roundID+"/findings", map[string]any{"unit_code": sc.Code,
+		"area": "dropout", "description": "控辍保学台账未按月更新", "severity": "major"}, &fd); err != nil {
+		return fmt.Errorf("record a finding at %s: %w", sc.Code, err)
+	}
+	obs := &FindingObs{CaseID: fd.ID, Unit: sc.Code, Township: sc.Township, RectifyBy: fd.RectifyBy, Behaviour: b}
+	w.j.mu.Lock()
+	w.j.findings = append(w.j.findings, obs)
+	w.j.mu.Unlock()
+	if _, err := waitTask(ctx, sc.Head, "rectification", fd.ID, "", w.within); err != nil {
+		return err
+	}
+	at, acts := actAt(b, fd.RectifyBy, w.u, w.rungs["rectification_due"])
+	if !acts {
+		return nil
+	}
+	if err := sleepUntil(ctx, at); err != nil {
+		return err
+	}
+	s, err := timed(func() error {
+		return sc.Head.Expect(ctx, 200, "POST", "/api/v1/findings/"+fd.ID+"/rectifications", map[string]string{"summary": "已按月更新台账",
+			"evidence_note": "台账照片 3 张"}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	obs.Rectified = s
+	rev, err := waitTask(ctx, inspector, "rectification_review", fd.ID, "", w.within)
+	if err != nil {
+		return err
+	}
+	return inspector.Expect(ctx, 200, "POST", "/api/v1/tasks/"+rev.ID+"/complete", map[string]string{"outcome": "accept", "comment": "模拟复查"}, nil)
 }

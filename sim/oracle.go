@@ -21,7 +21,11 @@ import (
 //   - a dropout case not back within the return window (counted from its opening, which lies
 //     between the opening request's sending and its answer) goes to the
 //     township government and the supervision office; not back within the HQ window after that,
-//     to the county HQ and the supervision office again.
+//     to the county HQ and the supervision office again;
+//   - an inspection finding's rectification deadline (rectify_by, as the service set it) is a
+//     case deadline of kind rectification_due: its ladder's rung N falls due at its `after` past
+//     the deadline and fires while no rectification has been submitted (a submission ends it);
+//     its targets are the task rungs' (remind the school, superior, supervision office).
 
 // Rung is one rung of a ladder as GET /api/v1/admin/escalation-ladders lists it.
 type Rung struct {
@@ -70,7 +74,7 @@ func (o *Oracle) stageSupervision(recorded []Recorded) {
 	o.stages = map[string]string{}
 	byCase := map[string][]Recorded{}
 	for _, e := range recorded {
-		if e.TaskID == "" && e.Target == "supervision" {
+		if caseDeadline(e) && e.Target == "supervision" {
 			byCase[e.CaseID] = append(byCase[e.CaseID], e)
 		}
 	}
@@ -90,7 +94,7 @@ func (r Rules) ladder(kind string) []Rung {
 }
 
 // Expect runs the oracle over the actors' observations.
-func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) {
+func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
 	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}}
 	// decide: must the thing due at `at` have fired, given what stopped it (nil: nothing did)?
 	// The instant lies in [e.At, e.Latest]: a task's rung is exact (the oracle reads the task's
@@ -153,8 +157,29 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs) (*Oracle, error) 
 			add(Expected{Process: "dropout", CaseID: d.CaseID, Kind: "dropout_case", Label: e.label, Unit: unit, At: e.at, Latest: e.latest}, d.Returned)
 		}
 	}
+	for _, f := range findings {
+		for _, rg := range r.ladder(FindingDeadlineKind) {
+			spec, err := calendar.ParseOffset(rg.After)
+			if err != nil {
+				return nil, fmt.Errorf("ladder %s rung %d: %w", rg.TaskKind, rg.Rung, err)
+			}
+			unit, err := targetUnit(rg.Target, f.Unit, f.Township)
+			if err != nil {
+				return nil, err
+			}
+			add(Expected{Process: "inspection", CaseID: f.CaseID, Kind: FindingDeadlineKind, Label: rungLabel(rg.Rung, rg.Target),
+				Unit: unit, At: spec.Due(r.Calendar, f.RectifyBy)}, f.Rectified)
+		}
+	}
 	return o, nil
 }
+
+// FindingDeadlineKind is the kind of a finding's rectification deadline (its ladder's name).
+const FindingDeadlineKind = "rectification_due"
+
+// caseDeadline tells a dropout case's window escalations (no task, labelled by stage) from the
+// task rungs and the other processes' deadline rungs (labelled by rung and target).
+func caseDeadline(e Recorded) bool { return e.TaskID == "" && e.Process == "dropout" }
 
 func rungLabel(n int, target string) string { return fmt.Sprintf("r%d:%s", n, target) }
 
@@ -178,7 +203,7 @@ func targetUnit(target, unit, township string) (string, error) {
 // labelOf names a recorded escalation's rung the way the oracle does: a task's by rung and target;
 // a dropout case's by stage, a supervision copy by the window whose end it is nearest.
 func (o *Oracle) labelOf(e Recorded) string {
-	if e.TaskID != "" {
+	if !caseDeadline(e) {
 		return rungLabel(e.Rung, e.Target)
 	}
 	switch e.Target {

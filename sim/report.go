@@ -52,6 +52,7 @@ type Report struct {
 	Cases            int      `json:"cases"`
 	SubsidyCases     int      `json:"subsidy_cases"`
 	DropoutCases     int      `json:"dropout_cases"`
+	Findings         int      `json:"findings"`
 	Tasks            int      `json:"tasks"`
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
@@ -86,7 +87,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	seen := map[string][]Recorded{}
 	for _, e := range recorded {
 		kind := e.TaskKind
-		if e.TaskID == "" {
+		if caseDeadline(e) {
 			kind = "dropout_case"
 		}
 		label := o.labelOf(e)
@@ -122,7 +123,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		if len(seen[k]) > 0 {
 			e := seen[k][0]
 			p, kind, label = e.Process, e.TaskKind, o.labelOf(e)
-			if e.TaskID == "" {
+			if caseDeadline(e) {
 				kind = "dropout_case"
 			}
 		} else {
@@ -141,8 +142,9 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	rep.Ambiguous = len(o.Ambiguous)
 	sort.Slice(rep.Rows, func(i, j int) bool {
 		a, b := rep.Rows[i], rep.Rows[j]
-		if a.Process != b.Process {
-			return a.Process > b.Process // subsidy before dropout, as the README lists them
+		if a.Process != b.Process { // as the README lists them
+			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2}
+			return order[a.Process] < order[b.Process]
 		}
 		if a.Kind != b.Kind {
 			return a.Kind > b.Kind
@@ -160,8 +162,8 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout), %d tasks, %s\n", r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases,
-		r.DropoutCases, r.Tasks, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings), %d tasks, %s\n", r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases,
+		r.DropoutCases, r.Findings, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {

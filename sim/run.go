@@ -28,17 +28,19 @@ import (
 type Size struct {
 	Townships, Schools, Students int     // townships (of the demo's ten), schools per township, students per school
 	DropoutShare                 float64 // share of students who also leave school
+	FindingShare                 float64 // share of schools where the inspector records a finding
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
 // the actors take lies at least one unit from any instant a rule depends on.
 type Timings struct {
 	ReviewDue, ResubmitDue, FirstContact, ReturnWindow, HQWindow time.Duration
+	RectifyDue                                                   time.Duration   // a finding's rectification deadline, from its recording
 	Ladder                                                       []time.Duration // rung offsets from the due time: remind, superior, supervision
 }
 
 func timingsFor(u time.Duration) Timings {
-	return Timings{ReviewDue: 3 * u, ResubmitDue: 3 * u, FirstContact: 3 * u, ReturnWindow: 12 * u, HQWindow: 8 * u,
+	return Timings{ReviewDue: 3 * u, ResubmitDue: 3 * u, FirstContact: 3 * u, ReturnWindow: 12 * u, HQWindow: 8 * u, RectifyDue: 4 * u,
 		Ladder: []time.Duration{u, 3 * u, 5 * u}}
 }
 
@@ -68,6 +70,7 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.Schools, "schools", 2, "simulated schools per township")
 	fs.IntVar(&o.Size.Students, "students", 25, "students per school; each has a subsidy application")
 	fs.Float64Var(&o.Size.DropoutShare, "dropout-share", 0.3, "share of students who also leave school (a dropout case)")
+	fs.Float64Var(&o.Size.FindingShare, "finding-share", 0.75, "share of schools where the inspector records a finding (rectification deadline, ladder rectification_due)")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -143,13 +146,17 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	inspector, err := anon.Login(ctx, "inspector01", demo.DemoPassword)
+	if err != nil {
+		return nil, err
+	}
 	// The ladders are data: set them through the API in compressed time, then read them back
 	// for the oracle, so that the oracle works from what the service holds.
 	var rungs []map[string]string
 	for i, target := range []string{"remind", "superior", "supervision"} {
 		rungs = append(rungs, map[string]string{"after": tm.Ladder[i].String(), "target": target})
 	}
-	for _, kind := range []string{"default", "subsidy_review", "subsidy_resubmit", "dropout_first_contact"} {
+	for _, kind := range []string{"default", "subsidy_review", "subsidy_resubmit", "dropout_first_contact", FindingDeadlineKind} {
 		if err := admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": rungs}, nil); err != nil {
 			return nil, err
 		}
@@ -196,8 +203,21 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if spread <= 0 {
 		spread = 3 * o.Unit
 	}
+	// Findings: a separate stream (seed, 0x1f), so that adding them changed no other draw.
+	frng := rand.New(rand.NewPCG(o.Seed, 0x1f))
+	var inspected []*school
+	for _, sc := range cty.Schools {
+		if frng.Float64() < o.Size.FindingShare {
+			inspected = append(inspected, sc)
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.findings(ctx, inspector, inspected, frng)
+	}()
 	for i, jb := range jobs {
 		wg.Add(1)
 		go func() {
@@ -231,17 +251,23 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			last = at
 		}
 	}
+	for _, f := range w.j.findings {
+		if at := f.RectifyBy.Add(tm.Ladder[len(tm.Ladder)-1] + 3*o.Unit); at.After(last) {
+			last = at
+		}
+	}
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
 	}
 
-	orc, err := Expect(rules, w.j.tasks, w.j.dropouts)
+	orc, err := Expect(rules, w.j.tasks, w.j.dropouts, w.j.findings...)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Tasks: len(w.j.tasks)}
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases
+	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
+		Tasks: len(w.j.tasks)}
+	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
 	}
@@ -279,6 +305,9 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	}
 	for _, d := range j.dropouts {
 		cases[d.CaseID] = true
+	}
+	for _, f := range j.findings {
+		cases[f.CaseID] = true
 	}
 	var all []Recorded
 	for id := range cases {
@@ -318,8 +347,10 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", spec(tm.FirstContact))
 	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", spec(tm.ReturnWindow))
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
+	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	// Not simulated in this slice: long enough never to fall due during a run.
-	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE"} {
+	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",
+		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE"} {
 		cfg.SetDuration(name, spec(time.Hour))
 	}
 	return cfg, cfg.Validate()

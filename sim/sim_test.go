@@ -16,7 +16,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
-	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5}}
+	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -36,6 +36,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	}
 	if rep.Cases < 20 || expected == 0 {
 		t.Fatalf("run too small to mean anything: %d cases, %d expected escalations", rep.Cases, expected)
+	}
+	if rep.Findings != 4 {
+		t.Errorf("findings = %d, want one at each of the 4 schools", rep.Findings)
 	}
 }
 
@@ -60,12 +63,16 @@ func TestCompareCountsEveryDisagreement(t *testing.T) {
 		{Process: "subsidy", CaseID: "a4", TaskID: "t4", Kind: "subsidy_review", Unit: "JS-T01-M01", Township: "T01", Due: base, Acted: at(u)},     // on rung 1: ambiguous
 	}
 	drops := []*DropoutObs{{CaseID: "d1", Unit: "JS-T01-M01", Township: "T01", Opened: *at(0), Returned: at(16 * u)}} // township stage only
-	o, err := Expect(rules, tasks, drops)
+	finds := []*FindingObs{
+		{CaseID: "f1", Unit: "JS-T01-M01", Township: "T01", RectifyBy: base, Rectified: at(2 * u)}, // r1 only
+		{CaseID: "f2", Unit: "JS-T01-M01", Township: "T01", RectifyBy: base},                       // r1–r3
+	}
+	o, err := Expect(rules, tasks, drops, finds...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.Expected) != 2+3+2 || len(o.Ambiguous) != 1 {
-		t.Fatalf("oracle expects %d and finds %d ambiguous, want 7 and 1: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	if len(o.Expected) != 2+3+2+1+3 || len(o.Ambiguous) != 1 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 11 and 1: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
 	}
 	rec := func(c, task string, rung int, target, unit string, due time.Duration) Recorded {
 		kind := ""
@@ -78,6 +85,9 @@ func TestCompareCountsEveryDisagreement(t *testing.T) {
 		}
 		return Recorded{Process: p, CaseID: c, TaskID: task, TaskKind: kind, Rung: rung, Target: target, UnitCode: unit, DueAt: base.Add(due)}
 	}
+	fnd := func(c string, rung int, target, unit string, due time.Duration) Recorded {
+		return Recorded{Process: "inspection", CaseID: c, TaskKind: FindingDeadlineKind, Rung: rung, Target: target, UnitCode: unit, DueAt: base.Add(due)}
+	}
 	recorded := []Recorded{
 		rec("a2", "t2", 1, "remind", "JS-T01-M01", u), rec("a2", "t2", 2, "superior", "JS-T01", 3*u),
 		rec("a3", "t3", 1, "remind", "JS-T01-M01", u), rec("a3", "t3", 2, "superior", "JS-T01", 3*u), // a3's rung 3 is missing
@@ -86,6 +96,9 @@ func TestCompareCountsEveryDisagreement(t *testing.T) {
 		rec("a4", "t4", 1, "remind", "JS-T01-M01", u),        // ambiguous: not counted
 		rec("d1", "", 0, "township_gov", "JS-T02-GOV", 12*u), // wrong unit
 		rec("d1", "", 0, "supervision", "JS-JCS", 12*u),
+		// the findings' deadline rungs, labelled by rung (not as a dropout window's stage)
+		fnd("f1", 1, "remind", "JS-T01-M01", u),
+		fnd("f2", 1, "remind", "JS-T01-M01", u), fnd("f2", 2, "superior", "JS-T01", 3*u), fnd("f2", 3, "supervision", "JS-JCS", 5*u),
 	}
 	rep := &Report{AuditOK: true}
 	Compare(o, recorded, rep)

@@ -1,11 +1,14 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"jiaofu/access"
@@ -153,7 +156,70 @@ type DropoutOutcome struct {
 	Outcome         string
 	Note            string
 	ReceivingSchool string
-	Actor           access.Actor
+	// SendHome is the plan a send_home outcome starts (cases past dropout-sendhome-plan): the
+	// API fills the county defaults; when nil, DefaultSendHomeHandoff stands in.
+	SendHome *SendHomeHandoff `json:",omitempty"`
+	Actor    access.Actor
+}
+
+// SendHomeHandoff is what a send_home outcome passes to the plan it starts (SendHomeInput's
+// fields): the case's responsible teacher leads the plan's teachers, TeacherIDs adds others.
+type SendHomeHandoff struct {
+	DisabilityType  string
+	DisabilityGrade string
+	Goals           string
+	TeacherIDs      []string
+	VisitsPerPeriod int
+	Period          string
+	MinMinutes      int
+	Term            calendar.Spec
+	EvaluationDue   calendar.Spec
+}
+
+// HandoffDisabilityType is a handed-off plan's disability type when the outcome does not give
+// one: the plan's first visit is its assessment, which establishes it.
+const HandoffDisabilityType = "待评估"
+
+// DefaultSendHomeHandoff is the plan of config.Default() (JIAOFU_SENDHOME_*).
+func DefaultSendHomeHandoff() SendHomeHandoff {
+	must := func(s string) calendar.Spec {
+		spec, err := calendar.ParseSpec(s)
+		if err != nil {
+			panic(err)
+		}
+		return spec
+	}
+	return SendHomeHandoff{DisabilityType: HandoffDisabilityType, VisitsPerPeriod: 2, Period: "1w", MinMinutes: 135,
+		Term: must("20w"), EvaluationDue: must("5wd")}
+}
+
+// withDefaults fills what h leaves out from DefaultSendHomeHandoff.
+func (h *SendHomeHandoff) withDefaults() SendHomeHandoff {
+	d := DefaultSendHomeHandoff()
+	if h == nil {
+		return d
+	}
+	out := *h
+	out.DisabilityType = strings.TrimSpace(out.DisabilityType)
+	if out.DisabilityType == "" {
+		out.DisabilityType = d.DisabilityType
+	}
+	if out.VisitsPerPeriod <= 0 {
+		out.VisitsPerPeriod = d.VisitsPerPeriod
+	}
+	if strings.TrimSpace(out.Period) == "" {
+		out.Period = d.Period
+	}
+	if out.MinMinutes <= 0 {
+		out.MinMinutes = d.MinMinutes
+	}
+	if out.Term.IsZero() {
+		out.Term = d.Term
+	}
+	if out.EvaluationDue.IsZero() {
+		out.EvaluationDue = d.EvaluationDue
+	}
+	return out
 }
 
 // DropoutAbsence reports, through RecordAbsenceUpdate, that a returned student is absent again
@@ -875,7 +941,12 @@ func (c *dropoutCase) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, RecordOutcomeUpdate, c.recordOutcome,
-		workflow.UpdateHandlerOptions{Validator: c.validateOutcome}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, o DropoutOutcome) error {
+			if err := c.validateOutcome(ctx, o); err != nil {
+				return err
+			}
+			return c.checkHandoff(o) // validators do not run on replay: older cases are not affected
+		}}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, RecordAbsenceUpdate, c.recordAbsence,
@@ -985,7 +1056,8 @@ func CheckOutcome(o DropoutOutcome) error {
 }
 
 // recordOutcome applies an outcome: a return starts the consolidation watch; a transfer, a move
-// to send-to-home education or a vocational enrolment closes the case; a closure without any of
+// to send-to-home education (which starts the student's send-home plan) or a vocational
+// enrolment closes the case; a closure without any of
 // these waits for the school leader's approval.
 func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (DropoutStatus, error) {
 	err := c.locked(ctx, func() error {
@@ -1020,6 +1092,15 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 			}
 			c.consolidationEnds, c.returnedOn = ends[0], workflow.Now(ctx).In(calendar.CST).Format("2006-01-02")
 		case casework.OutcomeTransferred, casework.OutcomeSendHome, casework.OutcomeVocational:
+			// From dropout-sendhome-plan on, send_home starts the student's plan (process 3);
+			// cases that recorded it before only put the hand-off on record.
+			plan := o.Outcome == casework.OutcomeSendHome &&
+				workflow.GetVersion(ctx, "dropout-sendhome-plan", workflow.DefaultVersion, 1) == 1
+			if plan {
+				if err := c.checkHandoff(o); err != nil {
+					return err
+				}
+			}
 			if err := c.settleContact(ctx, "", access.System, "", "案件已办结："+o.Outcome); err != nil {
 				return err
 			}
@@ -1028,9 +1109,20 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 				next.OutcomeNote = strings.TrimSpace("转入：" + o.ReceivingSchool + "。" + o.Note)
 				detail["receiving_school"] = o.ReceivingSchool
 			case casework.OutcomeSendHome:
-				// Process 3 (送教上门·一人一案) does not run yet: the hand-off is put on record for it.
+				// The hand-off to process 3 (送教上门·一人一案): on record, and (plan) the plan itself.
 				next.OutcomeNote = strings.TrimSpace("转送教上门。" + o.Note)
 				detail["handoff"] = "送教上门"
+				if plan {
+					id, running, err := c.startSendHomePlan(ctx, o)
+					if err != nil {
+						return err
+					}
+					if running {
+						detail["sendhome_plan"] = "already_running"
+					} else {
+						detail["sendhome_plan_id"] = id
+					}
+				}
 			}
 			next.State = casework.DropoutClosed
 			if err := c.step(ctx, next, "dropout."+o.Outcome, o.Actor, role, detail, decision); err != nil {
@@ -1049,6 +1141,60 @@ func (c *dropoutCase) recordOutcome(ctx workflow.Context, o DropoutOutcome) (Dro
 		return nil
 	})
 	return c.status(), err
+}
+
+// handoffTeachers are the teachers of the plan a send_home outcome starts: the case's
+// responsible teacher, then the outcome's others, each once.
+func (c *dropoutCase) handoffTeachers(o DropoutOutcome) []string {
+	var ts []string
+	if c.row.TeacherID != "" {
+		ts = append(ts, c.row.TeacherID)
+	}
+	if o.SendHome != nil {
+		for _, id := range o.SendHome.TeacherIDs {
+			if id = strings.TrimSpace(id); id != "" && !slices.Contains(ts, id) {
+				ts = append(ts, id)
+			}
+		}
+	}
+	return ts
+}
+
+// checkHandoff refuses a send_home outcome whose plan would have no teacher: a case without a
+// responsible teacher must name the plan's teachers.
+func (c *dropoutCase) checkHandoff(o DropoutOutcome) error {
+	if o.Outcome != casework.OutcomeSendHome || len(c.handoffTeachers(o)) > 0 {
+		return nil
+	}
+	return refuseField(CodeInvalid, "teacher_ids", because("required_for_send_home"),
+		"teacher_ids: case %s has no responsible teacher: name the send-home plan's teachers", c.row.ID)
+}
+
+// startSendHomePlan starts the student's send-home plan as a child workflow that outlives the
+// case (ParentClosePolicy ABANDON), with the id the API starts plans under: a plan already
+// running for the student is not an error (running), the case closes all the same. The plan's
+// id is derived from this run, so a replay or a retried outcome asks for the same plan.
+func (c *dropoutCase) startSendHomePlan(ctx workflow.Context, o DropoutOutcome) (planID string, running bool, err error) {
+	h := o.SendHome.withDefaults()
+	info := workflow.GetInfo(ctx)
+	wfID := SendHomeWorkflowID(c.row.StudentID)
+	planID = SendHomePlanID(wfID, workflow.Now(ctx).In(calendar.CST).Format("20060102")+"d"+info.WorkflowExecution.RunID[:min(6, len(info.WorkflowExecution.RunID))])
+	in := SendHomeInput{PlanID: planID, StudentID: c.row.StudentID, DisabilityType: h.DisabilityType, DisabilityGrade: strings.TrimSpace(h.DisabilityGrade),
+		TeacherIDs: c.handoffTeachers(o), Goals: strings.TrimSpace(h.Goals), VisitsPerPeriod: h.VisitsPerPeriod, Period: h.Period,
+		MinMinutes: h.MinMinutes, Term: h.Term, EvaluationDue: h.EvaluationDue, CreatedBy: o.Actor}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: wfID,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(AttrProcess.ValueSet(casework.ProcessSendHome),
+			AttrUnit.ValueSet(c.unitCode), AttrState.ValueSet(casework.SendHomeAssessing))})
+	// Wait only for the start: the plan runs for terms after the case has closed.
+	var started workflow.Execution
+	err = workflow.ExecuteChildWorkflow(cctx, SendHomePlan, in).GetChildWorkflowExecution().Get(ctx, &started)
+	var dup *temporal.ChildWorkflowExecutionAlreadyStartedError
+	if errors.As(err, &dup) {
+		return "", true, nil
+	}
+	return planID, false, err
 }
 
 // runCloseApproval asks the school's leader to approve a closure; the person who asked for it

@@ -65,7 +65,9 @@ type dropoutFixture struct {
 	attempts  []activities.AttemptInput
 	escalated []activities.EscalateInput
 	changes   []activities.TaskChange
-	closed    []string // escalations closed as their deadline was cleared
+	closed    []string        // escalations closed as their deadline was cleared
+	plans     []SendHomeInput // send-home plans a send_home outcome started (child workflows)
+	noTeacher bool            // the student has no responsible teacher (no 包保 pairing)
 	updates   int
 }
 
@@ -76,6 +78,14 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 	env.SetStartTime(dtStart)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: DropoutWorkflowID(dtStudent)})
 	env.RegisterWorkflow(DropoutCase)
+	// A send_home outcome starts the student's plan as a child workflow: mocked, it records its input.
+	env.RegisterWorkflow(SendHomePlan)
+	env.OnWorkflow(SendHomePlan, mock.Anything, mock.Anything).Return(func(_ workflow.Context, in SendHomeInput) (SendHomeResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.plans = append(f.plans, in)
+		return SendHomeResult{PlanID: in.PlanID, State: casework.SendHomeEnded}, nil
+	})
 	acts := &activities.Activities{}
 	env.RegisterActivity(acts)
 
@@ -84,9 +94,13 @@ func newDropoutFixture(t *testing.T) *dropoutFixture {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.openCalls++
-			return activities.DropoutOpened{StudentName: "张三", UnitCode: dtSchoolCode, UnitName: "一小", TeacherID: dtTeacher.UserID,
+			teacher := dtTeacher.UserID
+			if f.noTeacher {
+				teacher = ""
+			}
+			return activities.DropoutOpened{StudentName: "张三", UnitCode: dtSchoolCode, UnitName: "一小", TeacherID: teacher,
 				Ledger: activities.DropoutLedger{ID: in.CaseID, WorkflowID: in.WorkflowID, StudentID: in.StudentID, UnitID: "ou-s0101",
-					UnitPath: dtSchoolPath, TeacherID: dtTeacher.UserID, OpenedBy: in.OpenedBy.UserID, Reason: in.Reason,
+					UnitPath: dtSchoolPath, TeacherID: teacher, OpenedBy: in.OpenedBy.UserID, Reason: in.Reason,
 					LastAttendedOn: in.LastAttendedOn, State: casework.DropoutOpen}}, nil
 		})
 	env.OnActivity(acts.SetDropoutCase, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DropoutStep) error {
@@ -486,6 +500,58 @@ func TestDropoutRelapseReopensAndEscalatesAgain(t *testing.T) {
 	}
 	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeSendHome || res.Relapses != 1 {
 		t.Errorf("result %+v", res)
+	}
+	// The hand-off starts the student's plan with the responsible teacher and the county defaults.
+	if len(f.plans) != 1 {
+		t.Fatalf("send_home started %d plans, want 1", len(f.plans))
+	}
+	p := f.plans[0]
+	if p.StudentID != dtStudent || !slices.Equal(p.TeacherIDs, []string{dtTeacher.UserID}) || p.DisabilityType != HandoffDisabilityType ||
+		p.VisitsPerPeriod != 2 || p.Period != "1w" || p.MinMinutes != 135 || p.CreatedBy.UserID != dtLeader.UserID ||
+		!strings.HasPrefix(p.PlanID, SendHomeWorkflowID(dtStudent)+"-") {
+		t.Errorf("plan input %+v", p)
+	}
+	if last.Audit.After.(map[string]any)["sendhome_plan_id"] != p.PlanID {
+		t.Errorf("the case's closing step should name the plan %s: %+v", p.PlanID, last.Audit.After)
+	}
+}
+
+// TestDropoutSendHomeStartsPlan: the outcome's plan fields reach the plan, the case's
+// responsible teacher first and the outcome's other teachers after it, each once.
+func TestDropoutSendHomeStartsPlan(t *testing.T) {
+	f := newDropoutFixture(t)
+	term, _ := calendar.ParseSpec("10w")
+	out := f.updateAt(dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeSendHome, Note: "重度残疾",
+		SendHome: &SendHomeHandoff{DisabilityType: "肢体", DisabilityGrade: "一级", Goals: "生活自理", TeacherIDs: []string{"u-t2", dtTeacher.UserID},
+			VisitsPerPeriod: 3, Period: casework.PeriodMonth, MinMinutes: 90, Term: term}, Actor: dtStaff})
+	res := f.run(dtInput())
+	out.mustComplete(t, "send home")
+	if res.State != casework.DropoutClosed || res.Outcome != casework.OutcomeSendHome {
+		t.Errorf("result %+v", res)
+	}
+	if len(f.plans) != 1 {
+		t.Fatalf("send_home started %d plans, want 1", len(f.plans))
+	}
+	p := f.plans[0]
+	if !slices.Equal(p.TeacherIDs, []string{dtTeacher.UserID, "u-t2"}) || p.DisabilityType != "肢体" || p.DisabilityGrade != "一级" ||
+		p.Goals != "生活自理" || p.VisitsPerPeriod != 3 || p.Period != casework.PeriodMonth || p.MinMinutes != 90 ||
+		p.Term.String() != "10w" || p.EvaluationDue.String() != "5wd" {
+		t.Errorf("plan input %+v", p)
+	}
+}
+
+// TestDropoutSendHomeNeedsATeacher: a case without a responsible teacher names the plan's teachers.
+func TestDropoutSendHomeNeedsATeacher(t *testing.T) {
+	f := newDropoutFixture(t)
+	f.noTeacher = true
+	none := f.updateAt(dtDays(1), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeSendHome, Actor: dtStaff})
+	ok := f.updateAt(dtDays(2), RecordOutcomeUpdate, DropoutOutcome{Outcome: casework.OutcomeSendHome,
+		SendHome: &SendHomeHandoff{TeacherIDs: []string{"u-t2"}}, Actor: dtStaff})
+	f.run(dtInput())
+	none.mustReject(t, "no teacher", CodeInvalid, "teacher_ids")
+	ok.mustComplete(t, "with a teacher")
+	if len(f.plans) != 1 || !slices.Equal(f.plans[0].TeacherIDs, []string{"u-t2"}) {
+		t.Errorf("plans %+v", f.plans)
 	}
 }
 
