@@ -165,20 +165,11 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.store.TasksOfCase(ctx, dc.ID)
+	tasks, timeline, err := s.caseRecord(ctx, actor(c), dc.ID, dc.UnitCode, dc.UnitPath)
 	if err != nil {
 		return err
 	}
-	tasks := make([]taskView, len(ts))
-	for i, t := range ts {
-		tasks[i] = view(t)
-	}
-	timeline, err := s.store.Timeline(ctx, dc.ID)
-	if err != nil {
-		return err
-	}
-	timeline = personalViewOf(actor(c), dc.UnitCode, dc.UnitPath).timeline(timeline)
-	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": orEmpty(timeline)}
+	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": timeline}
 	if dc.State != casework.DropoutClosed {
 		if v, err := s.temporal.QueryWorkflow(ctx, dc.WorkflowID, "", workflows.DropoutQuery); err == nil {
 			var st workflows.DropoutStatus

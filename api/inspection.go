@@ -322,19 +322,11 @@ func (s *Server) GetFinding(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.store.TasksOfCase(ctx, f.ID)
+	tasks, timeline, err := s.caseRecord(ctx, actor(c), f.ID, f.UnitCode, f.UnitPath)
 	if err != nil {
 		return err
 	}
-	tasks := make([]taskView, len(ts))
-	for i, t := range ts {
-		tasks[i] = view(t)
-	}
-	timeline, err := s.store.Timeline(ctx, f.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"finding": f, "tasks": tasks, "timeline": orEmpty(timeline)})
+	return c.JSON(fiber.Map{"finding": f, "tasks": tasks, "timeline": timeline})
 }
 
 // SubmitRectification completes the finding's open rectification task with the evidence, through

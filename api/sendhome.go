@@ -226,21 +226,12 @@ func (s *Server) GetSendHomePlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.store.TasksOfCase(ctx, p.ID)
+	tasks, timeline, err := s.caseRecord(ctx, actor(c), p.ID, p.UnitCode, p.UnitPath)
 	if err != nil {
 		return err
 	}
-	tasks := make([]taskView, len(ts))
-	for i, t := range ts {
-		tasks[i] = view(t)
-	}
-	timeline, err := s.store.Timeline(ctx, p.ID)
-	if err != nil {
-		return err
-	}
-	timeline = personalViewOf(actor(c), p.UnitCode, p.UnitPath).timeline(timeline)
 	out := planMap(p)
-	out["visits"], out["tasks"], out["timeline"] = orEmpty(visits), tasks, orEmpty(timeline)
+	out["visits"], out["tasks"], out["timeline"] = orEmpty(visits), tasks, timeline
 	if p.State != casework.SendHomeEnded {
 		if v, err := s.temporal.QueryWorkflow(ctx, p.WorkflowID, "", workflows.SendHomeQuery); err == nil {
 			var st workflows.SendHomeStatus

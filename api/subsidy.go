@@ -254,19 +254,9 @@ func (s *Server) GetApplication(c *fiber.Ctx) error {
 	if d, err := s.store.DisbursementOf(ctx, app.ID); err == nil {
 		v.Disbursement = &d
 	}
-	ts, err := s.store.TasksOfCase(ctx, app.ID)
-	if err != nil {
+	if v.Tasks, v.History, err = s.caseRecord(ctx, actor(c), app.ID, app.UnitCode, app.UnitPath); err != nil {
 		return err
 	}
-	for _, t := range ts {
-		v.Tasks = append(v.Tasks, view(t))
-	}
-	v.Tasks = orEmpty(v.Tasks)
-	history, err := s.store.Timeline(ctx, app.ID)
-	if err != nil {
-		return err
-	}
-	v.History = orEmpty(personalViewOf(actor(c), app.UnitCode, app.UnitPath).timeline(history))
 	held, err := s.store.Holdings(ctx, []string{app.StudentID}, app.Term)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/sdk/client"
 
+	"jiaofu/access"
 	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -272,6 +273,24 @@ func (s *Server) Timeline(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"case_id": id, "items": orEmpty(personalViewOf(a, unitCode, unitPath).timeline(es))})
+}
+
+// caseRecord is what every case's page shows beside its own record: its tasks as inboxes show
+// them, and its timeline with personal fields masked for the caller.
+func (s *Server) caseRecord(ctx context.Context, a access.Actor, id, unitCode, unitPath string) ([]taskView, []store.AuditEntry, error) {
+	ts, err := s.store.TasksOfCase(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks := make([]taskView, len(ts))
+	for i, t := range ts {
+		tasks[i] = view(t)
+	}
+	timeline, err := s.store.Timeline(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tasks, orEmpty(personalViewOf(a, unitCode, unitPath).timeline(timeline)), nil
 }
 
 // caseUnit finds the unit a case belongs to through its record or its tasks: the scope it is
