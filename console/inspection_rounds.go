@@ -151,7 +151,9 @@ type roundPage struct {
 
 var findingFields = []string{"unit_code", "area", "description", "severity", "rectify_by"}
 
-func showRound(q *req) error { return q.roundPage(q.c.Params("id"), newForm(findingFields...), fiber.StatusOK) }
+func showRound(q *req) error {
+	return q.roundPage(q.c.Params("id"), newForm(findingFields...), fiber.StatusOK)
+}
 
 func (q *req) roundPage(id string, f *form, status int) error {
 	var d struct {

@@ -72,7 +72,9 @@ func (c *client) inboxItem(id string) (doneItem, bool) {
 // teacher's inbox and still the head's; the teacher may not complete (not_candidate, delegate),
 // nor the head (wrong_state, delegated); the teacher resolves and the head completes. The
 // timeline and both done lists say who did what.
-func TestDelegateResolveComplete(t *testing.T) { delegateResolveComplete(t, testConfig(t, t.TempDir())) }
+func TestDelegateResolveComplete(t *testing.T) {
+	delegateResolveComplete(t, testConfig(t, t.TempDir()))
+}
 
 // TestDelegateResolveCompleteOnPostgres is the same walk with the store in PostgreSQL.
 func TestDelegateResolveCompleteOnPostgres(t *testing.T) {

@@ -271,7 +271,9 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 		badEnd = sendUpdate(env2, workflows.EndPlanUpdate, workflows.SendHomeEnd{Reason: "graduated", Actor: leader1})
 		end = sendUpdate(env2, workflows.EndPlanUpdate, workflows.SendHomeEnd{Reason: casework.EndMoved, Note: "随父母迁往恩施市", Actor: leader1})
 	})
-	h2.At(20*day+time.Hour, func() { afterEnd = sendUpdate(env2, workflows.LogVisitUpdate, visit("2026-10-19", 120, shTeacher.UserID)) })
+	h2.At(20*day+time.Hour, func() {
+		afterEnd = sendUpdate(env2, workflows.LogVisitUpdate, visit("2026-10-19", 120, shTeacher.UserID))
+	})
 	env2.ExecuteWorkflow(workflows.SendHomePlan, next)
 	require.NoError(t, env2.GetWorkflowError())
 	var res workflows.SendHomeResult
