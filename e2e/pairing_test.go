@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"jiaofu/store"
 )
 
 // TestPairingAndDutyMap: school staff pair the responsible teacher with a poverty-registered
@@ -66,4 +68,53 @@ func toJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPairingMissedDutiesReachTheSchoolLeader: with a pairing month of a few seconds, nobody
+// records the month's duties; the schedule's sweep checks the school at the month's end and the
+// pairing's ladder (stored short by the admin) reminds the school (its teachers, then its
+// leader) and then the township's central school, without anyone forwarding anything.
+func TestPairingMissedDutiesReachTheSchoolLeader(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SetDuration("JIAOFU_PAIRING_MONTH", mustSpec(t, "4s"))
+	cfg.SetDuration("JIAOFU_PAIRING_TERM", mustSpec(t, "400s"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, staff, teacher, jcs := anon.as("admin"), anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
+	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/pairing_duty", map[string]any{"rungs": []map[string]string{
+		{"after": "0s", "target": "remind"}, {"after": "1s", "target": "remind"}, {"after": "2s", "target": "superior"}}}, nil); code != 200 {
+		t.Fatalf("put the pairing ladder: %d", code)
+	}
+	var me struct {
+		ID string `json:"user_id"`
+	}
+	teacher.do("GET", "/api/v1/me", nil, &me)
+	var p struct{ ID string }
+	if code := staff.do("POST", "/api/v1/pairings", map[string]string{"teacher_id": me.ID, "student_id": staff.studentOf("李梅").ID}, &p); code != 201 {
+		t.Fatalf("pair: %d", code)
+	}
+	byTarget := map[string][]string{}
+	eventually(t, 60*time.Second, func() bool {
+		var esc struct {
+			Items []struct {
+				Target   string
+				UnitCode string `json:"unit_code"`
+			}
+		}
+		jcs.do("GET", "/api/v1/escalations?process=pairing&case_id="+p.ID, nil, &esc)
+		byTarget = map[string][]string{}
+		for _, e := range esc.Items {
+			byTarget[e.Target] = append(byTarget[e.Target], e.UnitCode)
+		}
+		return len(byTarget["remind"]) >= 2 && len(byTarget["superior"]) >= 1
+	}, "the pairing's reminders to the school and its escalation to the township's central school")
+	if byTarget["remind"][0] != "JS-T01-S01" || byTarget["superior"][0] != "JS-T01" {
+		t.Errorf("pairing escalations went to %v", byTarget)
+	}
+	// The school's leader has the school's reminders in the escalation inbox.
+	var seen struct{ Items []store.Escalation }
+	anon.as("head01").do("GET", "/api/v1/escalations?process=pairing&case_id="+p.ID, nil, &seen)
+	if len(seen.Items) < 2 {
+		t.Errorf("the school leader sees %d of the pairing's escalations, want its two reminders", len(seen.Items))
+	}
 }
