@@ -297,6 +297,15 @@ func (s *Server) ListFindings(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": orEmpty(fs)})
 }
 
+// readableFinding is visibleFinding, or a finding copied to the caller (抄送: read-only).
+func (s *Server) readableFinding(c *fiber.Ctx) (store.Finding, error) {
+	f, err := s.visibleFinding(c)
+	if err != nil && f.ID != "" && s.readsCase(c.UserContext(), actor(c), f.ID, "") {
+		return f, nil
+	}
+	return f, err
+}
+
 // visibleFinding loads a finding the caller may see: at a unit in scope, or of their round.
 func (s *Server) visibleFinding(c *fiber.Ctx) (store.Finding, error) {
 	ctx, a := c.UserContext(), actor(c)
@@ -318,7 +327,7 @@ func (s *Server) visibleFinding(c *fiber.Ctx) (store.Finding, error) {
 // GetFinding shows a finding with its tasks and timeline.
 func (s *Server) GetFinding(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	f, err := s.visibleFinding(c)
+	f, err := s.readableFinding(c)
 	if err != nil {
 		return err
 	}

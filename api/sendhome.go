@@ -206,19 +206,30 @@ func (s *Server) ListSendHomePlans(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": items, "counts": counts})
 }
 
-// visibleSendHomePlan loads a plan the caller may see.
+// visibleSendHomePlan loads a plan the caller may see (and act on, as their role allows).
 func (s *Server) visibleSendHomePlan(c *fiber.Ctx) (store.SendHomePlan, error) {
+	return s.sendHomePlan(c, false)
+}
+
+// sendHomePlan loads a plan in the caller's scope, or, for reading (read), one copied to them (抄送).
+func (s *Server) sendHomePlan(c *fiber.Ctx, read bool) (store.SendHomePlan, error) {
 	p, err := s.store.SendHomePlanByID(c.UserContext(), c.Params("id"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !actor(c).Sees(p.UnitPath)) {
-		return p, notFound("send-home plan")
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return p, notFound("send-home plan")
+		}
+		return p, err
 	}
-	return p, err
+	if actor(c).Sees(p.UnitPath) || (read && s.readsCase(c.UserContext(), actor(c), p.ID, "")) {
+		return p, nil
+	}
+	return p, notFound("send-home plan")
 }
 
 // GetSendHomePlan shows a plan: ledger row, visits, tasks, live periods and timeline.
 func (s *Server) GetSendHomePlan(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	p, err := s.visibleSendHomePlan(c)
+	p, err := s.sendHomePlan(c, true)
 	if err != nil {
 		return err
 	}

@@ -186,3 +186,30 @@ func TestFindingIgnoredReachesSupervision(t *testing.T) {
 		t.Errorf("the reminder is %s after the submission, want closed", e.State)
 	}
 }
+
+// TestFindingCopiedIsReadOnly: the school leader copies a finding to a leader of another township
+// (抄送), who may then read that finding, and no other one.
+func TestFindingCopiedIsReadOnly(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	inspector, head := anon.as("inspector01"), anon.as("head01")
+	out := outsider(t, anon)
+	rid := planRound(t, inspector, "JS-T01-S01")
+	var fd, other finding
+	for _, f := range []*finding{&fd, &other} {
+		if code := inspector.do("POST", "/api/v1/inspection-rounds/"+rid+"/findings", map[string]any{"unit_code": "JS-T01-S01", "area": "ict",
+			"description": "多媒体教室设备长期未用", "severity": "minor"}, f); code != 201 {
+			t.Fatalf("record a finding: %d", code)
+		}
+	}
+	out.expectCode("GET", "/api/v1/findings/"+fd.ID, nil, 404, "not_found", "")
+	tk := head.waitTask(casework.KindRectification, fd.ID)
+	if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/cc", map[string]any{"user_ids": []string{out.userID()}}, nil); code != 200 {
+		t.Fatalf("cc: %d", code)
+	}
+	if code := out.do("GET", "/api/v1/findings/"+fd.ID, nil, nil); code != 200 {
+		t.Errorf("the copied finding: %d", code)
+	}
+	out.expectCode("GET", "/api/v1/findings/"+other.ID, nil, 404, "not_found", "")
+	out.expectCode("POST", "/api/v1/findings/"+fd.ID+"/rectifications", map[string]string{"summary": "x", "evidence_note": "y"}, 404, "not_found", "")
+}
