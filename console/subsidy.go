@@ -22,7 +22,7 @@ import (
 func init() {
 	addLabels("objection", map[string]string{"open": "待复核", "decided": "已复核"})
 	addLabels("stage", map[string]string{"preschool": "学前", "primary": "小学", "junior": "初中", "senior": "普通高中", "vocational": "中职"})
-	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "confirm_reject": "确认不同意"})
+	addLabels("field", map[string]string{"fields.evidence_note": "困难证明说明（修改后）", "fields.fraud": "是否认定为套取骗取", "confirm_reject": "确认不同意"})
 	// The subsidy rules' refusals in a clerk's words, by reason (kept here, beside the process).
 	refusalText["invalid/wrong_stage"] = func(p params) string {
 		return p["student"] + " 在读" + p["grade"] + "年级（" + zh("stage", p["stage"]) + "），该项目只面向" + zh("stage", p["programme_stage"]) + "学生"
@@ -70,6 +70,10 @@ func init() {
 						return a.EvidenceNote
 					}
 					return ""
+				}}},
+			"objection_review": {{Name: "fraud", Label: "是否认定为套取骗取", Default: "false", Outcomes: []string{"uphold"},
+				Hint: "认定为套取骗取的，自动报监察室问责", Options: func(*req) ([]option, error) {
+					return []option{{"false", "否"}, {"true", "是：报监察室问责"}}, nil
 				}}},
 			"publicity_signoff": {{Name: "channel", Label: "发放方式", Default: "一卡通", Outcomes: []string{"approve"},
 				Hint: "管理员维护可选的发放方式", Options: func(q *req) ([]option, error) {

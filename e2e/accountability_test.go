@@ -149,3 +149,35 @@ func TestAccountabilityFromADropoutCase(t *testing.T) {
 	jcs.expectError("GET", "/api/v1/reports/accountability?term=2026", nil, 400, "term")
 	jcs.expectError("GET", "/api/v1/accountability-records?state=closed", nil, 400, "state")
 }
+
+// TestObjectionUpheldAsFraudReachesTheDesk: the aid centre upholds a public objection and marks
+// the entry as fraud (套取骗取); the supervision office gets it on its accountability desk by
+// itself, with the escalation saying why.
+func TestObjectionUpheldAsFraudReachesTheDesk(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	staff, head, aid, jcs := anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("jcs01")
+	_, batchID, pub := publicized(t, anon, staff, head)
+	if code := anon.do("POST", "/public/publicity-batches/"+batchID+"/objections",
+		map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": "其父母在县城经营超市，家庭并不困难", "contact": "13900000000"}, nil); code != 201 {
+		t.Fatalf("objection: %d", code)
+	}
+	review := aid.waitTask("objection_review", batchID)
+	if code := aid.do("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]any{"outcome": "uphold", "comment": "经核实，隐瞒家庭收入",
+		"fields": map[string]string{"fraud": "true"}}, nil); code != 200 {
+		t.Fatalf("uphold as fraud: %d", code)
+	}
+	var desk struct{ Items []accountabilityRecord }
+	eventually(t, 15*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?state=open&process=subsidy&case_id="+batchID, nil, &desk)
+		return len(desk.Items) == 1
+	}, "the fraud's accountability record")
+	if r := desk.Items[0]; !strings.Contains(r.Title, "学生资助") || r.UnitCode != "JS-T01-S01" {
+		t.Errorf("accountability record = %+v", r)
+	}
+	var esc struct{ Items []store.Escalation }
+	jcs.do("GET", "/api/v1/escalations?process=subsidy&case_id="+batchID, nil, &esc)
+	if len(esc.Items) != 1 || esc.Items[0].Target != "supervision" || !strings.Contains(esc.Items[0].Reason, "套取骗取") {
+		t.Errorf("escalations of the batch = %+v", esc.Items)
+	}
+}

@@ -314,6 +314,10 @@ type PublicityInput struct {
 // ObjectionUpdate is the Update through which the public objects to an entry.
 const ObjectionUpdate = "objection"
 
+// FieldFraud is the objection review's flag (fields.fraud = "true" with outcome uphold): the
+// entry was an attempt to obtain aid by deception (套取骗取), which the supervision office takes up.
+const FieldFraud = "fraud"
+
 // Objection is a public objection to one entry.
 type Objection struct {
 	EntryID string
@@ -427,6 +431,19 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if res.Outcome == casework.OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
 			st.Rejected = append(st.Rejected, rv.Objection.EntryID)
 			notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{rv.Objection.EntryID})
+		}
+		// An objection upheld as fraud (套取骗取: the reviewer's flag) goes to the supervision office
+		// by itself, which opens its accountability record (issue 16). Batches from before this
+		// version took no such step.
+		if res.Outcome == casework.OutcomeUphold && res.Fields[FieldFraud] == "true" &&
+			workflow.GetVersion(ctx, "publicity-fraud-to-supervision", workflow.DefaultVersion, 1) == 1 {
+			subject := activities.SubjectOf(opened.Members, rv.Objection.EntryID)
+			if err := workflow.ExecuteActivity(actx, (*activities.Activities).Raise, activities.RaiseInput{
+				ID: rv.Record.ID + "-fraud", Process: casework.ProcessSubsidy, CaseID: in.BatchID, UnitCode: in.UnitCode,
+				Target: casework.TargetSupervision, Kind: casework.KindObjectionReview, At: now,
+				Reason: strings.TrimSpace("公示异议成立，认定套取骗取资助：" + subject + "。" + res.Comment)}).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("fraud escalation failed", "objection", rv.Record.ID, "error", err)
+			}
 		}
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, ObjectionUpdate,
