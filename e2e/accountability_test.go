@@ -180,4 +180,8 @@ func TestObjectionUpheldAsFraudReachesTheDesk(t *testing.T) {
 	if len(esc.Items) != 1 || esc.Items[0].Target != "supervision" || !strings.Contains(esc.Items[0].Reason, "套取骗取") {
 		t.Errorf("escalations of the batch = %+v", esc.Items)
 	}
+	// The batch is still in its period, with the fraud's step on record: its history replays in
+	// workflows/ (publicity-fraud-to-supervision).
+	settled(t, svc, batchID, "")
+	recordHistory(t, svc, batchID, "publicity_objection_fraud")
 }
