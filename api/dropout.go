@@ -2,17 +2,13 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
-	"jiaofu/calendar"
 	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -86,9 +82,7 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 		return refused(workflows.CodeNotInScope, "", "only the student's school or township may open a dropout case")
 	}
 	wfID := workflows.DropoutWorkflowID(st.ID)
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	caseID := workflows.DropoutCaseID(wfID, time.Now().In(calendar.CST).Format("20060102")+hex.EncodeToString(b[:]))
+	caseID := workflows.DropoutCaseID(wfID, caseSuffix())
 	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
 		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.Duration("JIAOFU_DROPOUT_FIRST_CONTACT"), ReturnWindow: s.cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"),
 			HQWindow: s.cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"), Consolidation: s.cfg.Duration("JIAOFU_DROPOUT_CONSOLIDATION"), CloseApprovalDue: s.cfg.Duration("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE")},

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,7 +12,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
-	"jiaofu/calendar"
 	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -101,9 +98,7 @@ func (s *Server) CreateSendHomePlan(c *fiber.Ctx) error {
 		return refused(workflows.CodeNotInScope, "", "only the student's school, township or the education section may start a send-home plan")
 	}
 	wfID := workflows.SendHomeWorkflowID(st.ID)
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	planID := workflows.SendHomePlanID(wfID, time.Now().In(calendar.CST).Format("20060102")+hex.EncodeToString(b[:]))
+	planID := workflows.SendHomePlanID(wfID, caseSuffix())
 	in := workflows.SendHomeInput{PlanID: planID, StudentID: st.ID, DisabilityType: strings.TrimSpace(req.DisabilityType),
 		DisabilityGrade: strings.TrimSpace(req.DisabilityGrade), TeacherIDs: req.TeacherIDs, Goals: strings.TrimSpace(req.Goals),
 		VisitsPerPeriod: visits, Period: period, MinMinutes: minMinutes, Term: s.cfg.Duration("JIAOFU_SENDHOME_TERM"),

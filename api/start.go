@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/calendar"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -56,4 +59,12 @@ func (s *Server) created(c *fiber.Ctx, load func() (any, error), pending fiber.M
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// caseSuffix tells apart the cases of one student whose workflow id is reused by their later
+// cases (dropout cases, send-home plans): the day in China and a short random token.
+func caseSuffix() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().In(calendar.CST).Format("20060102") + hex.EncodeToString(b[:])
 }
