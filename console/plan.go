@@ -94,7 +94,7 @@ func init() {
 			r.post("/console/school-duties/:id/records", recordSchoolDuty)
 		},
 		Facts: func(q *req, t apiTask) (template.HTML, error) {
-			var d planTaskDetail
+			var d PlanTaskDetail
 			if err := q.get("/api/v1/plan-tasks/"+url.PathEscape(t.CaseID), &d); err != nil {
 				return "", err
 			}
@@ -316,14 +316,14 @@ func importPlanTasks(q *req) error {
 	return q.redirect("/console/plans/"+url.PathEscape(id), msg)
 }
 
-type planTaskDetail struct {
+type PlanTaskDetail struct {
 	Task    api.PlanTaskView       `json:"task"`
 	Reports []store.PlanTaskReport `json:"reports"`
 	Tasks   []apiTask              `json:"tasks"`
 }
 
 type planTaskPage struct {
-	planTaskDetail
+	PlanTaskDetail
 	CanReport bool
 	Open      []apiTask // the human tasks it waits on: the kit's task page acts on them
 }
@@ -335,11 +335,11 @@ func showPlanTask(q *req) error {
 }
 
 func (q *req) planTaskPage(id string, f *form, status int) error {
-	var d planTaskDetail
+	var d PlanTaskDetail
 	if err := q.get("/api/v1/plan-tasks/"+url.PathEscape(id), &d); err != nil {
 		return q.fail(err)
 	}
-	p := planTaskPage{planTaskDetail: d}
+	p := planTaskPage{PlanTaskDetail: d}
 	units := append([]string{d.Task.LeadUnit}, d.Task.CooperatingUnits...)
 	p.CanReport = d.Task.State != casework.PlanTaskClosed && slices.ContainsFunc(q.actor.Roles, func(r access.Role) bool {
 		return slices.Contains(units, r.UnitCode)
