@@ -21,7 +21,6 @@ import (
 	"jiaofu/workflows"
 )
 
-
 // planTask is a task of a plan's list as GET /api/v1/plans/{id} shows it.
 type planTask struct {
 	ID               string     `json:"id"`
