@@ -259,12 +259,17 @@ func (s *Server) ListPlanTasks(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": views})
 }
 
-// mayKeepPlan: the poverty-alleviation office of the plan adds to its list.
-func mayKeepPlan(a access.Actor, p store.Plan) error {
-	if _, ok := paOffice(a); !ok || !a.Can(casework.RolePAOffice, p.UnitPath) {
-		return forbidden("only the poverty-alleviation office (局扶贫办) adds to a plan's task list").because("roles")
+// keptPlan loads the route's plan for a change to its list, which only its poverty-alleviation
+// office makes.
+func (s *Server) keptPlan(c *fiber.Ctx, a access.Actor) (store.Plan, error) {
+	p, err := s.planOf(c)
+	if err != nil {
+		return p, err
 	}
-	return nil
+	if _, ok := paOffice(a); !ok || !a.Can(casework.RolePAOffice, p.UnitPath) {
+		return p, forbidden("only the poverty-alleviation office (局扶贫办) adds to a plan's task list").because("roles")
+	}
+	return p, nil
 }
 
 // AddPlanTask adds one task to a plan's list and starts its case.
@@ -274,11 +279,8 @@ func (s *Server) AddPlanTask(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, a := c.UserContext(), actor(c)
-	p, err := s.planOf(c)
+	p, err := s.keptPlan(c, a)
 	if err != nil {
-		return err
-	}
-	if err := mayKeepPlan(a, p); err != nil {
 		return err
 	}
 	t, rowErr := s.planTaskOf(ctx, p, req, time.Now())
@@ -516,13 +518,20 @@ func planTaskTitle(t store.PlanTask) string {
 	return string(d)
 }
 
+// planTaskParam loads the task the route's :id names.
+func (s *Server) planTaskParam(c *fiber.Ctx) (store.PlanTask, error) {
+	t, err := s.store.PlanTaskByID(c.UserContext(), c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return t, notFound("plan task")
+	}
+	return t, err
+}
+
 // GetPlanTask shows a task with its progress reports, its human tasks and its timeline.
 func (s *Server) GetPlanTask(c *fiber.Ctx) error {
 	ctx, a := c.UserContext(), actor(c)
-	t, err := s.store.PlanTaskByID(ctx, c.Params("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("plan task")
-	} else if err != nil {
+	t, err := s.planTaskParam(c)
+	if err != nil {
 		return err
 	}
 	views, err := s.planTaskViews(ctx, a, []store.PlanTask{t})
@@ -556,10 +565,8 @@ func (s *Server) ReportPlanTask(c *fiber.Ctx) error {
 		return err
 	}
 	ctx, a := c.UserContext(), actor(c)
-	t, err := s.store.PlanTaskByID(ctx, c.Params("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("plan task")
-	} else if err != nil {
+	t, err := s.planTaskParam(c)
+	if err != nil {
 		return err
 	}
 	units := append([]store.Unit{{ID: t.LeadUnitID, Code: t.LeadUnit, Path: t.LeadUnitPath}}, t.Cooperating...)

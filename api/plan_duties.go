@@ -51,14 +51,6 @@ func (s *Server) monthParam(c *fiber.Ctx) (time.Time, time.Time, error) {
 	return m.UTC(), m.AddDate(0, 1, 0).UTC(), nil
 }
 
-func methodNames() []string {
-	out := make([]string, len(casework.ContactMethods))
-	for i, m := range casework.ContactMethods {
-		out[i] = m.Name
-	}
-	return out
-}
-
 // RecordContact records a 包保 contact of the caller with a unit they answer for on the chain.
 // Nobody forwards it: it is on the list of every reader of the unit (the township's, the
 // poverty-alleviation office's, the supervision office's) as soon as it is written.
@@ -96,8 +88,8 @@ func (s *Server) RecordContact(c *fiber.Ctx) error {
 	if at.After(now) {
 		return bad("contacted_on", "%s is in the future", on).because("future")
 	}
-	if !slices.Contains(methodNames(), req.Method) {
-		return bad("method", "%s is not one of %s", quote(req.Method), strings.Join(methodNames(), ", ")).because("one_of")
+	if !slices.Contains(labelNames(casework.ContactMethods), req.Method) {
+		return bad("method", "%s is not one of %s", quote(req.Method), strings.Join(labelNames(casework.ContactMethods), ", ")).because("one_of")
 	}
 	if e := Text("summary", req.Summary, 1000); e != nil {
 		return e

@@ -145,12 +145,13 @@ func (s *Server) ParsedTasks(ctx context.Context, p store.Plan, rows [][]string,
 	var ts []store.PlanTask
 	seen := map[string]int{}
 	for i, req := range reqs {
-		for _, bad := range []struct{ field, v string }{{"level1", req.Level1}, {"level2", req.Level2}, {"description", req.Description},
+		// The text itself first (readable, no control characters), as parseBody checks a request's.
+		for _, cell := range []struct{ field, v string }{{"level1", req.Level1}, {"level2", req.Level2}, {"description", req.Description},
 			{"lead_unit", req.LeadUnit}, {"due_on", req.DueOn}} {
-			if err := checkText(bad.field, bad.v, inputRule{max: 2000, multiline: bad.field == "description"}); err != nil {
+			if err := checkText(cell.field, cell.v, inputRule{max: 2000, multiline: cell.field == "description"}); err != nil {
 				var e *Error
 				if errors.As(err, &e) {
-					errs = append(errs, RowError{Row: at[i], Column: columnOf(bad.field), Field: bad.field, Reason: e.Params["reason"], Message: e.Message})
+					errs = append(errs, RowError{Row: at[i], Column: columnOf(cell.field), Field: cell.field, Reason: e.Params["reason"], Message: e.Message})
 				}
 			}
 		}
@@ -181,11 +182,8 @@ func (s *Server) ParsedTasks(ctx context.Context, p store.Plan, rows [][]string,
 // the plan's list (the same task imported again) is left as it is.
 func (s *Server) ImportPlanTasks(c *fiber.Ctx) error {
 	ctx, a := c.UserContext(), actor(c)
-	p, err := s.planOf(c)
+	p, err := s.keptPlan(c, a)
 	if err != nil {
-		return err
-	}
-	if err := mayKeepPlan(a, p); err != nil {
 		return err
 	}
 	dryRun := false

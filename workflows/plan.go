@@ -150,7 +150,7 @@ func PlanTaskCase(ctx workflow.Context, in PlanTaskInput) (PlanTaskResult, error
 			}
 			return PlanTaskResult{TaskID: t.ID, State: t.State, Attempts: attempt}, nil
 		}
-		var next time.Time
+		var next time.Time // counted on the calendar by the activity a rejected rectification uses
 		if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).RectificationDue, activities.RectificationDueInput{
 			From: workflow.Now(ctx), Period: in.RedoDue}).Get(ctx, &next); err != nil {
 			return PlanTaskResult{}, err
