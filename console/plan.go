@@ -464,6 +464,7 @@ type schoolDutiesView struct {
 	Items    []api.SchoolDutyView
 	CanWrite map[string]bool // duty id → the user records for its school
 	FailedID string
+	Blank    *form // every row's form but the one just refused (F)
 	Today    string
 }
 
@@ -493,6 +494,8 @@ func (q *req) schoolDuties(f *form, failedID string, status int) error {
 	if f.V("done_on") == "" {
 		f.Values["done_on"] = v.Today
 	}
+	v.Blank = newForm(schoolDutyFields...)
+	v.Blank.Values["done_on"] = v.Today
 	return q.render(status, "school_duties", "学校任务", v, f)
 }
 

@@ -169,4 +169,55 @@ func TestConsolePlan(t *testing.T) {
 	if got := pa.text(`#duty-map tr[data-unit="JS-ZB"]`); !strings.Contains(got, "招办") {
 		t.Errorf("the duty map has no row for 招办: %q", got)
 	}
+
+	// 包保联系: the section head who answers for 业州镇第一小学 records this month's contact (a
+	// missing summary refused beside it); the PA office reads it without anyone forwarding it.
+	edu := b.session(t, "edu01")
+	edu.login("edu01")
+	edu.do(chromedp.EmulateViewport(390, 844))
+	edu.open("/console/contacts")
+	if got := edu.text(`#contact-duties tr[data-unit="JS-T01-S01"]`); !strings.Contains(got, "未联系") {
+		t.Errorf("the school's contact this month: %q", got)
+	}
+	edu.set("#f-unit_code", "JS-T01-S01")
+	if st := edu.submit("#record-contact"); st != 400 {
+		t.Fatalf("a contact without a summary: %d, want 400", st)
+	}
+	if got := edu.text(`.field-error[data-field="summary"]`); !strings.Contains(got, "必填") {
+		t.Errorf("summary error: %q", got)
+	}
+	edu.set("#f-summary", "到校了解控辍保学和资助落实情况")
+	if st := edu.submit("#record-contact"); st != 200 {
+		t.Fatalf("record the contact: %d: %.400s", st, edu.body())
+	}
+	if w := eval[int](edu, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the contacts page is %dpx wider than a phone", w)
+	}
+	edu.screenshot("plan-contacts-phone.png", 390, 844)
+	pa.open("/console/contacts")
+	if got := pa.text("#contact-records"); !strings.Contains(got, "业州镇第一小学") || !strings.Contains(got, "实地走访") {
+		t.Errorf("the PA office's contact records: %q", got)
+	}
+
+	// 学校任务: the school's leader records the term's article (the medium is required).
+	head := b.session(t, "head01")
+	head.login("head01")
+	head.do(chromedp.EmulateViewport(390, 844))
+	head.open("/console/school-duties")
+	article := `tr[data-duty="schoolduty-article-JS-T01-S01"]`
+	eval[bool](head, `(document.querySelector('`+article+` details').open = true) === true`)
+	head.set(article+` input[name="title"]`, "建始县教育扶贫见闻")
+	if st := head.submit(article + ` button[type="submit"]`); st != 400 {
+		t.Fatalf("an article without its medium: %d, want 400", st)
+	}
+	if got := head.text(article + ` .field-error[data-field="outlet"]`); !strings.Contains(got, "必填") {
+		t.Errorf("outlet error: %q", got)
+	}
+	head.set(article+` input[name="outlet"]`, "恩施日报")
+	if st := head.submit(article + ` button[type="submit"]`); st != 200 {
+		t.Fatalf("record the article: %d", st)
+	}
+	if got := head.text(article); !strings.Contains(got, "1 / 1") || !strings.Contains(got, "恩施日报") {
+		t.Errorf("the article's row: %q", got)
+	}
 }

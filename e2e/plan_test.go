@@ -392,8 +392,11 @@ func TestPlanContactMonthEscalates(t *testing.T) {
 		}
 	}
 	var duty struct{ Items []store.Escalation }
-	jcs.do("GET", "/api/v1/escalations?process=plan&case_id=schoolduty-article-JS-T01-S01", nil, &duty)
-	if len(duty.Items) == 0 || duty.Items[0].Target != "remind" {
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?process=plan&case_id=schoolduty-article-JS-T01-S01", nil, &duty)
+		return len(duty.Items) > 0
+	}, "the school's missed article reminded")
+	if duty.Items[0].Target != "remind" || duty.Items[0].SourceUnit != "JS-T01-S01" {
 		t.Errorf("the school's missed article: %+v", duty.Items)
 	}
 
