@@ -65,6 +65,8 @@ func planRoutes(s *Server) []Route {
 		r("GET", "/api/v1/plan-tasks", "Plan tasks of a section (?unit=, ?state=, ?plan_id=)", "login", nil, s.ListPlanTasks, login),
 		r("GET", "/api/v1/plan-tasks/:id", "A plan task: record, progress reports, tasks, timeline", "login", nil, s.GetPlanTask, login),
 		r("POST", "/api/v1/plan-tasks/:id/reports", "Report a task's progress (进展报送), any time", "staff of its lead or cooperating sections", planReportRequest{}, s.ReportPlanTask, login),
+		r("GET", "/api/v1/admin/unit-aliases", "Other names task lists give units (资助中心 for 县学生资助管理中心)", "login", nil, s.ListUnitAliases, login),
+		r("POST", "/api/v1/admin/unit-aliases", "Record another name a task list gives a unit", "admin", unitAliasRequest{}, s.SetUnitAlias, login, requireRole(casework.RoleAdmin)),
 		r("POST", "/api/v1/contacts", "Record a 包保 contact with a unit one answers for", "the unit's responsible person on the 包保 chain", contactRequest{}, s.RecordContact, login),
 		r("GET", "/api/v1/contacts", "包保 contact records (?month=YYYY-MM, ?unit=, ?user_id=)", "login", nil, s.ListContacts, login),
 		r("GET", "/api/v1/contact-duties", "Units owed a 包保 contact a month, by whom, done or not (?month=YYYY-MM)", "login", nil, s.ListContactDuties, login),
@@ -626,4 +628,49 @@ func (s *Server) SeedPlan(ctx context.Context, p store.Plan, rows [][]string) er
 	}
 	_, err = s.store.InsertPlanTasks(ctx, ts, entries)
 	return err
+}
+
+type unitAliasRequest struct {
+	Alias    string `json:"alias"`
+	UnitCode string `json:"unit_code"`
+}
+
+// SetUnitAlias records (or moves) another name a task list gives a unit: an import then finds
+// the unit by it. A name that is a unit's own name or code already is refused.
+func (s *Server) SetUnitAlias(c *fiber.Ctx) error {
+	var req unitAliasRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	alias := strings.TrimSpace(req.Alias)
+	if e := Required("alias", alias); e != nil {
+		return e
+	}
+	if e := Required("unit_code", req.UnitCode); e != nil {
+		return e
+	}
+	u, err := s.store.UnitByCode(ctx, strings.TrimSpace(req.UnitCode))
+	if errors.Is(err, store.ErrNotFound) {
+		return bad("unit_code", "no unit %s", quote(req.UnitCode)).because("no_unit")
+	} else if err != nil {
+		return err
+	}
+	if other, err := s.store.UnitNamed(ctx, alias); err == nil && other.ID != u.ID && (other.Name == alias || other.Code == alias) {
+		return bad("alias", "%s is the name of unit %s", quote(alias), other.Code).because("unit_name")
+	}
+	if err := s.store.SetUnitAlias(ctx, alias, u.ID); err != nil {
+		return err
+	}
+	s.audit(c, "unit.alias_set", "admin", u.ID, nil, map[string]string{"alias": alias, "unit": u.Code})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"alias": alias, "unit_code": u.Code, "unit_name": u.Name})
+}
+
+// ListUnitAliases lists the other names of units.
+func (s *Server) ListUnitAliases(c *fiber.Ctx) error {
+	as, err := s.store.UnitAliases(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": orEmpty(as)})
 }

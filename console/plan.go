@@ -68,6 +68,7 @@ func init() {
 		"invalid/empty":                fixed("文件是空的"),
 		"not_in_scope/not_on_task":     fixed("只有该任务的牵头或配合股室可以报送进展"),
 		"wrong_state/plan_task_closed": fixed("该任务已销号，不再报送进展"),
+		"invalid/unit_name":            fixed("这是一个单位本身的名称，不能作为别的单位的别名"),
 		"duplicate/plan_task":          fixed("该任务已在清单中"),
 	} {
 		refusalText[k] = v

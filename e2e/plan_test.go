@@ -169,6 +169,18 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		refused.RowErrors[0] != (rowError{Row: 4, Column: "牵头股室", Field: "lead_unit", Reason: "no_unit_named"}) {
 		t.Errorf("unknown section: %d %+v", code, refused.RowErrors)
 	}
+	// The name the list gives a section can be recorded as its alias; then the row imports.
+	admin := anon.as("admin")
+	admin.expectReason("POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-NONE"}, 400, "unit_code", "no_unit")
+	admin.expectReason("POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "教育股", "unit_code": "JS-BGS"}, 400, "alias", "unit_name")
+	pa.expectCode("POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-BGS"}, 403, "forbidden", "")
+	if code := admin.do("POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-BGS"}, nil); code != 201 {
+		t.Fatalf("record an alias: %d", code)
+	}
+	var dryAlias struct{ Count int }
+	if code := pa.upload(plan.ID, "annex1.csv", buf.Bytes(), true, &dryAlias); code != 200 || dryAlias.Count != 52 {
+		t.Errorf("the list naming the alias: %d %+v", code, dryAlias)
+	}
 	// A dry run checks and writes nothing; then the import records all 52 and starts their cases.
 	redated, err := demo.RedatedPlanCSV(year)
 	if err != nil {

@@ -273,6 +273,21 @@ func (s *Store) SetUnitAlias(ctx context.Context, alias, unitID string) error {
 	return err
 }
 
+// UnitAlias is another name of a unit.
+type UnitAlias struct {
+	Alias    string `db:"alias" json:"alias"`
+	UnitCode string `db:"unit_code" json:"unit_code"`
+	UnitName string `db:"unit_name" json:"unit_name"`
+}
+
+// UnitAliases lists the other names of units, by name.
+func (s *Store) UnitAliases(ctx context.Context) ([]UnitAlias, error) {
+	var as []UnitAlias
+	err := s.sel(ctx, s.db, &as, `SELECT a.alias, o.code AS unit_code, o.name AS unit_name FROM unit_aliases a
+		JOIN org_units o ON o.id = a.unit_id ORDER BY a.alias`)
+	return as, err
+}
+
 // UnitNamed finds the unit a list names: by its code, its name, or an alias. Several units of
 // one name (two townships' 中心幼儿园) answer ErrConflict: the list must give the code.
 func (s *Store) UnitNamed(ctx context.Context, name string) (Unit, error) {
