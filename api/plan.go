@@ -662,7 +662,7 @@ func (s *Server) SetUnitAlias(c *fiber.Ctx) error {
 	if err := s.store.SetUnitAlias(ctx, alias, u.ID); err != nil {
 		return err
 	}
-	s.audit(c, "unit.alias_set", "admin", u.ID, nil, map[string]string{"alias": alias, "unit": u.Code})
+	s.audit(c, "org_unit.alias_set", "admin", u.ID, nil, map[string]string{"alias": alias, "unit": u.Code})
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"alias": alias, "unit_code": u.Code, "unit_name": u.Name})
 }
 

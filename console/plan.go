@@ -31,6 +31,7 @@ func init() {
 		"month": "月份", "summary": "情况说明"} {
 		fieldLabels[k] = v
 	}
+	addLabels("action", map[string]string{"org_unit.alias_set": "记录单位别名"})
 	for _, m := range casework.ContactMethods {
 		addLabels("contact_method", map[string]string{m.Name: m.Label})
 	}
