@@ -32,9 +32,14 @@ var Public = Actor{UserID: "public", Username: "public", DisplayName: "公众"}
 // System is the actor for what the service does by itself (timers, escalations).
 var System = Actor{UserID: "system", Username: "system", DisplayName: "系统"}
 
+// SectionStaff is the role of a bureau section's own staff (股室工作人员, casework.RoleSectionStaff)
+// for the work plan's duties of that section: it reaches its section only, so that a task of
+// one section waits in that section's inbox, not in every section's.
+const SectionStaff = "section_staff"
+
 // Scope returns the path prefix a role reaches.
 func (r Role) Scope() string {
-	if r.UnitKind == "section" {
+	if r.UnitKind == "section" && r.Role != SectionStaff {
 		return parentPath(r.UnitPath)
 	}
 	return r.UnitPath

@@ -33,3 +33,19 @@ func TestScopes(t *testing.T) {
 		t.Errorf("supervision must read everything")
 	}
 }
+
+// A section's own staff (section_staff) reach their section only, where the sections' business
+// roles reach the county: a task of one section waits in that section's inbox alone.
+func TestSectionStaffReachesItsSectionOnly(t *testing.T) {
+	t.Parallel()
+	zb := Actor{Roles: []Role{{Role: SectionStaff, UnitKind: "section", UnitPath: "/JS/JS-ZB/"}}}
+	if !zb.Can(SectionStaff, "/JS/JS-ZB/") {
+		t.Error("section staff do not reach their own section")
+	}
+	if zb.Can(SectionStaff, "/JS/JS-JFZX/") || zb.Sees("/JS/JS-T01/") {
+		t.Error("section staff reach beyond their section")
+	}
+	if got := zb.Scopes(); len(got) != 1 || got[0] != "/JS/JS-ZB/" {
+		t.Errorf("scopes = %v", got)
+	}
+}

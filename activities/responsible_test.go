@@ -48,3 +48,44 @@ func TestEscalationNamesTheChainRungOfItsTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestSectionEscalationNamesItsLeader: a bureau section's superior is the bureau itself, so its
+// escalation names who answers for the section on the chain (its 分管 leader), as its reminder
+// and the supervision office's copy do, not who answers for the bureau (issue 24).
+func TestSectionEscalationNamesItsLeader(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := newCounty(t)
+	section := mustUnit(t)(s.CreateUnit(ctx, "JS-ZB", "招办", store.KindSection, "JS", ""))
+	leader, err := s.CreateUser(ctx, "leader02", "x", "分管局领导", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chief, err := s.CreateUser(ctx, "chief", "x", "局长", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bureau, err := s.UnitByCode(ctx, "JS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetResponsible(ctx, store.SubjectUnit, section.ID, leader.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetResponsible(ctx, store.SubjectUnit, bureau.ID, chief.ID); err != nil {
+		t.Fatal(err)
+	}
+	a := &activities.Activities{Store: s}
+	for _, target := range []string{casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision} {
+		e, err := a.Raise(ctx, activities.RaiseInput{ID: "plantask-1-due-" + target, Process: casework.ProcessPlan, CaseID: "plantask-1",
+			UnitCode: section.Code, Target: target, Reason: "逾期", At: time.Now().UTC(), Kind: casework.DeadlinePlanTaskDue})
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		if e.ResponsibleID != leader.ID {
+			t.Errorf("%s escalation names %s, want the section's leader %s", target, e.ResponsibleID, leader.ID)
+		}
+		if target == casework.TargetSuperior && e.UnitPath != bureau.Path {
+			t.Errorf("the section's superior escalation goes to %s, want the bureau", e.UnitPath)
+		}
+	}
+}

@@ -242,14 +242,17 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 // responsibleFor names who answers for an escalation on the 包保 chain, or "" when nobody is set:
 // the rung of the chain that matches the target. A reminder and the supervision office's copy
 // name who answers for the late unit itself (the section head who 包保 the school); a
-// superior's escalation names who answers for that superior unit; the township government and
-// the county HQ deal with the township, so they name who answers for the township (the bureau
-// leader who 包保 it).
+// superior's escalation names who answers for that superior unit — but a bureau section's
+// superior is the bureau itself, so it names who answers for the section (its 分管 leader on the
+// chain, issue 24); the township government and the county HQ deal with the township, so they
+// name who answers for the township (the bureau leader who 包保 it).
 func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, kind string) (string, error) {
 	from := src
 	switch kind {
 	case casework.TargetSuperior:
-		from = target
+		if src.Kind != store.KindSection {
+			from = target
+		}
 	case casework.TargetTownshipGov, casework.TargetCountyHQ:
 		if us, err := a.Store.UnitsByKind(ctx, store.KindTownshipSchool, src.TownshipCode); err != nil {
 			return "", err

@@ -13,7 +13,10 @@ import (
 )
 
 // DutyMapProcesses are the processes the progress map counts, in its column order.
-var DutyMapProcesses = []string{casework.ProcessSendHome, casework.ProcessPairing, casework.ProcessInspection, casework.ProcessDropout, casework.ProcessSubsidy}
+// The work plan's are three columns: its tasks ("plan", at their lead sections), the monthly 包保
+// contacts ("contact", at the units owed one) and the schools' term duties ("school_duty").
+var DutyMapProcesses = []string{casework.ProcessSendHome, casework.ProcessPairing, casework.ProcessInspection, casework.ProcessDropout,
+	casework.ProcessSubsidy, casework.ProcessPlan, "contact", "school_duty"}
 
 // DutyMapRow is one unit of the progress map: its duties and its subtree's, per process.
 type DutyMapRow struct {
@@ -39,7 +42,7 @@ type DutyMapReport struct {
 	Rows      []DutyMapRow `json:"rows"`
 }
 
-var dutyMapKinds = []string{store.KindBureau, store.KindTownshipSchool, store.KindSchool, store.KindKindergarten}
+var dutyMapKinds = []string{store.KindBureau, store.KindSection, store.KindTownshipSchool, store.KindSchool, store.KindKindergarten}
 
 // DutyMapOf builds the progress map for a at ?unit= (default: the caller's first scope, or the
 // county) and ?term=.
@@ -75,7 +78,11 @@ func (s *Server) DutyMapOf(c *fiber.Ctx, a access.Actor, unitCode, term string) 
 	}
 	now := time.Now()
 	mStart, _, tStart, _ := s.pairingPeriods(now)
-	counts, err := s.store.DutyMap(ctx, root.Path, store.DutyMapWindow{Term: term, MonthStart: mStart, TermStart: tStart, Now: now})
+	dmStart, dmEnd, dtStart, dtEnd := s.dutyPeriods(now)
+	counts, err := s.store.DutyMap(ctx, root.Path, store.DutyMapWindow{Term: term, MonthStart: mStart, TermStart: tStart, Now: now,
+		DutyMonthStart: dmStart, DutyMonthEnd: dmEnd, DutyTermStart: dtStart, DutyTermEnd: dtEnd,
+		ArticleQuota: s.cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyArticle)),
+		ReportQuota:  s.cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyProgressReport))})
 	if err != nil {
 		return DutyMapReport{}, err
 	}
@@ -100,6 +107,9 @@ func (s *Server) DutyMapOf(c *fiber.Ctx, a access.Actor, unitCode, term string) 
 			for p, c := range byProcess {
 				t := row.Processes[p]
 				t.Open, t.Done, t.Overdue = t.Open+c.Open, t.Done+c.Done, t.Overdue+c.Overdue
+				if c.LastClosedAt != nil && (t.LastClosedAt == nil || c.LastClosedAt.After(*t.LastClosedAt)) {
+					t.LastClosedAt = c.LastClosedAt
+				}
 			}
 		}
 		for _, c := range row.Processes {

@@ -75,7 +75,8 @@ func StartEnv(ctx context.Context, o *Options, spec EnvSpec) (*Env, error) {
 	cfg.AdminPassword = "bench-admin-password"
 	cfg.UpdateTimeout = 60 * time.Second
 	cfg.PublicRateLimit = 100000
-	cfg.AnyTerm = true // NextTerm's years 3000–9998 keep the phases' applications apart
+	cfg.SeedDemoPlan = false // the seeded work plan's 52 cases are no part of any workload
+	cfg.AnyTerm = true       // NextTerm's years 3000–9998 keep the phases' applications apart
 	spec1 := func(s string) calendar.Spec {
 		sp, err := calendar.ParseSpec(s)
 		if err != nil {

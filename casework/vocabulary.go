@@ -23,11 +23,14 @@ const (
 	RoleSupervision      = "supervision"
 	RoleBureauLeader     = "bureau_leader"
 	RoleAdmin            = "admin"
+	// RoleSectionStaff: the staff of a bureau section (股室工作人员) for the plan's duties of their
+	// section; unlike the sections' business roles it reaches its own section only (access.Role.Scope).
+	RoleSectionStaff = "section_staff"
 )
 
 // Roles lists every valid role.
 var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
-	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin}
+	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin, RoleSectionStaff}
 
 // Task states.
 const (

@@ -46,8 +46,11 @@ type Config struct {
 	SecretKey         string
 	SessionTTL        time.Duration
 	SeedDemo          bool
-	UpdateTimeout     time.Duration
-	PublicRateLimit   int
+	// SeedDemoPlan seeds, with the demo data, the seed's own work plan: annex 1's 52 tasks, each a
+	// running case of its section (the e2e tests leave it off but for the plan's own).
+	SeedDemoPlan    bool
+	UpdateTimeout   time.Duration
+	PublicRateLimit int
 	// HistoryEvents is the history length at which a case continues as new (Temporal also
 	// suggests it at 4,096 events, 4 MB, or 90% of its 2,000 updates per run).
 	HistoryEvents int
@@ -59,6 +62,9 @@ type Config struct {
 	// calendar with a plain interval (tests, demonstrations).
 	InspectorateUnit        string
 	InspectionScheduleEvery time.Duration
+	// DutyCheckEvery, when set, replaces the calendar months and terms of the work plan's duty
+	// checks (包保 contacts, school duties) with periods of this length (tests, demonstrations).
+	DutyCheckEvery time.Duration
 	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
 	// by variable name; Duration reads one.
 	Durations map[string]calendar.Spec
@@ -93,6 +99,7 @@ func Default() Config {
 		SecretKey:         DefaultSecretKey,
 		SessionTTL:        12 * time.Hour,
 		SeedDemo:          true,
+		SeedDemoPlan:      true,
 		UpdateTimeout:     10 * time.Second,
 		PublicRateLimit:   10,
 		HistoryEvents:     3000,
@@ -188,11 +195,13 @@ var Vars = []Var{
 	{"JIAOFU_SECRET_KEY", "(dev default)", "key for console cookies and CSRF tokens; required in production"},
 	{"JIAOFU_SESSION_TTL", "12h", "how long a login token lasts"},
 	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
+	{"JIAOFU_SEED_DEMO_PLAN", "true in development", "with the demo data, seed the bureau's own work plan (建教办〔2019〕18号, annex 1: 52 tasks re-dated to this year, each a running case of its section)"},
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
 	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
 	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
+	{"JIAOFU_DUTY_CHECK_EVERY", "(unset: calendar months and terms)", "a Go duration such as 10m: the work plan's duty checks (包保 contacts a month, school duties a term; Temporal Schedule `plan-duty-check`) count periods of this length, each both a month and a term, instead of calendar months and school terms (tests, demonstrations)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 }
 
@@ -246,6 +255,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.Mode = Mode(mode)
 		if c.Mode == Production {
 			c.SeedDemo = false
+			c.SeedDemoPlan = false
 			c.SecretKey = ""
 		}
 	default:
@@ -272,10 +282,19 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("JIAOFU_SEED_DEMO: %q is not true or false", v))
 		}
 		c.SeedDemo = b
+		c.SeedDemoPlan = c.SeedDemoPlan && b
+	}
+	if v, ok := lookup("JIAOFU_SEED_DEMO_PLAN"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_SEED_DEMO_PLAN: %q is not true or false", v))
+		}
+		c.SeedDemoPlan = b && c.SeedDemo
 	}
 	dur("JIAOFU_UPDATE_TIMEOUT", &c.UpdateTimeout)
 	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
 	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
+	dur("JIAOFU_DUTY_CHECK_EVERY", &c.DutyCheckEvery)
 	if v, ok := lookup("JIAOFU_PUBLIC_RATE_LIMIT"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {

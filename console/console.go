@@ -254,6 +254,7 @@ type apiError struct {
 	Message string            `json:"message"`
 	Field   string            `json:"field"`
 	Params  map[string]string `json:"params"`
+	Raw     []byte            `json:"-"` // the whole answer (an import's row errors beside the error)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -262,6 +263,19 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.
 // and decodes a successful JSON answer into out. A 202 (accepted, still being written) decodes
 // nothing and returns accepted=true.
 func (q *req) call(method, target string, body, out any) (status int, err error) {
+	var raw []byte
+	if body != nil {
+		if raw, err = json.Marshal(body); err != nil {
+			return 0, err
+		}
+	}
+	status, _, err = q.send(method, target, fiber.MIMEApplicationJSON, raw, out)
+	return status, err
+}
+
+// send is call with a body of any type (a multipart upload), answering the raw body too (a
+// download) when the status is a success.
+func (q *req) send(method, target, contentType string, body []byte, out any) (status int, answer []byte, err error) {
 	con := q.con
 	con.once.Do(func() { con.handler = con.app.Handler() })
 	var fr fasthttp.Request
@@ -275,12 +289,8 @@ func (q *req) call(method, target string, body, out any) (status int, err error)
 		fr.Header.Set(fiber.HeaderAuthorization, "Bearer "+q.token)
 	}
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		fr.Header.SetContentType(fiber.MIMEApplicationJSON)
-		fr.SetBody(b)
+		fr.Header.SetContentType(contentType)
+		fr.SetBody(body)
 	}
 	var rc fasthttp.RequestCtx
 	var remote net.Addr = q.c.Context().RemoteAddr()
@@ -291,17 +301,18 @@ func (q *req) call(method, target string, body, out any) (status int, err error)
 	if status >= 200 && status < 300 {
 		if status != fiber.StatusAccepted && out != nil && len(raw) > 0 {
 			if err := json.Unmarshal(raw, out); err != nil {
-				return status, fmt.Errorf("console: decode %s %s: %w", method, target, err)
+				return status, nil, fmt.Errorf("console: decode %s %s: %w", method, target, err)
 			}
 		}
-		return status, nil
+		return status, append([]byte(nil), raw...), nil
 	}
 	var env struct{ Error apiError }
 	if err := json.Unmarshal(raw, &env); err != nil || env.Error.Code == "" {
 		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(raw))}
 	}
 	env.Error.Status = status
-	return status, &env.Error
+	env.Error.Raw = append([]byte(nil), raw...)
+	return status, nil, &env.Error
 }
 
 // get reads an API route into out.

@@ -33,7 +33,8 @@ func init() {
 }
 
 var dutyMapLabels = map[string]string{casework.ProcessSendHome: "送教上门", casework.ProcessPairing: "结对帮扶",
-	casework.ProcessInspection: "督查整改", casework.ProcessDropout: "控辍保学", casework.ProcessSubsidy: "资助申请"}
+	casework.ProcessInspection: "督查整改", casework.ProcessDropout: "控辍保学", casework.ProcessSubsidy: "资助申请",
+	casework.ProcessPlan: "任务清单", "contact": "包保联系", "school_duty": "学校任务"}
 
 type dutyMapView struct {
 	Unit, Term string

@@ -50,6 +50,8 @@ func testConfig(t testing.TB, dataDir string) config.Config {
 	cfg.AdminPassword = "admin-password-for-tests"
 	cfg.UpdateTimeout = 5 * time.Second
 	cfg.PublicRateLimit = 1000
+	// The seeded work plan is 52 running cases: only the plan's own tests start it.
+	cfg.SeedDemoPlan = false
 	cfg.SetDuration("JIAOFU_PUBLICITY_PERIOD", spec("6s")) // long enough for a test to object on a loaded machine
 	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", spec("1h"))
 	cfg.SetDuration("JIAOFU_OBJECTION_REVIEW_DUE", spec("1h"))

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/workflows"
 )
@@ -19,6 +20,8 @@ import (
 //   - the inspectorate's routine rounds (workflows.RoutineRound): JIAOFU_INSPECTION_ROUNDS_PER_TERM
 //     a term by the term calendar (workflows.RoutineRoundSpec), or every
 //     JIAOFU_INSPECTION_SCHEDULE_EVERY when that is set;
+//   - the work plan's duty sweep (workflows.DutySweep) after every month, which starts one short
+//     check per unit owed a 包保 contact, and at a term's end per school (docs/plan.md);
 //   - the pairing duties' sweep (workflows.PairingSweep) at every pairing month's end, which
 //     starts one short check per school (docs/pairing.md).
 func (s *Service) EnsureSchedules(ctx context.Context) error {
@@ -31,6 +34,15 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 			Args: []any{workflows.RoutineRoundStart{InspectorateUnit: cfg.InspectorateUnit}}, TaskQueue: cfg.TemporalTaskQueue,
 			WorkflowExecutionTimeout: time.Hour},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "例行督查：每学期由督导办自动开启"}); err != nil {
+		return err
+	}
+	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.DutyScheduleID, Spec: workflows.DutyScheduleSpec(cfg.DutyCheckEvery),
+		Action: &client.ScheduleWorkflowAction{ID: "plan-duty-sweep", Workflow: workflows.DutySweep,
+			Args: []any{workflows.DutySweepInput{Every: cfg.DutyCheckEvery, Quotas: map[string]int{
+				casework.SchoolDutyArticle:        cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyArticle)),
+				casework.SchoolDutyProgressReport: cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyProgressReport))}}},
+			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
 		return err
 	}
 	month, term := specLength(cfg, "JIAOFU_PAIRING_MONTH"), specLength(cfg, "JIAOFU_PAIRING_TERM")

@@ -20,6 +20,7 @@ import (
 
 	"jiaofu/activities"
 	"jiaofu/api"
+	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/console"
 	"jiaofu/demo"
@@ -74,6 +75,9 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := demo.Seed(ctx, s.Store, api.HashPassword); err != nil {
 			return nil, fmt.Errorf("demo data: %w", err)
 		}
+		if err := demo.SeedPlanUnits(ctx, s.Store, api.HashPassword); err != nil {
+			return nil, fmt.Errorf("demo data: the plan's sections: %w", err)
+		}
 	}
 
 	addr := cfg.TemporalAddress
@@ -113,6 +117,9 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log)
+		if err := s.seedPlan(ctx); err != nil {
+			return nil, err
+		}
 		s.App = api.NewApp(log, cfg.TrustedProxies)
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)
@@ -176,4 +183,29 @@ func (s *Service) Stop() {
 	if s.Store != nil {
 		s.Store.Close()
 	}
+}
+
+// seedPlan records the seed's own work plan with the demo data (JIAOFU_SEED_DEMO_PLAN), once, and
+// starts the case of every plan task recorded whose case has not started yet (the seeded plan,
+// an import an outage cut short).
+func (s *Service) seedPlan(ctx context.Context) error {
+	if s.Config.SeedDemoPlan {
+		year := time.Now().In(calendar.CST).Year()
+		rows, err := demo.RedatedPlan(year)
+		if err != nil {
+			return fmt.Errorf("demo plan: %w", err)
+		}
+		if err := s.API.SeedPlan(ctx, store.Plan{ID: demo.PlanID, Year: year, Title: demo.PlanTitle, DocNo: demo.PlanDocNo,
+			UnitCode: demo.PAOffice}, rows); err != nil {
+			return fmt.Errorf("demo plan: %w", err)
+		}
+	}
+	n, err := s.API.StartOpeningPlanTasks(ctx)
+	if err != nil {
+		return fmt.Errorf("plan tasks: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("plan tasks started", "count", n)
+	}
+	return nil
 }

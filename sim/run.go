@@ -325,6 +325,7 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 // docs/simulation.md).
 func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg := config.Default()
+	cfg.SeedDemoPlan = false // the simulated term has no plan tasks (yet): their 52 cases would only add load
 	port, err := temporalserver.FreePort("127.0.0.1")
 	if err != nil {
 		return cfg, err

@@ -10,6 +10,9 @@ type DutyCount struct {
 	Open    int `json:"open"`
 	Done    int `json:"done"`
 	Overdue int `json:"overdue"`
+	// LastClosedAt is the latest 销号 among the done ones, where a process closes duties out one
+	// by one (plan tasks).
+	LastClosedAt *time.Time `json:"last_closed_at,omitempty"`
 }
 
 // DutyCounts are the duties of every process at units, by unit path (each row counts at the
@@ -26,6 +29,15 @@ func (d DutyCounts) add(path, process string, c DutyCount) {
 		d[path][process] = cur
 	}
 	cur.Open, cur.Done, cur.Overdue = cur.Open+c.Open, cur.Done+c.Done, cur.Overdue+c.Overdue
+	cur.LastClosedAt = later(cur.LastClosedAt, c.LastClosedAt)
+}
+
+// later is the later of two optional instants.
+func later(a, b *time.Time) *time.Time {
+	if b != nil && (a == nil || b.After(*a)) {
+		return b
+	}
+	return a
 }
 
 // DutyMapWindow is what the duty map counts: term narrows subsidy applications and inspection
@@ -34,6 +46,11 @@ type DutyMapWindow struct {
 	Term                  string
 	MonthStart, TermStart time.Time
 	Now                   time.Time
+	// The work plan's 包保 contacts count in [DutyMonthStart, DutyMonthEnd), the schools' duties in
+	// [DutyTermStart, DutyTermEnd) against their quotas a term.
+	DutyMonthStart, DutyMonthEnd time.Time
+	DutyTermStart, DutyTermEnd   time.Time
+	ArticleQuota, ReportQuota    int
 }
 
 type dutyRow struct {
@@ -106,6 +123,37 @@ func (s *Store) DutyMap(ctx context.Context, path string, w DutyMapWindow) (Duty
 		}
 		parts = append(parts, part{"subsidy", q + ` GROUP BY o.path`, a})
 	}
+	{ // plan tasks: open vs closed (销号) at their lead section; overdue = open past 完成时限
+		c, a := under("t.lead_unit_path")
+		parts = append(parts, part{"plan", `SELECT t.lead_unit_path AS path, SUM(CASE WHEN t.state <> 'closed' THEN 1 ELSE 0 END) AS open,
+			SUM(CASE WHEN t.state = 'closed' THEN 1 ELSE 0 END) AS done,
+			SUM(CASE WHEN t.state <> 'closed' AND t.due_at < ? THEN 1 ELSE 0 END) AS overdue
+			FROM plan_tasks t WHERE ` + c + ` GROUP BY t.lead_unit_path`, append([]any{now}, a...)})
+	}
+	{ // 包保 contacts: each unit someone answers for owes one this month; overdue = its ladder raised
+		c, a := under("o.path")
+		contacted := `EXISTS (SELECT 1 FROM contacts ct WHERE ct.unit_id = o.id AND ct.user_id = r.user_id AND ct.contacted_at >= ? AND ct.contacted_at < ?)`
+		a = append([]any{utc(w.DutyMonthStart), utc(w.DutyMonthEnd), utc(w.DutyMonthStart), utc(w.DutyMonthEnd)}, a...)
+		parts = append(parts, part{"contact", `SELECT o.path AS path, CASE WHEN ` + contacted + ` THEN 0 ELSE 1 END AS open,
+			CASE WHEN ` + contacted + ` THEN 1 ELSE 0 END AS done,
+			CASE WHEN EXISTS (SELECT 1 FROM escalations e WHERE e.case_id = 'contact-' || o.code AND e.state = 'open') THEN 1 ELSE 0 END AS overdue
+			FROM responsibilities r JOIN org_units o ON o.id = r.subject_id
+			WHERE r.subject_kind = 'unit' AND o.kind IN ('township_school', 'school', 'kindergarten') AND ` + c, a})
+	}
+	{ // school duties: each school's kinds of the term, done when at their quota; overdue = raised
+		c, a := under("o.path")
+		met := func(kind string) string {
+			return `CASE WHEN (SELECT COUNT(*) FROM school_duty_records sd WHERE sd.unit_id = o.id AND sd.kind = '` + kind +
+				`' AND sd.done_at >= ? AND sd.done_at < ?) >= ? THEN 1 ELSE 0 END`
+		}
+		q := []any{utc(w.DutyTermStart), utc(w.DutyTermEnd), w.ArticleQuota, utc(w.DutyTermStart), utc(w.DutyTermEnd), w.ReportQuota}
+		a = append(append(append([]any{}, q...), q...), a...)
+		parts = append(parts, part{"school_duty", `SELECT o.path AS path, 2 - (` + met("article") + `) - (` + met("progress_report") + `) AS open,
+			(` + met("article") + `) + (` + met("progress_report") + `) AS done,
+			(SELECT COUNT(*) FROM escalations e WHERE e.state = 'open' AND e.case_id IN ('schoolduty-article-' || o.code, 'schoolduty-progress_report-' || o.code)
+				AND e.rung = 1) AS overdue
+			FROM org_units o WHERE o.kind IN ('school', 'kindergarten') AND ` + c, a})
+	}
 	for _, p := range parts {
 		var rows []dutyRow
 		if err := s.sel(ctx, s.db, &rows, p.query, p.args...); err != nil {
@@ -114,6 +162,20 @@ func (s *Store) DutyMap(ctx context.Context, path string, w DutyMapWindow) (Duty
 		for _, r := range rows {
 			out.add(r.Path, p.process, DutyCount{Open: r.Open, Done: r.Done, Overdue: r.Overdue})
 		}
+	}
+	// The latest 销号 of each section's plan tasks.
+	c, a := under("t.lead_unit_path")
+	var closed []struct {
+		Path     string    `db:"path"`
+		ClosedAt time.Time `db:"closed_at"`
+	}
+	if err := s.sel(ctx, s.db, &closed, `SELECT t.lead_unit_path AS path, t.closed_at FROM plan_tasks t
+		WHERE t.state = 'closed' AND t.closed_at IS NOT NULL AND `+c, a...); err != nil {
+		return nil, err
+	}
+	for _, r := range closed {
+		at := r.ClosedAt
+		out.add(r.Path, "plan", DutyCount{LastClosedAt: &at})
 	}
 	return out, nil
 }

@@ -438,3 +438,14 @@ func (s *Store) ResponsibleForUnit(ctx context.Context, unitID string) (string, 
 func AncestorCodes(path string) []string {
 	return strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
 }
+
+// AddUserRole gives a user one more role at a unit (idempotent).
+func (s *Store) AddUserRole(ctx context.Context, userID, role, unitCode string) error {
+	unit, err := s.UnitByCode(ctx, unitCode)
+	if err != nil {
+		return fmt.Errorf("unit_code %q: %w", unitCode, err)
+	}
+	_, err = s.exec(ctx, s.db, `INSERT INTO user_roles (user_id, role, unit_id) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, role, unit_id) DO NOTHING`, userID, role, unit.ID)
+	return err
+}
