@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/dataio"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -131,7 +132,7 @@ func classify(err error) *Error {
 		case fiber.StatusTooManyRequests:
 			code = "rate_limited"
 		case fiber.StatusRequestEntityTooLarge:
-			code = "too_large"
+			return tooLarge(dataio.MaxFileBytes) // only a file upload may come near the app's limit
 		}
 		return &Error{Status: fe.Code, Code: code, Message: fe.Message}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"jiaofu/casework"
 	"jiaofu/config"
+	"jiaofu/dataio"
 	"jiaofu/store"
 )
 
@@ -37,6 +38,7 @@ type Route struct {
 	Body    any    // request body example type, nil when none
 	Handler fiber.Handler
 	chain   []fiber.Handler
+	upload  bool // takes a file (up to dataio.MaxFileBytes); every other route's body is at most 1 MB
 }
 
 // New builds the API server.
@@ -49,7 +51,11 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger)
 // Mount registers every route on app (the console mounts its pages beside them).
 func (s *Server) Mount(app *fiber.App) {
 	for _, r := range s.routes {
-		handlers := append(append([]fiber.Handler{checkParams}, r.chain...), r.Handler)
+		handlers := []fiber.Handler{checkParams}
+		if !r.upload {
+			handlers = append(handlers, limitBody)
+		}
+		handlers = append(append(handlers, r.chain...), r.Handler)
 		app.Add(r.Method, r.Path, handlers...)
 	}
 }
@@ -70,7 +76,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		EnableIPValidation:      true,
 		AppName:                 "jiaofu",
 		ErrorHandler:            errorHandler(log),
-		BodyLimit:               1 << 20,
+		BodyLimit:               dataio.MaxFileBytes + 1<<20, // a spreadsheet upload and its form; limitBody keeps the others to 1 MB
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            60 * time.Second,
 		DisableStartupMessage:   true,
@@ -148,7 +154,7 @@ func (s *Server) table() []Route {
 	for _, p := range casework.Processes {
 		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)
 	}
-	return routes
+	return append(routes, s.dataRoutes()...)
 }
 
 // route is one row of a route table.
