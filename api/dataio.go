@@ -25,7 +25,7 @@ import (
 // ledgers out to Excel (each a dataio.Ledger). docs/data.md says how they work.
 func (s *Server) dataRoutes() []Route {
 	r, login := route, s.requireLogin
-	return []Route{
+	return append([]Route{
 		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate, login),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
 			"per kind", nil, s.CreateImport, login)),
@@ -33,7 +33,8 @@ func (s *Server) dataRoutes() []Route {
 		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "the importer", nil, s.GetImport, login),
 		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "the importer", nil, s.ImportErrors, login),
 		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login", nil, s.Export, login),
-	}
+		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login", nil, s.Indicators, login),
+	}, s.crossCheckRoutes()...)
 }
 
 // uploadMaxJSON is the body limit of every route but a file upload's.
@@ -359,4 +360,24 @@ func maskSheet(a access.Actor, sh dataio.LedgerSheet) dataio.Sheet {
 		out.Rows = append(out.Rows, cells)
 	}
 	return out
+}
+
+// Indicators answers the plan's indicators for a term (?term=, default the current one) per
+// township (?unit= narrows to a unit's township) and for the county. They are counts, never a
+// person's record, so every logged-in user may read them.
+func (s *Server) Indicators(c *fiber.Ctx) error {
+	q, err := s.ledgerQuery(c)
+	if err != nil {
+		return err
+	}
+	if q.Term == "" {
+		q.Term = store.TermOf(time.Now())
+	}
+	in, err := s.store.IndicatorInputsOf(c.UserContext(), q.Term)
+	if err != nil {
+		return err
+	}
+	rep := dataio.Indicators(in, q.Term)
+	rep.Townships = dataio.VisibleTownships(rep, q)
+	return c.JSON(rep)
 }
