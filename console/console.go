@@ -262,6 +262,30 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.
 // and decodes a successful JSON answer into out. A 202 (accepted, still being written) decodes
 // nothing and returns accepted=true.
 func (q *req) call(method, target string, body, out any) (status int, err error) {
+	var b []byte
+	ctype := ""
+	if body != nil {
+		if b, err = json.Marshal(body); err != nil {
+			return 0, err
+		}
+		ctype = fiber.MIMEApplicationJSON
+	}
+	status, _, raw, err := q.callRaw(method, target, ctype, b)
+	if err != nil || status < 200 || status >= 300 {
+		return status, err
+	}
+	if status != fiber.StatusAccepted && out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return status, fmt.Errorf("console: decode %s %s: %w", method, target, err)
+		}
+	}
+	return status, nil
+}
+
+// callRaw sends a body of any type (a JSON object, a multipart form with a file) to the API's
+// route, in memory, as the session's user, and returns the answer as it is (a workbook, say);
+// an error answer is returned as an *apiError.
+func (q *req) callRaw(method, target, contentType string, body []byte) (status int, ctype string, raw []byte, err error) {
 	con := q.con
 	con.once.Do(func() { con.handler = con.app.Handler() })
 	var fr fasthttp.Request
@@ -274,34 +298,26 @@ func (q *req) call(method, target string, body, out any) (status int, err error)
 	if q.token != "" {
 		fr.Header.Set(fiber.HeaderAuthorization, "Bearer "+q.token)
 	}
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		fr.Header.SetContentType(fiber.MIMEApplicationJSON)
-		fr.SetBody(b)
+	if contentType != "" {
+		fr.Header.SetContentType(contentType)
+		fr.SetBody(body)
 	}
 	var rc fasthttp.RequestCtx
 	var remote net.Addr = q.c.Context().RemoteAddr()
 	rc.Init(&fr, remote, nil)
 	con.handler(&rc)
 	status = rc.Response.StatusCode()
-	raw := rc.Response.Body()
+	raw = append([]byte(nil), rc.Response.Body()...)
+	ctype = string(rc.Response.Header.ContentType())
 	if status >= 200 && status < 300 {
-		if status != fiber.StatusAccepted && out != nil && len(raw) > 0 {
-			if err := json.Unmarshal(raw, out); err != nil {
-				return status, fmt.Errorf("console: decode %s %s: %w", method, target, err)
-			}
-		}
-		return status, nil
+		return status, ctype, raw, nil
 	}
 	var env struct{ Error apiError }
 	if err := json.Unmarshal(raw, &env); err != nil || env.Error.Code == "" {
 		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(raw))}
 	}
 	env.Error.Status = status
-	return status, &env.Error
+	return status, ctype, raw, &env.Error
 }
 
 // get reads an API route into out.
