@@ -88,6 +88,11 @@ func xlsx(t testing.TB, header []string, rows ...[]string) []byte {
 	return b
 }
 
+func mustActorJSON(c county) string {
+	b, _ := json.Marshal(c.staff)
+	return string(b)
+}
+
 // runImport uploads content as a and runs its job to the end, as the activity does.
 func runImport(t testing.TB, c county, a access.Actor, kind, mode string, dry bool, content []byte) store.Import {
 	t.Helper()
