@@ -43,6 +43,13 @@ func init() {
 	} {
 		refusalText[k] = v
 	}
+	addLabels("action", map[string]string{"student.imported": "导入学籍", "student.updated": "学籍变更（导入）",
+		"poverty_member.created": "导入建档立卡信息", "poverty_member.updated": "建档立卡信息变更（导入）",
+		"disability.created": "导入残疾登记", "disability.updated": "残疾登记变更（导入）",
+		"household_roll.created": "导入户籍信息", "household_roll.updated": "户籍信息变更（导入）",
+		"attendance.created": "报告在校情况", "attendance.updated": "在校情况变更", "pairing.created": "建立结对", "pairing.ended": "结对结束（重新结对）",
+		"import.applied": "数据导入", "ledger.exported": "导出台账", "cross_check.run": "四查三比对", "cross_check.cleared": "排除疑似辍学",
+		"cross_check.case_opened": "疑似辍学转劝返案"})
 	register(&module{
 		Order: 50,
 		Label: "数据",
