@@ -224,25 +224,9 @@ func (s *Server) SuspectDropoutCase(c *fiber.Ctx) error {
 
 // LedgerJSON answers a ledger's sheets as JSON (the view the console shows), masked as its export.
 func (s *Server) LedgerJSON(c *fiber.Ctx) error {
-	ctx, a := c.UserContext(), actor(c)
-	l, ok := dataio.LedgerNamed(c.Params("ledger"))
-	if !ok {
-		return bad("ledger", "no ledger %s", quote(c.Params("ledger"))).because("one_of", "values", strings.Join(dataio.LedgerNames(), ", "))
-	}
-	if len(l.Roles) > 0 && !slices.ContainsFunc(l.Roles, a.Has) && !a.ReadsAll() {
-		return forbidden("your roles may not read the ledger %s", l.Name)
-	}
-	q, err := s.ledgerQuery(c)
+	l, _, sheets, err := s.ledgerSheets(c)
 	if err != nil {
 		return err
 	}
-	sheets, err := l.Sheets(ctx, s.store, q)
-	if err != nil {
-		return err
-	}
-	out := make([]dataio.Sheet, len(sheets))
-	for i, sh := range sheets {
-		out[i] = maskSheet(a, sh)
-	}
-	return c.JSON(fiber.Map{"ledger": l.Name, "label": l.Label, "sheets": out})
+	return c.JSON(fiber.Map{"ledger": l.Name, "label": l.Label, "sheets": sheets})
 }

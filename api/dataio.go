@@ -285,26 +285,9 @@ func (s *Server) ImportErrors(c *fiber.Ctx) error {
 // as the caller may see it for that row's unit (personalViewOf). Every download is on the audit
 // trail: a ledger is personal data leaving the service.
 func (s *Server) Export(c *fiber.Ctx) error {
-	ctx, a := c.UserContext(), actor(c)
-	l, ok := dataio.LedgerNamed(c.Params("ledger"))
-	if !ok {
-		return bad("ledger", "no ledger %s; ledgers are %s", quote(c.Params("ledger")), strings.Join(dataio.LedgerNames(), ", ")).
-			because("one_of", "values", strings.Join(dataio.LedgerNames(), ", "))
-	}
-	if len(l.Roles) > 0 && !slices.ContainsFunc(l.Roles, a.Has) && !a.ReadsAll() {
-		return forbidden("your roles may not read the ledger %s", l.Name)
-	}
-	q, err := s.ledgerQuery(c)
+	l, q, out, err := s.ledgerSheets(c)
 	if err != nil {
 		return err
-	}
-	sheets, err := l.Sheets(ctx, s.store, q)
-	if err != nil {
-		return err
-	}
-	out := make([]dataio.Sheet, len(sheets))
-	for i, sh := range sheets {
-		out[i] = maskSheet(a, sh)
 	}
 	b, err := dataio.Workbook(out...)
 	if err != nil {
@@ -316,6 +299,33 @@ func (s *Server) Export(c *fiber.Ctx) error {
 		name += "-" + q.Term
 	}
 	return sendWorkbook(c, name+".xlsx", b)
+}
+
+// ledgerSheets reads the route's ledger for the caller: its sheets in the caller's scope under
+// ?unit= and ?term=, each personal cell masked as the caller may see it for its row's unit.
+func (s *Server) ledgerSheets(c *fiber.Ctx) (*dataio.Ledger, dataio.Query, []dataio.Sheet, error) {
+	a := actor(c)
+	l, ok := dataio.LedgerNamed(c.Params("ledger"))
+	if !ok {
+		return nil, dataio.Query{}, nil, bad("ledger", "no ledger %s; ledgers are %s", quote(c.Params("ledger")), strings.Join(dataio.LedgerNames(), ", ")).
+			because("one_of", "values", strings.Join(dataio.LedgerNames(), ", "))
+	}
+	if len(l.Roles) > 0 && !slices.ContainsFunc(l.Roles, a.Has) && !a.ReadsAll() {
+		return nil, dataio.Query{}, nil, forbidden("your roles may not read the ledger %s", l.Name)
+	}
+	q, err := s.ledgerQuery(c)
+	if err != nil {
+		return nil, q, nil, err
+	}
+	sheets, err := l.Sheets(c.UserContext(), s.store, q)
+	if err != nil {
+		return nil, q, nil, err
+	}
+	out := make([]dataio.Sheet, len(sheets))
+	for i, sh := range sheets {
+		out[i] = maskSheet(a, sh)
+	}
+	return l, q, out, nil
 }
 
 // ledgerQuery reads ?term= and ?unit= (a unit the caller sees) into a ledger's query.

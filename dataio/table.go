@@ -109,30 +109,16 @@ func readCSV(text string, limit int) (Table, error) {
 	r := csv.NewReader(strings.NewReader(text))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
-	t := Table{Format: "csv"}
-	for line := 1; ; line++ {
+	return readRows("csv", limit, func(line int) ([]string, bool, error) {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil, false, nil
 		}
 		if err != nil {
-			return t, fileError("csv", []string{"row", fmt.Sprint(line)}, "第 %d 行无法按 CSV 读取（引号不配对？）", line)
+			return nil, false, fileError("csv", []string{"row", fmt.Sprint(line)}, "第 %d 行无法按 CSV 读取（引号不配对？）", line)
 		}
-		if line == 1 {
-			t.Header = trimAll(rec)
-			if limit == 0 {
-				break
-			}
-			continue
-		}
-		if !t.add(line, rec, limit) {
-			break
-		}
-		if len(t.Rows) > MaxRows {
-			return t, fileError("too_many_rows", []string{"max", fmt.Sprint(MaxRows)}, "文件超过 %d 行，请分成几个文件上传", MaxRows)
-		}
-	}
-	return t, t.checkHeader()
+		return rec, true, nil
+	})
 }
 
 func readXLSX(data []byte, limit int) (Table, error) {
@@ -150,11 +136,29 @@ func readXLSX(data []byte, limit int) (Table, error) {
 		return Table{}, fileError("format", nil, "无法读取工作表 %s", sheets[0])
 	}
 	defer rows.Close()
-	t := Table{Format: "xlsx"}
-	for line := 1; rows.Next(); line++ {
+	return readRows("xlsx", limit, func(line int) ([]string, bool, error) {
+		if !rows.Next() {
+			return nil, false, nil
+		}
 		rec, err := rows.Columns()
 		if err != nil {
-			return t, fileError("format", []string{"row", fmt.Sprint(line)}, "第 %d 行无法读取", line)
+			return nil, false, fileError("format", []string{"row", fmt.Sprint(line)}, "第 %d 行无法读取", line)
+		}
+		return rec, true, nil
+	})
+}
+
+// readRows reads a table from next, which gives line after line (1 the header) until it says
+// there is no more: the header, then data rows up to limit, refusing a file of too many rows.
+func readRows(format string, limit int, next func(line int) ([]string, bool, error)) (Table, error) {
+	t := Table{Format: format}
+	for line := 1; ; line++ {
+		rec, more, err := next(line)
+		if err != nil {
+			return t, err
+		}
+		if !more {
+			break
 		}
 		if line == 1 {
 			t.Header = trimAll(rec)
