@@ -40,6 +40,13 @@ func (s *Server) dataRoutes() []Route {
 // uploadMaxJSON is the body limit of every route but a file upload's.
 const uploadMaxJSON = 1 << 20
 
+// uploadReadLimit is how much of a request the server reads at all. It is well above a file's
+// limit (dataio.MaxFileBytes) so that a spreadsheet a few times too large is read and refused
+// with a 413 that says the limit: a server that refuses before reading the body cuts the
+// connection under a client still sending it, and a browser shows "connection reset" instead.
+// Beyond it the connection is cut all the same.
+const uploadReadLimit = 64 << 20
+
 // upload marks a route that takes a file: its body may be up to dataio.MaxFileBytes.
 func upload(r Route) Route {
 	r.upload = true

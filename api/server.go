@@ -14,7 +14,6 @@ import (
 
 	"jiaofu/casework"
 	"jiaofu/config"
-	"jiaofu/dataio"
 	"jiaofu/store"
 )
 
@@ -76,7 +75,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		EnableIPValidation:      true,
 		AppName:                 "jiaofu",
 		ErrorHandler:            errorHandler(log),
-		BodyLimit:               dataio.MaxFileBytes + 1<<20, // a spreadsheet upload and its form; limitBody keeps the others to 1 MB
+		BodyLimit:               uploadReadLimit, // limitBody keeps every route but an upload's to 1 MB
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            60 * time.Second,
 		DisableStartupMessage:   true,

@@ -284,6 +284,31 @@ func testDataInAndOut(t *testing.T, cfg config.Config) {
 	if c := ind.County.Indicators[1]; c.Key != "compulsory_enrolment" || c.Denominator < 1 || c.NumeratorSource == "" {
 		t.Fatalf("compulsory enrolment: %+v", c)
 	}
+
+	// A large file runs as a job: 202 with its id when it is not done within seconds, its progress
+	// readable meanwhile, every row created in the end.
+	var rows [][]string
+	for i := 0; i < 30000; i++ {
+		r := newPupil(fmt.Sprintf("大批%05d", i), "2016-01-01", 0, []string{"JS-T01-S01", "JS-T01-S02"}[i%2], i%6+1)
+		r[0], r[4] = fmt.Sprintf("L2026%06d", i), ""
+		rows = append(rows, r)
+	}
+	admin := anon.as("admin")
+	code = admin.upload("/api/v1/imports/students", "全县.xlsx", workbook(t, studentColumns, rows...), nil, &rep)
+	switch code {
+	case 202:
+		if rep.State != "running" || rep.ID == "" {
+			t.Fatalf("202: %+v", rep)
+		}
+		rep = admin.waitImport(rep.ID)
+	case 200:
+		t.Logf("30,000 rows were done within the upload's wait: no 202 this time")
+	default:
+		t.Fatalf("large import: %d %+v", code, rep)
+	}
+	if rep.State != "done" || rep.Created != 30000 || rep.Progress.RowsRead != 30000 || rep.Progress.Valid != 30000 {
+		t.Fatalf("large import: %+v", rep)
+	}
 }
 
 // expectUpload uploads content as students and expects a refusal of the file.
