@@ -68,6 +68,7 @@ func init() {
 			r.get("/console/imports/:id", importPage)
 			r.get("/console/imports/:id/errors.xlsx", download(func(q *req) string { return "/api/v1/imports/" + url.PathEscape(q.c.Params("id")) + "/errors.xlsx" }))
 			r.get("/console/ledgers", ledgersPage)
+			r.get("/console/ledgers/:ledger", ledgerPage)
 			r.get("/console/exports/:ledger.xlsx", download(func(q *req) string {
 				return "/api/v1/exports/" + url.PathEscape(q.c.Params("ledger")) + ".xlsx?" + string(q.c.Request().URI().QueryString())
 			}))
@@ -234,6 +235,34 @@ func ledgersPage(q *req) error {
 	}
 	v.Query = qs.Encode()
 	return q.render(fiber.StatusOK, "ledgers", "台账导出", v, nil)
+}
+
+// ledgerPageRows bounds the rows a ledger's page shows per sheet (the Excel has them all).
+const ledgerPageRows = 500
+
+type sheetsView struct {
+	Name, Label, Query string
+	Sheets             []dataio.Sheet
+	Cut                bool
+}
+
+// ledgerPage shows a ledger's sheets as tables, as its export has them.
+func ledgerPage(q *req) error {
+	v := sheetsView{Name: q.c.Params("ledger"), Query: string(q.c.Request().URI().QueryString())}
+	var out struct {
+		Label  string
+		Sheets []dataio.Sheet
+	}
+	if err := q.get("/api/v1/ledgers/"+url.PathEscape(v.Name)+"?"+v.Query, &out); err != nil {
+		return q.fail(err)
+	}
+	v.Label, v.Sheets = out.Label, out.Sheets
+	for i := range v.Sheets {
+		if len(v.Sheets[i].Rows) > ledgerPageRows {
+			v.Sheets[i].Rows, v.Cut = v.Sheets[i].Rows[:ledgerPageRows], true
+		}
+	}
+	return q.render(fiber.StatusOK, "ledger", v.Label, v, nil)
 }
 
 type indicatorsView struct {

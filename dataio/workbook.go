@@ -9,13 +9,13 @@ import (
 
 // Sheet is one sheet of a workbook the service writes: a ledger's, a template's, an error list.
 type Sheet struct {
-	Name   string
-	Header []string
-	Rows   [][]string
+	Name   string     `json:"name"`
+	Header []string   `json:"header"`
+	Rows   [][]string `json:"rows"`
 	// Red marks cells to fill red (a target missed): [row][column], both counted in Rows.
-	Red map[[2]int]bool
+	Red map[[2]int]bool `json:"-"`
 	// Notes are comments on header cells, by column (a template's format and choices).
-	Notes map[int]string
+	Notes map[int]string `json:"-"`
 }
 
 // Workbook writes sheets to an .xlsx workbook: a bold, frozen header row and every cell as

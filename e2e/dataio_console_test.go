@@ -155,4 +155,16 @@ func TestDataConsole(t *testing.T) {
 		t.Errorf("suspects: %s", tw.text("#suspects"))
 	}
 	tw.screenshot("cross-check-phone.png", 390, 844)
+	// The three ledgers are pages too.
+	tw.open("/console/ledgers/school-age-children?unit=JS-T01&term=2026-2027-1")
+	if got := tw.text("main"); !strings.Contains(got, "页面丙") || !strings.Contains(got, "未入学籍") {
+		t.Errorf("school-age ledger: %.500s", got)
+	}
+	tw.open("/console/ledgers/suspected-dropouts?term=2026-2027-1")
+	if got := tw.text("main"); !strings.Contains(got, "页面丙") || !strings.Contains(got, "待核查") {
+		t.Errorf("suspects ledger: %.500s", got)
+	}
+	if w := eval[int](tw, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the ledger page is %dpx wider than a phone", w)
+	}
 }

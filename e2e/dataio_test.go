@@ -209,6 +209,16 @@ func testDataInAndOut(t *testing.T, cfg config.Config) {
 			t.Fatalf("export %s: %d %s", name, code, b)
 		}
 	}
+	var view struct {
+		Label  string
+		Sheets []struct {
+			Header []string
+			Rows   [][]string
+		}
+	}
+	if code := jcs.do("GET", "/api/v1/ledgers/dropout-cases?term=2026-2027-1", nil, &view); code != 200 || view.Label == "" || len(view.Sheets) != 2 || len(view.Sheets[0].Header) == 0 {
+		t.Fatalf("ledger as JSON: %d %+v", code, view)
+	}
 	teacher.expectCode("GET", "/api/v1/exports/accountability-records.xlsx", nil, 403, "forbidden", "")
 	township.expectCode("GET", "/api/v1/exports/students.xlsx?unit=JS-T02", nil, 403, "not_in_scope", "unit")
 
