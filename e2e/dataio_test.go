@@ -319,6 +319,14 @@ func testDataInAndOut(t *testing.T, cfg config.Config) {
 	if rep.State != "done" || rep.Created != 30000 || rep.Progress.RowsRead != 30000 || rep.Progress.Valid != 30000 {
 		t.Fatalf("large import: %+v", rep)
 	}
+	// Every import's entries extend the one hash chain, in order.
+	var verify struct {
+		OK      bool
+		Entries int
+	}
+	if code := jcs.do("GET", "/api/v1/admin/audit/verify", nil, &verify); code != 200 || !verify.OK || verify.Entries < 30000 {
+		t.Fatalf("audit chain after the imports: %d %+v", code, verify)
+	}
 }
 
 // expectUpload uploads content as students and expects a refusal of the file.
