@@ -11,12 +11,17 @@ import (
 )
 
 // BenchmarkImport60000Students imports a county's roster of 60,000 pupils (an .xlsx the benchmark
-// makes, 4 schools) on SQLite: the first import creates every student with its audit entry, the
-// second finds every row unchanged. It prints rows per second of each, file reading included
-// (docs/benchmarks.md).
+// makes, two schools) on SQLite and, with TEST_DATABASE_URL, on PostgreSQL: the first import
+// creates every student with its audit entry, the second finds every row unchanged. It prints
+// rows per second of each, file reading included (docs/benchmarks.md).
 //
 //	go test -run '^$' -bench Import60000 -benchtime 1x ./dataio/
 func BenchmarkImport60000Students(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchmarkImport(b, newCounty) })
+	b.Run("postgres", func(b *testing.B) { benchmarkImport(b, newCountyOnPostgres) })
+}
+
+func benchmarkImport(b *testing.B, newCounty func(testing.TB) county) {
 	const n = 60_000
 	rows := make([][]string, n)
 	schools := []string{"JS-T01-S01", "JS-T01-S02"}

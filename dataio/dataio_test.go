@@ -3,13 +3,16 @@ package dataio_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -30,12 +33,55 @@ type county struct {
 
 func newCounty(t testing.TB) county {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "", t.TempDir(), true)
+	st, err := store.Open(context.Background(), "", t.TempDir(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return countyOn(t, st)
+}
+
+// newCountyOnPostgres is newCounty on a fresh schema of TEST_DATABASE_URL's server (dropped
+// after the test); it skips when none is set.
+func newCountyOnPostgres(t testing.TB) county {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	name := fmt.Sprintf("dataio_%d", time.Now().UnixNano())
+	db, err := sql.Open("postgres", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("postgres", base); err == nil {
+			db.Exec("DROP SCHEMA " + name + " CASCADE")
+			db.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	st, err := store.Open(context.Background(), u.String(), "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return countyOn(t, st)
+}
+
+func countyOn(t testing.TB, st *store.Store) county {
+	t.Helper()
+	ctx := context.Background()
 	for _, u := range []struct{ code, name, kind, parent, township string }{
 		{"JS", "建始县教育局", store.KindBureau, "", ""}, {"JS-ZZZX", "资助中心", store.KindSection, "JS", ""},
 		{"JS-T01", "业州镇中心学校", store.KindTownshipSchool, "JS", "T01"}, {"JS-T01-S01", "业州一小", store.KindSchool, "JS-T01", ""},
