@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"go.temporal.io/sdk/client"
 
 	"jiaofu/access"
@@ -37,34 +38,49 @@ func (s *Server) dataRoutes() []Route {
 	}, s.crossCheckRoutes()...)
 }
 
-// uploadMaxJSON is the body limit of every route but a file upload's.
-const uploadMaxJSON = 1 << 20
-
-// uploadReadLimit is how much of a request the server reads at all. It is well above a file's
-// limit (dataio.MaxFileBytes) so that a spreadsheet a few times too large is read and refused
-// with a 413 that says the limit: a server that refuses before reading the body cuts the
-// connection under a client still sending it, and a browser shows "connection reset" instead.
-// Beyond it the connection is cut all the same.
-const uploadReadLimit = 64 << 20
-
-// upload marks a route that takes a file: its body may be up to dataio.MaxFileBytes.
+// upload marks a route that takes a file (AllowUploads).
 func upload(r Route) Route {
 	r.upload = true
 	return r
 }
 
-// limitBody refuses a body above uploadMaxJSON on a route that takes no file: the app's own
-// limit is a file upload's, which no JSON body needs.
-func limitBody(c *fiber.Ctx) error {
-	if n := c.Request().Header.ContentLength(); n > uploadMaxJSON || len(c.Body()) > uploadMaxJSON {
-		return tooLarge(uploadMaxJSON)
+// uploadReadLimit is how much of a file upload the server reads at all. It is well above a file's
+// limit (dataio.MaxFileBytes) so that a spreadsheet a few times too large is read and refused
+// with a 413 that says the limit: a server that refuses before reading the body cuts the
+// connection under a client still sending it, and a browser shows "connection reset" instead.
+// Beyond it the connection is cut all the same. Every other request stays at the app's 1 MB.
+const uploadReadLimit = 64 << 20
+
+// AllowUploads lets a POST to a path under one of prefixes carry up to uploadReadLimit: the limit
+// is decided as the request's header arrives, before its body is read, so that no other route
+// (a login, a JSON form) reads more than the app's 1 MB. The API's upload routes are allowed by
+// Mount, the console's upload form by the console.
+func AllowUploads(app *fiber.App, prefixes ...string) {
+	if len(prefixes) == 0 {
+		return
 	}
-	return c.Next()
+	srv := app.Server()
+	prev := srv.HeaderReceived
+	srv.HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if string(h.Method()) == fiber.MethodPost {
+			path := string(h.RequestURI())
+			for _, p := range prefixes {
+				if strings.HasPrefix(path, p) {
+					return fasthttp.RequestConfig{MaxRequestBodySize: uploadReadLimit}
+				}
+			}
+		}
+		if prev != nil {
+			return prev(h)
+		}
+		return fasthttp.RequestConfig{}
+	}
 }
 
+// tooLarge is the 413 of a body above max bytes.
 func tooLarge(max int) *Error {
 	return (&Error{Status: fiber.StatusRequestEntityTooLarge, Code: "too_large",
-		Message: fmt.Sprintf("the request is larger than %d MB; a spreadsheet may be at most %d MB: split it into several files", max>>20, dataio.MaxFileBytes>>20)}).
+		Message: fmt.Sprintf("the request is larger than %d MB (a form or JSON body may have 1 MB, a spreadsheet %d MB: split it into several files)", max>>20, dataio.MaxFileBytes>>20)}).
 		because("too_large", "max_mb", fmt.Sprint(max>>20))
 }
 

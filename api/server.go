@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,7 +38,7 @@ type Route struct {
 	Body    any    // request body example type, nil when none
 	Handler fiber.Handler
 	chain   []fiber.Handler
-	upload  bool // takes a file (up to dataio.MaxFileBytes); every other route's body is at most 1 MB
+	upload  bool // takes a file (AllowUploads); every other route's body is at most 1 MB
 }
 
 // New builds the API server.
@@ -49,14 +50,16 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger)
 
 // Mount registers every route on app (the console mounts its pages beside them).
 func (s *Server) Mount(app *fiber.App) {
+	var uploads []string
 	for _, r := range s.routes {
-		handlers := []fiber.Handler{checkParams}
-		if !r.upload {
-			handlers = append(handlers, limitBody)
+		if r.upload {
+			prefix, _, _ := strings.Cut(r.Path, ":")
+			uploads = append(uploads, prefix)
 		}
-		handlers = append(append(handlers, r.chain...), r.Handler)
+		handlers := append(append([]fiber.Handler{checkParams}, r.chain...), r.Handler)
 		app.Add(r.Method, r.Path, handlers...)
 	}
+	AllowUploads(app, uploads...)
 }
 
 // NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
@@ -75,7 +78,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		EnableIPValidation:      true,
 		AppName:                 "jiaofu",
 		ErrorHandler:            errorHandler(log),
-		BodyLimit:               uploadReadLimit, // limitBody keeps every route but an upload's to 1 MB
+		BodyLimit:               1 << 20, // a file upload's routes take more (AllowUploads)
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            60 * time.Second,
 		DisableStartupMessage:   true,

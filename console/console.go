@@ -114,6 +114,7 @@ func Mount(app *fiber.App, srv *api.Server, cfg config.Config) *Console {
 	r := &router{con: con}
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusFound) })
 	app.Get("/console/static/:name", con.static)
+	api.AllowUploads(app, "/console/imports") // the import form's file (console/dataio.go)
 	r.routesCore()
 	for _, m := range modules {
 		if m.Routes != nil {
