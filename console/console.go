@@ -271,22 +271,28 @@ func (q *req) call(method, target string, body, out any) (status int, err error)
 		}
 		ctype = fiber.MIMEApplicationJSON
 	}
-	status, _, raw, err := q.callRaw(method, target, ctype, b)
+	status, resp, err := q.callRaw(method, target, ctype, b)
 	if err != nil || status < 200 || status >= 300 {
 		return status, err
 	}
-	if status != fiber.StatusAccepted && out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
+	if status != fiber.StatusAccepted && out != nil && len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
 			return status, fmt.Errorf("console: decode %s %s: %w", method, target, err)
 		}
 	}
 	return status, nil
 }
 
+// rawAnswer is an API answer as it is (a workbook, say).
+type rawAnswer struct {
+	ContentType, Disposition string
+	Body                     []byte
+}
+
 // callRaw sends a body of any type (a JSON object, a multipart form with a file) to the API's
-// route, in memory, as the session's user, and returns the answer as it is (a workbook, say);
-// an error answer is returned as an *apiError.
-func (q *req) callRaw(method, target, contentType string, body []byte) (status int, ctype string, raw []byte, err error) {
+// route, in memory, as the session's user, and returns the answer as it is; an error answer is
+// returned as an *apiError.
+func (q *req) callRaw(method, target, contentType string, body []byte) (status int, resp rawAnswer, err error) {
 	con := q.con
 	con.once.Do(func() { con.handler = con.app.Handler() })
 	var fr fasthttp.Request
@@ -308,17 +314,17 @@ func (q *req) callRaw(method, target, contentType string, body []byte) (status i
 	rc.Init(&fr, remote, nil)
 	con.handler(&rc)
 	status = rc.Response.StatusCode()
-	raw = append([]byte(nil), rc.Response.Body()...)
-	ctype = string(rc.Response.Header.ContentType())
+	resp = rawAnswer{ContentType: string(rc.Response.Header.ContentType()), Disposition: string(rc.Response.Header.Peek(fiber.HeaderContentDisposition)),
+		Body: append([]byte(nil), rc.Response.Body()...)}
 	if status >= 200 && status < 300 {
-		return status, ctype, raw, nil
+		return status, resp, nil
 	}
 	var env struct{ Error apiError }
-	if err := json.Unmarshal(raw, &env); err != nil || env.Error.Code == "" {
-		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(raw))}
+	if err := json.Unmarshal(resp.Body, &env); err != nil || env.Error.Code == "" {
+		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(resp.Body))}
 	}
 	env.Error.Status = status
-	return status, ctype, raw, &env.Error
+	return status, resp, &env.Error
 }
 
 // get reads an API route into out.

@@ -93,13 +93,13 @@ func mayImportAny(a access.Actor) bool {
 // download answers the API's file at the route target builds, as it is.
 func download(target func(q *req) string) func(q *req) error {
 	return func(q *req) error {
-		_, ctype, b, err := q.callRaw(fiber.MethodGet, target(q), "", nil)
+		_, resp, err := q.callRaw(fiber.MethodGet, target(q), "", nil)
 		if err != nil {
 			return q.fail(err)
 		}
-		q.c.Set(fiber.HeaderContentType, ctype)
-		q.c.Set(fiber.HeaderContentDisposition, "attachment; filename=\"export.xlsx\"")
-		return q.c.Send(b)
+		q.c.Set(fiber.HeaderContentType, resp.ContentType)
+		q.c.Set(fiber.HeaderContentDisposition, resp.Disposition) // the API names the file (台账 and term, in Chinese)
+		return q.c.Send(resp.Body)
 	}
 }
 
@@ -167,14 +167,14 @@ func importUpload(q *req) error {
 	_, _ = fw.Write(content)
 	_ = w.Close()
 	var rep api.ImportReport
-	status, _, raw, err := q.callRaw(fiber.MethodPost, "/api/v1/imports/"+url.PathEscape(f.V("kind")), w.FormDataContentType(), body.Bytes())
+	status, resp, err := q.callRaw(fiber.MethodPost, "/api/v1/imports/"+url.PathEscape(f.V("kind")), w.FormDataContentType(), body.Bytes())
 	if err != nil {
 		if ue := toUI(err, f); ue != nil {
 			f.Banner = ue
 		}
 		return renderImports(q, fiber.StatusBadRequest, f)
 	}
-	if err := json.Unmarshal(raw, &rep); err != nil {
+	if err := json.Unmarshal(resp.Body, &rep); err != nil {
 		return q.fail(err)
 	}
 	msg := "已上传，正在校验。"
