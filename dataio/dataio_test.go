@@ -389,3 +389,57 @@ func TestTemplatesHaveTheirHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistersDryRunAndRepairing: a dry run reports and writes nothing; the disability register
+// sets a student's disability and refuses an unknown category; a pairing with another teacher
+// ends the old one and says so.
+func TestRegistersDryRunAndRepairing(t *testing.T) {
+	c := newCounty(t)
+	ctx := context.Background()
+	rows := [][]string{studentRow("甲", "2015-01-01", 1, "JS-T01-S01", "5", "1"), studentRow("乙", "2015-02-02", 2, "JS-T01-S01", "5", "1")}
+	file := xlsx(t, studentHeader(), rows...)
+	if im := runImport(t, c, c.staff, "students", dataio.ModeAllOrNothing, true, file); im.Created != 2 || im.Applied || countStudents(t, c) != 0 {
+		t.Fatalf("dry run: %+v, %d students", im, countStudents(t, c))
+	}
+	if im := runImport(t, c, c.staff, "students", dataio.ModeAllOrNothing, false, file); im.Created != 2 || !im.Applied {
+		t.Fatalf("import: %+v", im)
+	}
+
+	c.county.Roles = append(c.county.Roles, c.county.Roles[0])
+	c.county.Roles[1].Role = casework.RoleEducationSection
+	dis := []string{"姓名", "身份证号", "残疾类别", "残疾等级", "残疾人证号"}
+	im := runImport(t, c, c.county, "disability-register", dataio.ModeGoodRows, false, xlsx(t, dis,
+		[]string{"甲", rows[0][4], "肢体残疾", "二级", "C1"}, []string{"乙", rows[1][4], "心理", "五级", ""}))
+	if im.Created != 1 || im.Invalid != 1 || !strings.Contains(im.ErrorsJSON, `"column":"残疾类别"`) || !strings.Contains(im.ErrorsJSON, `"column":"残疾等级"`) {
+		t.Fatalf("disability: %+v %s", im, im.ErrorsJSON)
+	}
+	byNo, _, _ := c.st.StudentsByNumber(ctx, []string{rows[0][0]}, nil)
+	if byNo[rows[0][0]].Disability != "肢体 二级" {
+		t.Fatalf("the student's disability: %q", byNo[rows[0][0]].Disability)
+	}
+
+	reg := []string{"户编号", "姓名", "身份证号", "与户主关系", "乡镇代码", "村（社区）"}
+	runImport(t, c, c.county, "poverty-registry", dataio.ModeAllOrNothing, false, xlsx(t, reg, []string{"H1", "甲", rows[0][4], "之子", "T01", "村"}))
+	for _, u := range []string{"t1", "t2"} {
+		if _, err := c.st.CreateUser(ctx, u, "x", u, []store.RoleAt{{Role: casework.RoleTeacher, UnitCode: "JS-T01-S01"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ph := []string{"教师用户名", "教师姓名", "学籍号", "学生姓名"}
+	if im := runImport(t, c, c.staff, "pairings", dataio.ModeAllOrNothing, false, xlsx(t, ph, []string{"t1", "", rows[0][0], "甲"})); im.Created != 1 {
+		t.Fatalf("pairing: %+v %s", im, im.ErrorsJSON)
+	}
+	im = runImport(t, c, c.staff, "pairings", dataio.ModeGoodRows, false, xlsx(t, ph, []string{"t2", "", rows[0][0], "甲"}, []string{"t2", "", rows[1][0], "乙"}))
+	if im.Updated != 1 || im.Invalid != 1 || !strings.Contains(im.ChangeJSON, `"before":"t1","after":"t2"`) || !strings.Contains(im.ErrorsJSON, "not_registered") {
+		t.Fatalf("re-pairing: %+v %s %s", im, im.ChangeJSON, im.ErrorsJSON)
+	}
+	ps, err := c.st.Pairings(ctx, store.PairingFilter{})
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("pairings: %v %v", ps, err)
+	}
+	for _, p := range ps {
+		if (p.TeacherName == "t1") != (p.State == casework.PairingEnded) {
+			t.Errorf("pairing %+v", p)
+		}
+	}
+}
