@@ -14,6 +14,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/calendar"
 	"jiaofu/casework"
+	"jiaofu/identity"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -298,14 +299,8 @@ func checkStudent(req studentRequest) (store.Student, []*Error) {
 			fail(bad("id_card_no", "the birth date in the number does not match birth_date").because("id_card_birth_mismatch"))
 		}
 	}
-	switch {
-	case strings.HasPrefix(st.StudentNo, "G"):
-		if st.StudentNo[1:] != st.IDCardNo {
-			fail(bad("student_no", "a G number is G followed by the student's ID-card number").because("student_no_g"))
-		}
-	case strings.HasPrefix(st.StudentNo, "L") && len(st.StudentNo) > 1:
-	default:
-		fail(bad("student_no", "must be G + ID-card number, or L + a temporary number").because("student_no_format"))
+	if p := identity.CheckStudentNo(st.StudentNo, st.IDCardNo); p != nil {
+		fail(badValue("student_no", problemError(p)))
 	}
 	if st.UnitCode == "" {
 		fail(bad("unit_code", "required").because("required"))

@@ -78,25 +78,35 @@ func (s *Server) CreateDropoutCase(c *fiber.Ctx) error {
 	if e := LastAttended(req.LastAttendedOn); e != nil {
 		return e
 	}
-	if !MayOpenDropoutCase(a, st.UnitPath) {
-		return refused(workflows.CodeNotInScope, "", "only the student's school or township may open a dropout case")
-	}
-	wfID := workflows.DropoutWorkflowID(st.ID)
-	caseID := workflows.DropoutCaseID(wfID, caseSuffix())
-	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: strings.TrimSpace(req.Reason), LastAttendedOn: req.LastAttendedOn,
-		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.Duration("JIAOFU_DROPOUT_FIRST_CONTACT"), ReturnWindow: s.cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"),
-			HQWindow: s.cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"), Consolidation: s.cfg.Duration("JIAOFU_DROPOUT_CONSOLIDATION"), CloseApprovalDue: s.cfg.Duration("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE")},
-		HistoryEvents: s.cfg.HistoryEvents}
-	_, err = s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, casework.ProcessDropout, st.UnitCode, casework.DropoutOpen, true),
-		workflows.DropoutCase, in)
+	caseID, err := s.openDropoutCase(ctx, a, st, strings.TrimSpace(req.Reason), req.LastAttendedOn)
 	if err != nil {
-		if e := classify(err); e.Code == workflows.CodeDuplicate {
-			return refused(workflows.CodeDuplicate, "student_id", "student_id: %s already has an open dropout case", st.Name)
-		}
 		return err
 	}
 	return s.created(c, func() (any, error) { return s.store.DropoutCaseByID(ctx, caseID) },
 		fiber.Map{"id": caseID, "student_id": st.ID})
+}
+
+// openDropoutCase starts a student's case, the one start path of every dropout case (the form,
+// and a cross-check's suspect turned into a case), after the checks of its fields.
+func (s *Server) openDropoutCase(ctx context.Context, a access.Actor, st store.Student, reason, lastAttendedOn string) (string, error) {
+	if !MayOpenDropoutCase(a, st.UnitPath) {
+		return "", refused(workflows.CodeNotInScope, "", "only the student's school or township may open a dropout case")
+	}
+	wfID := workflows.DropoutWorkflowID(st.ID)
+	caseID := workflows.DropoutCaseID(wfID, caseSuffix())
+	in := workflows.DropoutInput{CaseID: caseID, StudentID: st.ID, Reason: reason, LastAttendedOn: lastAttendedOn,
+		OpenedBy: a, Timings: workflows.DropoutTimings{FirstContact: s.cfg.Duration("JIAOFU_DROPOUT_FIRST_CONTACT"), ReturnWindow: s.cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"),
+			HQWindow: s.cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"), Consolidation: s.cfg.Duration("JIAOFU_DROPOUT_CONSOLIDATION"), CloseApprovalDue: s.cfg.Duration("JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE")},
+		HistoryEvents: s.cfg.HistoryEvents}
+	_, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(wfID, casework.ProcessDropout, st.UnitCode, casework.DropoutOpen, true),
+		workflows.DropoutCase, in)
+	if err != nil {
+		if e := classify(err); e.Code == workflows.CodeDuplicate {
+			return "", refused(workflows.CodeDuplicate, "student_id", "student_id: %s already has an open dropout case", st.Name)
+		}
+		return "", err
+	}
+	return caseID, nil
 }
 
 // dropoutStateCounts tallies a ledger by state for township and county views.

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
+	"jiaofu/dataio"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -131,7 +132,11 @@ func classify(err error) *Error {
 		case fiber.StatusTooManyRequests:
 			code = "rate_limited"
 		case fiber.StatusRequestEntityTooLarge:
-			code = "too_large"
+			// Cut off as its header arrived: a JSON body above 1 MB, or an upload above even what
+			// an upload route reads (uploadReadLimit).
+			return (&Error{Status: fe.Code, Code: "too_large",
+				Message: fmt.Sprintf("the request is too large: a form or JSON body may have 1 MB, a spreadsheet %d MB", dataio.MaxFileBytes>>20)}).
+				because("too_large", "max_mb", "1")
 		}
 		return &Error{Status: fe.Code, Code: code, Message: fe.Message}
 	}

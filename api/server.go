@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,6 +38,7 @@ type Route struct {
 	Body    any    // request body example type, nil when none
 	Handler fiber.Handler
 	chain   []fiber.Handler
+	upload  bool // takes a file (AllowUploads); every other route's body is at most 1 MB
 }
 
 // New builds the API server.
@@ -48,10 +50,16 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger)
 
 // Mount registers every route on app (the console mounts its pages beside them).
 func (s *Server) Mount(app *fiber.App) {
+	var uploads []string
 	for _, r := range s.routes {
+		if r.upload {
+			prefix, _, _ := strings.Cut(r.Path, ":")
+			uploads = append(uploads, prefix)
+		}
 		handlers := append(append([]fiber.Handler{checkParams}, r.chain...), r.Handler)
 		app.Add(r.Method, r.Path, handlers...)
 	}
+	AllowUploads(app, uploads...)
 }
 
 // NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
@@ -70,7 +78,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		EnableIPValidation:      true,
 		AppName:                 "jiaofu",
 		ErrorHandler:            errorHandler(log),
-		BodyLimit:               1 << 20,
+		BodyLimit:               1 << 20, // a file upload's routes take more (AllowUploads)
 		ReadTimeout:             30 * time.Second,
 		WriteTimeout:            60 * time.Second,
 		DisableStartupMessage:   true,
@@ -148,7 +156,7 @@ func (s *Server) table() []Route {
 	for _, p := range casework.Processes {
 		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)
 	}
-	return routes
+	return append(routes, s.dataRoutes()...)
 }
 
 // route is one row of a route table.

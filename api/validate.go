@@ -12,12 +12,9 @@ import (
 	"unicode/utf8"
 
 	"jiaofu/calendar"
+	"jiaofu/identity"
 	"jiaofu/store"
 )
-
-var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-
-const idCardCheck = "10X98765432"
 
 // ruleError is a check's refusal of a value, before it is known which field the value is: the
 // English message, and the reason (and values, as key, value pairs) a client words it by.
@@ -47,25 +44,17 @@ func badValue(field string, err error) *Error {
 }
 
 // ValidIDCard checks an 18-character resident ID number: digits, a real birth date, and the
-// GB 11643 check character.
+// GB 11643 check character (identity.CheckIDCard, which the imports apply too).
 func ValidIDCard(id string) error {
-	if len(id) != 18 {
-		return broken("id_card_length", nil, "must have 18 characters")
-	}
-	sum := 0
-	for i := 0; i < 17; i++ {
-		if id[i] < '0' || id[i] > '9' {
-			return broken("id_card_digits", []string{"position", strconv.Itoa(i + 1)}, "character %d must be a digit", i+1)
-		}
-		sum += int(id[i]-'0') * idCardWeights[i]
-	}
-	if _, err := time.Parse("20060102", id[6:14]); err != nil {
-		return broken("id_card_birth_date", nil, "characters 7–14 must be a real birth date")
-	}
-	if want := idCardCheck[sum%11]; strings.ToUpper(id[17:]) != string(want) {
-		return broken("id_card_check", nil, "check character is wrong (GB 11643)")
+	if p := identity.CheckIDCard(id); p != nil {
+		return problemError(p)
 	}
 	return nil
+}
+
+// problemError is an identity rule's refusal as a ruleError (badValue names its field).
+func problemError(p *identity.Problem) error {
+	return &ruleError{msg: p.Msg, reason: p.Reason, kv: p.KV}
 }
 
 var termRe = regexp.MustCompile(`^(\d{4})-(\d{4})-([12])$`)

@@ -114,6 +114,7 @@ func Mount(app *fiber.App, srv *api.Server, cfg config.Config) *Console {
 	r := &router{con: con}
 	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusFound) })
 	app.Get("/console/static/:name", con.static)
+	api.AllowUploads(app, "/console/imports") // the import form's file (console/dataio.go)
 	r.routesCore()
 	for _, m := range modules {
 		if m.Routes != nil {
@@ -254,7 +255,6 @@ type apiError struct {
 	Message string            `json:"message"`
 	Field   string            `json:"field"`
 	Params  map[string]string `json:"params"`
-	Raw     []byte            `json:"-"` // the whole answer (an import's row errors beside the error)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -263,19 +263,36 @@ func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.
 // and decodes a successful JSON answer into out. A 202 (accepted, still being written) decodes
 // nothing and returns accepted=true.
 func (q *req) call(method, target string, body, out any) (status int, err error) {
-	var raw []byte
+	var b []byte
+	ctype := ""
 	if body != nil {
-		if raw, err = json.Marshal(body); err != nil {
+		if b, err = json.Marshal(body); err != nil {
 			return 0, err
 		}
+		ctype = fiber.MIMEApplicationJSON
 	}
-	status, _, err = q.send(method, target, fiber.MIMEApplicationJSON, raw, out)
-	return status, err
+	status, resp, err := q.callRaw(method, target, ctype, b)
+	if err != nil || status < 200 || status >= 300 {
+		return status, err
+	}
+	if status != fiber.StatusAccepted && out != nil && len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return status, fmt.Errorf("console: decode %s %s: %w", method, target, err)
+		}
+	}
+	return status, nil
 }
 
-// send is call with a body of any type (a multipart upload), answering the raw body too (a
-// download) when the status is a success.
-func (q *req) send(method, target, contentType string, body []byte, out any) (status int, answer []byte, err error) {
+// rawAnswer is an API answer as it is (a workbook, say).
+type rawAnswer struct {
+	ContentType, Disposition string
+	Body                     []byte
+}
+
+// callRaw sends a body of any type (a JSON object, a multipart form with a file) to the API's
+// route, in memory, as the session's user, and returns the answer as it is; an error answer is
+// returned as an *apiError.
+func (q *req) callRaw(method, target, contentType string, body []byte) (status int, resp rawAnswer, err error) {
 	con := q.con
 	con.once.Do(func() { con.handler = con.app.Handler() })
 	var fr fasthttp.Request
@@ -288,7 +305,7 @@ func (q *req) send(method, target, contentType string, body []byte, out any) (st
 	if q.token != "" {
 		fr.Header.Set(fiber.HeaderAuthorization, "Bearer "+q.token)
 	}
-	if body != nil {
+	if contentType != "" {
 		fr.Header.SetContentType(contentType)
 		fr.SetBody(body)
 	}
@@ -297,22 +314,17 @@ func (q *req) send(method, target, contentType string, body []byte, out any) (st
 	rc.Init(&fr, remote, nil)
 	con.handler(&rc)
 	status = rc.Response.StatusCode()
-	raw := rc.Response.Body()
+	resp = rawAnswer{ContentType: string(rc.Response.Header.ContentType()), Disposition: string(rc.Response.Header.Peek(fiber.HeaderContentDisposition)),
+		Body: append([]byte(nil), rc.Response.Body()...)}
 	if status >= 200 && status < 300 {
-		if status != fiber.StatusAccepted && out != nil && len(raw) > 0 {
-			if err := json.Unmarshal(raw, out); err != nil {
-				return status, nil, fmt.Errorf("console: decode %s %s: %w", method, target, err)
-			}
-		}
-		return status, append([]byte(nil), raw...), nil
+		return status, resp, nil
 	}
 	var env struct{ Error apiError }
-	if err := json.Unmarshal(raw, &env); err != nil || env.Error.Code == "" {
-		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(raw))}
+	if err := json.Unmarshal(resp.Body, &env); err != nil || env.Error.Code == "" {
+		env.Error = apiError{Code: "internal", Message: strings.TrimSpace(string(resp.Body))}
 	}
 	env.Error.Status = status
-	env.Error.Raw = append([]byte(nil), raw...)
-	return status, nil, &env.Error
+	return status, resp, &env.Error
 }
 
 // get reads an API route into out.

@@ -295,17 +295,18 @@ func importPlanTasks(q *req) error {
 		Created []string              `json:"created"`
 		Already int                   `json:"already_on_list"`
 	}
-	_, _, err = q.send(fiber.MethodPost, "/api/v1/plans/"+url.PathEscape(id)+"/tasks/import", w.FormDataContentType(), buf.Bytes(), &out)
+	_, resp, err := q.callRaw(fiber.MethodPost, "/api/v1/plans/"+url.PathEscape(id)+"/tasks/import", w.FormDataContentType(), buf.Bytes())
 	if err != nil {
-		var ae *apiError
+		// The refusal's body lists the rows beside the error.
 		var rows struct {
 			RowErrors []api.RowError `json:"row_errors"`
 		}
-		if asAPI(err, &ae) && len(ae.Raw) > 0 {
-			_ = json.Unmarshal(ae.Raw, &rows)
-		}
+		_ = json.Unmarshal(resp.Body, &rows)
 		status := f.failed(err)
 		return q.planPage(id, f, rows.RowErrors, nil, status)
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return q.fail(err)
 	}
 	if dry {
 		f.Banner = &uiError{Message: "检查通过：共 " + itoa(out.Count) + " 项任务，可以导入。"}
@@ -395,13 +396,13 @@ func planReportPage(q *req) error {
 }
 
 func planReportXLSX(q *req) error {
-	_, body, err := q.send(fiber.MethodGet, "/api/v1/plans/"+url.PathEscape(q.c.Params("id"))+"/report?format=xlsx", "", nil, nil)
+	_, resp, err := q.callRaw(fiber.MethodGet, "/api/v1/plans/"+url.PathEscape(q.c.Params("id"))+"/report?format=xlsx", "", nil)
 	if err != nil {
 		return q.fail(err)
 	}
 	q.c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 	q.c.Set(fiber.HeaderContentDisposition, `attachment; filename="plan-report.xlsx"`)
-	return q.c.Send(body)
+	return q.c.Send(resp.Body)
 }
 
 type contactsView struct {

@@ -4,7 +4,8 @@
 // expanded per dialect, so the tables and columns are the same on SQLite and PostgreSQL.
 // {{PATTERN_OPS}} after an indexed text column lets PostgreSQL use the index for byte-order
 // prefix ranges (~>=~, ~<~: the store's unit-path scopes) and prefix LIKEs under any collation
-// (text_pattern_ops); SQLite has no operator classes and drops it.
+// (text_pattern_ops); SQLite has no operator classes and drops it. {{BYTES}} is a column of raw
+// bytes (an uploaded file).
 package schema
 
 import (
@@ -34,9 +35,9 @@ const (
 
 var tokens = map[Dialect][]string{
 	Postgres: {"{{TIME}}", "TIMESTAMPTZ", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "TRUE", "{{FALSE}}", "FALSE",
-		"{{SERIAL}}", "BIGSERIAL PRIMARY KEY", "{{PATTERN_OPS}}", "text_pattern_ops"},
+		"{{SERIAL}}", "BIGSERIAL PRIMARY KEY", "{{PATTERN_OPS}}", "text_pattern_ops", "{{BYTES}}", "BYTEA"},
 	SQLite: {"{{TIME}}", "DATETIME", "{{BOOL}}", "BOOLEAN", "{{TRUE}}", "1", "{{FALSE}}", "0",
-		"{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{PATTERN_OPS}}", ""},
+		"{{SERIAL}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{PATTERN_OPS}}", "", "{{BYTES}}", "BLOB"},
 }
 
 // Files returns the migrations expanded for d.

@@ -18,8 +18,14 @@ var processWorkflows = map[string][]any{}
 
 func registerWorkflows(process string, wfs ...any) { processWorkflows[process] = wfs }
 
-// Workflows lists the workflows of every process of the registry (casework.Processes), for the
-// worker; a process without any is a programming error that stops the worker at its start.
+// serviceWorkflows are workflows of the service that belong to no process (an import's job).
+var serviceWorkflows []any
+
+func registerServiceWorkflows(wfs ...any) { serviceWorkflows = append(serviceWorkflows, wfs...) }
+
+// Workflows lists the workflows of every process of the registry (casework.Processes) and the
+// service's own, for the worker; a process without any is a programming error that stops the
+// worker at its start.
 func Workflows() []any {
 	var out []any
 	for _, p := range casework.Processes {
@@ -29,7 +35,7 @@ func Workflows() []any {
 		}
 		out = append(out, wfs...)
 	}
-	return out
+	return append(out, serviceWorkflows...)
 }
 
 // Search attributes registered in the namespace so operators can find cases in the Temporal UI.
