@@ -23,11 +23,14 @@ const (
 	RoleSupervision      = "supervision"
 	RoleBureauLeader     = "bureau_leader"
 	RoleAdmin            = "admin"
+	// RoleFundsCenter is the funds center (经费中心): it records the hardship fund's donations and
+	// pays its grants.
+	RoleFundsCenter = "funds_center"
 )
 
 // Roles lists every valid role.
 var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
-	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin}
+	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin, RoleFundsCenter}
 
 // Task states.
 const (
