@@ -13,7 +13,8 @@ import (
 )
 
 // DutyMapProcesses are the processes the progress map counts, in its column order.
-var DutyMapProcesses = []string{casework.ProcessSendHome, casework.ProcessPairing, casework.ProcessInspection, casework.ProcessDropout, casework.ProcessSubsidy}
+var DutyMapProcesses = []string{casework.ProcessSendHome, casework.ProcessPairing, casework.ProcessInspection, casework.ProcessDropout, casework.ProcessSubsidy,
+	casework.ProcessHardship}
 
 // DutyMapRow is one unit of the progress map: its duties and its subtree's, per process.
 type DutyMapRow struct {
