@@ -48,6 +48,7 @@ func hardshipRoutes(s *Server) []Route {
 		r("POST", "/api/v1/hardship/grants", "Apply for a hardship grant for a student of the caller's school", "school_staff", GrantRequest{}, s.CreateGrant, login),
 		r("GET", "/api/v1/hardship/grants", "Hardship grants in the caller's scope, newest first (?state=)", "login", nil, s.ListGrants, login),
 		r("GET", "/api/v1/hardship/grants/:id", "A grant with the student's stacked benefits this school year (the decision screen), tasks and timeline", "login", nil, s.GetGrant, login),
+		r("POST", "/api/v1/hardship/grants/:id/withdraw", "Withdraw one's own grant (撤回) while its open step has not been taken up; an approved grant gives its reservation back", "the applicant", commentRequest{}, s.WithdrawGrant, login),
 		r("GET", "/public/hardship/disclosures", "The fund's public disclosure of a month (?period=YYYY-MM): donations, reversals, grants paid (masked), opening and closing balance", "", nil, s.HardshipDisclosure),
 	}
 }
@@ -567,6 +568,43 @@ func (s *Server) GrantDetailOf(ctx context.Context, a access.Actor, id string) (
 		return GrantDetail{}, err
 	}
 	return s.grantDetail(ctx, a, g)
+}
+
+// WithdrawGrant withdraws the caller's own grant (撤回) through its open task's withdraw action:
+// the county's steps are not in a school's inbox, so the applicant withdraws from the grant. The
+// workflow refuses anyone but the applicant, and a step someone has taken up.
+func (s *Server) WithdrawGrant(c *fiber.Ctx) error {
+	var req commentRequest
+	if len(c.Body()) > 0 {
+		if err := parseBody(c, &req); err != nil {
+			return err
+		}
+	}
+	ctx, a := c.UserContext(), actor(c)
+	g, err := s.store.GrantByID(ctx, c.Params("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !a.Sees(g.UnitPath)) {
+		return notFound("hardship grant")
+	} else if err != nil {
+		return err
+	}
+	ts, err := s.store.TasksOfCase(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ts, func(t casework.Task) bool { return t.State == casework.TaskOpen })
+	if i < 0 {
+		return refused(workflows.CodeTaskNotOpen, "", "grant %s is %s: nothing is left to withdraw", g.ID, g.State).because("case_closed")
+	}
+	res, err := s.update(ctx, ts[i].WorkflowID, workflows.TaskActionUpdate, workflows.TaskAction{TaskID: ts[i].ID, Action: workflows.ActionWithdraw,
+		Comment: req.Comment, Actor: a})
+	if err != nil {
+		return err
+	}
+	var out workflows.TaskActionResult
+	if err := res.Get(&out); err != nil {
+		return err
+	}
+	return c.JSON(out)
 }
 
 // checkHardshipPayment checks a payment against the admin's list of disbursement channels (the

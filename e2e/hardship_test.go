@@ -484,3 +484,100 @@ func TestHardshipPayDueReachesSupervision(t *testing.T) {
 		t.Fatalf("after the late payment: %+v", f)
 	}
 }
+
+// TestRecordHardship records, from today's code, histories of the hardship fund's main paths, so
+// that a later change of HardshipGrant is proven against grants that ran or are running under
+// this code (workflows.TestReplayRecordedHistories). Each subtest asserts what it records through
+// the API; without JIAOFU_RECORD_HISTORIES they are ordinary tests.
+func TestRecordHardship(t *testing.T) {
+	// hardship_three_tiers_disbursed: 6,000 yuan: verified, approved by the aid center, the PA
+	// office and a bureau leader (who reserves), paid.
+	t.Run("three_tiers_disbursed", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+		donation(t, funds, "某公司", 10_000_00, "R-1", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
+			map[string]string{"channel": "一卡通", "reference": "YKT-R-1"})
+		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
+		if len(d.Grant.Approvers) != 3 {
+			t.Errorf("approvers: %v", d.Grant.Approvers)
+		}
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_three_tiers_disbursed")
+	})
+	// hardship_short_then_paid_late: the final approval finds the fund short (refused
+	// insufficient_funds, the grant waits); a donation comes in, the approval goes through; the
+	// payment is late, so the pay deadline reaches the supervision office; then it is paid.
+	t.Run("short_then_paid_late", func(t *testing.T) {
+		cfg := hardshipConfig(t)
+		cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", mustSpec(t, "2s"))
+		svc := startService(t, cfg)
+		anon := newClient(t, svc)
+		funds, staff, head, aid, jcs := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("jcs01")
+		donation(t, funds, "某公司", 500_00, "R-2", false)
+		g := applyGrant(t, staff, staff.studentOf("李梅").ID, 1200_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		tk := aid.waitTask(casework.KindHardshipApproval, g.ID)
+		aid.expectReason("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, 409, "amount_fen", "",
+			"amount_fen", "120000", "available_fen", "50000")
+		staff.waitGrant(g.ID, casework.GrantInsufficientFunds)
+		donation(t, funds, "某个人", 1000_00, "R-3", false)
+		complete(t, aid, tk.ID, "approve", nil)
+		staff.waitGrant(g.ID, casework.GrantApproved)
+		var esc struct{ Items []store.Escalation }
+		eventually(t, 30*time.Second, func() bool {
+			jcs.do("GET", "/api/v1/escalations?process=hardship&case_id="+g.ID, nil, &esc)
+			return len(esc.Items) == 1
+		}, "the pay deadline's escalation")
+		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
+			map[string]string{"channel": "一卡通", "reference": "YKT-R-2"})
+		staff.waitGrant(g.ID, casework.GrantDisbursed)
+		requireBooks(t, svc, funds.fund())
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_short_then_paid_late")
+	})
+	// hardship_withdrawn_after_approval: approved (reserved), then withdrawn by its applicant
+	// before the funds center took it up: the reservation goes back.
+	t.Run("withdrawn_after_approval", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01")
+		donation(t, funds, "某公司", 5000_00, "R-4", false)
+		g := applyGrant(t, staff, staff.studentOf("张小三").ID, 1000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		funds.waitTask(casework.KindHardshipDisbursement, g.ID)
+		// Only the applicant withdraws, from the grant (the county's step is not in a school's inbox).
+		head.expectCode("POST", "/api/v1/hardship/grants/"+g.ID+"/withdraw", map[string]string{"comment": "x"}, 403, "not_candidate", "")
+		staff.ok("POST", "/api/v1/hardship/grants/"+g.ID+"/withdraw", map[string]string{"comment": "学生已获其他救助"})
+		staff.expectCode("POST", "/api/v1/hardship/grants/"+g.ID+"/withdraw", nil, 409, "task_not_open", "")
+		staff.waitGrant(g.ID, casework.GrantWithdrawn)
+		if f := funds.fund(); f.ReservedFen != 0 || f.AvailableFen != 5000_00 {
+			t.Errorf("after the withdrawal: %+v", f)
+		}
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_withdrawn_after_approval")
+	})
+	// hardship_open_awaiting_payment: approved and reserved, still waiting for its payment (and
+	// its deadline still ahead): a grant running when the code changes.
+	t.Run("open_awaiting_payment", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01")
+		donation(t, funds, "某公司", 5000_00, "R-5", false)
+		g := applyGrant(t, staff, staff.studentOf("王二小").ID, 2500_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		funds.waitTask(casework.KindHardshipDisbursement, g.ID)
+		staff.waitGrant(g.ID, casework.GrantApproved)
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_open_awaiting_payment")
+	})
+}
