@@ -199,6 +199,18 @@ func hardshipEndToEnd(t *testing.T, cfg config.Config) {
 		"fields": map[string]string{"channel": "现金", "reference": "P-1"}}, 400, "fields.channel", "unknown_channel")
 	complete(t, funds, pay.ID, "disburse", map[string]string{"channel": "一卡通", "reference": "YKT-20261206-01"})
 	d = staff.waitGrant(g.ID, casework.GrantDisbursed)
+	// The duty map counts the school's grants: this one paid, none pending.
+	var dm struct {
+		Rows []struct {
+			UnitCode  string `json:"unit_code"`
+			Processes map[string]struct{ Open, Done, Overdue int }
+		}
+	}
+	if code := anon.as("leader01").do("GET", "/api/v1/reports/duty-map?unit=JS-T01-S01", nil, &dm); code != 200 || len(dm.Rows) == 0 {
+		t.Fatalf("duty map: %d %+v", code, dm)
+	} else if h := dm.Rows[0].Processes[casework.ProcessHardship]; h.Done != 1 || h.Open != 0 {
+		t.Errorf("the duty map's hardship grants at the school: %+v", h)
+	}
 	f := funds.fund()
 	requireBooks(t, svc, f)
 	if f.BalanceFen != 37_500_00 || f.ReservedFen != 0 || len(f.Entries) != 4 {
