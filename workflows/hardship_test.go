@@ -64,10 +64,18 @@ func (f *fundFake) actions() []string {
 }
 
 func newGrantEnv(t *testing.T, available int64) (*testsuite.TestWorkflowEnvironment, *kittest.Harness, *fundFake) {
+	return newGrantEnvWith(t, available, nil)
+}
+
+// newGrantEnvWith is newGrantEnv with mocks of first calls registered before the harness's.
+func newGrantEnvWith(t *testing.T, available int64, first func(env *testsuite.TestWorkflowEnvironment)) (*testsuite.TestWorkflowEnvironment, *kittest.Harness, *fundFake) {
 	env := newTestEnv()
 	env.SetTestTimeout(time.Minute)
 	env.SetStartTime(t0)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: grantID, TaskQueue: workflows.TaskQueue})
+	if first != nil {
+		first(env)
+	}
 	h := kittest.New(env)
 	h.Units = map[string]string{schoolCode: schoolPath, countyCode: countyPath}
 	h.SetLadder(casework.DefaultLadderKind, kittest.Rung{After: 0, Target: casework.TargetRemind})
@@ -431,4 +439,46 @@ func mustDue(t *testing.T, spec string, from time.Time) time.Time {
 	s, err := calendar.ParseSpec(spec)
 	require.NoError(t, err)
 	return s.Due(calendar.Default(), from)
+}
+
+// TestHardshipApprovedTheMomentItShows: an approver who acts the instant the final tier's task
+// shows in the inbox, before the workflow has heard that the task is projected (here: while
+// ProjectOpenTask is still running), still reserves: the final tier is known by the task, not by
+// an id noted after opening it. Found by jiaofu simulate, where such an approval went through
+// without a reservation and the payment then failed.
+func TestHardshipApprovedTheMomentItShows(t *testing.T) {
+	var mu sync.Mutex
+	var acts []*kittest.Action
+	var h *kittest.Harness
+	var a *activities.Activities
+	env, hh, f := newGrantEnvWith(t, 10_000_00, func(env *testsuite.TestWorkflowEnvironment) {
+		// Registered before the harness's, so it is the one the workflow's projections reach: each
+		// task is decided from inside its own projection, before the activity answers.
+		env.OnActivity(a.ProjectOpenTask, mock.Anything, mock.Anything).Return(func(_ context.Context, p activities.ProjectTaskInput) error {
+			by := map[string]access.Actor{casework.KindHardshipVerification: leader1, casework.KindHardshipApproval: aid1,
+				casework.KindHardshipDisbursement: funds1}[p.Task.Spec.Kind]
+			done := make(chan struct{})
+			env.RegisterDelayedCallback(func() {
+				act := workflows.TaskAction{TaskID: p.Task.ID, Action: workflows.ActionComplete, Outcome: casework.OutcomeApprove, Actor: by}
+				if by.UserID == funds1.UserID {
+					act.Outcome, act.Fields = casework.OutcomeDisburse, map[string]string{workflows.FieldChannel: "一卡通", workflows.FieldReference: "P-1"}
+				}
+				mu.Lock()
+				acts = append(acts, h.Act(t, act))
+				mu.Unlock()
+				close(done)
+			}, 0)
+			<-done
+			return nil
+		})
+	})
+	h = hh
+	res := runGrant(t, env, grantInput(t, 1800))
+	require.Len(t, acts, 3)
+	for _, act := range acts {
+		act.RequireDone(t)
+	}
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Len(t, f.reserves, 1, "the approval reserved")
+	require.Len(t, f.paid, 1)
 }

@@ -161,7 +161,7 @@ type Tasks struct {
 	// checks are the processes' own rules for completing a task of a kind (Check).
 	checks map[string]func(TaskAction) error
 	// before are the processes' own steps run as a task of a kind is completed (Before).
-	before map[string]func(workflow.Context, TaskAction) error
+	before map[string]BeforeStep
 }
 
 // ErrContinueAsNew is what Run returns, with its task still open, when the case's history has
@@ -457,15 +457,21 @@ func (t *Tasks) Check(kind string, rule func(TaskAction) error) {
 	t.checks[kind] = rule
 }
 
+// BeforeStep is a process's step inside a completion of a task whose spec is given (Before).
+// It must decide from the spec and the action, not from what the process noted after opening
+// the task: a person may complete a task the moment it shows in the inbox, before Open has
+// returned to the process.
+type BeforeStep func(ctx workflow.Context, task activities.TaskSpec, a TaskAction) error
+
 // Before adds a process's own step to every completion of a task of kind: the Update's handler
 // runs it once the completion passed the validator and before the decision is recorded, so the
 // step may run activities (the hardship fund's final approval reserves the grant's amount) and
 // refuse the completion with its error, the task staying open. While it runs, every other
 // action on the task is refused (wrong_state, reason deciding), so exactly one completion is
 // ever in its step. Like Check, a process adds a step only where the histories it replays ran it.
-func (t *Tasks) Before(kind string, step func(ctx workflow.Context, a TaskAction) error) {
+func (t *Tasks) Before(kind string, step BeforeStep) {
 	if t.before == nil {
-		t.before = map[string]func(workflow.Context, TaskAction) error{}
+		t.before = map[string]BeforeStep{}
 	}
 	t.before[kind] = step
 }
@@ -505,7 +511,7 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	}
 	if step := t.before[task.Spec.Kind]; step != nil && a.Action == ActionComplete {
 		task.deciding = true
-		err := step(ctx, a)
+		err := step(ctx, task.Spec, a)
 		task.deciding = false
 		if err != nil {
 			return TaskActionResult{}, err
