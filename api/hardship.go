@@ -595,16 +595,7 @@ func (s *Server) WithdrawGrant(c *fiber.Ctx) error {
 	if i < 0 {
 		return refused(workflows.CodeTaskNotOpen, "", "grant %s is %s: nothing is left to withdraw", g.ID, g.State).because("case_closed")
 	}
-	res, err := s.update(ctx, ts[i].WorkflowID, workflows.TaskActionUpdate, workflows.TaskAction{TaskID: ts[i].ID, Action: workflows.ActionWithdraw,
-		Comment: req.Comment, Actor: a})
-	if err != nil {
-		return err
-	}
-	var out workflows.TaskActionResult
-	if err := res.Get(&out); err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return s.sendTaskAction(c, ts[i].WorkflowID, workflows.TaskAction{TaskID: ts[i].ID, Action: workflows.ActionWithdraw, Comment: req.Comment, Actor: a})
 }
 
 // checkHardshipPayment checks a payment against the admin's list of disbursement channels (the
@@ -617,13 +608,8 @@ func (s *Server) checkHardshipPayment(c *fiber.Ctx, t casework.Task, action *wor
 	if channel == "" {
 		return bad("fields.channel", "required").because("required")
 	}
-	names, err := s.store.DisbursementChannels(c.UserContext())
-	if err != nil {
+	if err := s.knownChannel(c.UserContext(), "fields.channel", channel); err != nil {
 		return err
-	}
-	if !slices.Contains(names, channel) {
-		return bad("fields.channel", "%s is not a disbursement channel; choose one of %s (an administrator keeps the list)",
-			quote(channel), strings.Join(names, ", ")).because("unknown_channel", "channels", strings.Join(names, "、"))
 	}
 	if e := Required("fields.reference", action.Fields[workflows.FieldReference]); e != nil {
 		return e

@@ -218,7 +218,13 @@ func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check fun
 		}
 	}
 	action.TaskID, action.Actor = t.ID, actor(c)
-	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)
+	return s.sendTaskAction(c, t.WorkflowID, action)
+}
+
+// sendTaskAction sends a task action to its case's workflow (the one task-action Update) and
+// answers with what the task looks like after it.
+func (s *Server) sendTaskAction(c *fiber.Ctx, workflowID string, action workflows.TaskAction) error {
+	res, err := s.update(c.UserContext(), workflowID, workflows.TaskActionUpdate, action)
 	if err != nil {
 		return err
 	}

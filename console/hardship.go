@@ -130,11 +130,28 @@ func (q *req) grantForm(f *form, status int) error {
 	if v.Students, _, err = q.studentOptions(api.MayApplyHardship); err != nil {
 		return q.fail(err)
 	}
-	v.Kinds = []option{{"", "请选择困难类型"}}
-	for _, k := range casework.HardshipKinds {
-		v.Kinds = append(v.Kinds, option{k.Name, k.Label})
-	}
+	v.Kinds = labelOptions("请选择困难类型", casework.HardshipKinds)
 	return q.render(status, "hardship_grant_new", "申请特困救助", v, f)
+}
+
+// labelOptions are a select's choices of fixed values, after a prompt.
+func labelOptions(prompt string, ls []casework.Label) []option {
+	out := []option{{"", prompt}}
+	for _, l := range ls {
+		out = append(out, option{l.Name, l.Label})
+	}
+	return out
+}
+
+// checkedWithAmount records on f every field's refusal (errs, the API's own checks) and, when
+// the amount typed is not yuan (ok false), the amount's own in place of the API's; it reports
+// whether any failed: then the request is not sent.
+func checkedWithAmount(f *form, errs []*api.Error, ok bool) bool {
+	if !ok {
+		f.failed(errorf("amount", "yuan_format", "not an amount in yuan such as 500.00"))
+		errs = dropField(errs, "amount_fen")
+	}
+	return f.checked(errs) || !ok
 }
 
 func createGrant(q *req) error {
@@ -145,11 +162,7 @@ func createGrant(q *req) error {
 	if e := api.Required("student_id", req.StudentID); e != nil {
 		errs = append([]*api.Error{e}, errs...)
 	}
-	if !ok {
-		f.failed(errorf("amount", "yuan_format", "not an amount in yuan such as 500.00"))
-		errs = dropField(errs, "amount_fen")
-	}
-	if f.checked(errs) || !ok {
+	if checkedWithAmount(f, errs, ok) {
 		return q.grantForm(f, fiber.StatusBadRequest)
 	}
 	var g api.GrantView
@@ -238,10 +251,7 @@ func (q *req) fundPage(f *form, failedID string, failed *form, status int) error
 			v.Donations = append(v.Donations, d)
 		}
 	}
-	v.Kinds = []option{{"", "请选择"}}
-	for _, k := range casework.DonorKinds {
-		v.Kinds = append(v.Kinds, option{k.Name, k.Label})
-	}
+	v.Kinds = labelOptions("请选择", casework.DonorKinds)
 	return q.render(status, "hardship_fund", "特困学生救助基金", v, f)
 }
 
@@ -250,12 +260,7 @@ func recordDonation(q *req) error {
 	fen, ok := fenOf(f.V("amount"))
 	req := api.DonationRequest{Donor: f.V("donor"), DonorKind: f.V("donor_kind"), AmountFen: fen, ReceivedOn: f.V("received_on"),
 		Reference: f.V("reference"), Anonymous: f.Checked("anonymous")}
-	errs := api.DonationErrors(req)
-	if !ok {
-		f.failed(errorf("amount", "yuan_format", "not an amount in yuan such as 500.00"))
-		errs = dropField(errs, "amount_fen")
-	}
-	if f.checked(errs) || !ok {
+	if checkedWithAmount(f, api.DonationErrors(req), ok) {
 		return q.fundPage(f, "", nil, fiber.StatusBadRequest)
 	}
 	var d store.Donation
