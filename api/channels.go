@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,18 +63,27 @@ func (s *Server) checkSignoffChannel(c *fiber.Ctx, t casework.Task, action *work
 	if channel == "" {
 		channel = workflows.DefaultChannel
 	}
-	names, err := s.store.DisbursementChannels(c.UserContext())
-	if err != nil {
+	if err := s.knownChannel(c.UserContext(), "fields.channel", channel); err != nil {
 		return err
-	}
-	if !slices.Contains(names, channel) {
-		return bad("fields.channel", "%s is not a disbursement channel; choose one of %s (an administrator keeps the list)",
-			quote(channel), strings.Join(names, ", ")).because("unknown_channel", "channels", strings.Join(names, "、"))
 	}
 	if action.Fields == nil {
 		action.Fields = map[string]string{}
 	}
 	action.Fields["channel"] = channel
+	return nil
+}
+
+// knownChannel refuses a channel that is not on the admin's list of disbursement channels,
+// naming field: a payment's channel is the record of how money was paid.
+func (s *Server) knownChannel(ctx context.Context, field, channel string) error {
+	names, err := s.store.DisbursementChannels(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, channel) {
+		return bad(field, "%s is not a disbursement channel; choose one of %s (an administrator keeps the list)",
+			quote(channel), strings.Join(names, ", ")).because("unknown_channel", "channels", strings.Join(names, "、"))
+	}
 	return nil
 }
 

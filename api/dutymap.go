@@ -16,7 +16,8 @@ import (
 // The work plan's are three columns: its tasks ("plan", at their lead sections), the monthly 包保
 // contacts ("contact", at the units owed one) and the schools' term duties ("school_duty").
 var DutyMapProcesses = []string{casework.ProcessSendHome, casework.ProcessPairing, casework.ProcessInspection, casework.ProcessDropout,
-	casework.ProcessSubsidy, casework.ProcessPlan, "contact", "school_duty"}
+	casework.ProcessSubsidy, casework.ProcessPlan, "contact", "school_duty",
+	casework.ProcessHardship}
 
 // DutyMapRow is one unit of the progress map: its duties and its subtree's, per process.
 type DutyMapRow struct {

@@ -39,6 +39,7 @@ var refusalStatus = map[string]int{
 	workflows.CodeWrongState:         fiber.StatusConflict,
 	workflows.CodePublicityEnded:     fiber.StatusConflict,
 	workflows.CodeDuplicate:          fiber.StatusConflict,
+	workflows.CodeInsufficientFunds:  fiber.StatusConflict,
 	workflows.CodeOutcomeNotAllowed:  fiber.StatusBadRequest,
 	workflows.CodeInvalid:            fiber.StatusBadRequest,
 	workflows.CodeRateLimited:        fiber.StatusTooManyRequests,

@@ -195,6 +195,13 @@ func parseBody(c *fiber.Ctx, dst any) error {
 			if field == "" {
 				field = "body"
 			}
+			if n, ok := strings.CutPrefix(ute.Value, "number "); ok && isInteger(ute.Type) {
+				// A number where a whole one goes (amounts are whole fen): say which rule it breaks.
+				if strings.ContainsAny(n, ".eE") {
+					return bad(field, "must be a whole number, without a fraction (%s)", n).because("whole_number")
+				}
+				return bad(field, "%s is far too large", n).because("number_too_large")
+			}
 			return bad(field, "must be %s", kindWords(ute.Type)).because("json_type")
 		}
 		if f, ok := unknownField(err); ok {
@@ -206,6 +213,18 @@ func parseBody(c *fiber.Ctx, dst any) error {
 		return bad("body", "must be one JSON object, with nothing after it").because("json")
 	}
 	return checkInput(dst)
+}
+
+func isInteger(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 // kindWords names what a field must be in a clerk's words, not Go's.

@@ -113,7 +113,23 @@ func (s *Server) CompleteTask(c *fiber.Ctx) error {
 		return bad("outcome", "required").because("required")
 	}
 	return s.actChecked(c, workflows.TaskAction{Action: workflows.ActionComplete, Outcome: req.Outcome, Comment: req.Comment, Fields: req.Fields},
-		s.checkSignoffChannel)
+		s.checkCompletion)
+}
+
+// completionChecks are the processes' checks of a completion against the store, by task kind,
+// registered from each process's file: the rules a workflow's validator cannot read (the admin's
+// list of disbursement channels).
+var completionChecks = map[string]func(s *Server, c *fiber.Ctx, t casework.Task, action *workflows.TaskAction) error{}
+
+// checkCompletion runs the subsidy sign-off's channel check and the task kind's own.
+func (s *Server) checkCompletion(c *fiber.Ctx, t casework.Task, action *workflows.TaskAction) error {
+	if err := s.checkSignoffChannel(c, t, action); err != nil {
+		return err
+	}
+	if check := completionChecks[t.Kind]; check != nil {
+		return check(s, c, t, action)
+	}
+	return nil
 }
 
 // ReturnTask is completion with the outcome "return", for tasks that allow it (退回).
@@ -202,7 +218,13 @@ func (s *Server) actChecked(c *fiber.Ctx, action workflows.TaskAction, check fun
 		}
 	}
 	action.TaskID, action.Actor = t.ID, actor(c)
-	res, err := s.update(c.UserContext(), t.WorkflowID, workflows.TaskActionUpdate, action)
+	return s.sendTaskAction(c, t.WorkflowID, action)
+}
+
+// sendTaskAction sends a task action to its case's workflow (the one task-action Update) and
+// answers with what the task looks like after it.
+func (s *Server) sendTaskAction(c *fiber.Ctx, workflowID string, action workflows.TaskAction) error {
+	res, err := s.update(c.UserContext(), workflowID, workflows.TaskActionUpdate, action)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ type Setting struct {
 }
 
 // Processes is every process jiaofu runs, in the order the console lists them.
-var Processes = []Process{Subsidy, Dropout, Inspection, SendHome, Pairing, Plan}
+var Processes = []Process{Subsidy, Dropout, Inspection, SendHome, Pairing, Plan, Hardship}
 
 // DefaultLadderKind is the ladder of a task kind that has none of its own.
 const DefaultLadderKind = "default"

@@ -26,11 +26,14 @@ const (
 	// RoleSectionStaff: the staff of a bureau section (股室工作人员) for the plan's duties of their
 	// section; unlike the sections' business roles it reaches its own section only (access.Role.Scope).
 	RoleSectionStaff = "section_staff"
+	// RoleFundsCenter is the funds center (经费中心): it records the hardship fund's donations and
+	// pays its grants.
+	RoleFundsCenter = "funds_center"
 )
 
 // Roles lists every valid role.
 var Roles = []string{RoleSchoolStaff, RoleTeacher, RoleSchoolLeader, RoleTownshipStaff, RoleAidCenter,
-	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin, RoleSectionStaff}
+	RoleEducationSection, RolePAOffice, RoleInspector, RoleSupervision, RoleBureauLeader, RoleAdmin, RoleSectionStaff, RoleFundsCenter}
 
 // Task states.
 const (

@@ -390,6 +390,10 @@ func (c Config) Validate() error {
 	if c.TemporalAddress == "" && c.EmbeddedFrontend == "" {
 		errs = append(errs, errors.New("JIAOFU_TEMPORAL_FRONTEND_ADDR: must not be empty when TEMPORAL_ADDRESS is unset"))
 	}
+	// A grant above the bureau leaders' threshold has passed the PA office's: the tiers stack.
+	if pa, leader := c.Counts["JIAOFU_HARDSHIP_PA_OFFICE_ABOVE"], c.Counts["JIAOFU_HARDSHIP_LEADER_ABOVE"]; leader <= pa {
+		errs = append(errs, fmt.Errorf("JIAOFU_HARDSHIP_LEADER_ABOVE: %d must be above JIAOFU_HARDSHIP_PA_OFFICE_ABOVE (%d)", leader, pa))
+	}
 	if c.Mode == Production {
 		if c.SecretKey == "" || c.SecretKey == DefaultSecretKey {
 			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: production refuses the default secret; set a long random value"))

@@ -134,9 +134,19 @@ var refusalText = map[string]func(params) string{
 		}
 		return "该待办已委派他人，待其办理后回到您这里，由您办结。"
 	},
-	"wrong_state/not_delegated": fixed("该待办未委派，无需回复。"),
-	"not_candidate/delegate":    fixed("您是该待办的受委派人：请提交办理意见（委派回复），由委派人办结，您不能代为办结、转办或再委派。"),
-	"not_in_scope/to_user_id":   fixed("受委派人看不到该单位的案件，不能委派给他。"),
+	"wrong_state/not_delegated":    fixed("该待办未委派，无需回复。"),
+	"wrong_state/deciding":         fixed("该待办正由他人办理，请几秒钟后刷新页面查看结果。"),
+	"insufficient_funds":           insufficientFunds,
+	"insufficient_funds/reversal":  insufficientFunds,
+	"duplicate/already_reversed":   fixed("该捐赠已冲销，不能重复冲销。"),
+	"duplicate/reference_booked":   fixed("该收据（凭证）号已登记过捐赠，不能重复登记"),
+	"wrong_state/not_in_ledger":    fixed("该捐赠尚未入账（待复核确认或复核未确认），无需冲销。"),
+	"wrong_state/not_pending":      fixed("该捐赠不在待复核确认状态，可能已由他人办理。"),
+	"invalid/reversal_of_reversal": fixed("这是一笔冲销记录，冲销记录不能再冲销；如需更正，请重新登记捐赠"),
+	"invalid/whole_number":         fixed("须为整数（金额以分为单位，不能有小数）"),
+	"invalid/number_too_large":     fixed("数值过大"),
+	"not_candidate/delegate":       fixed("您是该待办的受委派人：请提交办理意见（委派回复），由委派人办结，您不能代为办结、转办或再委派。"),
+	"not_in_scope/to_user_id":      fixed("受委派人看不到该单位的案件，不能委派给他。"),
 	"duplicate/cc_exists": func(p params) string {
 		return "本案已抄送过 " + p["user"] + "，不能重复抄送。"
 	},
@@ -235,6 +245,19 @@ func amountRange(p params) string {
 		return "金额应大于 0 且不超过 " + yuan(n)
 	}
 	return "金额应大于 0"
+}
+
+// insufficientFunds words the hardship fund's refusal: what is available against the amount.
+func insufficientFunds(p params) string {
+	avail, err1 := strconv.ParseInt(p["available_fen"], 10, 64)
+	amount, err2 := strconv.ParseInt(p["amount_fen"], 10, 64)
+	if err1 != nil || err2 != nil {
+		return "特困救助基金可用余额不足，不能办理。"
+	}
+	if p["reason"] == "reversal" {
+		return "特困救助基金可用余额为 " + yuan(avail) + "，其余已预留或已发放给学生，不能冲销 " + yuan(amount) + " 的捐赠。"
+	}
+	return "特困救助基金可用余额为 " + yuan(avail) + "，不足以预留本笔救助 " + yuan(amount) + "：申请暂不能批准，待捐赠入账后可再次审批同意，或不同意。"
 }
 
 // refusalSentence words a refusal by its code; ok is false for a code (or an invalid value's rule)

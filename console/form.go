@@ -29,6 +29,7 @@ var fieldAliases = map[string]string{
 	// An outcome's fields go to the API as fields.<name>; the form shows them by name.
 	"fields.evidence_note": "evidence_note",
 	"fields.channel":       "channel",
+	"fields.reference":     "reference",
 }
 
 func newForm(fields ...string) *form {

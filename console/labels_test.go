@@ -40,7 +40,7 @@ func sources(t *testing.T, dirs ...string) map[string]string {
 }
 
 // auditPrefixes are the first words of the audit actions the code writes.
-const auditPrefixes = `subsidy|publicity|objection|dropout|inspection|sendhome|task|escalation|student|user|org_unit|programme|accountability|plan|poverty_member|disability|household_roll|attendance|import|ledger|cross_check`
+const auditPrefixes = `subsidy|publicity|objection|dropout|inspection|sendhome|task|escalation|student|user|org_unit|programme|accountability|plan|poverty_member|disability|household_roll|attendance|import|ledger|cross_check|hardship`
 
 // Every audit action the code writes has a Chinese name in the timeline, so that nobody reads
 // objection.dismiss (issue 15, item 12). Actions are read from the source: the literal ones, and the

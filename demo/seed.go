@@ -32,7 +32,12 @@ var DemoUsers = []struct{ Username, Name, Role, Unit string }{
 	{"inspector01", "督导办督学", casework.RoleInspector, "JS-DDB"},
 	{"jcs01", "监察室干部", casework.RoleSupervision, SupervisionCode},
 	{"leader01", "局领导", casework.RoleBureauLeader, BureauCode},
+	{"funds01", "经费中心会计", casework.RoleFundsCenter, FundsCenterCode},
+	{"funds02", "经费中心出纳", casework.RoleFundsCenter, FundsCenterCode},
 }
+
+// FundsCenterCode is the funds center's (经费中心) unit, where the hardship fund's books are kept.
+const FundsCenterCode = "JS-JFZX"
 
 // Seed fills an empty installation with Jianshi County demo data; it does nothing when the demo
 // is already there.
@@ -42,7 +47,7 @@ func Seed(ctx context.Context, st *store.Store, hash HashFunc) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	for _, sec := range []struct{ code, name string }{{"JS-JYG", "教育股"}, {"JS-JFZX", "经费中心"}, {"JS-FPB", "局扶贫办"}, {"JS-DDB", "督导办"}, {"JS-RSG", "人事股"}} {
+	for _, sec := range []struct{ code, name string }{{"JS-JYG", "教育股"}, {FundsCenterCode, "经费中心"}, {"JS-FPB", "局扶贫办"}, {"JS-DDB", "督导办"}, {"JS-RSG", "人事股"}} {
 		if err := ensureUnit(ctx, st, sec.code, sec.name, store.KindSection, BureauCode, ""); err != nil {
 			return err
 		}

@@ -3,9 +3,6 @@ package e2e
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,38 +39,14 @@ type rowError struct {
 	Reason string `json:"reason"`
 }
 
-// upload posts a task list to a plan's import as a form would (multipart field file).
-func (c *client) upload(planID, name string, data []byte, dryRun bool, out any) int {
+// importTasks posts a task list to a plan's import as a form would (multipart field file).
+func (c *client) importTasks(planID, name string, data []byte, dryRun bool, out any) int {
 	c.t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
+	fields := map[string]string{}
 	if dryRun {
-		_ = w.WriteField("dry_run", "true")
+		fields["dry_run"] = "true"
 	}
-	part, err := w.CreateFormFile("file", name)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	_, _ = part.Write(data)
-	_ = w.Close()
-	req, err := http.NewRequest("POST", c.base+"/api/v1/plans/"+planID+"/tasks/import", &buf)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			c.t.Fatalf("import: decode %s: %v", raw, err)
-		}
-	}
-	return resp.StatusCode
+	return c.upload("/api/v1/plans/"+planID+"/tasks/import", name, data, fields, out)
 }
 
 func (c *client) planTasks(planID string) []planTask {
@@ -139,7 +112,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		Error     struct{ Code, Field string }
 		RowErrors []rowError `json:"row_errors"`
 	}
-	if code := pa.upload(plan.ID, "annex1.csv", demo.Plan2019CSV, false, &refused); code != 400 {
+	if code := pa.importTasks(plan.ID, "annex1.csv", demo.Plan2019CSV, false, &refused); code != 400 {
 		t.Fatalf("import of the 2019 list: %d, want 400", code)
 	}
 	if refused.Error.Field != "file" || len(refused.RowErrors) != 52 {
@@ -165,7 +138,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 	rows[3][3] = "宣传股"
 	var buf bytes.Buffer
 	_ = csv.NewWriter(&buf).WriteAll(rows)
-	if code := pa.upload(plan.ID, "annex1.csv", buf.Bytes(), false, &refused); code != 400 || len(refused.RowErrors) != 1 ||
+	if code := pa.importTasks(plan.ID, "annex1.csv", buf.Bytes(), false, &refused); code != 400 || len(refused.RowErrors) != 1 ||
 		refused.RowErrors[0] != (rowError{Row: 4, Column: "牵头股室", Field: "lead_unit", Reason: "no_unit_named"}) {
 		t.Errorf("unknown section: %d %+v", code, refused.RowErrors)
 	}
@@ -178,7 +151,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		t.Fatalf("record an alias: %d", code)
 	}
 	var dryAlias struct{ Count int }
-	if code := pa.upload(plan.ID, "annex1.csv", buf.Bytes(), true, &dryAlias); code != 200 || dryAlias.Count != 52 {
+	if code := pa.importTasks(plan.ID, "annex1.csv", buf.Bytes(), true, &dryAlias); code != 200 || dryAlias.Count != 52 {
 		t.Errorf("the list naming the alias: %d %+v", code, dryAlias)
 	}
 	// A dry run checks and writes nothing; then the import records all 52 and starts their cases.
@@ -187,7 +160,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		t.Fatal(err)
 	}
 	var dry struct{ Count int }
-	if code := pa.upload(plan.ID, "annex1.csv", redated, true, &dry); code != 200 || dry.Count != 52 {
+	if code := pa.importTasks(plan.ID, "annex1.csv", redated, true, &dry); code != 200 || dry.Count != 52 {
 		t.Fatalf("dry run: %d %+v", code, dry)
 	}
 	if n := len(pa.planTasks(plan.ID)); n != 0 {
@@ -197,7 +170,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		Created []string `json:"created"`
 		Already int      `json:"already_on_list"`
 	}
-	if code := pa.upload(plan.ID, "annex1.csv", redated, false, &imported); code != 201 || len(imported.Created) != 52 {
+	if code := pa.importTasks(plan.ID, "annex1.csv", redated, false, &imported); code != 201 || len(imported.Created) != 52 {
 		t.Fatalf("import: %d, %d created", code, len(imported.Created))
 	}
 	var tasks []planTask
@@ -210,7 +183,7 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		}
 		return len(tasks) == 52
 	}, "the 52 tasks' cases to start")
-	if code := pa.upload(plan.ID, "annex1.csv", redated, false, &imported); code != 201 || len(imported.Created) != 0 || imported.Already != 52 {
+	if code := pa.importTasks(plan.ID, "annex1.csv", redated, false, &imported); code != 201 || len(imported.Created) != 0 || imported.Already != 52 {
 		t.Errorf("the same list again: %d, %+v", code, imported)
 	}
 	if tasks[0].Level1 != "重点项目" || tasks[0].LeadUnit != demo.AidCenterCode || tasks[0].DueOn != strconv.Itoa(year+1)+"-12-31" ||

@@ -89,6 +89,7 @@ type journal struct {
 	tasks    []*TaskObs
 	dropouts []*DropoutObs
 	findings []*FindingObs
+	hardship []*HardshipObs
 	errs     []error
 	subsidy  int
 }

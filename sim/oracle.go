@@ -96,31 +96,7 @@ func (r Rules) ladder(kind string) []Rung {
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
 	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}}
-	// decide: must the thing due at `at` have fired, given what stopped it (nil: nothing did)?
-	// The instant lies in [e.At, e.Latest]: a task's rung is exact (the oracle reads the task's
-	// due time from the service), a dropout window's is counted from the case's opening, which
-	// the service took somewhere between the opening request's sending and its answer.
-	decide := func(lo, hi time.Time, stop *span) (fired, sure bool) {
-		switch {
-		case stop == nil, stop.Sent.After(hi.Add(r.Guard)):
-			return true, true
-		case stop.Done.Before(lo.Add(-r.Guard)):
-			return false, true
-		}
-		return false, false
-	}
-	add := func(e Expected, stop *span) {
-		if e.Latest.IsZero() {
-			e.Latest = e.At
-		}
-		fired, sure := decide(e.At, e.Latest, stop)
-		switch {
-		case !sure:
-			o.Ambiguous[e.key()] = true
-		case fired:
-			o.Expected[e.key()] = e
-		}
-	}
+	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
 		stop := t.Acted
 		if stop == nil || (t.Ended != nil && t.Ended.Sent.Before(stop.Sent)) {
@@ -172,6 +148,23 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*Find
 		}
 	}
 	return o, nil
+}
+
+// add expects e unless what stopped it (nil: nothing did) came first; too close to call, it is
+// ambiguous. The instant lies in [e.At, e.Latest]: a task's rung is exact (the oracle reads the
+// task's due time from the service), a dropout window's is counted from the case's opening,
+// which the service took somewhere between the opening request's sending and its answer.
+func (o *Oracle) add(r Rules, e Expected, stop *span) {
+	if e.Latest.IsZero() {
+		e.Latest = e.At
+	}
+	switch {
+	case stop == nil, stop.Sent.After(e.Latest.Add(r.Guard)):
+		o.Expected[e.key()] = e
+	case stop.Done.Before(e.At.Add(-r.Guard)):
+	default:
+		o.Ambiguous[e.key()] = true
+	}
 }
 
 // FindingDeadlineKind is the kind of a finding's rectification deadline (its ladder's name).

@@ -53,6 +53,7 @@ type Report struct {
 	SubsidyCases     int      `json:"subsidy_cases"`
 	DropoutCases     int      `json:"dropout_cases"`
 	Findings         int      `json:"findings"`
+	HardshipGrants   int      `json:"hardship_grants"`
 	Tasks            int      `json:"tasks"`
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
@@ -66,11 +67,15 @@ type Report struct {
 	Rows             []Row    `json:"rows"`
 	Elapsed          string   `json:"elapsed"`
 	MaxRSSMB         int64    `json:"max_rss_mb"` // the whole process's peak: the service, embedded Temporal and the actors`
+
+	// LedgerProblems are what the hardship fund's books say that does not add up (sim/hardship.go).
+	LedgerProblems []string `json:"ledger_problems,omitempty"`
 }
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
 func (r *Report) Failed() bool {
-	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || !r.AuditOK || len(r.ActorErrors) > 0
+	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
+		len(r.LedgerProblems) > 0
 }
 
 // Compare sets the oracle beside what the store recorded and counts, per process, kind and rung.
@@ -143,7 +148,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	sort.Slice(rep.Rows, func(i, j int) bool {
 		a, b := rep.Rows[i], rep.Rows[j]
 		if a.Process != b.Process { // as the README lists them
-			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2}
+			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2, "hardship": 3}
 			return order[a.Process] < order[b.Process]
 		}
 		if a.Kind != b.Kind {
@@ -162,8 +167,8 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings), %d tasks, %s\n", r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases,
-		r.DropoutCases, r.Findings, r.Tasks, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants), %d tasks, %s\n", r.Seed, r.Unit, r.Store,
+		r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {
@@ -178,6 +183,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, e := range r.ActorErrors {
 		fmt.Fprintln(w, "  actor error: "+e)
+	}
+	for _, p := range r.LedgerProblems {
+		fmt.Fprintln(w, "  hardship fund: "+p)
 	}
 }
 

@@ -36,12 +36,13 @@ type Size struct {
 type Timings struct {
 	ReviewDue, ResubmitDue, FirstContact, ReturnWindow, HQWindow time.Duration
 	RectifyDue                                                   time.Duration   // a finding's rectification deadline, from its recording
+	PayDue                                                       time.Duration   // a hardship grant's payment deadline, from its approval
 	Ladder                                                       []time.Duration // rung offsets from the due time: remind, superior, supervision
 }
 
 func timingsFor(u time.Duration) Timings {
 	return Timings{ReviewDue: 3 * u, ResubmitDue: 3 * u, FirstContact: 3 * u, ReturnWindow: 12 * u, HQWindow: 8 * u, RectifyDue: 4 * u,
-		Ladder: []time.Duration{u, 3 * u, 5 * u}}
+		PayDue: 4 * u, Ladder: []time.Duration{u, 3 * u, 5 * u}}
 }
 
 // Options configure one run.
@@ -218,6 +219,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		defer wg.Done()
 		w.findings(ctx, inspector, inspected, frng)
 	}()
+	// The hardship fund: a stream of its own (seed, 0x22), over every school.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.hardship(ctx, anon, cty.Schools, rand.New(rand.NewPCG(o.Seed, 0x22)))
+	}()
 	for i, jb := range jobs {
 		wg.Add(1)
 		go func() {
@@ -256,6 +263,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			last = at
 		}
 	}
+	last = w.hardshipSettled(last, w.rungs[HardshipDeadlineKind])
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -265,9 +273,14 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := orc.expectHardship(rules, w.j.hardship); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings
+	rep.HardshipGrants = len(w.j.hardship)
+	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants
+	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
 	}
@@ -309,6 +322,9 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	for _, f := range j.findings {
 		cases[f.CaseID] = true
 	}
+	for _, g := range j.hardship {
+		cases[g.CaseID] = true
+	}
 	var all []Recorded
 	for id := range cases {
 		var out struct{ Items []Recorded }
@@ -349,9 +365,10 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", spec(tm.ReturnWindow))
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
+	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
 	// Not simulated in this slice: long enough never to fall due during a run.
 	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",
-		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE"} {
+		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE", "JIAOFU_HARDSHIP_APPROVAL_DUE"} {
 		cfg.SetDuration(name, spec(time.Hour))
 	}
 	return cfg, cfg.Validate()

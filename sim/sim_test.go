@@ -40,6 +40,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.Findings != 4 {
 		t.Errorf("findings = %d, want one at each of the 4 schools", rep.Findings)
 	}
+	if rep.HardshipGrants != 4 {
+		t.Errorf("hardship grants = %d, want one at each of the 4 schools", rep.HardshipGrants)
+	}
 }
 
 type testWriter struct{ t *testing.T }

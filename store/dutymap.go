@@ -154,6 +154,16 @@ func (s *Store) DutyMap(ctx context.Context, path string, w DutyMapWindow) (Duty
 				AND e.rung = 1) AS overdue
 			FROM org_units o WHERE o.kind IN ('school', 'kindergarten') AND ` + c, a})
 	}
+	{ // hardship grants: pending (under way) vs paid; overdue = pending with a task past due
+		c, a := under("g.unit_path")
+		a = append([]any{now}, a...)
+		parts = append(parts, part{"hardship", `SELECT g.unit_path AS path,
+			SUM(CASE WHEN g.state IN ('verifying','approving','insufficient_funds','approved') THEN 1 ELSE 0 END) AS open,
+			SUM(CASE WHEN g.state = 'disbursed' THEN 1 ELSE 0 END) AS done,
+			SUM(CASE WHEN g.state IN ('verifying','approving','insufficient_funds','approved') AND EXISTS (SELECT 1 FROM tasks t
+				WHERE t.case_id = g.id AND t.state = 'open' AND t.due_at < ?) THEN 1 ELSE 0 END) AS overdue
+			FROM hardship_grants g WHERE ` + c + ` GROUP BY g.unit_path`, a})
+	}
 	for _, p := range parts {
 		var rows []dutyRow
 		if err := s.sel(ctx, s.db, &rows, p.query, p.args...); err != nil {

@@ -108,6 +108,9 @@ type TaskState struct {
 	Owner        string `json:",omitempty"`
 	// CC are the user ids this task's case was copied to through the task (no one twice).
 	CC []string `json:",omitempty"`
+	// deciding: a completion's Before step is running (an activity); every other action on the
+	// task waits until it is done. Never carried: no step runs across continue-as-new.
+	deciding bool
 }
 
 // revise numbers the task's next projection.
@@ -157,6 +160,8 @@ type Tasks struct {
 	escalating    int  // escalation activities in flight
 	// checks are the processes' own rules for completing a task of a kind (Check).
 	checks map[string]func(TaskAction) error
+	// before are the processes' own steps run as a task of a kind is completed (Before).
+	before map[string]BeforeStep
 }
 
 // ErrContinueAsNew is what Run returns, with its task still open, when the case's history has
@@ -266,6 +271,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 	task, ok := t.open[a.TaskID]
 	if !ok || task.Result != nil {
 		return refuse(CodeTaskNotOpen, "task %s is not open (already completed or withdrawn)", a.TaskID)
+	}
+	if task.deciding {
+		return refuseField(CodeWrongState, "", because("deciding"), "task %s is being decided by someone else right now; retry in a moment", a.TaskID)
 	}
 	switch a.Action {
 	case ActionComplete:
@@ -449,6 +457,25 @@ func (t *Tasks) Check(kind string, rule func(TaskAction) error) {
 	t.checks[kind] = rule
 }
 
+// BeforeStep is a process's step inside a completion of a task whose spec is given (Before).
+// It must decide from the spec and the action, not from what the process noted after opening
+// the task: a person may complete a task the moment it shows in the inbox, before Open has
+// returned to the process.
+type BeforeStep func(ctx workflow.Context, task activities.TaskSpec, a TaskAction) error
+
+// Before adds a process's own step to every completion of a task of kind: the Update's handler
+// runs it once the completion passed the validator and before the decision is recorded, so the
+// step may run activities (the hardship fund's final approval reserves the grant's amount) and
+// refuse the completion with its error, the task staying open. While it runs, every other
+// action on the task is refused (wrong_state, reason deciding), so exactly one completion is
+// ever in its step. Like Check, a process adds a step only where the histories it replays ran it.
+func (t *Tasks) Before(kind string, step BeforeStep) {
+	if t.before == nil {
+		t.before = map[string]BeforeStep{}
+	}
+	t.before[kind] = step
+}
+
 // completionRules are what a completion must carry once the right person gives an outcome the
 // task takes: a reason for the outcomes the spec says need one, and the process's own rule.
 func (t *Tasks) completionRules(task *TaskState, a TaskAction) error {
@@ -481,6 +508,14 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	}
 	if err := t.validate(ctx, a); err != nil {
 		return TaskActionResult{}, err
+	}
+	if step := t.before[task.Spec.Kind]; step != nil && a.Action == ActionComplete {
+		task.deciding = true
+		err := step(ctx, task.Spec, a)
+		task.deciding = false
+		if err != nil {
+			return TaskActionResult{}, err
+		}
 	}
 	now := workflow.Now(ctx)
 	before := map[string]any{"assignee": task.Assignee, "state": casework.TaskOpen}

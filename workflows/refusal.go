@@ -20,6 +20,7 @@ const (
 	CodeNotInScope         = "not_in_scope"         // outside the caller's units
 	CodeInvalid            = "invalid"              // a field's value is wrong (Params["reason"] says which rule)
 	CodeRateLimited        = "rate_limited"         // too soon again (Params["after"] says when)
+	CodeInsufficientFunds  = "insufficient_funds"   // the hardship fund's available balance does not cover the amount (Params["amount_fen"], Params["available_fen"])
 	CodeForbidden          = "forbidden"            // none of the above
 )
 
@@ -35,6 +36,7 @@ var RefusalCodes = map[string]string{
 	CodeWrongState:         ErrTypeConflict,
 	CodePublicityEnded:     ErrTypeConflict,
 	CodeDuplicate:          ErrTypeConflict,
+	CodeInsufficientFunds:  ErrTypeConflict,
 	CodeOutcomeNotAllowed:  ErrTypeInvalid,
 	CodeInvalid:            ErrTypeInvalid,
 	CodeRateLimited:        ErrTypeRateLimited,

@@ -383,6 +383,24 @@ func (o *Action) RequireRefused(t testing.TB, code string) workflows.Refusal {
 	return r
 }
 
+// RequireHandlerRefused asserts the action passed the validator and was accepted, but its
+// handler refused it with the refusal code (a process's Tasks.Before step, such as the hardship
+// fund's insufficient_funds at a final approval), and returns the refusal.
+func (o *Action) RequireHandlerRefused(t testing.TB, code string) workflows.Refusal {
+	t.Helper()
+	require.NotNil(t, o, "the action was never sent (its callback did not run before the workflow ended)")
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	require.Falsef(t, o.rejected, "%s: refused by the validator (%v), want by the handler", o.label, o.err)
+	require.Truef(t, o.accepted && o.completed, "%s: accepted=%v completed=%v", o.label, o.accepted, o.completed)
+	var appErr *temporal.ApplicationError
+	require.Truef(t, errors.As(o.err, &appErr), "%s: handler answered %T %v, want a refusal", o.label, o.err, o.err)
+	r, ok := workflows.RefusalOf(appErr)
+	require.Truef(t, ok, "%s: refusal %v carries no code", o.label, appErr)
+	require.Equalf(t, code, r.Code, "%s: refusal code (message %q)", o.label, appErr.Error())
+	return r
+}
+
 // Message is the refusal's or the handler's error message, "" when there is none.
 func (o *Action) Message() string {
 	if o == nil {
