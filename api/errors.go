@@ -38,6 +38,7 @@ var refusalStatus = map[string]int{
 	workflows.CodeWrongState:         fiber.StatusConflict,
 	workflows.CodePublicityEnded:     fiber.StatusConflict,
 	workflows.CodeDuplicate:          fiber.StatusConflict,
+	workflows.CodeSignerActed:        fiber.StatusConflict,
 	workflows.CodeOutcomeNotAllowed:  fiber.StatusBadRequest,
 	workflows.CodeInvalid:            fiber.StatusBadRequest,
 	workflows.CodeRateLimited:        fiber.StatusTooManyRequests,

@@ -71,6 +71,7 @@ func TestEveryRefusalCodeInChinese(t *testing.T) {
 		workflows.CodeNotInScope:         "管辖的单位范围",
 		workflows.CodeForbidden:          "您无权办理此事项",
 		workflows.CodeRateLimited:        "操作过于频繁",
+		workflows.CodeSignerActed:        "已经签署",
 	}
 	for code := range workflows.RefusalCodes {
 		if code == workflows.CodeInvalid {

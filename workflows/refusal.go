@@ -21,6 +21,7 @@ const (
 	CodeInvalid            = "invalid"              // a field's value is wrong (Params["reason"] says which rule)
 	CodeRateLimited        = "rate_limited"         // too soon again (Params["after"] says when)
 	CodeForbidden          = "forbidden"            // none of the above
+	CodeSignerActed        = "signer_acted"         // a signer who has signed stays on record: they cannot be removed (减签)
 )
 
 // RefusalCodes lists every code with the error type an API process from before typed refusals
@@ -35,6 +36,7 @@ var RefusalCodes = map[string]string{
 	CodeWrongState:         ErrTypeConflict,
 	CodePublicityEnded:     ErrTypeConflict,
 	CodeDuplicate:          ErrTypeConflict,
+	CodeSignerActed:        ErrTypeConflict,
 	CodeOutcomeNotAllowed:  ErrTypeInvalid,
 	CodeInvalid:            ErrTypeInvalid,
 	CodeRateLimited:        ErrTypeRateLimited,
