@@ -360,7 +360,7 @@ func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) er
 	return a.Store.ProjectTask(ctx, casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: spec.Process, Kind: spec.Kind,
 		CaseID: spec.CaseID, Title: spec.Title, CandidateRole: spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
 		AssigneeID: spec.AssigneeID, State: casework.TaskOpen, Outcomes: strings.Join(spec.Outcomes, ","), DueAt: out.DueAt,
-		CreatedAt: in.Now, Revision: p.Revision, StepID: p.StepID, Signing: p.Signing, AddedTo: p.AddedTo},
+		CreatedAt: in.Now, Revision: p.Revision, StepID: p.StepID, Signing: p.Signing, AddedTo: p.AddedTo, OwnerID: spec.OwnerID},
 		entry(ctx, Audit{Actor: access.System, Action: "task.opened", Process: spec.Process, CaseID: spec.CaseID,
 			After: map[string]any{"task_id": in.ID, "kind": spec.Kind, "role": spec.CandidateRole, "unit": spec.UnitCode,
 				"assignee": spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, ""))

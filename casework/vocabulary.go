@@ -76,6 +76,8 @@ type Task struct {
 	StepID  string `db:"step_id" json:"step_id,omitempty"`
 	Signing string `db:"signing" json:"signing,omitempty"`
 	AddedTo string `db:"added_to" json:"added_to,omitempty"`
+	// OwnerID may withdraw the case at this task (撤回) while nobody has taken it up.
+	OwnerID string `db:"owner_id" json:"owner_id,omitempty"`
 }
 
 // AllowedOutcomes splits the stored outcome list.

@@ -16,7 +16,7 @@ import (
 
 const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
 	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
-	t.created_at, t.completed_at, t.completed_by, t.revision, t.delegate_id, t.step_id, t.signing, t.added_to`
+	t.created_at, t.completed_at, t.completed_by, t.revision, t.delegate_id, t.step_id, t.signing, t.added_to, t.owner_id`
 const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
 
 // UpsertTask writes a task's projection when it is newer than the row's (see ProjectTask); the
@@ -183,20 +183,21 @@ func (s *Store) upsertTask(ctx context.Context, db q, t casework.Task, onlyOpen 
 		(tasks.state = ? OR excluded.state <> ?)))`
 	args := []any{t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
 		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy, t.Revision,
-		t.DelegateID, t.StepID, t.Signing, t.AddedTo, casework.TaskOpen, casework.TaskOpen}
+		t.DelegateID, t.StepID, t.Signing, t.AddedTo, t.OwnerID, casework.TaskOpen, casework.TaskOpen}
 	if onlyOpen {
 		newer += ` AND tasks.state = ?`
 		args = append(args, casework.TaskOpen)
 	}
 	_, err := s.exec(ctx, db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
 		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision, delegate_id,
-		step_id, signing, added_to)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		step_id, signing, added_to, owner_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, outcome = excluded.outcome,
 		candidate_role = excluded.candidate_role, unit_id = excluded.unit_id, unit_path = excluded.unit_path,
 		due_at = excluded.due_at, escalation_level = excluded.escalation_level, urge_count = excluded.urge_count,
 		completed_at = excluded.completed_at, completed_by = excluded.completed_by, revision = excluded.revision,
-		delegate_id = excluded.delegate_id, step_id = excluded.step_id, signing = excluded.signing, added_to = excluded.added_to
+		delegate_id = excluded.delegate_id, step_id = excluded.step_id, signing = excluded.signing, added_to = excluded.added_to,
+		owner_id = excluded.owner_id
 		WHERE `+newer, args...)
 	return err
 }

@@ -150,7 +150,7 @@ func (t *TaskState) projection(wfID, state string) casework.Task {
 	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
 		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created, DelegateID: t.Delegate,
-		StepID: t.StepID, Signing: t.Signing, AddedTo: t.AddedTo}
+		StepID: t.StepID, Signing: t.Signing, AddedTo: t.AddedTo, OwnerID: t.Spec.OwnerID}
 	for i, o := range t.Spec.Outcomes {
 		if i > 0 {
 			p.Outcomes += ","
@@ -656,11 +656,17 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 			role = a.Actor.Roles[0].Role
 		}
 	}
+	if step != nil {
+		step.anchor.Step.writing++
+	}
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
-	if err == nil && step != nil {
-		err = step.apply(ctx)
+	if step != nil {
+		if err == nil {
+			err = step.apply(ctx)
+		}
+		step.anchor.Step.writing--
 	}
 	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee, DelegateID: task.Delegate, StepID: task.StepID}, err
 }
@@ -722,7 +728,7 @@ func (t *Tasks) Wait(ctx workflow.Context, id string) (TaskResult, error) {
 		return TaskResult{}, fmt.Errorf("task %s is not open in this run", id)
 	}
 	t.watch(ctx, task)
-	if err := workflow.Await(ctx, func() bool { return decided(task) != nil || t.historyLong(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return settled(task) || t.historyLong(ctx) }); err != nil {
 		t.forget(task)
 		return TaskResult{}, err
 	}
@@ -781,7 +787,7 @@ func (t *Tasks) WaitAny(ctx workflow.Context, ids ...string) (string, TaskResult
 	}
 	first := func() *TaskState {
 		for _, task := range tasks {
-			if decided(task) != nil {
+			if settled(task) {
 				return task
 			}
 		}

@@ -50,6 +50,17 @@ type StepState struct {
 	Result *TaskResult `json:",omitempty"`
 	// Carried are the step's other open tasks, across continue-as-new (Carry, NewTasks).
 	Carried []TaskState `json:",omitempty"`
+	// writing counts the acts whose effects on the step are still being written: the step's
+	// waiter goes on only once its ended tasks and its decision are on record, so that they come
+	// before what the process does next. (Never non-zero across continue-as-new: Quiesce waits
+	// for every handler.)
+	writing int
+}
+
+// settled reports whether a waiter may take the task's decision: it has one and, for a step,
+// every write of the acts that decided it is done.
+func settled(task *TaskState) bool {
+	return decided(task) != nil && (task.Step == nil || task.Step.writing == 0)
 }
 
 // QueuedSigner is a signer the step will ask later: one of a sequence (Added ""), or one added
@@ -722,6 +733,8 @@ func (t *Tasks) handleSigners(ctx workflow.Context, task *TaskState, a TaskActio
 		// Without them the step may be passed, or the task they held come back.
 		t.settleStep(ctx, anchor, fx)
 	}
+	fx.anchor.Step.writing++
+	defer func() { fx.anchor.Step.writing-- }()
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, casework.TaskOpen), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: fields, Before: before, At: now}).Get(ctx, nil)

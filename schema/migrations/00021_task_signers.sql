@@ -7,6 +7,9 @@
 ALTER TABLE tasks ADD COLUMN step_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN signing TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN added_to TEXT NOT NULL DEFAULT '';
+-- Who may withdraw the case at this task (撤回: the applicant, while nobody has taken it up), so
+-- that the task's page offers them the button; the workflow's validator decides.
+ALTER TABLE tasks ADD COLUMN owner_id TEXT NOT NULL DEFAULT '';
 -- Why a case was copied to a person: '' by a person through a task (抄送), 'auto' by a rule of the
 -- registry (an accountability decision to the bureau leaders), 'unstaffed' to the admins when
 -- nobody could act on a task at its unit and it went to the superior unit. label says what the
@@ -21,6 +24,7 @@ ALTER TABLE escalations ADD COLUMN holder_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE escalations DROP COLUMN holder_id;
 ALTER TABLE case_cc DROP COLUMN label;
 ALTER TABLE case_cc DROP COLUMN reason;
+ALTER TABLE tasks DROP COLUMN owner_id;
 ALTER TABLE tasks DROP COLUMN added_to;
 ALTER TABLE tasks DROP COLUMN signing;
 ALTER TABLE tasks DROP COLUMN step_id;
