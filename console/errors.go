@@ -71,6 +71,11 @@ var fieldLabels = map[string]string{
 	"description":      "问题描述",
 	"rectify_by":       "整改期限",
 	"summary":          "整改情况",
+	"user_ids":         "人员",
+	"signer_ids":       "加签人员",
+	"remove_ids":       "减签人员",
+	"position":         "加签方式",
+	"to_user_id":       "委派对象",
 	"body":             "表单",
 }
 

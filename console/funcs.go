@@ -266,6 +266,16 @@ var funcs = template.FuncMap{
 	"eq2":      func(a, b, c string) bool { return a == b || a == c },
 	"contains": contains,
 	"split":    func(s string) []string { return strings.Split(s, ",") },
+	"signing":  signingLabel,
+}
+
+// signingLabel names how a step's signer signs (a task row's signing): 会签, 或签, 票签（2/3）,
+// 依次审批, or 前加签, 后加签, 并加签 for a signer added to a task.
+func signingLabel(s string) string {
+	if mode, ratio, ok := strings.Cut(s, ":"); ok {
+		return zh("signing", mode) + "（" + ratio + " 同意即通过）"
+	}
+	return zh("signing", s)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
