@@ -5,7 +5,9 @@ package e2e
 // holders and the admins are alerted; it is never a task nobody sees.
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"jiaofu/demo"
 )
@@ -87,4 +89,62 @@ func TestEmptyApproverGoesToTheSuperior(t *testing.T) {
 	lead.expectCode("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"}, 404, "not_found", "")
 	township.ok("POST", "/api/v1/tasks/"+tk2.ID+"/complete", map[string]string{"outcome": "approve"})
 	lead.waitStatus(app2.ID, "reviewed")
+}
+
+// TestAutoCopies: the registry's automatic copies, made by the kit as their events are recorded:
+// a teacher's term summary of a pairing reaches the school's leaders (a home visit does not), and
+// the supervision office's accountability decision reaches the bureau leader, each once, unread,
+// with what it is about.
+func TestAutoCopies(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, staff, teacher, head, jcs, leader := anon.as("admin"), anon.as("staff01"), anon.as("teacher01"), anon.as("head01"), anon.as("jcs01"), anon.as("leader01")
+
+	var p struct{ ID string }
+	if code := staff.do("POST", "/api/v1/pairings", map[string]string{"teacher_id": teacher.userID(), "student_id": staff.studentOf("张小三").ID}, &p); code != 201 {
+		t.Fatalf("pair: %d", code)
+	}
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	record := func(kind, content string) {
+		t.Helper()
+		if code, raw := teacher.raw("POST", "/api/v1/pairings/"+p.ID+"/records", map[string]string{"kind": kind, "done_on": today, "content": content}); code != 201 {
+			t.Fatalf("record %s: %d %s", kind, code, raw)
+		}
+	}
+	record("home_visit", "家访")
+	if items, _ := head.ccs("all"); len(items) != 0 {
+		t.Errorf("a home visit was copied: %+v", items)
+	}
+	record("summary", "本学期帮扶总结")
+	for _, c := range []*client{head, anon.as("head01b")} {
+		items, unread := c.ccs("unread")
+		if unread != 1 || len(items) != 1 || items[0].CaseID != p.ID || items[0].Reason != "auto" || !strings.Contains(items[0].Title, "学期总结") {
+			t.Errorf("the school leader's copy of the summary: %+v (unread %d)", items, unread)
+		}
+	}
+	if items, _ := teacher.ccs("all"); len(items) != 0 {
+		t.Errorf("the teacher was copied their own summary: %+v", items)
+	}
+
+	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/subsidy_review", map[string]any{"rungs": []map[string]string{
+		{"after": "1s", "target": "supervision"}}}, nil); code != 200 {
+		t.Fatalf("store the review's ladder: %d", code)
+	}
+	app := apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")
+	var desk struct{ Items []accountabilityRecord }
+	eventually(t, 30*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?state=open&case_id="+app.ID, nil, &desk)
+		return len(desk.Items) == 1
+	}, "the late review's accountability record")
+	jcs.ok("POST", "/api/v1/accountability-records/"+desk.Items[0].ID+"/decision", map[string]any{"measures": []string{"reminder_talk"},
+		"note": "审核逾期，提醒谈话"})
+	items, unread := leader.ccs("unread")
+	if unread != 1 || len(items) != 1 || items[0].CaseID != app.ID || items[0].Reason != "auto" || !strings.Contains(items[0].Title, "问责决定") {
+		t.Errorf("the bureau leader's copy of the decision: %+v (unread %d)", items, unread)
+	}
+	if code := leader.do("GET", "/api/v1/cases/"+app.ID+"/timeline", nil, nil); code != 200 {
+		t.Errorf("the bureau leader reads the case: %d", code)
+	}
 }
