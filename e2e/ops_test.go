@@ -437,8 +437,15 @@ func opsMatrixTimers(t *testing.T, cfg config.Config) {
 		if !slices.Equal(byTask[review.ID], []int{1}) || !slices.Contains(byTask[again.ID], 1) || len(byTask[fix.ID]) != 0 {
 			t.Errorf("escalations by task = %v (new review's reminder %+v)", byTask, re)
 		}
-		if got := actionsOf(staff, app.ID, "task."); !slices.Equal(got[:4], []string{"task.opened", "task.completed", "task.opened", "task.completed"}) {
-			t.Errorf("audit = %v", got)
+		// Three tasks opened and decided (review, resubmission, review). A decision's entry and the
+		// next task's opening are written concurrently (the case goes on as the decision is
+		// taken), so only the counts are fixed.
+		count := map[string]int{}
+		for _, a := range actionsOf(staff, app.ID, "task.") {
+			count[a]++
+		}
+		if count["task.opened"] != 3 || count["task.completed"] != 3 || len(count) != 2 {
+			t.Errorf("audit = %v", count)
 		}
 	})
 }
