@@ -411,7 +411,7 @@ type stepEffects struct {
 
 // end ends an open task of the step (its signer's part is moot), to be written by apply; a task
 // not in any inbox yet just never gets there.
-func (fx *stepEffects) end(ctx workflow.Context, m *TaskState, result TaskResult) {
+func (fx *stepEffects) end(m *TaskState, result TaskResult) {
 	if m.Result != nil {
 		return
 	}
@@ -506,13 +506,13 @@ func (t *Tasks) settleStep(ctx workflow.Context, anchor *TaskState, fx *stepEffe
 		step.Result, step.Queue, fx.decided = &res, nil, true
 		t.last = &lastDecision{taskID: anchor.ID, result: res, passed: res.Outcome == step.Signing.Pass}
 		for _, m := range t.members(anchor) {
-			fx.end(ctx, m, TaskResult{By: access.System, At: workflow.Now(ctx)})
+			fx.end(m, TaskResult{By: access.System, At: workflow.Now(ctx)})
 		}
 		return
 	}
 	for _, m := range t.members(anchor) {
 		if ownDone && m.AddedTo == "" {
-			fx.end(ctx, m, TaskResult{By: access.System, At: workflow.Now(ctx)})
+			fx.end(m, TaskResult{By: access.System, At: workflow.Now(ctx)})
 		}
 	}
 	if step.Signing.Mode == casework.SignSequence && !ownDone && !slices.ContainsFunc(t.members(anchor), func(m *TaskState) bool { return m.AddedTo == "" && m.Result == nil }) {
@@ -652,7 +652,7 @@ func (t *Tasks) withdrawStep(ctx workflow.Context, task *TaskState, a TaskAction
 	res := *task.Result
 	anchor.Step.Result, anchor.Step.Queue = &res, nil
 	for _, m := range t.members(anchor) {
-		fx.end(ctx, m, TaskResult{Outcome: casework.OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: res.At})
+		fx.end(m, TaskResult{Outcome: casework.OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: res.At})
 	}
 	return fx
 }
@@ -666,9 +666,9 @@ func (t *Tasks) settleStepAs(ctx workflow.Context, anchor *TaskState, outcome st
 	if outcome == "" {
 		fx.endedAs = "task.withdrawn"
 	}
-	fx.end(ctx, anchor, res)
+	fx.end(anchor, res)
 	for _, m := range t.members(anchor) {
-		fx.end(ctx, m, TaskResult{By: by, Role: role, At: now})
+		fx.end(m, TaskResult{By: by, Role: role, At: now})
 	}
 	r := res
 	r.Votes = slices.Clone(anchor.Step.Votes)

@@ -592,16 +592,13 @@ func TestSameApproverOnce(t *testing.T) {
 	}
 }
 
-// TestSameApproverNotAcrossAReject: the policy passes a step only after a pass, and only for
-// someone who may decide it: after leader1 rejects the first step the case ends, and when the
-// second step bars leader1 it waits for another leader.
-func TestSameApproverNotForABarredPerson(t *testing.T) {
+// TestSameApproverNotForAStep: the policy never passes a multi-approver step: leader1 passed
+// the first step, the second (signed by leader2 alone) still waits for leader2's decision.
+func TestSameApproverNotForAStep(t *testing.T) {
 	env, h := newSignEnv(t)
 	h.At(10*time.Minute, func() { decide(h, t, tid(1), leader1, casework.OutcomeApprove) })
 	var other *kittest.Action
 	h.At(20*time.Minute, func() { other = decide(h, t, tid(2), leader2, casework.OutcomeApprove) })
-	// leader1 is barred from every task of this case but the first can only be decided by the
-	// leaders: the test bars leader1 from the second only, through the step's Exclude.
 	in := signInput{Steps: []signStep{{Kind: kitSign}, {Kind: kitCheck, SameApprover: casework.SameApproverOnce,
 		Signing: &casework.Signing{Mode: casework.SignAny, UserIDs: []string{leader2.UserID}}}}}
 	res := signRun(t, env, in)
