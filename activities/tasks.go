@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,50 @@ type TaskSpec struct {
 	// Ladderless: the task climbs no ladder of its own, because a case deadline at its due time
 	// (Tasks.SetDeadline) escalates the same lateness (a rectification and its rectification_due).
 	Ladderless bool `json:",omitempty"`
+	// Signing makes the task a multi-approver step (会签/或签/票签/依次, casework.Signing): the kit
+	// opens one task per signer and hands the process one decision. nil takes the kind's, where
+	// the registry fixes one (casework.TaskKind.Signing).
+	Signing *casework.Signing `json:",omitempty"`
+	// SameApprover is casework.SameApproverOnce to pass the task with the previous step's
+	// decision when the person who passed that step may decide this one too; "" takes the kind's
+	// policy (casework.TaskKind.SameApprover), which by default asks them again.
+	SameApprover string `json:",omitempty"`
+}
+
+// Signer is where one signer's task of a multi-approver step goes: to a person (UserID), or to
+// the pool of Role at the unit (UserID "": whoever holds it there takes it).
+type Signer struct {
+	UserID   string `json:",omitempty"`
+	Username string `json:",omitempty"`
+	Role     string
+	UnitCode string
+	UnitID   string
+	UnitPath string
+}
+
+// StandIn is where a task goes that nobody could act on at its unit (nobody active holds its
+// role over the unit, or only people the task bars, such as the applicant): to the holders of Role
+// at the superior unit UnitCode, the nearest unit up the tree that has one. From is the unit it
+// was meant for; Reason is "unstaffed" or "only_barred". Role is "" when no unit up the tree has
+// anyone to stand in: the task then stays at its unit, for whoever is given the role there.
+type StandIn struct {
+	Role     string `json:",omitempty"`
+	UnitCode string `json:",omitempty"`
+	From     string
+	Reason   string
+}
+
+// StandInRoles are the roles that stand in, at a superior unit, for a unit where nobody can act
+// on a task, in order of preference: the unit's leaders first.
+var StandInRoles = []string{casework.RoleSchoolLeader, casework.RoleTownshipStaff, casework.RoleBureauLeader,
+	casework.RoleEducationSection, casework.RoleAidCenter, casework.RolePAOffice, casework.RoleInspector}
+
+// Placed is the spec as the task was placed: with a stand-in's role and unit in place of its own.
+func Placed(spec TaskSpec, opened TaskOpened) TaskSpec {
+	if si := opened.StandIn; si != nil && si.Role != "" && len(opened.Signers) == 0 { // a step's signers are each placed
+		spec.CandidateRole, spec.UnitCode = si.Role, si.UnitCode
+	}
+	return spec
 }
 
 // OpenTaskInput opens task ID of workflow WorkflowID at Now (the workflow's clock).
@@ -44,6 +89,9 @@ type OpenTaskInput struct {
 	Spec       TaskSpec
 	Now        time.Time
 	OpenedBy   access.Actor
+	// AsSigner: the task is one signer's part of a multi-approver step, already placed (its
+	// assignee, or its pool's role and unit): ResolveTask only counts its due time and ladder.
+	AsSigner bool `json:",omitempty"`
 }
 
 // RungAt is an escalation rung with the instant it fires.
@@ -59,6 +107,14 @@ type TaskOpened struct {
 	UnitPath string
 	DueAt    time.Time
 	Rungs    []RungAt
+	// Signing and Signers: the task is a multi-approver step, whose signers' tasks go where
+	// Signers say, in order (the people the task bars are never among them). Both empty for a
+	// task on its own, and in results recorded before steps existed.
+	Signing *casework.Signing `json:",omitempty"`
+	Signers []Signer          `json:",omitempty"`
+	// StandIn: nobody could act on the task at its unit; UnitID and UnitPath are then the
+	// stand-in unit's (Placed).
+	StandIn *StandIn `json:",omitempty"`
 }
 
 // ResolveTask finds the task's unit and computes its due time and escalation ladder on the
@@ -74,10 +130,26 @@ func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpe
 		return TaskOpened{}, err
 	}
 	out := TaskOpened{UnitID: unit.ID, UnitPath: unit.Path, DueAt: in.Spec.Due.Due(cal, in.Now)}
+	signing := in.Spec.Signing
+	if k, ok := casework.TaskKindNamed(in.Spec.Kind); ok && signing == nil && k.Signing != nil {
+		fixed := *k.Signing
+		signing = &fixed
+	}
+	switch {
+	case in.AsSigner:
+	case signing != nil:
+		if err := a.placeSigners(ctx, in.Spec, *signing, unit, &out); err != nil {
+			return out, err
+		}
+	case in.Spec.AssigneeID == "":
+		if err := a.placeTask(ctx, in.Spec, unit, &out); err != nil {
+			return out, err
+		}
+	}
 	if in.Spec.Ladderless {
 		return out, nil
 	}
-	ladder, err := a.Store.Ladder(ctx, in.Spec.Kind)
+	ladder, err := a.taskLadder(ctx, in.Spec.Kind)
 	if err != nil {
 		return out, err
 	}
@@ -87,25 +159,211 @@ func (a *Activities) ResolveTask(ctx context.Context, in OpenTaskInput) (TaskOpe
 	return out, err
 }
 
+// taskLadder is a task kind's ladder: the one an admin stored for it, else the timeout policy its
+// process declares (casework.TaskKind.Ladder), else the default ladder.
+func (a *Activities) taskLadder(ctx context.Context, kind string) ([]store.Rung, error) {
+	own, err := a.Store.OwnLadder(ctx, kind)
+	if err != nil || len(own) > 0 {
+		return own, err
+	}
+	if k, ok := casework.TaskKindNamed(kind); ok && len(k.Ladder) > 0 {
+		rungs := make([]store.Rung, len(k.Ladder))
+		for i, r := range k.Ladder {
+			rungs[i] = store.Rung{TaskKind: kind, Rung: i + 1, After: r.After, Target: r.Target}
+		}
+		return rungs, nil
+	}
+	return a.Store.Ladder(ctx, casework.DefaultLadderKind)
+}
+
+// placeTask applies the empty-approver policy to a task for a role at a unit: when nobody active
+// holds the role over the unit, or only people the task bars (the applicant is the school's only
+// leader), it goes to the superior unit's holders (standIn) and out says so; ProjectOpenTask then
+// alerts the admins. Never a task nobody can see, never self-approval.
+func (a *Activities) placeTask(ctx context.Context, spec TaskSpec, unit store.Unit, out *TaskOpened) error {
+	holders, err := a.Store.HoldersOver(ctx, spec.CandidateRole, unit.Path)
+	if err != nil {
+		return err
+	}
+	reason := "unstaffed"
+	for _, h := range holders {
+		if !slices.Contains(spec.Exclude, h.UserID) {
+			return nil
+		}
+		reason = "only_barred"
+	}
+	si, at, err := a.standIn(ctx, unit, spec.Exclude)
+	if err != nil {
+		return err
+	}
+	si.Reason = reason
+	if si.Role != "" {
+		out.UnitID, out.UnitPath = at.ID, at.Path
+	}
+	out.StandIn = &si
+	return nil
+}
+
+// standIn finds, up the unit tree from unit, the nearest unit where someone not barred holds
+// one of StandInRoles, and the role they hold (the most preferred one there). Role is "" when
+// there is nobody up to the root.
+func (a *Activities) standIn(ctx context.Context, unit store.Unit, exclude []string) (StandIn, store.Unit, error) {
+	si := StandIn{From: unit.Code}
+	for at := unit; at.ParentID != nil; {
+		parent, err := a.Store.UnitByID(ctx, *at.ParentID)
+		if err != nil {
+			return si, store.Unit{}, err
+		}
+		at = parent
+		hs, err := a.Store.HoldersAt(ctx, "", at.ID)
+		if err != nil {
+			return si, store.Unit{}, err
+		}
+		for _, role := range StandInRoles {
+			if slices.ContainsFunc(hs, func(h store.Holder) bool { return h.Role == role && !slices.Contains(exclude, h.UserID) }) {
+				si.Role, si.UnitCode = role, at.Code
+				return si, at, nil
+			}
+		}
+	}
+	return si, store.Unit{}, nil
+}
+
+// placeSigners resolves a multi-approver step's signers: the people named (active, not barred),
+// in order; or Count places in the pool of the role at the unit, distinct holders each, with the
+// places the unit's holders cannot fill going to the superior unit's (standIn); or everyone
+// holding the role at exactly the unit. A step left without signers has one place, at the stand-in.
+func (a *Activities) placeSigners(ctx context.Context, spec TaskSpec, sg casework.Signing, unit store.Unit, out *TaskOpened) error {
+	if err := sg.Check(); err != nil {
+		return nonRetryable(fmt.Errorf("task %s: %w", spec.Kind, err))
+	}
+	if sg.Role == "" {
+		sg.Role = spec.CandidateRole
+	}
+	if sg.UnitCode == "" {
+		sg.UnitCode = unit.Code
+	} else if sg.UnitCode != unit.Code {
+		u, err := a.Store.UnitByCode(ctx, sg.UnitCode)
+		if err != nil {
+			return nonRetryable(fmt.Errorf("signers' unit %q: %w", sg.UnitCode, err))
+		}
+		unit = u
+	}
+	if sg.Pass == "" && len(spec.Outcomes) > 0 {
+		sg.Pass = spec.Outcomes[0]
+	}
+	out.Signing = &sg
+	place := func(userID, username string) Signer {
+		return Signer{UserID: userID, Username: username, Role: sg.Role, UnitCode: unit.Code, UnitID: unit.ID, UnitPath: unit.Path}
+	}
+	var signers []Signer
+	switch {
+	case len(sg.UserIDs) > 0:
+		for _, id := range sg.UserIDs {
+			u, err := a.Store.UserByID(ctx, id)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if !slices.Contains(spec.Exclude, id) && !slices.ContainsFunc(signers, func(s Signer) bool { return s.UserID == id }) {
+				signers = append(signers, place(u.ID, u.Username))
+			}
+		}
+	case sg.Count > 0:
+		hs, err := a.Store.HoldersOver(ctx, sg.Role, unit.Path)
+		if err != nil {
+			return err
+		}
+		free := slices.DeleteFunc(hs, func(h store.Holder) bool { return slices.Contains(spec.Exclude, h.UserID) })
+		for i := 0; i < sg.Count && i < len(free); i++ {
+			signers = append(signers, place("", ""))
+		}
+		if missing := sg.Count - len(signers); missing > 0 {
+			si, at, err := a.standIn(ctx, unit, spec.Exclude)
+			if err != nil {
+				return err
+			}
+			si.Reason = "unstaffed"
+			out.StandIn = &si
+			for ; missing > 0 && si.Role != ""; missing-- {
+				signers = append(signers, Signer{Role: si.Role, UnitCode: at.Code, UnitID: at.ID, UnitPath: at.Path})
+			}
+			for ; missing > 0; missing-- {
+				signers = append(signers, place("", ""))
+			}
+		}
+	default:
+		hs, err := a.Store.HoldersAt(ctx, sg.Role, unit.ID)
+		if err != nil {
+			return err
+		}
+		for _, h := range hs {
+			if !slices.Contains(spec.Exclude, h.UserID) {
+				signers = append(signers, place(h.UserID, h.Username))
+			}
+		}
+	}
+	if len(signers) == 0 {
+		si, at, err := a.standIn(ctx, unit, spec.Exclude)
+		if err != nil {
+			return err
+		}
+		si.Reason = "unstaffed"
+		out.StandIn = &si
+		if si.Role != "" {
+			signers = []Signer{{Role: si.Role, UnitCode: at.Code, UnitID: at.ID, UnitPath: at.Path}}
+		} else {
+			signers = []Signer{place("", "")}
+		}
+	}
+	out.Signers = signers
+	return nil
+}
+
 // ProjectTaskInput is a resolved task to show in inboxes. Revision is the task's first
 // projection's (store.ProjectTask); 0 in inputs scheduled before revisions existed.
 type ProjectTaskInput struct {
 	Task     OpenTaskInput
 	Opened   TaskOpened
 	Revision int
+	// StepID, Signing and AddedTo place a signer's task in its step (casework.Task); "" for a
+	// task on its own.
+	StepID  string `json:",omitempty"`
+	Signing string `json:",omitempty"`
+	AddedTo string `json:",omitempty"`
 }
 
 // ProjectOpenTask writes an opened task into the store so that it shows in inboxes, and puts
-// the opening on record.
+// the opening on record. A task that went to a stand-in (nobody could act on it at its unit)
+// alerts the admins first: each gets a copy of the case saying so (reason "unstaffed").
 func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) error {
 	in, out := p.Task, p.Opened
-	return a.Store.ProjectTask(ctx, casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind,
-		CaseID: in.Spec.CaseID, Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
-		AssigneeID: in.Spec.AssigneeID, State: casework.TaskOpen, Outcomes: strings.Join(in.Spec.Outcomes, ","), DueAt: out.DueAt,
-		CreatedAt: in.Now, Revision: p.Revision},
-		entry(ctx, Audit{Actor: access.System, Action: "task.opened", Process: in.Spec.Process, CaseID: in.Spec.CaseID,
-			After: map[string]any{"task_id": in.ID, "kind": in.Spec.Kind, "role": in.Spec.CandidateRole, "unit": in.Spec.UnitCode,
-				"assignee": in.Spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, ""))
+	spec := Placed(in.Spec, out)
+	if si := out.StandIn; si != nil {
+		to := si.UnitCode
+		if si.Role == "" {
+			to = ""
+		}
+		label := "无人可办的待办已转上级单位"
+		if si.Role == "" {
+			label = "无人可办的待办：请为该单位配备办理人员"
+		}
+		if err := a.Store.CopyToAdmins(ctx, store.Copy{CaseID: spec.CaseID, Process: spec.Process, TaskID: in.ID,
+			Title: label + "：" + spec.Title, UnitPath: out.UnitPath, By: access.System.UserID, Reason: "unstaffed", Label: label, At: in.Now},
+			entry(ctx, Audit{Actor: access.System, Action: "task.stand_in", Process: spec.Process, CaseID: spec.CaseID,
+				After: map[string]any{"task_id": in.ID, "kind": spec.Kind, "role": in.Spec.CandidateRole, "unit": si.From, "reason": si.Reason,
+					"to_role": si.Role, "to_unit": to}, At: in.Now}, "/stand-in")); err != nil {
+			return err
+		}
+	}
+	return a.Store.ProjectTask(ctx, casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: spec.Process, Kind: spec.Kind,
+		CaseID: spec.CaseID, Title: spec.Title, CandidateRole: spec.CandidateRole, UnitID: out.UnitID, UnitPath: out.UnitPath,
+		AssigneeID: spec.AssigneeID, State: casework.TaskOpen, Outcomes: strings.Join(spec.Outcomes, ","), DueAt: out.DueAt,
+		CreatedAt: in.Now, Revision: p.Revision, StepID: p.StepID, Signing: p.Signing, AddedTo: p.AddedTo, OwnerID: spec.OwnerID},
+		entry(ctx, Audit{Actor: access.System, Action: "task.opened", Process: spec.Process, CaseID: spec.CaseID,
+			After: map[string]any{"task_id": in.ID, "kind": spec.Kind, "role": spec.CandidateRole, "unit": spec.UnitCode,
+				"assignee": spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, ""))
 }
 
 // TaskChange is one change to an open or closing task, projected and put on record together.
@@ -176,7 +434,15 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 	in.Task.EscalationLevel = in.Rung.Rung
 	return a.escalate(ctx, src, store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process,
 		CaseID: in.Task.CaseID, TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target,
-		Reason: reason, DueAt: in.Rung.At}, &in.Task, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung})
+		Reason: reason, DueAt: in.Rung.At, HolderID: holderOf(in.Task)}, &in.Task, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung})
+}
+
+// holderOf is who holds the task now: its delegate while it is delegated, else its assignee.
+func holderOf(t casework.Task) string {
+	if t.DelegateID != "" {
+		return t.DelegateID
+	}
+	return t.AssigneeID
 }
 
 // escalate is the one escalation function of every process, for a task's lateness and a case's

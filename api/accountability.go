@@ -268,7 +268,7 @@ func (s *Server) DecideAccountability(c *fiber.Ctx) error {
 	}
 	a := actor(c)
 	after := map[string]any{"accountability_id": r.ID, "escalation_id": r.EscalationID, "measures": measures, "persons": persons,
-		"note": req.Note, "unit": r.UnitCode, "term": r.Term}
+		"note": req.Note, "unit": r.UnitCode, "term": r.Term, "title": r.Title}
 	entry := auditEntry(a, "accountability.decided", r.Process, r.CaseID, map[string]any{"accountability_id": r.ID, "state": r.State}, after)
 	got, err := s.store.DecideAccountability(c.UserContext(), r.ID,
 		store.AccountabilityDecision{Measures: measures, Persons: persons, Note: req.Note, By: a.UserID}, entry)

@@ -426,20 +426,28 @@ type ladderRequest struct {
 }
 
 // ListLadders lists every escalation ladder: the stored ones, and the ladder each process
-// declares for a case deadline kind that has none stored (the one its deadlines climb).
+// declares for a task kind or case deadline kind that has none stored (the one it climbs).
 func (s *Server) ListLadders(c *fiber.Ctx) error {
 	rs, err := s.store.Ladders(c.UserContext())
 	if err != nil {
 		return err
 	}
+	declared := func(kind string, ladder []casework.Rung) {
+		if slices.ContainsFunc(rs, func(r store.Rung) bool { return r.TaskKind == kind }) {
+			return
+		}
+		for i, r := range ladder {
+			rs = append(rs, store.Rung{TaskKind: kind, Rung: i + 1, After: r.After, Target: r.Target})
+		}
+	}
 	for _, p := range casework.Processes {
+		// A task kind's declared timeout policy (remind N times, then escalate) is its ladder
+		// until an admin stores one, as a deadline kind's is.
+		for _, k := range p.TaskKinds {
+			declared(k.Name, k.Ladder)
+		}
 		for _, d := range p.DeadlineKinds {
-			if slices.ContainsFunc(rs, func(r store.Rung) bool { return r.TaskKind == d.Name }) {
-				continue
-			}
-			for i, r := range d.Ladder {
-				rs = append(rs, store.Rung{TaskKind: d.Name, Rung: i + 1, After: r.After, Target: r.Target})
-			}
+			declared(d.Name, d.Ladder)
 		}
 	}
 	return c.JSON(fiber.Map{"items": orEmpty(rs)})

@@ -40,6 +40,7 @@ var refusalStatus = map[string]int{
 	workflows.CodePublicityEnded:     fiber.StatusConflict,
 	workflows.CodeDuplicate:          fiber.StatusConflict,
 	workflows.CodeInsufficientFunds:  fiber.StatusConflict,
+	workflows.CodeSignerActed:        fiber.StatusConflict,
 	workflows.CodeOutcomeNotAllowed:  fiber.StatusBadRequest,
 	workflows.CodeInvalid:            fiber.StatusBadRequest,
 	workflows.CodeRateLimited:        fiber.StatusTooManyRequests,

@@ -17,6 +17,7 @@ func TestRefusalStatus(t *testing.T) {
 		workflows.CodeNotCandidate: 403, workflows.CodeSeparationOfDuties: 403, workflows.CodeNotInScope: 403, workflows.CodeForbidden: 403,
 		workflows.CodeTaskNotOpen: 409, workflows.CodeWrongState: 409, workflows.CodePublicityEnded: 409, workflows.CodeDuplicate: 409,
 		workflows.CodeInsufficientFunds: 409,
+		workflows.CodeSignerActed:       409,
 		workflows.CodeOutcomeNotAllowed: 400, workflows.CodeInvalid: 400, workflows.CodeRateLimited: 429,
 	}
 	for code := range workflows.RefusalCodes {

@@ -140,6 +140,8 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/tasks/:id/delegate", "Delegate a task, keeping it (委派): the delegate resolves, the owner completes", "candidate", delegateRequest{}, s.DelegateTask, login),
 		r("POST", "/api/v1/tasks/:id/resolve", "Resolve a delegated task: it comes back to its owner", "delegate", commentRequest{}, s.ResolveTask, login),
 		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "candidate", ccRequest{}, s.CCTask, login),
+		r("POST", "/api/v1/tasks/:id/add-signers", "Add signers to a task (加签): before — they sign first and it comes back; after — the step waits for them too; parallel — they join the step", "candidate", addSignersRequest{}, s.AddSigners, login),
+		r("POST", "/api/v1/tasks/:id/remove-signers", "Remove added signers who have not signed yet (减签)", "candidate", removeSignersRequest{}, s.RemoveSigners, login),
 		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login", nil, s.ListCC, login),
 		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login", nil, s.ReadCC, login),
 

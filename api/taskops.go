@@ -1,16 +1,20 @@
 package api
 
 // Task operations of issue 18 beside claim, transfer, return, withdraw and urge: delegation with
-// the owner kept (委派) and its resolution, copies (抄送) and the done list (已办). Each is a task
-// action through the one task-action Update (workflows/humantask.go), whose validator decides.
+// the owner kept (委派) and its resolution, copies (抄送), added signers (加签·减签) and the done
+// list (已办). Each is a task action through the one task-action Update (workflows/humantask.go,
+// workflows/signers.go), whose validator decides.
 
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"jiaofu/access"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -22,6 +26,102 @@ type delegateRequest struct {
 
 type ccRequest struct {
 	UserIDs []string `json:"user_ids" items:"20" max:"64"`
+}
+
+type addSignersRequest struct {
+	UserIDs  []string `json:"user_ids" items:"10" max:"64"`
+	Position string   `json:"position" max:"20"`
+	Comment  string   `json:"comment" max:"1000" multiline:"true"`
+}
+
+type removeSignersRequest struct {
+	UserIDs []string `json:"user_ids" items:"10" max:"64"`
+	Comment string   `json:"comment" max:"1000" multiline:"true"`
+}
+
+// signers finds the people of user_ids (ids or usernames), active ones only.
+func (s *Server) signers(ctx context.Context, ids []string) ([]access.Actor, error) {
+	if len(ids) == 0 {
+		return nil, bad("user_ids", "at least one person").because("required")
+	}
+	out := make([]access.Actor, 0, len(ids))
+	for _, id := range ids {
+		u, err := s.userNamed(ctx, "user_ids", id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// AddSigners adds signers to a task (加签): position before (they sign first and the task comes
+// back), after (the step waits for them once the task passes) or parallel (they join the step).
+func (s *Server) AddSigners(c *fiber.Ctx) error {
+	var req addSignersRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	if req.Position == "" {
+		return bad("position", "required: before, after or parallel").because("required")
+	}
+	if !slices.Contains(casework.SignPositions, req.Position) {
+		return bad("position", "must be one of %s", strings.Join(casework.SignPositions, ", ")).because("one_of")
+	}
+	who, err := s.signers(c.UserContext(), req.UserIDs)
+	if err != nil {
+		return err
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionAddSigners, Position: req.Position, Signers: who, Comment: req.Comment})
+}
+
+// RemoveSigners removes added signers who have not signed yet (减签).
+func (s *Server) RemoveSigners(c *fiber.Ctx) error {
+	var req removeSignersRequest
+	if err := parseBody(c, &req); err != nil {
+		return err
+	}
+	who, err := s.signers(c.UserContext(), req.UserIDs)
+	if err != nil {
+		return err
+	}
+	return s.act(c, workflows.TaskAction{Action: workflows.ActionRemoveSigners, Signers: who, Comment: req.Comment})
+}
+
+// stepOf lists the tasks of a multi-approver step (会签/或签/…, or a task with signers added),
+// each with its signer's name, so that whoever sees one of them sees how the step stands.
+func (s *Server) stepOf(ctx context.Context, t casework.Task) ([]stepMember, error) {
+	if t.StepID == "" {
+		return nil, nil
+	}
+	ts, err := s.store.TasksOfCase(ctx, t.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	var out []stepMember
+	for _, m := range ts {
+		if m.StepID != t.StepID {
+			continue
+		}
+		sm := stepMember{taskView: view(m)}
+		for _, id := range []string{m.CompletedBy, m.AssigneeID} {
+			if id == "" || id == "system" {
+				continue
+			}
+			if u, err := s.store.UserByID(ctx, id); err == nil {
+				sm.SignerName = u.DisplayName
+				break
+			}
+		}
+		out = append(out, sm)
+	}
+	return out, nil
+}
+
+// stepMember is one task of a step as a task's page lists it.
+type stepMember struct {
+	taskView
+	SignerName string `json:"signer_name,omitempty"`
 }
 
 // userNamed finds a user by id, or by username (the console's forms take usernames); only an

@@ -79,13 +79,21 @@ func (s *Server) visibleTask(c *fiber.Ctx) (casework.Task, error) {
 	return t, nil
 }
 
-// GetTask returns one task.
+// GetTask returns one task; a task of a multi-approver step (or with signers added) lists the
+// step's tasks in step, with their signers' names.
 func (s *Server) GetTask(c *fiber.Ctx) error {
 	t, err := s.visibleTask(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(view(t))
+	step, err := s.stepOf(c.UserContext(), t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(struct {
+		taskView
+		Step []stepMember `json:"step,omitempty"`
+	}{view(t), step})
 }
 
 type completeRequest struct {

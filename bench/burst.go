@@ -139,6 +139,12 @@ func (e *Env) burstSetup(ctx context.Context, k int) ([]store.Student, *HTTP, er
 		if _, err := st.CreateUser(ctx, burstStaff, h, "开学季资助专干", []store.RoleAt{{Role: casework.RoleSchoolStaff, UnitCode: burstSchool}}); err != nil {
 			return nil, nil, err
 		}
+		// A school has a leader to review its applications: without one every review would go to
+		// the superior unit and alert the admins (the empty-approver policy), which is not the
+		// workload measured here.
+		if _, err := st.CreateUser(ctx, burstStaff+"-head", h, "开学季测试学校校长", []store.RoleAt{{Role: casework.RoleSchoolLeader, UnitCode: burstSchool}}); err != nil {
+			return nil, nil, err
+		}
 	}
 	students := make([]store.Student, k)
 	t0 := time.Now()

@@ -61,7 +61,11 @@ var Inspection = Process{
 	TaskKinds: []TaskKind{
 		// The rectification's due time is the finding's own deadline (rectify_by), set per finding.
 		{Name: KindRectification, Label: "问题整改", Outcomes: []string{OutcomeSubmitted}},
-		{Name: KindRectificationReview, Label: "整改审核", Outcomes: []string{OutcomeAccept, OutcomeReject}, Setting: "JIAOFU_RECTIFICATION_REVIEW_DUE"},
+		// The inspectorate's review: reminded when due and again a working day later, then the
+		// bureau (the inspectorate's superior), then the supervision office (issue 18's timeout
+		// policy per kind; an admin may store another ladder).
+		{Name: KindRectificationReview, Label: "整改审核", Outcomes: []string{OutcomeAccept, OutcomeReject}, Setting: "JIAOFU_RECTIFICATION_REVIEW_DUE",
+			Ladder: RemindThen(2, "1wd", TargetSuperior, TargetSupervision)},
 	},
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlineRectificationDue, Label: "整改期限", Ladder: []Rung{{"1s", TargetRemind}, {"1wd", TargetSuperior}, {"2wd", TargetSupervision}}},

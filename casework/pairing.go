@@ -61,6 +61,9 @@ var Pairing = Process{
 		{DutySummary, "学期总结"}, {DutyMeasure, "帮扶措施"}, {DutyActivity, "帮扶活动"}},
 	Events: []Label{{"pairing.created", "建立结对帮扶"}, {"pairing.recorded", "帮扶记录"},
 		{"pairing.checked", "帮扶任务周期检查"}},
+	// A teacher's term summary is copied to the leaders of the student's school (issue 18).
+	AutoCopies: []AutoCopy{{On: "pairing.recorded", Match: map[string]string{"kind": DutySummary}, Role: RoleSchoolLeader,
+		Over: OverUnit, Label: "结对帮扶学期总结"}},
 	Settings: []Setting{
 		{Env: "JIAOFU_PAIRING_MONTH", Default: "4w", Meaning: "length of a pairing's monthly duty period (measure, activity); wall time, counted from the Unix epoch in China Standard Time"},
 		{Env: "JIAOFU_PAIRING_TERM", Default: "20w", Meaning: "length of a pairing's term duty period (plan, home_visit, good_deed, summary); a whole number of months"},

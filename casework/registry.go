@@ -24,6 +24,9 @@ type Process struct {
 	Settings []Setting
 	// Counts are settings that are whole numbers, not durations (a quota's default).
 	Counts []Setting
+	// AutoCopies are the copies (抄送) the kit makes by itself when the process's events are put
+	// on record (a pairing's term summary to the school's leaders).
+	AutoCopies []AutoCopy
 }
 
 // CaseKind is one kind of case of a process.
@@ -41,6 +44,15 @@ type TaskKind struct {
 	Outcomes []string
 	// Setting is the env variable of its due time (in Settings), "" when the process sets it.
 	Setting string
+	// Ladder is the kind's timeout policy until an admin stores another (RemindThen: remind N
+	// times, then escalate); without one, tasks of the kind climb the default ladder.
+	Ladder []Rung
+	// Signing makes every task of the kind a multi-approver step, where the kind fixes it (a
+	// process may also ask for one on the task's spec).
+	Signing *Signing
+	// SameApprover is the kind's policy when the person who passed the case's previous step may
+	// decide this one too: SameApproverOnce passes it with their decision; "" asks them again.
+	SameApprover string
 }
 
 // DeadlineKind is one kind of case deadline, with the ladder it climbs when it passes unmet

@@ -64,24 +64,84 @@ func TestRegistryIsConsistent(t *testing.T) {
 					t.Errorf("task kind %s: outcome %s has no label in %s's outcomes", k.Name, o, p.Name)
 				}
 			}
+			checkLadder(t, "task kind "+k.Name, k.Ladder)
+			if k.Signing != nil {
+				if err := k.Signing.Check(); err != nil {
+					t.Errorf("task kind %s: %v", k.Name, err)
+				}
+				if k.Signing.Pass != "" && !slices.Contains(k.Outcomes, k.Signing.Pass) {
+					t.Errorf("task kind %s: its signers pass with %s, not one of its outcomes", k.Name, k.Signing.Pass)
+				}
+			}
+			if k.SameApprover != "" && k.SameApprover != casework.SameApproverOnce {
+				t.Errorf("task kind %s: same-approver policy %q", k.Name, k.SameApprover)
+			}
 		}
 		for _, d := range p.DeadlineKinds {
 			unique("ladder kind", d.Name)
 			if d.Label == "" || len(d.Ladder) == 0 {
 				t.Errorf("deadline kind %s: no label or no ladder", d.Name)
 			}
-			for _, r := range d.Ladder {
-				if !slices.Contains(casework.EscalationTargets, r.Target) {
-					t.Errorf("deadline kind %s: unknown target %s", d.Name, r.Target)
-				}
-				if _, err := calendar.ParseOffset(r.After); err != nil {
-					t.Errorf("deadline kind %s: rung after %q: %v", d.Name, r.After, err)
-				}
-			}
+			checkLadder(t, "deadline kind "+d.Name, d.Ladder)
+		}
+	}
+	for _, c := range casework.AutoCopies() {
+		if c.On == "" || c.Label == "" || !slices.Contains(casework.Roles, c.Role) ||
+			(c.Over != "" && c.Over != casework.OverUnit && c.Over != casework.OverCounty) {
+			t.Errorf("automatic copy %+v: it needs an event, a label, a role and a scope (unit or county)", c)
 		}
 	}
 	if !slices.Contains(casework.LadderKinds(), casework.DefaultLadderKind) {
 		t.Error("the default ladder kind is not a ladder kind")
+	}
+}
+
+// checkLadder: every rung goes to a known target after a valid offset. No target decides a task
+// (there is no auto-approve): a late payment is escalated, never paid by a timer.
+func checkLadder(t *testing.T, what string, ladder []casework.Rung) {
+	t.Helper()
+	for _, r := range ladder {
+		if !slices.Contains(casework.EscalationTargets, r.Target) {
+			t.Errorf("%s: unknown target %s", what, r.Target)
+		}
+		if _, err := calendar.ParseOffset(r.After); err != nil {
+			t.Errorf("%s: rung after %q: %v", what, r.After, err)
+		}
+	}
+}
+
+func TestRemindThen(t *testing.T) {
+	got := casework.RemindThen(3, "1wd", casework.TargetSuperior, casework.TargetSupervision)
+	want := []casework.Rung{{"0s", "remind"}, {"1wd", "remind"}, {"2wd", "remind"}, {"3wd", "superior"}, {"4wd", "supervision"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("RemindThen = %v, want %v", got, want)
+	}
+}
+
+func TestSigningCheck(t *testing.T) {
+	for _, s := range []casework.Signing{{Mode: "all"}, {Mode: "ratio", Num: 2, Den: 3}, {Mode: "sequence", UserIDs: []string{"a", "b"}},
+		{Mode: "all", Role: "inspector", Count: 2}} {
+		if err := s.Check(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	for _, s := range []casework.Signing{{Mode: "most"}, {Mode: "ratio"}, {Mode: "ratio", Num: 3, Den: 2}, {Mode: "all", Num: 1, Den: 2},
+		{Mode: "all", UserIDs: []string{"a"}, Count: 2}} {
+		if err := s.Check(); err == nil {
+			t.Errorf("%+v: no error", s)
+		}
+	}
+}
+
+func TestAutoCopiesOn(t *testing.T) {
+	if got := casework.AutoCopiesOn("pairing.recorded", map[string]any{"kind": "summary"}); len(got) != 1 || got[0].Role != casework.RoleSchoolLeader {
+		t.Errorf("a pairing summary copies %+v, want the school leaders", got)
+	}
+	if got := casework.AutoCopiesOn("pairing.recorded", map[string]any{"kind": "home_visit"}); len(got) != 0 {
+		t.Errorf("a home visit copies %+v, want nobody", got)
+	}
+	if got := casework.AutoCopiesOn("accountability.decided", nil); len(got) != 1 || got[0].Over != casework.OverCounty {
+		t.Errorf("an accountability decision copies %+v, want the bureau leaders", got)
 	}
 }
 

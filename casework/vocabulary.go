@@ -75,6 +75,15 @@ type Task struct {
 	// DelegateID is who the task is delegated to (委派) while they have not resolved it: it is in
 	// their inbox, and still its assignee's (the owner's), who completes it.
 	DelegateID string `db:"delegate_id" json:"delegate_id,omitempty"`
+	// StepID is the id of the multi-approver step the task is one signer's part of (its first
+	// task's id; "" for a task on its own); Signing how its signer signs: the step's mode (all,
+	// any, ratio:2/3, sequence), or before, after, parallel for a signer added (加签) to the task
+	// AddedTo.
+	StepID  string `db:"step_id" json:"step_id,omitempty"`
+	Signing string `db:"signing" json:"signing,omitempty"`
+	AddedTo string `db:"added_to" json:"added_to,omitempty"`
+	// OwnerID may withdraw the case at this task (撤回) while nobody has taken it up.
+	OwnerID string `db:"owner_id" json:"owner_id,omitempty"`
 }
 
 // AllowedOutcomes splits the stored outcome list.

@@ -72,6 +72,7 @@ func TestEveryRefusalCodeInChinese(t *testing.T) {
 		workflows.CodeForbidden:          "您无权办理此事项",
 		workflows.CodeRateLimited:        "操作过于频繁",
 		workflows.CodeInsufficientFunds:  "可用余额不足",
+		workflows.CodeSignerActed:        "已经签署",
 	}
 	for code := range workflows.RefusalCodes {
 		if code == workflows.CodeInvalid {

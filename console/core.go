@@ -21,6 +21,20 @@ type apiTask struct {
 	Overdue  bool     `json:"overdue"`
 	// MyAction is what the caller did to the task, on the done list (已办).
 	MyAction string `json:"my_action"`
+	// Step lists the tasks of the task's multi-approver step (会签/或签/…, or signers added).
+	Step []apiStepMember `json:"step"`
+}
+
+// apiStepMember is one task of a step, with its signer's name.
+type apiStepMember struct {
+	ID            string `json:"id"`
+	State         string `json:"state"`
+	Outcome       string `json:"outcome"`
+	Signing       string `json:"signing"`
+	AddedTo       string `json:"added_to"`
+	CandidateRole string `json:"candidate_role"`
+	AssigneeID    string `json:"assignee_id"`
+	SignerName    string `json:"signer_name"`
 }
 
 // routesCore registers login, logout, the inbox and the task page.
@@ -104,6 +118,7 @@ type inboxView struct {
 	States    []option
 	Overdue   int
 	Me        string
+	UnreadCC  int // copies (抄送) not read yet
 }
 
 // inbox is 我的待办: ?process=, ?state=open|done|all.
@@ -128,6 +143,10 @@ func inbox(q *req) error {
 			v.Overdue++
 		}
 	}
+	var cc struct{ Unread int }
+	if err := q.get("/api/v1/cc?status=unread&limit=1", &cc); err == nil {
+		v.UnreadCC = cc.Unread
+	}
 	return q.render(fiber.StatusOK, "inbox", "我的待办", v, nil)
 }
 
@@ -144,9 +163,15 @@ type taskView struct {
 	CanResolve  bool // the caller is the delegate
 	CanRecall   bool // the caller is the owner of a delegated task
 	CanCC       bool
-	Delegate    string   // who the task is delegated to, by username
-	Decisions   []option // outcomes other than return
-	CanReturn   bool
+	// Signers (加签·减签) and withdrawal (撤回).
+	CanAddSigners    bool
+	CanRemoveSigners bool
+	CanWithdraw      bool
+	HeldBy           []string // the signers added before this task who have not signed yet
+	Positions        []option
+	Delegate         string   // who the task is delegated to, by username
+	Decisions        []option // outcomes other than return
+	CanReturn        bool
 	// ConfirmReject asks for a tick before 不同意, which ends the case for good (confirmReject).
 	ConfirmReject bool
 	Fields        []fieldView
@@ -189,14 +214,25 @@ func (q *req) showTask(id string, f *form, status int) error {
 	candidate := t.AssigneeID == "" && a.Can(t.CandidateRole, t.UnitPath)
 	delegated := open && t.DelegateID != ""
 	iAmDelegate := delegated && t.DelegateID == a.UserID
-	v.CanDecide = open && (mine || candidate) && !delegated
+	for _, m := range t.Step {
+		if m.AddedTo == t.ID && m.Signing == casework.SignBefore && m.State == casework.TaskOpen {
+			v.HeldBy = append(v.HeldBy, m.SignerName)
+		}
+	}
+	held := len(v.HeldBy) > 0
+	v.CanDecide = open && (mine || candidate) && !delegated && !held
 	v.CanClaim = open && candidate
-	v.CanUnclaim = open && mine && !delegated && !processAssigned(v.Timeline, t.ID)
-	v.CanUrge = open && !v.CanDecide && !delegated && a.Sees(t.UnitPath)
+	v.CanUnclaim = open && mine && !delegated && !held && !processAssigned(v.Timeline, t.ID)
+	v.CanUrge = open && !(mine || candidate) && !delegated && a.Sees(t.UnitPath)
 	v.CanDelegate = v.CanDecide
+	v.CanAddSigners = v.CanDecide
+	v.CanRemoveSigners = open && mine && signersAdded(v.Timeline, t.ID)
+	v.CanWithdraw = open && t.OwnerID == a.UserID && !mine
+	v.Positions = []option{{casework.SignBefore, "前加签（先由加签人审批，再回到我）"}, {casework.SignAfter, "后加签（我同意后再由加签人审批）"},
+		{casework.SignParallel, "并加签（与我同时审批）"}}
 	v.CanResolve = iAmDelegate
 	v.CanRecall = delegated && mine
-	v.CanCC = open && (v.CanDecide || iAmDelegate || v.CanRecall)
+	v.CanCC = open && (v.CanDecide || iAmDelegate || v.CanRecall || (held && mine))
 	if delegated {
 		v.Delegate = delegatedTo(v.Timeline, t.ID)
 	}
@@ -219,6 +255,8 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Assignee = "委派给我（我办理后回到委派人，由其办结）"
 	case delegated && mine:
 		v.Assignee = "我（已委派给 " + v.Delegate + "，待其回复）"
+	case held && mine:
+		v.Assignee = "我（已前加签给 " + strings.Join(v.HeldBy, "、") + "，待其审批后回到我）"
 	case delegated:
 		v.Assignee = "已委派"
 	case t.AssigneeID == "":
@@ -229,7 +267,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 		v.Assignee = "已由他人领取"
 	}
 	if f == nil {
-		f = newForm("comment", "to_user", "confirm_reject", "to_user_id", "user_ids")
+		f = newForm(taskFormFields...)
 	}
 	if m != nil && v.CanDecide {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -294,6 +332,23 @@ func delegatedTo(tl []store.AuditEntry, taskID string) string {
 	return who
 }
 
+// signersAdded tells whether signers were added to the task (加签), from the timeline: its holder
+// may then remove those who have not signed (减签).
+func signersAdded(tl []store.AuditEntry, taskID string) bool {
+	for _, e := range tl {
+		var after struct {
+			TaskID string `json:"task_id"`
+		}
+		if e.Action == "task.signers_added" && json.Unmarshal([]byte(e.After), &after) == nil && after.TaskID == taskID {
+			return true
+		}
+	}
+	return false
+}
+
+// taskFormFields are the inputs of the task page's forms.
+var taskFormFields = []string{"comment", "to_user", "confirm_reject", "to_user_id", "user_ids", "signer_ids", "position", "remove_ids"}
+
 func processAssigned(tl []store.AuditEntry, taskID string) bool {
 	for _, e := range tl {
 		if e.Action != "task.opened" {
@@ -318,7 +373,7 @@ func taskAction(q *req) error {
 	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
 		return q.fail(err)
 	}
-	fields := []string{"comment", "to_user", "confirm_reject", "to_user_id", "user_ids"}
+	fields := append([]string{}, taskFormFields...)
 	m := moduleOf(t.Process)
 	if m != nil {
 		for _, of := range m.OutcomeFields[t.Kind] {
@@ -380,12 +435,23 @@ func taskAction(q *req) error {
 		done = "已收回委派，请您办理。"
 	case "cc":
 		target += "cc"
-		var users []string
-		for _, u := range strings.FieldsFunc(f.V("user_ids"), func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '、' }) {
-			users = append(users, u)
-		}
+		users := splitNames(f.V("user_ids"))
 		body = map[string]any{"user_ids": users}
 		done = "已抄送给 " + strings.Join(users, "、") + "。"
+	case "add_signers":
+		target += "add-signers"
+		users := splitNames(f.V("signer_ids"))
+		body = map[string]any{"user_ids": users, "position": f.V("position"), "comment": f.V("comment")}
+		done = "已" + zh("signing", f.V("position")) + "：" + strings.Join(users, "、") + "。"
+	case "remove_signers":
+		target += "remove-signers"
+		users := splitNames(f.V("remove_ids"))
+		body = map[string]any{"user_ids": users}
+		done = "已减签：" + strings.Join(users, "、") + "。"
+	case "withdraw":
+		target += "withdraw"
+		body = map[string]string{"comment": f.V("comment")}
+		done = "已撤回申请。"
 	case "urge":
 		target += "urge"
 		body = map[string]string{"comment": f.V("comment")}
@@ -395,13 +461,18 @@ func taskAction(q *req) error {
 	}
 	status, err := q.call(fiber.MethodPost, target, body, nil)
 	if err != nil {
+		// The signer forms name their people in inputs of their own; the API calls them user_ids.
+		var ae *apiError
+		if as := map[string]string{"add_signers": "signer_ids", "remove_signers": "remove_ids"}[action]; as != "" && asAPI(err, &ae) && ae.Field == "user_ids" {
+			ae.Field = as
+		}
 		st := f.failed(err)
 		return q.showTask(id, f, st)
 	}
 	if status == fiber.StatusAccepted {
 		done = "已受理，办理记录稍后显示。"
 	}
-	if action == "complete" {
+	if action == "complete" || action == "withdraw" {
 		return q.redirect("/console/", done)
 	}
 	return q.redirect("/console/tasks/"+url.PathEscape(id), done)
@@ -410,6 +481,11 @@ func taskAction(q *req) error {
 // confirmReject is the answer to 不同意 clicked without its tick: a rejection ends the case and
 // cannot be undone, so the console asks once more (no script: the page's CSP allows none).
 var confirmReject = &fieldError{Label: "确认不同意", Message: "不同意后申请即办结，不能恢复：请勾选「确认不同意」后再提交"}
+
+// splitNames splits a list of usernames typed with commas, spaces or 、.
+func splitNames(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '，' || r == ' ' || r == '、' })
+}
 
 // caseRedirect opens the page of any case id (from timelines and escalations).
 func caseRedirect(q *req) error {

@@ -71,6 +71,11 @@ var fieldLabels = map[string]string{
 	"description":      "问题描述",
 	"rectify_by":       "整改期限",
 	"summary":          "整改情况",
+	"user_ids":         "人员",
+	"signer_ids":       "加签人员",
+	"remove_ids":       "减签人员",
+	"position":         "加签方式",
+	"to_user_id":       "委派对象",
 	"body":             "表单",
 }
 
@@ -150,9 +155,38 @@ var refusalText = map[string]func(params) string{
 	"duplicate/cc_exists": func(p params) string {
 		return "本案已抄送过 " + p["user"] + "，不能重复抄送。"
 	},
-	"invalid/self_delegate": fixed("不能委派给自己"),
-	"invalid/self_cc":       fixed("不能抄送给自己"),
-	"invalid/too_many":      fixed("一次最多抄送 20 人"),
+	// Added signers (加签·减签) and multi-approver steps (会签/或签/票签/依次).
+	"wrong_state/signing_before": func(p params) string {
+		if p["signers"] != "" {
+			return "该待办已前加签给 " + strings.ReplaceAll(p["signers"], ",", "、") + "，待其审批通过后回到您这里再办理。"
+		}
+		return "该待办已前加签，待加签人审批通过后回到您这里再办理。"
+	},
+	"wrong_state/signers_added": fixed("审批人已加签，不能再撤回。"),
+	"wrong_state/signed":        fixed("已有审批人签署，不能再撤回。"),
+	"wrong_state/required_signer": func(p params) string {
+		return p["user"] + " 是流程要求的审批人，不能减签；只能减去加签的人员。"
+	},
+	"duplicate/signed": fixed("您已签署过本环节（会签中每人只签一次）。"),
+	"duplicate/signer": func(p params) string {
+		if p["user"] != "" {
+			return p["user"] + " 已是本环节的审批人，不能重复加签或转办给他。"
+		}
+		return "该用户已是本环节的审批人。"
+	},
+	"signer_acted": func(p params) string {
+		if p["user"] != "" {
+			return p["user"] + " 已经签署，签署意见留档，不能减签。"
+		}
+		return "加签人已经签署，不能减签。"
+	},
+	"not_in_scope/user_ids":         fixed("该用户看不到本单位的案件，不能加签给他。"),
+	"separation_of_duties/user_ids": fixed("按照不相容职务分离要求，该用户不能参与审批本案。"),
+	"invalid/self_sign":             fixed("您已是本待办的办理人，不能加签自己"),
+	"invalid/not_signer":            func(p params) string { return p["user"] + " 不是加签人员，无需减签" },
+	"invalid/self_delegate":         fixed("不能委派给自己"),
+	"invalid/self_cc":               fixed("不能抄送给自己"),
+	"invalid/too_many":              fixed("一次最多抄送 20 人"),
 	"publicity_ended": func(p params) string {
 		if t, err := time.Parse(time.RFC3339, p["ended_at"]); err == nil {
 			return "公示期已于 " + cst(t) + " 结束，不再受理异议。"

@@ -24,7 +24,7 @@ var labels = map[string]map[string]string{
 		"supervision": "监察室", "bureau_leader": "局领导", "admin": "系统管理员"},
 	"target":     {"remind": "到期提醒", "superior": "上级单位", "township_gov": "乡镇政府", "county_hq": "县脱贫攻坚指挥部", "supervision": "监察室"},
 	"escalation": {"open": "未处理", "closed": "已处理"},
-	"myaction":   {"completed": "我办结", "resolved": "我受委派办理", "delegated": "我委派", "transferred": "我转办"},
+	"myaction":   {"completed": "我办结", "resolved": "我受委派办理", "delegated": "我委派", "transferred": "我转办", "added_signers": "我加签"},
 	"decision": {"no_action": "不予问责", "reminder_talk": "提醒谈话", "circulated_criticism": "通报批评", "admonishment": "诫勉谈话",
 		"referred": "移送处理", "task completed": "待办已办结"},
 	"unitkind": {"bureau": "教育局", "section": "局属股室", "township_school": "乡镇中心学校", "school": "学校", "kindergarten": "幼儿园",
@@ -32,7 +32,9 @@ var labels = map[string]map[string]string{
 	"action": {"task.opened": "生成待办", "task.completed": "办理", "task.claimed": "领取待办", "task.unclaimed": "释放待办",
 		"task.transferred": "转办", "task.urged": "催办", "task.withdrawn": "撤销待办",
 		"task.delegated": "委派", "task.resolved": "委派回复", "task.delegation_recalled": "收回委派", "task.cc": "抄送",
-		"case.cc_read":      "抄送已阅",
+		"case.cc_read":       "抄送已阅",
+		"task.signers_added": "加签", "task.signers_removed": "减签", "task.signer_removed": "加签人已减去",
+		"task.step_ended": "本环节已有结果，待办自动结束", "task.step_decided": "会签/或签结果", "task.stand_in": "无人可办，转上级单位办理",
 		"escalation.remind": "到期提醒", "escalation.superior": "上报上级单位", "escalation.township_gov": "报乡镇政府督办",
 		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.closed": "监察室作出处理",
 		"student.created": "新增学生", "user.created": "新增用户", "user.updated": "修改用户", "org_unit.created": "新增单位",
@@ -264,6 +266,16 @@ var funcs = template.FuncMap{
 	"eq2":      func(a, b, c string) bool { return a == b || a == c },
 	"contains": contains,
 	"split":    func(s string) []string { return strings.Split(s, ",") },
+	"signing":  signingLabel,
+}
+
+// signingLabel names how a step's signer signs (a task row's signing): 会签, 或签, 票签（2/3）,
+// 依次审批, or 前加签, 后加签, 并加签 for a signer added to a task.
+func signingLabel(s string) string {
+	if mode, ratio, ok := strings.Cut(s, ":"); ok {
+		return zh("signing", mode) + "（" + ratio + " 同意即通过）"
+	}
+	return zh("signing", s)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -30,6 +30,7 @@ var DemoUsers = []struct{ Username, Name, Role, Unit string }{
 	{"edu01", "教育股干部", casework.RoleEducationSection, "JS-JYG"},
 	{"pa01", "局扶贫办干部", casework.RolePAOffice, "JS-FPB"},
 	{"inspector01", "督导办督学", casework.RoleInspector, "JS-DDB"},
+	{"inspector02", "督导办督学（二）", casework.RoleInspector, "JS-DDB"}, // a serious finding is accepted by two reviewers
 	{"jcs01", "监察室干部", casework.RoleSupervision, SupervisionCode},
 	{"leader01", "局领导", casework.RoleBureauLeader, BureauCode},
 	{"funds01", "经费中心会计", casework.RoleFundsCenter, FundsCenterCode},

@@ -171,6 +171,7 @@ func TestFindingIgnoredReachesSupervision(t *testing.T) {
 	if code := inspector.do("POST", "/api/v1/tasks/"+review2.ID+"/complete", map[string]string{"outcome": "accept"}, nil); code != 200 {
 		t.Fatalf("accept: %d", code)
 	}
+	acceptSecond(t, anon, fd.ID) // a serious finding: two reviewers accept (会签)
 	var got struct{ Finding finding }
 	eventually(t, 20*time.Second, func() bool {
 		head.do("GET", "/api/v1/findings/"+fd.ID, nil, &got)

@@ -123,6 +123,7 @@ func TestRecordKit(t *testing.T) {
 			return review2.ID != review.ID
 		}, "a second review")
 		inspector.ok("POST", "/api/v1/tasks/"+review2.ID+"/complete", map[string]string{"outcome": "accept"})
+		acceptSecond(t, anon, fd.ID) // a serious finding: two reviewers accept (会签, since finding-serious-two-reviewers)
 		var got struct{ Finding finding }
 		eventually(t, 20*time.Second, func() bool {
 			head.do("GET", "/api/v1/findings/"+fd.ID, nil, &got)

@@ -85,7 +85,11 @@ func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
 	_, err := s.exec(ctx, tx, `INSERT INTO audit_log (event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id,
 		before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.EventKey, e.At, e.ActorID, e.ActorName, e.Role, e.UnitCode, e.Action, e.Process, e.CaseID, e.Before, e.After, e.PrevHash, e.Hash)
-	return err
+	if err != nil {
+		return err
+	}
+	// The registry's automatic copies of the event commit with it: none is made twice, none lost.
+	return s.autoCopiesTx(ctx, tx, e)
 }
 
 const auditCols = `seq, event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id, before_json, after_json, prev_hash, hash`

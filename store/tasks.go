@@ -16,7 +16,7 @@ import (
 
 const taskCols = `t.id, t.workflow_id, t.process, t.kind, t.case_id, t.title, t.candidate_role, t.unit_id, o.code AS unit_code,
 	o.name AS unit_name, t.unit_path, t.assignee_id, t.state, t.outcome, t.outcomes, t.due_at, t.escalation_level, t.urge_count,
-	t.created_at, t.completed_at, t.completed_by, t.revision, t.delegate_id`
+	t.created_at, t.completed_at, t.completed_by, t.revision, t.delegate_id, t.step_id, t.signing, t.added_to, t.owner_id`
 const taskFrom = ` FROM tasks t JOIN org_units o ON o.id = t.unit_id `
 
 // UpsertTask writes a task's projection when it is newer than the row's (see ProjectTask); the
@@ -73,7 +73,7 @@ func (s *Store) ProjectTaskCC(ctx context.Context, t casework.Task, entry AuditE
 
 // doneActs are the audit actions that put a task on its actor's done list, with the act's name.
 var doneActs = map[string]string{"task.completed": "completed", "task.resolved": "resolved", "task.delegated": "delegated",
-	"task.transferred": "transferred"}
+	"task.transferred": "transferred", "task.signers_added": "added_signers"}
 
 // DoneTask is a task on a person's done list: the task as it is now, and what they did to it.
 type DoneTask struct {
@@ -117,6 +117,11 @@ type CC struct {
 	ByName    string     `db:"by_name" json:"by_name"`
 	CreatedAt time.Time  `db:"created_at" json:"created_at"`
 	ReadAt    *time.Time `db:"read_at" json:"read_at,omitempty"`
+	// Reason is why the case was copied: "" by a person through a task, "auto" by a rule of the
+	// registry, "unstaffed" the admins' alert about a task nobody could take at its unit; Label
+	// says what the copy is about.
+	Reason string `db:"reason" json:"reason,omitempty"`
+	Label  string `db:"label" json:"label,omitempty"`
 }
 
 // CCs lists the cases copied to the user, newest first: read "unread", "read" or "" (both).
@@ -133,7 +138,7 @@ func (s *Store) CCs(ctx context.Context, userID, read string, limit int) ([]CC, 
 	}
 	var cs []CC
 	err := s.sel(ctx, s.db, &cs, `SELECT c.case_id, c.user_id, c.process, c.task_id, c.title, c.by_user, COALESCE(u.display_name, c.by_user) AS by_name,
-		c.created_at, c.read_at FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE `+where+` ORDER BY c.created_at DESC, c.case_id LIMIT `+itoa(limit), userID)
+		c.created_at, c.read_at, c.reason, c.label FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE `+where+` ORDER BY c.created_at DESC, c.case_id LIMIT `+itoa(limit), userID)
 	return cs, err
 }
 
@@ -159,7 +164,7 @@ func (s *Store) MarkCCRead(ctx context.Context, caseID, userID string) (CC, erro
 	}
 	var c CC
 	err := s.get(ctx, s.db, &c, `SELECT c.case_id, c.user_id, c.process, c.task_id, c.title, c.by_user, COALESCE(u.display_name, c.by_user) AS by_name,
-		c.created_at, c.read_at FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE c.case_id = ? AND c.user_id = ?`, caseID, userID)
+		c.created_at, c.read_at, c.reason, c.label FROM case_cc c LEFT JOIN users u ON u.id = c.by_user WHERE c.case_id = ? AND c.user_id = ?`, caseID, userID)
 	return c, err
 }
 
@@ -178,19 +183,21 @@ func (s *Store) upsertTask(ctx context.Context, db q, t casework.Task, onlyOpen 
 		(tasks.state = ? OR excluded.state <> ?)))`
 	args := []any{t.ID, t.WorkflowID, t.Process, t.Kind, t.CaseID, t.Title, t.CandidateRole, t.UnitID, t.UnitPath, t.AssigneeID, t.State,
 		t.Outcome, t.Outcomes, utc(t.DueAt), t.EscalationLevel, t.UrgeCount, utc(t.CreatedAt), t.CompletedAt, t.CompletedBy, t.Revision,
-		t.DelegateID, casework.TaskOpen, casework.TaskOpen}
+		t.DelegateID, t.StepID, t.Signing, t.AddedTo, t.OwnerID, casework.TaskOpen, casework.TaskOpen}
 	if onlyOpen {
 		newer += ` AND tasks.state = ?`
 		args = append(args, casework.TaskOpen)
 	}
 	_, err := s.exec(ctx, db, `INSERT INTO tasks (id, workflow_id, process, kind, case_id, title, candidate_role, unit_id, unit_path,
-		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision, delegate_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		assignee_id, state, outcome, outcomes, due_at, escalation_level, urge_count, created_at, completed_at, completed_by, revision, delegate_id,
+		step_id, signing, added_to, owner_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET assignee_id = excluded.assignee_id, state = excluded.state, outcome = excluded.outcome,
 		candidate_role = excluded.candidate_role, unit_id = excluded.unit_id, unit_path = excluded.unit_path,
 		due_at = excluded.due_at, escalation_level = excluded.escalation_level, urge_count = excluded.urge_count,
 		completed_at = excluded.completed_at, completed_by = excluded.completed_by, revision = excluded.revision,
-		delegate_id = excluded.delegate_id
+		delegate_id = excluded.delegate_id, step_id = excluded.step_id, signing = excluded.signing, added_to = excluded.added_to,
+		owner_id = excluded.owner_id
 		WHERE `+newer, args...)
 	return err
 }
@@ -393,9 +400,14 @@ type Escalation struct {
 	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set).
 	ResponsibleID   string `db:"responsible_id" json:"responsible_id,omitempty"`
 	ResponsibleName string `db:"responsible_name" json:"responsible_name,omitempty"`
-	Reason          string `db:"reason" json:"reason"`
-	State           string `db:"state" json:"state"`
-	Decision        string `db:"decision" json:"decision,omitempty"`
+	// HolderID is who held the task when its rung fired (its delegate while delegated, else its
+	// assignee; "" for a task nobody had taken, or a case's deadline): a transfer moves the next
+	// rungs to the new holder.
+	HolderID   string `db:"holder_id" json:"holder_id,omitempty"`
+	HolderName string `db:"holder_name" json:"holder_name,omitempty"`
+	Reason     string `db:"reason" json:"reason"`
+	State      string `db:"state" json:"state"`
+	Decision   string `db:"decision" json:"decision,omitempty"`
 	// DueAt is when the rung (or the case's deadline) fell due; RecordedAt when the escalation was
 	// put on record. They differ by the time the service was down or could not reach the store.
 	DueAt      time.Time `db:"due_at" json:"due_at"`
@@ -409,9 +421,9 @@ type Escalation struct {
 
 const escCols = `e.id, e.process, e.case_id, e.task_id, e.task_kind, e.rung, e.target, e.unit_id, o.code AS unit_code, o.name AS unit_name,
 	e.unit_path, e.source_unit, COALESCE(su.name, e.source_unit) AS source_unit_name, e.responsible_id, COALESCE(u.display_name, '') AS responsible_name, e.reason, e.state, e.decision,
-	e.due_at, e.recorded_at, e.due_at AS created_at, e.closed_at, e.closed_by`
+	e.due_at, e.recorded_at, e.due_at AS created_at, e.closed_at, e.closed_by, e.holder_id, COALESCE(hu.display_name, '') AS holder_name`
 const escFrom = ` FROM escalations e JOIN org_units o ON o.id = e.unit_id LEFT JOIN org_units su ON su.code = e.source_unit
-	LEFT JOIN users u ON u.id = e.responsible_id `
+	LEFT JOIN users u ON u.id = e.responsible_id LEFT JOIN users hu ON hu.id = e.holder_id `
 
 // RecordEscalation records an escalation once, with its audit entry, in one transaction: its id
 // is derived from the task and rung (or the case's event), so a retried activity writes nothing
@@ -439,10 +451,10 @@ func (s *Store) RecordEscalation(ctx context.Context, e Escalation, task *casewo
 			}
 		}
 		res, err := s.exec(ctx, tx, `INSERT INTO escalations (id, process, case_id, task_id, task_kind, rung, target, unit_id, unit_path,
-			source_unit, responsible_id, reason, state, due_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			source_unit, responsible_id, reason, state, due_at, recorded_at, holder_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`,
 			e.ID, e.Process, e.CaseID, e.TaskID, e.TaskKind, e.Rung, e.Target, e.UnitID, e.UnitPath, e.SourceUnit, e.ResponsibleID, e.Reason,
-			casework.EscalationOpen, utc(e.DueAt), utc(e.RecordedAt))
+			casework.EscalationOpen, utc(e.DueAt), utc(e.RecordedAt), e.HolderID)
 		if err != nil {
 			return err
 		}

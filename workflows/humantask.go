@@ -33,6 +33,10 @@ const (
 	ActionResolve  = "resolve"
 	// ActionCC copies the task's case to people (抄送): they read that case, and act on nothing.
 	ActionCC = "cc"
+	// ActionAddSigners adds signers to the task (加签: before, after or parallel, casework.Sign*)
+	// and ActionRemoveSigners removes added signers who have not acted yet (减签); signers.go.
+	ActionAddSigners    = "add_signers"
+	ActionRemoveSigners = "remove_signers"
 )
 
 // MaxCC is how many people one copy may go to.
@@ -61,6 +65,10 @@ type TaskAction struct {
 	Target  *access.Actor
 	// CC are the people a copy goes to (ActionCC).
 	CC []access.Actor `json:",omitempty"`
+	// Signers are the people added or removed (ActionAddSigners, ActionRemoveSigners), and
+	// Position where the added ones sign (casework.SignBefore, SignAfter, SignParallel).
+	Signers  []access.Actor `json:",omitempty"`
+	Position string         `json:",omitempty"`
 }
 
 // TaskActionResult tells the caller what the task looks like after the action.
@@ -70,6 +78,8 @@ type TaskActionResult struct {
 	Outcome    string `json:"outcome,omitempty"`
 	AssigneeID string `json:"assignee_id,omitempty"`
 	DelegateID string `json:"delegate_id,omitempty"`
+	// StepID is the multi-approver step the task belongs to (signers.go), "" for a task on its own.
+	StepID string `json:"step_id,omitempty"`
 }
 
 // TaskResult is what a completed task hands back to the process that opened it.
@@ -80,6 +90,10 @@ type TaskResult struct {
 	By      access.Actor
 	Role    string
 	At      time.Time
+	// Votes are every signer's decision when the task was a multi-approver step or had signers
+	// added (加签), in the order they decided; By is then the signer whose vote decided the step
+	// (the task's own holder when the step passed with them).
+	Votes []Vote `json:",omitempty"`
 }
 
 // TaskState is the workflow's own record of a task; the store's copy is a projection of it. An
@@ -111,6 +125,20 @@ type TaskState struct {
 	// deciding: a completion's Before step is running (an activity); every other action on the
 	// task waits until it is done. Never carried: no step runs across continue-as-new.
 	deciding bool
+	// A signer's task of a multi-approver step (signers.go): StepID is the step's anchor (its
+	// first task, the one its process waits on), Signing how the signer signs (the step's mode,
+	// or before, after, parallel for a signer AddedBy added to the task AddedTo). The anchor holds
+	// the step's own state in Step. All empty for a task on its own.
+	StepID     string     `json:",omitempty"`
+	Signing    string     `json:",omitempty"`
+	AddedTo    string     `json:",omitempty"`
+	AddedBy    string     `json:",omitempty"`
+	SignerName string     `json:",omitempty"` // the signer's username, where the kit knows it
+	Step       *StepState `json:",omitempty"`
+	// opening: the signer's task is known to the workflow but not in any inbox yet (its
+	// ResolveTask is running); a step decided meanwhile cancels it without a write, and it is
+	// never projected. Never true across continue-as-new (Quiesce waits for every handler).
+	opening bool
 }
 
 // revise numbers the task's next projection.
@@ -124,7 +152,8 @@ func (t *TaskState) revise() int {
 func (t *TaskState) projection(wfID, state string) casework.Task {
 	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
-		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created, DelegateID: t.Delegate}
+		State: state, DueAt: t.Opened.DueAt, EscalationLevel: t.Level, UrgeCount: t.Urges, CreatedAt: t.Created, DelegateID: t.Delegate,
+		StepID: t.StepID, Signing: t.Signing, AddedTo: t.AddedTo, OwnerID: t.Spec.OwnerID}
 	for i, o := range t.Spec.Outcomes {
 		if i > 0 {
 			p.Outcomes += ","
@@ -162,6 +191,16 @@ type Tasks struct {
 	checks map[string]func(TaskAction) error
 	// before are the processes' own steps run as a task of a kind is completed (Before).
 	before map[string]BeforeStep
+	// last is the case's latest step decided by a person in this run, for the same-approver
+	// policy (casework.SameApproverOnce); nil after a step the case itself settled.
+	last *lastDecision
+}
+
+// lastDecision is a step a person decided: its task id, the decision, and whether it passed.
+type lastDecision struct {
+	taskID string
+	result TaskResult
+	passed bool
 }
 
 // ErrContinueAsNew is what Run returns, with its task still open, when the case's history has
@@ -178,6 +217,14 @@ func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, erro
 	for i := range carried {
 		task := carried[i]
 		t.open[task.ID] = &task
+		if task.Step != nil {
+			// A step's other open tasks cross inside its anchor (Carry).
+			for j := range task.Step.Carried {
+				m := task.Step.Carried[j]
+				t.open[m.ID] = &m
+			}
+			task.Step.Carried = nil
+		}
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
@@ -194,16 +241,41 @@ func (t *Tasks) ContinueOnLongHistory(historyEvents int) {
 	t.bounded, t.historyEvents = true, historyEvents
 }
 
-// Carry is every open task, for the next run's NewTasks.
+// Carry is every open task, for the next run's NewTasks: one entry per task a process waits on
+// (a multi-approver step's anchor carries the step's other open tasks inside it).
 func (t *Tasks) Carry() []TaskState {
 	out := make([]TaskState, 0, len(t.open))
 	for _, task := range t.open {
-		if task.Result == nil {
-			out = append(out, *task)
+		if !waitable(task) || decided(task) != nil {
+			continue
 		}
+		c := *task
+		if task.Step != nil {
+			step := *task.Step
+			step.Carried = nil
+			for _, id := range step.Members {
+				if m := t.open[id]; m != nil && id != task.ID && m.Result == nil {
+					step.Carried = append(step.Carried, *m)
+				}
+			}
+			c.Step = &step
+		}
+		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b TaskState) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// waitable reports whether a process waits on the task: a task on its own, or a step's anchor.
+func waitable(task *TaskState) bool { return task.StepID == "" || task.StepID == task.ID }
+
+// decided is the decision a process waiting on the task gets: the step's for an anchor, the
+// task's own for a task on its own; nil while there is none.
+func decided(task *TaskState) *TaskResult {
+	if task.Step != nil {
+		return task.Step.Result
+	}
+	return task.Result
 }
 
 // historyLong reports whether the run should give way to a new one.
@@ -215,8 +287,16 @@ func (t *Tasks) historyLong(ctx workflow.Context) bool {
 	return info.GetContinueAsNewSuggested() || (t.historyEvents > 0 && info.GetCurrentHistoryLength() >= t.historyEvents)
 }
 
-// OpenCount is how many tasks are waiting for a person.
-func (t *Tasks) OpenCount() int { return len(t.open) }
+// OpenCount is how many tasks (a multi-approver step counting once) are waiting for a person.
+func (t *Tasks) OpenCount() int {
+	n := 0
+	for _, task := range t.open { // (the count does not depend on the map's order)
+		if waitable(task) {
+			n++
+		}
+	}
+	return n
+}
 
 // eligibleRole returns the role through which actor may act on the task, or "".
 func eligibleRole(task *TaskState, actor access.Actor) string {
@@ -290,6 +370,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 			return refuse(CodeNotCandidate, "%s may not act on this task: it waits for %s at unit %s%s", a.Actor.Username,
 				task.Spec.CandidateRole, task.Spec.UnitCode, assigneeNote(task))
 		}
+		if err := t.signerRules(task, a); err != nil {
+			return err
+		}
 		if err := t.completionRules(task, a); err != nil {
 			return err
 		}
@@ -302,6 +385,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		}
 		if slices.Contains(task.Spec.Exclude, a.Actor.UserID) || eligibleRole(task, a.Actor) == "" {
 			return refuse(CodeNotCandidate, "%s may not claim this task", a.Actor.Username)
+		}
+		if err := t.signerRules(task, a); err != nil {
+			return err
 		}
 	case ActionUnclaim:
 		if err := whileDelegated(task, a); err != nil {
@@ -336,6 +422,9 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if !a.Target.Can(task.Spec.CandidateRole, task.Opened.UnitPath) {
 			return refuseField(CodeInvalid, "to_user", because("no_role"), "to_user: %s does not hold %s over unit %s", a.Target.Username, task.Spec.CandidateRole, task.Spec.UnitCode)
 		}
+		if t.signsStep(task, a.Target.UserID) {
+			return refuseField(CodeDuplicate, "to_user", because("signer", "user", a.Target.Username), "to_user: %s already signs this step", a.Target.Username)
+		}
 	case ActionUrge:
 		if !a.Actor.Sees(task.Opened.UnitPath) && !slices.Contains(task.Spec.Exclude, a.Actor.UserID) {
 			return refuse(CodeNotInScope, "%s may not urge a task outside their units", a.Actor.Username)
@@ -344,11 +433,15 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		if task.Spec.OwnerID == "" || task.Spec.OwnerID != a.Actor.UserID {
 			return refuse(CodeNotCandidate, "only the applicant may withdraw this case, and only at a step that allows it")
 		}
-		if task.Assignee != "" && task.Assignee != a.Actor.UserID {
+		// A signer's task the process gave its signer is not taken up by being theirs (signers.go).
+		if task.Assignee != "" && task.Assignee != a.Actor.UserID && (task.StepID == "" || task.Assignee != task.Spec.AssigneeID) {
 			return refuseField(CodeWrongState, "", because("claimed"), "task %s has been claimed by its handler; it can no longer be withdrawn", a.TaskID)
 		}
 		if task.Delegate != "" {
 			return refuseField(CodeWrongState, "", because("delegated"), "task %s is delegated; it can no longer be withdrawn", a.TaskID)
+		}
+		if err := t.stepWithdrawable(task); err != nil {
+			return err
 		}
 	case ActionDelegate:
 		return validateDelegate(task, a)
@@ -364,8 +457,13 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 		}
 	case ActionCC:
 		return validateCC(task, a)
+	case ActionAddSigners:
+		return t.validateAddSigners(task, a)
+	case ActionRemoveSigners:
+		return t.validateRemoveSigners(task, a)
 	default:
-		return refuseField(CodeInvalid, "action", because("one_of"), "action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw, delegate, resolve, cc", a.Action)
+		return refuseField(CodeInvalid, "action", because("one_of"),
+			"action: %q is not one of complete, claim, unclaim, transfer, urge, withdraw, delegate, resolve, cc, add_signers, remove_signers", a.Action)
 	}
 	return nil
 }
@@ -528,10 +626,18 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	}
 	state, action := casework.TaskOpen, "task."+a.Action+"ed"
 	var cc []string
+	var step *stepEffects // what a signer's vote or a withdrawal did to the rest of its step
 	switch a.Action {
+	case ActionAddSigners, ActionRemoveSigners:
+		return t.handleSigners(ctx, task, a, role, before)
 	case ActionComplete:
 		task.Result = &TaskResult{Outcome: a.Outcome, Comment: a.Comment, Fields: a.Fields, By: a.Actor, Role: role, At: now}
 		state, action = casework.TaskDone, "task.completed"
+		if task.StepID != "" {
+			step = t.vote(ctx, task)
+		} else {
+			t.last = &lastDecision{taskID: task.ID, result: *task.Result, passed: len(task.Spec.Outcomes) > 0 && a.Outcome == task.Spec.Outcomes[0]}
+		}
 	case ActionClaim:
 		task.Assignee = a.Actor.UserID
 	case ActionUnclaim:
@@ -546,6 +652,10 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	case ActionWithdraw:
 		task.Result = &TaskResult{Outcome: casework.OutcomeWithdrawn, Comment: a.Comment, By: a.Actor, Role: "owner", At: now}
 		state, action, role = casework.TaskCancelled, "task.withdrawn", "owner"
+		t.last = nil
+		if task.StepID != "" {
+			step = t.withdrawStep(ctx, task, a)
+		}
 	case ActionDelegate:
 		task.Owner, task.Assignee = a.Actor.UserID, a.Actor.UserID
 		task.Delegate, task.DelegateName = a.Target.UserID, a.Target.Username
@@ -581,10 +691,19 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 			role = a.Actor.Roles[0].Role
 		}
 	}
+	if step != nil {
+		step.anchor.Step.writing++
+	}
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
-	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee, DelegateID: task.Delegate}, err
+	if step != nil {
+		if err == nil {
+			err = step.apply(ctx)
+		}
+		step.anchor.Step.writing--
+	}
+	return TaskActionResult{TaskID: task.ID, State: state, Outcome: a.Outcome, AssigneeID: task.Assignee, DelegateID: task.Delegate, StepID: task.StepID}, err
 }
 
 // withField is fields with k set to v (a new map when fields is nil).
@@ -617,6 +736,13 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
 		return "", err
 	}
+	if len(task.Opened.Signers) > 0 {
+		// A multi-approver step: one task per signer, the first of them its anchor (signers.go).
+		return task.ID, t.openStep(ctx, task, in)
+	}
+	// Nobody could act on it at its unit: it went to the superior unit's holders (a result
+	// recorded before stand-ins existed has none, and the task stays as it was).
+	task.Spec = activities.Placed(task.Spec, task.Opened)
 	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
 	// always finds it here.
 	t.open[task.ID] = task
@@ -625,7 +751,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 		delete(t.open, task.ID)
 		return "", err
 	}
-	return task.ID, nil
+	return task.ID, t.sameApprover(ctx, task)
 }
 
 // Wait waits for an open task: one Open opened, or one carried from the previous run (NewTasks),
@@ -637,21 +763,31 @@ func (t *Tasks) Wait(ctx workflow.Context, id string) (TaskResult, error) {
 		return TaskResult{}, fmt.Errorf("task %s is not open in this run", id)
 	}
 	t.watch(ctx, task)
-	if err := workflow.Await(ctx, func() bool { return task.Result != nil || t.historyLong(ctx) }); err != nil {
-		delete(t.open, task.ID)
+	if err := workflow.Await(ctx, func() bool { return settled(task) || t.historyLong(ctx) }); err != nil {
+		t.forget(task)
 		return TaskResult{}, err
 	}
-	if task.Result == nil {
+	if decided(task) == nil {
 		if err := t.quiesce(ctx, task.ID); err != nil {
 			return TaskResult{}, err
 		}
-		if task.Result == nil {
+		if decided(task) == nil {
 			return TaskResult{}, ErrContinueAsNew
 		}
 		t.closing = false // an action that was in flight completed the task: go on in this run
 	}
+	t.forget(task)
+	return *decided(task), nil
+}
+
+// forget drops a task its waiter has taken from the open ones, with a step's other tasks.
+func (t *Tasks) forget(task *TaskState) {
+	if task.Step != nil {
+		for _, id := range task.Step.Members {
+			delete(t.open, id)
+		}
+	}
 	delete(t.open, task.ID)
-	return *task.Result, nil
 }
 
 // watch starts the task's ladder, once.
@@ -661,6 +797,14 @@ func (t *Tasks) watch(ctx workflow.Context, task *TaskState) {
 	}
 	t.watched[task.ID] = true
 	workflow.Go(ctx, func(ctx workflow.Context) { t.escalate(ctx, task) })
+	if task.Step != nil {
+		// A step's signers' tasks each climb their own ladder (one opened later starts its own).
+		for _, id := range task.Step.Members {
+			if m := t.open[id]; m != nil && m != task && m.Result == nil && !m.opening {
+				t.watch(ctx, m)
+			}
+		}
+	}
 }
 
 // WaitAny waits until a person decides one of the open tasks ids (their ladders fire meanwhile)
@@ -676,29 +820,29 @@ func (t *Tasks) WaitAny(ctx workflow.Context, ids ...string) (string, TaskResult
 		t.watch(ctx, task)
 		tasks = append(tasks, task)
 	}
-	decided := func() *TaskState {
+	first := func() *TaskState {
 		for _, task := range tasks {
-			if task.Result != nil {
+			if settled(task) {
 				return task
 			}
 		}
 		return nil
 	}
-	if err := workflow.Await(ctx, func() bool { return decided() != nil || t.historyLong(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return first() != nil || t.historyLong(ctx) }); err != nil {
 		return "", TaskResult{}, err
 	}
-	if decided() == nil {
+	if first() == nil {
 		if err := t.quiesce(ctx, ids...); err != nil {
 			return "", TaskResult{}, err
 		}
-		if decided() == nil {
+		if first() == nil {
 			return "", TaskResult{}, ErrContinueAsNew
 		}
 		t.closing = false
 	}
-	task := decided()
-	delete(t.open, task.ID)
-	return task.ID, *task.Result, nil
+	task := first()
+	t.forget(task)
+	return task.ID, *decided(task), nil
 }
 
 // Settle ends an open task from the workflow, through the same projection path as a person's
@@ -708,8 +852,12 @@ func (t *Tasks) WaitAny(ctx workflow.Context, ids ...string) (string, TaskResult
 // any decided task.
 func (t *Tasks) Settle(ctx workflow.Context, id, outcome string, by access.Actor, role, comment string) error {
 	task := t.open[id]
-	if task == nil || task.Result != nil {
+	if task == nil || decided(task) != nil {
 		return nil
+	}
+	t.last = nil
+	if task.Step != nil {
+		return t.settleStepAs(ctx, task, outcome, by, role, comment)
 	}
 	now := workflow.Now(ctx)
 	before := map[string]any{"assignee": task.Assignee, "state": casework.TaskOpen}
@@ -741,7 +889,7 @@ func (t *Tasks) quiesce(ctx workflow.Context, self ...string) error {
 			}
 		}
 		for id, task := range t.open {
-			if task.Result != nil && !slices.Contains(self, id) {
+			if waitable(task) && decided(task) != nil && !slices.Contains(self, id) {
 				return false
 			}
 		}

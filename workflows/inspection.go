@@ -43,6 +43,13 @@ type FindingResult struct {
 	Attempts  int
 }
 
+// SeveritySerious is the severity whose rectification SeriousReviewers of the inspectorate's
+// reviewers accept together (会签), each on a task of their own.
+const (
+	SeveritySerious  = "serious"
+	SeriousReviewers = 2
+)
+
 // RectifierRole is who rectifies a finding at its unit: the school leader (校长), first
 // responsible for the school's rectification; the 包保 chain names who answers above them.
 const RectifierRole = casework.RoleSchoolLeader
@@ -116,10 +123,18 @@ func FindingCase(ctx workflow.Context, in FindingInput) (FindingResult, error) {
 			"summary": f.Summary, "evidence_note": f.EvidenceNote}); err != nil {
 			return FindingResult{}, err
 		}
-		rev, err := tasks.Run(ctx, activities.TaskSpec{Kind: casework.KindRectificationReview, Process: casework.ProcessInspection, CaseID: f.ID,
+		review := activities.TaskSpec{Kind: casework.KindRectificationReview, Process: casework.ProcessInspection, CaseID: f.ID,
 			Title: "整改审核：" + title, CandidateRole: in.ReviewerRole, UnitCode: in.ReviewerUnit,
 			Outcomes: []string{casework.OutcomeAccept, casework.OutcomeReject}, Due: in.ReviewDue,
-			Exclude: []string{sub.By.UserID}, CommentRequired: []string{casework.OutcomeReject}})
+			Exclude: []string{sub.By.UserID}, CommentRequired: []string{casework.OutcomeReject}}
+		// A serious finding is closed out by two of the inspectorate's reviewers (会签): each accepts
+		// on a task of their own, and one rejection sends it back. Findings opened before this
+		// version are reviewed by one, as they were (their histories replay so).
+		if f.Severity == SeveritySerious && workflow.GetVersion(ctx, "finding-serious-two-reviewers", workflow.DefaultVersion, 1) == 1 {
+			review.Signing = &casework.Signing{Mode: casework.SignAll, Count: SeriousReviewers}
+			review.Title = "整改审核（会签）：" + title
+		}
+		rev, err := tasks.Run(ctx, review)
 		if err != nil {
 			return FindingResult{}, err
 		}

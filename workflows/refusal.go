@@ -22,6 +22,7 @@ const (
 	CodeRateLimited        = "rate_limited"         // too soon again (Params["after"] says when)
 	CodeInsufficientFunds  = "insufficient_funds"   // the hardship fund's available balance does not cover the amount (Params["amount_fen"], Params["available_fen"])
 	CodeForbidden          = "forbidden"            // none of the above
+	CodeSignerActed        = "signer_acted"         // a signer who has signed stays on record: they cannot be removed (减签)
 )
 
 // RefusalCodes lists every code with the error type an API process from before typed refusals
@@ -37,6 +38,7 @@ var RefusalCodes = map[string]string{
 	CodePublicityEnded:     ErrTypeConflict,
 	CodeDuplicate:          ErrTypeConflict,
 	CodeInsufficientFunds:  ErrTypeConflict,
+	CodeSignerActed:        ErrTypeConflict,
 	CodeOutcomeNotAllowed:  ErrTypeInvalid,
 	CodeInvalid:            ErrTypeInvalid,
 	CodeRateLimited:        ErrTypeRateLimited,

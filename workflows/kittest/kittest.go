@@ -86,6 +86,7 @@ type record struct {
 	escalations []Escalation
 	raised      []activities.RaiseInput // a case deadline's rungs (and a process's own escalations)
 	closed      []string                // escalations closed as their deadline was cleared
+	audits      []activities.Audit      // entries the kit put on record by themselves (a step's decision)
 }
 
 type whenOpen struct {
@@ -104,6 +105,9 @@ type Harness struct {
 	// Units maps a task's UnitCode to its unit path (what a candidate's role must cover); a code
 	// not listed is at "/<code>/".
 	Units map[string]string
+	// Holders are the people holding each role at every unit (as "everyone holding the role at
+	// the unit" resolves a multi-approver step's signers), by role.
+	Holders map[string][]access.Actor
 
 	ladders map[string][]Rung
 	// deadlineLadders are the case deadline kinds' ladders, counted from the deadline.
@@ -126,7 +130,7 @@ func New(env *testsuite.TestWorkflowEnvironment) *Harness {
 // same settings and the same record of tasks and escalations, and env starts where this run's
 // clock stopped, under this run's workflow id (task ids derive from it).
 func (h *Harness) NextRun(env *testsuite.TestWorkflowEnvironment) *Harness {
-	next := &Harness{Env: env, Due: h.Due, Units: h.Units, ladders: h.ladders, deadlineLadders: h.deadlineLadders, rec: h.rec}
+	next := &Harness{Env: env, Due: h.Due, Units: h.Units, Holders: h.Holders, ladders: h.ladders, deadlineLadders: h.deadlineLadders, rec: h.rec}
 	env.SetStartTime(h.Env.Now())
 	h.rec.mu.Lock()
 	id := h.rec.wfID
@@ -172,7 +176,17 @@ func (h *Harness) register() {
 			for i, r := range ladder {
 				out.Rungs = append(out.Rungs, activities.RungAt{Rung: i + 1, Target: r.Target, At: out.DueAt.Add(r.After)})
 			}
+			if in.Spec.Signing != nil && !in.AsSigner {
+				h.placeSigners(in.Spec, &out)
+			}
 			return out, nil
+		})
+	env.OnActivity(acts.RecordAudit, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.Audit) error {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			rec.audits = append(rec.audits, in)
+			return nil
 		})
 	env.OnActivity(acts.ProjectOpenTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, p activities.ProjectTaskInput) error {
@@ -271,6 +285,55 @@ func (rec *record) project(row casework.Task, escalation bool) {
 		return
 	}
 	task.Row = row
+}
+
+// placeSigners places a step's signers as activities.ResolveTask does, from the harness's people:
+// the people named (not barred), in order; Count places in the pool; or every holder of the role.
+func (h *Harness) placeSigners(spec activities.TaskSpec, out *activities.TaskOpened) {
+	sg := *spec.Signing
+	if sg.Role == "" {
+		sg.Role = spec.CandidateRole
+	}
+	if sg.UnitCode == "" {
+		sg.UnitCode = spec.UnitCode
+	}
+	if sg.Pass == "" && len(spec.Outcomes) > 0 {
+		sg.Pass = spec.Outcomes[0]
+	}
+	out.Signing = &sg
+	place := func(id, name string) activities.Signer {
+		return activities.Signer{UserID: id, Username: name, Role: sg.Role, UnitCode: sg.UnitCode, UnitID: "unit-" + sg.UnitCode, UnitPath: h.unitPath(sg.UnitCode)}
+	}
+	switch {
+	case len(sg.UserIDs) > 0:
+		for _, id := range sg.UserIDs {
+			if !slices.Contains(spec.Exclude, id) {
+				out.Signers = append(out.Signers, place(id, h.username(id)))
+			}
+		}
+	case sg.Count > 0:
+		for range sg.Count {
+			out.Signers = append(out.Signers, place("", ""))
+		}
+	default:
+		for _, a := range h.Holders[sg.Role] {
+			if !slices.Contains(spec.Exclude, a.UserID) {
+				out.Signers = append(out.Signers, place(a.UserID, a.Username))
+			}
+		}
+	}
+}
+
+// username is the username of a holder the harness knows, or the id itself.
+func (h *Harness) username(id string) string {
+	for _, hs := range h.Holders {
+		for _, a := range hs {
+			if a.UserID == id {
+				return a.Username
+			}
+		}
+	}
+	return id
 }
 
 func (h *Harness) unitPath(code string) string {
@@ -519,6 +582,20 @@ func ContinuedAs(t testing.TB, env *testsuite.TestWorkflowEnvironment, next any)
 	var can *workflow.ContinueAsNewError
 	require.Truef(t, errors.As(env.GetWorkflowError(), &can), "the run ended with %v, want continue-as-new", env.GetWorkflowError())
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, next))
+}
+
+// Audits are the entries the kit put on record by itself (RecordAudit: a step's decision,
+// task.step_decided), in order; action filters, "" for all.
+func (h *Harness) Audits(action string) []activities.Audit {
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	var out []activities.Audit
+	for _, a := range h.rec.audits {
+		if action == "" || a.Action == action {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Raised are the case-level escalations recorded (a deadline's rungs), in the order they came.
