@@ -73,6 +73,16 @@ type Rung struct {
 // Label is a fixed value and its Chinese name.
 type Label struct{ Name, Label string }
 
+// LabelOf is name's Chinese name among ls (name itself when it is not there).
+func LabelOf(ls []Label, name string) string {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Label
+		}
+	}
+	return name
+}
+
 // Setting is one env variable of a process: a duration spec with its default (in Settings), or
 // a positive whole number (in Counts).
 type Setting struct {

@@ -219,6 +219,27 @@ func hardshipEndToEnd(t *testing.T, cfg config.Config) {
 	if last := f.Entries[3]; last.Kind != casework.LedgerDisbursement || last.AmountFen != -3000_00 || last.StudentName != "张小三" || last.Channel != "一卡通" {
 		t.Errorf("the payment's entry: %+v", last)
 	}
+	// The fund's ledger (台账) exports for who reads the fund: its movements with running
+	// balances, its donations, and the grant with its payment; the school may not read it.
+	var ledger struct {
+		Sheets []struct {
+			Name   string
+			Header []string
+			Rows   [][]string
+		}
+	}
+	if code := funds.do("GET", "/api/v1/ledgers/hardship-fund", nil, &ledger); code != 200 || len(ledger.Sheets) != 3 {
+		t.Fatalf("the fund's ledger: %d %+v", code, ledger)
+	}
+	moves, gifts, paid := ledger.Sheets[0], ledger.Sheets[1], ledger.Sheets[2]
+	if len(moves.Rows) != 4 || !strings.Contains(strings.Join(moves.Rows[3], " "), "-3000.00 37500.00") ||
+		!strings.Contains(strings.Join(moves.Rows[3], " "), "张小三 业州镇第一小学 一卡通") {
+		t.Errorf("the ledger's movements: %+v", moves)
+	}
+	if len(gifts.Rows) < 3 || len(paid.Rows) != 1 || paid.Rows[0][0] != g.ID || !strings.Contains(strings.Join(paid.Rows[0], " "), "3000.00 已发放") {
+		t.Errorf("the ledger's donations and grants: %+v %+v", gifts, paid)
+	}
+	staff.expectCode("GET", "/api/v1/exports/hardship-fund.xlsx", nil, 403, "forbidden", "")
 	var actions []string
 	for _, e := range d.Timeline {
 		actions = append(actions, e.Action)

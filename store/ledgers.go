@@ -199,3 +199,37 @@ func filterTerm[T any](rows []T, term string, at func(T) time.Time) []T {
 	}
 	return out
 }
+
+// HardshipGrantLedgerRow is a hardship grant with its student's numbers and its payment.
+type HardshipGrantLedgerRow struct {
+	Grant
+	StudentNumbers
+	Channel     *string    `db:"channel"`
+	PaidFen     *int64     `db:"paid_fen"`
+	DisbursedAt *time.Time `db:"disbursed_at"`
+}
+
+// HardshipGrantLedger lists hardship grants with their payments (the term by when each was
+// applied for).
+func (s *Store) HardshipGrantLedger(ctx context.Context, f LedgerFilter) ([]HardshipGrantLedgerRow, error) {
+	cond, args := s.where(LedgerFilter{Scopes: f.Scopes, UnitPath: f.UnitPath}, "g.unit_path", "")
+	var rows []HardshipGrantLedgerRow
+	err := s.sel(ctx, s.db, &rows, `SELECT `+grantCols+`, s.student_no, s.id_card_no, p.channel, p.amount_fen AS paid_fen, p.disbursed_at`+grantFrom+`
+		LEFT JOIN hardship_disbursements p ON p.grant_id = g.id WHERE `+cond+` ORDER BY g.unit_path, g.created_at, g.id`, args...)
+	return filterTerm(rows, f.Term, func(r HardshipGrantLedgerRow) time.Time { return r.CreatedAt }), err
+}
+
+// HardshipDonationLedger lists the fund's donations and reversals, oldest first (the term by
+// when each was recorded). The fund is the county's: it has no unit to scope by.
+func (s *Store) HardshipDonationLedger(ctx context.Context, term string) ([]Donation, error) {
+	var ds []Donation
+	err := s.sel(ctx, s.db, &ds, `SELECT `+donationCols+` FROM hardship_donations ORDER BY created_at, id`)
+	return filterTerm(ds, term, func(d Donation) time.Time { return d.CreatedAt }), err
+}
+
+// HardshipFundLedger lists the fund's movements with running balances, in order (the term by
+// when each happened).
+func (s *Store) HardshipFundLedger(ctx context.Context, term string) ([]LedgerEntry, error) {
+	es, err := s.Ledger(ctx, time.Time{}, time.Time{})
+	return filterTerm(es, term, func(e LedgerEntry) time.Time { return e.At }), err
+}
