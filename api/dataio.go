@@ -88,14 +88,21 @@ func tooLarge(max int) *Error {
 func kindParam(c *fiber.Ctx) (*dataio.Kind, error) {
 	k, ok := dataio.KindNamed(c.Params("kind"))
 	if !ok {
-		return nil, bad("kind", "no import kind %s; kinds are %s", quote(c.Params("kind")), strings.Join(dataio.KindNames(), ", ")).
-			because("one_of", "values", strings.Join(dataio.KindNames(), ", "))
+		kinds := strings.Join(append(dataio.KindNames(), PlanTasksKind), ", ")
+		return nil, bad("kind", "no import kind %s; kinds are %s", quote(c.Params("kind")), kinds).because("one_of", "values", kinds)
 	}
 	return k, nil
 }
 
 // ImportTemplate answers a kind's template workbook.
 func (s *Server) ImportTemplate(c *fiber.Ctx) error {
+	if c.Params("kind") == PlanTasksKind {
+		b, err := planTaskTemplate()
+		if err != nil {
+			return err
+		}
+		return sendWorkbook(c, "工作任务清单导入模板.xlsx", b)
+	}
 	k, err := kindParam(c)
 	if err != nil {
 		return err
@@ -121,6 +128,9 @@ const importWait = 3 * time.Second
 // CreateImport takes a spreadsheet, checks that it is one (format, encoding, header) at once,
 // and starts its job: 200 with the report when the job is done within importWait, else 202.
 func (s *Server) CreateImport(c *fiber.Ctx) error {
+	if c.Params("kind") == PlanTasksKind {
+		return s.importPlanTaskKind(c)
+	}
 	ctx, a := c.UserContext(), actor(c)
 	k, err := kindParam(c)
 	if err != nil {

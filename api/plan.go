@@ -268,6 +268,11 @@ func (s *Server) keptPlan(c *fiber.Ctx, a access.Actor) (store.Plan, error) {
 	if err != nil {
 		return p, err
 	}
+	return s.keepsPlan(a, p)
+}
+
+// keepsPlan refuses p to anyone but the poverty-alleviation office that keeps it.
+func (s *Server) keepsPlan(a access.Actor, p store.Plan) (store.Plan, error) {
 	if _, ok := paOffice(a); !ok || !a.Can(casework.RolePAOffice, p.UnitPath) {
 		return p, forbidden("only the poverty-alleviation office (局扶贫办) adds to a plan's task list").because("roles")
 	}

@@ -181,9 +181,51 @@ func (s *Server) ParsedTasks(ctx context.Context, p store.Plan, rows [][]string,
 // Otherwise the tasks are recorded in one transaction and their cases started; a row already on
 // the plan's list (the same task imported again) is left as it is.
 func (s *Server) ImportPlanTasks(c *fiber.Ctx) error {
+	return s.importPlanTasks(c, c.Params("id"))
+}
+
+// PlanTasksKind is the plan's task list as a kind of the data route (POST /api/v1/imports/
+// plan-tasks with the plan in the form field plan_id): the same import as the plan's own route.
+// Its rows are tasks of a plan, not a register's rows, so it is not a dataio.Kind.
+const PlanTasksKind = "plan-tasks"
+
+// planTaskHeaders are annex 1's columns, as the template has them.
+var planTaskHeaders = []string{"一级指标", "二级指标", "工作任务", "牵头股室", "配合股室", "完成时限"}
+
+// importPlanTaskKind is POST /api/v1/imports/plan-tasks.
+func (s *Server) importPlanTaskKind(c *fiber.Ctx) error {
+	id := strings.TrimSpace(c.FormValue("plan_id"))
+	if id == "" {
+		return bad("plan_id", "required: the plan whose list this is (GET /api/v1/plans lists them)").because("required")
+	}
+	if err := checkText("plan_id", id, inputRule{max: 100}); err != nil {
+		return err
+	}
+	return s.importPlanTasks(c, id)
+}
+
+// planTaskTemplate is the plan-tasks kind's template: annex 1's header row.
+func planTaskTemplate() ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetRow("Sheet1", "A1", &planTaskHeaders); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	err := f.Write(&b)
+	return b.Bytes(), err
+}
+
+func (s *Server) importPlanTasks(c *fiber.Ctx, planID string) error {
 	ctx, a := c.UserContext(), actor(c)
-	p, err := s.keptPlan(c, a)
+	p, err := s.store.PlanByID(ctx, planID)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("plan")
+	}
 	if err != nil {
+		return err
+	}
+	if p, err = s.keepsPlan(a, p); err != nil {
 		return err
 	}
 	dryRun := false

@@ -183,8 +183,17 @@ func planImportMapAndCloseOut(t *testing.T, addr string) (accepted, redone strin
 		}
 		return len(tasks) == 52
 	}, "the 52 tasks' cases to start")
-	if code := pa.importTasks(plan.ID, "annex1.csv", redated, false, &imported); code != 201 || len(imported.Created) != 0 || imported.Already != 52 {
+	// The same list again, through the data route's plan-tasks kind this time: nothing new.
+	if code := pa.upload("/api/v1/imports/plan-tasks", "annex1.csv", redated, map[string]string{"plan_id": plan.ID}, &imported); code != 201 ||
+		len(imported.Created) != 0 || imported.Already != 52 {
 		t.Errorf("the same list again: %d, %+v", code, imported)
+	}
+	var noPlan apiError
+	if code := pa.upload("/api/v1/imports/plan-tasks", "annex1.csv", redated, nil, &noPlan); code != 400 || noPlan.Error.Field != "plan_id" {
+		t.Errorf("a list without its plan: %d %+v", code, noPlan)
+	}
+	if code, _, b := pa.file("/api/v1/imports/templates/plan-tasks.xlsx"); code != 200 || strings.Join(table(t, b).Header, ",") != "一级指标,二级指标,工作任务,牵头股室,配合股室,完成时限" {
+		t.Errorf("the plan-tasks template: %d", code)
 	}
 	if tasks[0].Level1 != "重点项目" || tasks[0].LeadUnit != demo.AidCenterCode || tasks[0].DueOn != strconv.Itoa(year+1)+"-12-31" ||
 		strings.Join(tasks[0].CooperatingUnits, ",") != "JS-JFZX" {
