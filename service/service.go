@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -54,6 +55,8 @@ type Service struct {
 	worker   sdkworker.Worker
 	listener net.Listener
 	log      *slog.Logger
+	// dataDirLock is held while this process runs on the data dir (one process per data dir).
+	dataDirLock *os.File
 }
 
 // Start brings the parts up in dependency order; on any failure it stops what it started.
@@ -64,6 +67,12 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			s.Stop()
 		}
 	}()
+	// Before anything in the data dir is opened: a second process on it stops here.
+	if usesDataDir(cfg.DatabaseURL, cfg.TemporalAddress) {
+		if s.dataDirLock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	if s.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true); err != nil {
 		return nil, err
 	}
@@ -164,7 +173,8 @@ func (s *Service) TemporalAddr() string {
 	return s.Config.TemporalAddress
 }
 
-// Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store.
+// Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store, and
+// last the data dir's lock.
 func (s *Service) Stop() {
 	if s.App != nil {
 		if err := s.App.ShutdownWithTimeout(10 * time.Second); err != nil && !errors.Is(err, context.Canceled) {
@@ -182,6 +192,10 @@ func (s *Service) Stop() {
 	}
 	if s.Store != nil {
 		s.Store.Close()
+	}
+	if s.dataDirLock != nil {
+		s.dataDirLock.Close()
+		s.dataDirLock = nil
 	}
 }
 
