@@ -21,6 +21,7 @@ import (
 
 	"jiaofu/activities"
 	"jiaofu/api"
+	"jiaofu/auditkey"
 	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/console"
@@ -73,6 +74,12 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			return nil, err
 		}
 	}
+	// The audit trail's signing key, from outside the database; in development generated into
+	// the data dir on the first start (production refuses to start without JIAOFU_AUDIT_KEY_FILE).
+	auditKey, err := auditkey.Open(cfg.AuditKeyFile, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	if s.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true); err != nil {
 		return nil, err
 	}
@@ -114,7 +121,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.Worker {
-		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store})
+		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey})
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
@@ -125,7 +132,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}
 	if parts.API {
-		s.API = api.New(cfg, s.Store, s.Temporal, log)
+		s.API = api.New(cfg, s.Store, s.Temporal, log, auditKey)
 		if err := s.seedPlan(ctx); err != nil {
 			return nil, err
 		}
