@@ -12,9 +12,8 @@ import (
 // LockFileName is the file in the data dir whose lock a running jiaofu holds for its whole life.
 const LockFileName = "jiaofu.lock"
 
-// ErrDataDirInUse is returned by Start when another jiaofu already runs on the same data dir: two
-// processes on one SQLite store and one embedded Temporal server's files would each believe they
-// own them (two Temporal servers firing the same timers, running the same workflow tasks).
+// ErrDataDirInUse is returned by Start when another jiaofu with the embedded Temporal server
+// already runs on the same data dir (ownsDataDir).
 var ErrDataDirInUse = errors.New("another jiaofu is running on this data dir")
 
 // DataDirInUseError names the directory and, when the running process wrote it, its pid.
@@ -33,11 +32,12 @@ func (e *DataDirInUseError) Error() string {
 
 func (e *DataDirInUseError) Unwrap() error { return ErrDataDirInUse }
 
-// usesDataDir says whether this process keeps anything of its own in the data dir that a second
-// process must not share: the SQLite store or the embedded Temporal server's files. An api or
-// worker process on PostgreSQL and an external Temporal cluster does not, and several of them
-// may run side by side.
-func usesDataDir(dbURL, temporalAddr string) bool { return dbURL == "" || temporalAddr == "" }
+// ownsDataDir says whether this process must be the only one on its data dir: it runs the
+// embedded Temporal server, whose files (temporal/) one server alone may use — a second would fire
+// the same timers and run the same workflow tasks. The SQLite store itself takes writers from
+// several processes (busy_timeout), so `jiaofu api` and `jiaofu worker` against an external
+// Temporal may share a data dir, as may several of them on PostgreSQL.
+func ownsDataDir(temporalAddr string) bool { return temporalAddr == "" }
 
 // lockDataDir takes the data dir's lock, without waiting: the file stays open, and so locked, until
 // the returned file is closed or the process ends in any way (the kernel drops the lock of a killed

@@ -69,7 +69,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}()
 	// Before anything in the data dir is opened: a second process on it stops here.
-	if usesDataDir(cfg.DatabaseURL, cfg.TemporalAddress) {
+	if ownsDataDir(cfg.TemporalAddress) {
 		if s.dataDirLock, err = lockDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
