@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 // Activities carries the dependencies every activity needs; it is registered as one instance.
 type Activities struct {
 	Store *store.Store
+	// AuditKey signs the audit trail's checkpoints (auditkey.Open: a file outside the database).
+	AuditKey ed25519.PrivateKey
 }
 
 // Audit is what a workflow step puts on record.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"regexp"
@@ -511,13 +512,44 @@ func (s *Server) PutCalendar(c *fiber.Ctx) error {
 	return s.ListCalendar(c)
 }
 
-// VerifyAudit recomputes the audit chain.
+// VerifyAudit recomputes the audit chain and checks it against every signed checkpoint, with the
+// public half of the service's own key.
 func (s *Server) VerifyAudit(c *fiber.Ctx) error {
-	res, err := s.store.VerifyAudit(c.UserContext())
+	res, err := s.store.VerifyAudit(c.UserContext(), s.auditPublicKey())
 	if err != nil {
 		return err
 	}
 	return c.JSON(res)
+}
+
+// SignAuditCheckpoint is POST /api/v1/admin/audit/checkpoints: a checkpoint of the trail's head
+// now, beside the daily one (before a handover, after a large import). It is not itself put on
+// the trail: the checkpoint is the record, and an entry for it would move the head it signs.
+func (s *Server) SignAuditCheckpoint(c *fiber.Ctx) error {
+	cp, err := s.store.SignAuditCheckpoint(c.UserContext(), s.auditKey)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(cp)
+}
+
+// PublicAuditCheckpoints is GET /public/audit-checkpoints (no login): every checkpoint, oldest
+// entry first, for anyone to copy and check — nothing personal, only sequence numbers, hashes,
+// times, signatures and the public key. Copies kept outside the service are what reveal a
+// checkpoint later removed from the database.
+func (s *Server) PublicAuditCheckpoints(c *fiber.Ctx) error {
+	cps, err := s.store.AuditCheckpoints(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(cps)
+}
+
+func (s *Server) auditPublicKey() ed25519.PublicKey {
+	if s.auditKey == nil {
+		return nil
+	}
+	return s.auditKey.Public().(ed25519.PublicKey)
 }
 
 // audit records an API-side action of the caller (admin changes and the like).

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -26,6 +27,9 @@ type Server struct {
 	log      *slog.Logger
 	routes   []Route
 	logins   *loginThrottle
+	// auditKey signs the audit trail's checkpoints, and its public half checks them; it is read
+	// from a file outside the database (auditkey.Open), never from the store.
+	auditKey ed25519.PrivateKey
 }
 
 // Route is one API operation; the same table registers the handler and writes the OpenAPI
@@ -41,9 +45,9 @@ type Route struct {
 	upload  bool // takes a file (AllowUploads); every other route's body is at most 1 MB
 }
 
-// New builds the API server.
-func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger) *Server {
-	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle()}
+// New builds the API server; auditKey is the audit trail's signing key (auditkey.Open).
+func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger, auditKey ed25519.PrivateKey) *Server {
+	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), auditKey: auditKey}
 	s.routes = s.table()
 	return s
 }
@@ -126,7 +130,9 @@ func (s *Server) table() []Route {
 		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels, login, admin),
 		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms, login, admin),
 		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms, login, admin),
-		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain", "admin, supervision", nil, s.VerifyAudit, login, requireRole(casework.RoleSupervision)),
+		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain against its signed checkpoints", "admin, supervision", nil, s.VerifyAudit, login, requireRole(casework.RoleSupervision)),
+		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint, login, requireRole(casework.RoleSupervision)),
+		r("GET", "/public/audit-checkpoints", "The audit trail's signed checkpoints: sequence, hash, time, Ed25519 signature and public key (no login)", "", nil, s.PublicAuditCheckpoints),
 
 		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login", nil, s.ListTasks, login),
 		r("GET", "/api/v1/tasks/:id", "One task", "login", nil, s.GetTask, login),

@@ -282,7 +282,7 @@ func copyTasks(ctx context.Context, db *sql.DB, schemaName string, schools []sto
 func inboxOverHTTP(ctx context.Context, o *Options, st *store.Store, n int) (*Latencies, error) {
 	cfg := config.Default()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := api.New(cfg, st, nil, log)
+	srv := api.New(cfg, st, nil, log, nil)
 	app := api.NewApp(log, nil)
 	srv.Mount(app)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

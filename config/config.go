@@ -57,6 +57,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed; from anyone else they are ignored.
 	TrustedProxies []string
+	// AuditKeyFile is the Ed25519 key that signs the audit trail's checkpoints, kept outside the
+	// database; unset (development only) it is a key generated into the data dir (auditkey).
+	AuditKeyFile string
+
 	// InspectorateUnit is the unit code of the inspectorate (督导办) whose routine rounds the
 	// Temporal Schedule opens; InspectionScheduleEvery, when set, replaces the schedule's term
 	// calendar with a plain interval (tests, demonstrations).
@@ -194,6 +198,7 @@ var Vars = []Var{
 	{"JIAOFU_ADMIN_PASSWORD", "(dev: generated and printed)", "password of user `admin`, created on first start"},
 	{"JIAOFU_SECRET_KEY", "(dev default)", "key for console cookies and CSRF tokens; required in production"},
 	{"JIAOFU_SESSION_TTL", "12h", "how long a login token lasts"},
+	{"JIAOFU_AUDIT_KEY_FILE", "(dev: generated into the data dir)", "PEM file of the Ed25519 key that signs the audit trail's daily checkpoints (`openssl genpkey -algorithm ed25519`); kept outside the database; required in production"},
 	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
 	{"JIAOFU_SEED_DEMO_PLAN", "true in development", "with the demo data, seed the bureau's own work plan (建教办〔2019〕18号, annex 1: 52 tasks re-dated to this year, each a running case of its section)"},
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
@@ -275,6 +280,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	dur("JIAOFU_TEMPORAL_RETENTION", &c.TemporalRetention)
 	str("JIAOFU_ADMIN_PASSWORD", &c.AdminPassword)
 	str("JIAOFU_SECRET_KEY", &c.SecretKey)
+	str("JIAOFU_AUDIT_KEY_FILE", &c.AuditKeyFile)
 	dur("JIAOFU_SESSION_TTL", &c.SessionTTL)
 	if v, ok := lookup("JIAOFU_SEED_DEMO"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -399,6 +405,11 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: production refuses the default secret; set a long random value"))
 		} else if len(c.SecretKey) < 32 {
 			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: must be at least 32 characters in production"))
+		}
+		// A key generated into the data dir sits beside the store it vouches for: whoever can
+		// rewrite the one can take the other. Production names a file kept apart.
+		if c.AuditKeyFile == "" {
+			errs = append(errs, errors.New("JIAOFU_AUDIT_KEY_FILE: required in production; the audit trail's signing key must be kept outside the database and the data dir"))
 		}
 		if c.AdminPassword == "" {
 			errs = append(errs, errors.New("JIAOFU_ADMIN_PASSWORD: required in production"))

@@ -31,8 +31,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_SEED_DEMO":         {"JIAOFU_SEED_DEMO": "maybe"},
 		"JIAOFU_PUBLIC_RATE_LIMIT": {"JIAOFU_PUBLIC_RATE_LIMIT": "0"},
 		"JIAOFU_TRUSTED_PROXIES":   {"JIAOFU_TRUSTED_PROXIES": "10.0.0.1, nginx"},
-		"JIAOFU_SECRET_KEY":        {"JIAOFU_ENV": "production", "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
-		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40)},
+		"JIAOFU_SECRET_KEY":        {"JIAOFU_ENV": "production", "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password", "JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"},
+		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"},
+		"JIAOFU_AUDIT_KEY_FILE":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
 		"JIAOFU_DROPOUT_HQ_WINDOW": {"JIAOFU_DROPOUT_HQ_WINDOW": "0d"},
 	}
 	for name, vars := range cases {
@@ -42,11 +43,13 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		}
 	}
 	// Production with real secrets starts, and never seeds demo data.
-	c, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"}))
+	c, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password",
+		"JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"}))
 	if err != nil || c.SeedDemo {
 		t.Errorf("production: %v seed=%v", err, c.SeedDemo)
 	}
-	if _, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": DefaultSecretKey, "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"})); err == nil {
+	if _, err := Load(env(map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": DefaultSecretKey, "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password",
+		"JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"})); err == nil {
 		t.Error("production accepted the default secret")
 	}
 }

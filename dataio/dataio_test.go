@@ -268,7 +268,7 @@ func TestStudentsImportRowErrors(t *testing.T) {
 	if err != nil || len(tl) != 2 || tl[1].Action != "student.updated" {
 		t.Fatalf("the student's timeline: %+v, %v", tl, err)
 	}
-	if v, err := c.st.VerifyAudit(ctx); err != nil || !v.OK {
+	if v, err := c.st.VerifyAudit(ctx, nil); err != nil || !v.OK {
 		t.Fatalf("audit chain after imports: %+v %v", v, err)
 	}
 }

@@ -23,7 +23,9 @@ import (
 //   - the work plan's duty sweep (workflows.DutySweep) after every month, which starts one short
 //     check per unit owed a 包保 contact, and at a term's end per school (docs/plan.md);
 //   - the pairing duties' sweep (workflows.PairingSweep) at every pairing month's end, which
-//     starts one short check per school (docs/pairing.md).
+//     starts one short check per school (docs/pairing.md);
+//   - the audit trail's daily signed checkpoint (workflows.AuditCheckpoint, README "Audit
+//     checkpoints").
 func (s *Service) EnsureSchedules(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -43,6 +45,13 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 				casework.SchoolDutyProgressReport: cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyProgressReport))}}},
 			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
+		return err
+	}
+	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.AuditCheckpointScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: workflows.AuditCheckpointEvery, Offset: workflows.AuditCheckpointOffset}}},
+		Action: &client.ScheduleWorkflowAction{ID: "audit-checkpoint", Workflow: workflows.AuditCheckpoint,
+			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "审计链：每日签署检查点"}); err != nil {
 		return err
 	}
 	month, term := specLength(cfg, "JIAOFU_PAIRING_MONTH"), specLength(cfg, "JIAOFU_PAIRING_TERM")

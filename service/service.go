@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"jiaofu/activities"
 	"jiaofu/api"
+	"jiaofu/auditkey"
 	"jiaofu/calendar"
 	"jiaofu/config"
 	"jiaofu/console"
@@ -54,6 +56,8 @@ type Service struct {
 	worker   sdkworker.Worker
 	listener net.Listener
 	log      *slog.Logger
+	// dataDirLock is held while this process runs on the data dir (one process per data dir).
+	dataDirLock *os.File
 }
 
 // Start brings the parts up in dependency order; on any failure it stops what it started.
@@ -64,6 +68,18 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			s.Stop()
 		}
 	}()
+	// Before anything in the data dir is opened: a second process on it stops here.
+	if ownsDataDir(cfg.TemporalAddress) {
+		if s.dataDirLock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	// The audit trail's signing key, from outside the database; in development generated into
+	// the data dir on the first start (production refuses to start without JIAOFU_AUDIT_KEY_FILE).
+	auditKey, err := auditkey.Open(cfg.AuditKeyFile, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	if s.Store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir, true); err != nil {
 		return nil, err
 	}
@@ -105,7 +121,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.Worker {
-		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store})
+		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey})
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
@@ -116,7 +132,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		}
 	}
 	if parts.API {
-		s.API = api.New(cfg, s.Store, s.Temporal, log)
+		s.API = api.New(cfg, s.Store, s.Temporal, log, auditKey)
 		if err := s.seedPlan(ctx); err != nil {
 			return nil, err
 		}
@@ -164,7 +180,8 @@ func (s *Service) TemporalAddr() string {
 	return s.Config.TemporalAddress
 }
 
-// Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store.
+// Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store, and
+// last the data dir's lock.
 func (s *Service) Stop() {
 	if s.App != nil {
 		if err := s.App.ShutdownWithTimeout(10 * time.Second); err != nil && !errors.Is(err, context.Canceled) {
@@ -182,6 +199,10 @@ func (s *Service) Stop() {
 	}
 	if s.Store != nil {
 		s.Store.Close()
+	}
+	if s.dataDirLock != nil {
+		s.dataDirLock.Close()
+		s.dataDirLock = nil
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -101,34 +102,65 @@ func (s *Store) Timeline(ctx context.Context, caseID string) ([]AuditEntry, erro
 	return es, err
 }
 
-// VerifyResult says whether the chain is intact and, if not, where it first breaks.
+// VerifyResult says whether the trail is intact and, if not, where it first breaks.
 type VerifyResult struct {
 	OK       bool   `json:"ok"`
 	Entries  int64  `json:"entries"`
 	BrokenAt int64  `json:"broken_at,omitempty"`
 	Problem  string `json:"problem,omitempty"`
+	// Checkpoints is how many signed checkpoints the trail was checked against, and SignedThrough
+	// the newest entry one of them vouches for: entries after it rest on the hash chain alone
+	// until the next checkpoint.
+	Checkpoints   int   `json:"checkpoints"`
+	SignedThrough int64 `json:"signed_through"`
 }
 
-// VerifyAudit recomputes every hash in order, reading in pages so a long trail fits in memory.
-func (s *Store) VerifyAudit(ctx context.Context) (VerifyResult, error) {
-	var res VerifyResult
+// VerifyAudit recomputes every hash in order, reading in pages so a long trail fits in memory,
+// and checks the trail against every signed checkpoint: each must be signed by key (the service's
+// own public key, never one read from the database) and its entry must be on record with the hash
+// it was signed with. So a trail rewritten with its whole chain recomputed, or with its newest
+// entries removed, fails here although its chain alone is intact.
+func (s *Store) VerifyAudit(ctx context.Context, key ed25519.PublicKey) (VerifyResult, error) {
+	cps, err := s.AuditCheckpoints(ctx)
+	if err != nil {
+		return VerifyResult{}, err
+	}
+	res := VerifyResult{Checkpoints: len(cps)}
+	fail := func(at int64, problem string) (VerifyResult, error) {
+		res.BrokenAt, res.Problem = at, problem
+		return res, nil
+	}
+	for _, cp := range cps {
+		if !cp.SignedBy(key) {
+			return fail(cp.Seq, fmt.Sprintf("the checkpoint of entry %d signed %s is not signed by this service's key (it was forged or altered)",
+				cp.Seq, signedAtText(cp)))
+		}
+		res.SignedThrough = max(res.SignedThrough, cp.Seq)
+	}
+	signed := checkpointProblems{cps: cps}
 	prev, last := "", int64(0)
 	for {
 		var page []AuditEntry
 		if err := s.sel(ctx, s.db, &page, `SELECT `+auditCols+` FROM audit_log WHERE seq > ? ORDER BY seq LIMIT 1000`, last); err != nil {
-			return res, err
+			return VerifyResult{}, err
 		}
 		for _, e := range page {
 			res.Entries++
 			switch {
 			case e.PrevHash != prev:
-				return VerifyResult{Entries: res.Entries, BrokenAt: e.Seq, Problem: "previous-hash link broken (a row was removed or reordered)"}, nil
+				return fail(e.Seq, "previous-hash link broken (a row was removed or reordered)")
 			case e.digest() != e.Hash:
-				return VerifyResult{Entries: res.Entries, BrokenAt: e.Seq, Problem: "content does not match its hash (the row was edited)"}, nil
+				return fail(e.Seq, "content does not match its hash (the row was edited)")
+			}
+			if at, problem := signed.at(e); problem != "" {
+				return fail(at, problem)
 			}
 			prev, last = e.Hash, e.Seq
 		}
 		if len(page) < 1000 {
+			if at, problem := signed.end(last); problem != "" {
+				return fail(at, problem)
+			}
 			res.OK = true
 			return res, nil
 		}

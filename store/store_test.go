@@ -304,14 +304,14 @@ func TestAuditChain(t *testing.T) {
 			if err != nil || len(tl) != 4 {
 				t.Fatalf("timeline has %d entries (%v), want 4: a repeated event key is written once", len(tl), err)
 			}
-			res, err := s.VerifyAudit(ctx)
+			res, err := s.VerifyAudit(ctx, nil)
 			if err != nil || !res.OK || res.Entries != 4 {
 				t.Fatalf("verify = %+v, %v", res, err)
 			}
 			if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`UPDATE audit_log SET actor_name = ? WHERE seq = ?`), "李四", tl[2].Seq); err != nil {
 				t.Fatal(err)
 			}
-			res, err = s.VerifyAudit(ctx)
+			res, err = s.VerifyAudit(ctx, nil)
 			if err != nil || res.OK || res.BrokenAt != tl[2].Seq {
 				t.Fatalf("tampered row not found: %+v %v", res, err)
 			}

@@ -43,6 +43,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	err := run(log, os.Stdout, os.Args[1:])
 	var ce configError
+	var inUse *service.DataDirInUseError
 	switch {
 	case errors.As(err, &ce):
 		// Plain lines, not a log record: a record quotes the message and shows its line breaks
@@ -52,6 +53,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "  "+l)
 		}
 		os.Exit(2)
+	case errors.As(err, &inUse):
+		// A plain line too: whoever started the second one has to read it, not a log parser.
+		fmt.Fprintln(os.Stderr, "jiaofu cannot start: "+inUse.Error())
+		os.Exit(1)
 	case err != nil:
 		log.Error("jiaofu stopped", "error", err)
 		os.Exit(1)
