@@ -90,6 +90,7 @@ type journal struct {
 	dropouts []*DropoutObs
 	findings []*FindingObs
 	hardship []*HardshipObs
+	sendHome []*SendHomeObs
 	errs     []error
 	subsidy  int
 }

@@ -65,6 +65,9 @@ type Oracle struct {
 	windows map[string][2]time.Time
 	// stage of each recorded supervision copy of a dropout case, by its id (stageSupervision)
 	stages map[string]string
+	// the ends of each send-home plan's periods, in order, to tell a recorded rung's period (periodOf)
+	periods map[string][]time.Time
+	rules   Rules
 }
 
 // stageSupervision tells the township and county supervision copies of each dropout case apart
@@ -95,7 +98,7 @@ func (r Rules) ladder(kind string) []Rung {
 
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
-	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}}
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, rules: r}
 	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
 		stop := t.Acted
@@ -174,13 +177,24 @@ const FindingDeadlineKind = "rectification_due"
 // task rungs and the other processes' deadline rungs (labelled by rung and target).
 func caseDeadline(e Recorded) bool { return e.TaskID == "" && e.Process == "dropout" }
 
+// taskOf is what tells apart a recorded escalation's rungs within its case, as the oracle's key
+// has it: the task, or for a send-home plan's quota deadlines (one a period, no task) the period.
+func (o *Oracle) taskOf(e Recorded) string {
+	if e.Process == SendHomeProcess && e.TaskID == "" {
+		return o.periodOf(e)
+	}
+	return e.TaskID
+}
+
 func rungLabel(n int, target string) string { return fmt.Sprintf("r%d:%s", n, target) }
 
 // targetUnit is where a rung goes for a task at a school of a township (README: org units).
 func targetUnit(target, unit, township string) (string, error) {
 	switch target {
-	case "remind":
+	case "remind", "teacher", "school_leader":
 		return unit, nil
+	case "education_section":
+		return "JS-JYG", nil
 	case "superior":
 		return "JS-" + township, nil
 	case "supervision":

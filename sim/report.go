@@ -54,6 +54,8 @@ type Report struct {
 	DropoutCases     int      `json:"dropout_cases"`
 	Findings         int      `json:"findings"`
 	HardshipGrants   int      `json:"hardship_grants"`
+	SendHomePlans    int      `json:"sendhome_plans"`
+	SendHomePeriods  int      `json:"sendhome_periods"` // periods of the plans that the oracle judged
 	Tasks            int      `json:"tasks"`
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
@@ -96,7 +98,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 			kind = "dropout_case"
 		}
 		label := o.labelOf(e)
-		k := Expected{Process: e.Process, CaseID: e.CaseID, TaskID: e.TaskID, Label: label}.key()
+		k := Expected{Process: e.Process, CaseID: e.CaseID, TaskID: o.taskOf(e), Label: label}.key()
 		seen[k] = append(seen[k], e)
 		r := row(e.Process, kind, label)
 		r.Recorded++
@@ -148,7 +150,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	sort.Slice(rep.Rows, func(i, j int) bool {
 		a, b := rep.Rows[i], rep.Rows[j]
 		if a.Process != b.Process { // as the README lists them
-			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2, "hardship": 3}
+			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2, "hardship": 3, SendHomeProcess: 4}
 			return order[a.Process] < order[b.Process]
 		}
 		if a.Kind != b.Kind {
@@ -167,8 +169,8 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants), %d tasks, %s\n", r.Seed, r.Unit, r.Store,
-		r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.Tasks, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods), %d tasks, %s\n",
+		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {

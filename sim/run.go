@@ -29,6 +29,8 @@ type Size struct {
 	Townships, Schools, Students int     // townships (of the demo's ten), schools per township, students per school
 	DropoutShare                 float64 // share of students who also leave school
 	FindingShare                 float64 // share of schools where the inspector records a finding
+	SendHomeShare                float64 // share of schools where the staff start a send-home plan
+	SendHomePeriods              int     // periods of each plan the teacher works through (then the plan ends)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -38,11 +40,19 @@ type Timings struct {
 	RectifyDue                                                   time.Duration   // a finding's rectification deadline, from its recording
 	PayDue                                                       time.Duration   // a hardship grant's payment deadline, from its approval
 	Ladder                                                       []time.Duration // rung offsets from the due time: remind, superior, supervision
+	// A send-home plan's period and visits a period; its visit_quota ladder's rung offsets from
+	// the period's end (the kit's targets, compressed offsets: the first as the period ends).
+	SendHomePeriod time.Duration
+	SendHomeQuota  int
+	SendHomeLadder []time.Duration
 }
 
 func timingsFor(u time.Duration) Timings {
 	return Timings{ReviewDue: 3 * u, ResubmitDue: 3 * u, FirstContact: 3 * u, ReturnWindow: 12 * u, HQWindow: 8 * u, RectifyDue: 4 * u,
-		PayDue: 4 * u, Ladder: []time.Duration{u, 3 * u, 5 * u}}
+		PayDue: 4 * u, Ladder: []time.Duration{u, 3 * u, 5 * u},
+		// A period outlasts its ladder (6u) by two units, so the plan can end between the last
+		// simulated period's last rung and the next period's end.
+		SendHomePeriod: 8 * u, SendHomeQuota: 2, SendHomeLadder: []time.Duration{0, 2 * u, 4 * u, 6 * u}}
 }
 
 // Options configure one run.
@@ -72,6 +82,8 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.Students, "students", 25, "students per school; each has a subsidy application")
 	fs.Float64Var(&o.Size.DropoutShare, "dropout-share", 0.3, "share of students who also leave school (a dropout case)")
 	fs.Float64Var(&o.Size.FindingShare, "finding-share", 0.75, "share of schools where the inspector records a finding (rectification deadline, ladder rectification_due)")
+	fs.Float64Var(&o.Size.SendHomeShare, "sendhome-share", 0.5, "share of schools where the staff start a send-home plan (period 8 units, 2 visits a period, ladder visit_quota)")
+	fs.IntVar(&o.Size.SendHomePeriods, "sendhome-periods", 3, "periods of each send-home plan the teacher works through before the plan ends")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -162,6 +174,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	if err := putDeadlineLadder(ctx, admin, SendHomeDeadlineKind, tm.SendHomeLadder); err != nil {
+		return nil, err
+	}
 	var ladders struct{ Items []Rung }
 	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
 		return nil, err
@@ -212,8 +227,24 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			inspected = append(inspected, sc)
 		}
 	}
+	// Send-home plans: a stream of their own (seed, 0x17), so that adding them changed no other draw.
+	srng := rand.New(rand.NewPCG(o.Seed, 0x17))
+	var sendHome []*school
+	for _, sc := range cty.Schools {
+		if srng.Float64() < o.Size.SendHomeShare {
+			sendHome = append(sendHome, sc)
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// After the burst of openings, which already keeps a small machine's worker busy.
+		if sleepUntil(ctx, start.Add(spread)) == nil {
+			w.sendHome(ctx, sendHome, o.Size.SendHomePeriods, srng)
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -264,6 +295,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	last = w.hardshipSettled(last, w.rungs[HardshipDeadlineKind])
+	last = w.sendHomeSettled(last)
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -276,10 +308,17 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectHardship(rules, w.j.hardship); err != nil {
 		return nil, err
 	}
+	if err := orc.expectSendHome(rules, w.j.sendHome); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants
+	rep.SendHomePlans = len(w.j.sendHome)
+	for _, p := range w.j.sendHome {
+		rep.SendHomePeriods += len(p.Periods)
+	}
+	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans
 	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
@@ -325,6 +364,9 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	for _, g := range j.hardship {
 		cases[g.CaseID] = true
 	}
+	for _, p := range j.sendHome {
+		cases[p.CaseID] = true
+	}
 	var all []Recorded
 	for id := range cases {
 		var out struct{ Items []Recorded }
@@ -366,10 +408,36 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
+	cfg.SetDuration("JIAOFU_SENDHOME_TERM", spec(time.Hour)) // no term ends during a run: no evaluation, no continue-as-new
 	// Not simulated in this slice: long enough never to fall due during a run.
 	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",
-		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE", "JIAOFU_HARDSHIP_APPROVAL_DUE"} {
+		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE", "JIAOFU_HARDSHIP_APPROVAL_DUE",
+		"JIAOFU_SENDHOME_EVALUATION_DUE"} {
 		cfg.SetDuration(name, spec(time.Hour))
 	}
 	return cfg, cfg.Validate()
+}
+
+// putDeadlineLadder compresses a case deadline kind's ladder: the rungs keep the targets the
+// service holds for the kind (declared by its process, or as an admin stored them) and take
+// offsets, one per rung, of which there must be enough.
+func putDeadlineLadder(ctx context.Context, admin *apiclient.Client, kind string, offsets []time.Duration) error {
+	var ladders struct{ Items []Rung }
+	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
+		return err
+	}
+	var rungs []map[string]string
+	for _, r := range ladders.Items {
+		if r.TaskKind != kind {
+			continue
+		}
+		if len(rungs) == len(offsets) {
+			return fmt.Errorf("ladder %s has more than the %d rungs the simulation compresses", kind, len(offsets))
+		}
+		rungs = append(rungs, map[string]string{"after": offsets[len(rungs)].String(), "target": r.Target})
+	}
+	if len(rungs) == 0 {
+		return fmt.Errorf("no ladder %s in the service", kind)
+	}
+	return admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": rungs}, nil)
 }

@@ -16,7 +16,8 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
-	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1}}
+	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
+		SendHomeShare: 1, SendHomePeriods: 2}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -42,6 +43,10 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	}
 	if rep.HardshipGrants != 4 {
 		t.Errorf("hardship grants = %d, want one at each of the 4 schools", rep.HardshipGrants)
+	}
+	if rep.SendHomePlans != 4 || rep.SendHomePeriods != 4*3 {
+		t.Errorf("send-home plans = %d of %d periods, want one at each of the 4 schools, each of 2 periods and the one it ends in",
+			rep.SendHomePlans, rep.SendHomePeriods)
 	}
 }
 
@@ -121,4 +126,51 @@ func mustSpec(t *testing.T, s string) calendar.Spec {
 		t.Fatal(err)
 	}
 	return sp
+}
+
+// TestSendHomePeriodsAreToldApart checks the send-home rules without the service: each period of
+// a plan climbs its own ladder from its own end, the visit that meets the quota stops the rest,
+// the plan's end stops a period that had not ended, and a recorded rung counts against the period
+// whose end it falls due from (a plan's periods share their case and their rungs' names).
+func TestSendHomePeriodsAreToldApart(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	var ladder []Rung
+	for i, target := range []string{"remind", "remind", "superior", "supervision"} {
+		ladder = append(ladder, Rung{TaskKind: SendHomeDeadlineKind, Rung: i + 1, After: (2 * u * time.Duration(i)).String(), Target: target})
+	}
+	rules := Rules{Ladders: map[string][]Rung{SendHomeDeadlineKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	end := func(n int) time.Time { return base.Add(8 * u * time.Duration(n)) }
+	plan := &SendHomeObs{CaseID: "sendhome-1", Unit: "JS-T01-M01", Township: "T01", Quota: 2, Periods: []*PeriodObs{
+		{N: 1, Start: base, End: end(1), Met: at(8*u + 3*u)}, // met after rung 2: r1, r2
+		{N: 2, Start: end(1), End: end(2)},                   // never met: r1–r4 (the plan ends after rung 4)
+		{N: 3, Start: end(2), End: end(3)},                   // the plan ends before this period does: nothing
+	}, Ended: at(16*u + 7*u)}
+	o, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectSendHome(rules, []*SendHomeObs{plan}); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 2+4 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 6 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	rec := func(period, rung int, target, unit string) Recorded {
+		return Recorded{Process: SendHomeProcess, CaseID: "sendhome-1", TaskKind: SendHomeDeadlineKind, Rung: rung, Target: target,
+			UnitCode: unit, DueAt: end(period).Add(2 * u * time.Duration(rung-1))}
+	}
+	recorded := []Recorded{
+		rec(1, 1, "remind", "JS-T01-M01"), rec(1, 2, "remind", "JS-T01-M01"),
+		rec(2, 1, "remind", "JS-T01-M01"), rec(2, 2, "remind", "JS-T01-M01"), rec(2, 4, "supervision", "JS-JCS"), // period 2's rung 3 is missing
+		rec(3, 1, "remind", "JS-T01-M01"), // false: the plan ended before period 3 did
+		rec(1, 2, "remind", "JS-T01-M01"), // duplicate of period 1's rung 2, not period 2's
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.Duplicates != 1 || rep.WrongUnit != 0 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 1, 1, 0\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
 }
