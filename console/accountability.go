@@ -27,12 +27,13 @@ func init() {
 		fieldLabels[k] = v
 	}
 	for k, fn := range map[string]func(params) string{
-		"wrong_state/decided":       fixed("该问责事项已作出决定，不能重复决定。"),
-		"wrong_state/no_handling":   fixed("该决定没有待落实的组织处理，或已记录落实情况。"),
-		"invalid/duplicate_measure": fixed("同一问责措施只能选择一次"),
-		"invalid/no_action_alone":   fixed("选择「不予问责」时不能同时选择其他措施"),
-		"invalid/person_required":   fixed("对个人的问责措施须写明被问责人：该单位在包保责任链上没有责任人"),
-		"invalid/person_name_post":  fixed("被问责人须写明姓名和职务，每行一人，如「张三 副校长」"),
+		"wrong_state/decided":          fixed("该问责事项已作出决定，不能重复决定。"),
+		"wrong_state/no_handling":      fixed("该决定没有待落实的组织处理，或已记录落实情况。"),
+		"wrong_state/handling_opening": fixed("组织处理的待办正在生成，请稍后再提交落实情况。"),
+		"invalid/duplicate_measure":    fixed("同一问责措施只能选择一次"),
+		"invalid/no_action_alone":      fixed("选择「不予问责」时不能同时选择其他措施"),
+		"invalid/person_required":      fixed("对个人的问责措施须写明被问责人：该单位在包保责任链上没有责任人"),
+		"invalid/person_name_post":     fixed("被问责人须写明姓名和职务，每行一人，如「张三 副校长」"),
 	} {
 		refusalText[k] = fn
 	}

@@ -13,7 +13,9 @@ import (
 	"jiaofu/casework"
 )
 
-func init() { registerWorkflows(casework.ProcessInspection, FindingCase, RoutineRound) }
+func init() {
+	registerWorkflows(casework.ProcessInspection, FindingCase, RoutineRound, OrganisationalHandling)
+}
 
 // Fields of a rectification task's completion (POST /api/v1/findings/{id}/rectifications sends
 // them through the task-action Update, as the inbox's task page does).
