@@ -113,10 +113,14 @@ func measureGroups() []measureGroup {
 		{"其他", opts(casework.OtherMeasures, "")}}
 }
 
-func accountabilityDesk(q *req) error { return q.accountabilityDesk(nil, "", fiber.StatusOK) }
+func accountabilityDesk(q *req) error {
+	return q.accountabilityDesk(nil, "", fiber.StatusOK, store.AccountabilityOpen)
+}
 
-func (q *req) accountabilityDesk(failed *form, failedID string, status int) error {
-	v := accountabilityDeskView{State: q.c.Query("state", store.AccountabilityOpen), Process: q.c.Query("process"), Term: q.c.Query("term"),
+// accountabilityDesk renders the desk in the state the query asks for, else state: a refused
+// form comes back among the records it was on (a handling's among the decided ones).
+func (q *req) accountabilityDesk(failed *form, failedID string, status int, state string) error {
+	v := accountabilityDeskView{State: q.c.Query("state", state), Process: q.c.Query("process"), Term: q.c.Query("term"),
 		Overdue: q.c.Query("overdue") == "true", CanDecide: has(q.actor, "supervision"), FailedID: failedID, FailedF: failed, Groups: measureGroups()}
 	v.States = []option{{store.AccountabilityOpen, "待决定"}, {store.AccountabilityDecided, "已决定"}, {"all", "全部"}}
 	v.Processes = []option{{"", "全部业务"}}
@@ -176,7 +180,7 @@ func decideAccountability(q *req) error {
 		if asAPI(err, &ae) { // measures[1], persons[0]: next to the list's field
 			ae.Field = indexRe.ReplaceAllString(ae.Field, "")
 		}
-		return q.accountabilityDesk(f, id, f.failed(err))
+		return q.accountabilityDesk(f, id, f.failed(err), store.AccountabilityOpen)
 	}
 	labels := make([]string, len(measures))
 	for i, m := range measures {
@@ -197,7 +201,7 @@ func handlingDone(q *req) error {
 	f := formFrom(q.c, "note")
 	if _, err := q.call(fiber.MethodPost, "/api/v1/accountability-records/"+url.PathEscape(id)+"/handling-done",
 		map[string]string{"note": f.V("note")}, nil); err != nil {
-		return q.accountabilityDesk(f, id+"/handling", f.failed(err))
+		return q.accountabilityDesk(f, id+"/handling", f.failed(err), store.AccountabilityDecided)
 	}
 	return q.redirect("/console/accountability?state=decided", "已记录组织处理落实情况。")
 }
