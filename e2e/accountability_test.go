@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"jiaofu/casework"
 	"jiaofu/store"
+	"jiaofu/workflows"
 )
 
 type accountabilityRecord struct {
@@ -235,6 +238,9 @@ func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
 	if e := esc.Items[0]; e.TaskKind != casework.DeadlineOrganisationalHandling || e.SourceUnit != "JS-JCS" || !strings.Contains(e.Reason, "组织处理逾期未落实") {
 		t.Errorf("bureau leader's escalation = %+v", e)
 	}
+	// Its history with the bureau leader seized and the task open replays in workflows/.
+	settled(t, svc, workflows.HandlingWorkflowID(r.ID), "")
+	recordHistory(t, svc, workflows.HandlingWorkflowID(r.ID), "accountability_handling_open_escalated")
 	var overdue struct{ Items []accountabilityRecord }
 	if jcs.do("GET", "/api/v1/accountability-records?overdue=true&case_id="+dc.ID, nil, &overdue); len(overdue.Items) != 1 {
 		t.Errorf("overdue handlings: %+v", overdue.Items)
@@ -279,4 +285,8 @@ func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
 	if actions["accountability.handling_done"] != 1 || actions["escalation.bureau_leader"] != 1 {
 		t.Errorf("timeline actions %v", actions)
 	}
+	eventually(t, 15*time.Second, func() bool {
+		return statusOf(t, svc, workflows.HandlingWorkflowID(r.ID), "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, "the handling's case to end")
+	recordHistory(t, svc, workflows.HandlingWorkflowID(r.ID), "accountability_handling_done_late")
 }
