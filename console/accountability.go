@@ -87,10 +87,12 @@ type accountabilityDeskView struct {
 	Items     []apiAccountability
 	State     string
 	Process   string
+	Unit      string // a township school or school: it and everything under it
 	Term      string
 	Overdue   bool
 	States    []option
 	Processes []option
+	Units     []option
 	Groups    []measureGroup
 	CanDecide bool
 	FailedID  string
@@ -127,11 +129,17 @@ func (q *req) accountabilityDesk(failed *form, failedID string, status int, stat
 	for _, p := range casework.Processes {
 		v.Processes = append(v.Processes, option{p.Name, p.Label})
 	}
+	v.Unit = q.c.Query("unit")
+	units, _, err := q.unitOptions()
+	if err != nil {
+		return q.fail(err)
+	}
+	v.Units = units
 	qs := url.Values{}
 	if v.State != "all" && v.State != "" {
 		qs.Set("state", v.State)
 	}
-	for k, val := range map[string]string{"process": v.Process, "term": v.Term} {
+	for k, val := range map[string]string{"process": v.Process, "unit": v.Unit, "term": v.Term} {
 		if val != "" {
 			qs.Set(k, val)
 		}

@@ -50,6 +50,18 @@ func TestAccountabilityDeskConsole(t *testing.T) {
 		t.Errorf("desk item shows an id or code: %q", txt)
 	}
 	noRawCodes(t, jcs, "accountability desk")
+	// The desk's unit filter: the case's township keeps it, another township's does not.
+	if got := jcs.text(`select[name="unit"]`); !strings.Contains(got, "业州镇中心学校") {
+		t.Errorf("the unit filter's choices: %q", got)
+	}
+	jcs.open("/console/accountability?unit=JS-T02")
+	if jcs.exists(card) {
+		t.Errorf("another township's filter lists the case")
+	}
+	jcs.open("/console/accountability?unit=JS-T01")
+	if !jcs.exists(card) {
+		t.Errorf("the case's township's filter does not list it")
+	}
 	if w := eval[int](jcs, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 		t.Errorf("the desk is %dpx wider than a phone", w)
 	}
