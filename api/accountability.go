@@ -291,10 +291,11 @@ func (s *Server) DecideAccountability(c *fiber.Ctx) error {
 		return err
 	}
 	if got.HandlingDueAt != nil {
-		// The decision stands once committed; a handling whose case could not start now (Temporal
-		// unreachable) is started at the service's next start (StartAwaitedHandlings).
+		// The decision stands once committed, and the answer says so: a handling whose case could
+		// not start now (Temporal unreachable) starts at the service's next start
+		// (StartAwaitedHandlings), or when its carrying out is recorded (HandlingDone).
 		if err := s.startHandling(ctx, got, supervisionUnitOf(a)); err != nil {
-			return err
+			s.log.Error("organisational handling: its case did not start; it starts at the next service start", "record", got.ID, "error", err)
 		}
 	}
 	return c.JSON(accountabilityOf(got))
