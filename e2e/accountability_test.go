@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +290,46 @@ func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
 		return statusOf(t, svc, workflows.HandlingWorkflowID(r.ID), "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, "the handling's case to end")
 	recordHistory(t, svc, workflows.HandlingWorkflowID(r.ID), "accountability_handling_done_late")
+}
+
+// TestAwaitedHandlingStartsAtServiceStart: a decision with organisational handling whose case
+// never started (recorded while Temporal was unreachable, or before handlings ran on the kit) gets
+// it from StartAwaitedHandlings, which the service runs at every start; a second run starts
+// nothing twice, and the handling is then recorded as any other.
+func TestAwaitedHandlingStartsAtServiceStart(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	jcs := anon.as("jcs01")
+	ctx := context.Background()
+	jcsUnit, err := svc.Store.UnitByCode(ctx, "JS-JCS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := store.Escalation{ID: "dropout-legacy-1-window-r3", Process: casework.ProcessDropout, CaseID: "dropout-legacy-1",
+		TaskKind: casework.DeadlineDropoutReturnWindow, Rung: 3, Target: casework.TargetSupervision, UnitID: jcsUnit.ID, UnitPath: jcsUnit.Path,
+		SourceUnit: "JS-T01-S01", Reason: "限期返校逾期", DueAt: time.Now().UTC().Add(-time.Hour)}
+	if _, err := svc.Store.RecordEscalation(ctx, e, nil, store.AuditEntry{EventKey: "esc/" + e.ID, Action: "escalation.supervision",
+		Process: e.Process, CaseID: e.CaseID}); err != nil {
+		t.Fatal(err)
+	}
+	id := store.AccountabilityID(e.ID)
+	if _, err := svc.Store.DecideAccountability(ctx, id, store.AccountabilityDecision{Measures: []string{casework.MeasureOrganisationalHandling},
+		Note: "劝返不力", By: "system", HandlingDue: time.Now().UTC().Add(time.Hour)},
+		store.AuditEntry{Action: "accountability.decided", Process: e.Process, CaseID: e.CaseID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 1 {
+		t.Fatalf("awaited handlings: %d %v, want the one decided", n, err)
+	}
+	jcs.waitTask(casework.KindOrganisationalHandling, e.CaseID)
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 1 {
+		t.Fatalf("a second run: %d %v, want the same one checked and nothing started twice", n, err)
+	}
+	var done accountabilityRecord
+	if code := jcs.do("POST", "/api/v1/accountability-records/"+id+"/handling-done", map[string]string{"note": "已调整岗位"}, &done); code != 200 {
+		t.Fatalf("handling done: %d", code)
+	}
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 0 {
+		t.Errorf("after the handling was recorded: %d %v awaited", n, err)
+	}
 }
