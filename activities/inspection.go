@@ -15,11 +15,14 @@ import (
 // FindingRecord is a finding's row as the workflow keeps it (plain, because store.Finding hides
 // its ids and paths from JSON, and activity arguments cross the wire as JSON).
 type FindingRecord struct {
-	ID            string
-	RoundID       string
-	WorkflowID    string
-	UnitID        string
-	UnitCode      string
+	ID         string
+	RoundID    string
+	WorkflowID string
+	UnitID     string
+	UnitCode   string
+	// UnitName names the unit in task titles and escalations (empty in results recorded before
+	// it was kept: those name the unit by its code, as they did).
+	UnitName      string `json:",omitempty"`
 	UnitPath      string
 	Area          string
 	Severity      string
@@ -59,7 +62,7 @@ func (a *Activities) OpenFinding(ctx context.Context, in OpenFindingInput) (Find
 	if err != nil {
 		return f, nonRetryable(fmt.Errorf("finding %s unit %q: %w", f.ID, f.UnitCode, err))
 	}
-	f.UnitID, f.UnitPath = u.ID, u.Path
+	f.UnitID, f.UnitPath, f.UnitName = u.ID, u.Path, u.Name
 	if f.ResponsibleID, err = a.Store.ResponsibleForUnit(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
 		f.ResponsibleID, err = "", nil
 	}

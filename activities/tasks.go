@@ -477,7 +477,8 @@ func escalationEntry(ctx context.Context, e store.Escalation, target store.Unit,
 
 // targetUnit finds where a rung goes: reminders stay with the task's unit; "superior" climbs the
 // 包保 chain one unit up; township_gov and county_hq are found by kind (and township); the
-// supervision office is the bureau's supervision section.
+// supervision office is the bureau's supervision section; the bureau leader is the bureau (its
+// leaders act county-wide there).
 func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target string) (store.Unit, error) {
 	switch target {
 	case casework.TargetRemind:
@@ -501,6 +502,12 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 		return us[0], nil
 	case casework.TargetSupervision:
 		return a.SupervisionUnit(ctx)
+	case casework.TargetBureauLeader:
+		us, err := a.Store.UnitsByKind(ctx, store.KindBureau, "")
+		if err != nil || len(us) == 0 {
+			return store.Unit{}, fmt.Errorf("no bureau unit: %w", store.ErrNotFound)
+		}
+		return us[0], nil
 	}
 	return store.Unit{}, fmt.Errorf("unknown target %q: %w", target, store.ErrNotFound)
 }
@@ -511,7 +518,8 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 // superior's escalation names who answers for that superior unit — but a bureau section's
 // superior is the bureau itself, so it names who answers for the section (its 分管 leader on the
 // chain, issue 24); the township government and the county HQ deal with the township, so they
-// name who answers for the township (the bureau leader who 包保 it).
+// name who answers for the township (the bureau leader who 包保 it). The bureau leader's, like a
+// reminder, names who answers for the late unit: for a bureau office, its 分管 leader.
 func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, kind string) (string, error) {
 	from := src
 	switch kind {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
 
+	"jiaofu/access"
+	"jiaofu/activities"
 	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -267,17 +271,84 @@ func (s *Server) DecideAccountability(c *fiber.Ctx) error {
 		persons = append(persons, store.Person{UserID: r.ResponsibleID, Name: r.ResponsibleName})
 	}
 	a := actor(c)
+	ctx := c.UserContext()
+	decision := store.AccountabilityDecision{Measures: measures, Persons: persons, Note: req.Note, By: a.UserID, At: nowUTC()}
 	after := map[string]any{"accountability_id": r.ID, "escalation_id": r.EscalationID, "measures": measures, "persons": persons,
 		"note": req.Note, "unit": r.UnitCode, "term": r.Term, "title": r.Title}
+	if slices.Contains(measures, casework.MeasureOrganisationalHandling) {
+		cal, err := s.store.Calendar(ctx)
+		if err != nil {
+			return err
+		}
+		decision.HandlingDue = s.cfg.Duration(casework.SettingOrganisationalHandlingDue).Due(cal, decision.At)
+		after["handling_due_at"] = decision.HandlingDue
+	}
 	entry := auditEntry(a, "accountability.decided", r.Process, r.CaseID, map[string]any{"accountability_id": r.ID, "state": r.State}, after)
-	got, err := s.store.DecideAccountability(c.UserContext(), r.ID,
-		store.AccountabilityDecision{Measures: measures, Persons: persons, Note: req.Note, By: a.UserID}, entry)
+	got, err := s.store.DecideAccountability(ctx, r.ID, decision, entry)
 	if errors.Is(err, store.ErrConflict) {
 		return refused(workflows.CodeWrongState, "", "accountability record %s is decided already", r.ID).because("decided")
 	} else if err != nil {
 		return err
 	}
+	if got.HandlingDueAt != nil {
+		// The decision stands once committed, and the answer says so: a handling whose case could
+		// not start now (Temporal unreachable) starts at the service's next start
+		// (StartAwaitedHandlings), or when its carrying out is recorded (HandlingDone).
+		if err := s.startHandling(ctx, got, supervisionUnitOf(a)); err != nil {
+			s.log.Error("organisational handling: its case did not start; it starts at the next service start", "record", got.ID, "error", err)
+		}
+	}
 	return c.JSON(accountabilityOf(got))
+}
+
+// supervisionUnitOf is the supervision office the actor decides for: the unit of their
+// supervision role ("" for none: the handling's case then takes the configured office).
+func supervisionUnitOf(a access.Actor) string {
+	for _, r := range a.Roles {
+		if r.Role == casework.RoleSupervision {
+			return r.UnitCode
+		}
+	}
+	return ""
+}
+
+// startHandling starts a decided record's organisational handling on the kit (the office's task
+// and the month's deadline, workflows.OrganisationalHandling); one already started, or ended,
+// is not an error.
+func (s *Server) startHandling(ctx context.Context, r store.AccountabilityRecord, unitCode string) error {
+	if unitCode == "" {
+		code, err := s.store.Setting(ctx, "supervision_unit")
+		if err != nil || code == "" {
+			code = activities.SupervisionUnitCode
+		}
+		unitCode = code
+	}
+	in := workflows.HandlingInput{RecordID: r.ID, EscalationID: r.EscalationID, Process: r.Process, CaseID: r.CaseID, Title: r.Title,
+		UnitCode: unitCode, DueAt: *r.HandlingDueAt}
+	_, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(workflows.HandlingWorkflowID(r.ID), r.Process, unitCode, store.AccountabilityDecided, false),
+		workflows.OrganisationalHandling, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	return err
+}
+
+// StartAwaitedHandlings starts the handling's case of every decision whose organisational
+// handling is not carried out and has none running (decided while Temporal was unreachable, or
+// before handlings ran on the kit): the service does it at every start. It reports how many
+// were checked.
+func (s *Server) StartAwaitedHandlings(ctx context.Context) (int, error) {
+	rs, err := s.store.AwaitedHandlings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, r := range rs {
+		if err := s.startHandling(ctx, r, ""); err != nil {
+			return i, err
+		}
+	}
+	return len(rs), nil
 }
 
 type handlingDoneRequest struct {
@@ -300,15 +371,49 @@ func (s *Server) HandlingDone(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	entry := auditEntry(actor(c), "accountability.handling_done", r.Process, r.CaseID, map[string]any{"accountability_id": r.ID,
-		"handling_due_at": r.HandlingDueAt}, map[string]any{"accountability_id": r.ID, "note": req.Note})
-	got, err := s.store.HandlingDone(c.UserContext(), r.ID, req.Note, time.Time{}, entry)
-	if errors.Is(err, store.ErrConflict) {
+	if r.HandlingDueAt == nil || r.HandlingDoneAt != nil {
 		return refused(workflows.CodeWrongState, "", "accountability record %s has no organisational handling waiting", r.ID).because("no_handling")
-	} else if err != nil {
+	}
+	// Recorded as the handling's task is completed, through the kit's one task action: the
+	// workflow writes the record and clears the month's deadline.
+	ctx := c.UserContext()
+	ts, err := s.store.TasksOfCase(ctx, r.CaseID)
+	if err != nil {
 		return err
 	}
-	return c.JSON(accountabilityOf(got))
+	wfID := workflows.HandlingWorkflowID(r.ID)
+	i := slices.IndexFunc(ts, func(t casework.Task) bool {
+		return t.WorkflowID == wfID && t.Kind == casework.KindOrganisationalHandling && t.State == casework.TaskOpen
+	})
+	if i < 0 {
+		// Its case is starting (or was never started: start it now, and the clerk tries again).
+		if err := s.startHandling(ctx, r, supervisionUnitOf(actor(c))); err != nil {
+			return err
+		}
+		return refused(workflows.CodeWrongState, "", "accountability record %s: the organisational handling's task is being opened; try again in a moment",
+			r.ID).because("handling_opening")
+	}
+	action := workflows.TaskAction{TaskID: ts[i].ID, Action: workflows.ActionComplete, Outcome: casework.OutcomeCarriedOut,
+		Comment: strings.TrimSpace(req.Note), Actor: actor(c)}
+	res, err := s.update(ctx, wfID, workflows.TaskActionUpdate, action)
+	if err != nil {
+		return err
+	}
+	if err := res.Get(&workflows.TaskActionResult{}); err != nil {
+		return err
+	}
+	// The workflow writes the record right after the task: answer with it once it is there.
+	deadline := time.Now().Add(s.cfg.UpdateTimeout)
+	for {
+		got, err := s.store.AccountabilityByID(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if got.HandlingDoneAt != nil || time.Now().After(deadline) {
+			return c.JSON(accountabilityOf(got))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // AccountabilityReport is a term's decisions by unit and measure (?term=, the current term by

@@ -54,3 +54,19 @@ func IsPersonMeasure(name string) bool {
 	}
 	return false
 }
+
+// Organisational handling (组织处理) must be carried out within a month of the decision (the
+// Party's accountability regulations): a decision with the measure opens a case on the kit — a
+// task for the supervision office to record it carried out, and a case deadline whose ladder
+// reminds the office and then goes to the bureau leader. They belong to process 5 (inspection,
+// rectification, accountability), declared in its registry value (inspection.go).
+const (
+	MeasureOrganisationalHandling = "organisational_handling"
+
+	KindOrganisationalHandling     = "organisational_handling"     // the task: record it carried out
+	OutcomeCarriedOut              = "carried_out"                 // its one outcome, with a note of what was done
+	DeadlineOrganisationalHandling = "organisational_handling_due" // the month, and its ladder
+
+	// SettingOrganisationalHandlingDue is the env variable of the month (30 days by default).
+	SettingOrganisationalHandlingDue = "JIAOFU_ORGANISATIONAL_HANDLING_DUE"
+)

@@ -66,11 +66,19 @@ var Inspection = Process{
 		// policy per kind; an admin may store another ladder).
 		{Name: KindRectificationReview, Label: "整改审核", Outcomes: []string{OutcomeAccept, OutcomeReject}, Setting: "JIAOFU_RECTIFICATION_REVIEW_DUE",
 			Ladder: RemindThen(2, "1wd", TargetSuperior, TargetSupervision)},
+		// The supervision office records an accountability decision's organisational handling
+		// carried out; its due time is the handling's month, whose deadline climbs (the task no
+		// ladder of its own beside it).
+		{Name: KindOrganisationalHandling, Label: "组织处理落实", Outcomes: []string{OutcomeCarriedOut}},
 	},
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlineRectificationDue, Label: "整改期限", Ladder: []Rung{{"1s", TargetRemind}, {"1wd", TargetSuperior}, {"2wd", TargetSupervision}}},
+		// Organisational handling not carried out in its month: the supervision office is reminded
+		// as it passes, and the bureau leader seized a working day later.
+		{Name: DeadlineOrganisationalHandling, Label: "组织处理期限", Ladder: []Rung{{"0s", TargetRemind}, {"1wd", TargetBureauLeader}}},
 	},
-	Outcomes: []Label{{OutcomeSubmitted, "已提交整改"}, {OutcomeAccept, "通过（销号）"}, {OutcomeReject, "不同意"}}, // labelled alike in every process: the console's generic outcome label is shared,
+	Outcomes: []Label{{OutcomeSubmitted, "已提交整改"}, {OutcomeAccept, "通过（销号）"}, {OutcomeReject, "不同意"},
+		{OutcomeCarriedOut, "已落实"}}, // labelled alike in every process: the console's generic outcome label is shared,
 	Events: []Label{{"inspection.round_planned", "制定督查计划"}, {"inspection.finding_recorded", "记录督查问题"},
 		{"inspection.rectification_submitted", "提交整改材料"}, {"inspection.rectification_rejected", "整改未通过，退回重新整改"},
 		{"inspection.finding_closed", "整改通过，销号"}},
@@ -78,6 +86,7 @@ var Inspection = Process{
 		{"JIAOFU_RECTIFICATION_DUE", "30d", "a finding's rectification deadline when the inspector sets none"},
 		{"JIAOFU_RECTIFICATION_REDO_DUE", "15d", "new rectification deadline after the inspectorate rejects a rectification"},
 		{"JIAOFU_RECTIFICATION_REVIEW_DUE", "5wd", "the inspectorate's review of a submitted rectification due"},
+		{SettingOrganisationalHandlingDue, "30d", "an accountability decision's organisational handling (组织处理) carried out within this (a month); past it, the supervision office is reminded and the bureau leader seized"},
 	},
 	Counts: append([]Setting{
 		{"JIAOFU_INSPECTION_ROUNDS_PER_TERM", "2", "routine inspection rounds a term that the inspectorate's Temporal Schedule opens by itself over the township central schools and county schools (the rules ask for at least two a term; at most 30)"},

@@ -102,10 +102,13 @@ const (
 	TargetTownshipGov = "township_gov"
 	TargetCountyHQ    = "county_hq"
 	TargetSupervision = "supervision"
+	// TargetBureauLeader is the bureau itself (局领导): where a duty of the bureau's own offices
+	// goes when it is not met (the supervision office's organisational handling past its month).
+	TargetBureauLeader = "bureau_leader"
 )
 
 // EscalationTargets lists every valid target.
-var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision}
+var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision, TargetBureauLeader}
 
 // Escalation states.
 const (

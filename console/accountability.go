@@ -27,12 +27,13 @@ func init() {
 		fieldLabels[k] = v
 	}
 	for k, fn := range map[string]func(params) string{
-		"wrong_state/decided":       fixed("该问责事项已作出决定，不能重复决定。"),
-		"wrong_state/no_handling":   fixed("该决定没有待落实的组织处理，或已记录落实情况。"),
-		"invalid/duplicate_measure": fixed("同一问责措施只能选择一次"),
-		"invalid/no_action_alone":   fixed("选择「不予问责」时不能同时选择其他措施"),
-		"invalid/person_required":   fixed("对个人的问责措施须写明被问责人：该单位在包保责任链上没有责任人"),
-		"invalid/person_name_post":  fixed("被问责人须写明姓名和职务，每行一人，如「张三 副校长」"),
+		"wrong_state/decided":          fixed("该问责事项已作出决定，不能重复决定。"),
+		"wrong_state/no_handling":      fixed("该决定没有待落实的组织处理，或已记录落实情况。"),
+		"wrong_state/handling_opening": fixed("组织处理的待办正在生成，请稍后再提交落实情况。"),
+		"invalid/duplicate_measure":    fixed("同一问责措施只能选择一次"),
+		"invalid/no_action_alone":      fixed("选择「不予问责」时不能同时选择其他措施"),
+		"invalid/person_required":      fixed("对个人的问责措施须写明被问责人：该单位在包保责任链上没有责任人"),
+		"invalid/person_name_post":     fixed("被问责人须写明姓名和职务，每行一人，如「张三 副校长」"),
 	} {
 		refusalText[k] = fn
 	}
@@ -86,10 +87,12 @@ type accountabilityDeskView struct {
 	Items     []apiAccountability
 	State     string
 	Process   string
+	Unit      string // a township school or school: it and everything under it
 	Term      string
 	Overdue   bool
 	States    []option
 	Processes []option
+	Units     []option
 	Groups    []measureGroup
 	CanDecide bool
 	FailedID  string
@@ -112,21 +115,31 @@ func measureGroups() []measureGroup {
 		{"其他", opts(casework.OtherMeasures, "")}}
 }
 
-func accountabilityDesk(q *req) error { return q.accountabilityDesk(nil, "", fiber.StatusOK) }
+func accountabilityDesk(q *req) error {
+	return q.accountabilityDesk(nil, "", fiber.StatusOK, store.AccountabilityOpen)
+}
 
-func (q *req) accountabilityDesk(failed *form, failedID string, status int) error {
-	v := accountabilityDeskView{State: q.c.Query("state", store.AccountabilityOpen), Process: q.c.Query("process"), Term: q.c.Query("term"),
+// accountabilityDesk renders the desk in the state the query asks for, else state: a refused
+// form comes back among the records it was on (a handling's among the decided ones).
+func (q *req) accountabilityDesk(failed *form, failedID string, status int, state string) error {
+	v := accountabilityDeskView{State: q.c.Query("state", state), Process: q.c.Query("process"), Term: q.c.Query("term"),
 		Overdue: q.c.Query("overdue") == "true", CanDecide: has(q.actor, "supervision"), FailedID: failedID, FailedF: failed, Groups: measureGroups()}
 	v.States = []option{{store.AccountabilityOpen, "待决定"}, {store.AccountabilityDecided, "已决定"}, {"all", "全部"}}
 	v.Processes = []option{{"", "全部业务"}}
 	for _, p := range casework.Processes {
 		v.Processes = append(v.Processes, option{p.Name, p.Label})
 	}
+	v.Unit = q.c.Query("unit")
+	units, _, err := q.unitOptions()
+	if err != nil {
+		return q.fail(err)
+	}
+	v.Units = units
 	qs := url.Values{}
 	if v.State != "all" && v.State != "" {
 		qs.Set("state", v.State)
 	}
-	for k, val := range map[string]string{"process": v.Process, "term": v.Term} {
+	for k, val := range map[string]string{"process": v.Process, "unit": v.Unit, "term": v.Term} {
 		if val != "" {
 			qs.Set(k, val)
 		}
@@ -175,7 +188,7 @@ func decideAccountability(q *req) error {
 		if asAPI(err, &ae) { // measures[1], persons[0]: next to the list's field
 			ae.Field = indexRe.ReplaceAllString(ae.Field, "")
 		}
-		return q.accountabilityDesk(f, id, f.failed(err))
+		return q.accountabilityDesk(f, id, f.failed(err), store.AccountabilityOpen)
 	}
 	labels := make([]string, len(measures))
 	for i, m := range measures {
@@ -196,7 +209,7 @@ func handlingDone(q *req) error {
 	f := formFrom(q.c, "note")
 	if _, err := q.call(fiber.MethodPost, "/api/v1/accountability-records/"+url.PathEscape(id)+"/handling-done",
 		map[string]string{"note": f.V("note")}, nil); err != nil {
-		return q.accountabilityDesk(f, id+"/handling", f.failed(err))
+		return q.accountabilityDesk(f, id+"/handling", f.failed(err), store.AccountabilityDecided)
 	}
 	return q.redirect("/console/accountability?state=decided", "已记录组织处理落实情况。")
 }

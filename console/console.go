@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ type module struct {
 	OutcomeFields map[string][]outcomeField
 	// CaseLink returns the console page of a case id this module owns, or "".
 	CaseLink func(caseID string) string
+	// RejectSendsBack lists task kinds whose 不同意 sends the case back to be done again (with
+	// the reason), rather than ending it: their rejection asks for no confirmation tick.
+	RejectSendsBack []string
 }
 
 type navItem struct {
@@ -92,6 +96,12 @@ var modules []*module
 func register(m *module) {
 	modules = append(modules, m)
 	sort.SliceStable(modules, func(i, j int) bool { return modules[i].Order < modules[j].Order })
+}
+
+// rejectEnds says whether 不同意 on a task ends its case for good (and so asks for a tick first).
+func rejectEnds(t apiTask) bool {
+	m := moduleOf(t.Process)
+	return m == nil || !slices.Contains(m.RejectSendsBack, t.Kind)
 }
 
 func moduleOf(process string) *module {

@@ -10,6 +10,7 @@ import (
 
 	"jiaofu/access"
 	"jiaofu/api"
+	"jiaofu/casework"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -266,6 +267,26 @@ func TestActionsOfferedByTheAPIsRules(t *testing.T) {
 	} {
 		if got := somewhere(c.a, c.may); got != c.want {
 			t.Errorf("%s offered to %s: %v, want %v", c.action, c.who, got, c.want)
+		}
+	}
+}
+
+// TestRejectEndsOnlyWhereItEnds: 不同意 asks for the confirmation tick only where it ends the case
+// (a subsidy's school review, a hardship grant's approval); a rejected rectification or plan
+// declaration goes back to be done again, and a tick saying the application ends would mislead.
+func TestRejectEndsOnlyWhereItEnds(t *testing.T) {
+	for _, c := range []struct {
+		process, kind string
+		ends          bool
+	}{
+		{casework.ProcessSubsidy, casework.KindSubsidyReview, true},
+		{casework.ProcessHardship, casework.KindHardshipApproval, true},
+		{casework.ProcessInspection, casework.KindRectificationReview, false},
+		{casework.ProcessPlan, casework.KindPlanTaskReview, false},
+	} {
+		task := apiTask{Task: casework.Task{Process: c.process, Kind: c.kind}}
+		if got := rejectEnds(task); got != c.ends {
+			t.Errorf("%s %s: reject ends the case = %v, want %v", c.process, c.kind, got, c.ends)
 		}
 	}
 }

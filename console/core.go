@@ -242,7 +242,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 			continue
 		}
 		v.Decisions = append(v.Decisions, option{o, zh("outcome", o)})
-		v.ConfirmReject = v.ConfirmReject || o == "reject"
+		v.ConfirmReject = v.ConfirmReject || (o == "reject" && rejectEnds(t))
 	}
 	switch {
 	case !open:
@@ -387,7 +387,7 @@ func taskAction(q *req) error {
 	switch action {
 	case "complete":
 		outcome := q.c.FormValue("outcome")
-		if outcome == "reject" && !f.Checked("confirm_reject") {
+		if outcome == "reject" && rejectEnds(t) && !f.Checked("confirm_reject") {
 			f.put("confirm_reject", confirmReject)
 			return q.showTask(id, f, fiber.StatusBadRequest)
 		}

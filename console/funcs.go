@@ -22,7 +22,8 @@ var labels = map[string]map[string]string{
 	"role": {"school_staff": "资助专干", "teacher": "帮扶教师", "school_leader": "校领导", "township_staff": "中心学校专干",
 		"aid_center": "资助中心", "education_section": "教育股", "pa_office": "局扶贫办", "inspector": "督导办",
 		"supervision": "监察室", "bureau_leader": "局领导", "admin": "系统管理员"},
-	"target":     {"remind": "到期提醒", "superior": "上级单位", "township_gov": "乡镇政府", "county_hq": "县脱贫攻坚指挥部", "supervision": "监察室"},
+	"target": {"remind": "到期提醒", "superior": "上级单位", "township_gov": "乡镇政府", "county_hq": "县脱贫攻坚指挥部", "supervision": "监察室",
+		"bureau_leader": "局领导"},
 	"escalation": {"open": "未处理", "closed": "已处理"},
 	"myaction":   {"completed": "我办结", "resolved": "我受委派办理", "delegated": "我委派", "transferred": "我转办", "added_signers": "我加签"},
 	"decision": {"no_action": "不予问责", "reminder_talk": "提醒谈话", "circulated_criticism": "通报批评", "admonishment": "诫勉谈话",
@@ -36,7 +37,7 @@ var labels = map[string]map[string]string{
 		"task.signers_added": "加签", "task.signers_removed": "减签", "task.signer_removed": "加签人已减去",
 		"task.step_ended": "本环节已有结果，待办自动结束", "task.step_decided": "会签/或签结果", "task.stand_in": "无人可办，转上级单位办理",
 		"escalation.remind": "到期提醒", "escalation.superior": "上报上级单位", "escalation.township_gov": "报乡镇政府督办",
-		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.closed": "监察室作出处理",
+		"escalation.county_hq": "报县指挥部督办", "escalation.supervision": "报监察室", "escalation.bureau_leader": "报局领导", "escalation.closed": "监察室作出处理",
 		"student.created": "新增学生", "user.created": "新增用户", "user.updated": "修改用户", "org_unit.created": "新增单位",
 		"programme.created": "新增资助项目", "programme.updated": "修改资助项目"},
 }

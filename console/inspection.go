@@ -41,6 +41,8 @@ func init() {
 				{Name: "evidence_note", Label: "佐证材料说明", Outcomes: []string{casework.OutcomeSubmitted}, Textarea: true, Hint: "如照片、台账、文件的名称与份数"},
 			},
 		},
+		// A rejected rectification goes back to the unit with a new deadline: nothing ends.
+		RejectSendsBack: []string{casework.KindRectificationReview},
 		CaseLink: func(id string) string {
 			if strings.HasPrefix(id, "finding-") {
 				return "/console/inspection/findings"

@@ -111,6 +111,8 @@ func init() {
 				{Name: "summary", Label: "配合工作情况", Outcomes: []string{casework.OutcomeContributed}, Textarea: true},
 			},
 		},
+		// A rejected declaration goes back to the lead section with a new deadline.
+		RejectSendsBack: []string{casework.KindPlanTaskReview},
 		CaseLink: func(id string) string {
 			if strings.HasPrefix(id, "plantask-") {
 				return "/console/plan-tasks/" + url.PathEscape(id)

@@ -68,7 +68,7 @@ func (q *req) escalations(failed *form, failedID string, status int) error {
 		v.Processes = append(v.Processes, option{p.Name, p.Label})
 	}
 	v.Targets = []option{{"all", "全部去向"}}
-	for _, t := range []string{"supervision", "county_hq", "township_gov", "superior", "remind"} {
+	for _, t := range []string{"supervision", "bureau_leader", "county_hq", "township_gov", "superior", "remind"} {
 		v.Targets = append(v.Targets, option{t, zh("target", t)})
 	}
 	v.Decisions = []option{{"", "请选择处理决定"}}

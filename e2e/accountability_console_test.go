@@ -7,12 +7,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"jiaofu/casework"
 )
 
 // TestAccountabilityDeskConsole: at phone width, the supervision office finds a dropout case on
 // its accountability desk without anyone forwarding it — named by the student and the school, with
 // the person who answers for it and how long it has waited — decides it (a decision without a
-// reason is refused next to its field, in Chinese), and finds the decision in the term's report.
+// reason is refused next to its field, in Chinese) with organisational handling, records the
+// handling carried out (its task in the office's inbox meanwhile), and finds the decision in the
+// term's report.
 func TestAccountabilityDeskConsole(t *testing.T) {
 	chromiumPath(t)
 	svc := startConsoleService(t)
@@ -46,6 +50,18 @@ func TestAccountabilityDeskConsole(t *testing.T) {
 		t.Errorf("desk item shows an id or code: %q", txt)
 	}
 	noRawCodes(t, jcs, "accountability desk")
+	// The desk's unit filter: the case's township keeps it, another township's does not.
+	if got := jcs.text(`select[name="unit"]`); !strings.Contains(got, "业州镇中心学校") {
+		t.Errorf("the unit filter's choices: %q", got)
+	}
+	jcs.open("/console/accountability?unit=JS-T02")
+	if jcs.exists(card) {
+		t.Errorf("another township's filter lists the case")
+	}
+	jcs.open("/console/accountability?unit=JS-T01")
+	if !jcs.exists(card) {
+		t.Errorf("the case's township's filter does not list it")
+	}
 	if w := eval[int](jcs, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 		t.Errorf("the desk is %dpx wider than a phone", w)
 	}
@@ -63,6 +79,7 @@ func TestAccountabilityDeskConsole(t *testing.T) {
 	if !eval[bool](jcs, fmt.Sprintf(`document.querySelector(%q).checked`, card+` input[name="measures"][value="admonishment"]`)) {
 		t.Errorf("the ticked measure was not kept")
 	}
+	eval[bool](jcs, fmt.Sprintf(`document.querySelector(%q).checked = true`, card+` input[name="measures"][value="organisational_handling"]`))
 	jcs.set(card+` textarea[name="note"]`, "劝返不力，逾期未报")
 	jcs.set(card+` textarea[name="persons"]`, "张三 副校长")
 	if st := jcs.submit(card + ` button[type="submit"]`); st != 200 {
@@ -76,6 +93,41 @@ func TestAccountabilityDeskConsole(t *testing.T) {
 	if txt := jcs.text(decided); !strings.Contains(txt, "诫勉") || !strings.Contains(txt, "张三（副校长）") || !strings.Contains(txt, "劝返不力") {
 		t.Errorf("decided item = %q", txt)
 	}
+
+	// Organisational handling: a month to carry it out, the office's task in its inbox, recorded
+	// with what was done (a note required, refused beside it).
+	if txt := jcs.text(decided + " .handling"); !strings.Contains(txt, "组织处理应于") {
+		t.Errorf("the decision's handling line: %q", txt)
+	}
+	jcs.waitFor("/console/", 30*time.Second, "the handling's task in the office's inbox", func() bool {
+		return strings.Contains(jcs.text("#inbox"), "组织处理落实")
+	})
+	handling := api.as("jcs01").waitTask(casework.KindOrganisationalHandling, dc.ID)
+	jcs.open("/console/tasks/" + handling.ID)
+	if body := jcs.body(); !strings.Contains(body, "向金花") || !strings.Contains(body, "已落实") {
+		t.Errorf("the handling's task page lacks the case or its 已落实 button: %.1500s", body)
+	}
+	noRawCodes(t, jcs, "organisational handling task")
+	jcs.open("/console/accountability?state=decided")
+	if st := jcs.submit(decided + ` .handling-form button[type="submit"]`); st != 400 {
+		t.Errorf("handling done without a note: %d, want 400", st)
+	}
+	if got := jcs.text(decided + ` .field-error[data-field="note"]`); got == "" {
+		t.Errorf("no error beside the handling's note: %.800s", jcs.body())
+	}
+	jcs.set(decided+` .handling-form input[name="note"]`, "已免去副校长职务")
+	if st := jcs.submit(decided + ` .handling-form button[type="submit"]`); st != 200 {
+		t.Fatalf("handling done: %d %.800s", st, jcs.body())
+	}
+	if txt := jcs.text(decided + " .handling"); !strings.Contains(txt, "落实：已免去副校长职务") {
+		t.Errorf("the handling after it was recorded: %q", txt)
+	}
+	noRawCodes(t, jcs, "accountability decided")
+	if w := eval[int](jcs, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the decided desk is %dpx wider than a phone", w)
+	}
+	jcs.screenshot("accountability-handling-phone.png", 390, 844)
+	jcs.do(chromedp.EmulateViewport(390, 844))
 
 	jcs.open("/console/accountability/report")
 	if txt := jcs.text("#acc-report"); !strings.Contains(txt, "业州镇第一小学") || !strings.Contains(txt, "诫勉") {

@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"jiaofu/casework"
 	"jiaofu/store"
+	"jiaofu/workflows"
 )
 
 type accountabilityRecord struct {
@@ -184,4 +188,148 @@ func TestObjectionUpheldAsFraudReachesTheDesk(t *testing.T) {
 	// workflows/ (publicity-fraud-to-supervision).
 	settled(t, svc, batchID, "")
 	recordHistory(t, svc, batchID, "publicity_objection_fraud")
+}
+
+// TestOrganisationalHandlingReachesTheBureauLeader: a decision with organisational handling (组织
+// 处理) opens the supervision office's task to record it carried out, due at the end of the
+// handling's month (JIAOFU_ORGANISATIONAL_HANDLING_DUE, here seconds); left undone, the month's
+// deadline reminds the office and then reaches the bureau leader by itself. Recorded carried out
+// (a note is required), the record says so, on the case's timeline, and the deadline's
+// escalations close.
+func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
+	cfg.SetDuration(casework.SettingOrganisationalHandlingDue, mustSpec(t, "3s"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	staff, jcs, leader, admin := anon.as("staff01"), anon.as("jcs01"), anon.as("leader01"), anon.as("admin")
+	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineOrganisationalHandling, map[string]any{
+		"rungs": []map[string]string{{"after": "0s", "target": "remind"}, {"after": "2s", "target": "bureau_leader"}}}, nil); code != 200 {
+		t.Fatalf("put the organisational_handling_due ladder: %d", code)
+	}
+	stu := staff.studentOf("王二小")
+	var dc dropoutCase
+	if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": stu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+		t.Fatalf("open case: %d", code)
+	}
+	var desk struct{ Items []accountabilityRecord }
+	eventually(t, 60*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?state=open&case_id="+dc.ID, nil, &desk)
+		return len(desk.Items) >= 1
+	}, "the return window's accountability record")
+	r := desk.Items[0]
+	var decided accountabilityRecord
+	if code := jcs.do("POST", "/api/v1/accountability-records/"+r.ID+"/decision", map[string]any{"measures": []string{"organisational_handling"},
+		"persons": []any{map[string]string{"name": "张三", "post": "副校长"}}, "note": "劝返不力"}, &decided); code != 200 {
+		t.Fatalf("decide: %d", code)
+	}
+	if decided.HandlingDueAt == nil || decided.HandlingDueAt.Sub(time.Now()) > 10*time.Second {
+		t.Fatalf("handling due at %v, want JIAOFU_ORGANISATIONAL_HANDLING_DUE (3s) from the decision", decided.HandlingDueAt)
+	}
+
+	// Nobody records it: the office is reminded, then the bureau leader seized, without anyone forwarding.
+	handling := jcs.waitTask(casework.KindOrganisationalHandling, dc.ID)
+	var esc struct{ Items []store.Escalation }
+	eventually(t, 30*time.Second, func() bool {
+		leader.do("GET", "/api/v1/escalations?state=open&target=bureau_leader&case_id="+dc.ID, nil, &esc)
+		return len(esc.Items) == 1
+	}, "the bureau leader's escalation of the overdue handling")
+	if e := esc.Items[0]; e.TaskKind != casework.DeadlineOrganisationalHandling || e.SourceUnit != "JS-JCS" || !strings.Contains(e.Reason, "组织处理逾期未落实") {
+		t.Errorf("bureau leader's escalation = %+v", e)
+	}
+	// Its history with the bureau leader seized and the task open replays in workflows/.
+	settled(t, svc, workflows.HandlingWorkflowID(r.ID), "")
+	recordHistory(t, svc, workflows.HandlingWorkflowID(r.ID), "accountability_handling_open_escalated")
+	var overdue struct{ Items []accountabilityRecord }
+	if jcs.do("GET", "/api/v1/accountability-records?overdue=true&case_id="+dc.ID, nil, &overdue); len(overdue.Items) != 1 {
+		t.Errorf("overdue handlings: %+v", overdue.Items)
+	}
+
+	path := "/api/v1/accountability-records/" + r.ID + "/handling-done"
+	jcs.expectReason("POST", path, map[string]any{"note": " "}, 400, "note", "required")
+	leader.expectError("POST", path, map[string]any{"note": "已免职"}, 403, "")
+	var done accountabilityRecord
+	var doneAt struct {
+		HandlingDoneAt *time.Time `json:"handling_done_at"`
+		HandlingNote   string     `json:"handling_note"`
+	}
+	if code := jcs.do("POST", path, map[string]any{"note": "已免去副校长职务"}, &done); code != 200 {
+		t.Fatalf("handling done: %d", code)
+	}
+	jcs.do("GET", "/api/v1/accountability-records/"+r.ID, nil, &doneAt)
+	if doneAt.HandlingDoneAt == nil || doneAt.HandlingNote != "已免去副校长职务" {
+		t.Errorf("after handling done: %+v", doneAt)
+	}
+	jcs.expectCode("POST", path, map[string]any{"note": "again"}, 409, "wrong_state", "").wantReason(t, "no_handling")
+	var tk struct{ State, Outcome string }
+	jcs.do("GET", "/api/v1/tasks/"+handling.ID, nil, &tk)
+	if tk.State != casework.TaskDone || tk.Outcome != casework.OutcomeCarriedOut {
+		t.Errorf("the handling's task: %+v", tk)
+	}
+	eventually(t, 15*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/escalations?state=open&case_id="+dc.ID, nil, &esc)
+		for _, e := range esc.Items {
+			if e.TaskKind == casework.DeadlineOrganisationalHandling {
+				return false
+			}
+		}
+		return true
+	}, "the handling's reminder and the bureau leader's escalation closed")
+	var tl struct{ Items []store.AuditEntry }
+	staff.do("GET", "/api/v1/cases/"+dc.ID+"/timeline", nil, &tl)
+	actions := map[string]int{}
+	for _, e := range tl.Items {
+		actions[e.Action]++
+	}
+	if actions["accountability.handling_done"] != 1 || actions["escalation.bureau_leader"] != 1 {
+		t.Errorf("timeline actions %v", actions)
+	}
+	eventually(t, 15*time.Second, func() bool {
+		return statusOf(t, svc, workflows.HandlingWorkflowID(r.ID), "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, "the handling's case to end")
+	recordHistory(t, svc, workflows.HandlingWorkflowID(r.ID), "accountability_handling_done_late")
+}
+
+// TestAwaitedHandlingStartsAtServiceStart: a decision with organisational handling whose case
+// never started (recorded while Temporal was unreachable, or before handlings ran on the kit) gets
+// it from StartAwaitedHandlings, which the service runs at every start; a second run starts
+// nothing twice, and the handling is then recorded as any other.
+func TestAwaitedHandlingStartsAtServiceStart(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	jcs := anon.as("jcs01")
+	ctx := context.Background()
+	jcsUnit, err := svc.Store.UnitByCode(ctx, "JS-JCS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := store.Escalation{ID: "dropout-legacy-1-window-r3", Process: casework.ProcessDropout, CaseID: "dropout-legacy-1",
+		TaskKind: casework.DeadlineDropoutReturnWindow, Rung: 3, Target: casework.TargetSupervision, UnitID: jcsUnit.ID, UnitPath: jcsUnit.Path,
+		SourceUnit: "JS-T01-S01", Reason: "限期返校逾期", DueAt: time.Now().UTC().Add(-time.Hour)}
+	if _, err := svc.Store.RecordEscalation(ctx, e, nil, store.AuditEntry{EventKey: "esc/" + e.ID, Action: "escalation.supervision",
+		Process: e.Process, CaseID: e.CaseID}); err != nil {
+		t.Fatal(err)
+	}
+	id := store.AccountabilityID(e.ID)
+	if _, err := svc.Store.DecideAccountability(ctx, id, store.AccountabilityDecision{Measures: []string{casework.MeasureOrganisationalHandling},
+		Note: "劝返不力", By: "system", HandlingDue: time.Now().UTC().Add(time.Hour)},
+		store.AuditEntry{Action: "accountability.decided", Process: e.Process, CaseID: e.CaseID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 1 {
+		t.Fatalf("awaited handlings: %d %v, want the one decided", n, err)
+	}
+	jcs.waitTask(casework.KindOrganisationalHandling, e.CaseID)
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 1 {
+		t.Fatalf("a second run: %d %v, want the same one checked and nothing started twice", n, err)
+	}
+	var done accountabilityRecord
+	if code := jcs.do("POST", "/api/v1/accountability-records/"+id+"/handling-done", map[string]string{"note": "已调整岗位"}, &done); code != 200 {
+		t.Fatalf("handling done: %d", code)
+	}
+	if n, err := svc.API.StartAwaitedHandlings(ctx); err != nil || n != 0 {
+		t.Errorf("after the handling was recorded: %d %v awaited", n, err)
+	}
 }

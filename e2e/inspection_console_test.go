@@ -6,12 +6,16 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"jiaofu/casework"
 )
 
 // TestConsoleInspection: at phone width, an inspector plans a round (bad input is refused next to
 // its field, in Chinese, with what was typed kept) and records a finding during the visit (an
 // unknown date and an empty description refused beside their fields); the unit's leader finds it
-// on their list with its rectification deadline.
+// on their list with its rectification deadline, and submits the rectification on its task page
+// (evidence required, refused beside its field); the inspector reviews it on theirs (a rejection
+// needs a reason) and closes it out (销号), all at phone width.
 func TestConsoleInspection(t *testing.T) {
 	chromiumPath(t)
 	svc := startConsoleService(t)
@@ -186,5 +190,60 @@ func TestConsoleInspection(t *testing.T) {
 	head.open("/console/inspection/evaluation?term=2026秋")
 	if got := head.text(`.field-error[data-field="term"]`); !strings.Contains(got, "学期格式应为") {
 		t.Errorf("the evaluation's term error: %q", got)
+	}
+
+	// The school's leader rectifies on the task page: without the evidence note, refused beside it.
+	rect := api.as("head01").waitTask(casework.KindRectification, "finding-")
+	head.open("/console/tasks/" + rect.ID)
+	if !strings.Contains(head.body(), "资助档案缺") {
+		t.Errorf("the rectification's task page lacks the finding: %.800s", head.body())
+	}
+	head.set("#f-summary", "已补齐 3 名学生的家庭经济困难证明")
+	if st := head.submit("#outcome-submitted"); st != 400 {
+		t.Fatalf("a rectification without evidence: %d, want 400", st)
+	}
+	if got := head.text(`.field-error[data-field="evidence_note"]`); got == "" {
+		t.Errorf("no error beside the evidence note: %.800s", head.body())
+	}
+	if w := eval[int](head, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the rectification's task page is %dpx wider than a phone", w)
+	}
+	head.screenshot("inspection-rectification-phone.png", 390, 844)
+	head.do(chromedp.EmulateViewport(390, 844))
+	head.set("#f-evidence_note", "证明材料扫描件 3 份")
+	if st := head.submit("#outcome-submitted"); st != 200 {
+		t.Fatalf("submit the rectification: %d: %.800s", st, head.body())
+	}
+
+	// The inspector reviews it: a rejection without a reason is refused; accepted, it is closed out.
+	review := api.as("inspector01").waitTask(casework.KindRectificationReview, "finding-")
+	insp.open("/console/tasks/" + review.ID)
+	if body := insp.body(); !strings.Contains(body, "证明材料扫描件") || !strings.Contains(body, "通过（销号）") {
+		t.Errorf("the review's task page lacks the evidence or the 销号 button: %.1500s", body)
+	}
+	if st := insp.submit("#outcome-reject"); st != 400 {
+		t.Fatalf("a rejection without a reason: %d, want 400", st)
+	}
+	if got := insp.text(`.field-error[data-field="comment"]`); got == "" {
+		t.Errorf("no error beside the comment: %.800s", insp.body())
+	}
+	if body := insp.body(); strings.Contains(body, "确认不同意") || strings.Contains(body, "JS-T01-S01") {
+		t.Errorf("the review offers a subsidy's 确认不同意 (a rejection here sends it back), or names the unit by code: %.1500s", body)
+	}
+	noRawCodes(t, insp, "rectification review")
+	if w := eval[int](insp, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("the review's task page is %dpx wider than a phone", w)
+	}
+	insp.screenshot("inspection-review-phone.png", 390, 844)
+	insp.do(chromedp.EmulateViewport(390, 844))
+	insp.set("#f-comment", "材料齐全，同意销号")
+	if st := insp.submit("#outcome-accept"); st != 200 {
+		t.Fatalf("accept the rectification: %d: %.800s", st, insp.body())
+	}
+	insp.waitFor("/console/inspection/findings?state=closed", 30*time.Second, "the finding closed out", func() bool {
+		return strings.Contains(insp.text("#findings"), "资助档案缺")
+	})
+	if row := insp.text("#findings tbody tr"); !strings.Contains(row, "已销号") {
+		t.Errorf("the closed finding's row: %q", row)
 	}
 }

@@ -109,6 +109,21 @@ func TestSendHomeMissedPeriodReachesSupervision(t *testing.T) {
 			t.Errorf("no %s escalation of the missed period: %v", want, targets)
 		}
 	}
+	// The missed visits are on the supervision office's accountability desk, forwarded by nobody:
+	// the plan's school, who answers for it, how long it has waited; the reminders are not.
+	var desk struct{ Items []accountabilityRecord }
+	jcs.do("GET", "/api/v1/accountability-records?process=sendhome&case_id="+id, nil, &desk)
+	if len(desk.Items) == 0 {
+		t.Fatalf("no accountability record of the missed visits")
+	}
+	for _, r := range desk.Items {
+		if r.State != "open" || r.UnitCode != "JS-T01-S01" || r.Title == "" || r.Term == "" {
+			t.Errorf("accountability record of the missed visits = %+v", r)
+		}
+		if esc, _ := jcs.escalation(r.EscalationID); esc.Target != casework.TargetSupervision {
+			t.Errorf("record %s is of an escalation to %s", r.ID, esc.Target)
+		}
+	}
 
 	// Visits: refusals at the edge name the field and write nothing.
 	today := time.Now().In(calendar.CST).Format("2006-01-02")

@@ -136,6 +136,13 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := s.seedPlan(ctx); err != nil {
 			return nil, err
 		}
+		// Decisions whose organisational handling has no case running get theirs (decided while
+		// Temporal was unreachable, or before handlings ran on the kit).
+		if n, err := s.API.StartAwaitedHandlings(ctx); err != nil {
+			return nil, fmt.Errorf("organisational handlings: %w", err)
+		} else if n > 0 {
+			log.Info("organisational handlings checked", "count", n)
+		}
 		s.App = api.NewApp(log, cfg.TrustedProxies)
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)

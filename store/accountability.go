@@ -29,12 +29,7 @@ const (
 
 // MeasureOrganisational is organisational handling (组织处理): carried out within a month of the
 // decision (the Party's accountability regulations), so a decision with it has a due date.
-const MeasureOrganisational = "organisational_handling"
-
-// HandlingDueAfter is how long organisational handling may take: one calendar month, China time.
-func HandlingDueAfter(decided time.Time) time.Time {
-	return decided.In(calendar.CST).AddDate(0, 1, 0).UTC()
-}
+const MeasureOrganisational = casework.MeasureOrganisationalHandling
 
 // Person is someone a decision concerns: a user of the service (UserID, with their name), or a
 // person named with their post (职务) who has no account.
@@ -295,6 +290,10 @@ type AccountabilityDecision struct {
 	Note     string
 	By       string
 	At       time.Time
+	// HandlingDue is when organisational handling, among the measures, must be carried out
+	// (JIAOFU_ORGANISATIONAL_HANDLING_DUE from the decision, counted by the caller); a month of
+	// calendar days from At when unset.
+	HandlingDue time.Time
 }
 
 // DecideAccountability records the decision on an open record, closes its escalation with the
@@ -311,7 +310,11 @@ func (s *Store) DecideAccountability(ctx context.Context, id string, d Accountab
 	var handlingDue *time.Time
 	for _, m := range d.Measures {
 		if m == MeasureOrganisational {
-			due := utc(HandlingDueAfter(d.At))
+			due := d.HandlingDue
+			if due.IsZero() {
+				due = d.At.In(calendar.CST).AddDate(0, 1, 0)
+			}
+			due = utc(due)
 			handlingDue = &due
 		}
 	}
@@ -380,6 +383,15 @@ func (s *Store) HandlingDone(ctx context.Context, id, note string, at time.Time,
 		return AccountabilityRecord{}, err
 	}
 	return s.AccountabilityByID(ctx, id)
+}
+
+// AwaitedHandlings are the decisions whose organisational handling is not carried out yet, the
+// oldest first: the service makes sure each has its case (api.StartAwaitedHandlings).
+func (s *Store) AwaitedHandlings(ctx context.Context) ([]AccountabilityRecord, error) {
+	var rs []AccountabilityRecord
+	err := s.sel(ctx, s.db, &rs, `SELECT `+accCols+accFrom+`WHERE a.handling_due_at IS NOT NULL AND a.handling_done_at IS NULL
+		ORDER BY a.decided_at, a.id`)
+	return rs, err
 }
 
 // AccountabilityCount is one cell of the per-term report: how many decisions of the term took a

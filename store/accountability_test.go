@@ -64,6 +64,25 @@ func TestAccountabilityOpensWithItsEscalation(t *testing.T) {
 			if rs, _ := s.AccountabilityRecords(ctx, all, store.AccountabilityFilter{Term: "2025-2026-2"}); len(rs) != 0 {
 				t.Errorf("term filter: %d records of another term", len(rs))
 			}
+			// The desk's filters: state, process, unit (and everything under it), term.
+			for _, c := range []struct {
+				name string
+				f    store.AccountabilityFilter
+				want int
+			}{
+				{"open", store.AccountabilityFilter{State: store.AccountabilityOpen}, 1},
+				{"decided", store.AccountabilityFilter{State: store.AccountabilityDecided}, 0},
+				{"dropout", store.AccountabilityFilter{Process: "dropout"}, 1},
+				{"inspection", store.AccountabilityFilter{Process: "inspection"}, 0},
+				{"the township, over the school", store.AccountabilityFilter{UnitPath: f.township.Path}, 1},
+				{"the school", store.AccountabilityFilter{UnitPath: f.school.Path}, 1},
+				{"another school", store.AccountabilityFilter{UnitPath: f.other.Path}, 0},
+				{"this term", store.AccountabilityFilter{Term: "2026-2027-1", State: store.AccountabilityOpen, Process: "dropout"}, 1},
+			} {
+				if rs, err := s.AccountabilityRecords(ctx, all, c.f); err != nil || len(rs) != c.want {
+					t.Errorf("filter %s: %d records (%v), want %d", c.name, len(rs), err, c.want)
+				}
+			}
 			// Opening by hand finds the same record.
 			again, fresh, err := s.OpenAccountability(ctx, sup.ID, all)
 			if err != nil || fresh || again.ID != r.ID {
@@ -103,8 +122,14 @@ func TestAccountabilityOpensWithItsEscalation(t *testing.T) {
 			if err != nil || rep.Decided != 1 || rep.Measures["admonishment"] != 1 || len(rep.Rows) != 2 || rep.Rows[0].UnitCode != f.school.Code {
 				t.Errorf("report: %v %+v", err, rep)
 			}
+			if aw, err := s.AwaitedHandlings(ctx); err != nil || len(aw) != 1 || aw[0].ID != r.ID {
+				t.Errorf("awaited handlings: %v %+v, want the decided record", err, aw)
+			}
 			if _, err := s.HandlingDone(ctx, r.ID, "已调整岗位", time.Time{}, store.AuditEntry{Action: "accountability.handling_done", CaseID: "dc1"}); err != nil {
 				t.Fatal(err)
+			}
+			if aw, err := s.AwaitedHandlings(ctx); err != nil || len(aw) != 0 {
+				t.Errorf("awaited handlings once carried out: %v %+v", err, aw)
 			}
 			if _, err := s.HandlingDone(ctx, r.ID, "again", time.Time{}, store.AuditEntry{Action: "accountability.handling_done", CaseID: "dc1"}); !errorsIs(err, store.ErrConflict) {
 				t.Errorf("handling done twice: %v", err)

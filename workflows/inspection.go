@@ -13,7 +13,9 @@ import (
 	"jiaofu/casework"
 )
 
-func init() { registerWorkflows(casework.ProcessInspection, FindingCase, RoutineRound) }
+func init() {
+	registerWorkflows(casework.ProcessInspection, FindingCase, RoutineRound, OrganisationalHandling)
+}
 
 // Fields of a rectification task's completion (POST /api/v1/findings/{id}/rectifications sends
 // them through the task-action Update, as the inbox's task page does).
@@ -176,11 +178,16 @@ func findingStep(ctx workflow.Context, f activities.FindingRecord, action string
 			After: after, At: workflow.Now(ctx)}}).Get(ctx, nil)
 }
 
-// findingTitle is a finding's short name in task titles and escalations.
+// findingTitle is a finding's short name in task titles and escalations: the unit's name (its
+// code in findings opened before the name was kept, whose histories replay so) and what was found.
 func findingTitle(f activities.FindingRecord) string {
 	d := []rune(strings.Join(strings.Fields(f.Description), " "))
 	if len(d) > 30 {
 		d = append(d[:30], '…')
 	}
-	return f.UnitCode + " " + string(d)
+	unit := f.UnitName
+	if unit == "" {
+		unit = f.UnitCode
+	}
+	return unit + " " + string(d)
 }

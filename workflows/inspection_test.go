@@ -60,6 +60,7 @@ func newFindingEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *kittest.H
 		func(_ context.Context, in activities.OpenFindingInput) (activities.FindingRecord, error) {
 			f := in.Finding
 			f.UnitID, f.UnitPath, f.State, f.ResponsibleID = "unit-"+f.UnitCode, schoolPath, casework.FindingRectifying, "u-edu1"
+			f.UnitName = "业州镇第一小学"
 			return f, nil
 		})
 	env.OnActivity(acts.SetFinding, mock.Anything, mock.Anything).Return(
@@ -132,6 +133,7 @@ func TestFindingRectifiedAndAccepted(t *testing.T) {
 	require.NotNil(t, fakes.steps[1].Finding.ClosedAt)
 	rect := h.Task(t, h.TaskIDs(casework.KindRectification)[0])
 	require.Equal(t, casework.RoleSchoolLeader, rect.Row.CandidateRole)
+	require.Equal(t, "整改：业州镇第一小学 资助档案不全", rect.Row.Title, "titles name the unit for people, not by its code")
 	require.True(t, t0.Add(findingDue).Equal(rect.Row.DueAt), "the task is due at the finding's deadline: %v", rect.Row.DueAt)
 	require.Empty(t, h.Raised(), "met in time: the deadline never climbed")
 	review := h.Task(t, h.TaskIDs(casework.KindRectificationReview)[0])

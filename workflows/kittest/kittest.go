@@ -116,6 +116,7 @@ type Harness struct {
 	// whenOpen belong to this run's harness: their callbacks act on this run's environment.
 	mu       sync.Mutex
 	whenOpen []whenOpen
+	updates  int // task actions sent by ActIn, for their update ids
 }
 
 // New registers the fakes on env. It mocks only the kit's activities, so the process's test
@@ -397,8 +398,29 @@ func (h *Harness) Complete(t testing.TB, taskID, outcome string, actor access.Ac
 // Act sends any task action (claim, transfer, urge, withdraw …), now.
 func (h *Harness) Act(t testing.TB, a workflows.TaskAction) *Action {
 	t.Helper()
+	o, callbacks := h.action(a)
+	h.Env.UpdateWorkflow(workflows.TaskActionUpdate, "", callbacks, a)
+	return o
+}
+
+// ActIn sends a task action to the workflow workflowID, now: a child workflow of the one under
+// test (a test that runs several cases side by side, each its own workflow).
+func (h *Harness) ActIn(t testing.TB, workflowID string, a workflows.TaskAction) *Action {
+	t.Helper()
+	o, callbacks := h.action(a)
+	// Unlike UpdateWorkflow, the environment takes an empty update id as an id like any other (a
+	// second action would be the first's duplicate): each gets its own.
+	h.mu.Lock()
+	h.updates++
+	id := fmt.Sprintf("kittest-update-%d", h.updates)
+	h.mu.Unlock()
+	require.NoError(t, h.Env.UpdateWorkflowByID(workflowID, workflows.TaskActionUpdate, id, callbacks, a), "update %s", workflowID)
+	return o
+}
+
+func (h *Harness) action(a workflows.TaskAction) (*Action, *testsuite.TestUpdateCallback) {
 	o := &Action{label: fmt.Sprintf("%s %s by %s", a.Action, a.TaskID, a.Actor.Username), sent: true}
-	h.Env.UpdateWorkflow(workflows.TaskActionUpdate, "", &testsuite.TestUpdateCallback{
+	return o, &testsuite.TestUpdateCallback{
 		OnAccept: func() { o.mu.Lock(); o.accepted = true; o.mu.Unlock() },
 		OnReject: func(err error) { o.mu.Lock(); o.rejected, o.err = true, err; o.mu.Unlock() },
 		OnComplete: func(res any, err error) {
@@ -409,8 +431,7 @@ func (h *Harness) Act(t testing.TB, a workflows.TaskAction) *Action {
 			}
 			o.mu.Unlock()
 		},
-	}, a)
-	return o
+	}
 }
 
 // RequireDone asserts the action passed the validator and its handler succeeded, and returns
