@@ -592,4 +592,41 @@ func TestRecordHardship(t *testing.T) {
 		settled(t, svc, g.ID, "")
 		recordHistory(t, svc, g.ID, "hardship_open_awaiting_payment")
 	})
+	// hardship_kit18_three_tiers_disbursed: the three-tier walk again under the kit of issue 18
+	// (steps, signers), before the bureau leaders' tier became a 票签 step: one leader approves.
+	t.Run("kit18_three_tiers_disbursed", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+		donation(t, funds, "某公司", 10_000_00, "R-6", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
+			map[string]string{"channel": "一卡通", "reference": "YKT-R-6"})
+		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
+		if len(d.Grant.Approvers) != 3 {
+			t.Errorf("approvers: %v", d.Grant.Approvers)
+		}
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_kit18_three_tiers_disbursed")
+	})
+	// hardship_kit18_open_at_leader: 6,000 yuan approved by the aid center and the PA office,
+	// waiting on the one bureau leader's task: a grant that must keep its single leader when the
+	// top tier becomes a 票签 step.
+	t.Run("kit18_open_at_leader", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+		donation(t, funds, "某公司", 10_000_00, "R-7", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		leader.waitTask(casework.KindHardshipApproval, g.ID)
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_kit18_open_at_leader")
+	})
 }
