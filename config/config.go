@@ -71,10 +71,29 @@ type Config struct {
 	// Counts are the processes' settings that are whole numbers (casework.Setting.Count: a
 	// quota such as visits per period), by variable name; Count reads one.
 	Counts map[string]int
+	// HardshipTopRatio is the share of the bureau leaders who must approve a hardship grant above
+	// JIAOFU_HARDSHIP_LEADER_ABOVE (票签, JIAOFU_HARDSHIP_TOP_RATIO): 2/3 by default.
+	HardshipTopRatio Ratio
 	// AnyTerm lets new applications name any well-formed term, not only the current and the next
 	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
 	// application per student, programme and term) and set it in code.
 	AnyTerm bool
+}
+
+// Ratio is a share Num/Den, 0 < Num <= Den (2/3: at least two thirds).
+type Ratio struct {
+	Num, Den int
+}
+
+// parseRatio reads a share written n/d, such as 2/3.
+func parseRatio(v string) (Ratio, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(v), "/")
+	num, err1 := strconv.Atoi(strings.TrimSpace(n))
+	den, err2 := strconv.Atoi(strings.TrimSpace(d))
+	if !ok || err1 != nil || err2 != nil || num <= 0 || den <= 0 || num > den {
+		return Ratio{}, fmt.Errorf("%q is not a share such as 2/3 (two whole numbers, the first not above the second)", v)
+	}
+	return Ratio{Num: num, Den: den}, nil
 }
 
 func mustSpec(s string) calendar.Spec {
@@ -106,6 +125,7 @@ func Default() Config {
 		InspectorateUnit:  "JS-DDB",
 		Durations:         defaultDurations(),
 		Counts:            defaultCounts(),
+		HardshipTopRatio:  Ratio{Num: 2, Den: 3},
 	}
 }
 
@@ -203,6 +223,7 @@ var Vars = []Var{
 	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
 	{"JIAOFU_DUTY_CHECK_EVERY", "(unset: calendar months and terms)", "a Go duration such as 10m: the work plan's duty checks (包保 contacts a month, school duties a term; Temporal Schedule `plan-duty-check`) count periods of this length, each both a month and a term, instead of calendar months and school terms (tests, demonstrations)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
+	{"JIAOFU_HARDSHIP_TOP_RATIO", "2/3", "share of the bureau leaders who must approve a hardship grant above `JIAOFU_HARDSHIP_LEADER_ABOVE` (票签: every bureau leader not barred votes; the grant is rejected once the share can no longer be reached), fixed when the grant is applied for"},
 }
 
 func init() {
@@ -308,6 +329,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("JIAOFU_HISTORY_EVENTS: %q is not a whole number of at least 100", v))
 		}
 		c.HistoryEvents = n
+	}
+	if v, ok := lookup("JIAOFU_HARDSHIP_TOP_RATIO"); ok {
+		r, err := parseRatio(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_HARDSHIP_TOP_RATIO: %w", err))
+		}
+		c.HardshipTopRatio = r
 	}
 	if v, ok := lookup("JIAOFU_TRUSTED_PROXIES"); ok {
 		for _, p := range strings.Split(v, ",") {
