@@ -739,4 +739,25 @@ func TestRecordHardship(t *testing.T) {
 		settled(t, svc, g.ID, "")
 		recordHistory(t, svc, g.ID, "hardship_kit18_open_at_leader")
 	})
+	// hardship_leaders_vote_open: since hardship-top-tier-ratio, 6,000 yuan at the bureau leaders'
+	// 票签: one leader approved, one approval found the fund short (insufficient_funds), the third
+	// leader has not voted: a grant running mid-vote when the code changes.
+	t.Run("leaders_vote_open", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01")
+		leader1, leader2 := anon.as("leader01"), anon.as("leader02")
+		donation(t, funds, "某公司", 5000_00, "R-8", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, leader1, leader1.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		leader2.expectCode("POST", "/api/v1/tasks/"+leader2.waitTask(casework.KindHardshipApproval, g.ID).ID+"/complete",
+			map[string]string{"outcome": "approve"}, 409, "insufficient_funds", "amount_fen")
+		staff.waitGrant(g.ID, casework.GrantInsufficientFunds)
+		anon.as("leader03").waitTask(casework.KindHardshipApproval, g.ID)
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_leaders_vote_open")
+	})
 }
