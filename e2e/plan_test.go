@@ -405,3 +405,31 @@ func TestPlanContactMonthEscalates(t *testing.T) {
 	settled(t, svc, wf, "")
 	recordHistory(t, svc, wf, "plan_duty_check_contact_missed")
 }
+
+// TestRecordPlanContributionOpen records, from the code before cooperating sections' contributions
+// had deadlines of their own (plan-contribution-deadlines), a plan task of 教育股 with 经费中心
+// cooperating, both still open before the task's 完成时限: a case running when that changes.
+func TestRecordPlanContributionOpen(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	pa := anon.as("pa01")
+	var plan struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans", map[string]any{"year": time.Now().In(calendar.CST).Year(), "title": "配合任务方案"}, &plan); code != 201 {
+		t.Fatalf("create plan: %d", code)
+	}
+	var pt struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans/"+plan.ID+"/tasks", map[string]any{"level1": "重点项目", "description": "配合测试任务",
+		"lead_unit": "教育股", "cooperating_units": []string{"经费中心"},
+		"due_on": time.Now().In(calendar.CST).AddDate(0, 0, 7).Format("2006-01-02")}, &pt); code != 201 {
+		t.Fatalf("add a task: %d", code)
+	}
+	eventually(t, 20*time.Second, func() bool {
+		var v struct {
+			Task struct{ Waiting []struct{ Kind string } }
+		}
+		pa.do("GET", "/api/v1/plan-tasks/"+pt.ID, nil, &v)
+		return len(v.Task.Waiting) == 2
+	}, "the lead's task and the contribution open")
+	settled(t, svc, pt.ID, "")
+	recordHistory(t, svc, pt.ID, "plan_task_contribution_open")
+}
