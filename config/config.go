@@ -65,6 +65,9 @@ type Config struct {
 	// DutyCheckEvery, when set, replaces the calendar months and terms of the work plan's duty
 	// checks (包保 contacts, school duties) with periods of this length (tests, demonstrations).
 	DutyCheckEvery time.Duration
+	// PlanTaskDueIn, when set, makes a plan task added due this long after it is added instead of
+	// at 23:59 of its 完成时限, so that its deadline can pass in a test or a demonstration.
+	PlanTaskDueIn time.Duration
 	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
 	// by variable name; Duration reads one.
 	Durations map[string]calendar.Spec
@@ -222,6 +225,7 @@ var Vars = []Var{
 	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
 	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
 	{"JIAOFU_DUTY_CHECK_EVERY", "(unset: calendar months and terms)", "a Go duration such as 10m: the work plan's duty checks (包保 contacts a month, school duties a term; Temporal Schedule `plan-duty-check`) count periods of this length, each both a month and a term, instead of calendar months and school terms (tests, demonstrations)"},
+	{"JIAOFU_PLAN_TASK_DUE_IN", "(unset: at 23:59 of its 完成时限)", "a Go duration such as 30s: a plan task added is due this long after it is added, whatever its 完成时限 says, so that its deadline passes in a test or a demonstration (never in production)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 	{"JIAOFU_HARDSHIP_TOP_RATIO", "2/3", "share of the bureau leaders who must approve a hardship grant above `JIAOFU_HARDSHIP_LEADER_ABOVE` (票签: every bureau leader not barred votes; the grant is rejected once the share can no longer be reached), fixed when the grant is applied for"},
 }
@@ -316,6 +320,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
 	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
 	dur("JIAOFU_DUTY_CHECK_EVERY", &c.DutyCheckEvery)
+	dur("JIAOFU_PLAN_TASK_DUE_IN", &c.PlanTaskDueIn)
 	if v, ok := lookup("JIAOFU_PUBLIC_RATE_LIMIT"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
@@ -423,6 +428,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("JIAOFU_HARDSHIP_LEADER_ABOVE: %d must be above JIAOFU_HARDSHIP_PA_OFFICE_ABOVE (%d)", leader, pa))
 	}
 	if c.Mode == Production {
+		if c.PlanTaskDueIn > 0 {
+			errs = append(errs, errors.New("JIAOFU_PLAN_TASK_DUE_IN: for tests and demonstrations only; production keeps every plan task's own 完成时限"))
+		}
 		if c.SecretKey == "" || c.SecretKey == DefaultSecretKey {
 			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: production refuses the default secret; set a long random value"))
 		} else if len(c.SecretKey) < 32 {

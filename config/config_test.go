@@ -34,6 +34,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_SECRET_KEY":        {"JIAOFU_ENV": "production", "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
 		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40)},
 		"JIAOFU_DROPOUT_HQ_WINDOW": {"JIAOFU_DROPOUT_HQ_WINDOW": "0d"},
+		"JIAOFU_PLAN_TASK_DUE_IN": {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40),
+			"JIAOFU_ADMIN_PASSWORD": "a-long-enough-password", "JIAOFU_PLAN_TASK_DUE_IN": "30s"},
 		// A share above one, or not a share at all.
 		"JIAOFU_HARDSHIP_TOP_RATIO": {"JIAOFU_HARDSHIP_TOP_RATIO": "3/2"},
 	}
