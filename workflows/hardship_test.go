@@ -674,3 +674,35 @@ func TestHardshipLeadersRatioInsufficientFunds(t *testing.T) {
 	require.Equal(t, int64(1000_00), f.available)
 	require.Len(t, f.paid, 1)
 }
+
+// TestHardshipLeadersRatioFromInput: the share is the grant's own (JIAOFU_HARDSHIP_TOP_RATIO when it
+// was applied for): at 3/3 two approvals of three are not enough; the third reserves.
+func TestHardshipLeadersRatioFromInput(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 10_000_00)
+	var votes []*kittest.Action
+	var reservesAfterTwo int
+	h.At(4*time.Hour, func() {
+		votes = append(votes, h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, chief1),
+			h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2))
+	})
+	h.At(5*time.Hour, func() {
+		f.mu.Lock()
+		reservesAfterTwo = len(f.reserves)
+		f.mu.Unlock()
+		votes = append(votes, h.Complete(t, leaderTask(t, step, chief3), casework.OutcomeApprove, chief3))
+	})
+	paid(h, t, time.Hour)
+	in := grantInput(t, 6000)
+	in.LeaderRatio = workflows.Ratio{Num: 3, Den: 3}
+	res := runGrant(t, env, in)
+	requireTiersDone(t, tiers)
+
+	for _, v := range votes {
+		v.RequireDone(t)
+	}
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Zero(t, reservesAfterTwo, "two of three is not 3/3")
+	require.Len(t, f.reserves, 1)
+	require.Equal(t, chief3.UserID, f.reserves[0].By.UserID)
+	require.Equal(t, "ratio:3/3", h.RequireState(t, leaderTask(t, step, chief1), casework.TaskDone).Signing)
+}
