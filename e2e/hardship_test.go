@@ -504,8 +504,17 @@ func TestHardshipPayDueReachesSupervision(t *testing.T) {
 // and the fund is reserved once. Grant 2: the fund cannot cover it when the second approval
 // makes the ratio: 409 insufficient_funds, the grant waits; two leaders then say no, the ratio is
 // out of reach and the grant is rejected, its place in the fund never taken. The books reconcile.
-func TestHardshipLeadersVote(t *testing.T) {
-	svc := startService(t, hardshipConfig(t))
+func TestHardshipLeadersVote(t *testing.T) { hardshipLeadersVote(t, hardshipConfig(t)) }
+
+// TestHardshipLeadersVoteOnPostgres is the same vote with the store in PostgreSQL.
+func TestHardshipLeadersVoteOnPostgres(t *testing.T) {
+	cfg := hardshipConfig(t)
+	cfg.DatabaseURL = postgresSchema(t)
+	hardshipLeadersVote(t, cfg)
+}
+
+func hardshipLeadersVote(t *testing.T, cfg config.Config) {
+	svc := startService(t, cfg)
 	anon := newClient(t, svc)
 	funds, staff, head, aid, pa := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01")
 	leaders := []*client{anon.as("leader01"), anon.as("leader02"), anon.as("leader03")}
