@@ -410,7 +410,8 @@ func (s *Server) CreateGrant(c *fiber.Ctx) error {
 			ApplicantID: a.UserID, CreatedAt: now},
 		StudentName: st.Name, Applicant: a, ApplicantRole: role.Role, CountyUnit: county.Code,
 		VerificationDue: s.cfg.Duration("JIAOFU_HARDSHIP_VERIFICATION_DUE"), ApprovalDue: s.cfg.Duration("JIAOFU_HARDSHIP_APPROVAL_DUE"),
-		PayDue: s.cfg.Duration("JIAOFU_HARDSHIP_PAY_DUE"), Expiry: s.cfg.Duration("JIAOFU_HARDSHIP_RESERVATION_EXPIRY")}
+		PayDue: s.cfg.Duration("JIAOFU_HARDSHIP_PAY_DUE"), Expiry: s.cfg.Duration("JIAOFU_HARDSHIP_RESERVATION_EXPIRY"),
+		LeaderRatio: workflows.Ratio{Num: s.cfg.HardshipTopRatio.Num, Den: s.cfg.HardshipTopRatio.Den}}
 	if _, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, casework.ProcessHardship, st.UnitCode, casework.GrantVerifying, false),
 		workflows.HardshipGrant, in); err != nil {
 		return err

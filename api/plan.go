@@ -425,10 +425,14 @@ func (s *Server) planTaskOf(ctx context.Context, p store.Plan, req PlanTaskReque
 		return store.PlanTask{}, rowErr("due_on", "beyond_plan", "%s is more than five years after the plan's year %d", dueOn, p.Year).with("year", strconv.Itoa(p.Year))
 	}
 	day, _ := time.ParseInLocation("2006-01-02", dueOn, calendar.CST)
+	dueAt := day.Add(24*time.Hour - time.Minute).UTC()
+	if s.cfg.PlanTaskDueIn > 0 {
+		dueAt = now.Add(s.cfg.PlanTaskDueIn).UTC() // JIAOFU_PLAN_TASK_DUE_IN: tests and demonstrations
+	}
 	req.LeadUnit = lead.Code
 	return store.PlanTask{ID: PlanTaskID(p.ID, PlanTaskRequest{Level1: level1, Level2: level2, Description: desc, LeadUnit: lead.Code}),
 		PlanID: p.ID, Level1: level1, Level2: level2, Description: desc, LeadUnitID: lead.ID, LeadUnit: lead.Code, LeadUnitName: lead.Name,
-		LeadUnitPath: lead.Path, DueOn: dueOn, DueAt: day.Add(24*time.Hour - time.Minute).UTC(), State: casework.PlanTaskOpening,
+		LeadUnitPath: lead.Path, DueOn: dueOn, DueAt: dueAt, State: casework.PlanTaskOpening,
 		CreatedAt: now, Cooperating: coop}, nil
 }
 

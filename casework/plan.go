@@ -47,8 +47,11 @@ var SchoolDutyKinds = []Label{{SchoolDutyArticle, "县级及以上媒体发表�
 // responsible person is named, then one rung up); a term without a school duty's quota.
 const (
 	DeadlinePlanTaskDue = "plan_task_due"
-	DeadlineContactDuty = "contact_duty"
-	DeadlineSchoolDuty  = "school_duty"
+	// DeadlinePlanContributionDue is a cooperating section's contribution past the task's 完成时限:
+	// the same ladder as the lead section's, at the cooperating section.
+	DeadlinePlanContributionDue = "plan_task_contribution_due"
+	DeadlineContactDuty         = "contact_duty"
+	DeadlineSchoolDuty          = "school_duty"
 )
 
 // Plan is the plan process as the registry lists it.
@@ -75,6 +78,7 @@ var Plan = Process{
 	},
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlinePlanTaskDue, Label: "清单任务完成时限", Ladder: []Rung{{"0s", TargetRemind}, {"3wd", TargetSuperior}, {"10wd", TargetSupervision}}},
+		{Name: DeadlinePlanContributionDue, Label: "清单任务配合时限", Ladder: []Rung{{"0s", TargetRemind}, {"3wd", TargetSuperior}, {"10wd", TargetSupervision}}},
 		{Name: DeadlineContactDuty, Label: "包保联系（每月一次）", Ladder: []Rung{{"0s", TargetRemind}, {"2wd", TargetSuperior}}},
 		{Name: DeadlineSchoolDuty, Label: "学校学期任务", Ladder: []Rung{{"0s", TargetRemind}, {"5wd", TargetSuperior}}},
 	},

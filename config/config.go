@@ -69,16 +69,38 @@ type Config struct {
 	// DutyCheckEvery, when set, replaces the calendar months and terms of the work plan's duty
 	// checks (包保 contacts, school duties) with periods of this length (tests, demonstrations).
 	DutyCheckEvery time.Duration
+	// PlanTaskDueIn, when set, makes a plan task added due this long after it is added instead of
+	// at 23:59 of its 完成时限, so that its deadline can pass in a test or a demonstration.
+	PlanTaskDueIn time.Duration
 	// Durations are the processes' settings (casework.Settings: due times, windows, periods),
 	// by variable name; Duration reads one.
 	Durations map[string]calendar.Spec
 	// Counts are the processes' settings that are whole numbers (casework.Setting.Count: a
 	// quota such as visits per period), by variable name; Count reads one.
 	Counts map[string]int
+	// HardshipTopRatio is the share of the bureau leaders who must approve a hardship grant above
+	// JIAOFU_HARDSHIP_LEADER_ABOVE (票签, JIAOFU_HARDSHIP_TOP_RATIO): 2/3 by default.
+	HardshipTopRatio Ratio
 	// AnyTerm lets new applications name any well-formed term, not only the current and the next
 	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
 	// application per student, programme and term) and set it in code.
 	AnyTerm bool
+}
+
+// Ratio is a share Num/Den, 0 < Num <= Den (2/3: at least two thirds).
+type Ratio struct {
+	Num, Den int
+}
+
+// parseRatio reads a share written n/d, such as 2/3.
+func parseRatio(v string) (Ratio, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(v), "/")
+	num, err1 := strconv.Atoi(strings.TrimSpace(n))
+	den, err2 := strconv.Atoi(strings.TrimSpace(d))
+	if !ok || err1 != nil || err2 != nil || num <= 0 || den <= 0 || num > den {
+		return Ratio{}, fmt.Errorf("%q is not a share such as 2/3 (two whole numbers, the first not above the second)", v)
+	}
+	return Ratio{Num: num, Den: den}, nil
 }
 
 func mustSpec(s string) calendar.Spec {
@@ -110,6 +132,7 @@ func Default() Config {
 		InspectorateUnit:  "JS-DDB",
 		Durations:         defaultDurations(),
 		Counts:            defaultCounts(),
+		HardshipTopRatio:  Ratio{Num: 2, Den: 3},
 	}
 }
 
@@ -207,7 +230,9 @@ var Vars = []Var{
 	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
 	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
 	{"JIAOFU_DUTY_CHECK_EVERY", "(unset: calendar months and terms)", "a Go duration such as 10m: the work plan's duty checks (包保 contacts a month, school duties a term; Temporal Schedule `plan-duty-check`) count periods of this length, each both a month and a term, instead of calendar months and school terms (tests, demonstrations)"},
+	{"JIAOFU_PLAN_TASK_DUE_IN", "(unset: at 23:59 of its 完成时限)", "a Go duration such as 30s: a plan task added is due this long after it is added, whatever its 完成时限 says, so that its deadline passes in a test or a demonstration (never in production)"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
+	{"JIAOFU_HARDSHIP_TOP_RATIO", "2/3", "share of the bureau leaders who must approve a hardship grant above `JIAOFU_HARDSHIP_LEADER_ABOVE` (票签: every bureau leader not barred votes; the grant is rejected once the share can no longer be reached), fixed when the grant is applied for"},
 }
 
 func init() {
@@ -301,6 +326,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
 	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
 	dur("JIAOFU_DUTY_CHECK_EVERY", &c.DutyCheckEvery)
+	dur("JIAOFU_PLAN_TASK_DUE_IN", &c.PlanTaskDueIn)
 	if v, ok := lookup("JIAOFU_PUBLIC_RATE_LIMIT"); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
@@ -314,6 +340,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("JIAOFU_HISTORY_EVENTS: %q is not a whole number of at least 100", v))
 		}
 		c.HistoryEvents = n
+	}
+	if v, ok := lookup("JIAOFU_HARDSHIP_TOP_RATIO"); ok {
+		r, err := parseRatio(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_HARDSHIP_TOP_RATIO: %w", err))
+		}
+		c.HardshipTopRatio = r
 	}
 	if v, ok := lookup("JIAOFU_TRUSTED_PROXIES"); ok {
 		for _, p := range strings.Split(v, ",") {
@@ -401,6 +434,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("JIAOFU_HARDSHIP_LEADER_ABOVE: %d must be above JIAOFU_HARDSHIP_PA_OFFICE_ABOVE (%d)", leader, pa))
 	}
 	if c.Mode == Production {
+		if c.PlanTaskDueIn > 0 {
+			errs = append(errs, errors.New("JIAOFU_PLAN_TASK_DUE_IN: for tests and demonstrations only; production keeps every plan task's own 完成时限"))
+		}
 		if c.SecretKey == "" || c.SecretKey == DefaultSecretKey {
 			errs = append(errs, errors.New("JIAOFU_SECRET_KEY: production refuses the default secret; set a long random value"))
 		} else if len(c.SecretKey) < 32 {

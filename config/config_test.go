@@ -35,6 +35,21 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_ADMIN_PASSWORD":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"},
 		"JIAOFU_AUDIT_KEY_FILE":    {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40), "JIAOFU_ADMIN_PASSWORD": "a-long-enough-password"},
 		"JIAOFU_DROPOUT_HQ_WINDOW": {"JIAOFU_DROPOUT_HQ_WINDOW": "0d"},
+		"JIAOFU_PLAN_TASK_DUE_IN": {"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40),
+			"JIAOFU_ADMIN_PASSWORD": "a-long-enough-password", "JIAOFU_PLAN_TASK_DUE_IN": "30s"},
+		// A share above one, or not a share at all.
+		"JIAOFU_HARDSHIP_TOP_RATIO": {"JIAOFU_HARDSHIP_TOP_RATIO": "3/2"},
+	}
+	for _, bad := range []string{"2", "0/3", "two thirds", "2/0", "-1/3", "2/3/4"} {
+		if _, err := Load(env(map[string]string{"JIAOFU_HARDSHIP_TOP_RATIO": bad})); err == nil || !strings.Contains(err.Error(), "JIAOFU_HARDSHIP_TOP_RATIO") {
+			t.Errorf("JIAOFU_HARDSHIP_TOP_RATIO=%q: %v", bad, err)
+		}
+	}
+	if c, err := Load(env(map[string]string{"JIAOFU_HARDSHIP_TOP_RATIO": " 3/4 "})); err != nil || c.HardshipTopRatio != (Ratio{3, 4}) {
+		t.Errorf("JIAOFU_HARDSHIP_TOP_RATIO=3/4: %+v %v", c.HardshipTopRatio, err)
+	}
+	if c, _ := Load(env(nil)); c.HardshipTopRatio != (Ratio{2, 3}) {
+		t.Errorf("JIAOFU_HARDSHIP_TOP_RATIO default: %+v, want 2/3", c.HardshipTopRatio)
 	}
 	for name, vars := range cases {
 		_, err := Load(env(vars))

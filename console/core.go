@@ -3,8 +3,11 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -177,6 +180,43 @@ type taskView struct {
 	Fields        []fieldView
 	Assignee      string
 	CaseLink      string
+	// StepProgress is how far the step's own signers are: who approved, how many must.
+	StepProgress string
+}
+
+// stepProgress says how far a multi-approver step is (票签 2/3: 已同意 1 人，需 2 人同意，共 3 人):
+// its own signers (not those added by 加签) who passed with the task's first outcome, against
+// how many must by its mode. Signers whose task ended without a vote (moot once the step was
+// decided) are not counted, as the kit does not count them. "" for a task not in such a step.
+func stepProgress(t apiTask) string {
+	mode, share, _ := strings.Cut(t.Signing, ":")
+	if t.StepID == "" || len(t.Outcomes) == 0 || !slices.Contains(casework.SignModes, mode) {
+		return ""
+	}
+	n, passed := 0, 0
+	for _, m := range t.Step {
+		if m.AddedTo != "" || (m.State != casework.TaskOpen && m.Outcome == "") {
+			continue
+		}
+		n++
+		if m.Outcome == t.Outcomes[0] {
+			passed++
+		}
+	}
+	need := n
+	switch mode {
+	case casework.SignAny:
+		need = 1
+	case casework.SignRatio:
+		num, den, _ := strings.Cut(share, "/")
+		a, err1 := strconv.Atoi(num)
+		b, err2 := strconv.Atoi(den)
+		if err1 != nil || err2 != nil || b <= 0 {
+			return ""
+		}
+		need = (a*n + b - 1) / b
+	}
+	return fmt.Sprintf("已同意 %d 人，需 %d 人同意（共 %d 人）", passed, need, n)
 }
 
 // taskPage shows a task: its case's facts, the case's timeline and the actions this user may
@@ -188,7 +228,7 @@ func (q *req) showTask(id string, f *form, status int) error {
 	if err := q.get("/api/v1/tasks/"+url.PathEscape(id), &t); err != nil {
 		return q.fail(err)
 	}
-	v := taskView{Task: t}
+	v := taskView{Task: t, StepProgress: stepProgress(t)}
 	m := moduleOf(t.Process)
 	if m != nil && m.Facts != nil {
 		facts, err := m.Facts(q, t)

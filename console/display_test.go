@@ -46,3 +46,34 @@ func TestTermLabel(t *testing.T) {
 		}
 	}
 }
+
+// A step's progress counts its own signers' approvals against what its mode needs: a 票签 of
+// three at 2/3 needs two; a signer added by 加签 and a signer whose task ended moot are not
+// counted; a task on its own has none.
+func TestStepProgress(t *testing.T) {
+	member := func(id, state, outcome, addedTo string) apiStepMember {
+		return apiStepMember{ID: id, State: state, Outcome: outcome, AddedTo: addedTo}
+	}
+	task := func(signing string, step ...apiStepMember) apiTask {
+		var a apiTask
+		a.ID, a.StepID, a.Signing, a.Outcomes, a.Step = "t1", "t1", signing, []string{"approve", "reject"}, step
+		return a
+	}
+	for name, c := range map[string]struct {
+		task apiTask
+		want string
+	}{
+		"ratio, one of three approved": {task("ratio:2/3", member("t1", "done", "approve", ""), member("t2", "open", "", ""),
+			member("t3", "open", "", ""), member("t4", "open", "", "t2")), "已同意 1 人，需 2 人同意（共 3 人）"},
+		"ratio passed, the third moot": {task("ratio:2/3", member("t1", "done", "approve", ""), member("t2", "done", "approve", ""),
+			member("t3", "cancelled", "", "")), "已同意 2 人，需 2 人同意（共 2 人）"},
+		"all of two":     {task("all", member("t1", "done", "approve", ""), member("t2", "open", "", "")), "已同意 1 人，需 2 人同意（共 2 人）"},
+		"any of two":     {task("any", member("t1", "open", "", ""), member("t2", "open", "", "")), "已同意 0 人，需 1 人同意（共 2 人）"},
+		"a task alone":   {apiTask{Outcomes: []string{"approve"}}, ""},
+		"a signer added": {task("parallel", member("t1", "open", "", ""), member("t2", "open", "", "t1")), ""},
+	} {
+		if got := stepProgress(c.task); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}

@@ -33,6 +33,10 @@ var DemoUsers = []struct{ Username, Name, Role, Unit string }{
 	{"inspector02", "督导办督学（二）", casework.RoleInspector, "JS-DDB"}, // a serious finding is accepted by two reviewers
 	{"jcs01", "监察室干部", casework.RoleSupervision, SupervisionCode},
 	{"leader01", "局领导", casework.RoleBureauLeader, BureauCode},
+	// Three bureau leaders: a hardship grant above JIAOFU_HARDSHIP_LEADER_ABOVE is a 票签 of
+	// every leader not barred, two thirds of them approving.
+	{"leader02", "局领导（二）", casework.RoleBureauLeader, BureauCode},
+	{"leader03", "局领导（三）", casework.RoleBureauLeader, BureauCode},
 	{"funds01", "经费中心会计", casework.RoleFundsCenter, FundsCenterCode},
 	{"funds02", "经费中心出纳", casework.RoleFundsCenter, FundsCenterCode},
 }

@@ -189,4 +189,36 @@ func TestConsoleHardship(t *testing.T) {
 	}
 	phoneWide(t, public, "the public disclosure")
 	public.screenshot("hardship-disclosure-phone.png", 390, 844)
+
+	// A grant above 5,000 yuan reaches the bureau leaders' 票签: leader01 approved, and leader02's
+	// task page shows the step's progress (one of the two approvals two thirds of three need);
+	// leader02's approval makes the ratio and the grant is approved.
+	big := applyGrant(t, api.as("staff01"), api.as("staff01").studentOf("向金花").ID, 6000_00)
+	complete(t, head, head.waitTask(casework.KindHardshipVerification, big.ID).ID, "approve", nil)
+	complete(t, aidAPI, aidAPI.waitTask(casework.KindHardshipApproval, big.ID).ID, "approve", nil)
+	complete(t, pa, pa.waitTask(casework.KindHardshipApproval, big.ID).ID, "approve", nil)
+	leader1 := api.as("leader01")
+	complete(t, leader1, leader1.waitTask(casework.KindHardshipApproval, big.ID).ID, "approve", nil)
+	vote := api.as("leader02").waitTask(casework.KindHardshipApproval, big.ID)
+	leader := b.session(t, "leader02")
+	leader.login("leader02")
+	leader.open("/console/tasks/" + vote.ID)
+	leader.do(chromedp.EmulateViewport(390, 844))
+	if got := leader.text("#task-signing"); !strings.Contains(got, "票签") || !strings.Contains(got, "2/3") {
+		t.Errorf("the leader's task is not shown as a 票签 of 2/3: %q", got)
+	}
+	if got := leader.text("#step-progress"); got != "已同意 1 人，需 2 人同意（共 3 人）" {
+		t.Errorf("the step's progress: %q", got)
+	}
+	if got := leader.text("#step"); !strings.Contains(got, "已办 · 同意") || !strings.Contains(got, "局领导（三）") {
+		t.Errorf("the step's signers: %q", got)
+	}
+	phoneWide(t, leader, "the leaders' 票签 task page")
+	leader.screenshot("hardship-leaders-vote-phone.png", 390, 844)
+	leader.do(chromedp.EmulateViewport(390, 844))
+	if st := leader.submit("#outcome-approve"); st != 200 {
+		t.Fatalf("the leader's approval: %d: %s", st, leader.body())
+	}
+	api.as("staff01").waitGrant(big.ID, casework.GrantApproved)
+	noRawCodes(t, leader, "the leaders' 票签 task page")
 }

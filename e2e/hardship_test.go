@@ -518,6 +518,119 @@ func TestHardshipPayDueReachesSupervision(t *testing.T) {
 	}
 }
 
+// TestHardshipLeadersVote: above 5,000 yuan the bureau leaders' tier is a 票签 step through
+// HTTP: each of the three demo leaders has a task of it (ratio:2/3). Grant 1: one approval
+// reserves nothing; the two others approve at the same instant, each the approval that makes two
+// thirds: exactly one is taken (the other is refused 409, wrong_state deciding or task_not_open),
+// and the fund is reserved once. Grant 2: the fund cannot cover it when the second approval
+// makes the ratio: 409 insufficient_funds, the grant waits; two leaders then say no, the ratio is
+// out of reach and the grant is rejected, its place in the fund never taken. The books reconcile.
+func TestHardshipLeadersVote(t *testing.T) { hardshipLeadersVote(t, hardshipConfig(t)) }
+
+// TestHardshipLeadersVoteOnPostgres is the same vote with the store in PostgreSQL.
+func TestHardshipLeadersVoteOnPostgres(t *testing.T) {
+	cfg := hardshipConfig(t)
+	cfg.DatabaseURL = postgresSchema(t)
+	hardshipLeadersVote(t, cfg)
+}
+
+func hardshipLeadersVote(t *testing.T, cfg config.Config) {
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	funds, staff, head, aid, pa := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01")
+	leaders := []*client{anon.as("leader01"), anon.as("leader02"), anon.as("leader03")}
+	donation(t, funds, "某公司", 10_000_00, "LV-1", false)
+	upToLeaders := func(name string) (grantOut, []task) {
+		g := applyGrant(t, staff, staff.studentOf(name).ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		var tasks []task
+		for _, l := range leaders {
+			tasks = append(tasks, l.waitTask(casework.KindHardshipApproval, g.ID))
+		}
+		var detail struct {
+			Signing string `json:"signing"`
+			Step    []struct {
+				ID string `json:"id"`
+			} `json:"step"`
+		}
+		leaders[0].do("GET", "/api/v1/tasks/"+tasks[0].ID, nil, &detail)
+		if detail.Signing != "ratio:2/3" || len(detail.Step) != 3 {
+			t.Fatalf("the leaders' task: %+v, want a ratio:2/3 step of three", detail)
+		}
+		return g, tasks
+	}
+
+	g1, tasks := upToLeaders("向金花")
+	complete(t, leaders[0], tasks[0].ID, "approve", nil)
+	if f := funds.fund(); f.ReservedFen != 0 {
+		t.Errorf("one approval of three reserved: %+v", f)
+	}
+	if d := staff.grant(g1.ID); d.Grant.State != casework.GrantApproving {
+		t.Errorf("after one approval: %s", d.Grant.State)
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	answers := make([]apiError, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = leaders[i+1].do("POST", "/api/v1/tasks/"+tasks[i+1].ID+"/complete", map[string]string{"outcome": "approve"}, &answers[i])
+		}()
+	}
+	wg.Wait()
+	taken := 0
+	for i, code := range codes {
+		switch {
+		case code == 200:
+			taken++
+		case code == 409 && (answers[i].Error.Code == "task_not_open" || answers[i].Error.Params["reason"] == "deciding"):
+		default:
+			t.Errorf("racing approval %d: %d %+v", i, code, answers[i])
+		}
+	}
+	if taken != 1 {
+		t.Fatalf("racing approvals taken: %d of %v, want exactly one", taken, codes)
+	}
+	d := staff.waitGrant(g1.ID, casework.GrantApproved)
+	if len(d.Grant.Approvers) != 4 {
+		t.Errorf("approvers: %v, want the aid center, the PA office and two leaders", d.Grant.Approvers)
+	}
+	f := funds.fund()
+	if f.ReservedFen != 6000_00 || f.AvailableFen != 4000_00 {
+		t.Errorf("after the step: %+v, want 6,000 yuan reserved once", f)
+	}
+	requireBooks(t, svc, f)
+
+	g2, tasks := upToLeaders("李梅")
+	complete(t, leaders[0], tasks[0].ID, "approve", nil)
+	leaders[1].expectReason("POST", "/api/v1/tasks/"+tasks[1].ID+"/complete", map[string]string{"outcome": "approve"}, 409, "amount_fen", "",
+		"amount_fen", "600000", "available_fen", "400000")
+	staff.waitGrant(g2.ID, casework.GrantInsufficientFunds)
+	leaders[2].ok("POST", "/api/v1/tasks/"+tasks[2].ID+"/complete", map[string]string{"outcome": "reject", "comment": "基金余额不足，建议下月再议"})
+	leaders[1].ok("POST", "/api/v1/tasks/"+tasks[1].ID+"/complete", map[string]string{"outcome": "reject", "comment": "同意暂缓"})
+	d = staff.waitGrant(g2.ID, casework.GrantRejected)
+	if d.Grant.Approvers == nil || len(d.Grant.Approvers) != 2 {
+		t.Errorf("a rejected grant's approvers: %v, want the two lower tiers", d.Grant.Approvers)
+	}
+	f = funds.fund()
+	if f.ReservedFen != 6000_00 || f.AvailableFen != 4000_00 {
+		t.Errorf("after the rejection: %+v, want only the first grant reserved", f)
+	}
+	requireBooks(t, svc, f)
+	decided := 0
+	for _, e := range d.Timeline {
+		if e.Action == "task.step_decided" {
+			decided++
+		}
+	}
+	if decided != 1 {
+		t.Errorf("the second grant's timeline has %d step decisions, want 1", decided)
+	}
+}
+
 // TestRecordHardship records, from today's code, histories of the hardship fund's main paths, so
 // that a later change of HardshipGrant is proven against grants that ran or are running under
 // this code (workflows.TestReplayRecordedHistories). Each subtest asserts what it records through
@@ -535,10 +648,13 @@ func TestRecordHardship(t *testing.T) {
 		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
 		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
 		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		// Since hardship-top-tier-ratio the leaders' tier is a 票签: two of the three approve.
+		leader2 := anon.as("leader02")
+		complete(t, leader2, leader2.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
 		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
 			map[string]string{"channel": "一卡通", "reference": "YKT-R-1"})
 		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
-		if len(d.Grant.Approvers) != 3 {
+		if len(d.Grant.Approvers) != 4 {
 			t.Errorf("approvers: %v", d.Grant.Approvers)
 		}
 		settled(t, svc, g.ID, "")
@@ -612,5 +728,66 @@ func TestRecordHardship(t *testing.T) {
 		staff.waitGrant(g.ID, casework.GrantApproved)
 		settled(t, svc, g.ID, "")
 		recordHistory(t, svc, g.ID, "hardship_open_awaiting_payment")
+	})
+	// hardship_kit18_three_tiers_disbursed: the three-tier walk again under the kit of issue 18
+	// (steps, signers), before the bureau leaders' tier became a 票签 step: one leader approves.
+	t.Run("kit18_three_tiers_disbursed", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+		donation(t, funds, "某公司", 10_000_00, "R-6", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		// Since hardship-top-tier-ratio the leaders' tier is a 票签: two of the three approve.
+		leader2 := anon.as("leader02")
+		complete(t, leader2, leader2.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
+			map[string]string{"channel": "一卡通", "reference": "YKT-R-6"})
+		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
+		if len(d.Grant.Approvers) != 4 {
+			t.Errorf("approvers: %v", d.Grant.Approvers)
+		}
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_kit18_three_tiers_disbursed")
+	})
+	// hardship_kit18_open_at_leader: 6,000 yuan approved by the aid center and the PA office,
+	// waiting on the one bureau leader's task: a grant that must keep its single leader when the
+	// top tier becomes a 票签 step.
+	t.Run("kit18_open_at_leader", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+		donation(t, funds, "某公司", 10_000_00, "R-7", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		leader.waitTask(casework.KindHardshipApproval, g.ID)
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_kit18_open_at_leader")
+	})
+	// hardship_leaders_vote_open: since hardship-top-tier-ratio, 6,000 yuan at the bureau leaders'
+	// 票签: one leader approved, one approval found the fund short (insufficient_funds), the third
+	// leader has not voted: a grant running mid-vote when the code changes.
+	t.Run("leaders_vote_open", func(t *testing.T) {
+		svc := startService(t, hardshipConfig(t))
+		anon := newClient(t, svc)
+		funds, staff, head, aid, pa := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01")
+		leader1, leader2 := anon.as("leader01"), anon.as("leader02")
+		donation(t, funds, "某公司", 5000_00, "R-8", false)
+		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		complete(t, leader1, leader1.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+		leader2.expectCode("POST", "/api/v1/tasks/"+leader2.waitTask(casework.KindHardshipApproval, g.ID).ID+"/complete",
+			map[string]string{"outcome": "approve"}, 409, "insufficient_funds", "amount_fen")
+		staff.waitGrant(g.ID, casework.GrantInsufficientFunds)
+		anon.as("leader03").waitTask(casework.KindHardshipApproval, g.ID)
+		settled(t, svc, g.ID, "")
+		recordHistory(t, svc, g.ID, "hardship_leaders_vote_open")
 	})
 }

@@ -414,3 +414,126 @@ func TestPlanContactMonthEscalates(t *testing.T) {
 	settled(t, svc, wf, "")
 	recordHistory(t, svc, wf, "plan_duty_check_contact_missed")
 }
+
+// TestRecordPlanContributionOpen records, from the code before cooperating sections' contributions
+// had deadlines of their own (plan-contribution-deadlines), a plan task of 教育股 with 经费中心
+// cooperating, both still open before the task's 完成时限: a case running when that changes.
+func TestRecordPlanContributionOpen(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	pa := anon.as("pa01")
+	var plan struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans", map[string]any{"year": time.Now().In(calendar.CST).Year(), "title": "配合任务方案"}, &plan); code != 201 {
+		t.Fatalf("create plan: %d", code)
+	}
+	var pt struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans/"+plan.ID+"/tasks", map[string]any{"level1": "重点项目", "description": "配合测试任务",
+		"lead_unit": "教育股", "cooperating_units": []string{"经费中心"},
+		"due_on": time.Now().In(calendar.CST).AddDate(0, 0, 7).Format("2006-01-02")}, &pt); code != 201 {
+		t.Fatalf("add a task: %d", code)
+	}
+	eventually(t, 20*time.Second, func() bool {
+		var v struct {
+			Task struct{ Waiting []struct{ Kind string } }
+		}
+		pa.do("GET", "/api/v1/plan-tasks/"+pt.ID, nil, &v)
+		return len(v.Task.Waiting) == 2
+	}, "the lead's task and the contribution open")
+	settled(t, svc, pt.ID, "")
+	recordHistory(t, svc, pt.ID, "plan_task_contribution_open")
+}
+
+// TestPlanTaskOverdueEscalatesByItself: with JIAOFU_PLAN_TASK_DUE_IN a task added is due seconds
+// later and an admin's short ladders let its deadline run through HTTP on the real service: nobody
+// declares it, so it reminds 教育股, reaches the section's leader on the 包保 chain (leader01) and
+// the supervision office, whose accountability record opens, all by itself; the cooperating
+// 经费中心's contribution, not given either, is reminded at its own section. The plan shows the
+// task overdue. Declared and contributed late, the reminders and the leader's escalation close;
+// the supervision office's stays for its decision.
+func TestPlanTaskOverdueEscalatesByItself(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.PlanTaskDueIn = 4 * time.Second
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	admin, pa, edu, jfzx, jcs := anon.as("admin"), anon.as("pa01"), anon.as("edu01"), anon.as("jfzx01"), anon.as("jcs01")
+	for kind, rungs := range map[string][]map[string]string{
+		casework.DeadlinePlanTaskDue:         {{"after": "0s", "target": "remind"}, {"after": "1s", "target": "superior"}, {"after": "2s", "target": "supervision"}},
+		casework.DeadlinePlanContributionDue: {{"after": "0s", "target": "remind"}},
+	} {
+		if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+kind, map[string]any{"rungs": rungs}, nil); code != 200 {
+			t.Fatalf("put the %s ladder: %d", kind, code)
+		}
+	}
+	var plan struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans", map[string]any{"year": time.Now().In(calendar.CST).Year(), "title": "逾期测试方案"}, &plan); code != 201 {
+		t.Fatalf("create plan: %d", code)
+	}
+	var pt struct{ ID string }
+	if code := pa.do("POST", "/api/v1/plans/"+plan.ID+"/tasks", map[string]any{"level1": "重点项目", "description": "逾期测试任务",
+		"lead_unit": "教育股", "cooperating_units": []string{"经费中心"}, "due_on": time.Now().In(calendar.CST).Format("2006-01-02")}, &pt); code != 201 {
+		t.Fatalf("add a task: %d", code)
+	}
+
+	var esc []store.Escalation
+	byID := map[string]store.Escalation{}
+	eventually(t, 60*time.Second, func() bool {
+		var out struct{ Items []store.Escalation }
+		jcs.do("GET", "/api/v1/escalations?process=plan&case_id="+pt.ID, nil, &out)
+		esc, byID = out.Items, map[string]store.Escalation{}
+		for _, e := range esc {
+			byID[e.ID] = e
+		}
+		return len(byID) == 4
+	}, "the task's deadline climbing to the supervision office, and the contribution's reminder")
+	var lead struct {
+		ID string `json:"user_id"`
+	}
+	anon.as("leader01").do("GET", "/api/v1/me", nil, &lead)
+	for id, want := range map[string]string{pt.ID + "-due-r1": "remind", pt.ID + "-due-r2": "superior", pt.ID + "-due-r3": "supervision",
+		pt.ID + "-contribution-JS-JFZX-r1": "remind"} {
+		e, ok := byID[id]
+		if !ok || e.Target != want || !strings.Contains(e.Reason, "逾期未完成") {
+			t.Errorf("escalation %s: %+v, want %s", id, e, want)
+		}
+	}
+	if e := byID[pt.ID+"-due-r1"]; e.SourceUnit != "JS-JYG" {
+		t.Errorf("the reminder: %+v, want at 教育股", e)
+	}
+	if e := byID[pt.ID+"-contribution-JS-JFZX-r1"]; e.SourceUnit != "JS-JFZX" {
+		t.Errorf("the contribution's reminder: %+v, want at 经费中心", e)
+	}
+	if e := byID[pt.ID+"-due-r2"]; e.ResponsibleID != lead.ID {
+		t.Errorf("the superior's escalation: %+v, want leader01 named", e)
+	}
+	var recs struct {
+		Items []struct {
+			CaseID string `json:"case_id"`
+		}
+	}
+	eventually(t, 20*time.Second, func() bool {
+		jcs.do("GET", "/api/v1/accountability-records?case_id="+pt.ID, nil, &recs)
+		return len(recs.Items) == 1
+	}, "the supervision office's accountability record")
+	for _, task := range pa.planTasks(plan.ID) {
+		if task.ID == pt.ID && (!task.Overdue || task.State != casework.PlanTaskInProgress) {
+			t.Errorf("the plan's task: %+v, want overdue and in progress", task)
+		}
+	}
+
+	declared := edu.waitTask(casework.KindPlanTask, pt.ID)
+	edu.ok("POST", "/api/v1/tasks/"+declared.ID+"/complete", map[string]any{"outcome": "done",
+		"fields": map[string]string{"summary": "已补做完成", "evidence_note": "工作台账"}})
+	contribution := jfzx.waitTask(casework.KindPlanTaskContribution, pt.ID)
+	jfzx.ok("POST", "/api/v1/tasks/"+contribution.ID+"/complete", map[string]any{"outcome": "contributed",
+		"fields": map[string]string{"summary": "经费已拨付"}})
+	eventually(t, 20*time.Second, func() bool {
+		var out struct{ Items []store.Escalation }
+		jcs.do("GET", "/api/v1/escalations?process=plan&case_id="+pt.ID, nil, &out)
+		open := map[string]bool{}
+		for _, e := range out.Items {
+			open[e.ID] = e.State == casework.EscalationOpen
+		}
+		return len(open) == 4 && !open[pt.ID+"-due-r1"] && !open[pt.ID+"-due-r2"] && open[pt.ID+"-due-r3"] &&
+			!open[pt.ID+"-contribution-JS-JFZX-r1"]
+	}, "the reminders and the leader's escalation closed, the supervision office's open")
+}

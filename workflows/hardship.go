@@ -38,7 +38,19 @@ type HardshipInput struct {
 	ApprovalDue     calendar.Spec
 	PayDue          calendar.Spec // JIAOFU_HARDSHIP_PAY_DUE, from the final approval
 	Expiry          calendar.Spec // JIAOFU_HARDSHIP_RESERVATION_EXPIRY, from the final approval
+	// LeaderRatio is the share of the bureau leaders who must approve the top tier (票签,
+	// JIAOFU_HARDSHIP_TOP_RATIO), fixed at the application like the tiers. Zero (an API of the
+	// older code during a deploy) is DefaultLeaderRatio.
+	LeaderRatio Ratio `json:",omitempty"`
 }
+
+// Ratio is a share Num/Den (2/3: at least two thirds).
+type Ratio struct {
+	Num, Den int
+}
+
+// DefaultLeaderRatio is the bureau leaders' share when the input carries none: two thirds.
+var DefaultLeaderRatio = Ratio{Num: 2, Den: 3}
 
 // HardshipResult is how a grant ended.
 type HardshipResult struct {
@@ -78,6 +90,9 @@ type grantCase struct {
 	g       activities.GrantRecord
 	tasks   *Tasks
 	exclude []string // everyone who applied, verified or approved: barred from every later step
+	// leadersVote: the bureau leaders' tier is a 票签 step of every leader at the bureau
+	// (grants applied for since "hardship-top-tier-ratio"; those before keep one leader's task).
+	leadersVote bool
 }
 
 // HardshipGrant runs one grant on the kit: the school leader verifies it; each tier approves it in
@@ -94,6 +109,9 @@ func HardshipGrant(ctx workflow.Context, in HardshipInput) (HardshipResult, erro
 	c := &grantCase{in: in, tasks: tasks, exclude: []string{in.Applicant.UserID}}
 	tasks.Check(casework.KindHardshipDisbursement, CheckDisbursement)
 	tasks.Before(casework.KindHardshipApproval, c.reserve)
+	if slices.Contains(in.Grant.Tiers, casework.RoleBureauLeader) {
+		c.leadersVote = workflow.GetVersion(ctx, "hardship-top-tier-ratio", workflow.DefaultVersion, 1) >= 1
+	}
 	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenGrant, activities.OpenGrantInput{
 		Grant: in.Grant, By: in.Applicant, Role: in.ApplicantRole, At: workflow.Now(ctx)}).Get(ctx, &c.g); err != nil {
 		return HardshipResult{}, err
@@ -125,6 +143,12 @@ func HardshipGrant(ctx workflow.Context, in HardshipInput) (HardshipResult, erro
 			return c.end(ctx, r)
 		}
 		c.exclude = append(c.exclude, r.By.UserID)
+		for _, v := range r.Votes {
+			// Everyone who signed a step of the chain is barred from its later steps too.
+			if !slices.Contains(c.exclude, v.UserID) {
+				c.exclude = append(c.exclude, v.UserID)
+			}
+		}
 		if i == len(c.g.Tiers)-1 {
 			break // reserve recorded the approval with the reservation
 		}
@@ -140,13 +164,23 @@ func HardshipGrant(ctx workflow.Context, in HardshipInput) (HardshipResult, erro
 
 // tierSpec is the task tier i of the approval waits on: one task for the tier's role at the
 // county, barred to everyone who applied for, verified or approved the grant so far, which the
-// applicant may withdraw while nobody has taken it up. It is the one place a tier is described,
-// so that the bureau leaders' tier can become a multi-approver step (票签) when the kit has one.
+// applicant may withdraw while nobody has taken it up. It is the one place a tier is described.
+// The bureau leaders' tier is a 票签 step (issue 18): every bureau leader at the bureau who is
+// not barred signs, and LeaderRatio of them must approve; it fails once enough said no that the
+// ratio cannot be reached.
 func (c *grantCase) tierSpec(i int) activities.TaskSpec {
-	return activities.TaskSpec{Kind: casework.KindHardshipApproval, Process: casework.ProcessHardship, CaseID: c.g.ID,
+	spec := activities.TaskSpec{Kind: casework.KindHardshipApproval, Process: casework.ProcessHardship, CaseID: c.g.ID,
 		Title: fmt.Sprintf("特困救助审批（第 %d/%d 级）：%s", i+1, len(c.g.Tiers), c.subject()), CandidateRole: c.g.Tiers[i],
 		UnitCode: c.in.CountyUnit, Outcomes: []string{casework.OutcomeApprove, casework.OutcomeReject}, Due: c.in.ApprovalDue,
 		Exclude: slices.Clone(c.exclude), OwnerID: c.in.Applicant.UserID, CommentRequired: []string{casework.OutcomeReject}}
+	if c.leadersVote && c.g.Tiers[i] == casework.RoleBureauLeader {
+		r := c.in.LeaderRatio
+		if r.Num <= 0 || r.Den <= 0 || r.Num > r.Den {
+			r = DefaultLeaderRatio
+		}
+		spec.Signing = &casework.Signing{Mode: casework.SignRatio, Num: r.Num, Den: r.Den, Role: casework.RoleBureauLeader, UnitCode: c.in.CountyUnit}
+	}
+	return spec
 }
 
 // reserve is the final tier's approval step (Tasks.Before): the amount is reserved in the fund,
@@ -154,13 +188,21 @@ func (c *grantCase) tierSpec(i int) activities.TaskSpec {
 // approval is refused insufficient_funds and the task stays open, the grant waiting. The final
 // tier's task is known by its role (each role approves one tier), never by an id the workflow
 // noted after opening it: an approver quick enough acts before Open returns (found by jiaofu
-// simulate: a grant paid without a reservation).
+// simulate: a grant paid without a reservation). On the bureau leaders' 票签 step the kit runs
+// it only for the approval that makes the ratio, so the fund is reserved once, for the step;
+// the leaders who approved before it are on the approval's record with the one deciding.
 func (c *grantCase) reserve(ctx workflow.Context, task activities.TaskSpec, a TaskAction) error {
 	if task.CandidateRole != c.g.Tiers[len(c.g.Tiers)-1] || a.Outcome != casework.OutcomeApprove {
 		return nil
 	}
 	row := c.g
-	row.Approvers = append(slices.Clone(c.g.Approvers), a.Actor.UserID)
+	row.Approvers = slices.Clone(c.g.Approvers)
+	for _, v := range c.tasks.StepVotes(a.TaskID) {
+		if v.Outcome == casework.OutcomeApprove && v.Added == "" {
+			row.Approvers = append(row.Approvers, v.UserID)
+		}
+	}
+	row.Approvers = append(row.Approvers, a.Actor.UserID)
 	role := c.g.Tiers[len(c.g.Tiers)-1]
 	var r activities.Reservation
 	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ReserveGrant, activities.ReserveGrantInput{

@@ -482,3 +482,227 @@ func TestHardshipApprovedTheMomentItShows(t *testing.T) {
 	require.Len(t, f.reserves, 1, "the approval reserved")
 	require.Len(t, f.paid, 1)
 }
+
+// The bureau's leaders for the top tier's 票签 step; paLeader is also in the PA office and
+// approves the second tier, so the step never asks them.
+var (
+	bureauLeader = func(id string, more ...access.Role) access.Actor {
+		return person(id, append([]access.Role{{Role: casework.RoleBureauLeader, UnitCode: countyCode, UnitKind: "bureau", UnitPath: countyPath}}, more...)...)
+	}
+	chief1   = bureauLeader("chief1")
+	chief2   = bureauLeader("chief2")
+	chief3   = bureauLeader("chief3")
+	paLeader = bureauLeader("paleader", atSection(casework.RolePAOffice, "JS-FPB"))
+)
+
+// leadersVote is a 6,000-yuan grant (three tiers) whose verification, aid-center and PA-office
+// tiers pass an hour after each opens (the PA office's by paLeader, also a bureau leader); the
+// bureau leaders' step opens at 3h. It returns the step's task of each leader, filled in as the
+// step opens, and the tiers' approvals, to check after the run.
+func leadersVote(t *testing.T, available int64) (*testsuite.TestWorkflowEnvironment, *kittest.Harness, *fundFake, map[string]string, *[]*kittest.Action) {
+	env, h, f := newGrantEnv(t, available)
+	h.Holders = map[string][]access.Actor{casework.RoleBureauLeader: {chief1, chief2, paLeader, chief3}}
+	verified(h, t)
+	step := map[string]string{}
+	var tiers []*kittest.Action
+	h.WhenOpen(casework.KindHardshipApproval, 0, func(id string) {
+		task := h.Task(t, id)
+		switch task.Spec.CandidateRole {
+		case casework.RoleAidCenter:
+			h.At(time.Hour, func() { tiers = append(tiers, h.Complete(t, id, casework.OutcomeApprove, aid1)) })
+		case casework.RolePAOffice:
+			h.At(time.Hour, func() { tiers = append(tiers, h.Complete(t, id, casework.OutcomeApprove, paLeader)) })
+		default:
+			step[task.Spec.AssigneeID] = id
+		}
+	})
+	return env, h, f, step, &tiers
+}
+
+func requireTiersDone(t *testing.T, tiers *[]*kittest.Action) {
+	t.Helper()
+	require.Len(t, *tiers, 2)
+	for _, a := range *tiers {
+		a.RequireDone(t)
+	}
+}
+
+// leaderTask is the step's task of a leader, in an At callback.
+func leaderTask(t *testing.T, step map[string]string, a access.Actor) string {
+	t.Helper()
+	id, ok := step[a.UserID]
+	require.Truef(t, ok, "%s has no task in the step (%v)", a.Username, step)
+	return id
+}
+
+// TestHardshipLeadersRatioApproves: above 5,000 yuan the bureau leaders' tier is a 票签 step of
+// every leader not barred (paLeader approved the PA office's tier: never a signer, and refused
+// on another's task); two of the three approving make two thirds: the fund is reserved once, at
+// the second approval, with both leaders on the approval's record; the third leader's task ends
+// with the step, and every leader who signed is barred from the payment.
+func TestHardshipLeadersRatioApproves(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 10_000_00)
+	var first, barred, second, late *kittest.Action
+	var reservesAfterFirst int
+	h.At(4*time.Hour, func() {
+		barred = h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, paLeader)
+		first = h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, chief1)
+	})
+	h.At(5*time.Hour, func() {
+		f.mu.Lock()
+		reservesAfterFirst = len(f.reserves)
+		f.mu.Unlock()
+		second = h.Complete(t, leaderTask(t, step, chief3), casework.OutcomeApprove, chief3)
+	})
+	h.At(6*time.Hour, func() { late = h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2) })
+	p := paid(h, t, time.Hour)
+	res := runGrant(t, env, grantInput(t, 6000))
+	requireTiersDone(t, tiers)
+
+	require.Len(t, step, 3, "every bureau leader but the PA office's approver signs")
+	barred.RequireRefused(t, workflows.CodeSeparationOfDuties)
+	first.RequireDone(t)
+	second.RequireDone(t)
+	late.RequireRefused(t, workflows.CodeTaskNotOpen)
+	(*p).RequireDone(t)
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Zero(t, reservesAfterFirst, "one approval of three is not two thirds: nothing reserved")
+	require.Len(t, f.reserves, 1, "the fund is reserved once, for the step")
+	require.Equal(t, chief3.UserID, f.reserves[0].By.UserID)
+	require.Equal(t, []string{aid1.UserID, paLeader.UserID, chief1.UserID, chief3.UserID}, f.reserves[0].Grant.Approvers)
+	h.RequireState(t, leaderTask(t, step, chief2), casework.TaskCancelled)
+	require.Equal(t, "ratio:2/3", h.RequireState(t, leaderTask(t, step, chief1), casework.TaskDone).Signing)
+	pt := h.Task(t, h.TaskIDs(casework.KindHardshipDisbursement)[0])
+	require.Subset(t, pt.Spec.Exclude, []string{chief1.UserID, chief3.UserID, paLeader.UserID})
+	require.Equal(t, int64(4000_00), f.available)
+}
+
+// TestHardshipLeadersRatioUnreachable: two of the three leaders say no: two thirds can no longer
+// approve, so the step fails at the second no, the grant is rejected with that leader's reason
+// and released (nothing was reserved); the third leader's task ends with the step.
+func TestHardshipLeadersRatioUnreachable(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 10_000_00)
+	var yes, no1, no2 *kittest.Action
+	h.At(4*time.Hour, func() { yes = h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2) })
+	h.At(5*time.Hour, func() {
+		no1 = h.Act(t, workflows.TaskAction{TaskID: leaderTask(t, step, chief1), Action: workflows.ActionComplete, Outcome: casework.OutcomeReject,
+			Comment: "家庭情况与材料不符", Actor: chief1})
+	})
+	h.At(6*time.Hour, func() {
+		no2 = h.Act(t, workflows.TaskAction{TaskID: leaderTask(t, step, chief3), Action: workflows.ActionComplete, Outcome: casework.OutcomeReject,
+			Comment: "金额过高，建议按二级审批额度重新申请", Actor: chief3})
+	})
+	res := runGrant(t, env, grantInput(t, 6000))
+	requireTiersDone(t, tiers)
+
+	yes.RequireDone(t)
+	no1.RequireDone(t)
+	no2.RequireDone(t)
+	require.Equal(t, casework.GrantRejected, res.State)
+	require.Empty(t, f.reserves, "a step that fails reserves nothing")
+	require.Len(t, f.releases, 1)
+	require.Equal(t, "hardship.rejected", f.releases[0].Audit.Action)
+	require.Equal(t, "金额过高，建议按二级审批额度重新申请", f.releases[0].Grant.Note)
+	require.Equal(t, int64(10_000_00), f.available)
+	require.Empty(t, h.TaskIDs(casework.KindHardshipDisbursement))
+}
+
+// TestHardshipLeadersRatioLastVotesRace: one leader approved; the two others approve at the same
+// instant, each of them the approval that would make two thirds. Exactly one is in the
+// reservation (the other is refused while it runs, wrong_state deciding, or finds its task ended
+// with the step): the fund is reserved once.
+func TestHardshipLeadersRatioLastVotesRace(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 10_000_00)
+	var race []*kittest.Action
+	var first *kittest.Action
+	h.At(4*time.Hour, func() { first = h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, chief1) })
+	h.At(5*time.Hour, func() {
+		race = append(race, h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2),
+			h.Complete(t, leaderTask(t, step, chief3), casework.OutcomeApprove, chief3))
+	})
+	p := paid(h, t, time.Hour)
+	res := runGrant(t, env, grantInput(t, 6000))
+	requireTiersDone(t, tiers)
+
+	first.RequireDone(t)
+	(*p).RequireDone(t)
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Len(t, f.reserves, 1, "reserved once, however the last votes raced")
+	require.Equal(t, int64(4000_00), f.available)
+	done := 0
+	for _, a := range race {
+		if a.Message() == "" {
+			a.RequireDone(t)
+			done++
+			continue
+		}
+		require.Regexp(t, "being decided by someone else|not open", a.Message())
+	}
+	require.Equal(t, 1, done, "one of the racing approvals decided the step")
+}
+
+// TestHardshipLeadersRatioInsufficientFunds: the approval that makes two thirds finds the fund
+// short: it is refused insufficient_funds (its task stays open, the grant waits), nothing is
+// reserved; after a donation the third leader's approval makes the ratio and reserves, once.
+func TestHardshipLeadersRatioInsufficientFunds(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 5000_00)
+	var first, short, third *kittest.Action
+	var openAfterShort bool
+	h.At(4*time.Hour, func() { first = h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, chief1) })
+	h.At(5*time.Hour, func() { short = h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2) })
+	h.At(6*time.Hour, func() {
+		openAfterShort = h.Task(t, leaderTask(t, step, chief2)).Row.State == casework.TaskOpen
+		f.mu.Lock()
+		f.available += 2000_00 // a donation came in
+		f.mu.Unlock()
+		third = h.Complete(t, leaderTask(t, step, chief3), casework.OutcomeApprove, chief3)
+	})
+	p := paid(h, t, time.Hour)
+	res := runGrant(t, env, grantInput(t, 6000))
+	requireTiersDone(t, tiers)
+
+	first.RequireDone(t)
+	r := short.RequireHandlerRefused(t, workflows.CodeInsufficientFunds)
+	require.Equal(t, map[string]string{"amount_fen": "600000", "available_fen": "500000"}, r.Params)
+	require.True(t, openAfterShort, "the refused approval left its task open")
+	third.RequireDone(t)
+	(*p).RequireDone(t)
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Len(t, f.reserves, 2, "the short attempt and the one that reserved")
+	require.Equal(t, chief3.UserID, f.reserves[1].By.UserID)
+	require.Equal(t, []string{aid1.UserID, paLeader.UserID, chief1.UserID, chief3.UserID}, f.reserves[1].Grant.Approvers)
+	require.Equal(t, int64(1000_00), f.available)
+	require.Len(t, f.paid, 1)
+}
+
+// TestHardshipLeadersRatioFromInput: the share is the grant's own (JIAOFU_HARDSHIP_TOP_RATIO when it
+// was applied for): at 3/3 two approvals of three are not enough; the third reserves.
+func TestHardshipLeadersRatioFromInput(t *testing.T) {
+	env, h, f, step, tiers := leadersVote(t, 10_000_00)
+	var votes []*kittest.Action
+	var reservesAfterTwo int
+	h.At(4*time.Hour, func() {
+		votes = append(votes, h.Complete(t, leaderTask(t, step, chief1), casework.OutcomeApprove, chief1),
+			h.Complete(t, leaderTask(t, step, chief2), casework.OutcomeApprove, chief2))
+	})
+	h.At(5*time.Hour, func() {
+		f.mu.Lock()
+		reservesAfterTwo = len(f.reserves)
+		f.mu.Unlock()
+		votes = append(votes, h.Complete(t, leaderTask(t, step, chief3), casework.OutcomeApprove, chief3))
+	})
+	paid(h, t, time.Hour)
+	in := grantInput(t, 6000)
+	in.LeaderRatio = workflows.Ratio{Num: 3, Den: 3}
+	res := runGrant(t, env, in)
+	requireTiersDone(t, tiers)
+
+	for _, v := range votes {
+		v.RequireDone(t)
+	}
+	require.Equal(t, casework.GrantDisbursed, res.State)
+	require.Zero(t, reservesAfterTwo, "two of three is not 3/3")
+	require.Len(t, f.reserves, 1)
+	require.Equal(t, chief3.UserID, f.reserves[0].By.UserID)
+	require.Equal(t, "ratio:3/3", h.RequireState(t, leaderTask(t, step, chief1), casework.TaskDone).Signing)
+}

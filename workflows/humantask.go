@@ -352,7 +352,7 @@ func (t *Tasks) validate(_ workflow.Context, a TaskAction) error {
 	if !ok || task.Result != nil {
 		return refuse(CodeTaskNotOpen, "task %s is not open (already completed or withdrawn)", a.TaskID)
 	}
-	if task.deciding {
+	if task.deciding || t.stepDeciding(task) {
 		return refuseField(CodeWrongState, "", because("deciding"), "task %s is being decided by someone else right now; retry in a moment", a.TaskID)
 	}
 	switch a.Action {
@@ -567,6 +567,12 @@ type BeforeStep func(ctx workflow.Context, task activities.TaskSpec, a TaskActio
 // refuse the completion with its error, the task staying open. While it runs, every other
 // action on the task is refused (wrong_state, reason deciding), so exactly one completion is
 // ever in its step. Like Check, a process adds a step only where the histories it replays ran it.
+//
+// On a signer's task of a multi-approver step the step runs only for the vote that decides the
+// step (the approval that makes a 票签's ratio, the last one of a 会签, the no that makes it fail):
+// the votes before it only count. While it runs every action on every task of the step is
+// refused (deciding), so two last votes racing cannot both be in the step: one decides, the
+// other's task ends with the step (since GetVersion "before-at-step-decision").
 func (t *Tasks) Before(kind string, step BeforeStep) {
 	if t.before == nil {
 		t.before = map[string]BeforeStep{}
@@ -607,10 +613,17 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	if err := t.validate(ctx, a); err != nil {
 		return TaskActionResult{}, err
 	}
-	if step := t.before[task.Spec.Kind]; step != nil && a.Action == ActionComplete {
+	if step := t.before[task.Spec.Kind]; step != nil && a.Action == ActionComplete && t.runsBefore(ctx, task, a) {
+		anchor := t.anchorOf(task)
 		task.deciding = true
+		if anchor != nil {
+			anchor.Step.deciding = true
+		}
 		err := step(ctx, task.Spec, a)
 		task.deciding = false
+		if anchor != nil {
+			anchor.Step.deciding = false
+		}
 		if err != nil {
 			return TaskActionResult{}, err
 		}

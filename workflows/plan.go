@@ -76,6 +76,9 @@ func PlanTaskCase(ctx workflow.Context, in PlanTaskInput) (PlanTaskResult, error
 		return calendar.ParseSpec(d.String())
 	}
 	var contributions []string
+	waits := &contributionWaits{}
+	laddered := len(t.Cooperating) > 0 &&
+		workflow.GetVersion(ctx, "plan-contribution-deadlines", workflow.DefaultVersion, 1) >= 1
 	for _, code := range t.Cooperating {
 		due, err := until(t.DueAt)
 		if err != nil {
@@ -88,6 +91,11 @@ func PlanTaskCase(ctx workflow.Context, in PlanTaskInput) (PlanTaskResult, error
 			return PlanTaskResult{}, err
 		}
 		contributions = append(contributions, id)
+		if laddered {
+			if err := waits.deadline(ctx, tasks, t, code, id); err != nil {
+				return PlanTaskResult{}, err
+			}
+		}
 	}
 	step := func(_ workflow.Context, d *DeadlineState, _ activities.RungAt) (string, error) {
 		return fmt.Sprintf("清单任务「%s」逾期未完成（完成时限 %s）", t.Title, d.Spec.At.In(calendar.CST).Format("2006-01-02")), nil
@@ -138,11 +146,14 @@ func PlanTaskCase(ctx workflow.Context, in PlanTaskInput) (PlanTaskResult, error
 			if err := planTaskStep(ctx, t, "plan.task_closed", rev.By, rev.Role, map[string]any{"note": t.ReviewNote}); err != nil {
 				return PlanTaskResult{}, err
 			}
-			// A contribution nobody gave is moot once the task is closed out.
+			// A contribution nobody gave is moot once the task is closed out, and so is its deadline.
 			for _, id := range contributions {
 				if err := tasks.Settle(ctx, id, "", access.System, "system", "任务已销号"); err != nil {
 					return PlanTaskResult{}, err
 				}
+			}
+			if err := waits.settled(ctx); err != nil {
+				return PlanTaskResult{}, err
 			}
 			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(t.State))
 			if err := tasks.Finish(ctx); err != nil {
@@ -164,6 +175,57 @@ func PlanTaskCase(ctx workflow.Context, in PlanTaskInput) (PlanTaskResult, error
 			return PlanTaskResult{}, err
 		}
 	}
+}
+
+// contributionWaits are the cooperating sections' contributions whose deadlines wait for them
+// (since plan-contribution-deadlines): how many still run, and the first error one met.
+type contributionWaits struct {
+	running int
+	err     error
+}
+
+// deadline gives a cooperating section's contribution (task id, at unit code) the task's 完成时限
+// as a case deadline of its own, plan_task_contribution_due "contribution-<code>": missed, it
+// reminds the section, then reaches its leader on the 包保 chain and the supervision office, like
+// the lead section's. The contribution given (or cancelled when the task is closed out) clears
+// it; a contribution right after the deadline is escalated first.
+func (w *contributionWaits) deadline(ctx workflow.Context, tasks *Tasks, t activities.PlanTaskRecord, code, id string) error {
+	name := "contribution-" + code
+	step := func(_ workflow.Context, d *DeadlineState, _ activities.RungAt) (string, error) {
+		return fmt.Sprintf("清单任务「%s」的配合工作逾期未完成（完成时限 %s）", t.Title, d.Spec.At.In(calendar.CST).Format("2006-01-02")), nil
+	}
+	if err := tasks.SetDeadline(ctx, DeadlineSpec{Name: name, Kind: casework.DeadlinePlanContributionDue, Process: casework.ProcessPlan,
+		CaseID: t.ID, UnitCode: code, At: t.DueAt}, step); err != nil {
+		return err
+	}
+	w.running++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { w.running-- }()
+		r, err := tasks.Wait(ctx, id)
+		decision := "已完成配合工作"
+		if err == nil && r.Outcome != casework.OutcomeContributed {
+			decision = "任务已销号"
+		}
+		if err == nil {
+			err = tasks.FireDue(ctx)
+		}
+		if err == nil {
+			err = tasks.ClearDeadlines(ctx, decision, name)
+		}
+		if err != nil && w.err == nil {
+			w.err = err
+		}
+	})
+	return nil
+}
+
+// settled waits until every contribution's deadline is cleared (the case must not end with a
+// rung or a clearing in flight) and answers the first error one met.
+func (w *contributionWaits) settled(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return w.running == 0 }); err != nil {
+		return err
+	}
+	return w.err
 }
 
 // planTaskStep writes the task's row and the step's audit entry.

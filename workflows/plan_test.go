@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,19 +216,64 @@ func TestPlanTaskOverdueReachesSupervision(t *testing.T) {
 	accept.RequireDone(t)
 	require.Equal(t, casework.PlanTaskClosed, res.State)
 	targets := map[string]string{}
+	contribution := planTaskID + "-contribution-" + jfzxCode
 	for _, r := range h.Raised() {
 		targets[r.ID] = r.Target
 		require.Equal(t, casework.ProcessPlan, r.Process)
+		require.Contains(t, r.Reason, "逾期未完成")
+		if strings.HasPrefix(r.ID, contribution) {
+			// The cooperating section never contributed: its own deadline climbs the same ladder.
+			require.Equal(t, jfzxCode, r.UnitCode)
+			require.Equal(t, casework.DeadlinePlanContributionDue, r.Kind)
+			continue
+		}
 		require.Equal(t, zzzxCode, r.UnitCode)
 		require.Equal(t, casework.DeadlinePlanTaskDue, r.Kind)
-		require.Contains(t, r.Reason, "逾期未完成")
 	}
 	require.Equal(t, map[string]string{
 		planTaskID + "-due-r1": casework.TargetRemind,
 		planTaskID + "-due-r2": casework.TargetSuperior,
 		planTaskID + "-due-r3": casework.TargetSupervision,
+		contribution + "-r1":   casework.TargetRemind,
+		contribution + "-r2":   casework.TargetSuperior,
+		contribution + "-r3":   casework.TargetSupervision,
 	}, targets)
-	require.ElementsMatch(t, []string{planTaskID + "-due-r1", planTaskID + "-due-r2"}, h.Closed())
+	// The contribution cancelled at the close clears its deadline too; each supervision escalation
+	// stays for its decision.
+	require.ElementsMatch(t, []string{planTaskID + "-due-r1", planTaskID + "-due-r2", contribution + "-r1", contribution + "-r2"}, h.Closed())
+}
+
+// TestPlanContributionLateEscalates: the lead section declares in time, but the cooperating
+// section contributes only an hour after the task's 完成时限: its own deadline (at the cooperating
+// section, kind plan_task_contribution_due) has reminded it, and the contribution clears it,
+// closing the reminder. Nothing climbed for the lead section, and no rung fires after the
+// contribution.
+func TestPlanContributionLateEscalates(t *testing.T) {
+	env, h, _ := newPlanEnv(t)
+	var done, contributed, accept *kittest.Action
+	h.WhenOpen(casework.KindPlanTask, time.Hour, func(id string) { done = declare(h, t, id, zzzxStaff, evidence("已全部资助", "资助名册")) })
+	h.At(planDue+time.Hour, func() {
+		contributed = h.Act(t, workflows.TaskAction{TaskID: h.OpenID(t, casework.KindPlanTaskContribution), Action: workflows.ActionComplete,
+			Outcome: casework.OutcomeContributed, Fields: map[string]string{workflows.FieldSummary: "经费已拨付到位"}, Actor: jfzxStaff})
+	})
+	h.At(planDue+30*24*time.Hour, func() {
+		accept = h.Complete(t, h.OpenID(t, casework.KindPlanTaskReview), casework.OutcomeAccept, paStaff)
+	})
+	res := runPlanTask(t, env, planInput(t))
+
+	done.RequireDone(t)
+	contributed.RequireDone(t)
+	accept.RequireDone(t)
+	require.Equal(t, casework.PlanTaskClosed, res.State)
+	contribution := planTaskID + "-contribution-" + jfzxCode
+	require.Equal(t, []string{contribution + "-r1"}, h.RaisedIDs(), "the contribution's reminder only: given an hour late, before its superior rung")
+	r := h.Raised()[0]
+	require.Equal(t, casework.TargetRemind, r.Target)
+	require.Equal(t, jfzxCode, r.UnitCode)
+	require.Equal(t, casework.DeadlinePlanContributionDue, r.Kind)
+	require.True(t, t0.Add(planDue).Equal(r.At), "reminded at the task's 完成时限: %v", r.At)
+	require.Contains(t, r.Reason, "配合工作逾期未完成")
+	require.Equal(t, []string{contribution + "-r1"}, h.Closed(), "the contribution clears its deadline")
 }
 
 // dutyUnit fakes a unit's contact and school duties: the shortfall the check reads, changed by a

@@ -55,6 +55,59 @@ type StepState struct {
 	// before what the process does next. (Never non-zero across continue-as-new: Quiesce waits
 	// for every handler.)
 	writing int
+	// deciding: a vote of the step is in its process's Before step (Tasks.Before); every action
+	// on the step's tasks is refused until it is done. Never carried, as Task.deciding.
+	deciding bool
+}
+
+// stepDeciding reports whether a vote of the task's step is in its Before step.
+func (t *Tasks) stepDeciding(task *TaskState) bool {
+	anchor := t.anchorOf(task)
+	return anchor != nil && anchor.Step != nil && anchor.Step.deciding
+}
+
+// runsBefore reports whether a completion of the task runs its kind's Before step: every
+// completion of a task on its own; on a signer's task only the vote that would decide its step
+// (steps of cases before "before-at-step-decision" ran it for every vote, and replay so).
+func (t *Tasks) runsBefore(ctx workflow.Context, task *TaskState, a TaskAction) bool {
+	anchor := t.anchorOf(task)
+	if anchor == nil || anchor.Step == nil ||
+		workflow.GetVersion(ctx, "before-at-step-decision", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return true
+	}
+	return t.decides(ctx, anchor, task, a)
+}
+
+// decides reports whether the vote a on the step's task m would decide the step: the step's
+// tally with the vote counted, then put back as it was (nothing is written or recorded).
+func (t *Tasks) decides(ctx workflow.Context, anchor, m *TaskState, a TaskAction) bool {
+	step := anchor.Step
+	votes, result := step.Votes, m.Result
+	added := ""
+	if m.AddedTo != "" {
+		added = m.Signing
+	}
+	now := workflow.Now(ctx)
+	m.Result = &TaskResult{Outcome: a.Outcome, By: a.Actor, At: now}
+	step.Votes = append(slices.Clone(votes), Vote{TaskID: m.ID, UserID: a.Actor.UserID, Username: a.Actor.Username, Outcome: a.Outcome,
+		Added: added, At: now})
+	_, _, by := t.tally(anchor)
+	step.Votes, m.Result = votes, result
+	return by != nil
+}
+
+// StepVotes are the votes cast so far in the step of the task (nil for a task on its own): a
+// process's Before step reads who passed before the deciding vote, for its record.
+func (t *Tasks) StepVotes(taskID string) []Vote {
+	task := t.open[taskID]
+	if task == nil {
+		return nil
+	}
+	anchor := t.anchorOf(task)
+	if anchor == nil || anchor.Step == nil {
+		return nil
+	}
+	return slices.Clone(anchor.Step.Votes)
 }
 
 // settled reports whether a waiter may take the task's decision: it has one and, for a step,
