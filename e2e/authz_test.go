@@ -1,0 +1,306 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"jiaofu/api"
+	"jiaofu/casework"
+)
+
+// matrixUser is the demo user who holds each role (demo/seed.go, one user per role); section_staff
+// has none without the seeded work plan, so the test makes one. A role added to casework.Roles
+// without a user here fails the test, so the matrix always covers every role.
+var matrixUser = map[string]string{
+	casework.RoleSchoolStaff:      "staff01",
+	casework.RoleTeacher:          "teacher01",
+	casework.RoleSchoolLeader:     "head01",
+	casework.RoleTownshipStaff:    "township01",
+	casework.RoleAidCenter:        "aid01",
+	casework.RoleEducationSection: "edu01",
+	casework.RolePAOffice:         "pa01",
+	casework.RoleInspector:        "inspector01",
+	casework.RoleSupervision:      "jcs01",
+	casework.RoleBureauLeader:     "leader01",
+	casework.RoleFundsCenter:      "funds01",
+	casework.RoleAdmin:            "admin",
+	casework.RoleSectionStaff:     "section01",
+}
+
+// probePath is a route's path with its parameters filled: ids that name no record (an admitted
+// caller gets 404, or 400 for a malformed one — past the gate either way), and the few parameters
+// whose value chooses a handler's branch given one that exists.
+func probePath(path string) string {
+	path = strings.Replace(path, "/org-units/:code", "/org-units/JS-T01-S01", 1)
+	path = strings.Replace(path, "/templates/:kind.xlsx", "/templates/students.xlsx", 1)
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if name, ok := strings.CutPrefix(p, ":"); ok {
+			_, ext, _ := strings.Cut(name, ".")
+			parts[i] = "authz-probe"
+			if ext != "" {
+				parts[i] += "." + ext
+			}
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// probe sends a request as c and returns the status and the start of the answer (which may be a
+// spreadsheet, not JSON); failures are t's, the subtest's.
+func probe(t *testing.T, c *client, method, path string, body any) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	return resp.StatusCode, string(raw)
+}
+
+// bound is c reporting its failures to t (a subtest's), not to the test that logged it in.
+func bound(t testing.TB, c *client) *client { return &client{t: t, base: c.base, token: c.token} }
+
+// TestAuthzMatrix checks every route of the route table (api.Server.Routes) against its rule
+// (api.Rule, the route's Auth): for a caller without a login, 401 on every route that is not
+// public; for each role's demo user, exactly 403 where the rule does not admit the role and
+// neither 401 nor 403 where it does (a 400 for the minimal body, or a 404 for the probe id, is a
+// caller who got past authorization). Then the rules finer than a role, record by record, on real
+// cases: another school's students, another unit's task, signing off one's own application, copies
+// (抄送) and delegation (委派) that must not widen access, and who reads an objector's contact.
+func TestAuthzMatrix(t *testing.T) {
+	svc := startService(t, testConfig(t, t.TempDir()))
+	anon := newClient(t, svc)
+	createUser(t, anon, "section01", "教育股工作人员", casework.RoleSectionStaff, "JS-JYG")
+	clients := map[string]*client{}
+	for _, role := range casework.Roles {
+		u, ok := matrixUser[role]
+		if !ok {
+			t.Fatalf("role %s has no user in matrixUser: add one, so that the matrix checks it", role)
+		}
+		clients[role] = anon.as(u)
+	}
+
+	t.Run("routes", func(t *testing.T) {
+		for _, r := range svc.API.Routes() {
+			rule, err := api.ParseRule(r.Auth)
+			if err != nil {
+				t.Errorf("%s %s: no rule: %v", r.Method, r.Path, err)
+				continue
+			}
+			path := probePath(r.Path)
+			var body any
+			if r.Body != nil || r.Method != http.MethodGet {
+				body = map[string]any{}
+			}
+			// Ending a session would end the matrix's: logout gets a session of its own.
+			callAs := func(role string) *client {
+				if r.Path == "/api/v1/auth/logout" {
+					return anon.as(matrixUser[role])
+				}
+				return clients[role]
+			}
+			code, text := probe(t, anon, r.Method, path, body)
+			switch {
+			case rule.Public && (code == 401 || code == 403):
+				t.Errorf("%s %s (public) without a login: %d %s", r.Method, path, code, text)
+			case !rule.Public && code != 401:
+				t.Errorf("%s %s without a login: %d, want 401 (%s)", r.Method, path, code, text)
+			}
+			for _, role := range casework.Roles {
+				code, text := probe(t, callAs(role), r.Method, path, body)
+				admitted := rule.Public || rule.Admits(role)
+				if admitted && (code == 401 || code == 403) {
+					t.Errorf("%s %s as %s (admitted by %q): %d %s", r.Method, path, role, r.Auth, code, text)
+				}
+				if !admitted && code != 403 {
+					t.Errorf("%s %s as %s (not admitted by %q): %d, want 403 (%s)", r.Method, path, role, r.Auth, code, text)
+				}
+			}
+		}
+	})
+
+	staff, head, teacher := clients[casework.RoleSchoolStaff], clients[casework.RoleSchoolLeader], clients[casework.RoleTeacher]
+	// Holders of the same roles at another school (高坪镇中心小学) and another township.
+	staffB := createUser(t, anon, "staff21", "高坪小学资助专干", casework.RoleSchoolStaff, "JS-T02-S01")
+	headB := createUser(t, anon, "head21b", "高坪小学校长", casework.RoleSchoolLeader, "JS-T02-S01")
+	townshipB := createUser(t, anon, "township21", "高坪镇中心学校专干", casework.RoleTownshipStaff, "JS-T02")
+	zhang := staff.studentOf("张小三")
+
+	t.Run("another school's students", func(t *testing.T) {
+		staff, staffB, headB, townshipB := bound(t, staff), bound(t, staffB), bound(t, headB), bound(t, townshipB)
+		for _, c := range []*client{staffB, headB, townshipB} {
+			c.expectError("GET", "/api/v1/admin/students/"+zhang.ID, nil, 404, "")
+			var list struct{ Items []struct{ ID string } }
+			c.do("GET", "/api/v1/admin/students", nil, &list)
+			if slices.ContainsFunc(list.Items, func(s struct{ ID string }) bool { return s.ID == zhang.ID }) {
+				t.Errorf("another school's user lists 张小三")
+			}
+		}
+		staffB.expectCode("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": zhang.ID, "programme": "living-primary", "term": term}, 403, "not_in_scope", "")
+		staffB.expectCode("POST", "/api/v1/hardship/grants", map[string]any{"student_id": zhang.ID, "amount_fen": 100000, "reason": "家中变故", "hardship_kind": "other"}, 403, "not_in_scope", "")
+		// The student's own school reads the record.
+		if code := staff.do("GET", "/api/v1/admin/students/"+zhang.ID, nil, nil); code != 200 {
+			t.Errorf("the student's school reads the record: %d", code)
+		}
+	})
+
+	// One application of 张小三 waiting for its school's review (head01's task).
+	app := apply(t, staff, zhang.ID, "living-primary", "")
+	review := head.waitTask("subsidy_review", app.ID)
+
+	t.Run("another unit's task", func(t *testing.T) {
+		teacher, staffB, headB, townshipB := bound(t, teacher), bound(t, staffB), bound(t, headB), bound(t, townshipB)
+		for _, c := range []*client{headB, townshipB, staffB} {
+			c.expectError("GET", "/api/v1/tasks/"+review.ID, nil, 404, "")
+			c.expectError("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 404, "")
+			c.expectError("POST", "/api/v1/tasks/"+review.ID+"/claim", nil, 404, "")
+			c.expectError("GET", "/api/v1/subsidy-applications/"+app.ID, nil, 404, "")
+		}
+		// The right unit, the wrong role: the teacher sees the school's task but may not decide it.
+		teacher.expectCode("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "not_candidate", "")
+	})
+
+	t.Run("copies and delegation do not widen access", func(t *testing.T) {
+		staff, head, teacher, staffB := bound(t, staff), bound(t, head), bound(t, teacher), bound(t, staffB)
+		var whole struct {
+			IDCardNo string `json:"id_card_no"`
+		}
+		staff.do("GET", "/api/v1/admin/students/"+zhang.ID, nil, &whole)
+		if len(whole.IDCardNo) != 18 {
+			t.Fatalf("the school reads 张小三's ID-card number whole: %q", whole.IDCardNo)
+		}
+		var deputy struct {
+			UserID string `json:"user_id"`
+		}
+		bound(t, anon).as("head01b").do("GET", "/api/v1/me", nil, &deputy)
+		var ids struct {
+			UserID string `json:"user_id"`
+		}
+		staffB.do("GET", "/api/v1/me", nil, &ids)
+		if code, body := head.raw("POST", "/api/v1/tasks/"+review.ID+"/cc", map[string]any{"user_ids": []string{ids.UserID}}); code != 200 {
+			t.Fatalf("cc: %d %s", code, body)
+		}
+		// The copy reads that case, read-only, and nothing more of the student or the school.
+		code, body := staffB.raw("GET", "/api/v1/subsidy-applications/"+app.ID, nil)
+		if code != 200 {
+			t.Fatalf("the copied case: %d %s", code, body)
+		}
+		if strings.Contains(body, whole.IDCardNo) {
+			t.Errorf("a copy to another school shows the student's ID-card number whole: %s", body)
+		}
+		staffB.expectError("GET", "/api/v1/admin/students/"+zhang.ID, nil, 404, "")
+		staffB.expectError("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 404, "")
+		// A copy acts on nothing: it copies no further, and claims nothing.
+		staffB.expectError("POST", "/api/v1/tasks/"+review.ID+"/cc", map[string]any{"user_ids": []string{deputy.UserID}}, 404, "")
+		staffB.expectError("POST", "/api/v1/tasks/"+review.ID+"/claim", nil, 404, "")
+		other := apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")
+		staffB.expectError("GET", "/api/v1/subsidy-applications/"+other.ID, nil, 404, "")
+
+		// Delegation (委派): the delegate resolves and gives the task back; deciding stays the owner's.
+		var tid struct {
+			UserID string `json:"user_id"`
+		}
+		teacher.do("GET", "/api/v1/me", nil, &tid)
+		if code, body := head.raw("POST", "/api/v1/tasks/"+review.ID+"/delegate", map[string]string{"to_user_id": tid.UserID, "comment": "请核实家庭情况"}); code != 200 {
+			t.Fatalf("delegate: %d %s", code, body)
+		}
+		// A transfer names its colleague by username (the console's form), a copy by user id.
+		// The delegate may copy the case onward (docs/casework.md: "by whoever acts on the task"),
+		// but not decide, pass on or release the task.
+		teacher.expectCode("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "not_candidate", "")
+		teacher.expectError("POST", "/api/v1/tasks/"+review.ID+"/transfer", map[string]string{"to_user": "head01b"}, 403, "")
+		if code, body := teacher.raw("POST", "/api/v1/tasks/"+review.ID+"/resolve", map[string]string{"comment": "已核实"}); code != 200 {
+			t.Fatalf("the delegate resolves: %d %s", code, body)
+		}
+		teacher.expectCode("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "not_candidate", "")
+		if code, body := head.raw("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}); code != 200 {
+			t.Fatalf("the owner decides after the delegate resolved: %d %s", code, body)
+		}
+	})
+
+	t.Run("signing off one's own application", func(t *testing.T) {
+		anon, staff, head := bound(t, anon), bound(t, staff), bound(t, head)
+		// A clerk who also approves for the aid center applies; the sign-off of the batch with
+		// their application is not theirs to take.
+		dual := createUser(t, anon, "dual21", "兼任资助专干与审核员", casework.RoleSchoolStaff, "JS-T01-S01",
+			map[string]string{"role": casework.RoleAidCenter, "unit_code": "JS-ZZZX"})
+		own := apply(t, dual, staff.studentOf("向金花").ID, "living-primary", "")
+		tk := head.waitTask("subsidy_review", own.ID)
+		if code := head.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]string{"outcome": "approve"}, nil); code != 200 {
+			t.Fatalf("approve: %d", code)
+		}
+		staff.waitStatus(own.ID, casework.AppReviewed)
+		staff.waitStatus(app.ID, casework.AppReviewed)
+		var batch struct{ ID string }
+		if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
+			t.Fatalf("open batch: %d", code)
+		}
+		var pub api.PublicList
+		eventually(t, 10*time.Second, func() bool {
+			return anon.do("GET", "/public/publicity-batches/"+batch.ID, nil, &pub) == 200 && len(pub.Entries) > 0
+		}, "the public list")
+
+		// Who reads an objector's contact: the aid center, which reviews objections, and the
+		// supervision office; never the school objected to, nor the township.
+		const phone = "13912345678"
+		if code, body := anon.raw("POST", "/public/publicity-batches/"+batch.ID+"/objections",
+			map[string]string{"entry_id": pub.Entries[0].EntryID, "reason": "其家庭有商铺两间", "contact": phone}); code != 201 {
+			t.Fatalf("objection: %d %s", code, body)
+		}
+		aid := bound(t, clients[casework.RoleAidCenter])
+		var reviews struct{ Items []task }
+		eventually(t, 20*time.Second, func() bool {
+			aid.do("GET", "/api/v1/tasks?kind=objection_review", nil, &reviews)
+			return len(reviews.Items) == 1
+		}, "the objection's review")
+		for role, c := range clients {
+			c := bound(t, c)
+			code, body := c.raw("GET", "/api/v1/publicity-batches/"+batch.ID, nil)
+			_, tl := c.raw("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil)
+			_, rv := c.raw("GET", "/api/v1/tasks/"+reviews.Items[0].ID, nil)
+			reads := role == casework.RoleAidCenter || role == casework.RoleSupervision
+			shown := strings.Contains(body, phone) || strings.Contains(tl, phone) || strings.Contains(rv, phone)
+			if code == 200 && reads && !strings.Contains(body, phone) {
+				t.Errorf("%s does not read the objector's contact: %s", role, body)
+			}
+			if !reads && shown {
+				t.Errorf("%s reads the objector's contact", role)
+			}
+		}
+		if code := aid.do("POST", "/api/v1/tasks/"+reviews.Items[0].ID+"/complete", map[string]string{"outcome": "dismiss", "comment": "经核实不属实"}, nil); code != 200 {
+			t.Fatalf("dismiss: %d", code)
+		}
+
+		st := dual.waitTask("publicity_signoff", batch.ID)
+		dual.expectCode("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "一卡通"}}, 403, "separation_of_duties", "")
+		if code, body := aid.raw("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "一卡通"}}); code != 200 {
+			t.Fatalf("another approver signs off: %d %s", code, body)
+		}
+	})
+}
