@@ -92,7 +92,8 @@ func bound(t testing.TB, c *client) *client { return &client{t: t, base: c.base,
 // neither 401 nor 403 where it does (a 400 for the minimal body, or a 404 for the probe id, is a
 // caller who got past authorization). Then the rules finer than a role, record by record, on real
 // cases: another school's students, another unit's task, signing off one's own application, copies
-// (抄送) and delegation (委派) that must not widen access, and who reads an objector's contact.
+// (抄送) and delegation (委派) that must not widen access, and who reads an objector's contact (the
+// batch, its timeline, the review task and the publicity ledger alike).
 func TestAuthzMatrix(t *testing.T) {
 	svc := startService(t, testConfig(t, t.TempDir()))
 	anon := newClient(t, svc)
@@ -284,8 +285,9 @@ func TestAuthzMatrix(t *testing.T) {
 			code, body := c.raw("GET", "/api/v1/publicity-batches/"+batch.ID, nil)
 			_, tl := c.raw("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil)
 			_, rv := c.raw("GET", "/api/v1/tasks/"+reviews.Items[0].ID, nil)
+			_, lg := c.raw("GET", "/api/v1/ledgers/publicity-batches", nil)
 			reads := role == casework.RoleAidCenter || role == casework.RoleSupervision
-			shown := strings.Contains(body, phone) || strings.Contains(tl, phone) || strings.Contains(rv, phone)
+			shown := strings.Contains(body, phone) || strings.Contains(tl, phone) || strings.Contains(rv, phone) || strings.Contains(lg, phone)
 			if code == 200 && reads && !strings.Contains(body, phone) {
 				t.Errorf("%s does not read the objector's contact: %s", role, body)
 			}
