@@ -187,6 +187,7 @@ func TestAuthzMatrix(t *testing.T) {
 		teacher.expectCode("POST", "/api/v1/tasks/"+review.ID+"/complete", map[string]string{"outcome": "approve"}, 403, "not_candidate", "")
 	})
 
+	var other application // an application of the school nobody copied
 	t.Run("copies and delegation do not widen access", func(t *testing.T) {
 		staff, head, teacher, staffB := bound(t, staff), bound(t, head), bound(t, teacher), bound(t, staffB)
 		var whole struct {
@@ -220,7 +221,7 @@ func TestAuthzMatrix(t *testing.T) {
 		// A copy acts on nothing: it copies no further, and claims nothing.
 		staffB.expectError("POST", "/api/v1/tasks/"+review.ID+"/cc", map[string]any{"user_ids": []string{deputy.UserID}}, 404, "")
 		staffB.expectError("POST", "/api/v1/tasks/"+review.ID+"/claim", nil, 404, "")
-		other := apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")
+		other = apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")
 		staffB.expectError("GET", "/api/v1/subsidy-applications/"+other.ID, nil, 404, "")
 
 		// Delegation (委派): the delegate resolves and gives the task back; deciding stays the owner's.
@@ -245,6 +246,7 @@ func TestAuthzMatrix(t *testing.T) {
 		}
 	})
 
+	var batch struct{ ID string }
 	t.Run("signing off one's own application", func(t *testing.T) {
 		anon, staff, head := bound(t, anon), bound(t, staff), bound(t, head)
 		// A clerk who also approves for the aid center applies; the sign-off of the batch with
@@ -258,7 +260,6 @@ func TestAuthzMatrix(t *testing.T) {
 		}
 		staff.waitStatus(own.ID, casework.AppReviewed)
 		staff.waitStatus(app.ID, casework.AppReviewed)
-		var batch struct{ ID string }
 		if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 {
 			t.Fatalf("open batch: %d", code)
 		}
@@ -304,5 +305,89 @@ func TestAuthzMatrix(t *testing.T) {
 		if code, body := aid.raw("POST", "/api/v1/tasks/"+st.ID+"/complete", map[string]any{"outcome": "approve", "fields": map[string]string{"channel": "一卡通"}}); code != 200 {
 			t.Fatalf("another approver signs off: %d %s", code, body)
 		}
+	})
+
+	t.Run("out of scope, record by record", func(t *testing.T) {
+		staff, head, township := bound(t, staff), bound(t, head), bound(t, clients[casework.RoleTownshipStaff])
+		staffB, headB, townshipB := bound(t, staffB), bound(t, headB), bound(t, townshipB)
+		// One record of each of the school's processes (业州镇第一小学, JS-T01-S01).
+		var dc, pairing, round, fd struct{ ID string }
+		if code := staff.do("POST", "/api/v1/dropout-cases", map[string]string{"student_id": staff.studentOf("王二小").ID, "reason": "厌学", "last_attended_on": "2026-11-01"}, &dc); code != 201 {
+			t.Fatalf("open a dropout case: %d", code)
+		}
+		var me struct {
+			UserID string `json:"user_id"`
+		}
+		teacher.do("GET", "/api/v1/me", nil, &me)
+		if code := staff.do("POST", "/api/v1/pairings", map[string]string{"teacher_id": me.UserID, "student_id": staff.studentOf("李梅").ID}, &pairing); code != 201 {
+			t.Fatalf("pair: %d", code)
+		}
+		if code := staff.do("POST", "/api/v1/send-home-plans", map[string]any{"student_id": staff.studentOf("向金花").ID, "disability_type": "智力残疾",
+			"teacher_ids": []string{me.UserID}}, nil); code != 201 && code != 202 {
+			t.Fatalf("start a send-home plan: %d", code)
+		}
+		var plans struct{ Items []sendHomeView }
+		eventually(t, 20*time.Second, func() bool { staff.do("GET", "/api/v1/send-home-plans", nil, &plans); return len(plans.Items) == 1 }, "the send-home plan")
+		inspector := bound(t, clients[casework.RoleInspector])
+		if code := inspector.do("POST", "/api/v1/inspection-rounds", map[string]any{"term": term, "kind": "routine", "units": []string{"JS-T01-S01"},
+			"planned_on": "2026-10-10"}, &round); code != 201 {
+			t.Fatalf("plan a round: %d", code)
+		}
+		if code := inspector.do("POST", "/api/v1/inspection-rounds/"+round.ID+"/findings", map[string]any{"unit_code": "JS-T01-S01", "area": "dropout",
+			"description": "控辍保学台账未按月更新", "severity": "minor"}, &fd); code != 201 {
+			t.Fatalf("record a finding: %d", code)
+		}
+		grant := applyGrant(t, staff, staff.studentOf("张小三").ID, 1000_00)
+		verify := head.waitTask(casework.KindHardshipVerification, grant.ID)
+
+		record := map[string]string{
+			"/api/v1/admin/students/:id":       zhang.ID,
+			"/api/v1/subsidy-applications/:id": other.ID,
+			"/api/v1/publicity-batches/:id":    batch.ID,
+			"/api/v1/dropout-cases/:id":        dc.ID,
+			"/api/v1/pairings/:id":             pairing.ID,
+			"/api/v1/send-home-plans/:id":      plans.Items[0].ID,
+			"/api/v1/findings/:id":             fd.ID,
+			"/api/v1/hardship/grants/:id":      grant.ID,
+			"/api/v1/tasks/:id":                verify.ID,
+			"/api/v1/cases/:id/timeline":       other.ID,
+		}
+		// Records that belong to no school: a bureau section's plan task, and a round, which its
+		// inspectorate holds and each of its units reads.
+		// An accountability record waits for an escalation to the supervision office, which takes
+		// a deadline to pass: it has no probe here (the rule above still checks its roles).
+		notSchools := map[string]bool{"/api/v1/plan-tasks/:id": true, "/api/v1/inspection-rounds/:id": true, "/api/v1/accountability-records/:id": true}
+		for _, r := range svc.API.Routes() {
+			rule := r.Rule()
+			if r.Method != http.MethodGet || !strings.HasSuffix(r.Path, "/:id") && !strings.HasSuffix(r.Path, "/:id/timeline") ||
+				!strings.Contains(rule.Record, "caller's units") || notSchools[r.Path] {
+				continue
+			}
+			id, ok := record[r.Path]
+			if !ok {
+				t.Errorf("GET %s reads a unit's record (%q) and has no probe of its scope here: add one", r.Path, r.Auth)
+				continue
+			}
+			path := strings.Replace(r.Path, ":id", id, 1)
+			for who, c := range map[string]*client{"the school's leader": head, "its township": township} {
+				if code, body := c.raw("GET", path, nil); code != 200 {
+					t.Errorf("GET %s as %s: %d %s", path, who, code, body)
+				}
+			}
+			// Out of scope is not found: another school or township learns nothing, not even that
+			// the record exists.
+			for who, c := range map[string]*client{"another school's staff": staffB, "another school's leader": headB, "another township": townshipB} {
+				if code, body := c.raw("GET", path, nil); code != 404 {
+					t.Errorf("GET %s as %s: %d %s, want 404", path, who, code, body)
+				}
+			}
+		}
+		// Acting on another school's records: not found, nothing done.
+		staffB.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "phone", "notes": "电话联系家长"}, 404, "")
+		staffB.expectError("POST", "/api/v1/pairings/"+pairing.ID+"/records", map[string]any{"kind": "measure", "done_on": "2026-12-01", "content": "辅导作业"}, 404, "")
+		staffB.expectError("POST", "/api/v1/hardship/grants/"+grant.ID+"/withdraw", map[string]string{"comment": "x"}, 404, "")
+		headB.expectError("POST", "/api/v1/findings/"+fd.ID+"/rectifications", map[string]string{"summary": "已整改", "evidence_note": "台账"}, 404, "")
+		headB.expectError("POST", "/api/v1/tasks/"+verify.ID+"/complete", map[string]string{"outcome": "approve"}, 404, "")
+		headB.expectError("POST", "/api/v1/send-home-plans/"+plans.Items[0].ID+"/end", map[string]string{"reason": "enrolled"}, 404, "")
 	})
 }
