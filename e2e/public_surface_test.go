@@ -92,7 +92,8 @@ func personalIn(body string, birthDates, names []string) []string {
 // route table's rule public), the console's publicity pages (/gongshi…) and the console's login
 // page — after a run has put personal data in: a student registered with her ID-card number, a
 // subsidy publicity with two objections whose contacts carry a name and a mobile number, a
-// hardship grant paid with a bank card number as its payment reference. Every answer is scanned
+// hardship grant paid with a bank card number as its payment reference, and a signed checkpoint
+// of the audit trail that records all of it. Every answer is scanned
 // for ID-card numbers, 学籍号, phone and bank card numbers, and the birth dates and full names of
 // the run's students and objectors; any of them fails the test, naming the route and the match.
 func TestPublicSurface(t *testing.T) {
@@ -210,6 +211,11 @@ func TestPublicSurface(t *testing.T) {
 		aid.do("GET", "/api/v1/tasks?kind=objection_review", nil, &inbox)
 		return len(inbox.Items) == 2
 	}, "the objections' reviews")
+
+	// A signed checkpoint of the audit trail, which holds all of the above, for its public list.
+	if code := anon.as("jcs01").do("POST", "/api/v1/admin/audit/checkpoints", nil, nil); code != 201 {
+		t.Fatalf("sign an audit checkpoint: %d", code)
+	}
 
 	// Every public route, with the run's ids; a route added later is called too.
 	period := url.QueryEscape(time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01"))
