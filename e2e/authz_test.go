@@ -52,8 +52,8 @@ func probePath(path string) string {
 	return strings.Join(parts, "/")
 }
 
-// probe sends a request as c and returns the status and the start of the answer (which may be a
-// spreadsheet, not JSON); failures are t's, the subtest's.
+// probe sends a request as c and returns the status and the answer (which may be a spreadsheet,
+// not JSON); failures are t's, the subtest's.
 func probe(t *testing.T, c *client, method, path string, body any) (int, string) {
 	t.Helper()
 	var rd io.Reader
@@ -79,8 +79,16 @@ func probe(t *testing.T, c *client, method, path string, body any) (int, string)
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
+}
+
+// short is the start of an answer, for a failure's message.
+func short(body string) string {
+	if r := []rune(body); len(r) > 200 {
+		return string(r[:200]) + "…"
+	}
+	return body
 }
 
 // bound is c reporting its failures to t (a subtest's), not to the test that logged it in.
@@ -129,18 +137,18 @@ func TestAuthzMatrix(t *testing.T) {
 			code, text := probe(t, anon, r.Method, path, body)
 			switch {
 			case rule.Public && (code == 401 || code == 403):
-				t.Errorf("%s %s (public) without a login: %d %s", r.Method, path, code, text)
+				t.Errorf("%s %s (public) without a login: %d %s", r.Method, path, code, short(text))
 			case !rule.Public && code != 401:
-				t.Errorf("%s %s without a login: %d, want 401 (%s)", r.Method, path, code, text)
+				t.Errorf("%s %s without a login: %d, want 401 (%s)", r.Method, path, code, short(text))
 			}
 			for _, role := range casework.Roles {
 				code, text := probe(t, callAs(role), r.Method, path, body)
 				admitted := rule.Public || rule.Admits(role)
 				if admitted && (code == 401 || code == 403) {
-					t.Errorf("%s %s as %s (admitted by %q): %d %s", r.Method, path, role, r.Auth, code, text)
+					t.Errorf("%s %s as %s (admitted by %q): %d %s", r.Method, path, role, r.Auth, code, short(text))
 				}
 				if !admitted && code != 403 {
-					t.Errorf("%s %s as %s (not admitted by %q): %d, want 403 (%s)", r.Method, path, role, r.Auth, code, text)
+					t.Errorf("%s %s as %s (not admitted by %q): %d, want 403 (%s)", r.Method, path, role, r.Auth, code, short(text))
 				}
 			}
 		}
@@ -286,9 +294,10 @@ func TestAuthzMatrix(t *testing.T) {
 			code, body := c.raw("GET", "/api/v1/publicity-batches/"+batch.ID, nil)
 			_, tl := c.raw("GET", "/api/v1/cases/"+batch.ID+"/timeline", nil)
 			_, rv := c.raw("GET", "/api/v1/tasks/"+reviews.Items[0].ID, nil)
+			_, rt := c.raw("GET", "/api/v1/cases/"+reviews.Items[0].CaseID+"/timeline", nil)
 			_, lg := c.raw("GET", "/api/v1/ledgers/publicity-batches", nil)
 			reads := role == casework.RoleAidCenter || role == casework.RoleSupervision
-			shown := strings.Contains(body, phone) || strings.Contains(tl, phone) || strings.Contains(rv, phone) || strings.Contains(lg, phone)
+			shown := strings.Contains(body, phone) || strings.Contains(tl, phone) || strings.Contains(rv, phone) || strings.Contains(rt, phone) || strings.Contains(lg, phone)
 			if code == 200 && reads && !strings.Contains(body, phone) {
 				t.Errorf("%s does not read the objector's contact: %s", role, body)
 			}
@@ -382,6 +391,45 @@ func TestAuthzMatrix(t *testing.T) {
 				}
 			}
 		}
+		// Lists, ledgers and reports asked for the school by another school and township: nothing
+		// of its students, whatever the query names.
+		var pupils []string
+		var list struct{ Items []struct{ Name string } }
+		staff.do("GET", "/api/v1/admin/students", nil, &list)
+		for _, p := range list.Items {
+			pupils = append(pupils, p.Name)
+		}
+		if len(pupils) < 4 {
+			t.Fatalf("the school's students: %v", pupils)
+		}
+		// The school's own leader does read them there, so the scan below can see a leak.
+		if _, body := probe(t, head, "GET", "/api/v1/ledgers/students?unit=JS-T01-S01&term="+term, nil); !strings.Contains(body, "张小三") {
+			t.Fatalf("the school's leader reads its students' ledger: %s", short(body))
+		}
+		var lists []string
+		for _, r := range svc.API.Routes() {
+			if r.Method == http.MethodGet && !strings.Contains(r.Path, ":") && !r.Rule().Public {
+				lists = append(lists, r.Path)
+			}
+		}
+		for _, l := range []string{"students", "subsidy-applications", "publicity-batches", "dropout-cases", "send-home-plans", "pairings", "findings",
+			"accountability-records", "hardship-fund", "school-age-children", "suspected-dropouts", "dropouts", "indicators"} {
+			lists = append(lists, "/api/v1/ledgers/"+l)
+		}
+		for _, path := range lists {
+			for who, c := range map[string]*client{"another school's staff": staffB, "another school's leader": headB, "another township": townshipB} {
+				if path == "/api/v1/cc" && c == staffB {
+					continue // the copy of 张小三's case made to them above: that case, by design
+				}
+				for _, q := range []string{"", "?unit=JS-T01-S01&term=" + term, "?unit=JS-T01&term=" + term} {
+					code, body := probe(t, c, "GET", path+q, nil)
+					if code == 200 && slices.ContainsFunc(pupils, func(n string) bool { return strings.Contains(body, n) }) {
+						t.Errorf("GET %s%s as %s names a student of 业州镇第一小学: %s", path, q, who, short(body))
+					}
+				}
+			}
+		}
+
 		// Acting on another school's records: not found, nothing done.
 		staffB.expectError("POST", "/api/v1/dropout-cases/"+dc.ID+"/attempts", map[string]any{"method": "phone", "notes": "电话联系家长"}, 404, "")
 		staffB.expectError("POST", "/api/v1/pairings/"+pairing.ID+"/records", map[string]any{"kind": "measure", "done_on": "2026-12-01", "content": "辅导作业"}, 404, "")
