@@ -151,7 +151,8 @@ func (s *Server) OpenAccountability(c *fiber.Ctx) error {
 }
 
 // onlySupervision: accountability is the supervision office's to decide (监察室), not an
-// administrator's, whom requireRole lets through everywhere else.
+// administrator's. The routes' rules admit the supervision office alone already (Rule); the
+// desk's handlers say so once more where they decide.
 func onlySupervision(c *fiber.Ctx) error {
 	if !actor(c).Has(casework.RoleSupervision) {
 		return forbidden("only the supervision office decides on accountability").because("roles")

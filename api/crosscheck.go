@@ -19,13 +19,13 @@ import (
 // The cross-check (四查三比对): a township's run for a term, its suspects, and each suspect
 // cleared with a reason or turned into a dropout case (docs/data.md).
 func (s *Server) crossCheckRoutes() []Route {
-	r, login := route, s.requireLogin
+	r := route
 	return []Route{
-		r("POST", "/api/v1/cross-checks", "Run a township's cross-check for a term (四查三比对): the suspected dropouts with their reasons", "township_staff, education_section, pa_office, admin", crossCheckRequest{}, s.RunCrossCheck, login),
-		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login", nil, s.ListSuspects, login),
-		r("POST", "/api/v1/cross-checks/suspects/:id/clear", "Clear a suspect with a reason (moved_away, studying_outside, deceased, exempt, other)", "township_staff, education_section, pa_office, school", clearSuspectRequest{}, s.ClearSuspect, login),
-		r("POST", "/api/v1/cross-checks/suspects/:id/dropout-case", "Turn a registered suspect into a dropout case (the dropout start path)", "as POST /api/v1/dropout-cases", suspectCaseRequest{}, s.SuspectDropoutCase, login),
-		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login", nil, s.LedgerJSON, login),
+		r("POST", "/api/v1/cross-checks", "Run a township's cross-check for a term (四查三比对): the suspected dropouts with their reasons", "township_staff, education_section, pa_office, admin; over the township's units", crossCheckRequest{}, s.RunCrossCheck),
+		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login; suspects of the caller's units", nil, s.ListSuspects),
+		r("POST", "/api/v1/cross-checks/suspects/:id/clear", "Clear a suspect with a reason (moved_away, studying_outside, deceased, exempt, other)", "school_staff, school_leader, township_staff, education_section, pa_office, admin; over the suspect's unit", clearSuspectRequest{}, s.ClearSuspect),
+		r("POST", "/api/v1/cross-checks/suspects/:id/dropout-case", "Turn a registered suspect into a dropout case (the dropout start path)", "school_staff, school_leader, township_staff; over the suspect's unit, who may both decide it and open a dropout case", suspectCaseRequest{}, s.SuspectDropoutCase),
+		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.LedgerJSON),
 	}
 }
 

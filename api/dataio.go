@@ -25,16 +25,16 @@ import (
 // Data in and out (issue 23): spreadsheet imports of the registers (each a dataio.Kind), and
 // ledgers out to Excel (each a dataio.Ledger). docs/data.md says how they work.
 func (s *Server) dataRoutes() []Route {
-	r, login := route, s.requireLogin
+	r := route
 	return append([]Route{
-		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate, login),
+		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
-			"per kind", nil, s.CreateImport, login)),
-		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login", nil, s.ListImports, login),
-		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "the importer", nil, s.GetImport, login),
-		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "the importer", nil, s.ImportErrors, login),
-		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login", nil, s.Export, login),
-		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login", nil, s.Indicators, login),
+			"login; the kind's importers (per kind)", nil, s.CreateImport)),
+		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports),
+		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport),
+		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors),
+		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export),
+		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login; the caller's units", nil, s.Indicators),
 	}, s.crossCheckRoutes()...)
 }
 

@@ -25,14 +25,14 @@ func init() {
 
 // dropoutRoutes are the dropout process's routes: its ledger and its cases' updates.
 func dropoutRoutes(s *Server) []Route {
-	r, login := route, s.requireLogin
+	r := route
 	return []Route{
-		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff", dropoutRequest{}, s.CreateDropoutCase, login),
-		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login", nil, s.ListDropoutCases, login),
-		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login", nil, s.GetDropoutCase, login),
-		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "teacher, school_staff, school_leader, township_staff", attemptRequest{}, s.LogAttempt, login),
-		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, school_leader, teacher, township_staff", outcomeRequest{}, s.RecordDropoutOutcome, login),
-		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, school_leader, teacher, township_staff", absenceRequest{}, s.RecordAbsence, login),
+		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff; over the student's unit", dropoutRequest{}, s.CreateDropoutCase),
+		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases),
+		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetDropoutCase),
+		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "school_staff, teacher, school_leader, township_staff; over the case's unit", attemptRequest{}, s.LogAttempt),
+		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, teacher, school_leader, township_staff; over the case's unit", outcomeRequest{}, s.RecordDropoutOutcome),
+		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, teacher, school_leader, township_staff; over the case's unit", absenceRequest{}, s.RecordAbsence),
 	}
 }
 

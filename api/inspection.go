@@ -37,16 +37,16 @@ func init() {
 
 // inspectionRoutes are the inspection process's routes: rounds, their findings, rectifications.
 func inspectionRoutes(s *Server) []Route {
-	r, login := route, s.requireLogin
+	r := route
 	return []Route{
-		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff", RoundRequest{}, s.CreateInspectionRound, login),
-		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login", nil, s.ListInspectionRounds, login),
-		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login", nil, s.GetInspectionRound, login),
-		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "the round's inspectors", FindingRequest{}, s.CreateFinding, login),
-		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login", nil, s.ListFindings, login),
-		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login", nil, s.GetFinding, login),
-		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login", nil, s.InspectionEvaluation, login),
-		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "school_leader of the unit", RectificationRequest{}, s.SubmitRectification, login),
+		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff; units in the planner's scope", RoundRequest{}, s.CreateInspectionRound),
+		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds),
+		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound),
+		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding),
+		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings),
+		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetFinding),
+		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation),
+		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "login; the rectification task's candidates (the unit's school leader)", RectificationRequest{}, s.SubmitRectification),
 	}
 }
 

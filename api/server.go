@@ -38,7 +38,7 @@ type Route struct {
 	Method  string
 	Path    string // Fiber syntax: /api/v1/tasks/:id
 	Summary string
-	Auth    string // "" public, "login", or a role list description
+	Auth    string // who may call: public, login, or the roles admitted; see Rule
 	Body    any    // request body example type, nil when none
 	Handler fiber.Handler
 	chain   []fiber.Handler
@@ -49,6 +49,9 @@ type Route struct {
 func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger, auditKey ed25519.PrivateKey) *Server {
 	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), auditKey: auditKey}
 	s.routes = s.table()
+	for _, r := range s.routes {
+		_ = r.Rule() // a route without a parsable rule stops the server here, before it serves anything
+	}
 	return s
 }
 
@@ -60,7 +63,9 @@ func (s *Server) Mount(app *fiber.App) {
 			prefix, _, _ := strings.Cut(r.Path, ":")
 			uploads = append(uploads, prefix)
 		}
-		handlers := append(append([]fiber.Handler{checkParams}, r.chain...), r.Handler)
+		// Who may call comes first: a caller without a login or the role learns nothing from
+		// how their parameters or body would have been read.
+		handlers := append(append(append(s.gate(r.Rule()), checkParams), r.chain...), r.Handler)
 		app.Add(r.Method, r.Path, handlers...)
 	}
 	AllowUploads(app, uploads...)
@@ -93,73 +98,68 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 	return app
 }
 
-// Routes exposes the route table (for the OpenAPI test).
+// Routes exposes the route table (for the OpenAPI test and the authorization matrix).
 func (s *Server) Routes() []Route { return s.routes }
 
 func (s *Server) table() []Route {
-	login := s.requireLogin
-	admin := requireRole(casework.RoleAdmin)
-	staff := requireRole(casework.RoleSchoolStaff)
-	supervisionReaders := requireRole(casework.RoleSupervision, casework.RoleBureauLeader, casework.RoleTownshipStaff, casework.RoleSchoolLeader,
-		casework.RoleAidCenter, casework.RoleEducationSection, casework.RolePAOffice, casework.RoleInspector)
 	r := route
 	routes := []Route{
-		r("GET", "/healthz", "Liveness: the process answers", "", nil, s.Healthz),
-		r("GET", "/readyz", "Readiness: the store and Temporal answer", "", nil, s.Readyz),
-		r("GET", "/api/v1/openapi.json", "This document", "", nil, s.OpenAPI),
-		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "", loginRequest{}, s.Login),
-		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout, login),
-		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me, login),
+		r("GET", "/healthz", "Liveness: the process answers", "public", nil, s.Healthz),
+		r("GET", "/readyz", "Readiness: the store and Temporal answer", "public", nil, s.Readyz),
+		r("GET", "/api/v1/openapi.json", "This document", "public", nil, s.OpenAPI),
+		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
+		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
+		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me),
 
-		r("POST", "/api/v1/admin/org-units", "Create an org unit", "admin", unitRequest{}, s.CreateUnit, login, admin),
-		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits, login),
-		r("GET", "/api/v1/admin/org-units/:code", "Get an org unit", "login", nil, s.GetUnit, login),
-		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser, login, admin),
-		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers, login, admin),
-		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser, login, admin),
-		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser, login, admin),
-		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff", studentRequest{}, s.CreateStudent, login, staff),
-		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login", nil, s.ListStudents, login),
-		r("GET", "/api/v1/admin/students/:id", "Get a student", "login", nil, s.GetStudent, login),
-		r("POST", "/api/v1/admin/responsibilities", "Set who answers for a unit, class or student (包保)", "admin", responsibilityRequest{}, s.SetResponsibility, login, admin),
-		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders, login, admin),
-		r("PUT", "/api/v1/admin/escalation-ladders/:kind", "Replace a task kind's escalation ladder", "admin", ladderRequest{}, s.PutLadder, login, admin),
-		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar, login, admin),
-		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar, login, admin),
-		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels, login),
-		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels, login, admin),
-		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms, login, admin),
-		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms, login, admin),
-		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain against its signed checkpoints", "admin, supervision", nil, s.VerifyAudit, login, requireRole(casework.RoleSupervision)),
-		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint, login, requireRole(casework.RoleSupervision)),
-		r("GET", "/public/audit-checkpoints", "The audit trail's signed checkpoints: sequence, hash, time, Ed25519 signature and public key (no login)", "", nil, s.PublicAuditCheckpoints),
+		r("POST", "/api/v1/admin/org-units", "Create an org unit", "admin", unitRequest{}, s.CreateUnit),
+		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits),
+		r("GET", "/api/v1/admin/org-units/:code", "Get an org unit", "login", nil, s.GetUnit),
+		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser),
+		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers),
+		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser),
+		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser),
+		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff; a school's staff for a student of their own school", studentRequest{}, s.CreateStudent),
+		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login; students of the caller's units", nil, s.ListStudents),
+		r("GET", "/api/v1/admin/students/:id", "Get a student", "login; a student of the caller's units (404 otherwise)", nil, s.GetStudent),
+		r("POST", "/api/v1/admin/responsibilities", "Set who answers for a unit, class or student (包保)", "admin", responsibilityRequest{}, s.SetResponsibility),
+		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders),
+		r("PUT", "/api/v1/admin/escalation-ladders/:kind", "Replace a task kind's escalation ladder", "admin", ladderRequest{}, s.PutLadder),
+		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar),
+		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar),
+		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels),
+		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels),
+		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms),
+		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms),
+		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain against its signed checkpoints", "admin, supervision", nil, s.VerifyAudit),
+		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint),
+		r("GET", "/public/audit-checkpoints", "The audit trail's signed checkpoints: sequence, hash, time, Ed25519 signature and public key (no login)", "public", nil, s.PublicAuditCheckpoints),
 
-		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login", nil, s.ListTasks, login),
-		r("GET", "/api/v1/tasks/:id", "One task", "login", nil, s.GetTask, login),
-		r("POST", "/api/v1/tasks/:id/complete", "Complete a task with an outcome", "candidate", completeRequest{}, s.CompleteTask, login),
-		r("POST", "/api/v1/tasks/:id/claim", "Claim a task", "candidate", nil, s.ClaimTask, login),
-		r("POST", "/api/v1/tasks/:id/unclaim", "Release a claimed task", "assignee", nil, s.UnclaimTask, login),
-		r("POST", "/api/v1/tasks/:id/transfer", "Transfer a task to a colleague (转办)", "candidate", transferRequest{}, s.TransferTask, login),
-		r("POST", "/api/v1/tasks/:id/return", "Return the case to the earlier step (退回)", "candidate", commentRequest{}, s.ReturnTask, login),
-		r("POST", "/api/v1/tasks/:id/withdraw", "Withdraw one's own case while this step has not been taken up (撤回)", "applicant", commentRequest{}, s.WithdrawTask, login),
-		r("POST", "/api/v1/tasks/:id/urge", "Urge a task (催办)", "login", commentRequest{}, s.UrgeTask, login),
-		r("POST", "/api/v1/tasks/:id/delegate", "Delegate a task, keeping it (委派): the delegate resolves, the owner completes", "candidate", delegateRequest{}, s.DelegateTask, login),
-		r("POST", "/api/v1/tasks/:id/resolve", "Resolve a delegated task: it comes back to its owner", "delegate", commentRequest{}, s.ResolveTask, login),
-		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "candidate", ccRequest{}, s.CCTask, login),
-		r("POST", "/api/v1/tasks/:id/add-signers", "Add signers to a task (加签): before — they sign first and it comes back; after — the step waits for them too; parallel — they join the step", "candidate", addSignersRequest{}, s.AddSigners, login),
-		r("POST", "/api/v1/tasks/:id/remove-signers", "Remove added signers who have not signed yet (减签)", "candidate", removeSignersRequest{}, s.RemoveSigners, login),
-		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login", nil, s.ListCC, login),
-		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login", nil, s.ReadCC, login),
+		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login; the caller's own inbox", nil, s.ListTasks),
+		r("GET", "/api/v1/tasks/:id", "One task", "login; a task at the caller's units, or assigned or delegated to them (404 otherwise)", nil, s.GetTask),
+		r("POST", "/api/v1/tasks/:id/complete", "Complete a task with an outcome", "login; the task's candidates: its role at its unit, or its assignee", completeRequest{}, s.CompleteTask),
+		r("POST", "/api/v1/tasks/:id/claim", "Claim a task", "login; the task's candidates: its role at its unit, or its assignee", nil, s.ClaimTask),
+		r("POST", "/api/v1/tasks/:id/unclaim", "Release a claimed task", "login; the task's assignee", nil, s.UnclaimTask),
+		r("POST", "/api/v1/tasks/:id/transfer", "Transfer a task to a colleague (转办)", "login; the task's candidates: its role at its unit, or its assignee", transferRequest{}, s.TransferTask),
+		r("POST", "/api/v1/tasks/:id/return", "Return the case to the earlier step (退回)", "login; the task's candidates: its role at its unit, or its assignee", commentRequest{}, s.ReturnTask),
+		r("POST", "/api/v1/tasks/:id/withdraw", "Withdraw one's own case while this step has not been taken up (撤回)", "login; the case's applicant", commentRequest{}, s.WithdrawTask),
+		r("POST", "/api/v1/tasks/:id/urge", "Urge a task (催办)", "login; a task the caller sees", commentRequest{}, s.UrgeTask),
+		r("POST", "/api/v1/tasks/:id/delegate", "Delegate a task, keeping it (委派): the delegate resolves, the owner completes", "login; the task's candidates: its role at its unit, or its assignee", delegateRequest{}, s.DelegateTask),
+		r("POST", "/api/v1/tasks/:id/resolve", "Resolve a delegated task: it comes back to its owner", "login; the task's delegate", commentRequest{}, s.ResolveTask),
+		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "login; the task's candidates: its role at its unit, or its assignee", ccRequest{}, s.CCTask),
+		r("POST", "/api/v1/tasks/:id/add-signers", "Add signers to a task (加签): before — they sign first and it comes back; after — the step waits for them too; parallel — they join the step", "login; the task's candidates: its role at its unit, or its assignee", addSignersRequest{}, s.AddSigners),
+		r("POST", "/api/v1/tasks/:id/remove-signers", "Remove added signers who have not signed yet (减签)", "login; the task's candidates: its role at its unit, or its assignee", removeSignersRequest{}, s.RemoveSigners),
+		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login; the caller's copies", nil, s.ListCC),
+		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login; a copy to the caller", nil, s.ReadCC),
 
-		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login", nil, s.Timeline, login),
-		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "login", nil, s.ListEscalations, login, supervisionReaders),
-		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation, login, requireRole(casework.RoleSupervision)),
-		r("POST", "/api/v1/escalations/:id/accountability", "Open the accountability record of an escalation to the supervision office (one per escalation; it opens by itself when the escalation is recorded)", "supervision", nil, s.OpenAccountability, login, requireRole(casework.RoleSupervision)),
-		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "login", nil, s.ListAccountability, login, supervisionReaders),
-		r("GET", "/api/v1/accountability-records/:id", "One accountability record", "login", nil, s.GetAccountability, login, supervisionReaders),
-		r("POST", "/api/v1/accountability-records/:id/decision", "Decide an accountability record: measures, persons and a written note", "supervision", decisionRequest{}, s.DecideAccountability, login, requireRole(casework.RoleSupervision)),
-		r("POST", "/api/v1/accountability-records/:id/handling-done", "Record that a decision's organisational handling (组织处理) was carried out", "supervision", handlingDoneRequest{}, s.HandlingDone, login, requireRole(casework.RoleSupervision)),
-		r("GET", "/api/v1/reports/accountability", "A term's accountability decisions by unit and measure (?term=)", "login", nil, s.AccountabilityReport, login, supervisionReaders),
+		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login; a case of the caller's units", nil, s.Timeline),
+		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListEscalations),
+		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation),
+		r("POST", "/api/v1/escalations/:id/accountability", "Open the accountability record of an escalation to the supervision office (one per escalation; it opens by itself when the escalation is recorded)", "supervision", nil, s.OpenAccountability),
+		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListAccountability),
+		r("GET", "/api/v1/accountability-records/:id", "One accountability record", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.GetAccountability),
+		r("POST", "/api/v1/accountability-records/:id/decision", "Decide an accountability record: measures, persons and a written note", "supervision", decisionRequest{}, s.DecideAccountability),
+		r("POST", "/api/v1/accountability-records/:id/handling-done", "Record that a decision's organisational handling (组织处理) was carried out", "supervision", handlingDoneRequest{}, s.HandlingDone),
+		r("GET", "/api/v1/reports/accountability", "A term's accountability decisions by unit and measure (?term=)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.AccountabilityReport),
 	}
 	for _, p := range casework.Processes {
 		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)

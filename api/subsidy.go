@@ -29,26 +29,26 @@ func init() {
 // subsidyRoutes are the subsidy process's routes: programmes, applications, publicity batches,
 // the omission report, and the public publicity pages.
 func subsidyRoutes(s *Server) []Route {
-	r, login, admin, staff := route, s.requireLogin, requireRole(casework.RoleAdmin), requireRole(casework.RoleSchoolStaff)
+	r := route
 	objectionLimit := limiter.New(limiter.Config{Max: s.cfg.PublicRateLimit, Expiration: time.Minute,
 		LimitReached: func(c *fiber.Ctx) error {
 			return refused(workflows.CodeRateLimited, "", "too many objections from this client; try again in a minute").because("objections")
 		}})
 	return []Route{
-		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme, login, admin),
-		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes, login),
-		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme, login, admin),
-		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff", applicationRequest{}, s.CreateApplication, login, staff),
-		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff", bulkApplicationsRequest{}, s.CreateApplicationsBulk, login, staff),
-		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login", nil, s.ListApplications, login),
-		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login", nil, s.GetApplication, login),
-		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader", batchRequest{}, s.CreateBatch, login, requireRole(casework.RoleSchoolStaff, casework.RoleSchoolLeader)),
-		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login", nil, s.ListBatches, login),
-		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login", nil, s.GetBatch, login),
-		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login", nil, s.Omissions, login),
-		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "", nil, s.PublicBatches),
-		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "", nil, s.PublicBatch),
-		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "", objectionRequest{}, s.CreateObjection, objectionLimit),
+		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme),
+		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes),
+		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme),
+		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff; for students of their own school", applicationRequest{}, s.CreateApplication),
+		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff; for students of their own school", bulkApplicationsRequest{}, s.CreateApplicationsBulk),
+		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login; records of the caller's units", nil, s.ListApplications),
+		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login; a record of the caller's units (404 otherwise)", nil, s.GetApplication),
+		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader; of the school", batchRequest{}, s.CreateBatch),
+		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login; records of the caller's units", nil, s.ListBatches),
+		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login; a record of the caller's units (404 otherwise)", nil, s.GetBatch),
+		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions),
+		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "public", nil, s.PublicBatches),
+		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "public", nil, s.PublicBatch),
+		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit),
 	}
 }
 
