@@ -95,17 +95,26 @@ func (t Task) AllowedOutcomes() []string {
 }
 
 // Escalation targets a rung may name, resolved to a unit and a responsible person in one place
-// (activities.targetUnit).
+// (activities.targetUnit, activities.responsibleFor).
 const (
 	TargetRemind      = "remind"
 	TargetSuperior    = "superior"
 	TargetTownshipGov = "township_gov"
 	TargetCountyHQ    = "county_hq"
 	TargetSupervision = "supervision"
+	// TargetTeacher reminds the person who holds the duty (a task's holder, a pairing's or a
+	// send-home plan's teacher), at the late unit.
+	TargetTeacher = "teacher"
+	// TargetSchoolLeader goes to the leader (校长) of the late unit's school.
+	TargetSchoolLeader = "school_leader"
+	// TargetEducationSection goes to the bureau's education section (教育股), which runs the
+	// county's special-education resource centre (特殊教育资源中心).
+	TargetEducationSection = "education_section"
 )
 
 // EscalationTargets lists every valid target.
-var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision}
+var EscalationTargets = []string{TargetRemind, TargetTeacher, TargetSchoolLeader, TargetSuperior, TargetEducationSection,
+	TargetTownshipGov, TargetCountyHQ, TargetSupervision}
 
 // Escalation states.
 const (

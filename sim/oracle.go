@@ -179,8 +179,10 @@ func rungLabel(n int, target string) string { return fmt.Sprintf("r%d:%s", n, ta
 // targetUnit is where a rung goes for a task at a school of a township (README: org units).
 func targetUnit(target, unit, township string) (string, error) {
 	switch target {
-	case "remind":
+	case "remind", "teacher", "school_leader":
 		return unit, nil
+	case "education_section":
+		return "JS-JYG", nil
 	case "superior":
 		return "JS-" + township, nil
 	case "supervision":

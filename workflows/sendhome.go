@@ -358,7 +358,7 @@ func (p *sendHomePlan) startPeriod(ctx workflow.Context, start time.Time, action
 	p.row.PeriodNo, p.row.PeriodStart, p.row.PeriodEnd, p.row.PeriodVisits = per.N, start, end, 0
 	p.row.TermQuota += p.row.VisitsPerPeriod
 	if err := p.tasks.SetDeadline(ctx, DeadlineSpec{Name: quotaName(per.N), Kind: casework.DeadlineVisitQuota,
-		Process: casework.ProcessSendHome, CaseID: p.row.ID, UnitCode: p.row.UnitCode, At: end}, p.rungStep); err != nil {
+		Process: casework.ProcessSendHome, CaseID: p.row.ID, UnitCode: p.row.UnitCode, At: end, HolderID: p.leadTeacher()}, p.rungStep); err != nil {
 		return err
 	}
 	if p.row.TermNo == 1 && per.N == 1 {
@@ -368,6 +368,14 @@ func (p *sendHomePlan) startPeriod(ctx workflow.Context, start time.Time, action
 		action = "sendhome.period_started"
 	}
 	return p.write(ctx, action, access.System, "", map[string]any{"period": per.N, "period_end": end, "term_no": p.row.TermNo})
+}
+
+// leadTeacher is the plan's first teacher, whom a missed period's first rung names.
+func (p *sendHomePlan) leadTeacher() string {
+	if len(p.row.TeacherIDs) == 0 {
+		return ""
+	}
+	return p.row.TeacherIDs[0]
 }
 
 func quotaName(n int) string { return "quota-" + strconv.Itoa(n) }

@@ -166,7 +166,7 @@ func raisedTargets(h *kittest.Harness) map[string]string {
 
 // TestSendHomeQuotaAcrossPeriodsAndTerms: a four-week term of weekly periods, two visits each.
 // Week 1 is met (the first visit is the assessment); week 2 passes without visits and climbs
-// every rung (teachers, school leader, township central school, supervision office); week 3 has
+// every rung (teachers, school leader, education section, supervision office); week 3 has
 // one visit, misses, and is completed by a visit logged late, which closes its reminder; week 4
 // ends with the term: the evaluation opens and the plan continues as new with it and with week
 // 4's deadline. Run 2 fires week 4's rungs, the school leader evaluates, and the plan ends
@@ -225,17 +225,18 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	targets := raisedTargets(h)
 	p := sendHomeWfID + "-p1-"
 	require.NotContains(t, targets, p+"quota-1-r1")
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-2-r1"])
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-2-r2"])
-	require.Equal(t, casework.TargetSuperior, targets[p+"quota-2-r3"])
+	require.Equal(t, casework.TargetTeacher, targets[p+"quota-2-r1"])
+	require.Equal(t, casework.TargetSchoolLeader, targets[p+"quota-2-r2"])
+	require.Equal(t, casework.TargetEducationSection, targets[p+"quota-2-r3"])
 	require.Equal(t, casework.TargetSupervision, targets[p+"quota-2-r4"])
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-3-r1"])
+	require.Equal(t, casework.TargetTeacher, targets[p+"quota-3-r1"])
 	require.NotContains(t, targets, p+"quota-3-r2")
 	require.Contains(t, h.Closed(), p+"quota-3-r1")
 	for _, r := range h.Raised() {
 		if r.Deadline == "quota-2" {
 			require.Contains(t, r.Reason, "送教 0 次")
 		}
+		require.Equal(t, shTeacher.UserID, r.HolderID, "the plan's rungs name its lead teacher (%s)", r.ID)
 	}
 	// Week 2's reminders stay open: the plan never met that week.
 	require.NotContains(t, h.Closed(), p+"quota-2-r1")
@@ -287,7 +288,7 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	h2.RequireState(t, evalID, casework.TaskDone)
 
 	targets = raisedTargets(h2)
-	for rung, target := range []string{casework.TargetRemind, casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision} {
+	for rung, target := range []string{casework.TargetTeacher, casework.TargetSchoolLeader, casework.TargetEducationSection, casework.TargetSupervision} {
 		id := p + "quota-4-r" + string(rune('1'+rung))
 		require.Equalf(t, target, targets[id], "%s in run 2", id)
 	}
