@@ -306,3 +306,38 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	require.NotContains(t, closed, p+"quota-4-r4")
 	_ = access.System
 }
+
+// TermEnd counts a term's periods: the term ends with the period in which its length runs out,
+// as counting the periods one by one (PeriodEnd) would have it; a fixed-length period is
+// counted in one step, so that a 20-second plan in a 20-week term does not hold the workflow
+// task for hundreds of thousands of steps.
+func TestSendHomeTermEndsWithItsLastPeriod(t *testing.T) {
+	start := t0.Add(13 * time.Second)
+	byStep := func(period string, termEnd time.Time) time.Time {
+		end := start
+		for end.Before(termEnd) {
+			next, err := workflows.PeriodEnd(period, end, nil)
+			require.NoError(t, err)
+			end = next
+		}
+		return end
+	}
+	for _, c := range []struct {
+		period string
+		term   time.Duration
+	}{
+		{"week", 20 * 7 * 24 * time.Hour}, {"week", 20*7*24*time.Hour + time.Hour}, {"month", 20 * 7 * 24 * time.Hour},
+		{"2w", 19 * 7 * 24 * time.Hour}, {"3d", 10 * 24 * time.Hour}, {"5wd", 30 * 24 * time.Hour}, {"7s", time.Hour},
+		{"1h", 0}, {"20s", 20 * time.Second},
+	} {
+		got, err := workflows.TermEnd(c.period, start, start.Add(c.term))
+		require.NoError(t, err)
+		require.Truef(t, got.Equal(byStep(c.period, start.Add(c.term))), "%s over %s: %s, want %s", c.period, c.term, got,
+			byStep(c.period, start.Add(c.term)))
+	}
+	got, err := workflows.TermEnd("20s", start, start.Add(20*7*24*time.Hour+time.Second))
+	require.NoError(t, err)
+	require.Equal(t, start.Add(20*7*24*time.Hour+20*time.Second), got, "604,801 periods of 20 s")
+	_, err = workflows.TermEnd("fortnightly", start, start.Add(time.Hour))
+	require.Error(t, err)
+}
