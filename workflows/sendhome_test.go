@@ -9,6 +9,8 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -340,4 +342,109 @@ func TestSendHomeTermEndsWithItsLastPeriod(t *testing.T) {
 	require.Equal(t, start.Add(20*7*24*time.Hour+20*time.Second), got, "604,801 periods of 20 s")
 	_, err = workflows.TermEnd("fortnightly", start, start.Add(time.Hour))
 	require.Error(t, err)
+}
+
+// TestSendHomeTermAfterTerm: three two-week terms of weekly periods, each run one term long.
+// Term 1 meets every period: nothing climbs; its end opens the evaluation and continues as new.
+// In term 2 the school leader completes the carried evaluation; week 1 is met, week 2 is not: its
+// teacher's reminder falls as the term ends, and its deadline crosses into term 3, as fired, with
+// the new evaluation. In term 3 the carried deadline climbs on from the school leader's rung, each
+// rung once, the leader evaluates again, and the plan ends, the child having aged out, which
+// closes what the deadlines had raised.
+func TestSendHomeTermAfterTerm(t *testing.T) {
+	env, h, f := newSendHomeEnv(t)
+	day := 24 * time.Hour
+	var visits []*shUpdate
+	logAt := func(h *kittest.Harness, env *testsuite.TestWorkflowEnvironment, at time.Duration, on string) {
+		h.At(at, func() {
+			visits = append(visits, sendUpdate(env, workflows.LogVisitUpdate, visit(on, 120, shTeacher.UserID)))
+		})
+	}
+	for _, v := range []struct {
+		at time.Duration
+		on string
+	}{{time.Hour, "2026-09-01"}, {day + time.Hour, "2026-09-02"}, {7*day + time.Hour, "2026-09-08"}, {8*day + time.Hour, "2026-09-09"}} {
+		logAt(h, env, v.at, v.on)
+	}
+	env.ExecuteWorkflow(workflows.SendHomePlan, sendHomeInput(t, "2w"))
+	var term2 workflows.SendHomeInput
+	kittest.ContinuedAs(t, env, &term2)
+	require.Empty(t, h.Raised(), "term 1 met every period")
+	require.Len(t, term2.Resume.Tasks, 1, "term 1's evaluation is carried")
+	require.Empty(t, term2.Resume.Deadlines)
+	require.Zero(t, term2.Resume.Row.MissedPeriods)
+	eval1 := term2.Resume.Tasks[0].ID
+
+	env2 := newTestEnv()
+	env2.SetTestTimeout(time.Minute)
+	h2 := h.NextRun(env2)
+	f.register(env2)
+	env2.RegisterWorkflow(workflows.SendHomePlan)
+	var evaluated1 *kittest.Action
+	h2.At(time.Hour, func() {
+		evaluated1 = h2.Act(t, workflows.TaskAction{TaskID: eval1, Action: workflows.ActionComplete, Outcome: casework.OutcomeRenew,
+			Comment: "生活自理有进步", Actor: leader1})
+	})
+	logAt(h2, env2, 2*time.Hour, "2026-09-15")
+	logAt(h2, env2, day+time.Hour, "2026-09-16")
+	env2.ExecuteWorkflow(workflows.SendHomePlan, term2)
+	var term3 workflows.SendHomeInput
+	kittest.ContinuedAs(t, env2, &term3)
+	evaluated1.RequireDone(t)
+	h2.RequireState(t, eval1, casework.TaskDone)
+	require.Equal(t, 2, term3.Resume.Row.TermNo)
+	require.Equal(t, 1, term3.Resume.Row.MissedPeriods, "term 2's second week")
+	require.Len(t, term3.Resume.Tasks, 1, "term 2's evaluation is carried")
+	eval2 := term3.Resume.Tasks[0].ID
+	require.NotEqual(t, eval1, eval2)
+	require.Len(t, term3.Resume.Deadlines, 1, "the missed week's deadline is carried")
+	missed := term3.Resume.Deadlines[0]
+	require.Equal(t, casework.DeadlineVisitQuota, missed.Spec.Kind)
+	require.Len(t, h2.Raised(), 1, "the teacher's reminder falls as the week (and the term) ends")
+	require.Equal(t, 1, missed.Level, "and crosses into term 3 as fired")
+
+	env3 := newTestEnv()
+	env3.SetTestTimeout(time.Minute)
+	h3 := h2.NextRun(env3)
+	f.register(env3)
+	env3.RegisterWorkflow(workflows.SendHomePlan)
+	var evaluated2 *kittest.Action
+	var end *shUpdate
+	h3.At(time.Hour, func() {
+		evaluated2 = h3.Act(t, workflows.TaskAction{TaskID: eval2, Action: workflows.ActionComplete, Outcome: casework.OutcomeRenew,
+			Comment: "认读 50 字已达成，下学期增加数数", Actor: leader1})
+	})
+	h3.At(13*day, func() {
+		end = sendUpdate(env3, workflows.EndPlanUpdate, workflows.SendHomeEnd{Reason: casework.EndAgedOut, Actor: leader1})
+	})
+	env3.ExecuteWorkflow(workflows.SendHomePlan, term3)
+	require.NoError(t, env3.GetWorkflowError())
+	var res workflows.SendHomeResult
+	require.NoError(t, env3.GetWorkflowResult(&res))
+	require.Equal(t, casework.EndAgedOut, res.Reason)
+	evaluated2.RequireDone(t)
+	end.requireDone(t)
+	for _, v := range visits {
+		v.requireDone(t)
+	}
+	require.Len(t, visits, 6)
+
+	// The carried deadline climbs on from the rung after the teacher's, in the ladder's order, each
+	// rung once across the runs.
+	ladder := []string{casework.TargetTeacher, casework.TargetSchoolLeader, casework.TargetEducationSection, casework.TargetSupervision}
+	prefix := sendHomeWfID + "-p1-" + missed.Spec.Name + "-r"
+	var fired []string
+	for _, r := range h3.Raised() { // every run's, in order (term 3's own first week, unvisited, climbs too)
+		if !strings.HasPrefix(r.ID, prefix) {
+			continue
+		}
+		require.Equal(t, ladder[r.Rung-1], r.Target, r.ID)
+		require.Equal(t, prefix+strconv.Itoa(len(fired)+1), r.ID, "rungs in order, none twice")
+		fired = append(fired, r.ID)
+	}
+	require.GreaterOrEqual(t, len(fired), 2, "the school leader's rung fires in term 3: %v", fired)
+	require.Contains(t, h3.Closed(), prefix+"1", "ending the plan closes the teacher's reminder")
+	row := f.last()
+	require.Equal(t, 3, row.TermNo)
+	require.Equal(t, casework.SendHomeEnded, row.State)
 }
