@@ -171,7 +171,7 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 		return time.Now(), nil
 	}
 	o.progress("[duties] the month ends at %s", monthEnd.Format(time.TimeOnly))
-	pairingDone, err := waitRungs(casework.ProcessPairing, o.Pairings, time.Until(monthEnd)+20*time.Minute)
+	pairingDone, err := waitRungs(casework.ProcessPairing, o.Pairings, time.Until(monthEnd)+time.Hour)
 	if err != nil {
 		return err
 	}

@@ -147,14 +147,17 @@ func (q *req) sendHomePlanForm(f *form, status int) error {
 		return q.fail(err)
 	}
 	// Children with a disability on record come first: they are whom plans are for.
+	var disabled, others []option
 	for i, st := range sts {
-		if st.Disability != "" {
-			students[i+1].Label += " · 残疾：" + st.Disability
+		o := students[i+1] // students[0] is the prompt
+		if st.Disability == "" {
+			others = append(others, o)
+			continue
 		}
+		o.Label += " · 残疾：" + st.Disability
+		disabled = append(disabled, o)
 	}
-	slices.SortStableFunc(students[1:], func(x, y option) int {
-		return boolRank(strings.Contains(y.Label, " · 残疾：")) - boolRank(strings.Contains(x.Label, " · 残疾："))
-	})
+	students = append(append(students[:1:1], disabled...), others...)
 	teachers, err := q.teacherOptions("请选择送教教师")
 	if err != nil {
 		return q.fail(err)
@@ -163,13 +166,6 @@ func (q *req) sendHomePlanForm(f *form, status int) error {
 	return q.render(status, "sendhome_new", "新建送教上门方案", struct {
 		Students, Teachers, Second, Periods []option
 	}{students, teachers, second, []option{{casework.PeriodWeek, "每周"}, {casework.PeriodMonth, "每月"}}}, f)
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // teacherOptions lists the teachers in the user's scope for a select, with their school when
