@@ -46,6 +46,7 @@ type Options struct {
 	Plans          int
 	DutySchools    int
 	DutyMonth      time.Duration
+	PlanPeriod     time.Duration
 	Probe          int
 	ProbeFor       time.Duration
 	Period         time.Duration
@@ -108,7 +109,8 @@ func Run(args []string) error {
 	fs.IntVar(&o.Pairings, "pairings", 10000, "open pairings held (workload 9; the issue's size)")
 	fs.IntVar(&o.Plans, "plans", 500, "send-home plans held (workload 9; the issue's size)")
 	fs.IntVar(&o.DutySchools, "duty-schools", 100, "schools the pairings are spread over (workload 9)")
-	fs.DurationVar(&o.DutyMonth, "duty-month", 2*time.Minute, "pairing month and send-home period (workload 9; the wait is up to two of them)")
+	fs.DurationVar(&o.DutyMonth, "duty-month", 30*time.Minute, "pairing month (workload 9): longer than a month's check; the harness may wait two-thirds of one")
+	fs.DurationVar(&o.PlanPeriod, "plan-period", 2*time.Minute, "send-home plans' period (workload 9)")
 	fs.IntVar(&o.Probe, "probe", 1000, "workflows per probe phase against each server (workloads 7 and 8)")
 	fs.DurationVar(&o.ProbeFor, "probe-for", 20*time.Second, "stop a probe phase after this long even if -probe workflows are not done")
 	fs.DurationVar(&o.Period, "period", time.Second, "publicity period (workloads 1, 2, 8)")

@@ -3,12 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 
 	"jiaofu/access"
 	"jiaofu/api"
@@ -20,28 +24,30 @@ import (
 
 // Workload 9: the recurring duties of issue 17. The all-in-one process (`jiaofu all`) runs as a
 // child of this one on a data directory prepared with -pairings active pairings spread over
-// -duty-schools schools (added to the demo county, spread over the townships; the month measured
-// is the first that begins after they were made) and -plans students for whom the harness then
-// starts send-home plans through POST /api/v1/send-home-plans. The pairing month is -duty-month
-// (the Schedule's interval); each plan's period is -duty-month too. Nobody records anything, so
-// every pairing and every plan misses its period. Measured:
-//   - the child's VmRSS idle after start, with every plan open, and after the month's check has
-//     raised its rungs (and VmHWM, the peak);
-//   - the pairing check: from the month's end (the Schedule's run) until every pairing's first
-//     rung (its teacher's reminder) is on record — the sweep, one PairingSchoolCheck per school,
-//     one read of the school's shortfall and one Raise per short pairing;
-//   - the plans' quota check: from the last plan's period end until every plan's first rung is on
-//     record (each plan's own deadline timer).
+// -duty-schools schools (added to the demo county, spread over the townships; made a day ago, so
+// that they owe every month) and -plans students for whom the harness then starts send-home plans
+// through POST /api/v1/send-home-plans, each with periods of -plan-period. The pairing month is
+// -duty-month (the Schedule's interval), long enough that one month's check ends before the next
+// begins. Nobody records anything, so every pairing and every plan misses its period. Measured:
+//   - the child's VmRSS idle after start, with every plan open, and after the checks have raised
+//     their rungs (and VmHWM, the peak);
+//   - the pairing check: from the pairing-check Schedule's run at a month's end (or, when the
+//     service came up after it, the harness's trigger of the Schedule early in the month) until
+//     every pairing's first rung (its teacher's reminder) is on record — the sweep, one PairingSchoolCheck per school, one read of the
+//     school's shortfall and one Raise per short pairing;
+//   - the plans' quota check: from the last plan's first period end until every plan's first rung
+//     is on record (each plan's own deadline timer), and the longest any plan's rung waited.
 //
-// Rungs are counted in the child's store (SQLite, read from this process while the child runs).
+// Rungs are counted in the child's store (SQLite, read from this process while the child runs),
+// and timed by their own due_at and recorded_at.
 
 func runDuties(ctx context.Context, o *Options, r *Report) error {
 	if o.Pairings < 1 || o.Plans < 0 || o.DutySchools < 1 {
 		return fmt.Errorf("-pairings and -duty-schools must be positive, -plans not negative")
 	}
 	month := o.DutyMonth
-	if month < 30*time.Second {
-		return fmt.Errorf("-duty-month must be at least 30s")
+	if month < time.Minute || o.PlanPeriod <= 0 {
+		return fmt.Errorf("-duty-month must be at least 1m, -plan-period positive")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -50,7 +56,7 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	dir := filepath.Join(o.tmp, "duties")
 	dataDir := filepath.Join(dir, "data")
 	t0 := time.Now()
-	made := time.Now()
+	made := time.Now().Add(-24 * time.Hour)
 	planStudents, err := prepareDutiesData(ctx, o, dataDir, made)
 	if err != nil {
 		return fmt.Errorf("prepare data: %w", err)
@@ -93,33 +99,55 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	}); err != nil {
 		return err
 	}
+	up := time.Now()
 	settle(ctx, time.Minute, pid)
 	idle := procStatus(pid, "VmRSS")
 	o.progress("[duties] service idle with %d pairings: VmRSS %s", o.Pairings, humanBytes(idle))
 
-	// The month measured is the first that began after the pairings were made (they owe no month
-	// they were made in, so the sweeps before it find nothing short), and one that does not end
-	// while the plans are being started.
-	mStart, monthEnd := workflows.PairingPeriod(time.Now(), month)
-	if mStart.Before(made) || time.Until(monthEnd) < month/2 {
-		monthEnd = monthEnd.Add(month)
-	}
+	var monthEnd time.Time // the end of the month checked, set when the check is triggered
 	reader, err := store.Open(ctx, "", dataDir, false)
 	if err != nil {
 		return err
 	}
 	defer reader.Close()
-	// First rungs on record: the plans' (any period), the pairings' of the month measured (their
-	// ids carry the month's end).
-	rungs := func(process string) (int, error) {
-		like := "%"
+	// First rungs on record: the plans' of their first period, the pairings' of the month measured
+	// (escalation ids carry the deadline's name: quota-1, duty-<month end>-…), with when each fell
+	// due and when it was recorded — the figures come from these, not from when this process
+	// happened to look.
+	pattern := func(process string) string {
 		if process == casework.ProcessPairing {
-			like = "%-duty-" + strconv.FormatInt(monthEnd.Unix(), 10) + "-%"
+			return "%-duty-" + strconv.FormatInt(monthEnd.Unix(), 10) + "-%"
 		}
+		return "%-quota-1-r1"
+	}
+	type rung struct {
+		DueAt      time.Time `db:"due_at"`
+		RecordedAt time.Time `db:"recorded_at"`
+	}
+	count := func(process string) (int, error) {
 		var n int
-		err := reader.DB().GetContext(ctx, &n, reader.DB().Rebind(`SELECT count(*) FROM escalations WHERE process = ? AND rung = 1 AND id LIKE ?`),
-			process, like)
+		err := reader.DB().GetContext(ctx, &n, reader.DB().Rebind(`SELECT count(*) FROM escalations
+			WHERE process = ? AND rung = 1 AND id LIKE ?`), process, pattern(process))
 		return n, err
+	}
+	rungs := func(process string) ([]rung, error) {
+		var rs []rung
+		err := reader.DB().SelectContext(ctx, &rs, reader.DB().Rebind(`SELECT due_at, recorded_at FROM escalations
+			WHERE process = ? AND rung = 1 AND id LIKE ?`), process, pattern(process))
+		return rs, err
+	}
+	// lags are the latest rung's due and recorded instants and the longest a rung waited.
+	lags := func(rs []rung) (lastDue, lastRecorded time.Time, longest time.Duration) {
+		for _, r := range rs {
+			if r.DueAt.After(lastDue) {
+				lastDue = r.DueAt
+			}
+			if r.RecordedAt.After(lastRecorded) {
+				lastRecorded = r.RecordedAt
+			}
+			longest = max(longest, r.RecordedAt.Sub(r.DueAt))
+		}
+		return
 	}
 
 	e := &Env{Base: base, hc: hc, o: o}
@@ -135,7 +163,7 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	res := runConcurrent(ctx, len(planStudents), o.Clients, 20*time.Minute, func(ctx context.Context, i int) error {
 		code, raw, err := staff.DoRaw(ctx, "POST", "/api/v1/send-home-plans", map[string]any{"student_id": planStudents[i],
 			"disability_type": "智力残疾", "disability_grade": "二级", "teacher_ids": []string{teacher.ID}, "goals": "生活自理",
-			"visits_per_period": 2, "period": month.String(), "min_minutes": 90})
+			"visits_per_period": 2, "period": o.PlanPeriod.String(), "min_minutes": 90})
 		if err != nil {
 			return err
 		}
@@ -147,7 +175,6 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	if res.FirstErr != nil {
 		return fmt.Errorf("start send-home plans: %d done: %w", res.Done, res.FirstErr)
 	}
-	lastPeriodEnd := time.Now().Add(month) // a plan's first period ends one period after it starts
 	o.progress("[duties] %d send-home plans started in %s (%.1f/s), VmRSS %s", res.Done, time.Since(t0).Round(time.Second), res.Rate(),
 		humanBytes(procStatus(pid, "VmRSS")))
 	settle(ctx, 2*time.Minute, pid)
@@ -155,34 +182,63 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	o.progress("[duties] idle with %d pairings and %d open plans: VmRSS %s", o.Pairings, len(planStudents), humanBytes(withPlans))
 
 	// Wait for every rung; poll the store each half second.
-	waitRungs := func(process string, want int, limit time.Duration) (time.Time, error) {
-		var last int
+	waitRungs := func(process string, want int, limit time.Duration) ([]rung, error) {
+		var n int
 		err := waitFor(ctx, limit, 500*time.Millisecond, func() (bool, error) {
 			if exited(cmd) {
 				return false, fmt.Errorf("the service exited:\n%s", tail(logPath, 2000))
 			}
-			n, err := rungs(process)
-			last = n
+			var err error
+			n, err = count(process)
 			return n >= want, err
 		})
 		if err != nil {
-			return time.Time{}, fmt.Errorf("%d of %d %s rungs on record: %w", last, want, process, err)
+			return nil, fmt.Errorf("%d of %d %s rungs on record: %w", n, want, process, err)
 		}
-		return time.Now(), nil
+		return rungs(process)
 	}
-	o.progress("[duties] the month ends at %s", monthEnd.Format(time.TimeOnly))
-	pairingDone, err := waitRungs(casework.ProcessPairing, o.Pairings, time.Until(monthEnd)+time.Hour)
+	// The Schedule's run at a month's end checks the month that ended. When the service was up at
+	// the start of the month under way, that run has happened (or is happening): it is the one
+	// measured. Otherwise the harness triggers the Schedule early in the month, as the missed run
+	// would have been (the sweep checks the month before the one it runs in while in its first
+	// half), or, late in the month, waits for the next run.
+	start, _ := workflows.PairingPeriod(time.Now(), month)
+	ref := start // when the check began
+	if !start.After(up) {
+		if time.Since(start) > month/3 {
+			ref = start.Add(month)
+			o.progress("[duties] waiting %s for the Schedule's run at the month's end", time.Until(ref).Round(time.Second))
+		} else {
+			tc, err := client.DialContext(ctx, client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(tPort), Namespace: "default",
+				Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			ref = time.Now()
+			if err := tc.ScheduleClient().GetHandle(ctx, workflows.PairingScheduleID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+				return fmt.Errorf("trigger the pairing check: %w", err)
+			}
+			o.progress("[duties] the pairing check triggered at %s", ref.Format(time.TimeOnly))
+		}
+	}
+	_, monthEnd = workflows.PairingPeriod(ref.Add(-month/2), month)
+	o.progress("[duties] checking the month ended %s, from %s", monthEnd.Format(time.TimeOnly), ref.Format(time.TimeOnly))
+	rs, err := waitRungs(casework.ProcessPairing, o.Pairings, time.Until(ref)+50*time.Minute)
 	if err != nil {
 		return err
 	}
-	pairingCheck := pairingDone.Sub(monthEnd)
-	o.progress("[duties] the month's check: %d teacher reminders on record %s after the month's end", o.Pairings, pairingCheck.Round(time.Millisecond))
-	planDone, err := waitRungs(casework.ProcessSendHome, len(planStudents), time.Until(lastPeriodEnd)+20*time.Minute)
+	_, last, _ := lags(rs)
+	pairingCheck := last.Sub(ref)
+	o.progress("[duties] the month's check: %d teacher reminders on record %s after it began", o.Pairings, pairingCheck.Round(time.Millisecond))
+	rs, err = waitRungs(casework.ProcessSendHome, len(planStudents), o.PlanPeriod+20*time.Minute)
 	if err != nil {
 		return err
 	}
-	planCheck := max(planDone.Sub(lastPeriodEnd), 0)
-	o.progress("[duties] the plans' periods: %d teacher reminders on record %s after the last period's end", len(planStudents), planCheck.Round(time.Millisecond))
+	lastDue, last, longest := lags(rs)
+	planCheck := max(last.Sub(lastDue), 0)
+	o.progress("[duties] the plans' first periods: %d teacher reminders, the last on record %s after the last period's end; the longest wait %s",
+		len(planStudents), planCheck.Round(time.Millisecond), longest.Round(time.Millisecond))
 	settle(ctx, 2*time.Minute, pid)
 	time.Sleep(5 * time.Second)
 	rss, hwm := procStatus(pid, "VmRSS"), procStatus(pid, "VmHWM")
@@ -198,7 +254,8 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	r.add(Result{Workload: 9, Name: fmt.Sprintf("pairing check: month's end → %d teacher reminders (%d schools)", o.Pairings, o.DutySchools),
 		Unit: "s", Value: pairingCheck.Seconds(), Note: "Schedule → PairingSweep → one PairingSchoolCheck per school"})
 	r.add(Result{Workload: 9, Name: fmt.Sprintf("send-home quota: last period's end → %d teacher reminders", len(planStudents)),
-		Unit: "s", Value: planCheck.Seconds(), Note: "each plan's own visit_quota deadline"})
+		Unit: "s", Value: planCheck.Seconds(), Note: "each plan's own visit_quota deadline",
+		Extra: map[string]any{"longest_wait_s": longest.Seconds()}})
 	return nil
 }
 
