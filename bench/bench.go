@@ -353,7 +353,8 @@ func newReport(o Options) *Report {
 	r.Settings = map[string]any{"only": only, "clients": o.Clients, "lifecycles": o.Lifecycles, "prod_lifecycles": o.ProdLifecycles, "warmup": o.Warmup,
 		"roundtrips": o.Roundtrips, "burst": o.Burst, "bulk_size": o.BulkSize, "bulk_clients": o.BulkConc,
 		"tasks": o.InboxTasks, "reads": o.InboxReads, "cases": o.Cases, "consolidate": o.Consolid, "probe": o.Probe, "probe_for": o.ProbeFor.String(),
-		"period": o.Period.String(), "poll": o.PollEvery.String(), "poll_max": o.PollMax.String(), "shards": o.Shards, "rounds": o.Rounds}
+		"period": o.Period.String(), "poll": o.PollEvery.String(), "poll_max": o.PollMax.String(), "shards": o.Shards, "rounds": o.Rounds,
+		"pairings": o.Pairings, "plans": o.Plans, "duty_schools": o.DutySchools, "duty_month": o.DutyMonth.String(), "plan_period": o.PlanPeriod.String()}
 	return r
 }
 
