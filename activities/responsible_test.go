@@ -91,3 +91,76 @@ func TestSectionEscalationNamesItsLeader(t *testing.T) {
 		}
 	}
 }
+
+// TestDutyLadderTargets: the rungs of the recurring duties (issue 17) resolve in the kit. The
+// teacher's rung stays at the school and names the duty's holder (the chain's person when the
+// deadline names nobody); the school leader's stays at the school and names its leader (a
+// school staff member there is not named); the education section's goes to the bureau's 教育股
+// — or to the unit an installation names in "education_section_unit" — and names who answers
+// for it on the chain.
+func TestDutyLadderTargets(t *testing.T) {
+	ctx := context.Background()
+	s, _, school := newCounty(t)
+	edu := mustUnit(t)(s.CreateUnit(ctx, activities.EducationSectionUnitCode, "教育股", store.KindSection, "JS", ""))
+	user := func(name, role, unit string) string {
+		t.Helper()
+		var roles []store.RoleAt
+		if role != "" {
+			roles = []store.RoleAt{{Role: role, UnitCode: unit}}
+		}
+		u, err := s.CreateUser(ctx, name, "x", name, roles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	teacher := user("teacher01", casework.RoleTeacher, school.Code)
+	user("staff01", casework.RoleSchoolStaff, school.Code)
+	head := user("head01", casework.RoleSchoolLeader, school.Code)
+	user("head02", casework.RoleSchoolLeader, school.Code)
+	sectionHead, eduLeader := user("sec01", "", ""), user("leader03", "", "")
+	if err := s.SetResponsible(ctx, store.SubjectUnit, school.ID, sectionHead); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetResponsible(ctx, store.SubjectUnit, edu.ID, eduLeader); err != nil {
+		t.Fatal(err)
+	}
+	a := &activities.Activities{Store: s}
+	raise := func(id, target, holder string) store.Escalation {
+		t.Helper()
+		e, err := a.Raise(ctx, activities.RaiseInput{ID: id, Process: casework.ProcessSendHome, CaseID: "sendhome-1",
+			UnitCode: school.Code, Target: target, Reason: "本周期送教次数未达到要求", At: time.Now().UTC(),
+			Kind: casework.DeadlineVisitQuota, Rung: 1, Deadline: "quota-1", HolderID: holder})
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		target, holder string
+		unit           store.Unit
+		responsible    string
+	}{
+		{casework.TargetTeacher, teacher, school, teacher},
+		{casework.TargetTeacher, "", school, sectionHead},
+		{casework.TargetSchoolLeader, teacher, school, head},
+		{casework.TargetEducationSection, teacher, edu, eduLeader},
+	} {
+		e := raise("sendhome-1-"+c.target+"-"+c.holder, c.target, c.holder)
+		if e.UnitID != c.unit.ID {
+			t.Errorf("%s (holder %q) went to unit %s, want %s", c.target, c.holder, e.UnitID, c.unit.Code)
+		}
+		if e.ResponsibleID != c.responsible {
+			t.Errorf("%s (holder %q) names %s, want %s", c.target, c.holder, e.ResponsibleID, c.responsible)
+		}
+	}
+
+	// An installation names its own education section.
+	other := mustUnit(t)(s.CreateUnit(ctx, "JS-TJZX", "特殊教育资源中心", store.KindSection, "JS", ""))
+	if err := s.PutSetting(ctx, "education_section_unit", other.Code); err != nil {
+		t.Fatal(err)
+	}
+	if e := raise("sendhome-1-own-section", casework.TargetEducationSection, ""); e.UnitID != other.ID {
+		t.Errorf("education_section went to unit %s, want the installation's %s", e.UnitID, other.ID)
+	}
+}

@@ -454,7 +454,7 @@ func (a *Activities) escalate(ctx context.Context, src store.Unit, e store.Escal
 	if err != nil {
 		return store.Escalation{}, nonRetryable(fmt.Errorf("escalation target %s for unit %s: %w", e.Target, src.Code, err))
 	}
-	responsible, err := a.responsibleFor(ctx, src, target, e.Target)
+	responsible, err := a.responsibleFor(ctx, src, target, e)
 	if err != nil {
 		return store.Escalation{}, err
 	}
@@ -475,14 +475,17 @@ func escalationEntry(ctx context.Context, e store.Escalation, target store.Unit,
 		After: after, At: e.RecordedAt}, "")
 }
 
-// targetUnit finds where a rung goes: reminders stay with the task's unit; "superior" climbs the
-// 包保 chain one unit up; township_gov and county_hq are found by kind (and township); the
-// supervision office is the bureau's supervision section; the bureau leader is the bureau (its
-// leaders act county-wide there).
+// targetUnit finds where a rung goes: reminders, the teacher's and the school leader's rungs stay
+// with the late unit (a school: its teachers and leaders act there); "superior" climbs the 包保
+// chain one unit up; township_gov and county_hq are found by kind (and township); the education
+// section and the supervision office are the bureau's sections of those names; the bureau leader
+// is the bureau (its leaders act county-wide there).
 func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target string) (store.Unit, error) {
 	switch target {
-	case casework.TargetRemind:
+	case casework.TargetRemind, casework.TargetTeacher, casework.TargetSchoolLeader:
 		return src, nil
+	case casework.TargetEducationSection:
+		return a.sectionUnit(ctx, "education_section_unit", EducationSectionUnitCode)
 	case casework.TargetSuperior:
 		if src.ParentID == nil {
 			return src, nil
@@ -520,9 +523,27 @@ func (a *Activities) targetUnit(ctx context.Context, src store.Unit, target stri
 // chain, issue 24); the township government and the county HQ deal with the township, so they
 // name who answers for the township (the bureau leader who 包保 it). The bureau leader's, like a
 // reminder, names who answers for the late unit: for a bureau office, its 分管 leader.
-func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, kind string) (string, error) {
+//
+// The teacher's rung names who holds the duty (the task's holder, the teacher a deadline names)
+// and the school leader's rung the unit's first school leader; without one, either falls back to
+// the chain like a reminder.
+func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit, e store.Escalation) (string, error) {
 	from := src
-	switch kind {
+	switch e.Target {
+	case casework.TargetTeacher:
+		if e.HolderID != "" {
+			return e.HolderID, nil
+		}
+	case casework.TargetSchoolLeader:
+		leaders, err := a.Store.HoldersAt(ctx, casework.RoleSchoolLeader, target.ID)
+		if err != nil {
+			return "", err
+		}
+		if len(leaders) > 0 {
+			return leaders[0].UserID, nil
+		}
+	case casework.TargetEducationSection:
+		from = target
 	case casework.TargetSuperior:
 		if src.Kind != store.KindSection {
 			from = target
@@ -545,11 +566,20 @@ func (a *Activities) responsibleFor(ctx context.Context, src, target store.Unit,
 // an installation may name its own through the setting "supervision_unit".
 const SupervisionUnitCode = "JS-JCS"
 
+// EducationSectionUnitCode is the code of the education section (教育股) unit the seed data
+// creates; an installation may name its own through the setting "education_section_unit".
+const EducationSectionUnitCode = "JS-JYG"
+
 // SupervisionUnit returns the supervision office's unit.
 func (a *Activities) SupervisionUnit(ctx context.Context) (store.Unit, error) {
-	code, err := a.Store.Setting(ctx, "supervision_unit")
+	return a.sectionUnit(ctx, "supervision_unit", SupervisionUnitCode)
+}
+
+// sectionUnit is the bureau section an installation names in the setting, else the seed's code.
+func (a *Activities) sectionUnit(ctx context.Context, setting, seedCode string) (store.Unit, error) {
+	code, err := a.Store.Setting(ctx, setting)
 	if err != nil {
-		code = SupervisionUnitCode
+		code = seedCode
 	}
 	return a.Store.UnitByCode(ctx, code)
 }
@@ -568,6 +598,9 @@ type RaiseInput struct {
 	Kind     string
 	Rung     int
 	Deadline string // the deadline's name in its case
+	// HolderID is who holds the duty (a pairing's teacher, a send-home plan's lead teacher): the
+	// teacher's rung names them ("" in inputs scheduled before deadlines named one).
+	HolderID string
 }
 
 // Raise records a case-level escalation to the target found from the case's unit.
@@ -581,7 +614,7 @@ func (a *Activities) Raise(ctx context.Context, in RaiseInput) (store.Escalation
 		more = map[string]any{"deadline": in.Deadline, "rung": in.Rung}
 	}
 	return a.escalate(ctx, src, store.Escalation{ID: in.ID, Process: in.Process, CaseID: in.CaseID, TaskKind: in.Kind, Rung: in.Rung,
-		Target: in.Target, Reason: in.Reason, DueAt: in.At}, nil, more)
+		Target: in.Target, Reason: in.Reason, DueAt: in.At, HolderID: in.HolderID}, nil, more)
 }
 
 // ResolveDeadlineInput asks for the rungs of a case deadline of a kind falling due At.

@@ -55,6 +55,43 @@ func mayPair(a access.Actor, unitPath string) bool {
 	return slices.ContainsFunc(pairingMakers, func(r string) bool { return a.Can(r, unitPath) })
 }
 
+// MayPair says whether a may pair a teacher with a student of the unit at unitPath.
+func MayPair(a access.Actor, unitPath string) bool { return mayPair(a, unitPath) }
+
+// TeacherChoice is a teacher a pairing or a send-home plan may name, for the console's lists.
+type TeacherChoice struct {
+	UserID, Name, UnitCode, UnitName string
+}
+
+// TeachersInScope lists the active users holding the teacher role at a unit the caller sees,
+// each once, by unit and then username: whom a clerk may pick for a pairing or a plan (the API
+// itself takes any user, as the 包保 chain may name one).
+func (s *Server) TeachersInScope(ctx context.Context, a access.Actor) ([]TeacherChoice, error) {
+	var out []TeacherChoice
+	seen := map[string]bool{}
+	scopes := a.Scopes()
+	if scopes == nil { // reads the whole county
+		scopes = []string{""}
+	}
+	for _, scope := range scopes {
+		us, err := s.store.Users(ctx, scope)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range us {
+			for _, r := range u.Roles {
+				if !u.Active || seen[u.ID] || r.Role != casework.RoleTeacher || !a.Sees(r.UnitPath) {
+					continue
+				}
+				seen[u.ID] = true
+				out = append(out, TeacherChoice{UserID: u.ID, Name: u.DisplayName, UnitCode: r.UnitCode, UnitName: r.UnitName})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y TeacherChoice) int { return strings.Compare(x.UnitCode, y.UnitCode) })
+	return out, nil
+}
+
 // CreatePairing pairs a teacher with a poverty-registered student; a student has one active pairing (409).
 func (s *Server) CreatePairing(c *fiber.Ctx) error {
 	var req pairingRequest

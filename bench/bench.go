@@ -42,6 +42,11 @@ type Options struct {
 	InboxReads     int
 	Cases          int
 	Consolid       bool
+	Pairings       int
+	Plans          int
+	DutySchools    int
+	DutyMonth      time.Duration
+	PlanPeriod     time.Duration
 	Probe          int
 	ProbeFor       time.Duration
 	Period         time.Duration
@@ -70,6 +75,8 @@ ratio to a baseline measured in the same run. Results go to -json (default docs/
 Workloads (-only): 1 engine baseline · 2 subsidy lifecycle over HTTP · 3 task completion round trip
 · 4 semester-start burst (bulk) · 5 inbox read, PostgreSQL · 6 memory with open dropout cases
 · 7 embedded server vs the official dev server · 8 production path (Temporal + store on PostgreSQL)
+· 9 recurring duties: open pairings and send-home plans held, and one period's quota check (only
+when named: -only 9; it waits up to twenty minutes for a pairing month's end)
 
 The defaults finish in about twenty minutes on a 2-core machine; the issue's sizes, each
 comparison repeated, are -n 10000 -cases 10000 -tasks 1000000 -rounds 3 (70 to 90 minutes; see
@@ -86,7 +93,7 @@ func Run(args []string) error {
 	o := Options{out: os.Stdout, args: args}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage, "\nFlags:\n"); fs.PrintDefaults() }
-	only := fs.String("only", "1,2,3,4,5,6,7,8", "workloads to run, comma-separated")
+	only := fs.String("only", "1,2,3,4,5,6,7,8", "workloads to run, comma-separated (9 only when named: it waits for a pairing month's end)")
 	servers := fs.String("servers", "official-file,official-memory,embedded", "workload 7's servers, comma-separated (also embedded-inprocess: the embedded server inside this process, for -profile)")
 	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients (workloads 1, 2, 3-loaded, 4-bare, 7, 8)")
 	fs.IntVar(&o.Lifecycles, "lifecycles", 320, "lifecycles measured per side in workloads 1 and 2")
@@ -100,6 +107,11 @@ func Run(args []string) error {
 	fs.IntVar(&o.InboxReads, "reads", 2000, "inbox page reads measured (workload 5)")
 	fs.IntVar(&o.Cases, "cases", 2000, "open dropout cases held (workload 6; the issue's size is 10000)")
 	fs.BoolVar(&o.Consolid, "consolidate", true, "move each dropout case into consolidation (outcome returned) before measuring (workload 6)")
+	fs.IntVar(&o.Pairings, "pairings", 10000, "open pairings held (workload 9; the issue's size)")
+	fs.IntVar(&o.Plans, "plans", 500, "send-home plans held (workload 9; the issue's size)")
+	fs.IntVar(&o.DutySchools, "duty-schools", 100, "schools the pairings are spread over (workload 9)")
+	fs.DurationVar(&o.DutyMonth, "duty-month", 30*time.Minute, "pairing month (workload 9): longer than a month's check; the harness may wait two-thirds of one")
+	fs.DurationVar(&o.PlanPeriod, "plan-period", 2*time.Minute, "send-home plans' period (workload 9)")
 	fs.IntVar(&o.Probe, "probe", 1000, "workflows per probe phase against each server (workloads 7 and 8)")
 	fs.DurationVar(&o.ProbeFor, "probe-for", 20*time.Second, "stop a probe phase after this long even if -probe workflows are not done")
 	fs.DurationVar(&o.Period, "period", time.Second, "publicity period (workloads 1, 2, 8)")
@@ -130,8 +142,8 @@ func Run(args []string) error {
 			continue
 		}
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 8 {
-			return fmt.Errorf("-only: %q is not a workload number 1–8", s)
+		if err != nil || n < 1 || n > 9 {
+			return fmt.Errorf("-only: %q is not a workload number 1–9", s)
 		}
 		o.Only[n] = true
 	}
@@ -232,6 +244,7 @@ func Run(args []string) error {
 		{6, func(ctx context.Context, o *Options, r *Report) error { closeEnv(); return runMemory(ctx, o, r) }},
 		{7, func(ctx context.Context, o *Options, r *Report) error { closeEnv(); return runDevServers(ctx, o, r) }},
 		{8, func(ctx context.Context, o *Options, r *Report) error { closeEnv(); return runProduction(ctx, o, r) }},
+		{9, func(ctx context.Context, o *Options, r *Report) error { closeEnv(); return runDuties(ctx, o, r) }},
 	}
 	failed := 0
 	for _, w := range all {
@@ -340,7 +353,8 @@ func newReport(o Options) *Report {
 	r.Settings = map[string]any{"only": only, "clients": o.Clients, "lifecycles": o.Lifecycles, "prod_lifecycles": o.ProdLifecycles, "warmup": o.Warmup,
 		"roundtrips": o.Roundtrips, "burst": o.Burst, "bulk_size": o.BulkSize, "bulk_clients": o.BulkConc,
 		"tasks": o.InboxTasks, "reads": o.InboxReads, "cases": o.Cases, "consolidate": o.Consolid, "probe": o.Probe, "probe_for": o.ProbeFor.String(),
-		"period": o.Period.String(), "poll": o.PollEvery.String(), "poll_max": o.PollMax.String(), "shards": o.Shards, "rounds": o.Rounds}
+		"period": o.Period.String(), "poll": o.PollEvery.String(), "poll_max": o.PollMax.String(), "shards": o.Shards, "rounds": o.Rounds,
+		"pairings": o.Pairings, "plans": o.Plans, "duty_schools": o.DutySchools, "duty_month": o.DutyMonth.String(), "plan_period": o.PlanPeriod.String()}
 	return r
 }
 

@@ -124,6 +124,20 @@ func (s Spec) Due(c *Calendar, from time.Time) time.Time {
 	return from.UTC()
 }
 
+// Fixed is the Spec's length when it is wall time (days, weeks or a Go duration), the same on
+// every calendar; false for working days and hours, which depend on where they start.
+func (s Spec) Fixed() (time.Duration, bool) {
+	switch s.unit {
+	case days:
+		return time.Duration(s.n) * 24 * time.Hour, true
+	case weeks:
+		return time.Duration(s.n) * 7 * 24 * time.Hour, true
+	case goDuration:
+		return time.Duration(s.n), true
+	}
+	return 0, false
+}
+
 // MarshalText encodes the Spec as its String, so that it reads naturally in JSON and config files.
 func (s Spec) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 

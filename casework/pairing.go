@@ -41,11 +41,10 @@ var PairingStates = []string{PairingActive, PairingEnded}
 
 // Pairing is the pairing process as the registry lists it.
 //
-// The pairing_duty ladder, like visit_quota's, resolves targets to units: "remind" stays at the
-// student's school, where the teacher and the school leader of the class see it (rung 1 the
-// teacher's reminder as the period ends, rung 2 the school leader's a working day later);
-// "superior" is the township central school. The supervision office is on another ladder,
-// pairing_school, raised only when the school's share of pairings with every duty done is below
+// The pairing_duty ladder: the pairing's teacher as the period ends, the leader of the student's
+// school a working day later, then the township central school ("superior"). The supervision
+// office is on another ladder, pairing_school, raised only when the school's share of pairings
+// with every duty done is below
 // JIAOFU_PAIRING_SCHOOL_THRESHOLD percent (and still is when its rung falls due).
 var Pairing = Process{
 	Name: ProcessPairing, Label: "结对帮扶",
@@ -53,7 +52,7 @@ var Pairing = Process{
 		{PairingActive, "帮扶中"}, {PairingEnded, "已结束"}}}},
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlinePairingDuty, Label: "结对帮扶“六个一”（本周期）", Ladder: []Rung{
-			{"0s", TargetRemind}, {"1wd", TargetRemind}, {"3wd", TargetSuperior}}},
+			{"0s", TargetTeacher}, {"1wd", TargetSchoolLeader}, {"3wd", TargetSuperior}}},
 		{Name: DeadlinePairingSchool, Label: "学校结对帮扶完成率低于阈值", Ladder: []Rung{
 			{"3wd", TargetSupervision}}},
 	},

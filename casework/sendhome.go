@@ -43,13 +43,10 @@ const (
 
 // SendHome is the send-to-home process as the registry lists it.
 //
-// The visit_quota ladder: the escalation targets resolve to units (activities.targetUnit), not
-// to roles. "remind" stays with the plan's school, where its teachers and its school leader see
-// it: rung 1 reminds the teachers as the period ends, rung 2 (again at the school, a working
-// day later) is the school leader's; "superior" is the township central school, which answers
-// for its schools (the closest existing target to the education section / special-education
-// resource centre, which has no target of its own: an education_section target resolving to
-// the bureau's 教育股 would need a kit change, see the report); then the supervision office.
+// The visit_quota ladder (issue 17): the plan's teachers are reminded as the period ends (the
+// rung names the lead teacher; the reminder sits at the school, where every teacher of the plan
+// sees it), the school's leader a working day later, then the education section (教育股, which
+// runs the special-education resource centre), then the supervision office.
 var SendHome = Process{
 	Name: ProcessSendHome, Label: "送教上门",
 	Cases: []CaseKind{{Name: "sendhome", Label: "送教上门方案", IDPrefix: "sendhome-", States: []Label{
@@ -59,7 +56,7 @@ var SendHome = Process{
 	},
 	DeadlineKinds: []DeadlineKind{
 		{Name: DeadlineVisitQuota, Label: "送教次数（本周期）", Ladder: []Rung{
-			{"0s", TargetRemind}, {"1wd", TargetRemind}, {"3wd", TargetSuperior}, {"5wd", TargetSupervision}}},
+			{"0s", TargetTeacher}, {"1wd", TargetSchoolLeader}, {"3wd", TargetEducationSection}, {"5wd", TargetSupervision}}},
 	},
 	Outcomes: []Label{{OutcomeRenew, "评估完成，续订方案"}, {EndEnrolled, "入学（随班就读或特殊教育学校）"},
 		{EndAgedOut, "超出义务教育年龄"}, {EndMoved, "迁出本县"}, {EndOther, "其他原因"}},

@@ -95,20 +95,29 @@ func (t Task) AllowedOutcomes() []string {
 }
 
 // Escalation targets a rung may name, resolved to a unit and a responsible person in one place
-// (activities.targetUnit).
+// (activities.targetUnit, activities.responsibleFor).
 const (
 	TargetRemind      = "remind"
 	TargetSuperior    = "superior"
 	TargetTownshipGov = "township_gov"
 	TargetCountyHQ    = "county_hq"
 	TargetSupervision = "supervision"
+	// TargetTeacher reminds the person who holds the duty (a task's holder, a pairing's or a
+	// send-home plan's teacher), at the late unit.
+	TargetTeacher = "teacher"
+	// TargetSchoolLeader goes to the leader (校长) of the late unit's school.
+	TargetSchoolLeader = "school_leader"
+	// TargetEducationSection goes to the bureau's education section (教育股), which runs the
+	// county's special-education resource centre (特殊教育资源中心).
+	TargetEducationSection = "education_section"
 	// TargetBureauLeader is the bureau itself (局领导): where a duty of the bureau's own offices
 	// goes when it is not met (the supervision office's organisational handling past its month).
 	TargetBureauLeader = "bureau_leader"
 )
 
 // EscalationTargets lists every valid target.
-var EscalationTargets = []string{TargetRemind, TargetSuperior, TargetTownshipGov, TargetCountyHQ, TargetSupervision, TargetBureauLeader}
+var EscalationTargets = []string{TargetRemind, TargetTeacher, TargetSchoolLeader, TargetSuperior, TargetEducationSection,
+	TargetTownshipGov, TargetCountyHQ, TargetSupervision, TargetBureauLeader}
 
 // Escalation states.
 const (

@@ -16,13 +16,14 @@ import (
 )
 
 // The send-to-home process (送教上门·一人一案): the ledger of plans with visits and hours this
-// term against the quota, and a plan's page with its visits, the visit form and ending the plan.
+// term against the quota, the form that starts a plan, and a plan's page with its visits, the
+// visit form and ending the plan.
 
 func init() {
 	addLabels("period", map[string]string{casework.PeriodWeek: "每周", casework.PeriodMonth: "每月"})
 	for k, v := range map[string]string{"visited_on": "送教日期", "minutes": "时长（分钟）", "content": "送教内容", "teacher_ids": "送教教师",
 		"disability_type": "残疾类型", "disability_grade": "残疾等级", "goals": "教育目标", "visits_per_period": "每周期次数",
-		"period": "周期", "min_minutes": "每次最短时长"} {
+		"period": "周期", "min_minutes": "每次最短时长", "teacher2": "第二位送教教师"} {
 		fieldLabels[k] = v
 	}
 	for k, v := range map[string]func(params) string{
@@ -43,6 +44,8 @@ func init() {
 		Nav:   []navItem{{Order: 30, Label: "送教上门", Href: "/console/sendhome/plans", Show: anyone}},
 		Routes: func(r *router) {
 			r.get("/console/sendhome/plans", sendHomeLedger)
+			r.get("/console/sendhome/plans/new", newSendHomePlan)
+			r.post("/console/sendhome/plans", createSendHomePlan)
 			r.get("/console/sendhome/plans/:id", showSendHomePlan)
 			r.post("/console/sendhome/plans/:id/visits", logSendHomeVisit)
 			r.post("/console/sendhome/plans/:id/end", endSendHomePlan)
@@ -121,7 +124,102 @@ func sendHomeLedger(q *req) error {
 		}
 	}
 	v.tally("sendhome", casework.SendHomeStates, rows)
+	v.CanNew = somewhere(q.actor, api.MayStartSendHomePlan)
 	return q.render(fiber.StatusOK, "sendhome_ledger", "送教上门台账", v, nil)
+}
+
+// A new plan names its lead teacher and, optionally, a second one (teacher2): a refusal of
+// teacher_ids[1] is shown beside the lead's select, which names the list.
+var shPlanFields = []string{"student_id", "disability_type", "disability_grade", "teacher_ids", "teacher2", "goals",
+	"visits_per_period", "period", "min_minutes"}
+
+func newSendHomePlan(q *req) error {
+	f := newForm(shPlanFields...)
+	visits, period, minMinutes := q.con.api.SendHomeDefaults()
+	f.Values["student_id"] = q.c.Query("student")
+	f.Values["visits_per_period"], f.Values["period"], f.Values["min_minutes"] = strconv.Itoa(visits), period, strconv.Itoa(minMinutes)
+	return q.sendHomePlanForm(f, fiber.StatusOK)
+}
+
+func (q *req) sendHomePlanForm(f *form, status int) error {
+	students, sts, err := q.studentOptions(api.MayStartSendHomePlan)
+	if err != nil {
+		return q.fail(err)
+	}
+	// Children with a disability on record come first: they are whom plans are for.
+	var disabled, others []option
+	for i, st := range sts {
+		o := students[i+1] // students[0] is the prompt
+		if st.Disability == "" {
+			others = append(others, o)
+			continue
+		}
+		o.Label += " · 残疾：" + st.Disability
+		disabled = append(disabled, o)
+	}
+	students = append(append(students[:1:1], disabled...), others...)
+	teachers, err := q.teacherOptions("请选择送教教师")
+	if err != nil {
+		return q.fail(err)
+	}
+	second := append([]option{{"", "（不填）"}}, teachers[1:]...)
+	return q.render(status, "sendhome_new", "新建送教上门方案", struct {
+		Students, Teachers, Second, Periods []option
+	}{students, teachers, second, []option{{casework.PeriodWeek, "每周"}, {casework.PeriodMonth, "每月"}}}, f)
+}
+
+// teacherOptions lists the teachers in the user's scope for a select, with their school when
+// the scope has several.
+func (q *req) teacherOptions(prompt string) ([]option, error) {
+	ts, err := q.con.api.TeachersInScope(q.c.UserContext(), q.actor)
+	if err != nil {
+		return nil, err
+	}
+	schools := map[string]bool{}
+	for _, t := range ts {
+		schools[t.UnitCode] = true
+	}
+	out := []option{{"", prompt}}
+	for _, t := range ts {
+		label := t.Name
+		if len(schools) > 1 {
+			label = t.UnitName + " · " + t.Name
+		}
+		out = append(out, option{t.UserID, label})
+	}
+	return out, nil
+}
+
+func createSendHomePlan(q *req) error {
+	f := formFrom(q.c, shPlanFields...)
+	body := map[string]any{"student_id": f.V("student_id"), "disability_type": f.V("disability_type"),
+		"disability_grade": f.V("disability_grade"), "goals": f.V("goals"), "period": f.V("period")}
+	teachers := []string{}
+	for _, id := range []string{f.V("teacher_ids"), f.V("teacher2")} {
+		if id != "" {
+			teachers = append(teachers, id)
+		}
+	}
+	body["teacher_ids"] = teachers
+	for _, n := range []string{"visits_per_period", "min_minutes"} {
+		v, err := strconv.Atoi(f.V(n))
+		if err != nil {
+			f.put(n, translateField(errorf(n, "json_type", "%s: a whole number", n)))
+			return q.sendHomePlanForm(f, fiber.StatusBadRequest)
+		}
+		body[n] = v
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	status, err := q.call(fiber.MethodPost, "/api/v1/send-home-plans", body, &out)
+	if err != nil {
+		return q.sendHomePlanForm(f, f.failed(err))
+	}
+	if status == fiber.StatusAccepted || out.ID == "" {
+		return q.redirect("/console/sendhome/plans", "送教方案正在建立，稍后刷新即可看到。")
+	}
+	return q.redirect("/console/sendhome/plans/"+url.PathEscape(out.ID), "送教方案已建立：首次送教即评估，请送教教师按周期记录。")
 }
 
 type shDetail struct {

@@ -72,8 +72,8 @@ func toJSON(t *testing.T, v any) string {
 
 // TestPairingMissedDutiesReachTheSchoolLeader: with a pairing month of a few seconds, nobody
 // records the month's duties; the schedule's sweep checks the school at the month's end and the
-// pairing's ladder (stored short by the admin) reminds the school (its teachers, then its
-// leader) and then the township's central school, without anyone forwarding anything.
+// pairing's ladder (stored short by the admin) reminds the pairing's teacher, then the school's
+// leader, then the township's central school, without anyone forwarding anything.
 func TestPairingMissedDutiesReachTheSchoolLeader(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SetDuration("JIAOFU_PAIRING_MONTH", mustSpec(t, "4s"))
@@ -82,7 +82,7 @@ func TestPairingMissedDutiesReachTheSchoolLeader(t *testing.T) {
 	anon := newClient(t, svc)
 	admin, staff, teacher, jcs := anon.as("admin"), anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/pairing_duty", map[string]any{"rungs": []map[string]string{
-		{"after": "0s", "target": "remind"}, {"after": "1s", "target": "remind"}, {"after": "2s", "target": "superior"}}}, nil); code != 200 {
+		{"after": "0s", "target": "teacher"}, {"after": "1s", "target": "school_leader"}, {"after": "2s", "target": "superior"}}}, nil); code != 200 {
 		t.Fatalf("put the pairing ladder: %d", code)
 	}
 	var me struct {
@@ -93,28 +93,35 @@ func TestPairingMissedDutiesReachTheSchoolLeader(t *testing.T) {
 	if code := staff.do("POST", "/api/v1/pairings", map[string]string{"teacher_id": me.ID, "student_id": staff.studentOf("李梅").ID}, &p); code != 201 {
 		t.Fatalf("pair: %d", code)
 	}
-	byTarget := map[string][]string{}
+	var head struct {
+		ID string `json:"user_id"`
+	}
+	anon.as("head01").do("GET", "/api/v1/me", nil, &head)
+	byTarget := map[string]store.Escalation{}
 	eventually(t, 60*time.Second, func() bool {
-		var esc struct {
-			Items []struct {
-				Target   string
-				UnitCode string `json:"unit_code"`
+		var esc struct{ Items []store.Escalation }
+		jcs.do("GET", "/api/v1/escalations?process=pairing&case_id="+p.ID, nil, &esc)
+		byTarget = map[string]store.Escalation{}
+		for _, e := range esc.Items {
+			if _, seen := byTarget[e.Target]; !seen {
+				byTarget[e.Target] = e
 			}
 		}
-		jcs.do("GET", "/api/v1/escalations?process=pairing&case_id="+p.ID, nil, &esc)
-		byTarget = map[string][]string{}
-		for _, e := range esc.Items {
-			byTarget[e.Target] = append(byTarget[e.Target], e.UnitCode)
-		}
-		return len(byTarget["remind"]) >= 2 && len(byTarget["superior"]) >= 1
-	}, "the pairing's reminders to the school and its escalation to the township's central school")
-	if byTarget["remind"][0] != "JS-T01-S01" || byTarget["superior"][0] != "JS-T01" {
-		t.Errorf("pairing escalations went to %v", byTarget)
+		return len(byTarget) >= 3
+	}, "the pairing's reminder to its teacher, its escalation to the school leader and to the township's central school")
+	if e := byTarget["teacher"]; e.UnitCode != "JS-T01-S01" || e.ResponsibleID != me.ID {
+		t.Errorf("the teacher's rung went to %s naming %q, want the school naming the teacher %s", e.UnitCode, e.ResponsibleID, me.ID)
 	}
-	// The school's leader has the school's reminders in the escalation inbox.
+	if e := byTarget["school_leader"]; e.UnitCode != "JS-T01-S01" || head.ID == "" || e.ResponsibleID != head.ID {
+		t.Errorf("the school leader's rung went to %s naming %q, want the school naming its leader %s", e.UnitCode, e.ResponsibleID, head.ID)
+	}
+	if e := byTarget["superior"]; e.UnitCode != "JS-T01" {
+		t.Errorf("the third rung went to %s, want the township's central school", e.UnitCode)
+	}
+	// The school's leader has the school's rungs in the escalation inbox.
 	var seen struct{ Items []store.Escalation }
 	anon.as("head01").do("GET", "/api/v1/escalations?process=pairing&case_id="+p.ID, nil, &seen)
 	if len(seen.Items) < 2 {
-		t.Errorf("the school leader sees %d of the pairing's escalations, want its two reminders", len(seen.Items))
+		t.Errorf("the school leader sees %d of the pairing's escalations, want the teacher's and the leader's", len(seen.Items))
 	}
 }

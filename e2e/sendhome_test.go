@@ -26,8 +26,9 @@ type sendHomeView struct {
 }
 
 // TestSendHomeMissedPeriodReachesSupervision: a plan of 3-second periods is started and nobody
-// visits; its first period's quota climbs the visit_quota ladder (stored short by the admin) to
-// the supervision office by itself. Bad input is refused with 400 naming the field and writes
+// visits; its first period's quota climbs the visit_quota ladder (stored short by the admin) —
+// the plan's teacher, the school leader, the education section — to the supervision office by
+// itself. Bad input is refused with 400 naming the field and writes
 // nothing; the first visit is the assessment; the plan ends with a reason.
 func TestSendHomeMissedPeriodReachesSupervision(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
@@ -36,7 +37,7 @@ func TestSendHomeMissedPeriodReachesSupervision(t *testing.T) {
 	anon := newClient(t, svc)
 	admin, staff, teacher, jcs, leader := anon.as("admin"), anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01"), anon.as("leader01")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineVisitQuota, map[string]any{"rungs": []map[string]string{
-		{"after": "0s", "target": "remind"}, {"after": "1s", "target": "remind"}, {"after": "2s", "target": "superior"},
+		{"after": "0s", "target": "teacher"}, {"after": "1s", "target": "school_leader"}, {"after": "2s", "target": "education_section"},
 		{"after": "3s", "target": "supervision"}}}, nil); code != 200 {
 		t.Fatalf("put the visit_quota ladder: %d", code)
 	}
@@ -99,14 +100,29 @@ func TestSendHomeMissedPeriodReachesSupervision(t *testing.T) {
 	if e.CaseID != id || e.UnitCode != "JS-JCS" || e.TaskKind != casework.DeadlineVisitQuota || !strings.Contains(e.Reason, "未达到") {
 		t.Errorf("supervision escalation = %+v", e)
 	}
-	targets := map[string]bool{}
+	// Every rung of the period's ladder is on record: the plan's teacher, the school's leader, the
+	// education section (特教资源中心), the supervision office.
+	var head struct {
+		UserID string `json:"user_id"`
+	}
+	anon.as("head01").do("GET", "/api/v1/me", nil, &head)
+	targets := map[string]store.Escalation{}
 	jcs.do("GET", "/api/v1/escalations?process=sendhome&case_id="+id, nil, &esc)
 	for _, e := range esc.Items {
-		targets[e.Target] = true
+		if strings.Contains(e.ID, "-quota-1-r") {
+			targets[e.Target] = e
+		}
 	}
-	for _, want := range []string{"remind", "superior", "supervision"} {
-		if !targets[want] {
-			t.Errorf("no %s escalation of the missed period: %v", want, targets)
+	for _, want := range []struct{ target, unit, responsible string }{
+		{"teacher", "JS-T01-S01", me.UserID}, {"school_leader", "JS-T01-S01", head.UserID}, {"education_section", "JS-JYG", ""},
+		{"supervision", "JS-JCS", ""}} {
+		e, ok := targets[want.target]
+		if !ok {
+			t.Errorf("no %s escalation of the missed period: %v", want.target, esc.Items)
+			continue
+		}
+		if e.UnitCode != want.unit || (want.responsible != "" && e.ResponsibleID != want.responsible) {
+			t.Errorf("%s escalation went to %s naming %q, want %s naming %q", want.target, e.UnitCode, e.ResponsibleID, want.unit, want.responsible)
 		}
 	}
 	// The missed visits are on the supervision office's accountability desk, forwarded by nobody:

@@ -397,7 +397,8 @@ type Escalation struct {
 	SourceUnit string `db:"source_unit" json:"source_unit"`
 	// SourceUnitName is the source unit's name, for people who do not read unit codes.
 	SourceUnitName string `db:"source_unit_name" json:"source_unit_name"`
-	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set).
+	// ResponsibleID is who answers for the source unit on the 包保 chain ("" when nobody is set);
+	// on a teacher's rung the duty's holder, on a school leader's rung the school's leader.
 	ResponsibleID   string `db:"responsible_id" json:"responsible_id,omitempty"`
 	ResponsibleName string `db:"responsible_name" json:"responsible_name,omitempty"`
 	// HolderID is who held the task when its rung fired (its delegate while delegated, else its

@@ -21,6 +21,7 @@ type DeadlineSpec struct {
 	CaseID   string
 	UnitCode string    // the unit that must meet it: targets are found from it
 	At       time.Time // when it falls due, fixed when it is set, so that replays agree
+	HolderID string    // who holds the duty, for a teacher's rung ("" when nobody in particular)
 }
 
 // DeadlineState is the workflow's record of a deadline. An uncleared one crosses
@@ -145,7 +146,7 @@ func (t *Tasks) fireRung(ctx workflow.Context, d *deadline, rung activities.Rung
 	t.escalating++
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Raise, activities.RaiseInput{ID: id, Process: d.Spec.Process,
 		CaseID: d.Spec.CaseID, UnitCode: d.Spec.UnitCode, Target: rung.Target, Reason: reason, At: rung.At, Kind: d.Spec.Kind,
-		Rung: rung.Rung, Deadline: d.Spec.Name}).Get(ctx, nil)
+		Rung: rung.Rung, Deadline: d.Spec.Name, HolderID: d.Spec.HolderID}).Get(ctx, nil)
 	t.escalating--
 	if err != nil {
 		// A missing target unit is a setup fault: the case goes on, and the failure is in the log.

@@ -187,7 +187,7 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 		name := "duty-" + key + "-" + strings.TrimPrefix(s.PairingID, "pairing-")
 		names[name] = s.PairingID
 		if err := tasks.SetDeadline(ctx, DeadlineSpec{Name: name, Kind: casework.DeadlinePairingDuty, Process: casework.ProcessPairing,
-			CaseID: s.PairingID, UnitCode: in.SchoolCode, At: in.MonthEnd}, step); err != nil {
+			CaseID: s.PairingID, UnitCode: in.SchoolCode, At: in.MonthEnd, HolderID: s.TeacherID}, step); err != nil {
 			return res, err
 		}
 	}

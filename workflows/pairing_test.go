@@ -81,8 +81,8 @@ func TestPairingCheckMissedClimbsEveryRung(t *testing.T) {
 		require.Equal(t, schoolCode, r.UnitCode)
 	}
 	require.Equal(t, map[string]string{
-		"pairing-p1-duty-" + key + "-p1-r1":                       casework.TargetRemind,
-		"pairing-p1-duty-" + key + "-p1-r2":                       casework.TargetRemind,
+		"pairing-p1-duty-" + key + "-p1-r1":                       casework.TargetTeacher,
+		"pairing-p1-duty-" + key + "-p1-r2":                       casework.TargetSchoolLeader,
 		"pairing-p1-duty-" + key + "-p1-r3":                       casework.TargetSuperior,
 		"pairing-school-" + schoolCode + "-school-" + key + "-r1": casework.TargetSupervision,
 	}, targets)
@@ -90,6 +90,9 @@ func TestPairingCheckMissedClimbsEveryRung(t *testing.T) {
 		if r.Rung == 1 && r.Kind == casework.DeadlinePairingDuty {
 			require.Contains(t, r.Reason, "帮扶措施")
 			require.True(t, r.At.Equal(t0), "the teacher's reminder falls as the month ends")
+		}
+		if r.Kind == casework.DeadlinePairingDuty {
+			require.Equal(t, "u-t1", r.HolderID, "every rung of the pairing names its teacher")
 		}
 	}
 }
@@ -104,7 +107,7 @@ func TestPairingCheckLateRecordClearsTheLadder(t *testing.T) {
 	require.Empty(t, res.StillShort)
 	require.False(t, res.SchoolRaised)
 	require.Len(t, h.Raised(), 1, "only the teacher's reminder: %v", h.RaisedIDs())
-	require.Equal(t, casework.TargetRemind, h.Raised()[0].Target)
+	require.Equal(t, casework.TargetTeacher, h.Raised()[0].Target)
 	require.Equal(t, h.RaisedIDs(), h.Closed())
 }
 

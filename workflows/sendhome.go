@@ -224,6 +224,37 @@ func PeriodEnd(period string, from time.Time, cal *calendar.Calendar) (time.Time
 	return spec.Due(cal, from), nil
 }
 
+// TermEnd is the end of the plan's period in which the term's length runs out (at termEnd): the
+// term ends with its last period. A period of fixed length is counted in one step — a plan of
+// 20-second periods (demos, tests) has over half a million in a 20-week term, and counting them
+// one by one held the workflow task past the SDK's deadlock detector; the result is the same.
+func TermEnd(period string, start, termEnd time.Time) (time.Time, error) {
+	length, fixed := 7*24*time.Hour, period == casework.PeriodWeek
+	if period != casework.PeriodWeek && period != casework.PeriodMonth {
+		spec, err := calendar.ParseSpec(period)
+		if err != nil {
+			return time.Time{}, err
+		}
+		length, fixed = spec.Fixed()
+	}
+	if fixed && length > 0 {
+		if !start.Before(termEnd) {
+			return start.UTC(), nil
+		}
+		n := (termEnd.Sub(start) + length - 1) / length
+		return start.Add(n * length).UTC(), nil
+	}
+	end := start
+	for end.Before(termEnd) {
+		next, err := PeriodEnd(period, end, nil)
+		if err != nil {
+			return time.Time{}, err
+		}
+		end = next
+	}
+	return end, nil
+}
+
 // CheckPeriod checks a plan's period as PeriodEnd reads it.
 func CheckPeriod(period string) error {
 	if period == casework.PeriodWeek || period == casework.PeriodMonth {
@@ -328,14 +359,9 @@ func (p *sendHomePlan) startTerm(ctx workflow.Context) error {
 	if p.in.Term.IsZero() {
 		termEnd = p.row.TermStart.Add(20 * 7 * 24 * time.Hour)
 	}
-	// The term ends with its last period: the period in which the term's length runs out.
-	end := p.row.TermStart
-	for end.Before(termEnd) {
-		next, err := PeriodEnd(p.row.Period, end, nil)
-		if err != nil {
-			return err
-		}
-		end = next
+	end, err := TermEnd(p.row.Period, p.row.TermStart, termEnd)
+	if err != nil {
+		return err
 	}
 	p.row.TermEnd = end
 	p.periods, p.keys = nil, nil
@@ -358,7 +384,7 @@ func (p *sendHomePlan) startPeriod(ctx workflow.Context, start time.Time, action
 	p.row.PeriodNo, p.row.PeriodStart, p.row.PeriodEnd, p.row.PeriodVisits = per.N, start, end, 0
 	p.row.TermQuota += p.row.VisitsPerPeriod
 	if err := p.tasks.SetDeadline(ctx, DeadlineSpec{Name: quotaName(per.N), Kind: casework.DeadlineVisitQuota,
-		Process: casework.ProcessSendHome, CaseID: p.row.ID, UnitCode: p.row.UnitCode, At: end}, p.rungStep); err != nil {
+		Process: casework.ProcessSendHome, CaseID: p.row.ID, UnitCode: p.row.UnitCode, At: end, HolderID: p.leadTeacher()}, p.rungStep); err != nil {
 		return err
 	}
 	if p.row.TermNo == 1 && per.N == 1 {
@@ -368,6 +394,14 @@ func (p *sendHomePlan) startPeriod(ctx workflow.Context, start time.Time, action
 		action = "sendhome.period_started"
 	}
 	return p.write(ctx, action, access.System, "", map[string]any{"period": per.N, "period_end": end, "term_no": p.row.TermNo})
+}
+
+// leadTeacher is the plan's first teacher, whom a missed period's first rung names.
+func (p *sendHomePlan) leadTeacher() string {
+	if len(p.row.TeacherIDs) == 0 {
+		return ""
+	}
+	return p.row.TeacherIDs[0]
 }
 
 func quotaName(n int) string { return "quota-" + strconv.Itoa(n) }

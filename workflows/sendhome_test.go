@@ -9,6 +9,8 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,7 +168,7 @@ func raisedTargets(h *kittest.Harness) map[string]string {
 
 // TestSendHomeQuotaAcrossPeriodsAndTerms: a four-week term of weekly periods, two visits each.
 // Week 1 is met (the first visit is the assessment); week 2 passes without visits and climbs
-// every rung (teachers, school leader, township central school, supervision office); week 3 has
+// every rung (teachers, school leader, education section, supervision office); week 3 has
 // one visit, misses, and is completed by a visit logged late, which closes its reminder; week 4
 // ends with the term: the evaluation opens and the plan continues as new with it and with week
 // 4's deadline. Run 2 fires week 4's rungs, the school leader evaluates, and the plan ends
@@ -225,17 +227,18 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	targets := raisedTargets(h)
 	p := sendHomeWfID + "-p1-"
 	require.NotContains(t, targets, p+"quota-1-r1")
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-2-r1"])
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-2-r2"])
-	require.Equal(t, casework.TargetSuperior, targets[p+"quota-2-r3"])
+	require.Equal(t, casework.TargetTeacher, targets[p+"quota-2-r1"])
+	require.Equal(t, casework.TargetSchoolLeader, targets[p+"quota-2-r2"])
+	require.Equal(t, casework.TargetEducationSection, targets[p+"quota-2-r3"])
 	require.Equal(t, casework.TargetSupervision, targets[p+"quota-2-r4"])
-	require.Equal(t, casework.TargetRemind, targets[p+"quota-3-r1"])
+	require.Equal(t, casework.TargetTeacher, targets[p+"quota-3-r1"])
 	require.NotContains(t, targets, p+"quota-3-r2")
 	require.Contains(t, h.Closed(), p+"quota-3-r1")
 	for _, r := range h.Raised() {
 		if r.Deadline == "quota-2" {
 			require.Contains(t, r.Reason, "送教 0 次")
 		}
+		require.Equal(t, shTeacher.UserID, r.HolderID, "the plan's rungs name its lead teacher (%s)", r.ID)
 	}
 	// Week 2's reminders stay open: the plan never met that week.
 	require.NotContains(t, h.Closed(), p+"quota-2-r1")
@@ -287,7 +290,7 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	h2.RequireState(t, evalID, casework.TaskDone)
 
 	targets = raisedTargets(h2)
-	for rung, target := range []string{casework.TargetRemind, casework.TargetRemind, casework.TargetSuperior, casework.TargetSupervision} {
+	for rung, target := range []string{casework.TargetTeacher, casework.TargetSchoolLeader, casework.TargetEducationSection, casework.TargetSupervision} {
 		id := p + "quota-4-r" + string(rune('1'+rung))
 		require.Equalf(t, target, targets[id], "%s in run 2", id)
 	}
@@ -304,4 +307,144 @@ func TestSendHomeQuotaAcrossPeriodsAndTerms(t *testing.T) {
 	require.Contains(t, closed, p+"quota-4-r1")
 	require.NotContains(t, closed, p+"quota-4-r4")
 	_ = access.System
+}
+
+// TermEnd counts a term's periods: the term ends with the period in which its length runs out,
+// as counting the periods one by one (PeriodEnd) would have it; a fixed-length period is
+// counted in one step, so that a 20-second plan in a 20-week term does not hold the workflow
+// task for hundreds of thousands of steps.
+func TestSendHomeTermEndsWithItsLastPeriod(t *testing.T) {
+	start := t0.Add(13 * time.Second)
+	byStep := func(period string, termEnd time.Time) time.Time {
+		end := start
+		for end.Before(termEnd) {
+			next, err := workflows.PeriodEnd(period, end, nil)
+			require.NoError(t, err)
+			end = next
+		}
+		return end
+	}
+	for _, c := range []struct {
+		period string
+		term   time.Duration
+	}{
+		{"week", 20 * 7 * 24 * time.Hour}, {"week", 20*7*24*time.Hour + time.Hour}, {"month", 20 * 7 * 24 * time.Hour},
+		{"2w", 19 * 7 * 24 * time.Hour}, {"3d", 10 * 24 * time.Hour}, {"5wd", 30 * 24 * time.Hour}, {"7s", time.Hour},
+		{"1h", 0}, {"20s", 20 * time.Second},
+	} {
+		got, err := workflows.TermEnd(c.period, start, start.Add(c.term))
+		require.NoError(t, err)
+		require.Truef(t, got.Equal(byStep(c.period, start.Add(c.term))), "%s over %s: %s, want %s", c.period, c.term, got,
+			byStep(c.period, start.Add(c.term)))
+	}
+	got, err := workflows.TermEnd("20s", start, start.Add(20*7*24*time.Hour+time.Second))
+	require.NoError(t, err)
+	require.Equal(t, start.Add(20*7*24*time.Hour+20*time.Second), got, "604,801 periods of 20 s")
+	_, err = workflows.TermEnd("fortnightly", start, start.Add(time.Hour))
+	require.Error(t, err)
+}
+
+// TestSendHomeTermAfterTerm: three two-week terms of weekly periods, each run one term long.
+// Term 1 meets every period: nothing climbs; its end opens the evaluation and continues as new.
+// In term 2 the school leader completes the carried evaluation; week 1 is met, week 2 is not: its
+// teacher's reminder falls as the term ends, and its deadline crosses into term 3, as fired, with
+// the new evaluation. In term 3 the carried deadline climbs on from the school leader's rung, each
+// rung once, the leader evaluates again, and the plan ends, the child having aged out, which
+// closes what the deadlines had raised.
+func TestSendHomeTermAfterTerm(t *testing.T) {
+	env, h, f := newSendHomeEnv(t)
+	day := 24 * time.Hour
+	var visits []*shUpdate
+	logAt := func(h *kittest.Harness, env *testsuite.TestWorkflowEnvironment, at time.Duration, on string) {
+		h.At(at, func() {
+			visits = append(visits, sendUpdate(env, workflows.LogVisitUpdate, visit(on, 120, shTeacher.UserID)))
+		})
+	}
+	for _, v := range []struct {
+		at time.Duration
+		on string
+	}{{time.Hour, "2026-09-01"}, {day + time.Hour, "2026-09-02"}, {7*day + time.Hour, "2026-09-08"}, {8*day + time.Hour, "2026-09-09"}} {
+		logAt(h, env, v.at, v.on)
+	}
+	env.ExecuteWorkflow(workflows.SendHomePlan, sendHomeInput(t, "2w"))
+	var term2 workflows.SendHomeInput
+	kittest.ContinuedAs(t, env, &term2)
+	require.Empty(t, h.Raised(), "term 1 met every period")
+	require.Len(t, term2.Resume.Tasks, 1, "term 1's evaluation is carried")
+	require.Empty(t, term2.Resume.Deadlines)
+	require.Zero(t, term2.Resume.Row.MissedPeriods)
+	eval1 := term2.Resume.Tasks[0].ID
+
+	env2 := newTestEnv()
+	env2.SetTestTimeout(time.Minute)
+	h2 := h.NextRun(env2)
+	f.register(env2)
+	env2.RegisterWorkflow(workflows.SendHomePlan)
+	var evaluated1 *kittest.Action
+	h2.At(time.Hour, func() {
+		evaluated1 = h2.Act(t, workflows.TaskAction{TaskID: eval1, Action: workflows.ActionComplete, Outcome: casework.OutcomeRenew,
+			Comment: "生活自理有进步", Actor: leader1})
+	})
+	logAt(h2, env2, 2*time.Hour, "2026-09-15")
+	logAt(h2, env2, day+time.Hour, "2026-09-16")
+	env2.ExecuteWorkflow(workflows.SendHomePlan, term2)
+	var term3 workflows.SendHomeInput
+	kittest.ContinuedAs(t, env2, &term3)
+	evaluated1.RequireDone(t)
+	h2.RequireState(t, eval1, casework.TaskDone)
+	require.Equal(t, 2, term3.Resume.Row.TermNo)
+	require.Equal(t, 1, term3.Resume.Row.MissedPeriods, "term 2's second week")
+	require.Len(t, term3.Resume.Tasks, 1, "term 2's evaluation is carried")
+	eval2 := term3.Resume.Tasks[0].ID
+	require.NotEqual(t, eval1, eval2)
+	require.Len(t, term3.Resume.Deadlines, 1, "the missed week's deadline is carried")
+	missed := term3.Resume.Deadlines[0]
+	require.Equal(t, casework.DeadlineVisitQuota, missed.Spec.Kind)
+	require.Len(t, h2.Raised(), 1, "the teacher's reminder falls as the week (and the term) ends")
+	require.Equal(t, 1, missed.Level, "and crosses into term 3 as fired")
+
+	env3 := newTestEnv()
+	env3.SetTestTimeout(time.Minute)
+	h3 := h2.NextRun(env3)
+	f.register(env3)
+	env3.RegisterWorkflow(workflows.SendHomePlan)
+	var evaluated2 *kittest.Action
+	var end *shUpdate
+	h3.At(time.Hour, func() {
+		evaluated2 = h3.Act(t, workflows.TaskAction{TaskID: eval2, Action: workflows.ActionComplete, Outcome: casework.OutcomeRenew,
+			Comment: "认读 50 字已达成，下学期增加数数", Actor: leader1})
+	})
+	h3.At(13*day, func() {
+		end = sendUpdate(env3, workflows.EndPlanUpdate, workflows.SendHomeEnd{Reason: casework.EndAgedOut, Actor: leader1})
+	})
+	env3.ExecuteWorkflow(workflows.SendHomePlan, term3)
+	require.NoError(t, env3.GetWorkflowError())
+	var res workflows.SendHomeResult
+	require.NoError(t, env3.GetWorkflowResult(&res))
+	require.Equal(t, casework.EndAgedOut, res.Reason)
+	evaluated2.RequireDone(t)
+	end.requireDone(t)
+	for _, v := range visits {
+		v.requireDone(t)
+	}
+	require.Len(t, visits, 6)
+
+	// The carried deadline climbs on from the rung after the teacher's, in the ladder's order, each
+	// rung once across the runs.
+	ladder := []string{casework.TargetTeacher, casework.TargetSchoolLeader, casework.TargetEducationSection, casework.TargetSupervision}
+	prefix := sendHomeWfID + "-p1-" + missed.Spec.Name + "-r"
+	var fired []string
+	for _, r := range h3.Raised() { // every run's, in order (term 3's own first week, unvisited, climbs too)
+		if !strings.HasPrefix(r.ID, prefix) {
+			continue
+		}
+		require.Equal(t, ladder[r.Rung-1], r.Target, r.ID)
+		require.Equal(t, prefix+strconv.Itoa(len(fired)+1), r.ID, "rungs in order, none twice")
+		fired = append(fired, r.ID)
+	}
+	require.GreaterOrEqual(t, len(fired), 2, "the school leader's rung fires in term 3: %v", fired)
+	require.Contains(t, h3.Closed(), prefix+"1", "ending the plan closes the teacher's reminder")
+	row := f.last()
+	require.Equal(t, 3, row.TermNo)
+	require.Equal(t, casework.SendHomeEnded, row.State)
 }
