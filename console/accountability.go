@@ -23,9 +23,7 @@ func init() {
 	addLabels("accountability", map[string]string{store.AccountabilityOpen: "待决定", store.AccountabilityDecided: "已决定"})
 	addLabels("action", map[string]string{"accountability.opened": "进入问责台", "accountability.decided": "作出问责决定",
 		"accountability.handling_done": "组织处理已落实"})
-	for k, v := range map[string]string{"measures": "问责措施", "persons": "被问责人", "overdue": "逾期"} {
-		fieldLabels[k] = v
-	}
+	addFieldLabels(map[string]string{"measures": "问责措施", "persons": "被问责人", "overdue": "逾期"})
 	for k, fn := range map[string]func(params) string{
 		"wrong_state/decided":          fixed("该问责事项已作出决定，不能重复决定。"),
 		"wrong_state/no_handling":      fixed("该决定没有待落实的组织处理，或已记录落实情况。"),

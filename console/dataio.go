@@ -21,9 +21,7 @@ import (
 // Data in and out (issue 23): uploading a register with its row errors and progress, ledgers to
 // Excel, the indicators with a chart, and the cross-check's suspects.
 func init() {
-	for k, v := range map[string]string{"file": "文件", "mode": "导入方式", "dry_run": "仅校验", "ledger": "台账", "township_code": "乡镇"} {
-		fieldLabels[k] = v
-	}
+	addFieldLabels(map[string]string{"file": "文件", "mode": "导入方式", "dry_run": "仅校验", "ledger": "台账", "township_code": "乡镇"})
 	for k, v := range map[string]func(params) string{
 		"invalid/missing_columns": func(p params) string {
 			return "缺少必填列：" + p["columns"] + "。请下载模板，按模板的表头填写。"

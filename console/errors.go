@@ -22,7 +22,7 @@ var fieldLabels = map[string]string{
 	"student_id":       "学生",
 	"programme":        "资助项目",
 	"term":             "学期",
-	"evidence_note":    "困难证明说明",
+	"evidence_note":    "佐证材料",
 	"reason":           "原因",
 	"contact":          "联系方式",
 	"entry_id":         "公示条目",
@@ -30,7 +30,7 @@ var fieldLabels = map[string]string{
 	"comment":          "办理意见",
 	"to_user":          "转办对象",
 	"last_attended_on": "最后到校日期",
-	"method":           "劝返方式",
+	"method":           "方式",
 	"notes":            "记录",
 	"visitors":         "参加人员",
 	"date":             "日期",
@@ -49,7 +49,7 @@ var fieldLabels = map[string]string{
 	"name":             "名称",
 	"kind":             "类型",
 	"parent_code":      "上级单位",
-	"township_code":    "乡镇代码",
+	"township_code":    "乡镇",
 	"amount_fen":       "金额",
 	"amount":           "金额",
 	"stage":            "学段",
@@ -68,15 +68,27 @@ var fieldLabels = map[string]string{
 	"planned_on":       "计划日期",
 	"area":             "问题领域",
 	"severity":         "严重程度",
-	"description":      "问题描述",
+	"description":      "内容",
 	"rectify_by":       "整改期限",
-	"summary":          "整改情况",
+	"summary":          "情况说明",
 	"user_ids":         "人员",
 	"signer_ids":       "加签人员",
 	"remove_ids":       "减签人员",
 	"position":         "加签方式",
 	"to_user_id":       "委派对象",
 	"body":             "表单",
+}
+
+// addFieldLabels adds a module's field names. A field has one name across the console (its
+// errors are worded from this one map), so a module naming a field another module already named
+// otherwise stops the console at start rather than win or lose by the order of init.
+func addFieldLabels(m map[string]string) {
+	for k, v := range m {
+		if old, ok := fieldLabels[k]; ok && old != v {
+			panic("console: field " + k + " named both " + old + " and " + v)
+		}
+		fieldLabels[k] = v
+	}
 }
 
 func fieldLabel(field string) string {

@@ -27,10 +27,8 @@ func init() {
 	addLabels("ledger", map[string]string{casework.LedgerDonation: "捐赠入账", casework.LedgerReversal: "捐赠冲销",
 		casework.LedgerDisbursement: "救助发放"})
 	addLabels("donation_kind", map[string]string{casework.DonationKindDonation: "捐赠", casework.DonationKindReversal: "冲销"})
-	for k, v := range map[string]string{"donor": "捐赠方", "donor_kind": "捐赠方类型", "received_on": "到账日期", "reference": "收据（凭证）号",
-		"anonymous": "匿名捐赠", "hardship_kind": "困难类型", "period": "月份", "id": "捐赠记录"} {
-		fieldLabels[k] = v
-	}
+	addFieldLabels(map[string]string{"donor": "捐赠方", "donor_kind": "捐赠方类型", "received_on": "到账日期", "reference": "收据（凭证）号",
+		"anonymous": "匿名捐赠", "hardship_kind": "困难类型", "id": "捐赠记录"})
 	register(&module{
 		Order: 60,
 		Name:  casework.ProcessHardship,

@@ -18,9 +18,7 @@ import (
 // month's and term's six duties, done or owed), the student's growth record (成长档案) and the form
 // that records a duty — and the progress map (dutymap.go).
 func init() {
-	for k, v := range map[string]string{"teacher_id": "帮扶教师", "done_on": "完成日期", "kind": "帮扶事项", "evidence_note": "佐证材料"} {
-		fieldLabels[k] = v
-	}
+	addFieldLabels(map[string]string{"teacher_id": "帮扶教师", "done_on": "完成日期"})
 	addLabels("pairing_per", map[string]string{"term": "每学期", "month": "每月"})
 	for k, v := range map[string]func(params) string{
 		"invalid/not_registered": fixed("该学生不是建档立卡学生，不能建立结对帮扶"),

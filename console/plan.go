@@ -25,12 +25,10 @@ import (
 // reports (its sections report; declaring done and the review are the task page's), the plan's
 // report a bureau leader reads at a glance, the 包保 contacts and the schools' term duties.
 func init() {
-	for k, v := range map[string]string{"level1": "一级指标", "level2": "二级指标", "description": "工作任务", "lead_unit": "牵头股室",
+	addFieldLabels(map[string]string{"level1": "一级指标", "level2": "二级指标", "lead_unit": "牵头股室",
 		"cooperating_units": "配合股室", "due_on": "完成时限", "percent": "完成进度", "year": "年度", "title": "标题", "doc_no": "文号",
-		"file": "清单文件", "dry_run": "仅检查", "contacted_on": "联系日期", "method": "联系方式", "outlet": "刊发媒体",
-		"month": "月份", "summary": "情况说明"} {
-		fieldLabels[k] = v
-	}
+		"contacted_on": "联系日期", "outlet": "刊发媒体",
+		"month": "月份"})
 	addLabels("action", map[string]string{"org_unit.alias_set": "记录单位别名"})
 	for _, m := range casework.ContactMethods {
 		addLabels("contact_method", map[string]string{m.Name: m.Label})

@@ -21,11 +21,9 @@ import (
 
 func init() {
 	addLabels("period", map[string]string{casework.PeriodWeek: "每周", casework.PeriodMonth: "每月"})
-	for k, v := range map[string]string{"visited_on": "送教日期", "minutes": "时长（分钟）", "content": "送教内容", "teacher_ids": "送教教师",
+	addFieldLabels(map[string]string{"visited_on": "送教日期", "minutes": "时长（分钟）", "content": "送教内容", "teacher_ids": "送教教师",
 		"disability_type": "残疾类型", "disability_grade": "残疾等级", "goals": "教育目标", "visits_per_period": "每周期次数",
-		"period": "周期", "min_minutes": "每次最短时长", "teacher2": "第二位送教教师"} {
-		fieldLabels[k] = v
-	}
+		"period": "周期", "min_minutes": "每次最短时长", "teacher2": "第二位送教教师"})
 	for k, v := range map[string]func(params) string{
 		"invalid/too_short":       func(p params) string { return "每次送教至少 " + p["min"] + " 分钟" },
 		"invalid/not_on_plan":     fixed("该教师不是本方案的送教教师"),
