@@ -639,26 +639,7 @@ func TestRecordHardship(t *testing.T) {
 	// hardship_three_tiers_disbursed: 6,000 yuan: verified, approved by the aid center, the PA
 	// office and a bureau leader (who reserves), paid.
 	t.Run("three_tiers_disbursed", func(t *testing.T) {
-		svc := startService(t, hardshipConfig(t))
-		anon := newClient(t, svc)
-		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
-		donation(t, funds, "某公司", 10_000_00, "R-1", false)
-		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
-		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
-		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		// Since hardship-top-tier-ratio the leaders' tier is a 票签: two of the three approve.
-		leader2 := anon.as("leader02")
-		complete(t, leader2, leader2.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
-			map[string]string{"channel": "一卡通", "reference": "YKT-R-1"})
-		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
-		if len(d.Grant.Approvers) != 4 {
-			t.Errorf("approvers: %v", d.Grant.Approvers)
-		}
-		settled(t, svc, g.ID, "")
-		recordHistory(t, svc, g.ID, "hardship_three_tiers_disbursed")
+		recordThreeTiersPaid(t, "R-1", "hardship_three_tiers_disbursed")
 	})
 	// hardship_short_then_paid_late: the final approval finds the fund short (refused
 	// insufficient_funds, the grant waits); a donation comes in, the approval goes through; the
@@ -732,26 +713,7 @@ func TestRecordHardship(t *testing.T) {
 	// hardship_kit18_three_tiers_disbursed: the three-tier walk again under the kit of issue 18
 	// (steps, signers), before the bureau leaders' tier became a 票签 step: one leader approves.
 	t.Run("kit18_three_tiers_disbursed", func(t *testing.T) {
-		svc := startService(t, hardshipConfig(t))
-		anon := newClient(t, svc)
-		funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
-		donation(t, funds, "某公司", 10_000_00, "R-6", false)
-		g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
-		complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
-		complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		// Since hardship-top-tier-ratio the leaders' tier is a 票签: two of the three approve.
-		leader2 := anon.as("leader02")
-		complete(t, leader2, leader2.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
-		complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
-			map[string]string{"channel": "一卡通", "reference": "YKT-R-6"})
-		d := staff.waitGrant(g.ID, casework.GrantDisbursed)
-		if len(d.Grant.Approvers) != 4 {
-			t.Errorf("approvers: %v", d.Grant.Approvers)
-		}
-		settled(t, svc, g.ID, "")
-		recordHistory(t, svc, g.ID, "hardship_kit18_three_tiers_disbursed")
+		recordThreeTiersPaid(t, "R-6", "hardship_kit18_three_tiers_disbursed")
 	})
 	// hardship_kit18_open_at_leader: 6,000 yuan approved by the aid center and the PA office,
 	// waiting on the one bureau leader's task: a grant that must keep its single leader when the
@@ -790,4 +752,31 @@ func TestRecordHardship(t *testing.T) {
 		settled(t, svc, g.ID, "")
 		recordHistory(t, svc, g.ID, "hardship_leaders_vote_open")
 	})
+}
+
+// recordThreeTiersPaid walks a 6,000-yuan grant through the three tiers (the leaders' 票签 by two
+// of three) and its payment, donated with reference ref, and records its history as name. The
+// files recorded under the older kit (a single leader) keep their names; re-recording them records
+// today's walk.
+func recordThreeTiersPaid(t *testing.T, ref, name string) {
+	svc := startService(t, hardshipConfig(t))
+	anon := newClient(t, svc)
+	funds, staff, head, aid, pa, leader := anon.as("funds01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("leader01")
+	donation(t, funds, "某公司", 10_000_00, ref, false)
+	g := applyGrant(t, staff, staff.studentOf("向金花").ID, 6000_00)
+	complete(t, head, head.waitTask(casework.KindHardshipVerification, g.ID).ID, "approve", nil)
+	complete(t, aid, aid.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+	complete(t, pa, pa.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+	complete(t, leader, leader.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+	// Since hardship-top-tier-ratio the leaders' tier is a 票签: two of the three approve.
+	leader2 := anon.as("leader02")
+	complete(t, leader2, leader2.waitTask(casework.KindHardshipApproval, g.ID).ID, "approve", nil)
+	complete(t, funds, funds.waitTask(casework.KindHardshipDisbursement, g.ID).ID, "disburse",
+		map[string]string{"channel": "一卡通", "reference": "YKT-" + ref})
+	d := staff.waitGrant(g.ID, casework.GrantDisbursed)
+	if len(d.Grant.Approvers) != 4 {
+		t.Errorf("approvers: %v", d.Grant.Approvers)
+	}
+	settled(t, svc, g.ID, "")
+	recordHistory(t, svc, g.ID, name)
 }
