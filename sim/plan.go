@@ -88,15 +88,24 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 		w.j.fail(fmt.Errorf("create a plan: %w", err))
 		return
 	}
+	// Each section's user logs in once, one after the other: a login hashes with argon2id (tens
+	// of MB each), and a dozen at once would be the run's peak memory, not the service's.
+	staff := make([]*apiclient.Client, min(n, len(sections)))
+	for i := range staff {
+		if staff[i], err = anon.Login(ctx, sections[i].User, demo.DemoPassword); err != nil {
+			w.j.fail(err)
+			return
+		}
+	}
 	// A 完成时限 a month ahead: JIAOFU_PLAN_TASK_DUE_IN makes the task due PlanDue after it is added.
 	dueOn := time.Now().In(calendar.CST).AddDate(0, 1, 0).Format("2006-01-02")
 	var wg sync.WaitGroup
 	for i := range n {
-		sec := sections[i%len(sections)]
+		sec, user := sections[i%len(sections)], staff[i%len(sections)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.planTask(ctx, anon, pa, plan.ID, i, sec, dueOn, behaviours[i]); err != nil {
+			if err := w.planTask(ctx, pa, user, plan.ID, i, sec, dueOn, behaviours[i]); err != nil {
 				w.j.fail(err)
 			}
 		}()
@@ -104,11 +113,7 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 	wg.Wait()
 }
 
-func (w *world) planTask(ctx context.Context, anon, pa *apiclient.Client, planID string, i int, sec planSection, dueOn, behaviour string) error {
-	staff, err := anon.Login(ctx, sec.User, demo.DemoPassword)
-	if err != nil {
-		return err
-	}
+func (w *world) planTask(ctx context.Context, pa, staff *apiclient.Client, planID string, i int, sec planSection, dueOn, behaviour string) error {
 	// 201 with the task, or 202 with its id while its case is still being opened.
 	var added struct{ ID string }
 	code, raw, err := pa.DoRaw(ctx, "POST", "/api/v1/plans/"+planID+"/tasks", map[string]any{"level1": "模拟指标", "level2": fmt.Sprintf("第%d组", i%3+1),
