@@ -179,10 +179,14 @@ const FindingDeadlineKind = "rectification_due"
 func caseDeadline(e Recorded) bool { return e.TaskID == "" && e.Process == "dropout" }
 
 // taskOf is what tells apart a recorded escalation's rungs within its case, as the oracle's key
-// has it: the task, or for a send-home plan's quota deadlines (one a period, no task) the period.
+// has it: the task, or for a send-home plan's quota deadlines (one a period, no task) the period,
+// or for a plan task's cooperating section its contribution's deadline.
 func (o *Oracle) taskOf(e Recorded) string {
 	if e.Process == SendHomeProcess && e.TaskID == "" {
 		return o.periodOf(e)
+	}
+	if e.Process == PlanProcess && e.TaskKind == PlanContributionKind {
+		return contributionKey(e.SourceUnit)
 	}
 	return e.TaskID
 }

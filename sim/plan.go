@@ -18,10 +18,13 @@ import (
 //
 // Actors: the PA office's demo user (pa01, role pa_office) creates one plan and adds -plan-tasks
 // tasks to it, each led by one of the demo's bureau sections that has a section_staff user, in
-// turn, without cooperating sections. The service makes each task due JIAOFU_PLAN_TASK_DUE_IN
+// turn, with the next section as its one cooperating section. The service makes each task due JIAOFU_PLAN_TASK_DUE_IN
 // (PlanDue) after it is added. The lead section's staff report progress at once, then declare
 // the task done (plan_task, outcome done) on time, after rung k of the plan_task_due ladder, or
-// never, drawn from the section's profile; the PA office accepts each declaration at once.
+// never, drawn from the section's profile; the PA office accepts each declaration at once. The
+// cooperating section's staff give their contribution (plan_task_contribution, outcome
+// contributed) as their own section's profile says, when that comes before the lead's
+// declaration: a contribution not given by the close-out is cancelled with it.
 //
 // Oracle rules (docs/plan.md, "Lateness"; workflows.PlanTaskCase agrees): a task's 完成时限 (its
 // due_at, as the service reports it) is a case deadline of kind plan_task_due; its ladder's rung N
@@ -29,10 +32,16 @@ import (
 // declaration clears the deadline, not the acceptance; a declaration after a rung's instant is
 // escalated first). Its targets, for a bureau section: remind the section itself, superior the
 // bureau (a section's parent; the person named is the section's 分管 leader on the 包保 chain),
-// supervision the supervision office.
+// supervision the supervision office. A contribution has the same 完成时限 as a deadline of its own,
+// kind plan_task_contribution_due ("contribution-<section>"), at the cooperating section, with
+// the same targets: its rungs fire unless the contribution, or the close-out (the PA office's
+// acceptance, which cancels it), came first.
 
 // PlanDeadlineKind is the kind of a plan task's 完成时限 (its ladder's name).
 const PlanDeadlineKind = "plan_task_due"
+
+// PlanContributionKind is the kind of a cooperating section's deadline on a plan task.
+const PlanContributionKind = "plan_task_contribution_due"
 
 // PlanProcess is the plan process's name in escalations.
 const PlanProcess = "plan"
@@ -60,6 +69,9 @@ type PlanTaskObs struct {
 	Behaviour    string
 	Declared     *span // the lead section declared it done
 	Accepted     *span // the PA office closed it out (销号)
+	// The cooperating section, how it behaved, and its contribution given.
+	Cooperating, CoopBehaviour string
+	Contributed                *span
 }
 
 // planTasks creates a plan and runs n tasks of it.
@@ -72,9 +84,12 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 	for i := range sections {
 		profiles[i] = drawProfile(rng)
 	}
-	behaviours := make([]string, n)
+	behaviours, coop := make([]string, n), make([]string, n)
 	for i := range n {
 		behaviours[i] = profiles[i%len(sections)].draw(rng)
+	}
+	for i := range n {
+		coop[i] = profiles[(i+1)%len(sections)].draw(rng)
 	}
 	pa, err := anon.Login(ctx, "pa01", demo.DemoPassword)
 	if err != nil {
@@ -90,7 +105,7 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 	}
 	// Each section's user logs in once, one after the other: a login hashes with argon2id (tens
 	// of MB each), and a dozen at once would be the run's peak memory, not the service's.
-	staff := make([]*apiclient.Client, min(n, len(sections)))
+	staff := make([]*apiclient.Client, min(n+1, len(sections)))
 	for i := range staff {
 		if staff[i], err = anon.Login(ctx, sections[i].User, demo.DemoPassword); err != nil {
 			w.j.fail(err)
@@ -101,11 +116,12 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 	dueOn := time.Now().In(calendar.CST).AddDate(0, 1, 0).Format("2006-01-02")
 	var wg sync.WaitGroup
 	for i := range n {
-		sec, user := sections[i%len(sections)], staff[i%len(sections)]
+		lead, co := planActor{sections[i%len(sections)], staff[i%len(sections)], behaviours[i]},
+			planActor{sections[(i+1)%len(sections)], staff[(i+1)%len(sections)], coop[i]}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.planTask(ctx, pa, user, plan.ID, i, sec, dueOn, behaviours[i]); err != nil {
+			if err := w.planTask(ctx, pa, plan.ID, i, lead, co, dueOn); err != nil {
 				w.j.fail(err)
 			}
 		}()
@@ -113,11 +129,29 @@ func (w *world) planTasks(ctx context.Context, anon *apiclient.Client, n int, rn
 	wg.Wait()
 }
 
-func (w *world) planTask(ctx context.Context, pa, staff *apiclient.Client, planID string, i int, sec planSection, dueOn, behaviour string) error {
+// planActor is a section's part in one task: the section, its staff member's session, and how
+// they behave.
+type planActor struct {
+	Sec       planSection
+	Staff     *apiclient.Client
+	Behaviour string
+}
+
+// planAct is when a section acts on a task due at due, and whether it does.
+func (w *world) planAct(behaviour string, due time.Time, kind string) (time.Time, bool) {
+	b := behaviour
+	if rungs := w.rungs[kind]; (b == Late2 && len(rungs) < 2) || (b == Late3 && len(rungs) < 3) {
+		b = Late1 // after the last rung there is: late is late
+	}
+	return actAt(b, due, w.u, w.rungs[kind])
+}
+
+func (w *world) planTask(ctx context.Context, pa *apiclient.Client, planID string, i int, lead, co planActor, dueOn string) error {
+	sec, staff, behaviour := lead.Sec, lead.Staff, lead.Behaviour
 	// 201 with the task, or 202 with its id while its case is still being opened.
 	var added struct{ ID string }
 	code, raw, err := pa.DoRaw(ctx, "POST", "/api/v1/plans/"+planID+"/tasks", map[string]any{"level1": "模拟指标", "level2": fmt.Sprintf("第%d组", i%3+1),
-		"description": fmt.Sprintf("模拟清单任务第%d项", i+1), "lead_unit": sec.Code, "cooperating_units": []string{}, "due_on": dueOn})
+		"description": fmt.Sprintf("模拟清单任务第%d项", i+1), "lead_unit": sec.Code, "cooperating_units": []string{co.Sec.Code}, "due_on": dueOn})
 	if err == nil && (code != 201 && code != 202 || json.Unmarshal(raw, &added) != nil || added.ID == "") {
 		err = fmt.Errorf("add a plan task led by %s: %d %.300s", sec.Code, code, raw)
 	}
@@ -137,7 +171,8 @@ func (w *world) planTask(ctx context.Context, pa, staff *apiclient.Client, planI
 	if err := staff.Expect(ctx, 200, "GET", "/api/v1/plan-tasks/"+added.ID, nil, &view); err != nil {
 		return err
 	}
-	obs := &PlanTaskObs{CaseID: added.ID, Unit: sec.Code, Due: view.Task.DueAt, Behaviour: behaviour}
+	obs := &PlanTaskObs{CaseID: added.ID, Unit: sec.Code, Due: view.Task.DueAt, Behaviour: behaviour, Cooperating: co.Sec.Code,
+		CoopBehaviour: co.Behaviour}
 	w.j.mu.Lock()
 	w.j.plans = append(w.j.plans, obs)
 	w.j.mu.Unlock()
@@ -146,11 +181,14 @@ func (w *world) planTask(ctx context.Context, pa, staff *apiclient.Client, planI
 		"evidence_note": "会议纪要", "percent": 50}, nil); err != nil {
 		return fmt.Errorf("report progress on plan task %s: %w", added.ID, err)
 	}
-	b := behaviour
-	if rungs := w.rungs[PlanDeadlineKind]; (b == Late2 && len(rungs) < 2) || (b == Late3 && len(rungs) < 3) {
-		b = Late1 // after the last rung there is: late is late
-	}
-	at, acts := actAt(b, obs.Due, w.u, w.rungs[PlanDeadlineKind])
+	at, acts := w.planAct(behaviour, obs.Due, PlanDeadlineKind)
+	contributed := make(chan error, 1)
+	go func() { contributed <- w.contribute(ctx, co, obs, at, acts) }()
+	defer func() {
+		if err := <-contributed; err != nil {
+			w.j.fail(err)
+		}
+	}()
 	if !acts {
 		return nil
 	}
@@ -176,6 +214,32 @@ func (w *world) planTask(ctx context.Context, pa, staff *apiclient.Client, planI
 		return fmt.Errorf("accept plan task %s: %w", added.ID, err)
 	}
 	obs.Accepted = s
+	return nil
+}
+
+// contribute is the cooperating section's part: its contribution at the time its behaviour says,
+// unless the lead's declaration (at leadAt, if it acts) comes first or at the same time: the
+// close-out right after it cancels the contribution.
+func (w *world) contribute(ctx context.Context, co planActor, obs *PlanTaskObs, leadAt time.Time, leadActs bool) error {
+	at, acts := w.planAct(co.Behaviour, obs.Due, PlanContributionKind)
+	if !acts || (leadActs && !at.Before(leadAt)) {
+		return nil
+	}
+	task, err := waitTask(ctx, co.Staff, "plan_task_contribution", obs.CaseID, "", w.within)
+	if err != nil {
+		return err
+	}
+	if err := sleepUntil(ctx, at); err != nil {
+		return err
+	}
+	s, err := timed(func() error {
+		return co.Staff.Expect(ctx, 200, "POST", "/api/v1/tasks/"+task.ID+"/complete", map[string]any{"outcome": "contributed",
+			"fields": map[string]string{"summary": "模拟：配合工作已完成"}}, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("contribute to plan task %s at %s: %w", obs.CaseID, co.Sec.Code, err)
+	}
+	obs.Contributed = s
 	return nil
 }
 
@@ -210,6 +274,30 @@ func (o *Oracle) expectPlan(r Rules, tasks []*PlanTaskObs) error {
 			o.add(r, Expected{Process: PlanProcess, CaseID: p.CaseID, Kind: PlanDeadlineKind, Label: rungLabel(rg.Rung, rg.Target),
 				Unit: unit, At: spec.Due(r.Calendar, p.Due)}, p.Declared)
 		}
+		if p.Cooperating == "" {
+			continue
+		}
+		stop := p.Contributed
+		if stop == nil || (p.Accepted != nil && p.Accepted.Sent.Before(stop.Sent)) {
+			stop = p.Accepted
+		}
+		for _, rg := range r.ladder(PlanContributionKind) {
+			spec, err := calendar.ParseOffset(rg.After)
+			if err != nil {
+				return fmt.Errorf("ladder %s rung %d: %w", rg.TaskKind, rg.Rung, err)
+			}
+			unit, err := targetUnit(rg.Target, p.Cooperating, "")
+			if err != nil {
+				return err
+			}
+			o.add(r, Expected{Process: PlanProcess, CaseID: p.CaseID, TaskID: contributionKey(p.Cooperating), Kind: PlanContributionKind,
+				Label: rungLabel(rg.Rung, rg.Target), Unit: unit, At: spec.Due(r.Calendar, p.Due)}, stop)
+		}
 	}
 	return nil
 }
+
+// contributionKey tells a cooperating section's rungs from the lead's within a task's case: the
+// deadline's name in the service ("contribution-<section>"); an escalation names its section as
+// its source unit.
+func contributionKey(section string) string { return "contribution-" + section }

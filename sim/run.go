@@ -186,8 +186,10 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := putDeadlineLadder(ctx, admin, SendHomeDeadlineKind, tm.SendHomeLadder); err != nil {
 		return nil, err
 	}
-	if err := putDeadlineLadder(ctx, admin, PlanDeadlineKind, tm.PlanLadder); err != nil {
-		return nil, err
+	for _, kind := range []string{PlanDeadlineKind, PlanContributionKind} {
+		if err := putDeadlineLadder(ctx, admin, kind, tm.PlanLadder); err != nil {
+			return nil, err
+		}
 	}
 	var ladders struct{ Items []Rung }
 	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
