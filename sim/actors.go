@@ -91,6 +91,7 @@ type journal struct {
 	findings []*FindingObs
 	hardship []*HardshipObs
 	sendHome []*SendHomeObs
+	plans    []*PlanTaskObs
 	errs     []error
 	subsidy  int
 }

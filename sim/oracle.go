@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"jiaofu/calendar"
+	"jiaofu/demo"
 )
 
 // The oracle says, from what the actors did and the rules as data, which escalations must be on
@@ -178,17 +179,23 @@ const FindingDeadlineKind = "rectification_due"
 func caseDeadline(e Recorded) bool { return e.TaskID == "" && e.Process == "dropout" }
 
 // taskOf is what tells apart a recorded escalation's rungs within its case, as the oracle's key
-// has it: the task, or for a send-home plan's quota deadlines (one a period, no task) the period.
+// has it: the task, or for a send-home plan's quota deadlines (one a period, no task) the period,
+// or for a plan task's cooperating section its contribution's deadline.
 func (o *Oracle) taskOf(e Recorded) string {
 	if e.Process == SendHomeProcess && e.TaskID == "" {
 		return o.periodOf(e)
+	}
+	if e.Process == PlanProcess && e.TaskKind == PlanContributionKind {
+		return contributionKey(e.SourceUnit)
 	}
 	return e.TaskID
 }
 
 func rungLabel(n int, target string) string { return fmt.Sprintf("r%d:%s", n, target) }
 
-// targetUnit is where a rung goes for a task at a school of a township (README: org units).
+// targetUnit is where a rung goes for a task at a school of a township (README: org units), or
+// at a bureau section (township ""): a section's superior is the bureau, its parent unit (the
+// escalation names the section's 分管 leader on the 包保 chain, docs/plan.md).
 func targetUnit(target, unit, township string) (string, error) {
 	switch target {
 	case "remind", "teacher", "school_leader":
@@ -196,6 +203,9 @@ func targetUnit(target, unit, township string) (string, error) {
 	case "education_section":
 		return "JS-JYG", nil
 	case "superior":
+		if township == "" {
+			return demo.BureauCode, nil
+		}
 		return "JS-" + township, nil
 	case "supervision":
 		return "JS-JCS", nil

@@ -31,6 +31,7 @@ type Size struct {
 	FindingShare                 float64 // share of schools where the inspector records a finding
 	SendHomeShare                float64 // share of schools where the staff start a send-home plan
 	SendHomePeriods              int     // periods of each plan the teacher works through (then the plan ends)
+	PlanTasks                    int     // tasks of the PA office's work plan, each led by a bureau section
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -45,6 +46,10 @@ type Timings struct {
 	SendHomePeriod time.Duration
 	SendHomeQuota  int
 	SendHomeLadder []time.Duration
+	// A plan task is due PlanDue after it is added (JIAOFU_PLAN_TASK_DUE_IN); its plan_task_due
+	// ladder's rung offsets from then (the process's targets, compressed offsets).
+	PlanDue    time.Duration
+	PlanLadder []time.Duration
 }
 
 func timingsFor(u time.Duration) Timings {
@@ -52,7 +57,10 @@ func timingsFor(u time.Duration) Timings {
 		PayDue: 4 * u, Ladder: []time.Duration{u, 3 * u, 5 * u},
 		// A period outlasts its ladder (6u) by two units, so the plan can end between the last
 		// simulated period's last rung and the next period's end.
-		SendHomePeriod: 8 * u, SendHomeQuota: 2, SendHomeLadder: []time.Duration{0, 2 * u, 4 * u, 6 * u}}
+		SendHomePeriod: 8 * u, SendHomeQuota: 2, SendHomeLadder: []time.Duration{0, 2 * u, 4 * u, 6 * u},
+		// A task is read back, reported on and, on time, declared 1.5u before its due time: 6u
+		// leaves a busy service four and a half units to open it.
+		PlanDue: 6 * u, PlanLadder: []time.Duration{0, 2 * u, 4 * u}}
 }
 
 // Options configure one run.
@@ -84,6 +92,7 @@ func Run(args []string) error {
 	fs.Float64Var(&o.Size.FindingShare, "finding-share", 0.75, "share of schools where the inspector records a finding (rectification deadline, ladder rectification_due)")
 	fs.Float64Var(&o.Size.SendHomeShare, "sendhome-share", 0.5, "share of schools where the staff start a send-home plan (period 8 units, 2 visits a period, ladder visit_quota)")
 	fs.IntVar(&o.Size.SendHomePeriods, "sendhome-periods", 3, "periods of each send-home plan the teacher works through before the plan ends")
+	fs.IntVar(&o.Size.PlanTasks, "plan-tasks", 6, "tasks the PA office adds to a work plan, each led by a bureau section in turn (due in 6 units, ladder plan_task_due)")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -177,6 +186,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := putDeadlineLadder(ctx, admin, SendHomeDeadlineKind, tm.SendHomeLadder); err != nil {
 		return nil, err
 	}
+	for _, kind := range []string{PlanDeadlineKind, PlanContributionKind} {
+		if err := putDeadlineLadder(ctx, admin, kind, tm.PlanLadder); err != nil {
+			return nil, err
+		}
+	}
 	var ladders struct{ Items []Rung }
 	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
 		return nil, err
@@ -250,6 +264,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		defer wg.Done()
 		w.findings(ctx, inspector, inspected, frng)
 	}()
+	// The work plan's tasks: a stream of their own (seed, 0x24), so that adding them changed no other draw.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.planTasks(ctx, anon, o.Size.PlanTasks, rand.New(rand.NewPCG(o.Seed, 0x24)))
+	}()
 	// The hardship fund: a stream of its own (seed, 0x22), over every school.
 	wg.Add(1)
 	go func() {
@@ -296,6 +316,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	}
 	last = w.hardshipSettled(last, w.rungs[HardshipDeadlineKind])
 	last = w.sendHomeSettled(last)
+	last = w.planSettled(last)
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -311,6 +332,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectSendHome(rules, w.j.sendHome); err != nil {
 		return nil, err
 	}
+	if err := orc.expectPlan(rules, w.j.plans); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
@@ -318,7 +342,8 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	for _, p := range w.j.sendHome {
 		rep.SendHomePeriods += len(p.Periods)
 	}
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans
+	rep.PlanTasks = len(w.j.plans)
+	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks
 	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
@@ -367,6 +392,9 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	for _, p := range j.sendHome {
 		cases[p.CaseID] = true
 	}
+	for _, p := range j.plans {
+		cases[p.CaseID] = true
+	}
 	var all []Recorded
 	for id := range cases {
 		var out struct{ Items []Recorded }
@@ -383,7 +411,7 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 // docs/simulation.md).
 func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg := config.Default()
-	cfg.SeedDemoPlan = false // the simulated term has no plan tasks (yet): their 52 cases would only add load
+	cfg.SeedDemoPlan = false // the simulated plan's tasks are its own (plan.go): the seeded 52 would only add load
 	port, err := temporalserver.FreePort("127.0.0.1")
 	if err != nil {
 		return cfg, err
@@ -408,11 +436,12 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
+	cfg.PlanTaskDueIn = tm.PlanDue                           // tests and demonstrations only: a plan task's 完成时限 is a date
 	cfg.SetDuration("JIAOFU_SENDHOME_TERM", spec(time.Hour)) // no term ends during a run: no evaluation, no continue-as-new
 	// Not simulated in this slice: long enough never to fall due during a run.
 	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",
 		"JIAOFU_RECTIFICATION_REDO_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE", "JIAOFU_HARDSHIP_APPROVAL_DUE",
-		"JIAOFU_SENDHOME_EVALUATION_DUE"} {
+		"JIAOFU_SENDHOME_EVALUATION_DUE", "JIAOFU_PLAN_TASK_REVIEW_DUE", "JIAOFU_PLAN_TASK_REDO_DUE"} {
 		cfg.SetDuration(name, spec(time.Hour))
 	}
 	return cfg, cfg.Validate()

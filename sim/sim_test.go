@@ -17,7 +17,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
 	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2}}
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -47,6 +47,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.SendHomePlans != 4 || rep.SendHomePeriods != 4*3 {
 		t.Errorf("send-home plans = %d of %d periods, want one at each of the 4 schools, each of 2 periods and the one it ends in",
 			rep.SendHomePlans, rep.SendHomePeriods)
+	}
+	if rep.PlanTasks != 4 {
+		t.Errorf("plan tasks = %d, want the 4 the PA office added", rep.PlanTasks)
 	}
 }
 
@@ -171,6 +174,73 @@ func TestSendHomePeriodsAreToldApart(t *testing.T) {
 	Compare(o, recorded, rep)
 	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.Duplicates != 1 || rep.WrongUnit != 0 {
 		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 1, 1, 0\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+}
+
+// TestPlanTaskRungsStopAtTheDeclaration checks the plan tasks' rules without the service: a task's
+// ladder climbs from its due time until the lead section declares it done (not until the PA
+// office accepts it), and a section's rungs go to the section, the bureau (its superior) and the
+// supervision office — a school's superior rung at the bureau would be a wrong unit. A
+// cooperating section's deadline climbs on its own until its contribution or the close-out, and
+// its rungs are told from the lead's by the section they come from.
+func TestPlanTaskRungsStopAtTheDeclaration(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	var ladder []Rung
+	for i, target := range []string{"remind", "superior", "supervision"} {
+		ladder = append(ladder, Rung{TaskKind: PlanDeadlineKind, Rung: i + 1, After: (2 * u * time.Duration(i)).String(), Target: target})
+	}
+	coLadder := make([]Rung, len(ladder))
+	for i, rg := range ladder {
+		rg.TaskKind = PlanContributionKind
+		coLadder[i] = rg
+	}
+	rules := Rules{Ladders: map[string][]Rung{PlanDeadlineKind: ladder, PlanContributionKind: coLadder}, Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	tasks := []*PlanTaskObs{
+		// on time: nothing, and the contribution never given is cancelled at the close-out
+		{CaseID: "plantask-a", Unit: "JS-JYG", Due: base, Declared: at(-3 * u / 2), Accepted: at(-u), Cooperating: "JS-JCG"},
+		{CaseID: "plantask-b", Unit: "JS-RSG", Due: base, Declared: at(u), Accepted: at(7 * u)}, // r1 only: accepted after r3's instant
+		// r1–r3; the cooperating section's r1 and r2, then its contribution
+		{CaseID: "plantask-c", Unit: "JS-ZB", Due: base, Cooperating: "JS-DJZ", Contributed: at(3 * u)},
+	}
+	o, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectPlan(rules, tasks); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 1+3+2 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 6 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	want := map[string]string{"r1:remind": "JS-ZB", "r2:superior": "JS", "r3:supervision": "JS-JCS"}
+	for _, e := range o.Expected {
+		if e.CaseID == "plantask-c" && e.Kind == PlanDeadlineKind && want[e.Label] != e.Unit {
+			t.Errorf("%s goes to %s, want %s", e.Label, e.Unit, want[e.Label])
+		}
+	}
+	rec := func(c string, rung int, target, unit string) Recorded {
+		return Recorded{Process: PlanProcess, CaseID: c, TaskKind: PlanDeadlineKind, Rung: rung, Target: target, UnitCode: unit,
+			DueAt: base.Add(2 * u * time.Duration(rung-1))}
+	}
+	co := func(c string, rung int, target, unit string) Recorded {
+		e := rec(c, rung, target, unit)
+		e.TaskKind, e.SourceUnit = PlanContributionKind, map[string]string{"plantask-a": "JS-JCG", "plantask-c": "JS-DJZ"}[c]
+		return e
+	}
+	recorded := []Recorded{
+		rec("plantask-b", 1, "remind", "JS-RSG"),
+		rec("plantask-b", 2, "superior", "JS"),                                              // false: declared before rung 2, though accepted after it
+		rec("plantask-c", 1, "remind", "JS-ZB"), rec("plantask-c", 2, "superior", "JS-T01"), // wrong unit; r3 missing
+		co("plantask-c", 1, "remind", "JS-DJZ"), co("plantask-c", 2, "superior", "JS"), // the cooperating section\'s own
+		co("plantask-a", 1, "remind", "JS-JCG"), // false: cancelled at the close-out before it fell due
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 2 || rep.Duplicates != 0 || rep.WrongUnit != 1 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 2, 0, 1\n%v",
 			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
 	}
 }
