@@ -387,7 +387,7 @@ func (s *Server) ledgerQuery(c *fiber.Ctx) (dataio.Query, error) {
 
 // maskSheet is a ledger sheet as a may see it, each personal cell by its row's unit.
 func maskSheet(a access.Actor, sh dataio.LedgerSheet) dataio.Sheet {
-	out := dataio.Sheet{Name: sh.Name, Red: sh.Red}
+	out := dataio.Sheet{Name: sh.Name, Red: sh.Red, Rows: [][]string{}} // an empty sheet is [] in JSON, not null
 	for _, col := range sh.Columns {
 		out.Header = append(out.Header, col.Header)
 	}
