@@ -17,7 +17,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
 	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4}}
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -47,6 +47,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.SendHomePlans != 4 || rep.SendHomePeriods != 4*3 {
 		t.Errorf("send-home plans = %d of %d periods, want one at each of the 4 schools, each of 2 periods and the one it ends in",
 			rep.SendHomePlans, rep.SendHomePeriods)
+	}
+	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
+		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
 	}
 	if rep.PlanTasks != 4 {
 		t.Errorf("plan tasks = %d, want the 4 the PA office added", rep.PlanTasks)
