@@ -92,6 +92,7 @@ type journal struct {
 	hardship []*HardshipObs
 	sendHome []*SendHomeObs
 	plans    []*PlanTaskObs
+	pairings []*PairingObs
 	errs     []error
 	subsidy  int
 }
@@ -182,6 +183,7 @@ type world struct {
 	t      Timings
 	rungs  map[string][]time.Duration // task kind → offsets of its rungs from the due time
 	term   string
+	seed   uint64 // names what the actors register (pairing.go)
 	j      *journal
 	within time.Duration
 }

@@ -185,6 +185,9 @@ func (o *Oracle) taskOf(e Recorded) string {
 	if e.Process == SendHomeProcess && e.TaskID == "" {
 		return o.periodOf(e)
 	}
+	if e.Process == PairingProcess && e.TaskKind == PairingDeadlineKind {
+		return o.periodOf(e)
+	}
 	if e.Process == PlanProcess && e.TaskKind == PlanContributionKind {
 		return contributionKey(e.SourceUnit)
 	}

@@ -57,6 +57,8 @@ type Report struct {
 	SendHomePlans    int      `json:"sendhome_plans"`
 	SendHomePeriods  int      `json:"sendhome_periods"` // periods of the plans that the oracle judged
 	PlanTasks        int      `json:"plan_tasks"`
+	Pairings         int      `json:"pairings"`
+	PairingMonths    int      `json:"pairing_months"` // owed months of the pairings that the oracle judged
 	Tasks            int      `json:"tasks"`
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
@@ -151,7 +153,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	sort.Slice(rep.Rows, func(i, j int) bool {
 		a, b := rep.Rows[i], rep.Rows[j]
 		if a.Process != b.Process { // as the README lists them
-			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2, "hardship": 3, SendHomeProcess: 4, PlanProcess: 5}
+			order := map[string]int{"subsidy": 0, "dropout": 1, "inspection": 2, "hardship": 3, SendHomeProcess: 4, PlanProcess: 5, PairingProcess: 6}
 			return order[a.Process] < order[b.Process]
 		}
 		if a.Kind != b.Kind {
@@ -170,8 +172,9 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks), %d tasks, %s\n",
-		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks, r.Tasks, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks, %s\n",
+		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
+		r.Pairings, r.PairingMonths, r.Tasks, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {

@@ -32,6 +32,8 @@ type Size struct {
 	SendHomeShare                float64 // share of schools where the staff start a send-home plan
 	SendHomePeriods              int     // periods of each plan the teacher works through (then the plan ends)
 	PlanTasks                    int     // tasks of the PA office's work plan, each led by a bureau section
+	PairingShare                 float64 // share of schools where the staff pair a poverty-registered student with the teacher
+	PairingMonths                int     // owed months of each pairing the teacher works through (then on time until the store is read)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -50,6 +52,12 @@ type Timings struct {
 	// ladder's rung offsets from then (the process's targets, compressed offsets).
 	PlanDue    time.Duration
 	PlanLadder []time.Duration
+	// A pairing's month and term (JIAOFU_PAIRING_MONTH, JIAOFU_PAIRING_TERM: two months, so that
+	// term duties fall due too); its pairing_duty ladder's rung offsets from the month's end (the
+	// kit's targets, compressed offsets); PairingCheckLag is how long after a month's end the
+	// school's check may first read the records (the first rung's instant, see pairing.go).
+	PairingMonth, PairingTerm, PairingCheckLag time.Duration
+	PairingLadder                              []time.Duration
 }
 
 func timingsFor(u time.Duration) Timings {
@@ -60,7 +68,10 @@ func timingsFor(u time.Duration) Timings {
 		SendHomePeriod: 8 * u, SendHomeQuota: 2, SendHomeLadder: []time.Duration{0, 2 * u, 4 * u, 6 * u},
 		// A task is read back, reported on and, on time, declared 1.5u before its due time: 6u
 		// leaves a busy service four and a half units to open it.
-		PlanDue: 6 * u, PlanLadder: []time.Duration{0, 2 * u, 4 * u}}
+		PlanDue: 6 * u, PlanLadder: []time.Duration{0, 2 * u, 4 * u},
+		// The late teacher records after the first rung at 3u past the month's end, a unit past the
+		// span (2u) in which the sweep may still be reaching the school's check.
+		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u}}
 }
 
 // Options configure one run.
@@ -93,6 +104,8 @@ func Run(args []string) error {
 	fs.Float64Var(&o.Size.SendHomeShare, "sendhome-share", 0.5, "share of schools where the staff start a send-home plan (period 8 units, 2 visits a period, ladder visit_quota)")
 	fs.IntVar(&o.Size.SendHomePeriods, "sendhome-periods", 3, "periods of each send-home plan the teacher works through before the plan ends")
 	fs.IntVar(&o.Size.PlanTasks, "plan-tasks", 6, "tasks the PA office adds to a work plan, each led by a bureau section in turn (due in 6 units, ladder plan_task_due)")
+	fs.Float64Var(&o.Size.PairingShare, "pairing-share", 0.5, "share of schools where the staff pair a poverty-registered student with the teacher (month 8 units, term 2 months, ladder pairing_duty)")
+	fs.IntVar(&o.Size.PairingMonths, "pairing-months", 2, "owed months of each pairing the teacher works through (then on time until the store is read)")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -191,13 +204,20 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	if err := putDeadlineLadder(ctx, admin, PairingDeadlineKind, tm.PairingLadder); err != nil {
+		return nil, err
+	}
+	// Never reached (the threshold is 0 in the simulation), compressed all the same.
+	if err := putDeadlineLadder(ctx, admin, PairingSchoolKind, tm.PairingLadder[len(tm.PairingLadder)-1:]); err != nil {
+		return nil, err
+	}
 	var ladders struct{ Items []Rung }
 	if err := admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
 		return nil, err
 	}
 	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"), HQWindow: cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"),
 		Calendar: calendar.Default(), Guard: o.Unit / 3}
-	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), j: &journal{},
+	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{},
 		within: 10*o.Unit + 20*time.Second}
 	for _, r := range ladders.Items {
 		rules.Ladders[r.TaskKind] = append(rules.Ladders[r.TaskKind], r)
@@ -249,8 +269,30 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			sendHome = append(sendHome, sc)
 		}
 	}
+	// Pairings: a stream of their own (seed, 0x61), so that adding them changed no other draw; each
+	// with a student of its own, whom no other process uses.
+	prng := rand.New(rand.NewPCG(o.Seed, 0x61))
+	var pairing []*school
+	for _, sc := range cty.Schools {
+		if prng.Float64() < o.Size.PairingShare {
+			pairing = append(pairing, sc)
+		}
+	}
+	stopPairings := make(chan struct{})
+	var pairingsAfter sync.WaitGroup
+	defer pairingsAfter.Wait()
+	var stopOnce sync.Once
+	stop := func() { stopOnce.Do(func() { close(stopPairings) }) }
+	defer stop()
 	start := time.Now()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if sleepUntil(ctx, start.Add(spread)) == nil {
+			w.pairings(ctx, pairing, o.Size.PairingMonths, prng, stopPairings, &pairingsAfter)
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -317,6 +359,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	last = w.hardshipSettled(last, w.rungs[HardshipDeadlineKind])
 	last = w.sendHomeSettled(last)
 	last = w.planSettled(last)
+	last = w.pairingSettled(last)
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -335,6 +378,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectPlan(rules, w.j.plans); err != nil {
 		return nil, err
 	}
+	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
@@ -343,7 +389,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		rep.SendHomePeriods += len(p.Periods)
 	}
 	rep.PlanTasks = len(w.j.plans)
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks
+	rep.Pairings = len(w.j.pairings)
+	for _, p := range w.j.pairings {
+		rep.PairingMonths += len(p.Months)
+	}
+	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
 	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
@@ -352,6 +402,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	stop() // the store has been read: the pairings' teachers stop recording
 	Compare(orc, recorded, rep)
 	if o.Diagnose {
 		d, err := diagnose(ctx, svc.Temporal, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
@@ -395,6 +446,10 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	for _, p := range j.plans {
 		cases[p.CaseID] = true
 	}
+	for _, p := range j.pairings {
+		cases[p.CaseID] = true
+		cases["pairing-school-"+p.Unit] = true // the school threshold is 0: none may be on record
+	}
 	var all []Recorded
 	for id := range cases {
 		var out struct{ Items []Recorded }
@@ -436,7 +491,10 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", spec(tm.HQWindow))
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
-	cfg.PlanTaskDueIn = tm.PlanDue                           // tests and demonstrations only: a plan task's 完成时限 is a date
+	cfg.PlanTaskDueIn = tm.PlanDue // tests and demonstrations only: a plan task's 完成时限 is a date
+	cfg.SetDuration("JIAOFU_PAIRING_MONTH", spec(tm.PairingMonth))
+	cfg.SetDuration("JIAOFU_PAIRING_TERM", spec(tm.PairingTerm))
+	cfg.SetCount("JIAOFU_PAIRING_SCHOOL_THRESHOLD", 0)       // pairing_school never fires: not simulated (docs/simulation.md)
 	cfg.SetDuration("JIAOFU_SENDHOME_TERM", spec(time.Hour)) // no term ends during a run: no evaluation, no continue-as-new
 	// Not simulated in this slice: long enough never to fall due during a run.
 	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
 	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4}}
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -47,6 +48,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.SendHomePlans != 4 || rep.SendHomePeriods != 4*3 {
 		t.Errorf("send-home plans = %d of %d periods, want one at each of the 4 schools, each of 2 periods and the one it ends in",
 			rep.SendHomePlans, rep.SendHomePeriods)
+	}
+	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
+		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
 	}
 	if rep.PlanTasks != 4 {
 		t.Errorf("plan tasks = %d, want the 4 the PA office added", rep.PlanTasks)
@@ -242,5 +246,73 @@ func TestPlanTaskRungsStopAtTheDeclaration(t *testing.T) {
 	if rep.SilentMisses != 1 || rep.FalseEscalations != 2 || rep.Duplicates != 0 || rep.WrongUnit != 1 {
 		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 2, 0, 1\n%v",
 			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+}
+
+// TestPairingMonthsAndTheCheckLag checks the pairing rules without the service: each owed month
+// climbs pairing_duty from its own end until its duties are recorded; a record between the
+// month's end and the latest the school's check may first read is too close to call for the
+// first rung (the check counts it as done when it reads after it), and a later rung; the rungs
+// go to the school (teacher, school leader) and the township central school; and a month owes
+// the term's duties only when it ends a term that began after the pairing was made.
+func TestPairingMonthsAndTheCheckLag(t *testing.T) {
+	u := time.Second
+	var ladder []Rung
+	for i, target := range []string{"teacher", "school_leader", "superior"} {
+		ladder = append(ladder, Rung{TaskKind: PairingDeadlineKind, Rung: i + 1, After: ([]time.Duration{0, 6 * u, 8 * u}[i]).String(), Target: target})
+	}
+	rules := Rules{Ladders: map[string][]Rung{PairingDeadlineKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
+	tm := timingsFor(u)
+	w := &world{u: u, t: tm}
+	base := time.Date(2026, 11, 2, 0, 0, 0, 0, calendar.CST)
+	created := base.Add(-tm.PairingMonth / 2)
+	start, _ := pairingPeriod(base, tm.PairingMonth)
+	at := func(d time.Duration) *span {
+		return &span{Sent: start.Add(d), Done: start.Add(d + 50*time.Millisecond)}
+	}
+	end := func(n int) time.Time { return start.Add(tm.PairingMonth * time.Duration(n)) }
+	p := &PairingObs{CaseID: "pairing-1", Unit: "JS-T01-M01", Township: "T01", Created: created, Months: []*MonthObs{
+		{N: 1, Start: start, End: end(1), Recorded: at(4 * u)},              // on time: nothing
+		{N: 2, Start: end(1), End: end(2), Recorded: at(8*u + 8*u + 3*u)},   // after rung 1: r1
+		{N: 3, Start: end(2), End: end(3)},                                  // never: r1–r3
+		{N: 4, Start: end(3), End: end(4), Recorded: at(3*8*u + 8*u + 1*u)}, // inside the check's lag: r1 ambiguous, nothing else
+	}}
+	o, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 1+3 || len(o.Ambiguous) != 1 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 4 and 1: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	rec := func(month, rung int, target, unit string) Recorded {
+		return Recorded{Process: PairingProcess, CaseID: "pairing-1", TaskKind: PairingDeadlineKind, Rung: rung, Target: target,
+			UnitCode: unit, DueAt: end(month).Add([]time.Duration{0, 6 * u, 8 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec(2, 1, "teacher", "JS-T01-M01"),
+		rec(3, 1, "teacher", "JS-T01-M01"), rec(3, 2, "school_leader", "JS-T01-M01"), rec(3, 3, "superior", "JS-T01-M01"), // superior at the school: wrong unit
+		rec(4, 1, "teacher", "JS-T01-M01"),       // ambiguous: counted on neither side
+		rec(1, 2, "school_leader", "JS-T01-M01"), // false: month 1 was on time
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 0 || rep.FalseEscalations != 1 || rep.Duplicates != 0 || rep.WrongUnit != 1 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 0, 1, 0, 1\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+	// Terms are two months, and midnight CST is a term boundary: months 2 and 4 end terms, which
+	// a pairing made before month 1 owes; one made inside month 1 does not owe the first.
+	var owed []int
+	for n := 1; n <= 4; n++ {
+		owed = append(owed, len(w.owedDuties(created, end(n))))
+	}
+	if !slices.Equal(owed, []int{2, 6, 2, 6}) {
+		t.Errorf("duties owed by months 1–4 = %v, want [2 6 2 6]", owed)
+	}
+	if n := len(w.owedDuties(start.Add(u), end(2))); n != 2 {
+		t.Errorf("a pairing made inside a term owes %d duties at its end, want 2 (the month's)", n)
 	}
 }
