@@ -77,3 +77,22 @@ func TestStepProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestSendHomePeriodWords: a clerk types a send-home plan's period in words (每周, 每两周, 每 10 天)
+// and reads it back so; the API's words and specs pass through.
+func TestSendHomePeriodWords(t *testing.T) {
+	for typed, spec := range map[string]string{"每周": "week", "每月": "month", "每两周": "2w", "每 2 周": "2w", "每10天": "10d",
+		"每 5 个工作日": "5wd", "week": "week", "2w": "2w", "3s": "3s", "每季度": "每季度"} {
+		if got := periodSpec(typed); got != spec {
+			t.Errorf("periodSpec(%q) = %q, want %q", typed, got, spec)
+		}
+	}
+	for spec, words := range map[string]string{"week": "每周", "month": "每月", "1w": "每周", "2w": "每 2 周", "10d": "每 10 天", "3s": "每 3s"} {
+		if got := periodWords(spec); got != words {
+			t.Errorf("periodWords(%q) = %q, want %q", spec, got, words)
+		}
+		if spec != "3s" && periodSpec(periodWords(spec)) == "" {
+			t.Errorf("%q does not read back", spec)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func init() {
 		"invalid/not_on_plan":     fixed("该教师不是本方案的送教教师"),
 		"invalid/duplicate_visit": fixed("这次送教已经记录过了（同一天、同样的教师），不能重复记录"),
 		"invalid/before_plan":     func(p params) string { return "日期不能早于方案建立日期（" + p["start"] + "）" },
-		"invalid/period_format":   fixed("周期应为 week（每周）、month（每月），或如 2w（两周）"),
+		"invalid/period_format":   fixed("周期应写成每周、每月、每两周或每若干天（如：每 10 天）"),
 		"invalid/count_range":     func(p params) string { return "应在 " + p["min"] + " 到 " + p["max"] + " 之间" },
 		"invalid/duplicate_entry": fixed("同一项不能重复选择"),
 		"duplicate/sendhome_plan": fixed("该学生已有正在执行的送教上门方案，不能重复建立。"),
@@ -84,11 +84,59 @@ func (p shPlan) Percent() int {
 }
 
 // PeriodLabel words the plan's period.
-func (p shPlan) PeriodLabel() string {
-	if l := zh("period", p.Period); l != p.Period {
+func (p shPlan) PeriodLabel() string { return periodWords(p.Period) }
+
+// periodWords words a period as a clerk says it: week → 每周, 2w → 每 2 周, 10d → 每 10 天; a
+// spec of another shape (seconds for demonstrations) as it is.
+func periodWords(period string) string {
+	if l := zh("period", period); l != period {
 		return l
 	}
-	return "每 " + p.Period
+	if n, unit, ok := countOf(period, periodUnits); ok {
+		if n == "1" && unit == "周" {
+			return "每周"
+		}
+		return "每 " + n + " " + unit
+	}
+	return "每 " + period
+}
+
+// periodSpec reads a period as a clerk may type it (每周, 每月, 每两周, 每2周, 10天) into the
+// API's words (week, month, 2w, 10d); anything else goes to the API as typed, which refuses
+// it beside the field.
+func periodSpec(typed string) string {
+	v := strings.TrimPrefix(strings.ReplaceAll(strings.TrimSpace(typed), " ", ""), "每")
+	switch v {
+	case "周", "一周", "1周", "星期", "个星期":
+		return casework.PeriodWeek
+	case "月", "一月", "个月", "1月", "1个月", "一个月":
+		return casework.PeriodMonth
+	case "两周", "二周":
+		return "2w"
+	}
+	if n, unit, ok := countOf(v, periodWordUnits); ok {
+		return n + unit
+	}
+	return strings.TrimSpace(typed)
+}
+
+// The units of a period: the API's suffixes with their words, and the words a clerk types.
+var (
+	periodUnits     = [][2]string{{"wd", "个工作日"}, {"w", "周"}, {"d", "天"}}
+	periodWordUnits = [][2]string{{"个工作日", "wd"}, {"工作日", "wd"}, {"周", "w"}, {"天", "d"}}
+)
+
+// countOf splits s into a whole number and the unit of units it ends with, answering that unit's
+// other name.
+func countOf(s string, units [][2]string) (n, unit string, ok bool) {
+	for _, u := range units {
+		if num, found := strings.CutSuffix(s, u[0]); found {
+			if k, err := strconv.Atoi(num); err == nil && k > 0 {
+				return num, u[1], true
+			}
+		}
+	}
+	return "", "", false
 }
 
 type shLedger struct {
@@ -135,7 +183,7 @@ func newSendHomePlan(q *req) error {
 	f := newForm(shPlanFields...)
 	visits, period, minMinutes := q.con.api.SendHomeDefaults()
 	f.Values["student_id"] = q.c.Query("student")
-	f.Values["visits_per_period"], f.Values["period"], f.Values["min_minutes"] = strconv.Itoa(visits), period, strconv.Itoa(minMinutes)
+	f.Values["visits_per_period"], f.Values["period"], f.Values["min_minutes"] = strconv.Itoa(visits), periodWords(period), strconv.Itoa(minMinutes)
 	return q.sendHomePlanForm(f, fiber.StatusOK)
 }
 
@@ -191,7 +239,7 @@ func (q *req) teacherOptions(prompt string) ([]option, error) {
 func createSendHomePlan(q *req) error {
 	f := formFrom(q.c, shPlanFields...)
 	body := map[string]any{"student_id": f.V("student_id"), "disability_type": f.V("disability_type"),
-		"disability_grade": f.V("disability_grade"), "goals": f.V("goals"), "period": f.V("period")}
+		"disability_grade": f.V("disability_grade"), "goals": f.V("goals"), "period": periodSpec(f.V("period"))}
 	teachers := []string{}
 	for _, id := range []string{f.V("teacher_ids"), f.V("teacher2")} {
 		if id != "" {
