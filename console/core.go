@@ -186,21 +186,25 @@ type taskView struct {
 
 // stepProgress says how far a multi-approver step is (票签 2/3: 已同意 1 人，需 2 人同意，共 3 人):
 // its own signers (not those added by 加签) who passed with the task's first outcome, against
-// how many must by its mode. Signers whose task ended without a vote (moot once the step was
-// decided) are not counted, as the kit does not count them. "" for a task not in such a step.
+// how many must by its mode, out of all its own signers; those whose task ended without a vote
+// (moot once the step was decided) are named as such, so that the total stays the one the step
+// began with. "" for a task not in such a step.
 func stepProgress(t apiTask) string {
 	mode, share, _ := strings.Cut(t.Signing, ":")
 	if t.StepID == "" || len(t.Outcomes) == 0 || !slices.Contains(casework.SignModes, mode) {
 		return ""
 	}
-	n, passed := 0, 0
+	n, passed, moot := 0, 0, 0
 	for _, m := range t.Step {
-		if m.AddedTo != "" || (m.State != casework.TaskOpen && m.Outcome == "") {
+		if m.AddedTo != "" {
 			continue
 		}
 		n++
-		if m.Outcome == t.Outcomes[0] {
+		switch {
+		case m.Outcome == t.Outcomes[0]:
 			passed++
+		case m.State != casework.TaskOpen && m.Outcome == "":
+			moot++
 		}
 	}
 	need := n
@@ -215,6 +219,9 @@ func stepProgress(t apiTask) string {
 			return ""
 		}
 		need = (a*n + b - 1) / b
+	}
+	if moot > 0 {
+		return fmt.Sprintf("已同意 %d 人，需 %d 人同意（共 %d 人，%d 人未表态时本环节已有结果）", passed, need, n, moot)
 	}
 	return fmt.Sprintf("已同意 %d 人，需 %d 人同意（共 %d 人）", passed, need, n)
 }

@@ -66,7 +66,7 @@ func TestStepProgress(t *testing.T) {
 		"ratio, one of three approved": {task("ratio:2/3", member("t1", "done", "approve", ""), member("t2", "open", "", ""),
 			member("t3", "open", "", ""), member("t4", "open", "", "t2")), "已同意 1 人，需 2 人同意（共 3 人）"},
 		"ratio passed, the third moot": {task("ratio:2/3", member("t1", "done", "approve", ""), member("t2", "done", "approve", ""),
-			member("t3", "cancelled", "", "")), "已同意 2 人，需 2 人同意（共 2 人）"},
+			member("t3", "cancelled", "", "")), "已同意 2 人，需 2 人同意（共 3 人，1 人未表态时本环节已有结果）"},
 		"all of two":     {task("all", member("t1", "done", "approve", ""), member("t2", "open", "", "")), "已同意 1 人，需 2 人同意（共 2 人）"},
 		"any of two":     {task("any", member("t1", "open", "", ""), member("t2", "open", "", "")), "已同意 0 人，需 1 人同意（共 2 人）"},
 		"a task alone":   {apiTask{Outcomes: []string{"approve"}}, ""},
