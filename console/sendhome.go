@@ -28,7 +28,7 @@ func init() {
 		"invalid/too_short":       func(p params) string { return "每次送教至少 " + p["min"] + " 分钟" },
 		"invalid/not_on_plan":     fixed("该教师不是本方案的送教教师"),
 		"invalid/duplicate_visit": fixed("这次送教已经记录过了（同一天、同样的教师），不能重复记录"),
-		"invalid/before_plan":     func(p params) string { return "日期不能早于方案建立日期（" + p["start"] + "）" },
+		"invalid/before_plan":     func(p params) string { return "日期不能早于建立之日（" + p["start"] + "）" },
 		"invalid/period_format":   fixed("周期应写成每周、每月、每两周或每若干天（如：每 10 天）"),
 		"invalid/count_range":     func(p params) string { return "应在 " + p["min"] + " 到 " + p["max"] + " 之间" },
 		"invalid/duplicate_entry": fixed("同一项不能重复选择"),
