@@ -147,7 +147,7 @@ func (q *req) accountabilityDesk(failed *form, failedID string, status int, stat
 	}
 	var out struct{ Items []apiAccountability }
 	if err := q.get("/api/v1/accountability-records?"+qs.Encode(), &out); err != nil {
-		return q.fail(err)
+		return q.filterFailed(err, "accountability", "监察室 · 问责台", v)
 	}
 	v.Items = out.Items
 	return q.render(status, "accountability", "监察室 · 问责台", v, failed)
@@ -244,7 +244,7 @@ func accountabilityReport(q *req) error {
 		Overdue  []apiAccountability `json:"overdue_handling"`
 	}
 	if err := q.get("/api/v1/reports/accountability?term="+url.QueryEscape(term), &out); err != nil {
-		return q.fail(err)
+		return q.filterFailed(err, "accountability_report", "问责情况统计", accountabilityReportView{Term: term})
 	}
 	v := accountabilityReportView{Term: out.Term, Open: out.Open, Decided: out.Decided, Overdue: out.Overdue}
 	col := map[string]int{}

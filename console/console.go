@@ -256,6 +256,9 @@ type req struct {
 	loggedIn bool
 	public   bool // a page or form without login: anonymous CSRF, public layout
 	flash    string
+	// filterErr is a list page's filter the API refused: shown above the page, which stays (see
+	// filterFailed).
+	filterErr *uiError
 }
 
 // apiError is the API's error answer: {error: {code, message, field}} and its status.
@@ -352,7 +355,7 @@ type view struct {
 	Nav      []navLink
 	CSRF     string
 	Flash    string
-	Error    *uiError
+	Error    *uiError // a filter refused (filterFailed), above the page
 	F        *form
 	D        any
 	Dev      bool
@@ -370,7 +373,7 @@ func (q *req) render(status int, page, title string, data any, f *form) error {
 	if !ok {
 		return fmt.Errorf("console: no page template %q", page)
 	}
-	v := view{Title: title, Actor: q.actor, LoggedIn: q.loggedIn, Flash: q.flash, F: f, D: data,
+	v := view{Title: title, Actor: q.actor, LoggedIn: q.loggedIn, Flash: q.flash, Error: q.filterErr, F: f, D: data,
 		Dev: q.con.cfg.Mode != config.Production && q.con.cfg.SeedDemo}
 	if v.F == nil {
 		v.F = newForm()
@@ -448,6 +451,18 @@ func (q *req) redirect(to, flash string) error {
 		q.con.setFlash(q.c, flash)
 	}
 	return q.c.Redirect(to, fiber.StatusSeeOther)
+}
+
+// filterFailed renders a list page whose filter (?term=, ?unit=, …) the API refused: the page
+// stays, with its filter form to correct and the refusal above it, instead of an error page with
+// only a way back to the inbox. Any other error is fail's.
+func (q *req) filterFailed(err error, page, title string, data any) error {
+	ue := toUI(err, nil)
+	if ue.Status != fiber.StatusBadRequest {
+		return q.fail(err)
+	}
+	q.filterErr = ue
+	return q.render(fiber.StatusBadRequest, page, title, data, nil)
 }
 
 // fail renders an error page for an error that is not about one form field.

@@ -41,7 +41,7 @@ func dutyMapPage(q *req) error {
 		qs.Set("term", v.Term)
 	}
 	if err := q.get("/api/v1/reports/duty-map?"+qs.Encode(), &v.Report); err != nil {
-		return q.fail(err)
+		return q.filterFailed(err, "dutymap", "挂图作战", v)
 	}
 	return q.render(fiber.StatusOK, "dutymap", "挂图作战", v, nil)
 }

@@ -138,6 +138,13 @@ func TestAccountabilityDeskConsole(t *testing.T) {
 		t.Errorf("the report is %dpx wider than a phone", w)
 	}
 	jcs.screenshot("accountability-report-phone.png", 390, 844)
+	// A term typed wrong is refused above the report and the desk, which stay.
+	for _, page := range []string{"/console/accountability/report?term=2026秋", "/console/accountability?term=2026秋"} {
+		jcs.open(page)
+		if got := jcs.text("#banner"); !strings.Contains(got, "学期") || strings.Contains(jcs.body(), "系统错误") {
+			t.Errorf("%s: banner %q", page, got)
+		}
+	}
 
 	// The case's timeline says so too.
 	jcs.open("/console/cases/" + dc.ID)

@@ -169,6 +169,11 @@ func TestConsolePlan(t *testing.T) {
 	if got := pa.text(`#duty-map tr[data-unit="JS-ZB"]`); !strings.Contains(got, "招办") {
 		t.Errorf("the duty map has no row for 招办: %q", got)
 	}
+	// A term the clerk typed wrong is refused above the map, whose filter stays to correct it.
+	pa.open("/console/duty-map?term=2026秋")
+	if got := pa.text("#banner"); !strings.Contains(got, "学期") || !pa.exists(`form.filters input[name="term"]`) {
+		t.Errorf("a wrong term on the map: banner %q, filter kept %v", got, pa.exists(`form.filters input[name="term"]`))
+	}
 
 	// 包保联系: the section head who answers for 业州镇第一小学 records this month's contact (a
 	// missing summary refused beside it); the PA office reads it without anyone forwarding it.
