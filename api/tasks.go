@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"jiaofu/access"
@@ -283,8 +284,12 @@ func (s *Server) update(ctx context.Context, workflowID, name string, arg any) (
 	return updateResult{raw: raw}, nil
 }
 
+// timeoutAs503 words an Update that was not accepted in time: nobody took it. The client's
+// deadline travels with the call, so the server may answer DeadlineExceeded a moment before the
+// client's own context expires (seen under load): that is the same timeout, not an outage.
 func timeoutAs503(ctx context.Context, err error) error {
-	if ctx.Err() != nil || strings.Contains(err.Error(), "context deadline exceeded") {
+	var dl *serviceerror.DeadlineExceeded
+	if ctx.Err() != nil || errors.As(err, &dl) || strings.Contains(err.Error(), "context deadline exceeded") {
 		return unavailable("no worker answered in time; nothing was changed, please retry").because("worker")
 	}
 	return err
