@@ -88,6 +88,14 @@ func (t *Tasks) Deadline(name string) *DeadlineState {
 	return nil
 }
 
+// DeadlineSpent tells whether the deadline name has nothing left to fire: cleared (or never set
+// in this run), without rungs, or past its last rung. A check that only raises a period's rungs
+// ends once every deadline it set is spent.
+func (t *Tasks) DeadlineSpent(name string) bool {
+	d := t.Deadline(name)
+	return d == nil || len(d.Rungs) == 0 || d.Level >= d.Rungs[len(d.Rungs)-1].Rung
+}
+
 // watchDeadline waits for each rung's instant and fires it unless the deadline was cleared
 // first; while the run is giving way to the next, it fires nothing (the next run will).
 func (t *Tasks) watchDeadline(ctx workflow.Context, d *deadline) {

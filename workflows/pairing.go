@@ -197,10 +197,6 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 			return res, err
 		}
 	}
-	finished := func(name string) bool {
-		d := tasks.Deadline(name)
-		return d == nil || len(d.Rungs) == 0 || d.Level >= d.Rungs[len(d.Rungs)-1].Rung
-	}
 	if err := workflow.Await(ctx, func() bool {
 		if tasks.DeadlineFailed() != nil {
 			return true
@@ -209,11 +205,11 @@ func PairingSchoolCheck(ctx workflow.Context, in PairingCheckInput) (PairingChec
 			return false
 		}
 		for name := range names {
-			if !finished(name) {
+			if !tasks.DeadlineSpent(name) {
 				return false
 			}
 		}
-		return finished(schoolName)
+		return tasks.DeadlineSpent(schoolName)
 	}); err != nil {
 		return res, err
 	}

@@ -200,10 +200,6 @@ func DutyCheck(ctx workflow.Context, in DutyCheckInput) (DutyCheckResult, error)
 			return res, err
 		}
 	}
-	finished := func(name string) bool {
-		d := tasks.Deadline(name)
-		return d == nil || len(d.Rungs) == 0 || d.Level >= d.Rungs[len(d.Rungs)-1].Rung
-	}
 	if err := workflow.Await(ctx, func() bool {
 		if tasks.DeadlineFailed() != nil {
 			return true
@@ -212,7 +208,7 @@ func DutyCheck(ctx workflow.Context, in DutyCheckInput) (DutyCheckResult, error)
 			return false
 		}
 		for name := range names {
-			if !finished(name) {
+			if !tasks.DeadlineSpent(name) {
 				return false
 			}
 		}
