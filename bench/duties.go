@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -63,42 +61,13 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	}
 	o.progress("[duties] %d pairings over %d schools and %d students for plans prepared in %s", o.Pairings, o.DutySchools,
 		len(planStudents), time.Since(t0).Round(time.Second))
-	httpPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	tPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, "all")
-	cmd.Env = append(os.Environ(), "JIAOFU_DATA_DIR="+dataDir, "JIAOFU_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
-		"JIAOFU_TEMPORAL_FRONTEND_ADDR=127.0.0.1:"+strconv.Itoa(tPort), "JIAOFU_TEMPORAL_UI_ADDR=off",
-		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s",
+	svc, err := startAllInOne(ctx, o, self, dir, dataDir,
 		"JIAOFU_PAIRING_MONTH="+month.String(), "JIAOFU_PAIRING_TERM="+(100*month).String())
-	logPath := filepath.Join(dir, "service.log")
-	lf, err := startChild(cmd, logPath)
 	if err != nil {
 		return err
 	}
-	defer lf.Close()
-	defer stopChild(cmd, 30*time.Second)
-	pid := cmd.Process.Pid
-	base := "http://127.0.0.1:" + strconv.Itoa(httpPort)
-	hc := newHTTPClient(2 * o.Clients)
-	if err := waitFor(ctx, 3*time.Minute, 250*time.Millisecond, func() (bool, error) {
-		if exited(cmd) {
-			return false, fmt.Errorf("the service exited:\n%s", tail(logPath, 2000))
-		}
-		resp, err := hc.Get(base + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}); err != nil {
-		return err
-	}
+	defer svc.stop()
+	cmd, logPath, pid, base, hc := svc.cmd, svc.logPath, svc.pid, svc.base, svc.hc
 	up := time.Now()
 	settle(ctx, time.Minute, pid)
 	idle := procStatus(pid, "VmRSS")
@@ -209,7 +178,7 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 			ref = start.Add(month)
 			o.progress("[duties] waiting %s for the Schedule's run at the month's end", time.Until(ref).Round(time.Second))
 		} else {
-			tc, err := client.DialContext(ctx, client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(tPort), Namespace: "default",
+			tc, err := client.DialContext(ctx, client.Options{HostPort: svc.temporal, Namespace: "default",
 				Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 			if err != nil {
 				return err

@@ -3,11 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"jiaofu/api"
@@ -42,41 +39,12 @@ func runMemory(ctx context.Context, o *Options, r *Report) error {
 		return fmt.Errorf("prepare data: %w", err)
 	}
 	o.progress("[memory] data directory with %d students prepared in %s", n, time.Since(t0).Round(time.Second))
-	httpPort, err := freePort()
+	svc, err := startAllInOne(ctx, o, self, dir, dataDir)
 	if err != nil {
 		return err
 	}
-	tPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(self, "all")
-	cmd.Env = append(os.Environ(), "JIAOFU_DATA_DIR="+dataDir, "JIAOFU_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
-		"JIAOFU_TEMPORAL_FRONTEND_ADDR=127.0.0.1:"+strconv.Itoa(tPort), "JIAOFU_TEMPORAL_UI_ADDR=off",
-		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s")
-	logPath := filepath.Join(dir, "service.log")
-	lf, err := startChild(cmd, logPath)
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
-	defer stopChild(cmd, 30*time.Second)
-	pid := cmd.Process.Pid
-	base := "http://127.0.0.1:" + strconv.Itoa(httpPort)
-	hc := newHTTPClient(2 * o.Clients)
-	if err := waitFor(ctx, 3*time.Minute, 250*time.Millisecond, func() (bool, error) {
-		if exited(cmd) {
-			return false, fmt.Errorf("the service exited:\n%s", tail(logPath, 2000))
-		}
-		resp, err := hc.Get(base + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}); err != nil {
-		return err
-	}
+	defer svc.stop()
+	pid, base, hc := svc.pid, svc.base, svc.hc
 	settle(ctx, time.Minute, pid)
 	time.Sleep(5 * time.Second)
 	idle := procStatus(pid, "VmRSS")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -317,4 +318,60 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// allInOne is `jiaofu all` started as a child of the benchmark on a prepared data dir, on free
+// loopback ports, so that its RSS is measured apart from the benchmark's own.
+type allInOne struct {
+	cmd      *exec.Cmd
+	log      *os.File
+	logPath  string
+	pid      int
+	base     string // the HTTP API's
+	temporal string // the embedded Temporal frontend's host:port
+	hc       *http.Client
+}
+
+// startAllInOne starts self's all-in-one process on dataDir (its log in dir/service.log, env
+// added to the benchmark's settings) and waits until /readyz answers 200.
+func startAllInOne(ctx context.Context, o *Options, self, dir, dataDir string, env ...string) (*allInOne, error) {
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	tPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "all")
+	cmd.Env = append(append(os.Environ(), "JIAOFU_DATA_DIR="+dataDir, "JIAOFU_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
+		"JIAOFU_TEMPORAL_FRONTEND_ADDR=127.0.0.1:"+strconv.Itoa(tPort), "JIAOFU_TEMPORAL_UI_ADDR=off",
+		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s"), env...)
+	s := &allInOne{cmd: cmd, logPath: filepath.Join(dir, "service.log"), base: "http://127.0.0.1:" + strconv.Itoa(httpPort),
+		temporal: "127.0.0.1:" + strconv.Itoa(tPort), hc: newHTTPClient(2 * o.Clients)}
+	if s.log, err = startChild(cmd, s.logPath); err != nil {
+		return nil, err
+	}
+	s.pid = cmd.Process.Pid
+	if err := waitFor(ctx, 3*time.Minute, 250*time.Millisecond, func() (bool, error) {
+		if exited(cmd) {
+			return false, fmt.Errorf("the service exited:\n%s", tail(s.logPath, 2000))
+		}
+		resp, err := s.hc.Get(s.base + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	}); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop stops the process (SIGTERM, then SIGKILL after a grace) and closes its log.
+func (s *allInOne) stop() {
+	stopChild(s.cmd, 30*time.Second)
+	s.log.Close()
 }
