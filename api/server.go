@@ -26,7 +26,8 @@ type Server struct {
 	temporal client.Client
 	log      *slog.Logger
 	routes   []Route
-	logins   *loginThrottle
+	logins   *loginThrottle // wrong passwords per username
+	clients  *loginThrottle // wrong passwords per client address
 	// auditKey signs the audit trail's checkpoints, and its public half checks them; it is read
 	// from a file outside the database (auditkey.Open), never from the store.
 	auditKey ed25519.PrivateKey
@@ -47,7 +48,7 @@ type Route struct {
 
 // New builds the API server; auditKey is the audit trail's signing key (auditkey.Open).
 func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger, auditKey ed25519.PrivateKey) *Server {
-	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), auditKey: auditKey}
+	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), clients: newClientLoginThrottle(), auditKey: auditKey}
 	s.routes = s.table()
 	for _, r := range s.routes {
 		_ = r.Rule() // a route without a parsable rule stops the server here, before it serves anything
