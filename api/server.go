@@ -30,6 +30,8 @@ type Server struct {
 	// auditKey signs the audit trail's checkpoints, and its public half checks them; it is read
 	// from a file outside the database (auditkey.Open), never from the store.
 	auditKey ed25519.PrivateKey
+	// metrics serves /metrics (ServeMetrics); nil in a server without a registry (benchmarks).
+	metrics fiber.Handler
 }
 
 // Route is one API operation; the same table registers the handler and writes the OpenAPI
@@ -74,8 +76,10 @@ func (s *Server) Mount(app *fiber.App) {
 // NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
 // believed only from trustedProxies: behind them, c.IP() is the client's address (the
 // first valid one in X-Forwarded-For) and c.Protocol() the scheme the client used; without
-// any, both come from the connection itself, so nobody can pick their own address.
-func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
+// any, both come from the connection itself, so nobody can pick their own address. Every
+// request gets a request id and an access log line, and its series in m when m is not nil
+// (observe).
+func NewApp(log *slog.Logger, trustedProxies []string, m *HTTPMetrics) *fiber.App {
 	var proxyHeader string
 	if len(trustedProxies) > 0 {
 		proxyHeader = fiber.HeaderXForwardedFor
@@ -94,6 +98,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		JSONEncoder:             json.Marshal,
 		JSONDecoder:             json.Unmarshal,
 	})
+	app.Use(observe(log, m))
 	app.Use(recover.New())
 	return app
 }
@@ -107,6 +112,7 @@ func (s *Server) table() []Route {
 		r("GET", "/healthz", "Liveness: the process answers", "public", nil, s.Healthz),
 		r("GET", "/readyz", "Readiness: the store and Temporal answer", "public", nil, s.Readyz),
 		r("GET", "/api/v1/openapi.json", "This document", "public", nil, s.OpenAPI),
+		r("GET", "/metrics", "Prometheus metrics (docs/operations.md); a scraper presents JIAOFU_METRICS_TOKEN as its bearer token", "admin, scraper", nil, s.Metrics),
 		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
 		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
 		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me),

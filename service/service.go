@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"jiaofu/activities"
 	"jiaofu/api"
@@ -27,6 +29,7 @@ import (
 	"jiaofu/console"
 	"jiaofu/demo"
 	"jiaofu/store"
+	"jiaofu/telemetry"
 	"jiaofu/temporalserver"
 	"jiaofu/worker"
 	"jiaofu/workflows"
@@ -51,6 +54,9 @@ type Service struct {
 	// GeneratedAdminPassword is the password of user admin when this start created the user
 	// with a generated one (development without JIAOFU_ADMIN_PASSWORD); the caller shows it once.
 	GeneratedAdminPassword string
+	// Metrics is the registry /metrics serves: the HTTP requests, the store's counts, the
+	// Temporal SDK's series, and the Go runtime's and the process's.
+	Metrics *prometheus.Registry
 
 	embedded *temporalserver.Server
 	worker   sdkworker.Worker
@@ -62,7 +68,9 @@ type Service struct {
 
 // Start brings the parts up in dependency order; on any failure it stops what it started.
 func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger) (_ *Service, err error) {
-	s := &Service{Config: cfg, log: log}
+	s := &Service{Config: cfg, log: log, Metrics: telemetry.NewRegistry()}
+	sdkMetrics := telemetry.NewSDKMetrics()
+	s.Metrics.MustRegister(sdkMetrics)
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -111,8 +119,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		addr = s.embedded.FrontendAddr()
 		log.Info("embedded temporal server started", "frontend", addr, "ui", s.embedded.UIAddr())
 	}
+	// The propagator carries an HTTP request's id into the workflows and activities it starts,
+	// signals or updates; the worker, made from this client, takes it from the client.
 	s.Temporal, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace,
-		Logger: sdklog.NewStructuredLogger(log.With("component", "sdk"))})
+		Logger: sdklog.NewStructuredLogger(log.With("component", "sdk")), MetricsHandler: sdkMetrics.Handler(),
+		ContextPropagators: []workflow.ContextPropagator{telemetry.Propagator{}}})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s: %w", addr, err)
 	}
@@ -143,7 +154,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		} else if n > 0 {
 			log.Info("organisational handlings checked", "count", n)
 		}
-		s.App = api.NewApp(log, cfg.TrustedProxies)
+		// The store's counts are read by the process serving /metrics, at each scrape; an api and a
+		// worker process each serve their own SDK series.
+		s.Metrics.MustRegister(telemetry.NewStoreCollector(s.Store, log, 5*time.Second))
+		s.API.ServeMetrics(s.Metrics)
+		s.App = api.NewApp(log, cfg.TrustedProxies, api.NewHTTPMetrics(s.Metrics))
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)
 		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
