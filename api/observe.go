@@ -77,14 +77,16 @@ func observe(log *slog.Logger, m *HTTPMetrics) fiber.Handler {
 		if route == "/" && c.Path() != "/" {
 			route = routeUnmatched
 		}
+		// Fiber's strings point into buffers reused by the next request; the series keep theirs.
+		method := strings.Clone(c.Method())
 		if m != nil {
-			labels := prometheus.Labels{"route": route, "method": c.Method(), "status": strconv.Itoa(status)}
+			labels := prometheus.Labels{"route": route, "method": method, "status": strconv.Itoa(status)}
 			m.requests.With(labels).Inc()
 			m.duration.With(labels).Observe(took.Seconds())
 		}
 		// The path without its query: a query may carry a name or a number someone searched for.
 		log.LogAttrs(c.UserContext(), slog.LevelInfo, "http request",
-			slog.String("request_id", id), slog.String("method", c.Method()), slog.String("route", route),
+			slog.String("request_id", id), slog.String("method", method), slog.String("route", route),
 			slog.String("path", c.Path()), slog.Int("status", status), slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 		return nil
 	}
