@@ -84,8 +84,14 @@ func observe(log *slog.Logger, m *HTTPMetrics) fiber.Handler {
 			m.requests.With(labels).Inc()
 			m.duration.With(labels).Observe(took.Seconds())
 		}
+		// Probes and scrapes come every few seconds from machines: their answers are debug lines,
+		// so that the people's requests are what the info log shows; a failed one stays info.
+		level := slog.LevelInfo
+		if status < 400 && (route == "/healthz" || route == "/readyz" || route == "/metrics") {
+			level = slog.LevelDebug
+		}
 		// The path without its query: a query may carry a name or a number someone searched for.
-		log.LogAttrs(c.UserContext(), slog.LevelInfo, "http request",
+		log.LogAttrs(c.UserContext(), level, "http request",
 			slog.String("request_id", id), slog.String("method", method), slog.String("route", route),
 			slog.String("path", c.Path()), slog.Int("status", status), slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 		return nil
