@@ -1,8 +1,11 @@
 package telemetry
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
 
 // TestSDKMetrics: the SDK's counters, gauges and timers come out under Prometheus names with
@@ -121,6 +130,54 @@ func TestSaneRequestID(t *testing.T) {
 	} {
 		if got := SaneRequestID(id); got != want {
 			t.Errorf("SaneRequestID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func loggedActivity(ctx context.Context) error {
+	activity.GetLogger(ctx).Info("in the activity")
+	return nil
+}
+
+func loggingWorkflow(ctx workflow.Context) error {
+	workflow.GetLogger(ctx).Info("in the workflow")
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	return workflow.ExecuteActivity(ctx, loggedActivity).Get(ctx, nil)
+}
+
+// TestLoggersCarryTheRequestID: a workflow started with a request id in its headers logs it as
+// request_id from workflow.GetLogger, and so does the activity it runs from activity.GetLogger
+// (the header goes on from the workflow to the activity), with the interceptor on the worker.
+func TestLoggersCarryTheRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	env := s.NewTestWorkflowEnvironment()
+	env.SetContextPropagators([]workflow.ContextPropagator{Propagator{}})
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&RequestIDInterceptor{}}})
+	h := headers{}
+	if err := (Propagator{}).Inject(WithRequestID(context.Background(), "req-wf-7"), h); err != nil {
+		t.Fatal(err)
+	}
+	env.SetHeader(&commonpb.Header{Fields: h})
+	env.RegisterActivity(loggedActivity)
+	env.ExecuteWorkflow(loggingWorkflow)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		if rec["request_id"] == "req-wf-7" {
+			found[rec["msg"].(string)] = true
+		}
+	}
+	for _, msg := range []string{"in the workflow", "in the activity", "activity done"} {
+		if !found[msg] {
+			t.Errorf("no record %q with request_id req-wf-7 in:\n%s", msg, buf.String())
 		}
 	}
 }
