@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,9 +59,20 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger,
 }
 
 // Mount registers every route on app (the console mounts its pages beside them).
-func (s *Server) Mount(app *fiber.App) {
+func (s *Server) Mount(app *fiber.App) { s.mount(app, nil) }
+
+// MountOnly registers the routes of the paths given, with their rules, and no other: a
+// worker-only process serves /healthz and /metrics this way (JIAOFU_METRICS_ADDR).
+func (s *Server) MountOnly(app *fiber.App, paths ...string) {
+	s.mount(app, func(r Route) bool { return slices.Contains(paths, r.Path) })
+}
+
+func (s *Server) mount(app *fiber.App, take func(Route) bool) {
 	var uploads []string
 	for _, r := range s.routes {
+		if take != nil && !take(r) {
+			continue
+		}
 		if r.upload {
 			prefix, _, _ := strings.Cut(r.Path, ":")
 			uploads = append(uploads, prefix)

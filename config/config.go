@@ -90,6 +90,9 @@ type Config struct {
 	// MetricsToken, when set, lets a Prometheus server read /metrics with it as its bearer token
 	// and no login (the route's rule: admin, scraper).
 	MetricsToken string
+	// MetricsAddr, when set, is where a worker-only process (jiaofu worker) serves /metrics and
+	// /healthz; the processes running the API serve them on HTTPAddr.
+	MetricsAddr string
 }
 
 // Ratio is a share Num/Den, 0 < Num <= Den (2/3: at least two thirds).
@@ -239,6 +242,7 @@ var Vars = []Var{
 	{"JIAOFU_PLAN_TASK_DUE_IN", "(unset: at 23:59 of its 完成时限)", "a Go duration such as 30s: a plan task added is due this long after it is added, whatever its 完成时限 says, so that its deadline passes in a test or a demonstration (never in production)"},
 	{"JIAOFU_LOG_FORMAT", "json in production, text in development", "log lines as JSON objects, one a line (`json`), or `key=value` text (`text`); every HTTP request's line and its workflows' and activities' lines carry its `request_id` (docs/operations.md)"},
 	{"JIAOFU_METRICS_TOKEN", "(unset: admins only)", "bearer token a Prometheus server reads `GET /metrics` with, without a login; at least 32 characters (docs/operations.md)"},
+	{"JIAOFU_METRICS_ADDR", "(unset: none)", "`jiaofu worker` only: the address (`:9464`) it serves `GET /metrics` (its Temporal SDK series: workflow and activity task latencies, slots, polls) and `GET /healthz` on; `jiaofu` and `jiaofu api` serve them on `JIAOFU_HTTP_ADDR`"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 	{"JIAOFU_HARDSHIP_TOP_RATIO", "2/3", "share of the bureau leaders who must approve a hardship grant above `JIAOFU_HARDSHIP_LEADER_ABOVE` (票签: every bureau leader not barred votes; the grant is rejected once the share can no longer be reached), fixed when the grant is applied for"},
 }
@@ -332,6 +336,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("JIAOFU_AUDIT_KEY_FILE", &c.AuditKeyFile)
 	str("JIAOFU_LOG_FORMAT", &c.LogFormat)
 	str("JIAOFU_METRICS_TOKEN", &c.MetricsToken)
+	str("JIAOFU_METRICS_ADDR", &c.MetricsAddr)
 	dur("JIAOFU_SESSION_TTL", &c.SessionTTL)
 	if v, ok := lookup("JIAOFU_SEED_DEMO"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -454,6 +459,11 @@ func (c Config) Validate() error {
 	}
 	if c.TemporalAddress == "" && c.EmbeddedFrontend == "" {
 		errs = append(errs, errors.New("JIAOFU_TEMPORAL_FRONTEND_ADDR: must not be empty when TEMPORAL_ADDRESS is unset"))
+	}
+	if c.MetricsAddr != "" {
+		if err := listenAddr(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_METRICS_ADDR: %w", err))
+		}
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("JIAOFU_LOG_FORMAT: %q is neither json nor text", c.LogFormat))

@@ -41,6 +41,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_HARDSHIP_TOP_RATIO": {"JIAOFU_HARDSHIP_TOP_RATIO": "3/2"},
 		"JIAOFU_LOG_FORMAT":         {"JIAOFU_LOG_FORMAT": "yaml"},
 		"JIAOFU_METRICS_TOKEN":      {"JIAOFU_METRICS_TOKEN": "short"},
+		"JIAOFU_METRICS_ADDR":       {"JIAOFU_METRICS_ADDR": "9464"},
 	}
 	for _, bad := range []string{"2", "0/3", "two thirds", "2/0", "-1/3", "2/3/4"} {
 		if _, err := Load(env(map[string]string{"JIAOFU_HARDSHIP_TOP_RATIO": bad})); err == nil || !strings.Contains(err.Error(), "JIAOFU_HARDSHIP_TOP_RATIO") {

@@ -277,3 +277,43 @@ func seriesNames(body string) string {
 	}
 	return sb.String()
 }
+
+// TestWorkerMetrics: a worker-only process (jiaofu worker, here beside an all-in-one one, on its
+// Temporal server and store) serves /metrics and /healthz on JIAOFU_METRICS_ADDR and nothing
+// else, /metrics under the same rule; its series are its own SDK's, workers by type.
+func TestWorkerMetrics(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	allInOne := startService(t, cfg)
+	wcfg := cfg
+	wcfg.TemporalAddress = allInOne.TemporalAddr()
+	wcfg.SeedDemo, wcfg.SeedDemoPlan = false, false
+	wcfg.MetricsAddr, wcfg.MetricsToken = "127.0.0.1:0", scrapeToken
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	w, err := service.Start(ctx, wcfg, service.Parts{Worker: true}, logger(t))
+	if err != nil {
+		t.Fatalf("start a worker: %v", err)
+	}
+	t.Cleanup(w.Stop)
+	if w.HTTPAddr() != "" || w.MetricsAddr() == "" {
+		t.Fatalf("a worker serves no API (%q) and its metrics (%q)", w.HTTPAddr(), w.MetricsAddr())
+	}
+	base := "http://" + w.MetricsAddr()
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 401, "/api/v1/me": 404, "/console/": 404} {
+		if code, _, body := send(t, "GET", base+path, "", nil, nil); code != want {
+			t.Errorf("worker GET %s: %d, want %d (%s)", path, code, want, short(body))
+		}
+	}
+	code, _, body := send(t, "GET", base+"/metrics", scrapeToken, nil, nil)
+	if code != 200 {
+		t.Fatalf("worker /metrics with the scrape token: %d %s", code, short(body))
+	}
+	for _, wt := range []string{"WorkflowWorker", "ActivityWorker"} {
+		if seriesLine(body, "temporal_worker_start_total", map[string]string{"worker_type": wt}) == "" {
+			t.Errorf("no temporal_worker_start_total of the %s in the worker's /metrics", wt)
+		}
+	}
+	if seriesLine(body, "jiaofu_store_metrics_up", nil) != "" {
+		t.Error("the worker serves the store's counts too: the API's process serves them, once")
+	}
+}

@@ -61,7 +61,9 @@ type Service struct {
 	embedded *temporalserver.Server
 	worker   sdkworker.Worker
 	listener net.Listener
-	log      *slog.Logger
+	// metricsListener is a worker-only process's /metrics listener (JIAOFU_METRICS_ADDR).
+	metricsListener net.Listener
+	log             *slog.Logger
 	// dataDirLock is held while this process runs on the data dir (one process per data dir).
 	dataDirLock *os.File
 }
@@ -142,6 +144,18 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 			return nil, err
 		}
 	}
+	// A worker on its own has no API; its SDK series (workflow and activity task latencies) are
+	// served on a listener of their own when asked for, with the route table's rules.
+	if parts.Worker && !parts.API && cfg.MetricsAddr != "" {
+		ops := api.New(cfg, s.Store, s.Temporal, log, auditKey)
+		ops.ServeMetrics(s.Metrics)
+		s.App = api.NewApp(log, cfg.TrustedProxies, api.NewHTTPMetrics(s.Metrics))
+		ops.MountOnly(s.App, "/healthz", "/metrics")
+		if s.metricsListener, err = s.listen(cfg.MetricsAddr, "JIAOFU_METRICS_ADDR"); err != nil {
+			return nil, err
+		}
+		log.Info("worker metrics listening", "addr", s.metricsListener.Addr().String())
+	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log, auditKey)
 		if err := s.seedPlan(ctx); err != nil {
@@ -161,17 +175,26 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		s.App = api.NewApp(log, cfg.TrustedProxies, api.NewHTTPMetrics(s.Metrics))
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)
-		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("JIAOFU_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		if s.listener, err = s.listen(cfg.HTTPAddr, "JIAOFU_HTTP_ADDR"); err != nil {
+			return nil, err
 		}
-		go func() {
-			if err := s.App.Listener(s.listener); err != nil {
-				log.Error("http server stopped", "error", err)
-			}
-		}()
 		log.Info("http api listening", "addr", s.listener.Addr().String())
 	}
 	return s, nil
+}
+
+// listen serves s.App on addr (the setting named variable).
+func (s *Service) listen(addr, variable string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", variable, addr, err)
+	}
+	go func() {
+		if err := s.App.Listener(ln); err != nil {
+			s.log.Error("http server stopped", "error", err)
+		}
+	}()
+	return ln, nil
 }
 
 // registerSearchAttributes adds jiaofu's search attributes to an external cluster (best effort:
@@ -192,6 +215,15 @@ func (s *Service) HTTPAddr() string {
 		return ""
 	}
 	return s.listener.Addr().String()
+}
+
+// MetricsAddr is where a worker-only process serves /metrics (JIAOFU_METRICS_ADDR), "" when it
+// does not; a process with the API serves it on HTTPAddr.
+func (s *Service) MetricsAddr() string {
+	if s.metricsListener == nil {
+		return ""
+	}
+	return s.metricsListener.Addr().String()
 }
 
 // TemporalAddr is the Temporal frontend in use.

@@ -125,7 +125,7 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "temporal", svc.TemporalAddr())
+	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "metrics", svc.MetricsAddr(), "temporal", svc.TemporalAddr())
 	announce(out, svc.HTTPAddr(), svc.GeneratedAdminPassword)
 	<-ctx.Done()
 	log.Info("stopping")
