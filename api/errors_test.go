@@ -38,7 +38,7 @@ func TestErrorHandlerUnavailable(t *testing.T) {
 		{"not found", store.ErrNotFound, 404, "not_found", "record not found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 			app.Get("/", func(*fiber.Ctx) error { return c.err })
 			resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
 			if err != nil {

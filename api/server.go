@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type Server struct {
 	// auditKey signs the audit trail's checkpoints, and its public half checks them; it is read
 	// from a file outside the database (auditkey.Open), never from the store.
 	auditKey ed25519.PrivateKey
+	// metrics serves /metrics (ServeMetrics); nil in a server without a registry (benchmarks).
+	metrics fiber.Handler
 }
 
 // Route is one API operation; the same table registers the handler and writes the OpenAPI
@@ -57,9 +60,20 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger,
 }
 
 // Mount registers every route on app (the console mounts its pages beside them).
-func (s *Server) Mount(app *fiber.App) {
+func (s *Server) Mount(app *fiber.App) { s.mount(app, nil) }
+
+// MountOnly registers the routes of the paths given, with their rules, and no other: a
+// worker-only process serves /healthz and /metrics this way (JIAOFU_METRICS_ADDR).
+func (s *Server) MountOnly(app *fiber.App, paths ...string) {
+	s.mount(app, func(r Route) bool { return slices.Contains(paths, r.Path) })
+}
+
+func (s *Server) mount(app *fiber.App, take func(Route) bool) {
 	var uploads []string
 	for _, r := range s.routes {
+		if take != nil && !take(r) {
+			continue
+		}
 		if r.upload {
 			prefix, _, _ := strings.Cut(r.Path, ":")
 			uploads = append(uploads, prefix)
@@ -75,8 +89,10 @@ func (s *Server) Mount(app *fiber.App) {
 // NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
 // believed only from trustedProxies: behind them, c.IP() is the client's address (the
 // first valid one in X-Forwarded-For) and c.Protocol() the scheme the client used; without
-// any, both come from the connection itself, so nobody can pick their own address.
-func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
+// any, both come from the connection itself, so nobody can pick their own address. Every
+// request gets a request id and an access log line, and its series in m when m is not nil
+// (observe).
+func NewApp(log *slog.Logger, trustedProxies []string, m *HTTPMetrics) *fiber.App {
 	var proxyHeader string
 	if len(trustedProxies) > 0 {
 		proxyHeader = fiber.HeaderXForwardedFor
@@ -95,6 +111,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		JSONEncoder:             json.Marshal,
 		JSONDecoder:             json.Unmarshal,
 	})
+	app.Use(observe(log, m))
 	app.Use(recover.New())
 	return app
 }
@@ -108,6 +125,7 @@ func (s *Server) table() []Route {
 		r("GET", "/healthz", "Liveness: the process answers", "public", nil, s.Healthz),
 		r("GET", "/readyz", "Readiness: the store and Temporal answer", "public", nil, s.Readyz),
 		r("GET", "/api/v1/openapi.json", "This document", "public", nil, s.OpenAPI),
+		r("GET", "/metrics", "Prometheus metrics (docs/operations.md); a scraper presents JIAOFU_METRICS_TOKEN as its bearer token", "admin, scraper", nil, s.Metrics),
 		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
 		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
 		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me),

@@ -7,6 +7,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"jiaofu/activities"
+	"jiaofu/telemetry"
 	"jiaofu/workflows"
 )
 
@@ -44,7 +45,8 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	return w
 }
 
-// Interceptors are the worker's interceptors (tests on the SDK's test environment use them too).
+// Interceptors are the worker's interceptors (tests on the SDK's test environment use them too):
+// unstorable writes, and the request id in workflow and activity loggers.
 func Interceptors() []interceptor.WorkerInterceptor {
-	return []interceptor.WorkerInterceptor{&unstorableWrites{}}
+	return []interceptor.WorkerInterceptor{&unstorableWrites{}, &telemetry.RequestIDInterceptor{}}
 }

@@ -25,6 +25,7 @@ import (
 	"jiaofu/service"
 	"jiaofu/sim"
 	"jiaofu/store"
+	"jiaofu/telemetry"
 )
 
 const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench|simulate]
@@ -40,7 +41,8 @@ const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-pas
 Configuration is read from environment variables; see README.md.`
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The format is read ahead of the configuration, so that even its refusal is logged in it.
+	log := telemetry.NewLogger(os.Stderr, config.LogFormatOf(os.LookupEnv))
 	err := run(log, os.Stdout, os.Args[1:])
 	var ce configError
 	var inUse *service.DataDirInUseError
@@ -123,7 +125,7 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "temporal", svc.TemporalAddr())
+	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "metrics", svc.MetricsAddr(), "temporal", svc.TemporalAddr())
 	announce(out, svc.HTTPAddr(), svc.GeneratedAdminPassword)
 	<-ctx.Done()
 	log.Info("stopping")
