@@ -121,7 +121,7 @@ func TestLoginRefusesAnAddressThatSprays(t *testing.T) {
 	s := New(config.Config{SessionTTL: time.Hour}, st, nil, log, nil)
 	// The peer's address comes from X-Forwarded-For only because 0.0.0.0 (app.Test's peer) is
 	// trusted here, as JIAOFU_TRUSTED_PROXIES would make a reverse proxy.
-	app := NewApp(log, []string{"0.0.0.0"})
+	app := NewApp(log, []string{"0.0.0.0"}, nil)
 	app.Post("/login", s.Login)
 	login := func(from, username, password string) int {
 		t.Helper()
