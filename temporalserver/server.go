@@ -7,6 +7,10 @@
 // the databases live in Options.DataDir (temporal.db, and visibility.db for the
 // records the UI lists) and survive restarts, and the namespace settings given
 // in Options are re-applied to an existing database on every start.
+//
+// Options.SQL puts the same in-process server on SQL databases instead (the
+// production persistence, PostgreSQL through plugin postgres12): the e2e
+// production-path test runs it so, on schemas the server's own tooling applied.
 package temporalserver
 
 import (
@@ -116,8 +120,10 @@ const (
 	minRetention        = time.Hour
 )
 
-// Start opens (or creates) the database, starts all Temporal services in this
-// process and, if enabled, the Web UI. It returns once the frontend answers
+// Start opens (or creates) the SQLite databases — or, with Options.SQL, uses
+// the SQL databases given, registering the namespace on them through the
+// frontend — starts all Temporal services in this process and, if enabled, the
+// Web UI. It returns once the frontend answers
 // for Options.Namespace and the namespace's retention and search attributes
 // match Options, or with an error when ctx ends first. (The services' own
 // start-up is bounded by the server's internal timeout, not by ctx; ctx bounds
