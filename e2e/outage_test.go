@@ -394,6 +394,8 @@ func TestOutageMidLoadResumes(t *testing.T) {
 	complete(t, head, reviewTasks[apps[4].ID].ID, "approve", nil)
 	stopped := time.Now()
 	pg.ctl(t, "stop")
+	// Down for certain from here (pg_ctlcluster waits for the shutdown) until the start below.
+	down := time.Now()
 	t.Logf("database stopped %s after the test began; down for %s", stopped.Sub(began).Round(time.Millisecond), outage)
 
 	// During the outage: reads, writes and /readyz, every two seconds.
@@ -420,6 +422,7 @@ func TestOutageMidLoadResumes(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("%d of %d answers during the outage were wrong; the first ones:\n%s", len(problems), probes, strings.Join(problems[:min(len(problems), 8)], "\n"))
 	}
+	upAgain := time.Now() // nothing can commit before this
 	pg.ctl(t, "start")
 	restarted := time.Now()
 	eventually(t, 30*time.Second, func() bool { return call(base, "", "GET", "/readyz", nil).status == 200 }, "/readyz to answer 200 after the database is back")
@@ -558,10 +561,11 @@ func TestOutageMidLoadResumes(t *testing.T) {
 	t.Logf("every case finished %s after the database started (test %s in all)", time.Since(restarted).Round(time.Second), time.Since(began).Round(time.Second))
 
 	// The escalations that fell due while the database was down were written after it came
-	// back: the activities that failed then retried by themselves.
+	// back (recorded_at is the instant of the attempt that committed): the activities that
+	// failed then retried by themselves.
 	var dueDuring, recordedAfter int
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE recorded_at >= $2) FROM escalations
-		WHERE process = 'dropout' AND due_at >= $1 AND due_at < $2`, stopped, restarted).Scan(&dueDuring, &recordedAfter); err != nil {
+		WHERE process = 'dropout' AND due_at >= $1 AND due_at < $2`, down, upAgain).Scan(&dueDuring, &recordedAfter); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d dropout escalations fell due during the outage, %d of them recorded after it", dueDuring, recordedAfter)
