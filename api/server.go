@@ -216,15 +216,29 @@ func apiProcessOf(name string) apiProcess {
 // Healthz answers while the process runs.
 func (s *Server) Healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
 
-// Readyz answers 200 only when the store and Temporal both answer.
+// readyTimeout bounds each of /readyz's checks: a probe that hangs on a database or frontend that
+// drops packets instead of refusing them would be killed by the orchestrator without an answer,
+// and then nobody learns which part was down.
+const readyTimeout = 3 * time.Second
+
+// Readyz answers 200 only when the store and Temporal both answer. A 503 names the part that is
+// down in params.part ("store" or "temporal", also its reason), so that a probe or an operator's
+// script can tell them apart without reading the message.
 func (s *Server) Readyz(c *fiber.Ctx) error {
-	if err := s.store.Ping(c.UserContext()); err != nil {
-		return unavailable("store not reachable")
+	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return notReady("store", "the store (the database) is not reachable; the service is not ready")
 	}
-	if _, err := s.temporal.CheckHealth(c.UserContext(), &client.CheckHealthRequest{}); err != nil {
-		return unavailable("temporal not reachable")
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return notReady("temporal", "Temporal (the workflow service) is not reachable; the service is not ready")
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// notReady is /readyz's 503 for one part that is down.
+func notReady(part, msg string) *Error {
+	return unavailable(msg).because(part, "part", part)
 }
 
 // Me returns the caller.
