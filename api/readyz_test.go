@@ -52,7 +52,7 @@ func TestReadyzNamesThePartDown(t *testing.T) {
 				st.Close() // a closed pool fails every ping, as an unreachable database does
 			}
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			app := NewApp(log, nil)
+			app := NewApp(log, nil, nil)
 			app.Get("/readyz", New(config.Default(), st, tc, log, nil).Readyz)
 			resp, err := app.Test(httptest.NewRequest("GET", "/readyz", nil), int(2*readyTimeout.Milliseconds()))
 			if err != nil {
