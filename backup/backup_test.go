@@ -248,3 +248,73 @@ func TestRestoreRefusesADamagedBackup(t *testing.T) {
 		t.Errorf("restore of a directory that is no backup: %v", err)
 	}
 }
+
+// The copy order is what makes a backup one the service recovers from: a workflow's activity
+// commits its write to the store before Temporal records the activity as done, so every
+// completion in Temporal's copy must find its write in the store's copy. A writer that does
+// exactly that — a row in the store, then its completion in temporal.db — runs flat out while
+// the backup is taken; the copies must hold no completion without its write. (Copied the other
+// way round, the store's copy is the older one and misses the writes of completions made while
+// Temporal's files were copied.)
+func TestEveryCompletionInTheTemporalCopyHasItsWriteInTheStoreCopy(t *testing.T) {
+	ctx := context.Background()
+	dir := dataDir(t)
+	st := openWAL(t, filepath.Join(dir, backup.StoreDB))
+	defer st.Close()
+	if _, err := st.Exec(`CREATE TABLE rows (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	tmp := openWAL(t, filepath.Join(dir, backup.TemporalDB))
+	defer tmp.Close()
+	var done atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for n := int64(1); ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := st.Exec(`INSERT INTO rows (n, pad) VALUES (?, ?)`, n, strings.Repeat("w", 500)); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := tmp.Exec(`INSERT INTO rows (n, pad) VALUES (?, ?)`, n, strings.Repeat("c", 500)); err != nil {
+				t.Error(err)
+				return
+			}
+			done.Store(n)
+		}
+	}()
+	for done.Load() < 500 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	dest := filepath.Join(t.TempDir(), "b")
+	_, err := backup.Backup(ctx, backup.Options{DataDir: dir, Dest: dest})
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxOf := func(path string) int64 {
+		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n sql.NullInt64
+		if err := db.QueryRow(`SELECT max(n) FROM rows`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n.Int64
+	}
+	// Rows are numbered without gaps, so the newest number stands for all below it.
+	completions, writes := maxOf(filepath.Join(dest, backup.TemporalDB)), maxOf(filepath.Join(dest, backup.StoreDB))
+	t.Logf("completions in Temporal's copy: %d; writes in the store's copy: %d; by the end: %d", completions, writes, done.Load())
+	if completions < 500 || completions > writes {
+		t.Errorf("Temporal's copy holds %d completions, the store's copy %d writes: a completion without its write", completions, writes)
+	}
+}
