@@ -318,3 +318,64 @@ func TestEveryCompletionInTheTemporalCopyHasItsWriteInTheStoreCopy(t *testing.T)
 		t.Errorf("Temporal's copy holds %d completions, the store's copy %d writes: a completion without its write", completions, writes)
 	}
 }
+
+// A key kept at JIAOFU_AUDIT_KEY_FILE (production) is in the backup; restore puts it back there
+// when nothing is at that path, keeps it when it is the same key, and refuses another key there,
+// before it writes anything: that key did not sign the restored trail's checkpoints.
+func TestTheKeyAtJIAOFU_AUDIT_KEY_FILE(t *testing.T) {
+	ctx := context.Background()
+	dir := dataDir(t)
+	os.Remove(filepath.Join(dir, auditkey.DevFileName)) // production has none in the data dir
+	keyFile := filepath.Join(t.TempDir(), "audit.pem")
+	key, err := auditkey.Generate(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "b")
+	m, err := backup.Backup(ctx, backup.Options{DataDir: dir, AuditKeyFile: keyFile, Dest: dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.AuditKeyFrom != "JIAOFU_AUDIT_KEY_FILE" {
+		t.Errorf("the key's origin: %q", m.AuditKeyFrom)
+	}
+	// A backup naming a key file that is not there fails, naming it.
+	if _, err := backup.Backup(ctx, backup.Options{DataDir: dir, AuditKeyFile: keyFile + ".missing", Dest: filepath.Join(t.TempDir(), "b")}); err == nil ||
+		!strings.Contains(err.Error(), "audit.pem.missing") {
+		t.Errorf("a backup with a missing key file: %v", err)
+	}
+
+	restoreTo := func(target, keyAt string) error {
+		_, err := backup.Restore(ctx, backup.RestoreOptions{Source: dest, DataDir: target, AuditKeyFile: keyAt, Force: true, Lock: service.LockDataDir})
+		return err
+	}
+	newKey := filepath.Join(t.TempDir(), "keys", "audit.pem")
+	if err := os.MkdirAll(filepath.Dir(newKey), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "data")
+	if err := restoreTo(target, newKey); err != nil {
+		t.Fatal(err)
+	}
+	got, err := auditkey.Load(newKey)
+	if fi, _ := os.Stat(newKey); err != nil || !got.Equal(key) || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key put back at JIAOFU_AUDIT_KEY_FILE: %v (same key: %v)", err, got.Equal(key))
+	}
+	if _, err := os.Stat(filepath.Join(target, auditkey.DevFileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a key was written into the data dir too: %v", err)
+	}
+	if err := restoreTo(target, newKey); err != nil {
+		t.Errorf("restore with the same key already in place: %v", err)
+	}
+	other := filepath.Join(t.TempDir(), "other.pem")
+	if _, err := auditkey.Generate(other); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "data")
+	if err := restoreTo(fresh, other); err == nil || !strings.Contains(err.Error(), "JIAOFU_AUDIT_KEY_FILE") || !strings.Contains(err.Error(), "another key") {
+		t.Errorf("restore with another key at JIAOFU_AUDIT_KEY_FILE: %v", err)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the data dir was written before the key was refused: %v", err)
+	}
+}
