@@ -281,3 +281,33 @@ func TestBackupMidLoadRestoresAndResumes(t *testing.T) {
 		t.Errorf("the restored audit trail: %+v", verify)
 	}
 }
+
+// backup and restore say what is wrong in words that name the fix, as commands of their own
+// (main prints "jiaofu backup failed: …" and exits 1).
+func TestBackupAndRestoreRefusals(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"backup"}, nil, "name the new directory to write the backup to"},
+		{[]string{"restore"}, nil, "name the backup to restore"},
+		{[]string{"backup", filepath.Join(dir, "b")}, map[string]string{"DATABASE_URL": "postgres://jiaofu@127.0.0.1:1/jiaofu"}, "DATABASE_URL is set: the store is in PostgreSQL, which pg_dump backs up"},
+		{[]string{"restore", dir}, map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "TEMPORAL_ADDRESS is set"},
+		{[]string{"backup", filepath.Join(dir, "b")}, nil, "has no temporal/temporal.db"},
+		{[]string{"restore", dir}, nil, "has no manifest.json: it is not a jiaofu backup"},
+	} {
+		t.Setenv("JIAOFU_DATA_DIR", filepath.Join(dir, "data"))
+		t.Setenv("JIAOFU_HTTP_ADDR", "127.0.0.1:0")
+		for _, v := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "JIAOFU_AUDIT_KEY_FILE", "JIAOFU_ENV"} {
+			t.Setenv(v, c.env[v])
+		}
+		var out bytes.Buffer
+		err := run(quiet(), &out, c.args)
+		var failed commandError
+		if !errors.As(err, &failed) || failed.cmd != c.args[0] || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("jiaofu %v: %v, want a %s failure saying %q", c.args, err, c.args[0], c.want)
+		}
+	}
+}
