@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,7 +15,6 @@ import (
 
 	"jiaofu/apiclient"
 	"jiaofu/casework"
-	"jiaofu/service"
 )
 
 const backupTestTerm = "2026-2027-1"
@@ -68,18 +69,24 @@ func dropoutEscalations(t *testing.T, jcs *apiclient.Client, caseID string) int 
 	return n
 }
 
-// runCommand runs `jiaofu args…` in this process on dataDir, as an operator would beside the
-// running service (a process of its own: the service is the child).
-func runCommand(t *testing.T, dataDir string, args ...string) (string, error) {
+// jiaofuCommand runs `jiaofu args…` on dataDir as a process of its own, as an operator would
+// beside the running service: the real main, its output, its exit status.
+func jiaofuCommand(t *testing.T, dataDir string, args ...string) (stdout, stderr string, status int) {
 	t.Helper()
-	t.Setenv("JIAOFU_DATA_DIR", dataDir)
-	for _, v := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "JIAOFU_AUDIT_KEY_FILE", "JIAOFU_ENV", "JIAOFU_HTTP_ADDR"} {
-		t.Setenv(v, "")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), runAsJiaofu+"=1", runArgs+"="+strings.Join(args, "\n"), "JIAOFU_DATA_DIR="+dataDir,
+		"JIAOFU_HTTP_ADDR=127.0.0.1:0", "DATABASE_URL=", "TEMPORAL_ADDRESS=", "JIAOFU_AUDIT_KEY_FILE=", "JIAOFU_ENV=")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		status = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("jiaofu %v: %v", args, err)
 	}
-	t.Setenv("JIAOFU_HTTP_ADDR", "127.0.0.1:0")
-	var out bytes.Buffer
-	err := run(quiet(), &out, args)
-	return out.String(), err
+	return out.String(), errOut.String(), status
 }
 
 // Issue 19: a backup taken while the service runs and works, restored into a fresh data dir,
@@ -177,12 +184,12 @@ func TestBackupMidLoadRestoresAndResumes(t *testing.T) {
 	}()
 	waitFor(t, time.Minute, "the load to run", func() bool { return cycles.Load() >= 3 })
 	before := cycles.Load()
-	out, err := runCommand(t, dataA, "backup", saved)
+	out, errOut, status := jiaofuCommand(t, dataA, "backup", saved)
 	during := cycles.Load() - before
-	if err != nil {
+	if status != 0 {
 		close(stop)
 		wg.Wait()
-		t.Fatalf("jiaofu backup: %v\n%s", err, a.log.String())
+		t.Fatalf("jiaofu backup: exit %d\n%s\n%s", status, errOut, a.log.String())
 	}
 	t.Logf("jiaofu backup (%d claim-and-release cycles ran while it did):\n%s", during, out)
 	waitFor(t, time.Minute, "more load after the backup", func() bool { return cycles.Load() >= before+during+2 })
@@ -208,20 +215,21 @@ func TestBackupMidLoadRestoresAndResumes(t *testing.T) {
 	}
 	a.kill(t)
 
-	if out, err := runCommand(t, dataB, "restore", saved); err != nil {
-		t.Fatalf("jiaofu restore: %v", err)
+	if out, errOut, status := jiaofuCommand(t, dataB, "restore", saved); status != 0 {
+		t.Fatalf("jiaofu restore: exit %d\n%s", status, errOut)
 	} else {
 		t.Logf("jiaofu restore: %s", out)
 	}
-	if _, err := runCommand(t, dataB, "restore", saved); err == nil || !strings.Contains(err.Error(), "is not empty") {
-		t.Errorf("a second restore into the same dir without -force: %v", err)
+	if _, errOut, status := jiaofuCommand(t, dataB, "restore", saved); status != 1 ||
+		!strings.HasPrefix(errOut, "jiaofu restore failed: data dir "+dataB+" is not empty") || !strings.Contains(errOut, "-force") {
+		t.Errorf("a second restore into the same dir without -force: exit %d, %q", status, errOut)
 	}
 
 	b := startChild(t, dataB, env...)
 	// A restore under the running service is refused, -force or not.
-	var inUse *service.DataDirInUseError
-	if _, err := runCommand(t, dataB, "restore", "-force", saved); !errors.As(err, &inUse) {
-		t.Errorf("restore -force under a running jiaofu: %v, want the data dir in use", err)
+	if _, errOut, status := jiaofuCommand(t, dataB, "restore", "-force", saved); status != 1 ||
+		!strings.Contains(errOut, "is in use: another jiaofu (process ") {
+		t.Errorf("restore -force under a running jiaofu: exit %d, %q, want the data dir in use", status, errOut)
 	}
 	admin, staff, head, teacher, jcs, aid = b.as(t, "admin"), b.as(t, "staff01"), b.as(t, "head01"), b.as(t, "teacher01"), b.as(t, "jcs01"), b.as(t, "aid01")
 
