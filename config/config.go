@@ -48,8 +48,11 @@ type Config struct {
 	SeedDemo          bool
 	// SeedDemoPlan seeds, with the demo data, the seed's own work plan: annex 1's 52 tasks, each a
 	// running case of its section (the e2e tests leave it off but for the plan's own).
-	SeedDemoPlan    bool
-	UpdateTimeout   time.Duration
+	SeedDemoPlan  bool
+	UpdateTimeout time.Duration
+	// ShutdownTimeout bounds a stop (SIGTERM, Ctrl-C): requests in flight and running activities
+	// have this long to finish before the process lets go of them.
+	ShutdownTimeout time.Duration
 	PublicRateLimit int
 	// HistoryEvents is the history length at which a case continues as new (Temporal also
 	// suggests it at 4,096 events, 4 MB, or 90% of its 2,000 updates per run).
@@ -135,6 +138,7 @@ func Default() Config {
 		SeedDemo:          true,
 		SeedDemoPlan:      true,
 		UpdateTimeout:     10 * time.Second,
+		ShutdownTimeout:   30 * time.Second,
 		PublicRateLimit:   10,
 		HistoryEvents:     3000,
 		InspectorateUnit:  "JS-DDB",
@@ -234,6 +238,7 @@ var Vars = []Var{
 	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
 	{"JIAOFU_SEED_DEMO_PLAN", "true in development", "with the demo data, seed the bureau's own work plan (建教办〔2019〕18号, annex 1: 52 tasks re-dated to this year, each a running case of its section)"},
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
+	{"JIAOFU_SHUTDOWN_TIMEOUT", "30s", "on SIGTERM or Ctrl-C, how long requests in flight and running activities have to finish (new connections are refused at once); the process exits 0 when they have; from 1s to 10m; keep it under the grace period before SIGKILL (`docker stop` waits 10s unless `stop_grace_period` says more, Kubernetes 30s)"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
 	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
@@ -354,6 +359,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.SeedDemoPlan = b && c.SeedDemo
 	}
 	dur("JIAOFU_UPDATE_TIMEOUT", &c.UpdateTimeout)
+	dur("JIAOFU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
 	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
 	dur("JIAOFU_DUTY_CHECK_EVERY", &c.DutyCheckEvery)
@@ -450,6 +456,11 @@ func (c Config) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, errors.New("DATABASE_URL: must start with postgres:// (unset it to use the embedded SQLite store)"))
+	}
+	// Below a second nothing in flight could finish; past ten minutes a stuck stop holds a
+	// deployment up longer than any request or activity here needs.
+	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("JIAOFU_SHUTDOWN_TIMEOUT: %s is outside 1s to 10m", c.ShutdownTimeout))
 	}
 	if c.TemporalNamespace == "" {
 		errs = append(errs, errors.New("TEMPORAL_NAMESPACE: must not be empty"))

@@ -27,6 +27,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_PUBLICITY_PERIOD":  {"JIAOFU_PUBLICITY_PERIOD": "five days"},
 		"JIAOFU_ENV":               {"JIAOFU_ENV": "staging"},
 		"JIAOFU_UPDATE_TIMEOUT":    {"JIAOFU_UPDATE_TIMEOUT": "-1s"},
+		"JIAOFU_SHUTDOWN_TIMEOUT":  {"JIAOFU_SHUTDOWN_TIMEOUT": "soon"},
 		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
 		"JIAOFU_SEED_DEMO":         {"JIAOFU_SEED_DEMO": "maybe"},
 		"JIAOFU_PUBLIC_RATE_LIMIT": {"JIAOFU_PUBLIC_RATE_LIMIT": "0"},
@@ -162,5 +163,23 @@ func TestLogFormat(t *testing.T) {
 	}
 	if c, err := Load(env(map[string]string{"JIAOFU_METRICS_TOKEN": strings.Repeat("m", 32)})); err != nil || c.MetricsToken != strings.Repeat("m", 32) {
 		t.Errorf("a 32-character JIAOFU_METRICS_TOKEN: %q, %v", c.MetricsToken, err)
+	}
+}
+
+// The shutdown timeout is a positive duration between a second and ten minutes; the default is
+// 30s.
+func TestShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	if c, err := Load(env(nil)); err != nil || c.ShutdownTimeout.String() != "30s" {
+		t.Errorf("default: %v %v, want 30s", c.ShutdownTimeout, err)
+	}
+	if c, err := Load(env(map[string]string{"JIAOFU_SHUTDOWN_TIMEOUT": " 45s "})); err != nil || c.ShutdownTimeout.String() != "45s" {
+		t.Errorf("45s: %v %v", c.ShutdownTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-5s", "500ms", "11m", "thirty seconds", ""} {
+		_, err := Load(env(map[string]string{"JIAOFU_SHUTDOWN_TIMEOUT": bad}))
+		if err == nil || !strings.Contains(err.Error(), "JIAOFU_SHUTDOWN_TIMEOUT") {
+			t.Errorf("JIAOFU_SHUTDOWN_TIMEOUT=%q: %v, want an error naming the variable", bad, err)
+		}
 	}
 }

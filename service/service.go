@@ -134,7 +134,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.Worker {
-		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey})
+		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey}, cfg.ShutdownTimeout)
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
@@ -235,15 +235,33 @@ func (s *Service) TemporalAddr() string {
 }
 
 // Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store, and
-// last the data dir's lock.
+// last the data dir's lock. The HTTP server stops listening at once (new connections are
+// refused) and lets the requests in flight finish; then the worker stops polling and lets its
+// running activities finish. Both share one budget, JIAOFU_SHUTDOWN_TIMEOUT, so that the
+// process is gone before an orchestrator's SIGKILL: HTTP first, because a request in flight
+// may wait on the worker (a task action is an Update a workflow task must run).
 func (s *Service) Stop() {
+	timeout := s.Config.ShutdownTimeout
+	if timeout <= 0 { // a Service built without a validated config (tests)
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
 	if s.App != nil {
-		if err := s.App.ShutdownWithTimeout(10 * time.Second); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Warn("http shutdown", "error", err)
+		if err := s.App.ShutdownWithTimeout(timeout); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("http shutdown: requests still in flight were cut off", "timeout", timeout, "error", err)
 		}
 	}
 	if s.worker != nil {
-		s.worker.Stop()
+		// The worker waits for its activities up to its own WorkerStopTimeout (the same
+		// setting); what HTTP used of the budget is taken off here. An activity cut off is
+		// retried after the next start: activities are idempotent.
+		stopped := make(chan struct{})
+		go func() { s.worker.Stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(time.Until(deadline)):
+			s.log.Warn("worker stop: activities still running when the shutdown timeout passed; they run again after the next start", "timeout", timeout)
+		}
 	}
 	if s.Temporal != nil {
 		s.Temporal.Close()

@@ -2,6 +2,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -38,9 +40,11 @@ const StickyCacheSize = 1024
 // the first worker starts. So it is sized when this package is loaded.
 func init() { sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize) }
 
-// New builds a worker on the task queue with everything registered.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: Interceptors()})
+// New builds a worker on the task queue with everything registered. Stop waits up to stopTimeout
+// for the activities running to finish (the SDK's default is to cancel them at once): an
+// activity cut off is retried on the next start, but one that finishes is not done twice.
+func New(c client.Client, taskQueue string, acts *activities.Activities, stopTimeout time.Duration) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: Interceptors(), WorkerStopTimeout: stopTimeout})
 	Register(w, acts)
 	return w
 }
