@@ -21,13 +21,14 @@ import (
 	"jiaofu/api"
 	"jiaofu/bench"
 	"jiaofu/config"
+	"jiaofu/crash"
 	"jiaofu/demo"
 	"jiaofu/service"
 	"jiaofu/sim"
 	"jiaofu/store"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench|simulate]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench|simulate|crash]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
@@ -37,6 +38,8 @@ const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-pas
            prints, and end its sessions (when the admin's password is lost); then restart jiaofu
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
   simulate a simulated term checked by an oracle (docs/simulation.md; jiaofu simulate -h)
+  crash    a mixed load while the all-in-one process is killed (SIGKILL) and restarted, then the
+           store checked for lost and doubled work (docs/reliability.md; jiaofu crash -h)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
@@ -80,6 +83,9 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	}
 	if cmd == "simulate" { // likewise: its own flags and a temporary service
 		return sim.Run(args[1:])
+	}
+	if cmd == "crash" { // likewise: its own flags, and the service as a child process it kills
+		return crash.Run(args[1:])
 	}
 	// The configuration is checked before anything is created: store.Open makes the data dir.
 	cfg, err := config.FromEnv()
