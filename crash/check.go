@@ -86,21 +86,25 @@ func (r Row) defects() int {
 
 // Report is a run's figures and verdict.
 type Report struct {
-	Seed         uint64   `json:"seed"`
-	Unit         string   `json:"unit"`
-	Kills        int      `json:"kills"`
-	Restarts     int      `json:"restarts"`
-	MeanDowntime string   `json:"mean_downtime,omitempty"` // from a kill to the restarted service's readiness
-	Retried      int64    `json:"retried_requests"`
-	Rows         []Row    `json:"processes"`
-	AuditOK      bool     `json:"audit_ok"`
-	AuditEntries int64    `json:"audit_entries"`
-	AuditProblem string   `json:"audit_problem,omitempty"`
-	Ledger       string   `json:"ledger_problem,omitempty"`
-	Defects      []string `json:"defects,omitempty"`     // one line each, naming the case
-	LoadErrors   []string `json:"load_errors,omitempty"` // what the load gave up on
-	Elapsed      string   `json:"elapsed"`
-	Dir          string   `json:"dir,omitempty"` // the data dir and logs, kept after a failed run
+	Seed         uint64 `json:"seed"`
+	Unit         string `json:"unit"`
+	Kills        int    `json:"kills"`
+	Restarts     int    `json:"restarts"`
+	MeanDowntime string `json:"mean_downtime,omitempty"` // from a kill to the restarted service's readiness
+	Retried      int64  `json:"retried_requests"`
+	// ResentWrites are writes sent again after an attempt whose answer a kill lost (or a 5xx); RefusedRepeats
+	// those the API answered 409 (the lost attempt had done them).
+	ResentWrites   int64    `json:"resent_writes"`
+	RefusedRepeats int64    `json:"refused_repeats"`
+	Rows           []Row    `json:"processes"`
+	AuditOK        bool     `json:"audit_ok"`
+	AuditEntries   int64    `json:"audit_entries"`
+	AuditProblem   string   `json:"audit_problem,omitempty"`
+	Ledger         string   `json:"ledger_problem,omitempty"`
+	Defects        []string `json:"defects,omitempty"`     // one line each, naming the case
+	LoadErrors     []string `json:"load_errors,omitempty"` // what the load gave up on
+	Elapsed        string   `json:"elapsed"`
+	Dir            string   `json:"dir,omitempty"` // the data dir and logs, kept after a failed run
 }
 
 // Failed reports whether the run found anything wrong.
@@ -406,8 +410,10 @@ func readFacts(ctx context.Context, st *store.Store, term string) (Facts, error)
 
 // Print writes the report as a table and the defects, one a line.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "\njiaofu crash — seed %d, unit %s — %d kills (SIGKILL), %d restarts, mean downtime %s, %d requests retried, %s\n",
-		r.Seed, r.Unit, r.Kills, r.Restarts, r.MeanDowntime, r.Retried, r.Elapsed)
+	fmt.Fprintf(w, "\njiaofu crash — seed %d, unit %s — %d kills (SIGKILL), %d restarts, mean downtime %s, %s\n",
+		r.Seed, r.Unit, r.Kills, r.Restarts, r.MeanDowntime, r.Elapsed)
+	fmt.Fprintf(w, "requests retried: %d; writes sent again after a lost answer or a 5xx: %d, of which refused as repeats (409): %d\n",
+		r.Retried, r.ResentWrites, r.RefusedRepeats)
 	fmt.Fprintf(w, "%-9s %6s %6s %5s %7s %6s %8s %8s %8s %6s\n", "process", "cases", "state", "lost", "doubled", "stray", "esc.miss", "esc.dup", "esc.unex", "esc")
 	for _, x := range append(append([]Row{}, r.Rows...), r.Totals()) {
 		fmt.Fprintf(w, "%-9s %6d %6d %5d %7d %6d %8d %8d %8d %6d\n", x.Process, x.Cases, x.WrongState, x.Lost, x.Doubled, x.Stray,

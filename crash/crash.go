@@ -112,10 +112,14 @@ type harness struct {
 	anon    *apiclient.Client
 	logf    func(string, ...any)
 	retries atomic.Int64 // requests sent again because the service did not answer
-	kills   atomic.Int64
-	downFor atomic.Int64 // nanoseconds from each kill to the restarted service's readiness
-	errMu   sync.Mutex
-	errs    []string // what the load could not do (a case it gave up on)
+	// resent counts the writes answered only after an attempt whose answer was lost (or a 5xx), and
+	// refusedRepeats those of them the API refused as repeats (409): done by the lost attempt.
+	resent, refusedRepeats atomic.Int64
+	kills                  atomic.Int64
+	downFor                atomic.Int64 // nanoseconds from each kill to the restarted service's readiness
+	lastReady              atomic.Int64 // when the last incarnation became ready (Unix nanoseconds)
+	errMu                  sync.Mutex
+	errs                   []string // what the load could not do (a case it gave up on)
 }
 
 func (h *harness) fail(format string, a ...any) {
@@ -165,6 +169,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	if err := svc.start(ctx); err != nil {
 		return nil, err
 	}
+	h.lastReady.Store(time.Now().UnixNano())
 	w, err := h.setup(ctx)
 	if err != nil {
 		svc.stop()
@@ -215,7 +220,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	rep := Check(w.expectation(), facts)
 	rep.Seed, rep.Unit, rep.Kills = o.Seed, o.Unit.String(), int(h.kills.Load())
 	rep.Restarts = svc.starts - 1
-	rep.Retried = h.retries.Load()
+	rep.Retried, rep.ResentWrites, rep.RefusedRepeats = h.retries.Load(), h.resent.Load(), h.refusedRepeats.Load()
 	if rep.Kills > 0 {
 		rep.MeanDowntime = (time.Duration(h.downFor.Load()) / time.Duration(rep.Kills)).Round(time.Millisecond).String()
 	}
@@ -266,6 +271,7 @@ func (h *harness) killer(ctx context.Context, loadDone <-chan struct{}) error {
 			return err
 		}
 		h.downFor.Add(int64(time.Since(killed)))
+		h.lastReady.Store(time.Now().UnixNano())
 		h.logf("restart %d ready after %s", n, time.Since(killed).Round(time.Millisecond))
 		if loadDone == nil && int(n) >= h.o.Kills {
 			return nil

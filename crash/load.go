@@ -168,12 +168,40 @@ func lower(s string) string {
 // call sends one request until the service answers it: a refused or reset connection, a 5xx or a
 // 503 — the service killed, starting again, or its worker not yet back — is sent again after a
 // pause, for up to five minutes. uncertain tells that a write may have been done by an attempt
-// whose answer was lost: the caller then relies on the API refusing a repeat (409) or looks first.
+// whose answer was lost: the caller relies on the API refusing a repeat (409). A write the API
+// would do twice goes through callOnce instead.
 func (h *harness) call(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
+	return h.send(ctx, c, method, path, body, true)
+}
+
+// callOnce sends a write that the API does again when it is repeated (a hardship grant's
+// application gets a new id each time) once, and waits for the service to answer again if the
+// answer was lost; uncertain then tells the caller to look before it sends it again.
+func (h *harness) callOnce(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
+	return h.send(ctx, c, method, path, body, false)
+}
+
+func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path string, body any, resend bool) (code int, raw []byte, uncertain bool, err error) {
 	deadline := time.Now().Add(5 * time.Minute)
+	sent := false
 	for {
-		code, raw, err = c.DoRaw(ctx, method, path, body)
+		if !sent || resend {
+			code, raw, err = c.DoRaw(ctx, method, path, body)
+			sent = true
+		} else {
+			// Only ask whether the service is back; the write is not sent again.
+			code, raw, err = c.DoRaw(ctx, "GET", "/readyz", nil)
+			if err == nil && code == 200 {
+				return 0, nil, true, nil
+			}
+		}
 		if err == nil && code < 500 {
+			if uncertain {
+				h.resent.Add(1)
+				if code == 409 {
+					h.refusedRepeats.Add(1)
+				}
+			}
 			return code, raw, uncertain, nil
 		}
 		if ctx.Err() != nil {
@@ -447,10 +475,13 @@ func (h *harness) openDropout(ctx context.Context, w *world, sc *school, st stri
 	return nil
 }
 
+// activityRetryHorizon is the activities' start-to-close timeout with a margin.
+const activityRetryHorizon = 45 * time.Second
+
 // grantLostGrace is how long the harness looks for a grant whose application's answer a kill
 // lost before it applies again: the API gives every application a new id (a repeat is a second
 // grant), so the record of the first must have had time to appear.
-const grantLostGrace = 45 * time.Second
+const grantLostGrace = 90 * time.Second
 
 type grantRow struct {
 	ID        string `json:"id"`
@@ -481,7 +512,7 @@ func (h *harness) grant(ctx context.Context, w *world, sc *school, st string) er
 		if g, ok, err = h.grantOf(ctx, sc, st); err != nil || ok {
 			return ok, err
 		}
-		code, raw, uncertain, err := h.call(ctx, sc.Staff, "POST", "/api/v1/hardship/grants", map[string]any{"student_id": st,
+		code, raw, uncertain, err := h.callOnce(ctx, sc.Staff, "POST", "/api/v1/hardship/grants", map[string]any{"student_id": st,
 			"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
 		if err != nil {
 			return false, err
@@ -530,14 +561,17 @@ func (h *harness) grant(ctx context.Context, w *world, sc *school, st string) er
 // missing then is a finding, counted by the check).
 func (h *harness) settle(ctx context.Context, w *world) error {
 	u := w.unit
-	last := time.Now()
+	// An activity a kill interrupted is retried when its start-to-close timeout (30 s,
+	// workflows/humantask.go) fires after the restart: until then a case may show its new state
+	// without the rest of the activity's writes (a disbursement without its audit entry).
+	last := time.Unix(0, h.lastReady.Load()).Add(activityRetryHorizon)
 	w.dropoutsOpened.Range(func(_, v any) bool {
 		if t := v.(time.Time).Add(16*u + 2*u); t.After(last) {
 			last = t
 		}
 		return true
 	})
-	h.logf("waiting %s for the dropout cases' last rungs to fall due", time.Until(last).Round(time.Second))
+	h.logf("waiting %s for the dropout cases' last rungs to fall due and interrupted activities to be retried", max(0, time.Until(last)).Round(time.Second))
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
