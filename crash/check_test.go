@@ -3,6 +3,7 @@ package crash
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // clean is the facts of a run where everything went right: two applications disbursed once, a
@@ -107,5 +108,18 @@ func TestBrokenAuditFails(t *testing.T) {
 	rep.AuditOK, rep.AuditProblem = false, "entry 7 does not hash to its successor's prev_hash"
 	if !rep.Failed() {
 		t.Fatal("a broken audit trail passed")
+	}
+}
+
+func TestCurrentTerm(t *testing.T) {
+	for now, want := range map[string]string{"2026-12-07T06:00:00Z": "2026-2027-1", "2027-03-01T00:00:00Z": "2026-2027-1",
+		"2027-08-31T15:59:59Z": "2026-2027-1", "2027-08-31T16:00:00Z": "2027-2028-1"} { // 1 September 00:00 in China
+		at, err := time.Parse(time.RFC3339, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := currentTerm(at); got != want {
+			t.Errorf("currentTerm(%s) = %s, want %s", now, got, want)
+		}
 	}
 }

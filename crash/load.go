@@ -14,13 +14,13 @@ import (
 
 // world is what the setup created and the load and the check share.
 type world struct {
-	term                  string
-	admin, aid, funds     *apiclient.Client
-	schools               []*school
-	ladders               map[string][]int // task or deadline kind → its rungs, as the service holds them
-	dropoutsOpened        sync.Map         // student id → when the harness last sent its opening
-	unit                  time.Duration
-	subsidyN, grantN, drN int
+	term              string
+	admin, aid, funds *apiclient.Client
+	schools           []*school
+	ladders           map[string][]int // task or deadline kind → its rungs, as the service holds them
+	dropoutsOpened    sync.Map         // student id → when the harness last sent its opening
+	unit              time.Duration
+	dropouts          int // dropout cases the load opens
 }
 
 type school struct {
@@ -36,7 +36,7 @@ const password = "crash-password-1"
 // contact is the teacher's task), the compressed first-contact ladder and the hardship fund.
 func (h *harness) setup(ctx context.Context) (*world, error) {
 	o := h.o
-	w := &world{term: "2026-2027-1", unit: o.Unit, ladders: map[string][]int{}, subsidyN: o.Subsidy, grantN: o.Grants, drN: o.Dropouts}
+	w := &world{term: currentTerm(time.Now()), unit: o.Unit, ladders: map[string][]int{}, dropouts: o.Dropouts}
 	var err error
 	if w.admin, err = h.anon.Login(ctx, "admin", adminPassword); err != nil {
 		return nil, err
@@ -144,6 +144,16 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		}
 	}
 	return w, nil
+}
+
+// currentTerm is the first term of the school year under way (a school year starts on 1 September,
+// China time): the API takes a term of the current or the next school year.
+func currentTerm(now time.Time) string {
+	y := now.In(cst).Year()
+	if now.In(cst).Month() < time.September {
+		y--
+	}
+	return fmt.Sprintf("%d-%d-1", y, y+1)
 }
 
 // grantFen is each grant's amount: below JIAOFU_HARDSHIP_PA_OFFICE_ABOVE, so the aid center alone approves it.
@@ -616,6 +626,6 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 		if short > 0 {
 			h.logf("%d of %d dropout cases still short of their %d escalations", short, ours, want)
 		}
-		return short == 0 && ours >= w.drN, nil
+		return short == 0 && ours >= w.dropouts, nil
 	})
 }
