@@ -21,6 +21,7 @@ import (
 	"jiaofu/api"
 	"jiaofu/bench"
 	"jiaofu/config"
+	"jiaofu/crash"
 	"jiaofu/demo"
 	"jiaofu/service"
 	"jiaofu/sim"
@@ -28,7 +29,7 @@ import (
 	"jiaofu/telemetry"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|backup|restore|bench|simulate]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|backup|restore|bench|simulate|crash]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
@@ -42,6 +43,8 @@ const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-pas
            which must be empty (or -force) and not in use by a running jiaofu
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
   simulate a simulated term checked by an oracle (docs/simulation.md; jiaofu simulate -h)
+  crash    a mixed load while the all-in-one process is killed (SIGKILL) and restarted, then the
+           store checked for lost and doubled work (docs/reliability.md; jiaofu crash -h)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
@@ -99,6 +102,9 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	}
 	if cmd == "simulate" { // likewise: its own flags and a temporary service
 		return sim.Run(args[1:])
+	}
+	if cmd == "crash" { // likewise: its own flags, and the service as a child process it kills
+		return crash.Run(args[1:])
 	}
 	// The configuration is checked before anything is created: store.Open makes the data dir.
 	cfg, err := config.FromEnv()
