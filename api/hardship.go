@@ -401,7 +401,10 @@ func (s *Server) CreateGrant(c *fiber.Ctx) error {
 	}
 	now := nowUTC()
 	y := schoolYearOf(now)
-	id := "hardship-" + newSuffix()
+	id, keyed, err := caseID(c, "hardship-")
+	if err != nil {
+		return err
+	}
 	in := workflows.HardshipInput{
 		Grant: activities.GrantRecord{ID: id, StudentID: st.ID, UnitCode: st.UnitCode, AmountFen: req.AmountFen, Reason: strings.TrimSpace(req.Reason),
 			HardshipKind: req.HardshipKind, SchoolYear: fmt.Sprintf("%d-%d", y, y+1),
@@ -413,7 +416,7 @@ func (s *Server) CreateGrant(c *fiber.Ctx) error {
 		PayDue: s.cfg.Duration("JIAOFU_HARDSHIP_PAY_DUE"), Expiry: s.cfg.Duration("JIAOFU_HARDSHIP_RESERVATION_EXPIRY"),
 		LeaderRatio: workflows.Ratio{Num: s.cfg.HardshipTopRatio.Num, Den: s.cfg.HardshipTopRatio.Den}}
 	if _, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, casework.ProcessHardship, st.UnitCode, casework.GrantVerifying, false),
-		workflows.HardshipGrant, in); err != nil {
+		workflows.HardshipGrant, in); err != nil && !repeated(err, keyed) {
 		return err
 	}
 	return s.created(c, func() (any, error) {

@@ -270,14 +270,17 @@ func (s *Server) CreateFinding(c *fiber.Ctx) error {
 		}
 		rectifyBy = s.cfg.Duration("JIAOFU_RECTIFICATION_DUE").Due(cal, now)
 	}
-	id := "finding-" + newSuffix()
+	id, keyed, err := caseID(c, "finding-")
+	if err != nil {
+		return err
+	}
 	in := workflows.FindingInput{
 		Finding: activities.FindingRecord{ID: id, RoundID: r.ID, WorkflowID: id, UnitCode: u.Code, Area: req.Area, Severity: req.Severity,
 			Description: strings.TrimSpace(req.Description), RectifyBy: rectifyBy, CreatedBy: a.UserID},
 		RaisedBy: a, RaisedRole: r.ReviewerRole, ReviewerRole: r.ReviewerRole, ReviewerUnit: r.UnitCode,
 		RedoDue: s.cfg.Duration("JIAOFU_RECTIFICATION_REDO_DUE"), ReviewDue: s.cfg.Duration("JIAOFU_RECTIFICATION_REVIEW_DUE")}
 	if _, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(id, casework.ProcessInspection, u.Code, casework.FindingRectifying, false),
-		workflows.FindingCase, in); err != nil {
+		workflows.FindingCase, in); err != nil && !repeated(err, keyed) {
 		return err
 	}
 	return s.created(c, func() (any, error) { return s.store.FindingByID(ctx, id) }, fiber.Map{"id": id, "round_id": r.ID})

@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -67,4 +70,33 @@ func caseSuffix() string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return time.Now().In(calendar.CST).Format("20060102") + hex.EncodeToString(b[:])
+}
+
+// IdempotencyKeyHeader lets a client repeat a request that starts a case whose id the service
+// picks (a hardship grant, a finding) without starting a second case: a client whose answer was
+// lost — a timeout, a restart — sends the request again with the same key, and gets the case the
+// first request started. Without the header every such request starts a new case.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// caseID is the id of a case the request starts: prefix and a new random suffix, or, when the
+// request carries an Idempotency-Key, a suffix derived from the key, the caller and the route, so
+// that the same caller repeating the same request gets the same id (and another caller using the
+// same key does not). keyed says which; a malformed key is refused naming the header.
+func caseID(c *fiber.Ctx, prefix string) (id string, keyed bool, err error) {
+	key := c.Get(IdempotencyKeyHeader)
+	if key == "" {
+		return prefix + newSuffix(), false, nil
+	}
+	if len(key) > 100 || strings.IndexFunc(key, func(r rune) bool { return r < '!' || r > '~' }) >= 0 {
+		return "", false, bad(IdempotencyKeyHeader, "at most 100 visible ASCII characters (letters, digits, punctuation; no spaces)").because("format")
+	}
+	sum := sha256.Sum256([]byte(actor(c).UserID + "\x00" + c.Route().Path + "\x00" + key))
+	return prefix + "k-" + hex.EncodeToString(sum[:10]), true, nil
+}
+
+// repeated tells whether starting a keyed case failed only because the same request started it
+// before: then the answer is the case that request started.
+func repeated(err error, keyed bool) bool {
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	return keyed && errors.As(err, &already)
 }

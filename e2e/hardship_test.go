@@ -473,6 +473,28 @@ func TestHardshipBadInput(t *testing.T) {
 	if after.BalanceFen != before.BalanceFen || len(after.Entries) != len(before.Entries)+2 || after.ReservedFen != 1500_00 {
 		t.Fatalf("before %+v, after %+v: only the small donation and its reversal were booked", before, after)
 	}
+
+	// A client whose answer was lost sends the application again with the same Idempotency-Key
+	// and gets the grant the first one started, not a second; a new key is a new application.
+	keyed := staff.withHeader("Idempotency-Key", "grant-2026-12-07-0001")
+	var first, again, fresh grantOut
+	if code, raw := keyed.raw("POST", "/api/v1/hardship/grants", grantBody(student.ID, 200_00)); code != 201 || jsonInto(raw, &first) != nil {
+		t.Fatalf("keyed application: %d %s", code, raw)
+	}
+	if code, raw := keyed.raw("POST", "/api/v1/hardship/grants", grantBody(student.ID, 200_00)); code != 201 || jsonInto(raw, &again) != nil || again.ID != first.ID {
+		t.Fatalf("the same application again: %d %s, want 201 with grant %s", code, raw, first.ID)
+	}
+	if code, raw := staff.withHeader("Idempotency-Key", "grant-2026-12-07-0002").raw("POST", "/api/v1/hardship/grants",
+		grantBody(student.ID, 200_00)); code != 201 || jsonInto(raw, &fresh) != nil || fresh.ID == first.ID {
+		t.Fatalf("a new key: %d %s, want a new grant", code, raw)
+	}
+	var mine struct{ Items []grantOut }
+	staff.do("GET", "/api/v1/hardship/grants", nil, &mine)
+	if n := len(mine.Items); n != 3 {
+		t.Errorf("%d grants after the keyed repeat, want 3 (the first one, the keyed one, the new key's)", n)
+	}
+	staff.withHeader("Idempotency-Key", "has spaces").expectReason("POST", "/api/v1/hardship/grants", grantBody(student.ID, 200_00), 400,
+		"Idempotency-Key", "format")
 }
 
 // TestHardshipPayDueReachesSupervision: an approved grant not paid within

@@ -85,6 +85,17 @@ type client struct {
 	t     testing.TB
 	base  string
 	token string
+	// header is sent with every request of this client (withHeader).
+	header map[string]string
+}
+
+// withHeader is the same caller sending one more header with every request.
+func (c *client) withHeader(name, value string) *client {
+	h := map[string]string{name: value}
+	for k, v := range c.header {
+		h[k] = v
+	}
+	return &client{t: c.t, base: c.base, token: c.token, header: h}
 }
 
 func newClient(t testing.TB, svc *service.Service) *client {
@@ -128,6 +139,9 @@ func (c *client) do(method, path string, body, out any) int {
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
