@@ -1,5 +1,5 @@
 # jiaofu — `make help` lists the targets.
-.PHONY: help run test test-pg lint bench simulate
+.PHONY: help run test test-pg lint bench simulate fuzz
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,3 +22,15 @@ bench: ## performance benchmarks (prints a table, writes bench-results.json)
 
 simulate: ## a simulated term checked by an oracle (SEED=1; writes sim-results.json outside the tree: /tmp)
 	go run ./cmd/jiaofu simulate -seed $${SEED:-1} -json /tmp/sim-results.json
+
+# Every package with a Fuzz target; `go test -fuzz` takes one target of one package per run.
+FUZZ_PKGS ?= $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' .))))
+FUZZTIME ?= 30s
+
+fuzz: ## run every Fuzz target for FUZZTIME each (30s; FUZZ_PKGS, FUZZFLAGS=-parallel=1); a failing input is kept in testdata/fuzz/
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+	  for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
+	  done; \
+	done
