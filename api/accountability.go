@@ -184,7 +184,7 @@ func (p *personRef) UnmarshalJSON(b []byte) error {
 }
 
 type decisionRequest struct {
-	Measures []string    `json:"measures" items:"12" max:"40"`
+	Measures []string    `json:"measures" items:"12" max:"40" schema:"AccountabilityMeasure"`
 	Persons  []personRef `json:"persons" items:"20"`
 	Note     string      `json:"note" max:"1000" multiline:"true"` // required: the decision's written reason
 }

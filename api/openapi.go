@@ -1,23 +1,60 @@
 package api
 
 import (
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"jiaofu/casework"
 )
 
 var paramRe = regexp.MustCompile(`:([A-Za-z_]+)`)
 
+// docParamRe is a parameter of a path in the document's syntax.
+var docParamRe = regexp.MustCompile(`\{([A-Za-z_]+)\}`)
+
 // OpenAPIPath turns a Fiber path (/tasks/:id) into an OpenAPI one (/tasks/{id}).
 func OpenAPIPath(p string) string { return paramRe.ReplaceAllString(p, "{$1}") }
+
+// DocumentPath is a route's path (Fiber syntax) as the document has it: OpenAPIPath, except that
+// a parameter standing where a path of the same shape has another name is named by both
+// (/api/v1/imports/{id_or_kind} for POST /api/v1/imports/:kind and GET /api/v1/imports/:id),
+// since OpenAPI forbids two templates that differ only in their parameters' names.
+func (s *Server) DocumentPath(path string) string {
+	shape := func(p string) string { return paramRe.ReplaceAllString(p, ":") }
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if !strings.Contains(seg, ":") {
+			continue
+		}
+		names := map[string]bool{}
+		for _, r := range s.routes {
+			other := strings.Split(r.Path, "/")
+			if shape(r.Path) != shape(path) {
+				continue
+			}
+			for _, m := range paramRe.FindAllStringSubmatch(other[i], -1) {
+				names[m[1]] = true
+			}
+		}
+		if len(names) > 1 {
+			joined := slices.Sorted(maps.Keys(names))
+			segs[i] = paramRe.ReplaceAllString(seg, ":"+strings.Join(joined, "_or_"))
+		}
+	}
+	return OpenAPIPath(strings.Join(segs, "/"))
+}
 
 // Document builds the OpenAPI 3 document from the route table.
 func (s *Server) Document() map[string]any {
 	paths := map[string]map[string]any{}
 	for _, r := range s.routes {
-		p := OpenAPIPath(r.Path)
+		p := s.DocumentPath(r.Path)
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
@@ -25,16 +62,30 @@ func (s *Server) Document() map[string]any {
 			"summary":     r.Summary,
 			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(p),
 			"responses": map[string]any{
-				"200":     map[string]any{"description": "OK"},
-				"default": map[string]any{"description": "Error", "content": jsonContent(map[string]any{"$ref": "#/components/schemas/Error"})},
+				"200": map[string]any{"description": "OK"},
+				// Every refusal and failure has the one error shape (errors.go); a generated
+				// client decodes it by these.
+				"4XX":     errorResponse("Refused: the error's code and params say why (README, Error codes)"),
+				"5XX":     errorResponse("Failed (a 503 is worth retrying after Retry-After); nothing was half-done"),
+				"default": errorResponse("Error"),
 			},
 		}
 		if r.Method == fiber.MethodPost && r.Body != nil {
 			op["responses"].(map[string]any)["201"] = map[string]any{"description": "Created"}
 		}
 		var params []any
-		for _, m := range paramRe.FindAllStringSubmatch(r.Path, -1) {
+		for _, m := range docParamRe.FindAllStringSubmatch(p, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range r.Query {
+			schema := map[string]any{"type": "string"}
+			if q.Type != "" {
+				schema["type"] = q.Type
+			}
+			if q.Enum != nil {
+				schema["enum"] = q.Enum
+			}
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": schema})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -55,12 +106,61 @@ func (s *Server) Document() map[string]any {
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
-			"schemas": map[string]any{"Error": map[string]any{"type": "object", "properties": map[string]any{
-				"error": map[string]any{"type": "object", "required": []string{"code", "message"}, "properties": map[string]any{
-					"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"},
-					"params": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}}}}}},
+			"schemas":         schemas(),
 		},
 	}
+}
+
+func errorResponse(description string) map[string]any {
+	return map[string]any{"description": description, "content": jsonContent(map[string]any{"$ref": "#/components/schemas/Error"})}
+}
+
+// outcomeSchema is the name of the schema of a task kind's outcomes.
+func outcomeSchema(kind string) string { return "TaskOutcome." + kind }
+
+// stateSchema is the name of the schema of the states of a process's kind of case.
+func stateSchema(process, caseKind string) string { return "CaseState." + process + "." + caseKind }
+
+// schemas are the document's named schemas: the error shape, and the closed sets of values the
+// process registry (casework) fixes, so that a generated client has them as enums — task kinds
+// and each one's outcomes, the accountability measures, and the states of each kind of case.
+func schemas() map[string]any {
+	enum := func(description string, values []string) map[string]any {
+		return map[string]any{"type": "string", "description": description, "enum": values}
+	}
+	out := map[string]any{
+		"Error": map[string]any{"type": "object", "required": []string{"error"}, "properties": map[string]any{
+			"error": map[string]any{"type": "object", "required": []string{"code", "message"}, "properties": map[string]any{
+				"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"},
+				"params": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}}}}},
+		"TaskKind": enum("A kind of human task (待办)", casework.TaskKindNames()),
+	}
+	var outcomes []string
+	for _, p := range casework.Processes {
+		for _, k := range p.TaskKinds {
+			out[outcomeSchema(k.Name)] = enum("The outcomes a task of kind "+k.Name+" ("+k.Label+") is completed with", k.Outcomes)
+			for _, o := range k.Outcomes {
+				if !slices.Contains(outcomes, o) {
+					outcomes = append(outcomes, o)
+				}
+			}
+		}
+		for _, ck := range p.Cases {
+			var states []string
+			for _, st := range ck.States {
+				states = append(states, st.Name)
+			}
+			out[stateSchema(p.Name, ck.Name)] = enum("The states of a "+p.Name+" "+ck.Name+" ("+ck.Label+")", states)
+		}
+	}
+	sort.Strings(outcomes)
+	out["TaskOutcome"] = enum("An outcome of some task kind; which ones a task takes: TaskOutcome.<kind>", outcomes)
+	var measures []string
+	for _, m := range casework.Measures() {
+		measures = append(measures, m.Name)
+	}
+	out["AccountabilityMeasure"] = enum("An accountability measure (问责措施)", measures)
+	return out
 }
 
 func jsonContent(schema any) map[string]any {
@@ -95,6 +195,13 @@ func schemaOf(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			props[name] = schemaOf(f.Type)
+			// schema:"Name" says the field takes the named schema's values (an enum of schemas()).
+			if ref := f.Tag.Get("schema"); ref != "" {
+				props[name] = map[string]any{"$ref": "#/components/schemas/" + ref}
+				if f.Type.Kind() == reflect.Slice {
+					props[name] = map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/" + ref}}
+				}
+			}
 		}
 		return map[string]any{"type": "object", "properties": props}
 	}

@@ -205,10 +205,13 @@ func (s *Server) CCTask(c *fiber.Ctx) error {
 	return s.act(c, workflows.TaskAction{Action: workflows.ActionCC, CC: cc})
 }
 
+// ccStatuses are the values of the copies list's ?status= (all: read and unread).
+var ccStatuses = []string{"unread", "read", "all"}
+
 // ListCC is the cases copied to the caller (抄送我的): ?status=unread|read (both by default),
 // with the count of unread ones.
 func (s *Server) ListCC(c *fiber.Ctx) error {
-	status, err := filterParam(c, "status", []string{"unread", "read", "all"})
+	status, err := filterParam(c, "status", ccStatuses)
 	if err != nil {
 		return err
 	}
