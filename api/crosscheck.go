@@ -33,7 +33,7 @@ func (s *Server) crossCheckRoutes() []Route {
 var crossCheckers = []string{casework.RoleTownshipStaff, casework.RoleEducationSection, casework.RolePAOffice, casework.RoleAdmin}
 
 type crossCheckRequest struct {
-	TownshipCode string `json:"township_code"`
+	TownshipCode string `json:"township_code" required:"true"`
 	Term         string `json:"term"`
 }
 

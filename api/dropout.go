@@ -37,9 +37,9 @@ func dropoutRoutes(s *Server) []Route {
 }
 
 type dropoutRequest struct {
-	StudentID      string `json:"student_id"`
-	Reason         string `json:"reason" max:"500" multiline:"true"`
-	LastAttendedOn string `json:"last_attended_on"`
+	StudentID      string `json:"student_id" required:"true"`
+	Reason         string `json:"reason" max:"500" multiline:"true" required:"true"`
+	LastAttendedOn string `json:"last_attended_on" required:"true"`
 }
 
 // Who may open a dropout case: the school's staff, teachers and leaders, and township staff from
@@ -187,7 +187,7 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 
 type attemptRequest struct {
 	Method   string   `json:"method"`
-	Notes    string   `json:"notes" max:"2000" multiline:"true"`
+	Notes    string   `json:"notes" max:"2000" multiline:"true" required:"true"`
 	Visitors []string `json:"visitors" items:"20" max:"50"`
 }
 

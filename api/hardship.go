@@ -113,11 +113,11 @@ func (s *Server) countyUnit(ctx context.Context) (store.Unit, error) {
 
 // DonationRequest is the body of POST /api/v1/hardship/donations.
 type DonationRequest struct {
-	Donor      string `json:"donor"`
+	Donor      string `json:"donor" required:"true"`
 	DonorKind  string `json:"donor_kind"`
-	AmountFen  int64  `json:"amount_fen"`
+	AmountFen  int64  `json:"amount_fen" required:"true"`
 	ReceivedOn string `json:"received_on"`
-	Reference  string `json:"reference"`
+	Reference  string `json:"reference" required:"true"`
 	Anonymous  bool   `json:"anonymous"`
 }
 
@@ -346,9 +346,9 @@ func (s *Server) FundOf(ctx context.Context) (FundView, error) {
 
 // GrantRequest is the body of POST /api/v1/hardship/grants.
 type GrantRequest struct {
-	StudentID    string `json:"student_id"`
-	AmountFen    int64  `json:"amount_fen"`
-	Reason       string `json:"reason" max:"500" multiline:"true"`
+	StudentID    string `json:"student_id" required:"true"`
+	AmountFen    int64  `json:"amount_fen" required:"true"`
+	Reason       string `json:"reason" max:"500" multiline:"true" required:"true"`
 	HardshipKind string `json:"hardship_kind"`
 }
 

@@ -60,17 +60,17 @@ type RoundRequest struct {
 
 // FindingRequest is the body of POST /api/v1/inspection-rounds/{id}/findings.
 type FindingRequest struct {
-	UnitCode    string `json:"unit_code"`
+	UnitCode    string `json:"unit_code" required:"true"`
 	Area        string `json:"area"`
-	Description string `json:"description" max:"1000" multiline:"true"`
+	Description string `json:"description" max:"1000" multiline:"true" required:"true"`
 	Severity    string `json:"severity"`
 	RectifyBy   string `json:"rectify_by,omitempty"`
 }
 
 // RectificationRequest is the body of POST /api/v1/findings/{id}/rectifications.
 type RectificationRequest struct {
-	Summary      string `json:"summary" max:"1000" multiline:"true"`
-	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
+	Summary      string `json:"summary" max:"1000" multiline:"true" required:"true"`
+	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true" required:"true"`
 }
 
 // Inspector is how an actor inspects: the inspectorate's inspectors (督导办, whose role reaches

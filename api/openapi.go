@@ -185,6 +185,7 @@ func schemaOf(t reflect.Type) map[string]any {
 		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
 	case reflect.Struct:
 		props := map[string]any{}
+		var required []string
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -195,6 +196,10 @@ func schemaOf(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			props[name] = schemaOf(f.Type)
+			// required:"true" marks a field without which the handler refuses the request.
+			if f.Tag.Get("required") == "true" {
+				required = append(required, name)
+			}
 			// schema:"Name" says the field takes the named schema's values (an enum of schemas()).
 			if ref := f.Tag.Get("schema"); ref != "" {
 				props[name] = map[string]any{"$ref": "#/components/schemas/" + ref}
@@ -203,7 +208,11 @@ func schemaOf(t reflect.Type) map[string]any {
 				}
 			}
 		}
-		return map[string]any{"type": "object", "properties": props}
+		out := map[string]any{"type": "object", "properties": props}
+		if required != nil {
+			out["required"] = required
+		}
+		return out
 	}
 	return map[string]any{}
 }

@@ -257,3 +257,40 @@ func TestOpenAPIEnumsMatchRegistry(t *testing.T) {
 		t.Errorf("a decision's measures are %q, not the AccountabilityMeasure enum", ref)
 	}
 }
+
+// checkedBefore are required fields that the handler checks before it runs the body's pure
+// checks (validators), which therefore leave them out.
+var checkedBefore = map[string]bool{
+	"GrantRequest.student_id": true, // CreateGrant reads the student first (studentFor: Required)
+}
+
+// TestRequiredFieldsMatchChecks: for the bodies whose checks need no database (validators), an
+// empty body is refused for at least every field the document calls required, and every field
+// refused as missing is one the document calls required.
+func TestRequiredFieldsMatchChecks(t *testing.T) {
+	for typ, check := range validators {
+		var tagged []string
+		for i := 0; i < typ.NumField(); i++ {
+			if f := typ.Field(i); f.Tag.Get("required") == "true" {
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				tagged = append(tagged, name)
+			}
+		}
+		refused := map[string]bool{}
+		for _, err := range check(reflect.New(typ).Interface()) {
+			e := err.(*Error)
+			refused[e.Field] = true
+			if strings.HasPrefix(e.Params["reason"], "required") && !slices.Contains(tagged, e.Field) {
+				t.Errorf("%s: an empty body is refused for missing %s, which the document does not call required", typ.Name(), e.Field)
+			}
+		}
+		if typ == reflect.TypeOf(decisionRequest{}) {
+			continue // checkDecision stops at its first refusal
+		}
+		for _, f := range tagged {
+			if !refused[f] && !checkedBefore[typ.Name()+"."+f] {
+				t.Errorf("%s: the document calls %s required, but an empty body is not refused for it", typ.Name(), f)
+			}
+		}
+	}
+}

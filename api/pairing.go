@@ -45,8 +45,8 @@ func pairingRoutes(s *Server) []Route {
 }
 
 type pairingRequest struct {
-	TeacherID string `json:"teacher_id"`
-	StudentID string `json:"student_id"`
+	TeacherID string `json:"teacher_id" required:"true"`
+	StudentID string `json:"student_id" required:"true"`
 }
 
 var pairingMakers = []string{casework.RoleSchoolStaff, casework.RoleSchoolLeader, casework.RoleTownshipStaff, casework.RolePAOffice, casework.RoleAdmin}
@@ -289,8 +289,8 @@ func (s *Server) GetPairing(c *fiber.Ctx) error {
 
 type pairingRecordRequest struct {
 	Kind         string `json:"kind"`
-	DoneOn       string `json:"done_on"`
-	Content      string `json:"content" max:"2000" multiline:"true"`
+	DoneOn       string `json:"done_on" required:"true"`
+	Content      string `json:"content" max:"2000" multiline:"true" required:"true"`
 	EvidenceNote string `json:"evidence_note" max:"1000" multiline:"true"`
 	TeacherID    string `json:"teacher_id,omitempty"` // who did it; the caller when left out
 }

@@ -77,7 +77,7 @@ func planRoutes(s *Server) []Route {
 
 type planRequest struct {
 	Year  int    `json:"year"`
-	Title string `json:"title" max:"200"`
+	Title string `json:"title" max:"200" required:"true"`
 	DocNo string `json:"doc_no"`
 }
 
@@ -92,9 +92,9 @@ type PlanTaskRequest struct {
 }
 
 type planReportRequest struct {
-	Summary      string `json:"summary" max:"1000" multiline:"true"`
+	Summary      string `json:"summary" max:"1000" multiline:"true" required:"true"`
 	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
-	Percent      *int   `json:"percent"`
+	Percent      *int   `json:"percent" required:"true"`
 }
 
 // paOffice is the caller's poverty-alleviation office role, which keeps plans.
@@ -640,8 +640,8 @@ func (s *Server) SeedPlan(ctx context.Context, p store.Plan, rows [][]string) er
 }
 
 type unitAliasRequest struct {
-	Alias    string `json:"alias"`
-	UnitCode string `json:"unit_code"`
+	Alias    string `json:"alias" required:"true"`
+	UnitCode string `json:"unit_code" required:"true"`
 }
 
 // SetUnitAlias records (or moves) another name a task list gives a unit: an import then finds

@@ -39,8 +39,8 @@ func sendHomeRoutes(s *Server) []Route {
 }
 
 type sendHomeRequest struct {
-	StudentID       string   `json:"student_id"`
-	DisabilityType  string   `json:"disability_type"`
+	StudentID       string   `json:"student_id" required:"true"`
+	DisabilityType  string   `json:"disability_type" required:"true"`
 	DisabilityGrade string   `json:"disability_grade"`
 	TeacherIDs      []string `json:"teacher_ids" items:"10"`
 	Goals           string   `json:"goals" max:"2000" multiline:"true"`

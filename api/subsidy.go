@@ -172,9 +172,9 @@ func (s *Server) ListProgrammes(c *fiber.Ctx) error {
 }
 
 type applicationRequest struct {
-	StudentID    string `json:"student_id"`
-	Programme    string `json:"programme"`
-	Term         string `json:"term"`
+	StudentID    string `json:"student_id" required:"true"`
+	Programme    string `json:"programme" required:"true"`
+	Term         string `json:"term" required:"true"`
 	EvidenceNote string `json:"evidence_note,omitempty" max:"1000" multiline:"true"`
 }
 
@@ -271,7 +271,7 @@ func (s *Server) GetApplication(c *fiber.Ctx) error {
 }
 
 type batchRequest struct {
-	SchoolUnit string `json:"school_unit"`
+	SchoolUnit string `json:"school_unit" required:"true"`
 	Term       string `json:"term"`
 }
 
@@ -491,9 +491,9 @@ func (s *Server) PublicBatch(c *fiber.Ctx) error {
 }
 
 type objectionRequest struct {
-	EntryID string `json:"entry_id"`
-	Reason  string `json:"reason" max:"500" multiline:"true"`
-	Contact string `json:"contact"`
+	EntryID string `json:"entry_id" required:"true"`
+	Reason  string `json:"reason" max:"500" multiline:"true" required:"true"`
+	Contact string `json:"contact" required:"true"`
 }
 
 // ObjectionRequest is the body of POST /public/publicity-batches/{id}/objections.

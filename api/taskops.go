@@ -20,22 +20,22 @@ import (
 )
 
 type delegateRequest struct {
-	ToUserID string `json:"to_user_id"`
+	ToUserID string `json:"to_user_id" required:"true"`
 	Comment  string `json:"comment" max:"1000" multiline:"true"`
 }
 
 type ccRequest struct {
-	UserIDs []string `json:"user_ids" items:"20" max:"64"`
+	UserIDs []string `json:"user_ids" items:"20" max:"64" required:"true"`
 }
 
 type addSignersRequest struct {
-	UserIDs  []string `json:"user_ids" items:"10" max:"64"`
-	Position string   `json:"position" max:"20"`
+	UserIDs  []string `json:"user_ids" items:"10" max:"64" required:"true"`
+	Position string   `json:"position" max:"20" required:"true"`
 	Comment  string   `json:"comment" max:"1000" multiline:"true"`
 }
 
 type removeSignersRequest struct {
-	UserIDs []string `json:"user_ids" items:"10" max:"64"`
+	UserIDs []string `json:"user_ids" items:"10" max:"64" required:"true"`
 	Comment string   `json:"comment" max:"1000" multiline:"true"`
 }
 

@@ -104,7 +104,7 @@ func (s *Server) GetTask(c *fiber.Ctx) error {
 }
 
 type completeRequest struct {
-	Outcome string            `json:"outcome" schema:"TaskOutcome"`
+	Outcome string            `json:"outcome" schema:"TaskOutcome" required:"true"`
 	Comment string            `json:"comment" max:"1000" multiline:"true"`
 	Fields  map[string]string `json:"fields,omitempty" items:"10" max:"1000" multiline:"true"`
 }
@@ -114,7 +114,7 @@ type commentRequest struct {
 }
 
 type transferRequest struct {
-	ToUser  string `json:"to_user"`
+	ToUser  string `json:"to_user" required:"true"`
 	Comment string `json:"comment" max:"1000" multiline:"true"`
 }
 
