@@ -40,7 +40,7 @@ func inspectionRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff; units in the planner's scope", RoundRequest{}, s.CreateInspectionRound),
-		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds).query(qp("term", "a term such as 2026-2027-1")),
+		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds).query(qp("term", "a term such as 2026-2027-1")).returns(listOf[store.InspectionRound]{}),
 		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound),
 		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding),
 		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings).query(qp("state", "one state's", casework.FindingStates...)),

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"encoding/json"
 	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -69,6 +71,9 @@ func (s *Server) Document() map[string]any {
 				"5XX":     errorResponse("Failed (a 503 is worth retrying after Retry-After); nothing was half-done"),
 				"default": errorResponse("Error"),
 			},
+		}
+		if r.Resp != nil {
+			op["responses"].(map[string]any)["200"] = map[string]any{"description": "OK", "content": jsonContent(describe(reflect.TypeOf(r.Resp), true))}
 		}
 		if r.Method == fiber.MethodPost && r.Body != nil {
 			op["responses"].(map[string]any)["201"] = map[string]any{"description": "Created"}
@@ -167,22 +172,49 @@ func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}
 }
 
-// schemaOf describes a Go type as a JSON schema from its json tags.
-func schemaOf(t reflect.Type) map[string]any {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// listOf is the shape of a list's answer, {"items": [...]}, for a route's Resp.
+type listOf[T any] struct {
+	Items []T `json:"items"`
+}
+
+var (
+	timeType      = reflect.TypeOf(time.Time{})
+	marshalerType = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
+)
+
+// schemaOf describes a Go type as a JSON schema from its json tags, as encoding/json writes it: a
+// nil pointer, slice or map is null, an embedded struct's fields are the outer object's, a time is
+// an RFC 3339 text, and a type that writes itself may be any JSON.
+func schemaOf(t reflect.Type) map[string]any { return describe(t, false) }
+
+// describe is schemaOf for a request (answer false), whose required fields are those tagged
+// required:"true", or for an answer, in which every field without omitempty is always present.
+func describe(t reflect.Type, answer bool) map[string]any {
+	if t.Kind() == reflect.Pointer {
+		s := describe(t.Elem(), answer)
+		s["nullable"] = true
+		return s
+	}
+	if t == timeType {
+		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	if t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) {
+		return map[string]any{}
 	}
 	switch t.Kind() {
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint8:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
 	case reflect.Slice:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+		return map[string]any{"type": "array", "items": describe(t.Elem(), answer), "nullable": true}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+		return map[string]any{"type": "object", "additionalProperties": describe(t.Elem(), answer), "nullable": true}
 	case reflect.Struct:
 		props := map[string]any{}
 		var required []string
@@ -192,12 +224,26 @@ func schemaOf(t reflect.Type) map[string]any {
 			if name == "-" || !f.IsExported() {
 				continue
 			}
+			if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+				// An embedded struct's fields are the outer object's, unless the outer struct has a
+				// field of the same name (encoding/json's rule: the shallower one wins).
+				embedded := describe(f.Type, answer)
+				for k, v := range embedded["properties"].(map[string]any) {
+					if _, ok := props[k]; !ok && !hasJSONField(t, k) {
+						props[k] = v
+						if req, _ := embedded["required"].([]string); slices.Contains(req, k) {
+							required = append(required, k)
+						}
+					}
+				}
+				continue
+			}
 			if name == "" {
 				name = f.Name
 			}
-			props[name] = schemaOf(f.Type)
+			props[name] = describe(f.Type, answer)
 			// required:"true" marks a field without which the handler refuses the request.
-			if f.Tag.Get("required") == "true" {
+			if answer && !strings.Contains(f.Tag.Get("json"), ",omitempty") || !answer && f.Tag.Get("required") == "true" {
 				required = append(required, name)
 			}
 			// schema:"Name" says the field takes the named schema's values (an enum of schemas()).
@@ -215,6 +261,21 @@ func schemaOf(t reflect.Type) map[string]any {
 		return out
 	}
 	return map[string]any{}
+}
+
+// hasJSONField says whether struct t has a field of its own (not embedded) named name in JSON.
+func hasJSONField(t reflect.Type, name string) bool {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if n == "" && !f.Anonymous {
+			n = f.Name
+		}
+		if n == name && f.IsExported() {
+			return true
+		}
+	}
+	return false
 }
 
 // OpenAPI serves the document.

@@ -57,7 +57,7 @@ func planRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/plans", "Create a work plan (工作方案) whose task list the poverty-alleviation office keeps", "pa_office", planRequest{}, s.CreatePlan),
-		r("GET", "/api/v1/plans", "Work plans (?year=)", "login", nil, s.ListPlans).query(qp("year", "one year's plans, such as 2026")),
+		r("GET", "/api/v1/plans", "Work plans (?year=)", "login", nil, s.ListPlans).query(qp("year", "one year's plans, such as 2026")).returns(listOf[store.Plan]{}),
 		r("GET", "/api/v1/plans/:id", "A plan with every task of its list and the task's live state", "login", nil, s.GetPlan),
 		r("POST", "/api/v1/plans/:id/tasks", "Add one task to a plan's list (each task is a case of its lead section)", "pa_office", PlanTaskRequest{}, s.AddPlanTask),
 		r("POST", "/api/v1/plans/:id/tasks/import", "Import a plan's task list from .csv or .xlsx (multipart field file; dry_run=true checks only); all rows or none", "pa_office", nil, s.ImportPlanTasks),

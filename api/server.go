@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
+	"jiaofu/access"
 	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
@@ -46,6 +47,15 @@ type Route struct {
 	// Query lists the query parameters the handler reads, for the OpenAPI document (a test reads
 	// the handlers' source and keeps the two the same).
 	Query []QueryParam
+	// Resp is an example of the 200 answer's type, for the document; nil where it is not
+	// described yet.
+	Resp any
+}
+
+// returns returns the route with the type of its 200 answer.
+func (r Route) returns(v any) Route {
+	r.Resp = v
+	return r
 }
 
 // QueryParam is one query parameter of a route: its name and, for a filter that takes a closed
@@ -137,13 +147,13 @@ func (s *Server) table() []Route {
 		r("GET", "/api/v1/openapi.json", "This document", "public", nil, s.OpenAPI),
 		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
 		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
-		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me),
+		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me).returns(access.Actor{}),
 
 		r("POST", "/api/v1/admin/org-units", "Create an org unit", "admin", unitRequest{}, s.CreateUnit),
-		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits),
+		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits).returns(listOf[store.Unit]{}),
 		r("GET", "/api/v1/admin/org-units/:code", "Get an org unit", "login", nil, s.GetUnit),
 		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser),
-		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers),
+		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers).returns(listOf[store.User]{}),
 		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser),
 		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser),
 		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff; a school's staff for a student of their own school", studentRequest{}, s.CreateStudent),
@@ -162,7 +172,7 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint),
 		r("GET", "/public/audit-checkpoints", "The audit trail's signed checkpoints: sequence, hash, time, Ed25519 signature and public key (no login)", "public", nil, s.PublicAuditCheckpoints),
 
-		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login; the caller's own inbox", nil, s.ListTasks).query(qp("state", "open, done or all", taskStates...), qp("status", "the former name of state", taskStates...), qp("process", "one process's", casework.ProcessNames()...), qp("kind", "one task kind's", taskKinds...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries"), qpInt("offset", "skip this many entries")),
+		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login; the caller's own inbox", nil, s.ListTasks).query(qp("state", "open, done or all", taskStates...), qp("status", "the former name of state", taskStates...), qp("process", "one process's", casework.ProcessNames()...), qp("kind", "one task kind's", taskKinds...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries"), qpInt("offset", "skip this many entries")).returns(listOf[taskView]{}),
 		r("GET", "/api/v1/tasks/:id", "One task", "login; a task at the caller's units, or assigned or delegated to them (404 otherwise)", nil, s.GetTask),
 		r("POST", "/api/v1/tasks/:id/complete", "Complete a task with an outcome", "login; the task's candidates: its role at its unit, or its assignee", completeRequest{}, s.CompleteTask),
 		r("POST", "/api/v1/tasks/:id/claim", "Claim a task", "login; the task's candidates: its role at its unit, or its assignee", nil, s.ClaimTask),
@@ -180,10 +190,10 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login; a copy to the caller", nil, s.ReadCC),
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login; a case of the caller's units", nil, s.Timeline),
-		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListEscalations).query(qp("state", "open, closed or all", escalationStates...), qp("target", "escalations to one target", casework.EscalationTargets...), qp("process", "one process's", casework.ProcessNames()...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries")),
+		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListEscalations).query(qp("state", "open, closed or all", escalationStates...), qp("target", "escalations to one target", casework.EscalationTargets...), qp("process", "one process's", casework.ProcessNames()...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries")).returns(listOf[store.Escalation]{}),
 		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation),
 		r("POST", "/api/v1/escalations/:id/accountability", "Open the accountability record of an escalation to the supervision office (one per escalation; it opens by itself when the escalation is recorded)", "supervision", nil, s.OpenAccountability),
-		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListAccountability).query(qp("state", "open, decided or all", accountabilityStates...), qp("process", "one process's", casework.ProcessNames()...), qp("unit", "a unit code: that unit and everything under it"), qp("term", "a term such as 2026-2027-1"), qp("case_id", "one case's"), qp("overdue", "true: decisions whose organisational handling is overdue", "true", "false"), qpInt("limit", "at most this many entries")),
+		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListAccountability).query(qp("state", "open, decided or all", accountabilityStates...), qp("process", "one process's", casework.ProcessNames()...), qp("unit", "a unit code: that unit and everything under it"), qp("term", "a term such as 2026-2027-1"), qp("case_id", "one case's"), qp("overdue", "true: decisions whose organisational handling is overdue", "true", "false"), qpInt("limit", "at most this many entries")).returns(listOf[accountabilityView]{}),
 		r("GET", "/api/v1/accountability-records/:id", "One accountability record", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.GetAccountability),
 		r("POST", "/api/v1/accountability-records/:id/decision", "Decide an accountability record: measures, persons and a written note", "supervision", decisionRequest{}, s.DecideAccountability),
 		r("POST", "/api/v1/accountability-records/:id/handling-done", "Record that a decision's organisational handling (组织处理) was carried out", "supervision", handlingDoneRequest{}, s.HandlingDone),
