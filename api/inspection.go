@@ -43,7 +43,7 @@ func inspectionRoutes(s *Server) []Route {
 		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds).query(qp("term", "a term such as 2026-2027-1")).returns(listOf[store.InspectionRound]{}),
 		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound),
 		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding),
-		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings).query(qp("state", "one state's", casework.FindingStates...)),
+		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings).query(qp("state", "one state's", casework.FindingStates...)).returns(listOf[store.Finding]{}),
 		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetFinding),
 		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation).query(qp("term", "a term such as 2026-2027-1")),
 		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "login; the rectification task's candidates (the unit's school leader)", RectificationRequest{}, s.SubmitRectification),

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"jiaofu/access"
+	"jiaofu/calendar"
 	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
@@ -157,16 +158,16 @@ func (s *Server) table() []Route {
 		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser),
 		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser),
 		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff; a school's staff for a student of their own school", studentRequest{}, s.CreateStudent),
-		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login; students of the caller's units", nil, s.ListStudents).query(qp("poverty_registered", "true: only poverty-registered (建档立卡) students; false: only the others")),
+		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login; students of the caller's units", nil, s.ListStudents).query(qp("poverty_registered", "true: only poverty-registered (建档立卡) students; false: only the others")).returns(listOf[store.Student]{}),
 		r("GET", "/api/v1/admin/students/:id", "Get a student", "login; a student of the caller's units (404 otherwise)", nil, s.GetStudent),
 		r("POST", "/api/v1/admin/responsibilities", "Set who answers for a unit, class or student (包保)", "admin", responsibilityRequest{}, s.SetResponsibility),
-		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders),
+		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders).returns(listOf[store.Rung]{}),
 		r("PUT", "/api/v1/admin/escalation-ladders/:kind", "Replace a task kind's escalation ladder", "admin", ladderRequest{}, s.PutLadder),
-		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar),
+		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar).returns(listOf[calendar.Day]{}),
 		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar),
-		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels),
+		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels).returns(listOf[string]{}),
 		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels),
-		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms),
+		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms).returns(listOf[string]{}),
 		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms),
 		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain against its signed checkpoints", "admin, supervision", nil, s.VerifyAudit),
 		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint),
@@ -186,7 +187,7 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "login; the task's candidates: its role at its unit, or its assignee", ccRequest{}, s.CCTask),
 		r("POST", "/api/v1/tasks/:id/add-signers", "Add signers to a task (加签): before — they sign first and it comes back; after — the step waits for them too; parallel — they join the step", "login; the task's candidates: its role at its unit, or its assignee", addSignersRequest{}, s.AddSigners),
 		r("POST", "/api/v1/tasks/:id/remove-signers", "Remove added signers who have not signed yet (减签)", "login; the task's candidates: its role at its unit, or its assignee", removeSignersRequest{}, s.RemoveSigners),
-		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login; the caller's copies", nil, s.ListCC).query(qp("status", "read, unread or all", ccStatuses...), qpInt("limit", "at most this many entries")),
+		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login; the caller's copies", nil, s.ListCC).query(qp("status", "read, unread or all", ccStatuses...), qpInt("limit", "at most this many entries")).returns(listOf[store.CC]{}),
 		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login; a copy to the caller", nil, s.ReadCC),
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login; a case of the caller's units", nil, s.Timeline),

@@ -24,6 +24,19 @@ func TestOpenAPIResponses(t *testing.T) {
 	if code, raw := staff.raw("POST", "/api/v1/subsidy-applications", map[string]string{"student_id": stu.ID, "programme": "living-primary", "term": term}); code != 201 {
 		t.Fatalf("apply: %d %s", code, raw)
 	}
+	// A few more records, so that more lists are checked with entries in them.
+	dropoutStu := staff.studentOf("王二小")
+	if code, raw := staff.raw("POST", "/api/v1/dropout-cases", map[string]string{"student_id": dropoutStu.ID, "reason": "厌学", "last_attended_on": "2026-11-01"}); code != 201 {
+		t.Fatalf("dropout case: %d %s", code, raw)
+	}
+	donation(t, anon.as("funds01"), "建始县某企业", 500000, "BANK-REF-19", false)
+	if code, raw := anon.as("admin").raw("PUT", "/api/v1/admin/open-terms", map[string]any{"items": []string{"2027-2028-2"}}); code != 200 {
+		t.Fatalf("open terms: %d %s", code, raw)
+	}
+	if code, raw := anon.as("inspector01").raw("POST", "/api/v1/inspection-rounds", map[string]any{"term": term, "kind": "routine",
+		"units": []string{"JS-T01-S01"}, "planned_on": "2026-10-10"}); code != 201 {
+		t.Fatalf("inspection round: %d %s", code, raw)
+	}
 	code, raw := anon.raw("GET", "/api/v1/openapi.json", nil)
 	if code != 200 {
 		t.Fatalf("openapi.json: %d", code)
