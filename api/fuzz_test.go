@@ -42,8 +42,9 @@ func bodyRoutes(tb testing.TB) []bodyRoute {
 var goWords = []string{"struct", "int64", "float64", "uint", "[]", "map[", "interface", "reflect", "json: ", "Go value", "unmarshal", "api.", "store.", "<nil>", "%!"}
 
 // clearRefusal fails t unless err is what a client is told about bad input: a 400 with the API's
-// code for invalid input, a field, a reason, and a message in words.
-func clearRefusal(t *testing.T, what string, err error) {
+// code for invalid input, a field, a reason, and a message in words. input is what was sent: a
+// Go word in it may come back quoted in the message.
+func clearRefusal(t *testing.T, what string, err error, input string) {
 	t.Helper()
 	var e *Error
 	if !errors.As(err, &e) {
@@ -63,7 +64,7 @@ func clearRefusal(t *testing.T, what string, err error) {
 		t.Fatalf("%s: refusal is not UTF-8: %q (field %q)", what, e.Message, e.Field)
 	}
 	for _, w := range goWords {
-		if strings.Contains(e.Message, w) {
+		if strings.Contains(e.Message, w) && !strings.Contains(input, w) {
 			t.Fatalf("%s: refusal speaks Go (%q): %s", what, w, e.Message)
 		}
 	}
@@ -129,12 +130,12 @@ func FuzzRequestBody(f *testing.F) {
 			app.ReleaseCtx(c)
 			what := r.method + " " + r.path
 			if err != nil {
-				clearRefusal(t, what, err)
+				clearRefusal(t, what, err, string(body))
 				continue
 			}
 			if check := validators[r.typ]; check != nil {
 				for _, err := range check(dst.Interface()) {
-					clearRefusal(t, what+" (its checks)", err)
+					clearRefusal(t, what+" (its checks)", err, string(body))
 				}
 			}
 		}
@@ -163,7 +164,7 @@ func FuzzValidTerm(f *testing.F) {
 		if !errors.As(err, &re) || re.reason == "" {
 			t.Fatalf("ValidTerm(%q) refused without a reason: %v", term, err)
 		}
-		clearRefusal(t, "term "+quote(term), badValue("term", err))
+		clearRefusal(t, "term "+quote(term), badValue("term", err), term)
 	})
 }
 
@@ -194,7 +195,7 @@ func FuzzPlanTaskRows(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := ReadTable("list.csv", data)
 		if err != nil {
-			clearRefusal(t, "ReadTable", badValue("file", err))
+			clearRefusal(t, "ReadTable", badValue("file", err), string(data))
 			return
 		}
 		tasks, rowNums, rowErrs := PlanTaskRows(rows)
