@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -134,7 +135,36 @@ func httpFuzz(t *testing.T, cfg config.Config) {
 			}
 		}
 	}
-	t.Logf("seed %d: %d bodies sent, %d answered 503; by status %v", seed, sent, unavailable, statuses)
+	// The list routes' query parameters (those the route declares, Route.Query), each with odd
+	// values: not of the filter's set, negative and huge numbers, NUL, invalid UTF-8, long text.
+	oddQuery := []string{"", "-1", "0", "99999999999999999999", "1.5", "abc", "%00", "%ff%fe", "a%0ab", "%25", "_", "'",
+		"2026-2027-3", "2026-13", "9999-99", "true", "all", url.QueryEscape(strings.Repeat("长", 300))}
+	for _, r := range svc.API.Routes() {
+		if r.Method != http.MethodGet || len(r.Query) == 0 {
+			continue
+		}
+		rule, err := api.ParseRule(r.Auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := callerOf(rule)
+		for i := 0; i < perRoute; i++ {
+			var qs []string
+			for _, q := range r.Query {
+				if rng.IntN(2) == 0 {
+					qs = append(qs, q.Name+"="+oddQuery[rng.IntN(len(oddQuery))])
+				}
+			}
+			path := probePath(r.Path) + "?" + strings.Join(qs, "&")
+			code, answer := sendRaw(t, c, http.MethodGet, path, nil)
+			sent++
+			statuses[code]++
+			if code >= 500 && code != http.StatusServiceUnavailable {
+				t.Errorf("GET %s: %d %s", path, code, short(answer))
+			}
+		}
+	}
+	t.Logf("seed %d: %d requests sent, %d answered 503; by status %v", seed, sent, unavailable, statuses)
 	if sent < 300 {
 		t.Fatalf("only %d bodies sent: the route table has too few POST and PUT routes", sent)
 	}
@@ -143,7 +173,11 @@ func httpFuzz(t *testing.T, cfg config.Config) {
 // sendRaw sends body exactly as it is and returns the status and the answer's text.
 func sendRaw(t *testing.T, c *client, method, path string, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
