@@ -119,8 +119,8 @@ func FuzzRequestBody(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	app := fiber.New() // one app for every input: only its context pool is used
 	f.Fuzz(func(t *testing.T, body []byte) {
-		app := fiber.New()
 		for _, r := range routes {
 			fctx := &fasthttp.RequestCtx{}
 			fctx.Request.SetBody(body)
