@@ -1,5 +1,5 @@
 # jiaofu — `make help` lists the targets.
-.PHONY: help run test test-pg lint bench simulate fuzz
+.PHONY: help run test test-pg lint bench simulate crash fuzz
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ bench: ## performance benchmarks (prints a table, writes bench-results.json)
 
 simulate: ## a simulated term checked by an oracle (SEED=1; writes sim-results.json outside the tree: /tmp)
 	go run ./cmd/jiaofu simulate -seed $${SEED:-1} -json /tmp/sim-results.json
+
+crash: ## kill the all-in-one process (SIGKILL) ≥5 times under a mixed load, then check the store (SEED=1; writes /tmp/crash-results.json)
+	go run ./cmd/jiaofu crash -seed $${SEED:-1} -json /tmp/crash-results.json
 
 # Every package with a Fuzz target; `go test -fuzz` takes one target of one package per run.
 FUZZ_PKGS ?= $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' .))))

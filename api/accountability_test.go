@@ -15,7 +15,7 @@ import (
 // written when it has no note, an unknown or repeated measure, or no_action beside others; each
 // refusal names its field.
 func TestAccountabilityDecisionAtTheEdge(t *testing.T) {
-	app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	var got decisionRequest
 	app.Post("/d", func(c *fiber.Ctx) error {
 		got = decisionRequest{}

@@ -86,10 +86,14 @@ var unknownUserHash = sync.OnceValue(func() string {
 var errBadLogin = &Error{Status: fiber.StatusUnauthorized, Code: "unauthorized", Message: "username or password is wrong"}
 
 // Authenticate verifies credentials and opens a session (shared by the API and the console).
-// Wrong passwords are counted per username (see loginThrottle).
+// Wrong passwords are counted per username and per client address (see loginThrottle).
 func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, store.User, error) {
 	username = loginName(username)
 	if err := checkInput(loginRequest{Username: username, Password: password}); err != nil {
+		return "", store.User{}, err
+	}
+	client := c.IP()
+	if err := s.clients.check(client); err != nil {
 		return "", store.User{}, err
 	}
 	if err := s.logins.check(username); err != nil {
@@ -101,6 +105,7 @@ func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, 
 		// usernames exist.
 		_, _ = argon2id.ComparePasswordAndHash(password, unknownUserHash())
 		s.logins.failed(username)
+		s.clients.failed(client)
 		return "", u, errBadLogin
 	} else if err != nil {
 		return "", u, err
@@ -108,6 +113,7 @@ func (s *Server) Authenticate(c *fiber.Ctx, username, password string) (string, 
 	ok, err := argon2id.ComparePasswordAndHash(password, u.PasswordHash)
 	if err != nil || !ok || !u.Active {
 		s.logins.failed(username)
+		s.clients.failed(client)
 		return "", u, errBadLogin
 	}
 	s.logins.succeeded(username)

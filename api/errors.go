@@ -104,7 +104,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			return c.Status(e.Status).JSON(fiber.Map{"state": e.Code, "message": e.Message})
 		}
 		if internal {
-			log.Error("request failed", "method", c.Method(), "path", c.Path(), "error", err)
+			log.Error("request failed", "request_id", requestID(c), "method", c.Method(), "path", c.Path(), "error", err)
 		}
 		if e.Status == fiber.StatusServiceUnavailable {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(RetryAfter))

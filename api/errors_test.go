@@ -33,12 +33,13 @@ func TestErrorHandlerUnavailable(t *testing.T) {
 			503, "unavailable", "no worker answered in time; nothing was changed, please retry"},
 		{"temporal unavailable", serviceerror.NewUnavailable("frontend down"),
 			503, "unavailable", "the workflow service is unavailable; nothing was changed, please retry"},
-		{"readiness", unavailable("store not reachable"), 503, "unavailable", "store not reachable"},
+		{"readiness", notReady("store", "the store (the database) is not reachable; the service is not ready"), 503, "unavailable",
+			"the store (the database) is not reachable; the service is not ready"},
 		{"internal", errors.New("a bug"), 500, "internal", "internal error; it has been logged"},
 		{"not found", store.ErrNotFound, 404, "not_found", "record not found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 			app.Get("/", func(*fiber.Ctx) error { return c.err })
 			resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
 			if err != nil {

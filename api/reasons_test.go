@@ -145,7 +145,7 @@ func TestHandlerRefusalsCarryReasons(t *testing.T) {
 		{"list filter", s.ListApplications, "/?status=submited", ``, "status", "one_of", nil},
 		{"list term", s.ListApplications, "/?term=2026-2028-1", ``, "term", "term_years", nil},
 	} {
-		app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		app := NewApp(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 		app.Post("/", c.handler)
 		app.Get("/", c.handler)
 		method := "POST"

@@ -25,6 +25,10 @@ func TestParseRule(t *testing.T) {
 		{auth: "school, township_staff", refuse: true}, // no role "school"
 		{auth: "admin, admin", refuse: true},
 		{auth: "public; anyone", refuse: true},
+		{auth: "admin, scraper", want: Rule{Roles: []string{"admin"}, Scraper: true}},
+		{auth: "scraper", refuse: true}, // alone it would read as any login
+		{auth: "admin, scraper, scraper", refuse: true},
+		{auth: "public, scraper", refuse: true},
 	} {
 		got, err := ParseRule(c.auth)
 		if c.refuse {
@@ -33,7 +37,7 @@ func TestParseRule(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.Public != c.want.Public || !slices.Equal(got.Roles, c.want.Roles) || got.Record != c.want.Record {
+		if err != nil || got.Public != c.want.Public || !slices.Equal(got.Roles, c.want.Roles) || got.Record != c.want.Record || got.Scraper != c.want.Scraper {
 			t.Errorf("%q: %+v, %v; want %+v", c.auth, got, err, c.want)
 		}
 	}

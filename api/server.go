@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,10 +29,13 @@ type Server struct {
 	temporal client.Client
 	log      *slog.Logger
 	routes   []Route
-	logins   *loginThrottle
+	logins   *loginThrottle // wrong passwords per username
+	clients  *loginThrottle // wrong passwords per client address
 	// auditKey signs the audit trail's checkpoints, and its public half checks them; it is read
 	// from a file outside the database (auditkey.Open), never from the store.
 	auditKey ed25519.PrivateKey
+	// metrics serves /metrics (ServeMetrics); nil in a server without a registry (benchmarks).
+	metrics fiber.Handler
 }
 
 // Route is one API operation; the same table registers the handler and writes the OpenAPI
@@ -86,7 +90,7 @@ func qpInt(name, description string) QueryParam {
 
 // New builds the API server; auditKey is the audit trail's signing key (auditkey.Open).
 func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger, auditKey ed25519.PrivateKey) *Server {
-	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), auditKey: auditKey}
+	s := &Server{cfg: cfg, store: st, temporal: tc, log: log, logins: newLoginThrottle(), clients: newClientLoginThrottle(), auditKey: auditKey}
 	s.routes = s.table()
 	for _, r := range s.routes {
 		_ = r.Rule() // a route without a parsable rule stops the server here, before it serves anything
@@ -95,9 +99,20 @@ func New(cfg config.Config, st *store.Store, tc client.Client, log *slog.Logger,
 }
 
 // Mount registers every route on app (the console mounts its pages beside them).
-func (s *Server) Mount(app *fiber.App) {
+func (s *Server) Mount(app *fiber.App) { s.mount(app, nil) }
+
+// MountOnly registers the routes of the paths given, with their rules, and no other: a
+// worker-only process serves /healthz and /metrics this way (JIAOFU_METRICS_ADDR).
+func (s *Server) MountOnly(app *fiber.App, paths ...string) {
+	s.mount(app, func(r Route) bool { return slices.Contains(paths, r.Path) })
+}
+
+func (s *Server) mount(app *fiber.App, take func(Route) bool) {
 	var uploads []string
 	for _, r := range s.routes {
+		if take != nil && !take(r) {
+			continue
+		}
 		if r.upload {
 			prefix, _, _ := strings.Cut(r.Path, ":")
 			uploads = append(uploads, prefix)
@@ -113,8 +128,10 @@ func (s *Server) Mount(app *fiber.App) {
 // NewApp builds a Fiber app with the API's error handling and limits. Forwarded headers are
 // believed only from trustedProxies: behind them, c.IP() is the client's address (the
 // first valid one in X-Forwarded-For) and c.Protocol() the scheme the client used; without
-// any, both come from the connection itself, so nobody can pick their own address.
-func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
+// any, both come from the connection itself, so nobody can pick their own address. Every
+// request gets a request id and an access log line, and its series in m when m is not nil
+// (observe).
+func NewApp(log *slog.Logger, trustedProxies []string, m *HTTPMetrics) *fiber.App {
 	var proxyHeader string
 	if len(trustedProxies) > 0 {
 		proxyHeader = fiber.HeaderXForwardedFor
@@ -133,6 +150,7 @@ func NewApp(log *slog.Logger, trustedProxies []string) *fiber.App {
 		JSONEncoder:             json.Marshal,
 		JSONDecoder:             json.Unmarshal,
 	})
+	app.Use(observe(log, m))
 	app.Use(recover.New())
 	return app
 }
@@ -146,6 +164,7 @@ func (s *Server) table() []Route {
 		r("GET", "/healthz", "Liveness: the process answers", "public", nil, s.Healthz),
 		r("GET", "/readyz", "Readiness: the store and Temporal answer", "public", nil, s.Readyz),
 		r("GET", "/api/v1/openapi.json", "This document", "public", nil, s.OpenAPI),
+		r("GET", "/metrics", "Prometheus metrics (docs/operations.md); a scraper presents JIAOFU_METRICS_TOKEN as its bearer token", "admin, scraper", nil, s.Metrics),
 		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
 		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
 		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me).returns(access.Actor{}),
@@ -236,15 +255,29 @@ func apiProcessOf(name string) apiProcess {
 // Healthz answers while the process runs.
 func (s *Server) Healthz(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) }
 
-// Readyz answers 200 only when the store and Temporal both answer.
+// readyTimeout bounds each of /readyz's checks: a probe that hangs on a database or frontend that
+// drops packets instead of refusing them would be killed by the orchestrator without an answer,
+// and then nobody learns which part was down.
+const readyTimeout = 3 * time.Second
+
+// Readyz answers 200 only when the store and Temporal both answer. A 503 names the part that is
+// down in params.part ("store" or "temporal", also its reason), so that a probe or an operator's
+// script can tell them apart without reading the message.
 func (s *Server) Readyz(c *fiber.Ctx) error {
-	if err := s.store.Ping(c.UserContext()); err != nil {
-		return unavailable("store not reachable")
+	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return notReady("store", "the store (the database) is not reachable; the service is not ready")
 	}
-	if _, err := s.temporal.CheckHealth(c.UserContext(), &client.CheckHealthRequest{}); err != nil {
-		return unavailable("temporal not reachable")
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return notReady("temporal", "Temporal (the workflow service) is not reachable; the service is not ready")
 	}
 	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// notReady is /readyz's 503 for one part that is down.
+func notReady(part, msg string) *Error {
+	return unavailable(msg).because(part, "part", part)
 }
 
 // Me returns the caller.

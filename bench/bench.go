@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"jiaofu/childproc"
 )
 
 // Options are the harness's settings; every one is a flag.
@@ -170,7 +172,7 @@ func Run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer killAllChildren()
+	defer childproc.KillAll()
 
 	rep := newReport(o)
 	fmt.Fprintf(o.out, "jiaofu bench — %s — %s, %d CPU, %s RAM — load %s\n", rep.Date, rep.Machine.CPU, rep.Machine.NProc,

@@ -15,6 +15,7 @@ import (
 	"jiaofu/access"
 	"jiaofu/api"
 	"jiaofu/casework"
+	"jiaofu/childproc"
 	"jiaofu/demo"
 	"jiaofu/store"
 	"jiaofu/workflows"
@@ -154,8 +155,8 @@ func runDuties(ctx context.Context, o *Options, r *Report) error {
 	waitRungs := func(process string, want int, limit time.Duration) ([]rung, error) {
 		var n int
 		err := waitFor(ctx, limit, 500*time.Millisecond, func() (bool, error) {
-			if exited(cmd) {
-				return false, fmt.Errorf("the service exited:\n%s", tail(logPath, 2000))
+			if childproc.Exited(cmd) {
+				return false, fmt.Errorf("the service exited:\n%s", childproc.Tail(logPath, 2000))
 			}
 			var err error
 			n, err = count(process)

@@ -283,7 +283,7 @@ func inboxOverHTTP(ctx context.Context, o *Options, st *store.Store, n int) (*La
 	cfg := config.Default()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.New(cfg, st, nil, log, nil)
-	app := api.NewApp(log, nil)
+	app := api.NewApp(log, nil, nil)
 	srv.Mount(app)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

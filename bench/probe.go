@@ -18,6 +18,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"jiaofu/childproc"
 	"jiaofu/temporalserver"
 )
 
@@ -197,13 +198,13 @@ type server struct {
 
 func (s *server) stop() {
 	if s != nil && s.cmd != nil {
-		stopChild(s.cmd, 15*time.Second)
+		childproc.Stop(s.cmd, 15*time.Second)
 	}
 }
 
 func startServer(ctx context.Context, o *Options, label string, cmd *exec.Cmd, port int, prepare func(context.Context, client.Client) error) (*server, client.Client, error) {
 	s := &server{label: label, cmd: cmd, addr: "127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(o.tmp, label+".log")}
-	lf, err := startChild(cmd, s.log)
+	lf, err := childproc.Start(cmd, s.log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -211,7 +212,7 @@ func startServer(ctx context.Context, o *Options, label string, cmd *exec.Cmd, p
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // a server that exits (a bad configuration) ends the wait at once
-		for dctx.Err() == nil && !exited(cmd) {
+		for dctx.Err() == nil && !childproc.Exited(cmd) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		cancel()
@@ -219,7 +220,7 @@ func startServer(ctx context.Context, o *Options, label string, cmd *exec.Cmd, p
 	c, err := dialReady(dctx, s.addr, 3*time.Minute, prepare)
 	if err != nil {
 		s.stop()
-		return nil, nil, fmt.Errorf("%s: %w\n%s", label, err, tail(s.log, 2000))
+		return nil, nil, fmt.Errorf("%s: %w\n%s", label, err, childproc.Tail(s.log, 2000))
 	}
 	return s, c, nil
 }
@@ -331,7 +332,7 @@ func runDevServers(ctx context.Context, o *Options, r *Report) error {
 			c.Close()
 			srv.stop()
 			if err != nil {
-				return fmt.Errorf("%w\n%s", err, tail(srv.log, 2000))
+				return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 			}
 			results[sd.label] = append(results[sd.label], res)
 		}

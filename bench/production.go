@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/lib/pq" // the store's PostgreSQL driver, for setup and teardown
 
+	"jiaofu/childproc"
 	"jiaofu/workflows"
 )
 
@@ -195,11 +196,11 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	o.progress("[production] Temporal server on PostgreSQL up in %s (%d shards)", time.Since(t0).Round(time.Second), o.Shards)
 
 	if err := namespaceUsable(ctx, c); err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(srv.log, 2000))
+		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 	}
 	probe, err := runProbe(ctx, o, c, "production", cmd.Process.Pid)
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(srv.log, 2000))
+		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 	}
 	r.add(Result{Workload: 8, Name: "production probe (Temporal on PostgreSQL)", Unit: "starts/s", Value: probe.Starts,
 		Note:  "issue 6 measured 171–193 starts/s here before any project code",
@@ -216,11 +217,11 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	}
 	env, err := StartEnv(ctx, o, EnvSpec{Name: "production", DatabaseURL: storeURL, TemporalAddress: srv.addr})
 	if err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(srv.log, 2000))
+		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 	}
 	defer env.Close()
 	if err := runLifecycles(ctx, o, r, env, true, "production"); err != nil {
-		return fmt.Errorf("%w\n%s", err, tail(srv.log, 2000))
+		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 	}
 	// Beside the embedded figures of this run, when workload 2 ran.
 	for _, x := range r.Results {

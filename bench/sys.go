@@ -2,10 +2,8 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,10 +12,9 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
+	"jiaofu/childproc"
 	"jiaofu/temporalserver"
 )
 
@@ -152,93 +149,6 @@ func settleSides(ctx context.Context, max time.Duration) {
 
 func freePort() (int, error) { return temporalserver.FreePort("127.0.0.1") }
 
-// children are the processes this run started; killAllChildren ends whatever is left of them.
-var children struct {
-	sync.Mutex
-	procs map[int]*child
-}
-
-type child struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-}
-
-// startChild starts cmd in its own process group, logging to logPath, and remembers it.
-func startChild(cmd *exec.Cmd, logPath string) (*os.File, error) {
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	ch := &child{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(ch.done) }()
-	children.Lock()
-	if children.procs == nil {
-		children.procs = map[int]*child{}
-	}
-	children.procs[cmd.Process.Pid] = ch
-	children.Unlock()
-	return lf, nil
-}
-
-// exited reports whether a child started with startChild has ended.
-func exited(cmd *exec.Cmd) bool {
-	children.Lock()
-	ch := children.procs[cmd.Process.Pid]
-	children.Unlock()
-	if ch == nil {
-		return true
-	}
-	select {
-	case <-ch.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stopChild asks the child's process group to stop (SIGTERM), then kills it after grace.
-func stopChild(cmd *exec.Cmd, grace time.Duration) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	pid := cmd.Process.Pid
-	children.Lock()
-	ch := children.procs[pid]
-	children.Unlock()
-	if ch == nil {
-		return
-	}
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-ch.done:
-	case <-time.After(grace):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		select {
-		case <-ch.done:
-		case <-time.After(5 * time.Second):
-		}
-	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL) // anything left in its group
-	children.Lock()
-	delete(children.procs, pid)
-	children.Unlock()
-}
-
-func killAllChildren() {
-	children.Lock()
-	defer children.Unlock()
-	for pid := range children.procs {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		delete(children.procs, pid)
-	}
-}
-
 // lowPort finds a free port below 32768: the server's cluster-membership table keeps ports in a
 // SMALLINT column, and the kernel's ephemeral range lies above it.
 func lowPort(used map[int]bool) (int, error) {
@@ -256,24 +166,6 @@ func lowPort(used map[int]bool) (int, error) {
 		return p, nil
 	}
 	return 0, fmt.Errorf("no free port below 32768")
-}
-
-// tail returns the last n bytes of a log file, for error messages.
-func tail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	if st.Size() > n {
-		_, _ = f.Seek(st.Size()-n, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	return string(bytes.TrimSpace(b))
 }
 
 // startProfile writes a CPU profile of this process for one measured phase when -profile is set.
@@ -349,21 +241,11 @@ func startAllInOne(ctx context.Context, o *Options, self, dir, dataDir string, e
 		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s"), env...)
 	s := &allInOne{cmd: cmd, logPath: filepath.Join(dir, "service.log"), base: "http://127.0.0.1:" + strconv.Itoa(httpPort),
 		temporal: "127.0.0.1:" + strconv.Itoa(tPort), hc: newHTTPClient(2 * o.Clients)}
-	if s.log, err = startChild(cmd, s.logPath); err != nil {
+	if s.log, err = childproc.Start(cmd, s.logPath); err != nil {
 		return nil, err
 	}
 	s.pid = cmd.Process.Pid
-	if err := waitFor(ctx, 3*time.Minute, 250*time.Millisecond, func() (bool, error) {
-		if exited(cmd) {
-			return false, fmt.Errorf("the service exited:\n%s", tail(s.logPath, 2000))
-		}
-		resp, err := s.hc.Get(s.base + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}); err != nil {
+	if err := childproc.WaitReady(ctx, cmd, s.logPath, s.hc, s.base, 3*time.Minute); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -372,6 +254,6 @@ func startAllInOne(ctx context.Context, o *Options, self, dir, dataDir string, e
 
 // stop stops the process (SIGTERM, then SIGKILL after a grace) and closes its log.
 func (s *allInOne) stop() {
-	stopChild(s.cmd, 30*time.Second)
+	childproc.Stop(s.cmd, 30*time.Second)
 	s.log.Close()
 }

@@ -48,8 +48,11 @@ type Config struct {
 	SeedDemo          bool
 	// SeedDemoPlan seeds, with the demo data, the seed's own work plan: annex 1's 52 tasks, each a
 	// running case of its section (the e2e tests leave it off but for the plan's own).
-	SeedDemoPlan    bool
-	UpdateTimeout   time.Duration
+	SeedDemoPlan  bool
+	UpdateTimeout time.Duration
+	// ShutdownTimeout bounds a stop (SIGTERM, Ctrl-C): requests in flight and running activities
+	// have this long to finish before the process lets go of them.
+	ShutdownTimeout time.Duration
 	PublicRateLimit int
 	// HistoryEvents is the history length at which a case continues as new (Temporal also
 	// suggests it at 4,096 events, 4 MB, or 90% of its 2,000 updates per run).
@@ -85,6 +88,14 @@ type Config struct {
 	// school year's. No variable sets it: the benchmarks need a fresh term for each phase (one
 	// application per student, programme and term) and set it in code.
 	AnyTerm bool
+	// LogFormat is json (one object a line, production's default) or text (development's).
+	LogFormat string
+	// MetricsToken, when set, lets a Prometheus server read /metrics with it as its bearer token
+	// and no login (the route's rule: admin, scraper).
+	MetricsToken string
+	// MetricsAddr, when set, is where a worker-only process (jiaofu worker) serves /metrics and
+	// /healthz; the processes running the API serve them on HTTPAddr.
+	MetricsAddr string
 }
 
 // Ratio is a share Num/Den, 0 < Num <= Den (2/3: at least two thirds).
@@ -127,12 +138,14 @@ func Default() Config {
 		SeedDemo:          true,
 		SeedDemoPlan:      true,
 		UpdateTimeout:     10 * time.Second,
+		ShutdownTimeout:   30 * time.Second,
 		PublicRateLimit:   10,
 		HistoryEvents:     3000,
 		InspectorateUnit:  "JS-DDB",
 		Durations:         defaultDurations(),
 		Counts:            defaultCounts(),
 		HardshipTopRatio:  Ratio{Num: 2, Den: 3},
+		LogFormat:         "text",
 	}
 }
 
@@ -225,12 +238,16 @@ var Vars = []Var{
 	{"JIAOFU_SEED_DEMO", "true in development", "seed Jianshi County demo data on first start"},
 	{"JIAOFU_SEED_DEMO_PLAN", "true in development", "with the demo data, seed the bureau's own work plan (建教办〔2019〕18号, annex 1: 52 tasks re-dated to this year, each a running case of its section)"},
 	{"JIAOFU_UPDATE_TIMEOUT", "10s", "how long the API waits for a worker to accept a task action before answering 503"},
+	{"JIAOFU_SHUTDOWN_TIMEOUT", "30s", "on SIGTERM or Ctrl-C, how long requests in flight and running activities have to finish (new connections are refused at once); the process exits 0 when they have; from 1s to 10m; keep it under the grace period before SIGKILL (`docker stop` waits 10s unless `stop_grace_period` says more, Kubernetes 30s)"},
 	{"JIAOFU_PUBLIC_RATE_LIMIT", "10", "objections per minute per client on public pages"},
 	{"JIAOFU_TRUSTED_PROXIES", "(none)", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed (the client address for rate limits, https for cookies)"},
 	{"JIAOFU_INSPECTORATE_UNIT", "JS-DDB", "unit code of the inspectorate (督导办) whose routine rounds the schedule opens"},
 	{"JIAOFU_INSPECTION_SCHEDULE_EVERY", "(unset: by the term calendar)", "a Go duration such as 10m: the routine-round schedule starts a round this often instead of by the term calendar (tests, demonstrations)"},
 	{"JIAOFU_DUTY_CHECK_EVERY", "(unset: calendar months and terms)", "a Go duration such as 10m: the work plan's duty checks (包保 contacts a month, school duties a term; Temporal Schedule `plan-duty-check`) count periods of this length, each both a month and a term, instead of calendar months and school terms (tests, demonstrations)"},
 	{"JIAOFU_PLAN_TASK_DUE_IN", "(unset: at 23:59 of its 完成时限)", "a Go duration such as 30s: a plan task added is due this long after it is added, whatever its 完成时限 says, so that its deadline passes in a test or a demonstration (never in production)"},
+	{"JIAOFU_LOG_FORMAT", "json in production, text in development", "log lines as JSON objects, one a line (`json`), or `key=value` text (`text`); every HTTP request's line and its workflows' and activities' lines carry its `request_id` (docs/operations.md)"},
+	{"JIAOFU_METRICS_TOKEN", "(unset: admins only)", "bearer token a Prometheus server reads `GET /metrics` with, without a login; at least 32 characters (docs/operations.md)"},
+	{"JIAOFU_METRICS_ADDR", "(unset: none)", "`jiaofu worker` only: the address (`:9464`) it serves `GET /metrics` (its Temporal SDK series: workflow and activity task latencies, slots, polls) and `GET /healthz` on; `jiaofu` and `jiaofu api` serve them on `JIAOFU_HTTP_ADDR`"},
 	{"JIAOFU_HISTORY_EVENTS", "3000", "a case's workflow history continues as new past this many events (sooner when Temporal suggests it), with its open tasks"},
 	{"JIAOFU_HARDSHIP_TOP_RATIO", "2/3", "share of the bureau leaders who must approve a hardship grant above `JIAOFU_HARDSHIP_LEADER_ABOVE` (票签: every bureau leader not barred votes; the grant is rejected once the share can no longer be reached), fixed when the grant is applied for"},
 }
@@ -243,6 +260,21 @@ func init() {
 	for _, s := range casework.CountSettings() {
 		Vars = append(Vars, Var{s.Env, s.Default, s.Meaning})
 	}
+}
+
+// LogFormatOf is the log format the environment asks for, read before the whole configuration
+// so that its own errors are logged in it: JIAOFU_LOG_FORMAT when it is json or text, otherwise
+// the mode's default (a wrong value is reported by Load with the other mistakes).
+func LogFormatOf(lookup func(string) (string, bool)) string {
+	if v, ok := lookup("JIAOFU_LOG_FORMAT"); ok {
+		if v = strings.TrimSpace(v); v == "json" || v == "text" {
+			return v
+		}
+	}
+	if v, _ := lookup("JIAOFU_ENV"); Mode(strings.TrimSpace(v)) == Production {
+		return "json"
+	}
+	return "text"
 }
 
 // FromEnv reads the environment over Default and validates the result.
@@ -287,6 +319,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			c.SeedDemo = false
 			c.SeedDemoPlan = false
 			c.SecretKey = ""
+			c.LogFormat = "json"
 		}
 	default:
 		errs = append(errs, fmt.Errorf("JIAOFU_ENV: %q is neither development nor production", mode))
@@ -306,6 +339,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("JIAOFU_ADMIN_PASSWORD", &c.AdminPassword)
 	str("JIAOFU_SECRET_KEY", &c.SecretKey)
 	str("JIAOFU_AUDIT_KEY_FILE", &c.AuditKeyFile)
+	str("JIAOFU_LOG_FORMAT", &c.LogFormat)
+	str("JIAOFU_METRICS_TOKEN", &c.MetricsToken)
+	str("JIAOFU_METRICS_ADDR", &c.MetricsAddr)
 	dur("JIAOFU_SESSION_TTL", &c.SessionTTL)
 	if v, ok := lookup("JIAOFU_SEED_DEMO"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -323,6 +359,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.SeedDemoPlan = b && c.SeedDemo
 	}
 	dur("JIAOFU_UPDATE_TIMEOUT", &c.UpdateTimeout)
+	dur("JIAOFU_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	str("JIAOFU_INSPECTORATE_UNIT", &c.InspectorateUnit)
 	dur("JIAOFU_INSPECTION_SCHEDULE_EVERY", &c.InspectionScheduleEvery)
 	dur("JIAOFU_DUTY_CHECK_EVERY", &c.DutyCheckEvery)
@@ -420,6 +457,11 @@ func (c Config) Validate() error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, errors.New("DATABASE_URL: must start with postgres:// (unset it to use the embedded SQLite store)"))
 	}
+	// Below a second nothing in flight could finish; past ten minutes a stuck stop holds a
+	// deployment up longer than any request or activity here needs.
+	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("JIAOFU_SHUTDOWN_TIMEOUT: %s is outside 1s to 10m", c.ShutdownTimeout))
+	}
 	if c.TemporalNamespace == "" {
 		errs = append(errs, errors.New("TEMPORAL_NAMESPACE: must not be empty"))
 	}
@@ -428,6 +470,19 @@ func (c Config) Validate() error {
 	}
 	if c.TemporalAddress == "" && c.EmbeddedFrontend == "" {
 		errs = append(errs, errors.New("JIAOFU_TEMPORAL_FRONTEND_ADDR: must not be empty when TEMPORAL_ADDRESS is unset"))
+	}
+	if c.MetricsAddr != "" {
+		if err := listenAddr(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_METRICS_ADDR: %w", err))
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("JIAOFU_LOG_FORMAT: %q is neither json nor text", c.LogFormat))
+	}
+	// The token is all a scraper shows: short, it could be guessed, and /metrics tells how much
+	// work is waiting where.
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		errs = append(errs, errors.New("JIAOFU_METRICS_TOKEN: must be at least 32 characters (or unset, and only admins read /metrics)"))
 	}
 	// A grant above the bureau leaders' threshold has passed the PA office's: the tiers stack.
 	if pa, leader := c.Counts["JIAOFU_HARDSHIP_PA_OFFICE_ABOVE"], c.Counts["JIAOFU_HARDSHIP_LEADER_ABOVE"]; leader <= pa {

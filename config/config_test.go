@@ -27,6 +27,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		"JIAOFU_PUBLICITY_PERIOD":  {"JIAOFU_PUBLICITY_PERIOD": "five days"},
 		"JIAOFU_ENV":               {"JIAOFU_ENV": "staging"},
 		"JIAOFU_UPDATE_TIMEOUT":    {"JIAOFU_UPDATE_TIMEOUT": "-1s"},
+		"JIAOFU_SHUTDOWN_TIMEOUT":  {"JIAOFU_SHUTDOWN_TIMEOUT": "soon"},
 		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
 		"JIAOFU_SEED_DEMO":         {"JIAOFU_SEED_DEMO": "maybe"},
 		"JIAOFU_PUBLIC_RATE_LIMIT": {"JIAOFU_PUBLIC_RATE_LIMIT": "0"},
@@ -39,6 +40,9 @@ func TestErrorsNameTheVariable(t *testing.T) {
 			"JIAOFU_ADMIN_PASSWORD": "a-long-enough-password", "JIAOFU_PLAN_TASK_DUE_IN": "30s"},
 		// A share above one, or not a share at all.
 		"JIAOFU_HARDSHIP_TOP_RATIO": {"JIAOFU_HARDSHIP_TOP_RATIO": "3/2"},
+		"JIAOFU_LOG_FORMAT":         {"JIAOFU_LOG_FORMAT": "yaml"},
+		"JIAOFU_METRICS_TOKEN":      {"JIAOFU_METRICS_TOKEN": "short"},
+		"JIAOFU_METRICS_ADDR":       {"JIAOFU_METRICS_ADDR": "9464"},
 	}
 	for _, bad := range []string{"2", "0/3", "two thirds", "2/0", "-1/3", "2/3/4"} {
 		if _, err := Load(env(map[string]string{"JIAOFU_HARDSHIP_TOP_RATIO": bad})); err == nil || !strings.Contains(err.Error(), "JIAOFU_HARDSHIP_TOP_RATIO") {
@@ -119,6 +123,63 @@ func TestEveryErrorOnItsOwnLine(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%s is on %d lines of %q, want one", name, n, err)
+		}
+	}
+}
+
+// TestLogFormat: text in development, json in production, either when asked for; the early read
+// (LogFormatOf, before the whole configuration) agrees with Load, and falls back to the mode's
+// default on a wrong value, which Load reports.
+func TestLogFormat(t *testing.T) {
+	t.Parallel()
+	prod := map[string]string{"JIAOFU_ENV": "production", "JIAOFU_SECRET_KEY": strings.Repeat("k", 40),
+		"JIAOFU_ADMIN_PASSWORD": "a-long-enough-password", "JIAOFU_AUDIT_KEY_FILE": "/run/secrets/audit.pem"}
+	with := func(m map[string]string, k, v string) map[string]string {
+		out := map[string]string{k: v}
+		for mk, mv := range m {
+			out[mk] = mv
+		}
+		return out
+	}
+	for _, c := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "text"},
+		{prod, "json"},
+		{map[string]string{"JIAOFU_LOG_FORMAT": "json"}, "json"},
+		{with(prod, "JIAOFU_LOG_FORMAT", " text "), "text"},
+	} {
+		got, err := Load(env(c.vars))
+		if err != nil || got.LogFormat != c.want {
+			t.Errorf("%v: LogFormat %q, %v; want %q", c.vars, got.LogFormat, err, c.want)
+		}
+		if early := LogFormatOf(env(c.vars)); early != c.want {
+			t.Errorf("%v: LogFormatOf %q, want %q", c.vars, early, c.want)
+		}
+	}
+	if early := LogFormatOf(env(with(prod, "JIAOFU_LOG_FORMAT", "yaml"))); early != "json" {
+		t.Errorf("a wrong JIAOFU_LOG_FORMAT in production: early format %q, want json until Load reports it", early)
+	}
+	if c, err := Load(env(map[string]string{"JIAOFU_METRICS_TOKEN": strings.Repeat("m", 32)})); err != nil || c.MetricsToken != strings.Repeat("m", 32) {
+		t.Errorf("a 32-character JIAOFU_METRICS_TOKEN: %q, %v", c.MetricsToken, err)
+	}
+}
+
+// The shutdown timeout is a positive duration between a second and ten minutes; the default is
+// 30s.
+func TestShutdownTimeout(t *testing.T) {
+	t.Parallel()
+	if c, err := Load(env(nil)); err != nil || c.ShutdownTimeout.String() != "30s" {
+		t.Errorf("default: %v %v, want 30s", c.ShutdownTimeout, err)
+	}
+	if c, err := Load(env(map[string]string{"JIAOFU_SHUTDOWN_TIMEOUT": " 45s "})); err != nil || c.ShutdownTimeout.String() != "45s" {
+		t.Errorf("45s: %v %v", c.ShutdownTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-5s", "500ms", "11m", "thirty seconds", ""} {
+		_, err := Load(env(map[string]string{"JIAOFU_SHUTDOWN_TIMEOUT": bad}))
+		if err == nil || !strings.Contains(err.Error(), "JIAOFU_SHUTDOWN_TIMEOUT") {
+			t.Errorf("JIAOFU_SHUTDOWN_TIMEOUT=%q: %v, want an error naming the variable", bad, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,10 +12,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"jiaofu/casework"
 	"jiaofu/demo"
+	"jiaofu/store"
 	"jiaofu/temporalserver"
 )
 
@@ -184,5 +188,418 @@ func TestStoreOutageAnswers503(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+}
+
+// outageSeconds is how long TestOutageMidLoadResumes keeps the database down: 30 s, as the issue
+// asks and CI runs it; JIAOFU_OUTAGE_SECONDS shortens it for a quick local run.
+func outageSeconds(t *testing.T) time.Duration {
+	t.Helper()
+	s := os.Getenv("JIAOFU_OUTAGE_SECONDS")
+	if s == "" {
+		return 30 * time.Second
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("JIAOFU_OUTAGE_SECONDS=%q: want a whole number of seconds, at least 1", s)
+	}
+	return time.Duration(n) * time.Second
+}
+
+// answer is one HTTP exchange of the load, which runs in its own goroutine and so never stops the
+// test from there (t.Fatal belongs to the test's goroutine).
+type answer struct {
+	what   string
+	status int
+	body   string
+	err    error
+}
+
+var loadClient = &http.Client{Timeout: 30 * time.Second}
+
+func call(base, token, method, path string, body any) answer {
+	a := answer{what: method + " " + path}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			a.err = err
+			return a
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		a.err = err
+		return a
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := loadClient.Do(req)
+	if err != nil {
+		a.err = err
+		return a
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a.status, a.body = resp.StatusCode, string(raw)
+	return a
+}
+
+// outageProblem says what is wrong with an answer given while the database was down ("" when
+// nothing): it must be a 503 "unavailable" whose body carries no internals — no driver, socket or
+// address words. wantPart, when set, is /readyz's params.part.
+func outageProblem(a answer, pgAddr, wantPart string) string {
+	if a.err != nil {
+		return fmt.Sprintf("%s: no answer: %v", a.what, a.err)
+	}
+	if a.status != http.StatusServiceUnavailable {
+		return fmt.Sprintf("%s: %d %s, want 503", a.what, a.status, a.body)
+	}
+	var e apiError
+	if err := json.Unmarshal([]byte(a.body), &e); err != nil || e.Error.Code != "unavailable" || e.Error.Message == "" {
+		return fmt.Sprintf("%s: body %s, want code unavailable with a message", a.what, a.body)
+	}
+	for _, internal := range []string{"dial tcp", "connection refused", "pq:", "sql:", "driver", "goroutine", pgAddr} {
+		if strings.Contains(a.body, internal) {
+			return fmt.Sprintf("%s: the 503 carries internals (%q): %s", a.what, internal, a.body)
+		}
+	}
+	if wantPart != "" && (e.Error.Params["part"] != wantPart || e.Error.Params["reason"] != wantPart) {
+		return fmt.Sprintf("%s: params %v, want part and reason %s", a.what, e.Error.Params, wantPart)
+	}
+	return ""
+}
+
+// TestOutageMidLoadResumes: the store's PostgreSQL (a cluster of the test's own; Temporal stays
+// embedded on SQLite) stops for 30 s while cases are in flight — subsidy applications in review
+// and in publicity, dropout cases whose return windows run out during the outage, hardship grants
+// between their steps, and new applications still arriving. While it is down every read and write
+// answers 503 "unavailable" without internals and /readyz names the store; nothing answers 500.
+// When it is back the activities that failed retry by themselves, every case reaches the state it
+// was going to, every write accepted before or during the outage is there once, and the audit
+// trail verifies.
+func TestOutageMidLoadResumes(t *testing.T) {
+	pg := newPrivatePostgres(t)
+	outage := outageSeconds(t)
+	began := time.Now()
+	cfg := testConfig(t, t.TempDir())
+	cfg.DatabaseURL = pg.url
+	cfg.SetCount("JIAOFU_HARDSHIP_CONFIRM_ABOVE", 20000)
+	// The dropout cases' windows run out while the database is down: their escalations are
+	// activities that fail then and must land afterwards.
+	cfg.SetDuration("JIAOFU_DROPOUT_FIRST_CONTACT", mustSpec(t, "1h"))
+	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
+	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
+	svc := startService(t, cfg)
+	anon := newClient(t, svc)
+	base := anon.base
+	pgAddr := strings.TrimPrefix(strings.SplitN(pg.url, "/", 4)[2], "postgres@")
+	staff, head, aid, pa, funds, jcs := anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("pa01"), anon.as("funds01"), anon.as("jcs01")
+	leader1, leader2 := anon.as("leader01"), anon.as("leader02")
+
+	// Ten more registered primary pupils at the school, so that the load has cases of its own.
+	var pupils []store.Student
+	for i := range 10 {
+		id := demo.IDCard(fmt.Sprintf("42282220160312%03d", 500+i))
+		var st store.Student
+		if code, raw := staff.raw("POST", "/api/v1/admin/students", map[string]any{"student_no": "G" + id, "name": fmt.Sprintf("负载学生%02d", i),
+			"sex": "女", "birth_date": "2016-03-12", "id_card_no": id, "unit_code": "JS-T01-S01", "grade": 4, "class": "1班",
+			"poverty_registered": true, "household_id": fmt.Sprintf("422822099%05d", i)}); code != 201 || jsonInto(raw, &st) != nil {
+			t.Fatalf("create pupil %d: %d %s", i, code, raw)
+		}
+		pupils = append(pupils, st)
+	}
+	donation(t, funds, "建始县某建材公司", 10_000_00, "SJ-OUTAGE-1", false)
+
+	// In flight before the outage. Subsidy: four applications reviewed and in a publicity batch
+	// whose period ends during the outage, one more reviewed at the last moment, one still in
+	// review.
+	var apps []application
+	for _, p := range pupils[:6] {
+		apps = append(apps, apply(t, staff, p.ID, "living-primary", ""))
+	}
+	reviewTasks := map[string]task{}
+	for _, a := range apps {
+		reviewTasks[a.ID] = head.waitTask("subsidy_review", a.ID)
+	}
+	for _, a := range apps[:4] {
+		complete(t, head, reviewTasks[a.ID].ID, "approve", nil)
+	}
+	for _, a := range apps[:4] {
+		staff.waitStatus(a.ID, casework.AppReviewed)
+	}
+	var batch struct {
+		ID           string
+		Applications []string
+	}
+	if code := staff.do("POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, &batch); code != 201 || len(batch.Applications) != 4 {
+		t.Fatalf("open the batch: %d, %d applications", code, len(batch.Applications))
+	}
+	// Hardship: one grant verified by the school (its approval is next), one just applied.
+	grants := []grantOut{applyGrant(t, staff, staff.studentOf("张小三").ID, 1000_00), applyGrant(t, staff, staff.studentOf("李梅").ID, 1000_00)}
+	complete(t, head, head.waitTask(casework.KindHardshipVerification, grants[0].ID).ID, "approve", nil)
+	// Dropout: three cases whose return windows (2 s, then 2 s more at the county) run out during
+	// the outage.
+	var dropouts []dropoutCase
+	for _, p := range []store.Student{staff.studentOf("向金花"), pupils[8], pupils[9]} {
+		var dc dropoutCase
+		if code, raw := staff.raw("POST", "/api/v1/dropout-cases", map[string]string{"student_id": p.ID, "reason": "厌学，外出务工", "last_attended_on": "2026-11-01"}); code != 201 || jsonInto(raw, &dc) != nil {
+			t.Fatalf("open a dropout case: %d %s", code, raw)
+		}
+		dropouts = append(dropouts, dc)
+	}
+
+	// The load that goes on through the outage: a nutrition application for each of eight pupils,
+	// each sent again after a 503 until it is accepted. Every answer is kept.
+	type accepted struct{ student, app string }
+	var (
+		mu       sync.Mutex
+		answers  []answer
+		accepts  []accepted
+		loadDone = make(chan struct{})
+	)
+	go func() {
+		defer close(loadDone)
+		deadline := time.Now().Add(outage + 3*time.Minute)
+		for _, p := range pupils[:8] {
+			refused := false
+			for time.Now().Before(deadline) {
+				a := call(base, staff.token, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": p.ID, "programme": "nutrition", "term": term})
+				a.what += " (nutrition for " + p.Name + ")"
+				mu.Lock()
+				answers = append(answers, a)
+				mu.Unlock()
+				if a.status == 201 || (a.status == 409 && refused) {
+					// A 409 after a 503: the earlier attempt's commit landed although its answer
+					// was lost with the connection; the application is looked up below.
+					var out application
+					_ = json.Unmarshal([]byte(a.body), &out)
+					mu.Lock()
+					accepts = append(accepts, accepted{p.ID, out.ID})
+					mu.Unlock()
+					break
+				}
+				refused = refused || a.status == 503
+				time.Sleep(300 * time.Millisecond)
+			}
+		}
+	}()
+
+	// The last write before the outage: the fifth review, whose follow-on activities run into it.
+	complete(t, head, reviewTasks[apps[4].ID].ID, "approve", nil)
+	stopped := time.Now()
+	pg.ctl(t, "stop")
+	// Down for certain from here (pg_ctlcluster waits for the shutdown) until the start below.
+	down := time.Now()
+	t.Logf("database stopped %s after the test began; down for %s", stopped.Sub(began).Round(time.Millisecond), outage)
+
+	// During the outage: reads, writes and /readyz, every two seconds.
+	var problems []string
+	probes := 0
+	for time.Since(stopped) < outage {
+		for _, p := range []struct {
+			a    answer
+			part string
+		}{
+			{call(base, "", "GET", "/readyz", nil), "store"},
+			{call(base, staff.token, "GET", "/api/v1/subsidy-applications/"+apps[0].ID, nil), ""},
+			{call(base, head.token, "GET", "/api/v1/tasks?status=open", nil), ""},
+			{call(base, head.token, "POST", "/api/v1/tasks/"+reviewTasks[apps[5].ID].ID+"/complete", map[string]string{"outcome": "approve"}), ""},
+			{call(base, staff.token, "POST", "/api/v1/dropout-cases", map[string]string{"student_id": pupils[7].ID, "reason": "厌学", "last_attended_on": "2026-11-01"}), ""},
+		} {
+			probes++
+			if msg := outageProblem(p.a, pgAddr, p.part); msg != "" {
+				problems = append(problems, msg)
+			}
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if len(problems) > 0 {
+		t.Errorf("%d of %d answers during the outage were wrong; the first ones:\n%s", len(problems), probes, strings.Join(problems[:min(len(problems), 8)], "\n"))
+	}
+	upAgain := time.Now() // nothing can commit before this
+	pg.ctl(t, "start")
+	restarted := time.Now()
+	eventually(t, 30*time.Second, func() bool { return call(base, "", "GET", "/readyz", nil).status == 200 }, "/readyz to answer 200 after the database is back")
+	t.Logf("/readyz 200 %s after the database started", time.Since(restarted).Round(time.Millisecond))
+
+	select {
+	case <-loadDone:
+	case <-time.After(outage + 3*time.Minute):
+		t.Fatal("the load's applications were not all accepted after the outage")
+	}
+	mu.Lock()
+	for _, a := range answers {
+		// The load's writes around the outage: accepted, refused as a duplicate of an accepted
+		// one, or 503 — never 500 and never internals.
+		if a.err != nil || a.status >= 500 {
+			if msg := outageProblem(a, pgAddr, ""); msg != "" {
+				t.Errorf("load: %s", msg)
+			}
+		}
+	}
+	if len(accepts) != 8 {
+		t.Fatalf("%d of 8 nutrition applications accepted", len(accepts))
+	}
+	n503 := 0
+	for _, a := range answers {
+		if a.status == 503 {
+			n503++
+		}
+	}
+	t.Logf("load: %d answers, %d of them 503 during the outage; %d probes during it", len(answers), n503, probes)
+	if n503 == 0 {
+		t.Errorf("no load write met the outage: the test did not test what it says")
+	}
+	mu.Unlock()
+	db, err := sql.Open("postgres", pg.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, acc := range accepts {
+		if acc.app == "" { // accepted through a 409: the application the lost answer was for
+			if err := db.QueryRow(`SELECT id FROM subsidy_applications WHERE student_id = $1 AND programme_code = 'nutrition' AND term = $2`,
+				acc.student, term).Scan(&accepts[i].app); err != nil {
+				t.Fatalf("the nutrition application of %s, refused as a duplicate after a 503: %v", acc.student, err)
+			}
+		}
+	}
+
+	// Everything resumes and finishes: the reviews still open are done, the batch's sign-off
+	// (opened when its period ended, during the outage) is approved, the grants go through
+	// their approvals and payment. The retries back off up to 32 s, so this takes a while.
+	tracked := map[string]bool{batch.ID: true}
+	for _, a := range apps {
+		tracked[a.ID] = true
+	}
+	for _, acc := range accepts {
+		tracked[acc.app] = true
+	}
+	for _, g := range grants {
+		tracked[g.ID] = true
+	}
+	outcomes := map[string]struct {
+		outcome string
+		fields  map[string]string
+	}{
+		"subsidy_review":                  {"approve", nil},
+		"publicity_signoff":               {"approve", map[string]string{"channel": "一卡通"}},
+		casework.KindHardshipVerification: {"approve", nil},
+		casework.KindHardshipApproval:     {"approve", nil},
+		casework.KindHardshipDisbursement: {"disburse", map[string]string{"channel": "一卡通", "reference": "YKT-OUTAGE"}},
+	}
+	done := func() bool {
+		for _, c := range []*client{head, aid, pa, funds, leader1, leader2} {
+			var inbox struct{ Items []task }
+			if c.do("GET", "/api/v1/tasks?status=open", nil, &inbox) != 200 {
+				return false
+			}
+			for _, tk := range inbox.Items {
+				o, ok := outcomes[tk.Kind]
+				if !ok || tk.State != "open" {
+					continue
+				}
+				for id := range tracked {
+					if id != "" && strings.HasPrefix(tk.CaseID, id) {
+						body := map[string]any{"outcome": o.outcome}
+						if o.fields != nil {
+							body["fields"] = o.fields
+						}
+						c.do("POST", "/api/v1/tasks/"+tk.ID+"/complete", body, nil)
+						break
+					}
+				}
+			}
+		}
+		for _, a := range apps[:4] {
+			if staff.application(a.ID).Status != casework.AppDisbursed {
+				return false
+			}
+		}
+		for _, a := range apps[4:] {
+			if staff.application(a.ID).Status != casework.AppReviewed {
+				return false
+			}
+		}
+		for _, acc := range accepts {
+			if acc.app == "" || staff.application(acc.app).Status != casework.AppReviewed {
+				return false
+			}
+		}
+		for _, g := range grants {
+			if staff.grant(g.ID).Grant.State != casework.GrantDisbursed {
+				return false
+			}
+		}
+		var esc struct{ Items []store.Escalation }
+		jcs.do("GET", "/api/v1/escalations?process=dropout&target=supervision", nil, &esc)
+		perCase := map[string]int{}
+		for _, e := range esc.Items {
+			perCase[e.CaseID]++
+		}
+		for _, dc := range dropouts {
+			var full struct{ Case dropoutCase }
+			staff.do("GET", "/api/v1/dropout-cases/"+dc.ID, nil, &full)
+			if full.Case.State != casework.DropoutCountyHQ || perCase[dc.ID] < 2 {
+				return false
+			}
+		}
+		return true
+	}
+	// A second between rounds: each round reads a dozen cases and six inboxes.
+	for deadline := time.Now().Add(4 * time.Minute); !done(); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for every case to resume and finish after the outage")
+		}
+	}
+	t.Logf("every case finished %s after the database started (test %s in all)", time.Since(restarted).Round(time.Second), time.Since(began).Round(time.Second))
+
+	// The escalations that fell due while the database was down were written after it came
+	// back (recorded_at is the instant of the attempt that committed): the activities that
+	// failed then retried by themselves.
+	var dueDuring, recordedAfter int
+	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE recorded_at >= $2) FROM escalations
+		WHERE process = 'dropout' AND due_at >= $1 AND due_at < $2`, down, upAgain).Scan(&dueDuring, &recordedAfter); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d dropout escalations fell due during the outage, %d of them recorded after it", dueDuring, recordedAfter)
+	if recordedAfter != dueDuring || (outage >= 10*time.Second && dueDuring < len(dropouts)) {
+		t.Errorf("%d dropout escalations fell due during the outage and %d were recorded after it; want all, and at least one a case",
+			dueDuring, recordedAfter)
+	}
+
+	// Nothing twice: straight from the store's tables.
+	for _, q := range []struct{ what, query string }{
+		{"applications for one student, programme and term", `SELECT count(*) FROM (SELECT 1 FROM subsidy_applications GROUP BY student_id, programme_code, term HAVING count(*) > 1) d`},
+		{"open tasks of one kind on one case", `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE state = 'open' GROUP BY case_id, kind HAVING count(*) > 1) d`},
+		// A case's two deadlines (the return window, then the county's) each have a rung 1: the
+		// deadline's kind is part of what makes an escalation one.
+		{"escalations of one task's or deadline's rung to one target", `SELECT count(*) FROM (SELECT 1 FROM escalations GROUP BY case_id, task_id, task_kind, rung, target HAVING count(*) > 1) d`},
+		{"applications applied for twice on the audit trail", `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE action = 'subsidy.applied' GROUP BY case_id HAVING count(*) > 1) d`},
+		{"applications disbursed twice on the audit trail", `SELECT count(*) FROM (SELECT 1 FROM audit_log WHERE action = 'subsidy.disbursed' GROUP BY case_id HAVING count(*) > 1) d`},
+	} {
+		var n int
+		if err := db.QueryRow(q.query).Scan(&n); err != nil {
+			t.Errorf("%s: %v", q.what, err)
+		} else if n != 0 {
+			t.Errorf("%d duplicated %s", n, q.what)
+		}
+	}
+	var napps, nbatchMembers int
+	if err := db.QueryRow(`SELECT count(*) FROM subsidy_applications`).Scan(&napps); err != nil || napps != len(apps)+len(accepts) {
+		t.Errorf("%d applications stored (%v), want the %d accepted", napps, err, len(apps)+len(accepts))
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM disbursements`).Scan(&nbatchMembers); err != nil || nbatchMembers != 4 {
+		t.Errorf("%d subsidy disbursements (%v), want the batch's 4", nbatchMembers, err)
+	}
+	var verify store.VerifyResult
+	if code := jcs.do("GET", "/api/v1/admin/audit/verify", nil, &verify); code != 200 || !verify.OK {
+		t.Errorf("audit chain after the outage: %d %+v", code, verify)
 	}
 }

@@ -251,7 +251,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if r.Method == http.MethodHead || r.Method == http.MethodOptions || r.Path == "/" || strings.HasSuffix(r.Path, "*") {
 			continue
 		}
-		if !strings.HasPrefix(r.Path, "/api/") && !strings.HasPrefix(r.Path, "/public/") && r.Path != "/healthz" && r.Path != "/readyz" {
+		if !strings.HasPrefix(r.Path, "/api/") && !strings.HasPrefix(r.Path, "/public/") && r.Path != "/healthz" && r.Path != "/readyz" && r.Path != "/metrics" {
 			continue // the console's pages are HTML, not API
 		}
 		key := strings.ToLower(r.Method) + " " + svc.API.DocumentPath(r.Path)

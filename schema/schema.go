@@ -120,3 +120,35 @@ func check(ctx context.Context, p *goose.Provider) error {
 // ErrAhead is returned when the database was migrated by a newer binary: an older one would
 // misread it, so it refuses to serve.
 var ErrAhead = errors.New("schema: database schema is newer than this binary; run the newer release")
+
+// Version is the schema version of the database at db (the newest migration applied): a backup
+// records it.
+func Version(ctx context.Context, d Dialect, db *sql.DB) (int64, error) {
+	p, err := provider(d, db)
+	if err != nil {
+		return 0, err
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("schema: read version: %w", err)
+	}
+	return v, nil
+}
+
+// Latest is the version of the newest migration this binary has: a restore refuses a backup
+// made at a newer one.
+func Latest() (int64, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		v, err := goose.NumericComponent(e.Name())
+		if err != nil {
+			return 0, fmt.Errorf("schema: %s: %w", e.Name(), err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}

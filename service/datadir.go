@@ -75,3 +75,14 @@ func lockDataDir(dir string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// LockDataDir takes the data dir's lock as a running service does, for a command that must not
+// run beside one (jiaofu restore): it fails with a *DataDirInUseError while a service runs there,
+// and keeps a service from starting until unlock.
+func LockDataDir(dir string) (unlock func() error, err error) {
+	f, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return f.Close, nil
+}

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"jiaofu/activities"
 	"jiaofu/api"
@@ -27,6 +29,7 @@ import (
 	"jiaofu/console"
 	"jiaofu/demo"
 	"jiaofu/store"
+	"jiaofu/telemetry"
 	"jiaofu/temporalserver"
 	"jiaofu/worker"
 	"jiaofu/workflows"
@@ -51,18 +54,25 @@ type Service struct {
 	// GeneratedAdminPassword is the password of user admin when this start created the user
 	// with a generated one (development without JIAOFU_ADMIN_PASSWORD); the caller shows it once.
 	GeneratedAdminPassword string
+	// Metrics is the registry /metrics serves: the HTTP requests, the store's counts, the
+	// Temporal SDK's series, and the Go runtime's and the process's.
+	Metrics *prometheus.Registry
 
 	embedded *temporalserver.Server
 	worker   sdkworker.Worker
 	listener net.Listener
-	log      *slog.Logger
+	// metricsListener is a worker-only process's /metrics listener (JIAOFU_METRICS_ADDR).
+	metricsListener net.Listener
+	log             *slog.Logger
 	// dataDirLock is held while this process runs on the data dir (one process per data dir).
 	dataDirLock *os.File
 }
 
 // Start brings the parts up in dependency order; on any failure it stops what it started.
 func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger) (_ *Service, err error) {
-	s := &Service{Config: cfg, log: log}
+	s := &Service{Config: cfg, log: log, Metrics: telemetry.NewRegistry()}
+	sdkMetrics := telemetry.NewSDKMetrics()
+	s.Metrics.MustRegister(sdkMetrics)
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -111,8 +121,11 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		addr = s.embedded.FrontendAddr()
 		log.Info("embedded temporal server started", "frontend", addr, "ui", s.embedded.UIAddr())
 	}
+	// The propagator carries an HTTP request's id into the workflows and activities it starts,
+	// signals or updates; the worker, made from this client, takes it from the client.
 	s.Temporal, err = client.DialContext(ctx, client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace,
-		Logger: sdklog.NewStructuredLogger(log.With("component", "sdk"))})
+		Logger: sdklog.NewStructuredLogger(log.With("component", "sdk")), MetricsHandler: sdkMetrics.Handler(),
+		ContextPropagators: []workflow.ContextPropagator{telemetry.Propagator{}}})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s: %w", addr, err)
 	}
@@ -121,7 +134,7 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 	}
 
 	if parts.Worker {
-		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey})
+		s.worker = worker.New(s.Temporal, cfg.TemporalTaskQueue, &activities.Activities{Store: s.Store, AuditKey: auditKey}, cfg.ShutdownTimeout)
 		if err := s.worker.Start(); err != nil {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
@@ -130,6 +143,18 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := s.EnsureSchedules(ctx); err != nil {
 			return nil, err
 		}
+	}
+	// A worker on its own has no API; its SDK series (workflow and activity task latencies) are
+	// served on a listener of their own when asked for, with the route table's rules.
+	if parts.Worker && !parts.API && cfg.MetricsAddr != "" {
+		ops := api.New(cfg, s.Store, s.Temporal, log, auditKey)
+		ops.ServeMetrics(s.Metrics)
+		s.App = api.NewApp(log, cfg.TrustedProxies, api.NewHTTPMetrics(s.Metrics))
+		ops.MountOnly(s.App, "/healthz", "/metrics")
+		if s.metricsListener, err = s.listen(cfg.MetricsAddr, "JIAOFU_METRICS_ADDR"); err != nil {
+			return nil, err
+		}
+		log.Info("worker metrics listening", "addr", s.metricsListener.Addr().String())
 	}
 	if parts.API {
 		s.API = api.New(cfg, s.Store, s.Temporal, log, auditKey)
@@ -143,20 +168,33 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		} else if n > 0 {
 			log.Info("organisational handlings checked", "count", n)
 		}
-		s.App = api.NewApp(log, cfg.TrustedProxies)
+		// The store's counts are read by the process serving /metrics, at each scrape; an api and a
+		// worker process each serve their own SDK series.
+		s.Metrics.MustRegister(telemetry.NewStoreCollector(s.Store, log, 5*time.Second))
+		s.API.ServeMetrics(s.Metrics)
+		s.App = api.NewApp(log, cfg.TrustedProxies, api.NewHTTPMetrics(s.Metrics))
 		s.API.Mount(s.App)
 		console.Mount(s.App, s.API, cfg)
-		if s.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("JIAOFU_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		if s.listener, err = s.listen(cfg.HTTPAddr, "JIAOFU_HTTP_ADDR"); err != nil {
+			return nil, err
 		}
-		go func() {
-			if err := s.App.Listener(s.listener); err != nil {
-				log.Error("http server stopped", "error", err)
-			}
-		}()
 		log.Info("http api listening", "addr", s.listener.Addr().String())
 	}
 	return s, nil
+}
+
+// listen serves s.App on addr (the setting named variable).
+func (s *Service) listen(addr, variable string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", variable, addr, err)
+	}
+	go func() {
+		if err := s.App.Listener(ln); err != nil {
+			s.log.Error("http server stopped", "error", err)
+		}
+	}()
+	return ln, nil
 }
 
 // registerSearchAttributes adds jiaofu's search attributes to an external cluster (best effort:
@@ -179,6 +217,15 @@ func (s *Service) HTTPAddr() string {
 	return s.listener.Addr().String()
 }
 
+// MetricsAddr is where a worker-only process serves /metrics (JIAOFU_METRICS_ADDR), "" when it
+// does not; a process with the API serves it on HTTPAddr.
+func (s *Service) MetricsAddr() string {
+	if s.metricsListener == nil {
+		return ""
+	}
+	return s.metricsListener.Addr().String()
+}
+
 // TemporalAddr is the Temporal frontend in use.
 func (s *Service) TemporalAddr() string {
 	if s.embedded != nil {
@@ -188,15 +235,33 @@ func (s *Service) TemporalAddr() string {
 }
 
 // Stop shuts the parts down in reverse order: HTTP, worker, client, embedded server, store, and
-// last the data dir's lock.
+// last the data dir's lock. The HTTP server stops listening at once (new connections are
+// refused) and lets the requests in flight finish; then the worker stops polling and lets its
+// running activities finish. Both share one budget, JIAOFU_SHUTDOWN_TIMEOUT, so that the
+// process is gone before an orchestrator's SIGKILL: HTTP first, because a request in flight
+// may wait on the worker (a task action is an Update a workflow task must run).
 func (s *Service) Stop() {
+	timeout := s.Config.ShutdownTimeout
+	if timeout <= 0 { // a Service built without a validated config (tests)
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
 	if s.App != nil {
-		if err := s.App.ShutdownWithTimeout(10 * time.Second); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Warn("http shutdown", "error", err)
+		if err := s.App.ShutdownWithTimeout(timeout); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("http shutdown: requests still in flight were cut off", "timeout", timeout, "error", err)
 		}
 	}
 	if s.worker != nil {
-		s.worker.Stop()
+		// The worker waits for its activities up to its own WorkerStopTimeout (the same
+		// setting); what HTTP used of the budget is taken off here. An activity cut off is
+		// retried after the next start: activities are idempotent.
+		stopped := make(chan struct{})
+		go func() { s.worker.Stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(time.Until(deadline)):
+			s.log.Warn("worker stop: activities still running when the shutdown timeout passed; they run again after the next start", "timeout", timeout)
+		}
 	}
 	if s.Temporal != nil {
 		s.Temporal.Close()

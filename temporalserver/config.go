@@ -34,8 +34,8 @@ func hostPort(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-func serverOptions(a serverAddrs, sqlConf, visConf *config.SQL, logger log.Logger) ([]temporal.ServerOption, error) {
-	conf := serverConfig(a, sqlConf, visConf)
+func serverOptions(a serverAddrs, sqlConf, visConf *config.SQL, shards int32, logger log.Logger) ([]temporal.ServerOption, error) {
+	conf := serverConfig(a, sqlConf, visConf, shards)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporalserver: authorizer: %w", err)
@@ -61,8 +61,10 @@ func serverOptions(a serverAddrs, sqlConf, visConf *config.SQL, logger log.Logge
 	}, nil
 }
 
-func serverConfig(a serverAddrs, sqlConf, visConf *config.SQL) *config.Config {
-	const store, visStore = "sqlite-default", "sqlite-visibility"
+func serverConfig(a serverAddrs, sqlConf, visConf *config.SQL, shards int32) *config.Config {
+	// Names of the config's datastores only (nothing persists them): "sqlite-default" and
+	// "sqlite-visibility" for the embedded files, as before SQL persistence was an option.
+	store, visStore := sqlConf.PluginName+"-default", visConf.PluginName+"-visibility"
 	var conf config.Config
 
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
@@ -70,7 +72,7 @@ func serverConfig(a serverAddrs, sqlConf, visConf *config.SQL) *config.Config {
 
 	conf.Persistence.DefaultStore = store
 	conf.Persistence.VisibilityStore = visStore // its own file and connection (see visFileName)
-	conf.Persistence.NumHistoryShards = numHistoryShards
+	conf.Persistence.NumHistoryShards = shards
 	conf.Persistence.DataStores = map[string]config.DataStore{store: {SQL: sqlConf}, visStore: {SQL: visConf}}
 
 	conf.ClusterMetadata = &cluster.Config{

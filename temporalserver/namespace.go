@@ -2,6 +2,7 @@ package temporalserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -24,6 +26,42 @@ func (s *Server) awaitAndReconcile(ctx context.Context, o Options) error {
 	}
 	defer c.Close()
 	return reconcileNamespace(ctx, c, o, s.logger)
+}
+
+// registerNamespace registers Options.Namespace with Options.Retention through the frontend,
+// waiting for the frontend to answer (bounded by ctx); a namespace that exists already is left to
+// reconcileNamespace. This is what a cluster's operator does once (deploy/temporal/init-namespace.sh).
+func (s *Server) registerNamespace(ctx context.Context, o Options) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := func() error {
+			actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			// Dialling checks the frontend's system info only, not the namespace.
+			c, err := client.DialContext(actx, client.Options{HostPort: s.frontendAddr, Namespace: o.Namespace,
+				Identity: "temporalserver-bootstrap", Logger: sdklog.NewStructuredLogger(s.logger)})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.WorkflowService().RegisterNamespace(actx, &workflowservice.RegisterNamespaceRequest{
+				Namespace: o.Namespace, WorkflowExecutionRetentionPeriod: durationpb.New(o.Retention)})
+			var exists *serviceerror.NamespaceAlreadyExists
+			if errors.As(err, &exists) {
+				return nil
+			}
+			return err
+		}()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("temporalserver: registering namespace %q at %s: %w (last error: %v)", o.Namespace, s.frontendAddr, ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 // dialReady polls until an SDK client can connect and DescribeNamespace

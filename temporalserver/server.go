@@ -7,6 +7,10 @@
 // the databases live in Options.DataDir (temporal.db, and visibility.db for the
 // records the UI lists) and survive restarts, and the namespace settings given
 // in Options are re-applied to an existing database on every start.
+//
+// Options.SQL puts the same in-process server on SQL databases instead (the
+// production persistence, PostgreSQL through plugin postgres12): the e2e
+// production-path test runs it so, on schemas the server's own tooling applied.
 package temporalserver
 
 import (
@@ -26,6 +30,7 @@ import (
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/server/common/config"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -62,6 +67,25 @@ type Options struct {
 	// (slog.LevelInfo) means slog.LevelWarn, because the server is very chatty
 	// at Info; to really get Info records set it to slog.LevelInfo-1.
 	LogLevel slog.Level
+	// SQL, when set, puts the server on existing SQL databases instead of the
+	// SQLite files in DataDir (which is then not used): PostgreSQL through the
+	// server's postgres12 plugin, the persistence production runs on, in this
+	// process. Their schemas must already be in place, applied by the server's
+	// own tooling (temporal-sql-tool, or its go.temporal.io/server/tools/sql
+	// package); Start registers Namespace through the frontend when it is
+	// missing, as a cluster's operator would.
+	SQL *SQLPersistence
+}
+
+// SQLPersistence is the server's two SQL databases and its shard count.
+type SQLPersistence struct {
+	// Main holds histories, mutable state, task queues, timers and
+	// namespaces; Visibility the records the Web UI and CLI list.
+	Main, Visibility *config.SQL
+	// HistoryShards is written into the cluster metadata on the first start
+	// and fixed for the life of the databases (see numHistoryShards).
+	// Default 1.
+	HistoryShards int32
 }
 
 // Server is a running embedded Temporal server. Stop it with Stop.
@@ -96,8 +120,10 @@ const (
 	minRetention        = time.Hour
 )
 
-// Start opens (or creates) the database, starts all Temporal services in this
-// process and, if enabled, the Web UI. It returns once the frontend answers
+// Start opens (or creates) the SQLite databases — or, with Options.SQL, uses
+// the SQL databases given, registering the namespace on them through the
+// frontend — starts all Temporal services in this process and, if enabled, the
+// Web UI. It returns once the frontend answers
 // for Options.Namespace and the namespace's retention and search attributes
 // match Options, or with an error when ctx ends first. (The services' own
 // start-up is bounded by the server's internal timeout, not by ctx; ctx bounds
@@ -158,52 +184,18 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 
-	// Database and namespace bootstrap (before the server starts, so the
-	// namespace exists from the first request on).
-	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("temporalserver: creating data dir: %w", err)
-	}
-	dataDir, err := filepath.Abs(o.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("temporalserver: data dir: %w", err)
-	}
-	dbPath, visPath := filepath.Join(dataDir, dbFileName), filepath.Join(dataDir, visFileName)
-	if err := checkDBPath(dbPath); err != nil {
+	var sqlConf, visConf *config.SQL
+	shards := int32(numHistoryShards)
+	if o.SQL != nil {
+		sqlConf, visConf = o.SQL.Main, o.SQL.Visibility
+		if o.SQL.HistoryShards > 0 {
+			shards = o.SQL.HistoryShards
+		}
+	} else if sqlConf, visConf, err = bootstrapSQLite(o, logger); err != nil {
 		return nil, err
-	}
-	// Visibility first: a data directory from before the split carries its
-	// records over from temporal.db.
-	created, err := ensureVisibility(visPath, dbPath)
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		logger.Info("temporalserver: created visibility database", "path", visPath)
-	} else if n, err := partialIndexesInPlace(visPath); err != nil {
-		return nil, err
-	} else if n > 0 {
-		logger.Info("temporalserver: made visibility's search-attribute indexes partial", "path", visPath, "indexes", n)
-	}
-	if created, err = ensureDatabase(dbPath, mainSchema, "", nil); err != nil {
-		return nil, err
-	}
-	if created {
-		logger.Info("temporalserver: created database", "path", dbPath)
-	}
-	sqlConf, visConf := sqliteConfig(dbPath), sqliteConfig(visPath)
-	nsConf, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
-	if err != nil {
-		return nil, fmt.Errorf("temporalserver: namespace %q: %w", o.Namespace, err)
-	}
-	// NewNamespaceConfig hard-codes a 24h retention.
-	nsConf.Detail.Config.Retention = durationpb.New(o.Retention)
-	// No-op when the namespace already exists; reconcileNamespace then
-	// brings retention and search attributes in line after start.
-	if err := sqliteschema.CreateNamespaces(sqlConf, nsConf); err != nil {
-		return nil, fmt.Errorf("temporalserver: registering namespace %q: %w", o.Namespace, err)
 	}
 
-	srvOpts, err := serverOptions(addrs, sqlConf, visConf, serverLogger{l: logger})
+	srvOpts, err := serverOptions(addrs, sqlConf, visConf, shards, serverLogger{l: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +213,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		logLevel:     level,
 	}
 
+	if o.SQL != nil {
+		// The SQLite path writes the namespace into the file before the server starts; on
+		// databases set up by the server's tooling only the frontend can register it.
+		if err := s.registerNamespace(ctx, o); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	if err := s.awaitAndReconcile(ctx, o); err != nil {
 		s.Stop()
 		return nil, err
@@ -233,6 +233,55 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// bootstrapSQLite creates (or opens) the SQLite files in DataDir and writes the namespace into
+// them before the server starts, so that it exists from the first request on; it returns their
+// datastore configs.
+func bootstrapSQLite(o Options, logger *slog.Logger) (sqlConf, visConf *config.SQL, err error) {
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("temporalserver: creating data dir: %w", err)
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporalserver: data dir: %w", err)
+	}
+	dbPath, visPath := filepath.Join(dataDir, dbFileName), filepath.Join(dataDir, visFileName)
+	if err := checkDBPath(dbPath); err != nil {
+		return nil, nil, err
+	}
+	// Visibility first: a data directory from before the split carries its
+	// records over from temporal.db.
+	created, err := ensureVisibility(visPath, dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if created {
+		logger.Info("temporalserver: created visibility database", "path", visPath)
+	} else if n, err := partialIndexesInPlace(visPath); err != nil {
+		return nil, nil, err
+	} else if n > 0 {
+		logger.Info("temporalserver: made visibility's search-attribute indexes partial", "path", visPath, "indexes", n)
+	}
+	if created, err = ensureDatabase(dbPath, mainSchema, "", nil); err != nil {
+		return nil, nil, err
+	}
+	if created {
+		logger.Info("temporalserver: created database", "path", dbPath)
+	}
+	sqlConf, visConf = sqliteConfig(dbPath), sqliteConfig(visPath)
+	nsConf, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, o.SearchAttributes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporalserver: namespace %q: %w", o.Namespace, err)
+	}
+	// NewNamespaceConfig hard-codes a 24h retention.
+	nsConf.Detail.Config.Retention = durationpb.New(o.Retention)
+	// No-op when the namespace already exists; reconcileNamespace then
+	// brings retention and search attributes in line after start.
+	if err := sqliteschema.CreateNamespaces(sqlConf, nsConf); err != nil {
+		return nil, nil, fmt.Errorf("temporalserver: registering namespace %q: %w", o.Namespace, err)
+	}
+	return sqlConf, visConf, nil
 }
 
 // FrontendAddr is the host:port clients dial for the gRPC frontend (the actual
@@ -279,8 +328,11 @@ func (s *Server) Stop() {
 }
 
 func (o *Options) setDefaults() error {
-	if o.DataDir == "" {
+	if o.DataDir == "" && o.SQL == nil {
 		return errors.New("temporalserver: Options.DataDir is required")
+	}
+	if o.SQL != nil && (o.SQL.Main == nil || o.SQL.Visibility == nil) {
+		return errors.New("temporalserver: Options.SQL needs both its Main and its Visibility database")
 	}
 	if o.FrontendAddr == "" {
 		o.FrontendAddr = defaultFrontendAddr

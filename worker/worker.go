@@ -2,11 +2,14 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"jiaofu/activities"
+	"jiaofu/telemetry"
 	"jiaofu/workflows"
 )
 
@@ -37,14 +40,17 @@ const StickyCacheSize = 1024
 // the first worker starts. So it is sized when this package is loaded.
 func init() { sdkworker.SetStickyWorkflowCacheSize(StickyCacheSize) }
 
-// New builds a worker on the task queue with everything registered.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: Interceptors()})
+// New builds a worker on the task queue with everything registered. Stop waits up to stopTimeout
+// for the activities running to finish (the SDK's default is to cancel them at once): an
+// activity cut off is retried on the next start, but one that finishes is not done twice.
+func New(c client.Client, taskQueue string, acts *activities.Activities, stopTimeout time.Duration) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: Interceptors(), WorkerStopTimeout: stopTimeout})
 	Register(w, acts)
 	return w
 }
 
-// Interceptors are the worker's interceptors (tests on the SDK's test environment use them too).
+// Interceptors are the worker's interceptors (tests on the SDK's test environment use them too):
+// unstorable writes, and the request id in workflow and activity loggers.
 func Interceptors() []interceptor.WorkerInterceptor {
-	return []interceptor.WorkerInterceptor{&unstorableWrites{}}
+	return []interceptor.WorkerInterceptor{&unstorableWrites{}, &telemetry.RequestIDInterceptor{}}
 }

@@ -21,9 +21,16 @@ import (
 // child runs main() itself, the real all-in-one process with its real exit codes and messages.
 const runAsJiaofu = "JIAOFU_TEST_RUN_MAIN"
 
+// runArgs, set beside runAsJiaofu, is the command line the child runs instead of "all", one
+// argument a line (jiaofu backup DIR, jiaofu restore BACKUP).
+const runArgs = "JIAOFU_TEST_ARGS"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(runAsJiaofu) != "" {
 		os.Args = []string{"jiaofu", "all"}
+		if args := os.Getenv(runArgs); args != "" {
+			os.Args = append([]string{"jiaofu"}, strings.Split(args, "\n")...)
+		}
 		main()
 		os.Exit(0)
 	}

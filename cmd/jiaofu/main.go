@@ -21,13 +21,15 @@ import (
 	"jiaofu/api"
 	"jiaofu/bench"
 	"jiaofu/config"
+	"jiaofu/crash"
 	"jiaofu/demo"
 	"jiaofu/service"
 	"jiaofu/sim"
 	"jiaofu/store"
+	"jiaofu/telemetry"
 )
 
-const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|bench|simulate]
+const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-password|backup|restore|bench|simulate|crash]
   all      embedded Temporal (unless TEMPORAL_ADDRESS is set), worker and HTTP API (default)
   api      HTTP API only (needs TEMPORAL_ADDRESS)
   worker   Temporal worker only (needs TEMPORAL_ADDRESS)
@@ -35,15 +37,23 @@ const usage = `usage: jiaofu [all|api|worker|migrate|healthcheck|reset-admin-pas
   healthcheck  exit 0 when the API on JIAOFU_HTTP_ADDR answers /readyz (for container probes)
   reset-admin-password  give user admin JIAOFU_ADMIN_PASSWORD, or a new generated password it
            prints, and end its sessions (when the admin's password is lost); then restart jiaofu
+  backup DIR  copy the embedded deployment's data dir (JIAOFU_DATA_DIR) into the new directory
+           DIR while jiaofu runs: the store, Temporal's files, the audit key and a manifest
+  restore [-force] BACKUP  check BACKUP against its manifest and put it into JIAOFU_DATA_DIR,
+           which must be empty (or -force) and not in use by a running jiaofu
   bench    performance benchmarks (docs/benchmarks.md; jiaofu bench -h lists its flags)
   simulate a simulated term checked by an oracle (docs/simulation.md; jiaofu simulate -h)
+  crash    a mixed load while the all-in-one process is killed (SIGKILL) and restarted, then the
+           store checked for lost and doubled work (docs/reliability.md; jiaofu crash -h)
 Configuration is read from environment variables; see README.md.`
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The format is read ahead of the configuration, so that even its refusal is logged in it.
+	log := telemetry.NewLogger(os.Stderr, config.LogFormatOf(os.LookupEnv))
 	err := run(log, os.Stdout, os.Args[1:])
 	var ce configError
 	var inUse *service.DataDirInUseError
+	var failed commandError
 	switch {
 	case errors.As(err, &ce):
 		// Plain lines, not a log record: a record quotes the message and shows its line breaks
@@ -53,6 +63,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "  "+l)
 		}
 		os.Exit(2)
+	case errors.As(err, &failed):
+		// What an operator running backup or restore reads and acts on, in plain lines.
+		fmt.Fprintf(os.Stderr, "jiaofu %s failed: %s\n", failed.cmd, failed.Error())
+		os.Exit(1)
 	case errors.As(err, &inUse):
 		// A plain line too: whoever started the second one has to read it, not a log parser.
 		fmt.Fprintln(os.Stderr, "jiaofu cannot start: "+inUse.Error())
@@ -68,6 +82,14 @@ type configError struct{ error }
 
 func (e configError) Unwrap() error { return e.error }
 
+// commandError is the failure of a command that is not the service (backup, restore).
+type commandError struct {
+	cmd string
+	error
+}
+
+func (e commandError) Unwrap() error { return e.error }
+
 // run runs the command of args; out is where it writes what a person starting it must read (the
 // console's address, a generated password).
 func run(log *slog.Logger, out io.Writer, args []string) error {
@@ -80,6 +102,9 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	}
 	if cmd == "simulate" { // likewise: its own flags and a temporary service
 		return sim.Run(args[1:])
+	}
+	if cmd == "crash" { // likewise: its own flags, and the service as a child process it kills
+		return crash.Run(args[1:])
 	}
 	// The configuration is checked before anything is created: store.Open makes the data dir.
 	cfg, err := config.FromEnv()
@@ -107,6 +132,16 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 		return healthcheck(cfg.HTTPAddr)
 	case "reset-admin-password":
 		return resetAdminPassword(ctx, out, cfg)
+	case "backup":
+		if err := runBackup(ctx, out, cfg, args[1:]); err != nil {
+			return commandError{cmd, err}
+		}
+		return nil
+	case "restore":
+		if err := runRestore(ctx, out, cfg, args[1:]); err != nil {
+			return commandError{cmd, err}
+		}
+		return nil
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return nil
@@ -123,7 +158,7 @@ func run(log *slog.Logger, out io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "temporal", svc.TemporalAddr())
+	log.Info("jiaofu running", "mode", cfg.Mode, "http", svc.HTTPAddr(), "metrics", svc.MetricsAddr(), "temporal", svc.TemporalAddr())
 	announce(out, svc.HTTPAddr(), svc.GeneratedAdminPassword)
 	<-ctx.Done()
 	log.Info("stopping")

@@ -1,0 +1,125 @@
+package crash
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// clean is the facts of a run where everything went right: two applications disbursed once, a
+// dropout case with every rung once and its first contact open, a grant paid once.
+func clean() (Expectation, Facts) {
+	e := Expectation{Term: "2026-2027-1", Subsidy: []string{"s1", "s2"}, Dropout: []string{"d1"}, Grants: []string{"g1"},
+		Rungs: map[string][]int{"dropout_first_contact": {1, 2, 3}, "dropout_return_window": {1, 2}}, DropoutState: "county_supervising"}
+	f := Facts{
+		Applications:   []Case{{"app-1", "s1", "disbursed"}, {"app-2", "s2", "disbursed"}},
+		Batches:        []Batch{{"publicity-A-1", "unit-a", "2026-2027-1"}},
+		Disbursements:  map[string]int{"app-1": 1, "app-2": 1},
+		Grants:         []Case{{"hardship-1", "g1", "disbursed"}},
+		GrantPayments:  map[string]int{"hardship-1": 1},
+		LedgerPayments: map[string]int{"hardship-1": 1},
+		Dropouts:       []Case{{"dropout-1", "d1", "county_supervising"}},
+		Escalations: []Escalation{{"dropout-1", "dropout_first_contact", 1}, {"dropout-1", "dropout_first_contact", 2},
+			{"dropout-1", "dropout_first_contact", 3}, {"dropout-1", "dropout_return_window", 1}, {"dropout-1", "dropout_return_window", 2}},
+		OpenTasks: []Task{{"t1", "dropout-1", "dropout_first_contact", "teacher", "unit-a", "teacher"}},
+		Audit:     map[string]int{"subsidy.disbursed app-1": 1, "subsidy.disbursed app-2": 1, "hardship.disbursed hardship-1": 1},
+	}
+	return e, f
+}
+
+func TestCheckPassesACleanRun(t *testing.T) {
+	e, f := clean()
+	rep := Check(e, f)
+	rep.AuditOK = true
+	if rep.Failed() {
+		t.Fatalf("a clean run failed: %+v %v", rep.Totals(), rep.Defects)
+	}
+	if got := rep.Totals(); got.Cases != 4 || got.Escalations != 5 {
+		t.Errorf("totals %+v, want 4 cases and 5 escalations", got)
+	}
+}
+
+// Every kind of defect the harness looks for, planted one at a time into the clean facts, is
+// counted in its column and named in a line.
+func TestCheckCountsPlantedDefects(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		plant   func(*Facts)
+		process string
+		column  func(Row) int
+		want    string
+	}{
+		{"a doubled escalation", func(f *Facts) {
+			f.Escalations = append(f.Escalations, Escalation{"dropout-1", "dropout_first_contact", 2})
+		}, "dropout", func(r Row) int { return r.DupEsc }, "dropout_first_contact rung 2 recorded 2 times"},
+		{"a missing escalation", func(f *Facts) {
+			f.Escalations = f.Escalations[:len(f.Escalations)-1]
+		}, "dropout", func(r Row) int { return r.MissingEsc }, "dropout_return_window rung 2 missing"},
+		{"an escalation off the ladder", func(f *Facts) {
+			f.Escalations = append(f.Escalations, Escalation{"dropout-1", "dropout_hq_window", 1})
+		}, "dropout", func(r Row) int { return r.UnexpEsc }, "dropout_hq_window#1 not on its ladders"},
+		{"a doubled open task", func(f *Facts) {
+			f.OpenTasks = append(f.OpenTasks, Task{"t2", "dropout-1", "dropout_first_contact", "teacher", "unit-a", "teacher"})
+		}, "dropout", func(r Row) int { return r.Doubled }, "two or more open dropout_first_contact tasks"},
+		{"a lost open task", func(f *Facts) { f.OpenTasks = nil }, "dropout", func(r Row) int { return r.Lost }, "first-contact task is not open"},
+		{"a doubled disbursement audit entry", func(f *Facts) { f.Audit["subsidy.disbursed app-2"] = 2 },
+			"subsidy", func(r Row) int { return r.Doubled }, "app-2: subsidy.disbursed audit entry recorded 2 times"},
+		{"a lost disbursement", func(f *Facts) { delete(f.Disbursements, "app-1") },
+			"subsidy", func(r Row) int { return r.Lost }, "app-1: no disbursement on record"},
+		{"an application stuck", func(f *Facts) { f.Applications[1].State = "in_publicity" },
+			"subsidy", func(r Row) int { return r.WrongState }, "application app-2: in_publicity, want disbursed"},
+		{"a second publicity batch", func(f *Facts) { f.Batches = append(f.Batches, Batch{"publicity-A-2", "unit-a", "2026-2027-1"}) },
+			"subsidy", func(r Row) int { return r.Doubled }, "publicity-A-2: a second batch"},
+		{"a task left open on a finished case", func(f *Facts) {
+			f.OpenTasks = append(f.OpenTasks, Task{"t3", "app-1", "subsidy_review", "", "unit-a", "school_leader"})
+		}, "subsidy", func(r Row) int { return r.Stray }, "subsidy_review task t3 still open"},
+		{"a grant applied for twice", func(f *Facts) {
+			f.Grants = append(f.Grants, Case{"hardship-2", "g1", "verifying"})
+		}, "hardship", func(r Row) int { return r.Doubled }, "grant of student g1: 2 cases on record"},
+		{"a grant paid twice in the ledger", func(f *Facts) { f.LedgerPayments["hardship-1"] = 2 },
+			"hardship", func(r Row) int { return r.Doubled }, "ledger disbursement entry recorded 2 times"},
+		{"a grant's payment lost", func(f *Facts) { delete(f.GrantPayments, "hardship-1") },
+			"hardship", func(r Row) int { return r.Lost }, "hardship-1: no payment on record"},
+		{"a dropout case lost", func(f *Facts) { f.Dropouts = nil }, "dropout", func(r Row) int { return r.Lost }, "student d1: none on record"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, f := clean()
+			tc.plant(&f)
+			rep := Check(e, f)
+			rep.AuditOK = true
+			if !rep.Failed() {
+				t.Fatalf("the run passed with %s planted", tc.name)
+			}
+			for _, r := range rep.Rows {
+				if r.Process == tc.process && tc.column(r) != 1 {
+					t.Errorf("%s row %+v: want 1 in the planted defect's column", r.Process, r)
+				}
+			}
+			if !strings.Contains(strings.Join(rep.Defects, "\n"), tc.want) {
+				t.Errorf("defects %q do not say %q", rep.Defects, tc.want)
+			}
+		})
+	}
+}
+
+func TestBrokenAuditFails(t *testing.T) {
+	e, f := clean()
+	rep := Check(e, f)
+	rep.AuditOK, rep.AuditProblem = false, "entry 7 does not hash to its successor's prev_hash"
+	if !rep.Failed() {
+		t.Fatal("a broken audit trail passed")
+	}
+}
+
+func TestCurrentTerm(t *testing.T) {
+	for now, want := range map[string]string{"2026-12-07T06:00:00Z": "2026-2027-1", "2027-03-01T00:00:00Z": "2026-2027-1",
+		"2027-08-31T15:59:59Z": "2026-2027-1", "2027-08-31T16:00:00Z": "2027-2028-1"} { // 1 September 00:00 in China
+		at, err := time.Parse(time.RFC3339, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := currentTerm(at); got != want {
+			t.Errorf("currentTerm(%s) = %s, want %s", now, got, want)
+		}
+	}
+}

@@ -1,0 +1,631 @@
+package crash
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"jiaofu/apiclient"
+	"jiaofu/demo"
+)
+
+// world is what the setup created and the load and the check share.
+type world struct {
+	term              string
+	admin, aid, funds *apiclient.Client
+	schools           []*school
+	ladders           map[string][]int // task or deadline kind → its rungs, as the service holds them
+	dropoutsOpened    sync.Map         // student id → when the harness last sent its opening
+	unit              time.Duration
+	dropouts          int // dropout cases the load opens
+}
+
+type school struct {
+	Code                    string
+	Staff, Head             *apiclient.Client
+	Subsidy, Dropout, Grant []string // student ids, by the process they take part in
+}
+
+const password = "crash-password-1"
+
+// setup creates the county through the admin API before the first kill: schools with their
+// staff, leader and class teacher, the students, the teacher's 包保 duty for the class (so first
+// contact is the teacher's task), the compressed first-contact ladder and the hardship fund.
+func (h *harness) setup(ctx context.Context) (*world, error) {
+	o := h.o
+	w := &world{term: currentTerm(time.Now()), unit: o.Unit, ladders: map[string][]int{}, dropouts: o.Dropouts}
+	var err error
+	if w.admin, err = h.anon.Login(ctx, "admin", adminPassword); err != nil {
+		return nil, err
+	}
+	if w.aid, err = h.anon.Login(ctx, "aid01", demo.DemoPassword); err != nil {
+		return nil, err
+	}
+	if w.funds, err = h.anon.Login(ctx, "funds01", demo.DemoPassword); err != nil {
+		return nil, err
+	}
+	if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/dropout_first_contact",
+		map[string]any{"rungs": firstContactLadder(o.Unit)}, nil); err != nil {
+		return nil, err
+	}
+	var ladders struct {
+		Items []struct {
+			TaskKind string `json:"task_kind"`
+			Rung     int    `json:"rung"`
+		}
+	}
+	if err := w.admin.Expect(ctx, 200, "GET", "/api/v1/admin/escalation-ladders", nil, &ladders); err != nil {
+		return nil, err
+	}
+	for _, r := range ladders.Items {
+		w.ladders[r.TaskKind] = append(w.ladders[r.TaskKind], r.Rung)
+	}
+	for _, k := range dropoutLadders {
+		if len(w.ladders[k]) == 0 {
+			return nil, fmt.Errorf("the service holds no ladder %s", k)
+		}
+	}
+
+	nSchools := (o.Subsidy + o.PerSchool - 1) / o.PerSchool
+	n := 0
+	for i := 0; i < nSchools; i++ {
+		tw := fmt.Sprintf("T%02d", 1+i%len(demo.Townships))
+		code := fmt.Sprintf("JS-%s-C%02d", tw, 1+i/len(demo.Townships))
+		if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/org-units", map[string]string{"code": code,
+			"name": fmt.Sprintf("崩溃测试%s第%d小学", tw, 1+i/len(demo.Townships)), "kind": "school", "parent_code": "JS-" + tw}, nil); err != nil {
+			return nil, err
+		}
+		sc := &school{Code: code}
+		for _, role := range []string{"school_staff", "school_leader", "teacher"} {
+			name := fmt.Sprintf("crash-%s-%s", lower(code), role)
+			if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/users", map[string]any{"username": name, "password": password,
+				"display_name": name, "roles": []map[string]string{{"role": role, "unit_code": code}}}, nil); err != nil {
+				return nil, err
+			}
+			c, err := h.anon.Login(ctx, name, password)
+			if err != nil {
+				return nil, err
+			}
+			switch role {
+			case "school_staff":
+				sc.Staff = c
+			case "school_leader":
+				sc.Head = c
+			}
+		}
+		w.schools = append(w.schools, sc)
+	}
+	// Students: the subsidy ones school by school; the dropout and grant ones spread over the
+	// schools, each a student of its own, so that no process waits on another.
+	add := func(sc *school, list *[]string) error {
+		n++
+		var st struct{ ID string }
+		if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/admin/students", map[string]any{"student_no": fmt.Sprintf("L9%06d", n),
+			"name": fmt.Sprintf("崩溃测试学生%d", n), "sex": []string{"男", "女"}[n%2], "birth_date": "2016-03-12", "unit_code": sc.Code,
+			"grade": 4, "class": "1班"}, &st); err != nil {
+			return err
+		}
+		*list = append(*list, st.ID)
+		return nil
+	}
+	for i := 0; i < o.Subsidy; i++ {
+		if err := add(w.schools[i/o.PerSchool], &w.schools[i/o.PerSchool].Subsidy); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < o.Dropouts; i++ {
+		if err := add(w.schools[i%nSchools], &w.schools[i%nSchools].Dropout); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < o.Grants; i++ {
+		if err := add(w.schools[i%nSchools], &w.schools[i%nSchools].Grant); err != nil {
+			return nil, err
+		}
+	}
+	for i, sc := range w.schools {
+		var unit struct{ ID string }
+		if err := w.admin.Expect(ctx, 200, "GET", "/api/v1/admin/org-units/"+sc.Code, nil, &unit); err != nil {
+			return nil, err
+		}
+		if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/responsibilities", map[string]string{"subject_kind": "class",
+			"subject_id": unit.ID + "/1班", "username": fmt.Sprintf("crash-%s-teacher", lower(w.schools[i].Code))}, nil); err != nil {
+			return nil, err
+		}
+	}
+	if o.Grants > 0 {
+		// Enough for every grant, below the amount a second person must confirm.
+		if err := w.funds.Expect(ctx, 201, "POST", "/api/v1/hardship/donations", map[string]any{"donor": "崩溃测试捐赠方", "donor_kind": "charity",
+			"amount_fen": int64(o.Grants)*grantFen + 100_00, "received_on": time.Now().In(cst).Format("2006-01-02"), "reference": "CRASH-FUND-1"}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// currentTerm is the first term of the school year under way (a school year starts on 1 September,
+// China time): the API takes a term of the current or the next school year.
+func currentTerm(now time.Time) string {
+	y := now.In(cst).Year()
+	if now.In(cst).Month() < time.September {
+		y--
+	}
+	return fmt.Sprintf("%d-%d-1", y, y+1)
+}
+
+// grantFen is each grant's amount: below JIAOFU_HARDSHIP_PA_OFFICE_ABOVE, so the aid center alone approves it.
+const grantFen = 800_00
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// dropoutLadders are the kinds whose rungs a dropout case left alone climbs: its first contact,
+// then the return window, then the HQ window.
+var dropoutLadders = []string{"dropout_first_contact", "dropout_return_window", "dropout_hq_window"}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// call sends one request until the service answers it: a refused or reset connection, a 5xx or a
+// 503 — the service killed, starting again, or its worker not yet back — is sent again after a
+// pause, for up to five minutes. uncertain tells that a write may have been done by an attempt
+// whose answer was lost: the caller relies on the API refusing a repeat (409). A write the API
+// would do twice goes through callOnce instead.
+func (h *harness) call(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
+	return h.send(ctx, c, method, path, body, true)
+}
+
+// callOnce sends a write that the API does again when it is repeated (a hardship grant's
+// application gets a new id each time) once, and waits for the service to answer again if the
+// answer was lost; uncertain then tells the caller to look before it sends it again.
+func (h *harness) callOnce(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
+	return h.send(ctx, c, method, path, body, false)
+}
+
+func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path string, body any, resend bool) (code int, raw []byte, uncertain bool, err error) {
+	deadline := time.Now().Add(5 * time.Minute)
+	sent := false
+	for {
+		if !sent || resend {
+			code, raw, err = c.DoRaw(ctx, method, path, body)
+			sent = true
+		} else {
+			// Only ask whether the service is back; the write is not sent again.
+			code, raw, err = c.DoRaw(ctx, "GET", "/readyz", nil)
+			if err == nil && code == 200 {
+				return 0, nil, true, nil
+			}
+		}
+		if err == nil && code < 500 {
+			if uncertain {
+				h.resent.Add(1)
+				if code == 409 {
+					h.refusedRepeats.Add(1)
+				}
+			}
+			return code, raw, uncertain, nil
+		}
+		if ctx.Err() != nil {
+			return code, raw, uncertain, ctx.Err()
+		}
+		if method != "GET" {
+			uncertain = true
+		}
+		h.retries.Add(1)
+		if time.Now().After(deadline) {
+			return code, raw, uncertain, fmt.Errorf("%s %s: no answer in 5m0s: %v", method, path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return code, raw, uncertain, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// expect is call for a read (or a write the API takes again) that must answer 200.
+func (h *harness) expect(ctx context.Context, c *apiclient.Client, method, path string, body, out any) error {
+	code, raw, _, err := h.call(ctx, c, method, path, body)
+	if err != nil {
+		return err
+	}
+	if code != 200 {
+		return fmt.Errorf("%s %s: %d %.300s", method, path, code, raw)
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+// errorCode is the stable code (and reason) of a refusal's body.
+func errorCode(raw []byte) (code, reason string) {
+	var e struct {
+		Error struct {
+			Code   string `json:"code"`
+			Reason string `json:"reason"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &e)
+	return e.Error.Code, e.Error.Reason
+}
+
+// poll calls cond every pause until it is true, ctx ends or within passes.
+func poll(ctx context.Context, within, pause time.Duration, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(within)
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %s", what, within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// completeOpen completes the caller's open task of kind on caseID, if there is one. A 409 is
+// fine: the task was done by an attempt whose answer was lost, or the case moved on; the caller
+// reads the case again either way.
+func (h *harness) completeOpen(ctx context.Context, c *apiclient.Client, kind, caseID string, body any) error {
+	var inbox struct{ Items []struct{ ID string } }
+	if err := h.expect(ctx, c, "GET", "/api/v1/tasks?status=open&kind="+kind+"&case_id="+url.QueryEscape(caseID), nil, &inbox); err != nil {
+		return err
+	}
+	for _, t := range inbox.Items {
+		code, raw, _, err := h.call(ctx, c, "POST", "/api/v1/tasks/"+t.ID+"/complete", body)
+		if err != nil {
+			return err
+		}
+		if code != 200 && code != 202 && code != 409 {
+			return fmt.Errorf("complete %s %s: %d %.300s", kind, t.ID, code, raw)
+		}
+	}
+	return nil
+}
+
+// load runs every case's driver; each gives up (an error in the report) only after its own bound.
+func (h *harness) load(ctx context.Context, w *world) {
+	var wg sync.WaitGroup
+	for _, sc := range w.schools {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.subsidySchool(ctx, w, sc); err != nil {
+				h.fail("subsidy at %s: %v", sc.Code, err)
+			}
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, st := range sc.Dropout {
+				if err := h.openDropout(ctx, w, sc, st); err != nil {
+					h.fail("dropout case of %s at %s: %v", st, sc.Code, err)
+				}
+			}
+		}()
+		for _, st := range sc.Grant {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.grant(ctx, w, sc, st); err != nil {
+					h.fail("hardship grant of %s at %s: %v", st, sc.Code, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+type application struct {
+	ID        string `json:"id"`
+	StudentID string `json:"student_id"`
+	Status    string `json:"status"`
+}
+
+func (h *harness) applications(ctx context.Context, w *world, sc *school, status string) ([]application, error) {
+	var out struct{ Items []application }
+	q := "/api/v1/subsidy-applications?limit=1000&term=" + url.QueryEscape(w.term) + "&unit=" + url.QueryEscape(sc.Code)
+	if status != "" {
+		q += "&status=" + status
+	}
+	return out.Items, h.expect(ctx, sc.Staff, "GET", q, nil, &out)
+}
+
+// subsidySchool carries one school's applications through: the staff apply for every student,
+// the leader reviews (approves) each, the staff open one publicity batch of them all, the aid
+// center signs it off when its period is over, and the applications are disbursed. Every step
+// is driven by what the service shows, so a step whose answer a kill lost is neither repeated
+// nor skipped.
+func (h *harness) subsidySchool(ctx context.Context, w *world, sc *school) error {
+	for _, st := range sc.Subsidy {
+		code, raw, _, err := h.call(ctx, sc.Staff, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st,
+			"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"})
+		if err != nil {
+			return err
+		}
+		// The application's id derives from (student, programme, term): a repeat is a 409
+		// duplicate and changes nothing, whether or not the first attempt's answer came back.
+		if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+			return fmt.Errorf("apply for %s: %d %.300s", st, code, raw)
+		}
+	}
+	n := len(sc.Subsidy)
+	bound := 10*time.Minute + time.Duration(n)*2*time.Second
+	mine := map[string]bool{}
+	if err := poll(ctx, bound, 2*time.Second, "every application reviewed", func() (bool, error) {
+		apps, err := h.applications(ctx, w, sc, "")
+		if err != nil {
+			return false, err
+		}
+		reviewed := 0
+		for _, a := range apps {
+			mine[a.ID] = true
+			switch a.Status {
+			case "reviewed":
+				reviewed++
+			case "submitted", "in_review":
+			default:
+				return false, fmt.Errorf("application %s is %s before its batch", a.ID, a.Status)
+			}
+		}
+		if reviewed == n {
+			return true, nil
+		}
+		// The leader's inbox holds the school's reviews (at most 500 a page; a school has fewer).
+		var inbox struct {
+			Items []struct {
+				ID     string `json:"id"`
+				CaseID string `json:"case_id"`
+			}
+		}
+		if err := h.expect(ctx, sc.Head, "GET", "/api/v1/tasks?status=open&kind=subsidy_review&limit=500", nil, &inbox); err != nil {
+			return false, err
+		}
+		for _, t := range inbox.Items {
+			if !mine[t.CaseID] {
+				continue
+			}
+			code, raw, _, err := h.call(ctx, sc.Head, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": "approve", "comment": "崩溃测试审核"})
+			if err != nil {
+				return false, err
+			}
+			if code != 200 && code != 202 && code != 409 { // 409: done by an attempt whose answer a kill lost
+				return false, fmt.Errorf("review %s: %d %.300s", t.CaseID, code, raw)
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	// One batch of all of them. Look before opening: a batch opened by an attempt whose answer
+	// was lost is on the list (its id is the school's, the term's and the count's, so a repeat
+	// while the first is still being recorded is a 409 "opening").
+	var batch batchRow
+	if err := poll(ctx, bound, time.Second, "the publicity batch opened", func() (bool, error) {
+		b, ok, err := h.batchOf(ctx, w, sc)
+		if err != nil || ok {
+			batch = b
+			return ok, err
+		}
+		code, raw, _, err := h.call(ctx, sc.Staff, "POST", "/api/v1/publicity-batches", map[string]string{"school_unit": sc.Code, "term": w.term})
+		if err != nil {
+			return false, err
+		}
+		if code != 201 && code != 202 && code != 409 {
+			return false, fmt.Errorf("open the batch: %d %.300s", code, raw)
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	return poll(ctx, bound, 2*time.Second, "every application disbursed", func() (bool, error) {
+		b, _, err := h.batchOf(ctx, w, sc)
+		if err != nil {
+			return false, err
+		}
+		if b.EndsAt != nil && time.Now().After(*b.EndsAt) {
+			if err := h.completeOpen(ctx, w.aid, "publicity_signoff", batch.ID, map[string]string{"outcome": "approve", "comment": "崩溃测试审定"}); err != nil {
+				return false, err
+			}
+		}
+		apps, err := h.applications(ctx, w, sc, "disbursed")
+		return len(apps) == n, err
+	})
+}
+
+type batchRow struct {
+	ID     string     `json:"id"`
+	Unit   string     `json:"school_unit"`
+	Term   string     `json:"term"`
+	State  string     `json:"state"`
+	EndsAt *time.Time `json:"ends_at"`
+}
+
+func (h *harness) batchOf(ctx context.Context, w *world, sc *school) (batchRow, bool, error) {
+	var out struct{ Items []batchRow }
+	if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/publicity-batches", nil, &out); err != nil {
+		return batchRow{}, false, err
+	}
+	for _, b := range out.Items {
+		if b.Unit == sc.Code && b.Term == w.term {
+			return b, true, nil
+		}
+	}
+	return batchRow{}, false, nil
+}
+
+// openDropout opens a student's dropout case, which then climbs every rung: nobody contacts the
+// family and the student does not return. A student has one open case: a repeat is a 409.
+func (h *harness) openDropout(ctx context.Context, w *world, sc *school, st string) error {
+	w.dropoutsOpened.Store(st, time.Now())
+	code, raw, _, err := h.call(ctx, sc.Staff, "POST", "/api/v1/dropout-cases", map[string]string{"student_id": st, "reason": "厌学",
+		"last_attended_on": time.Now().In(cst).Format("2006-01-02")})
+	if err != nil {
+		return err
+	}
+	if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+		return fmt.Errorf("open: %d %.300s", code, raw)
+	}
+	w.dropoutsOpened.Store(st, time.Now()) // its rungs count from no later than this answer
+	return nil
+}
+
+// activityRetryHorizon is the activities' start-to-close timeout with a margin.
+const activityRetryHorizon = 45 * time.Second
+
+// grantLostGrace is how long the harness looks for a grant whose application's answer a kill
+// lost before it applies again: the API gives every application a new id (a repeat is a second
+// grant), so the record of the first must have had time to appear.
+const grantLostGrace = 90 * time.Second
+
+type grantRow struct {
+	ID        string `json:"id"`
+	StudentID string `json:"student_id"`
+	State     string `json:"state"`
+}
+
+func (h *harness) grantOf(ctx context.Context, sc *school, st string) (grantRow, bool, error) {
+	var out struct{ Items []grantRow }
+	if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants", nil, &out); err != nil {
+		return grantRow{}, false, err
+	}
+	for _, g := range out.Items {
+		if g.StudentID == st {
+			return g, true, nil
+		}
+	}
+	return grantRow{}, false, nil
+}
+
+// grant carries one hardship grant through: applied for by the staff, verified by the school's
+// leader, approved by the aid center, paid by the funds center.
+func (h *harness) grant(ctx context.Context, w *world, sc *school, st string) error {
+	var g grantRow
+	if err := poll(ctx, 10*time.Minute, time.Second, "the grant applied for", func() (bool, error) {
+		var ok bool
+		var err error
+		if g, ok, err = h.grantOf(ctx, sc, st); err != nil || ok {
+			return ok, err
+		}
+		code, raw, uncertain, err := h.callOnce(ctx, sc.Staff, "POST", "/api/v1/hardship/grants", map[string]any{"student_id": st,
+			"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
+		if err != nil {
+			return false, err
+		}
+		if code != 201 && code != 202 && !uncertain {
+			return false, fmt.Errorf("apply: %d %.300s", code, raw)
+		}
+		if uncertain {
+			// An attempt before this one may have started a grant: wait for it to show.
+			err := poll(ctx, grantLostGrace, time.Second, "", func() (bool, error) {
+				var ok bool
+				var err error
+				g, ok, err = h.grantOf(ctx, sc, st)
+				return ok, err
+			})
+			return err == nil, nil
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	return poll(ctx, 10*time.Minute, 2*time.Second, "the grant paid", func() (bool, error) {
+		var d struct {
+			Grant grantRow `json:"grant"`
+		}
+		if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants/"+g.ID, nil, &d); err != nil {
+			return false, err
+		}
+		switch d.Grant.State {
+		case "verifying":
+			return false, h.completeOpen(ctx, sc.Head, "hardship_verification", g.ID, map[string]string{"outcome": "approve"})
+		case "approving":
+			return false, h.completeOpen(ctx, w.aid, "hardship_approval", g.ID, map[string]string{"outcome": "approve"})
+		case "approved":
+			return false, h.completeOpen(ctx, w.funds, "hardship_disbursement", g.ID, map[string]any{"outcome": "disburse",
+				"fields": map[string]string{"channel": "一卡通", "reference": "CRASH-PAY-" + g.ID}})
+		case "disbursed":
+			return true, nil
+		}
+		return false, fmt.Errorf("grant %s is %s", g.ID, d.Grant.State)
+	})
+}
+
+// settle waits, after the last kill, until the dropout cases' last rungs have fallen due and then
+// until every expected escalation is on record (or three minutes more have passed: what is still
+// missing then is a finding, counted by the check).
+func (h *harness) settle(ctx context.Context, w *world) error {
+	u := w.unit
+	// An activity a kill interrupted is retried when its start-to-close timeout (30 s,
+	// workflows/humantask.go) fires after the restart: until then a case may show its new state
+	// without the rest of the activity's writes (a disbursement without its audit entry).
+	last := time.Unix(0, h.lastReady.Load()).Add(activityRetryHorizon)
+	w.dropoutsOpened.Range(func(_, v any) bool {
+		if t := v.(time.Time).Add(16*u + 2*u); t.After(last) {
+			last = t
+		}
+		return true
+	})
+	h.logf("waiting %s for the dropout cases' last rungs to fall due and interrupted activities to be retried", max(0, time.Until(last)).Round(time.Second))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(last)):
+	}
+	want := 0
+	for _, k := range dropoutLadders {
+		want += len(w.ladders[k])
+	}
+	jcs, err := h.anon.Login(ctx, "jcs01", demo.DemoPassword)
+	if err != nil {
+		return err
+	}
+	return poll(ctx, 3*time.Minute, 5*time.Second, "every dropout escalation on record", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				CaseID string `json:"case_id"`
+			}
+		}
+		var cases struct {
+			Items []struct {
+				ID        string `json:"id"`
+				StudentID string `json:"student_id"`
+			}
+		}
+		if err := h.expect(ctx, w.admin, "GET", "/api/v1/dropout-cases", nil, &cases); err != nil {
+			return false, err
+		}
+		short, ours := 0, 0
+		for _, c := range cases.Items {
+			if _, ok := w.dropoutsOpened.Load(c.StudentID); !ok {
+				continue // the demo's own cases
+			}
+			ours++
+			if err := h.expect(ctx, jcs, "GET", "/api/v1/escalations?limit=500&case_id="+url.QueryEscape(c.ID), nil, &out); err != nil {
+				return false, err
+			}
+			if len(out.Items) < want {
+				short++
+			}
+		}
+		if short > 0 {
+			h.logf("%d of %d dropout cases still short of their %d escalations", short, ours, want)
+		}
+		return short == 0 && ours >= w.dropouts, nil
+	})
+}
