@@ -1,5 +1,5 @@
 # jiaofu — `make help` lists the targets.
-.PHONY: help run test test-pg lint bench simulate crash
+.PHONY: help run test test-pg lint bench simulate crash fuzz
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,3 +25,15 @@ simulate: ## a simulated term checked by an oracle (SEED=1; writes sim-results.j
 
 crash: ## kill the all-in-one process (SIGKILL) ≥5 times under a mixed load, then check the store (SEED=1; writes /tmp/crash-results.json)
 	go run ./cmd/jiaofu crash -seed $${SEED:-1} -json /tmp/crash-results.json
+
+# Every package with a Fuzz target; `go test -fuzz` takes one target of one package per run.
+FUZZ_PKGS ?= $(sort $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' '^func Fuzz' .))))
+FUZZTIME ?= 30s
+
+fuzz: ## run every Fuzz target for FUZZTIME each (30s; FUZZ_PKGS, FUZZFLAGS=-parallel=1); a failing input is kept in testdata/fuzz/
+	@set -e; for pkg in $(FUZZ_PKGS); do \
+	  for target in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target ($(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
+	  done; \
+	done

@@ -184,9 +184,9 @@ func (p *personRef) UnmarshalJSON(b []byte) error {
 }
 
 type decisionRequest struct {
-	Measures []string    `json:"measures" items:"12" max:"40"`
+	Measures []string    `json:"measures" items:"12" max:"40" schema:"AccountabilityMeasure" required:"true"`
 	Persons  []personRef `json:"persons" items:"20"`
-	Note     string      `json:"note" max:"1000" multiline:"true"` // required: the decision's written reason
+	Note     string      `json:"note" max:"1000" multiline:"true" required:"true"` // required: the decision's written reason
 }
 
 // isPersonMeasure: measures taken against a person, who must be named (the record's responsible
@@ -353,7 +353,7 @@ func (s *Server) StartAwaitedHandlings(ctx context.Context) (int, error) {
 }
 
 type handlingDoneRequest struct {
-	Note string `json:"note" max:"1000" multiline:"true"` // required: what was done
+	Note string `json:"note" max:"1000" multiline:"true" required:"true"` // required: what was done
 }
 
 // HandlingDone records that a decision's organisational handling (组织处理) was carried out.

@@ -21,9 +21,9 @@ import (
 )
 
 type unitRequest struct {
-	Code         string `json:"code"`
-	Name         string `json:"name"`
-	Kind         string `json:"kind"`
+	Code         string `json:"code" required:"true"`
+	Name         string `json:"name" required:"true"`
+	Kind         string `json:"kind" required:"true"`
 	ParentCode   string `json:"parent_code"`
 	TownshipCode string `json:"township_code,omitempty"`
 }
@@ -88,10 +88,10 @@ func (s *Server) GetUnit(c *fiber.Ctx) error {
 }
 
 type userRequest struct {
-	Username    string         `json:"username"`
-	Password    string         `json:"password" max:"256"`
-	DisplayName string         `json:"display_name"`
-	Roles       []store.RoleAt `json:"roles"`
+	Username    string         `json:"username" required:"true"`
+	Password    string         `json:"password" max:"256" required:"true"`
+	DisplayName string         `json:"display_name" required:"true"`
+	Roles       []store.RoleAt `json:"roles" required:"true"`
 }
 
 var usernameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)
@@ -209,14 +209,14 @@ func (s *Server) GetUser(c *fiber.Ctx) error {
 }
 
 type studentRequest struct {
-	StudentNo         string `json:"student_no"`
-	Name              string `json:"name"`
-	Sex               string `json:"sex"`
-	BirthDate         string `json:"birth_date"`
+	StudentNo         string `json:"student_no" required:"true"`
+	Name              string `json:"name" required:"true"`
+	Sex               string `json:"sex" required:"true"`
+	BirthDate         string `json:"birth_date" required:"true"`
 	IDCardNo          string `json:"id_card_no"`
-	UnitCode          string `json:"unit_code"`
-	Grade             int    `json:"grade"`
-	Class             string `json:"class"`
+	UnitCode          string `json:"unit_code" required:"true"`
+	Grade             int    `json:"grade" required:"true"`
+	Class             string `json:"class" required:"true"`
 	PovertyRegistered bool   `json:"poverty_registered"`
 	HouseholdID       string `json:"household_id,omitempty"`
 	LeftBehind        bool   `json:"left_behind"`

@@ -36,8 +36,8 @@ func ActorOf(u store.User) access.Actor {
 }
 
 type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password" max:"256"`
+	Username string `json:"username" required:"true"`
+	Password string `json:"password" max:"256" required:"true"`
 }
 
 type loginResponse struct {

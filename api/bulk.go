@@ -27,7 +27,7 @@ const (
 )
 
 type bulkApplicationsRequest struct {
-	Items []applicationRequest `json:"items" items:"1000"` // bulkMaxItems
+	Items []applicationRequest `json:"items" items:"1000" required:"true"` // bulkMaxItems
 }
 
 // BulkItemResult is the outcome of one item of a bulk request: 201 with the application's id,

@@ -22,10 +22,10 @@ func (s *Server) crossCheckRoutes() []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/cross-checks", "Run a township's cross-check for a term (四查三比对): the suspected dropouts with their reasons", "township_staff, education_section, pa_office, admin; over the township's units", crossCheckRequest{}, s.RunCrossCheck),
-		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login; suspects of the caller's units", nil, s.ListSuspects),
+		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login; suspects of the caller's units", nil, s.ListSuspects).query(qp("state", "one state's", store.SuspectStates...), qp("term", "a term such as 2026-2027-1"), qp("township_code", "one township's")),
 		r("POST", "/api/v1/cross-checks/suspects/:id/clear", "Clear a suspect with a reason (moved_away, studying_outside, deceased, exempt, other)", "school_staff, school_leader, township_staff, education_section, pa_office, admin; over the suspect's unit", clearSuspectRequest{}, s.ClearSuspect),
 		r("POST", "/api/v1/cross-checks/suspects/:id/dropout-case", "Turn a registered suspect into a dropout case (the dropout start path)", "school_staff, school_leader, township_staff; over the suspect's unit, who may both decide it and open a dropout case", suspectCaseRequest{}, s.SuspectDropoutCase),
-		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.LedgerJSON),
+		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.LedgerJSON).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
 	}
 }
 
@@ -33,7 +33,7 @@ func (s *Server) crossCheckRoutes() []Route {
 var crossCheckers = []string{casework.RoleTownshipStaff, casework.RoleEducationSection, casework.RolePAOffice, casework.RoleAdmin}
 
 type crossCheckRequest struct {
-	TownshipCode string `json:"township_code"`
+	TownshipCode string `json:"township_code" required:"true"`
 	Term         string `json:"term"`
 }
 

@@ -30,11 +30,11 @@ func (s *Server) dataRoutes() []Route {
 		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
 			"login; the kind's importers (per kind)", nil, s.CreateImport)),
-		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports),
+		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(listOf[ImportReport]{}),
 		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport),
 		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors),
-		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export),
-		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login; the caller's units", nil, s.Indicators),
+		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
+		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login; the caller's units", nil, s.Indicators).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
 	}, s.crossCheckRoutes()...)
 }
 

@@ -28,7 +28,7 @@ func dropoutRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff; over the student's unit", dropoutRequest{}, s.CreateDropoutCase),
-		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases),
+		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases).query(qp("state", "one state's", casework.DropoutStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[store.DropoutCase]{}),
 		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetDropoutCase),
 		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "school_staff, teacher, school_leader, township_staff; over the case's unit", attemptRequest{}, s.LogAttempt),
 		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, teacher, school_leader, township_staff; over the case's unit", outcomeRequest{}, s.RecordDropoutOutcome),
@@ -37,9 +37,9 @@ func dropoutRoutes(s *Server) []Route {
 }
 
 type dropoutRequest struct {
-	StudentID      string `json:"student_id"`
-	Reason         string `json:"reason" max:"500" multiline:"true"`
-	LastAttendedOn string `json:"last_attended_on"`
+	StudentID      string `json:"student_id" required:"true"`
+	Reason         string `json:"reason" max:"500" multiline:"true" required:"true"`
+	LastAttendedOn string `json:"last_attended_on" required:"true"`
 }
 
 // Who may open a dropout case: the school's staff, teachers and leaders, and township staff from
@@ -187,7 +187,7 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 
 type attemptRequest struct {
 	Method   string   `json:"method"`
-	Notes    string   `json:"notes" max:"2000" multiline:"true"`
+	Notes    string   `json:"notes" max:"2000" multiline:"true" required:"true"`
 	Visitors []string `json:"visitors" items:"20" max:"50"`
 }
 

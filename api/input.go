@@ -205,6 +205,11 @@ func parseBody(c *fiber.Ctx, dst any) error {
 			return bad(field, "must be %s", kindWords(ute.Type)).because("json_type")
 		}
 		if f, ok := unknownField(err); ok {
+			// The key names the field at fault, unless it cannot: empty ({"": 1}, found by
+			// FuzzRequestBody), or too long or unprintable to stand as a field's name.
+			if f == "" || checkText("", f, inputRule{max: defaultMaxRunes}) != nil {
+				return bad("body", "has an unknown field %s", quote(f)).because("unknown_field")
+			}
 			return bad(f, "unknown field").because("unknown_field")
 		}
 		return bad("body", "not valid JSON (%s)", strings.TrimPrefix(err.Error(), "json: ")).because("json")

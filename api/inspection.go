@@ -40,12 +40,12 @@ func inspectionRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff; units in the planner's scope", RoundRequest{}, s.CreateInspectionRound),
-		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds),
+		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds).query(qp("term", "a term such as 2026-2027-1")).returns(listOf[store.InspectionRound]{}),
 		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound),
 		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding),
-		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings),
+		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings).query(qp("state", "one state's", casework.FindingStates...)).returns(listOf[store.Finding]{}),
 		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetFinding),
-		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation),
+		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation).query(qp("term", "a term such as 2026-2027-1")),
 		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "login; the rectification task's candidates (the unit's school leader)", RectificationRequest{}, s.SubmitRectification),
 	}
 }
@@ -60,17 +60,17 @@ type RoundRequest struct {
 
 // FindingRequest is the body of POST /api/v1/inspection-rounds/{id}/findings.
 type FindingRequest struct {
-	UnitCode    string `json:"unit_code"`
+	UnitCode    string `json:"unit_code" required:"true"`
 	Area        string `json:"area"`
-	Description string `json:"description" max:"1000" multiline:"true"`
+	Description string `json:"description" max:"1000" multiline:"true" required:"true"`
 	Severity    string `json:"severity"`
 	RectifyBy   string `json:"rectify_by,omitempty"`
 }
 
 // RectificationRequest is the body of POST /api/v1/findings/{id}/rectifications.
 type RectificationRequest struct {
-	Summary      string `json:"summary" max:"1000" multiline:"true"`
-	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
+	Summary      string `json:"summary" max:"1000" multiline:"true" required:"true"`
+	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true" required:"true"`
 }
 
 // Inspector is how an actor inspects: the inspectorate's inspectors (督导办, whose role reaches

@@ -2,14 +2,19 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// unknownField extracts the name from encoding/json's "unknown field" error.
+// unknownField extracts the name from encoding/json's "unknown field" error, which quotes it
+// as Go does (%q): unquoted, so that a key with a quote or backslash in it is named as it was sent.
 func unknownField(err error) (string, bool) {
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		if name, uerr := strconv.Unquote(rest); uerr == nil {
+			return name, true
+		}
 		return strings.Trim(rest, `"`), true
 	}
 	return "", false

@@ -36,17 +36,17 @@ func pairingRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/pairings", "Pair a teacher with a student (一生一责任人)", "school_staff, school_leader, township_staff, pa_office, admin; over the student's unit", pairingRequest{}, s.CreatePairing),
-		r("POST", "/api/v1/pairings/from-chain", "Pair every poverty-registered student in ?unit= with the teacher the 包保 chain names (idempotent)", "school_staff, school_leader, township_staff, pa_office, admin; over the unit", nil, s.PairFromChain),
-		r("GET", "/api/v1/pairings", "Pairings in scope (?unit=, ?state=, ?teacher_id=)", "login; records of the caller's units", nil, s.ListPairings),
+		r("POST", "/api/v1/pairings/from-chain", "Pair every poverty-registered student in ?unit= with the teacher the 包保 chain names (idempotent)", "school_staff, school_leader, township_staff, pa_office, admin; over the unit", nil, s.PairFromChain).query(qp("unit", "the unit whose students are paired (required)")),
+		r("GET", "/api/v1/pairings", "Pairings in scope (?unit=, ?state=, ?teacher_id=)", "login; records of the caller's units", nil, s.ListPairings).query(qp("state", "one state's", casework.PairingStates...), qp("unit", "a unit code: that unit and everything under it"), qp("teacher_id", "one teacher's")).returns(listOf[store.Pairing]{}),
 		r("GET", "/api/v1/pairings/:id", "A pairing: its handbook (this term's duties) and the student's growth record (成长档案)", "login; a record of the caller's units (404 otherwise)", nil, s.GetPairing),
 		r("POST", "/api/v1/pairings/:id/records", "Record a duty done (六个一)", "login; the pairing's teacher, or school staff and leaders over its unit", pairingRecordRequest{}, s.RecordPairingDuty),
-		r("GET", "/api/v1/reports/duty-map", "The progress map (挂图作战·动态销号): open vs done duties per unit, behind first (?unit=, ?term=)", "login; the caller's units", nil, s.DutyMap),
+		r("GET", "/api/v1/reports/duty-map", "The progress map (挂图作战·动态销号): open vs done duties per unit, behind first (?unit=, ?term=)", "login; the caller's units", nil, s.DutyMap).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
 	}
 }
 
 type pairingRequest struct {
-	TeacherID string `json:"teacher_id"`
-	StudentID string `json:"student_id"`
+	TeacherID string `json:"teacher_id" required:"true"`
+	StudentID string `json:"student_id" required:"true"`
 }
 
 var pairingMakers = []string{casework.RoleSchoolStaff, casework.RoleSchoolLeader, casework.RoleTownshipStaff, casework.RolePAOffice, casework.RoleAdmin}
@@ -289,8 +289,8 @@ func (s *Server) GetPairing(c *fiber.Ctx) error {
 
 type pairingRecordRequest struct {
 	Kind         string `json:"kind"`
-	DoneOn       string `json:"done_on"`
-	Content      string `json:"content" max:"2000" multiline:"true"`
+	DoneOn       string `json:"done_on" required:"true"`
+	Content      string `json:"content" max:"2000" multiline:"true" required:"true"`
 	EvidenceNote string `json:"evidence_note" max:"1000" multiline:"true"`
 	TeacherID    string `json:"teacher_id,omitempty"` // who did it; the caller when left out
 }

@@ -57,27 +57,27 @@ func planRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/plans", "Create a work plan (工作方案) whose task list the poverty-alleviation office keeps", "pa_office", planRequest{}, s.CreatePlan),
-		r("GET", "/api/v1/plans", "Work plans (?year=)", "login", nil, s.ListPlans),
+		r("GET", "/api/v1/plans", "Work plans (?year=)", "login", nil, s.ListPlans).query(qp("year", "one year's plans, such as 2026")).returns(listOf[store.Plan]{}),
 		r("GET", "/api/v1/plans/:id", "A plan with every task of its list and the task's live state", "login", nil, s.GetPlan),
 		r("POST", "/api/v1/plans/:id/tasks", "Add one task to a plan's list (each task is a case of its lead section)", "pa_office", PlanTaskRequest{}, s.AddPlanTask),
 		r("POST", "/api/v1/plans/:id/tasks/import", "Import a plan's task list from .csv or .xlsx (multipart field file; dry_run=true checks only); all rows or none", "pa_office", nil, s.ImportPlanTasks),
-		r("GET", "/api/v1/plans/:id/report", "A plan's completion by 一级指标 and by section (?format=xlsx for Excel)", "login", nil, s.PlanReport),
-		r("GET", "/api/v1/plan-tasks", "Plan tasks of a section (?unit=, ?state=, ?plan_id=)", "login; records of the caller's units", nil, s.ListPlanTasks),
+		r("GET", "/api/v1/plans/:id/report", "A plan's completion by 一级指标 and by section (?format=xlsx for Excel)", "login", nil, s.PlanReport).query(qp("format", "json (the default) or xlsx for Excel", reportFormats...)),
+		r("GET", "/api/v1/plan-tasks", "Plan tasks of a section (?unit=, ?state=, ?plan_id=)", "login; records of the caller's units", nil, s.ListPlanTasks).query(qp("state", "one state's", casework.PlanTaskStates...), qp("unit", "a unit code: that unit and everything under it"), qp("plan_id", "one plan's")).returns(listOf[PlanTaskView]{}),
 		r("GET", "/api/v1/plan-tasks/:id", "A plan task: record, progress reports, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetPlanTask),
 		r("POST", "/api/v1/plan-tasks/:id/reports", "Report a task's progress (进展报送), any time", "login; staff of the task's lead or cooperating sections", planReportRequest{}, s.ReportPlanTask),
-		r("GET", "/api/v1/admin/unit-aliases", "Other names task lists give units (资助中心 for 县学生资助管理中心)", "login", nil, s.ListUnitAliases),
+		r("GET", "/api/v1/admin/unit-aliases", "Other names task lists give units (资助中心 for 县学生资助管理中心)", "login", nil, s.ListUnitAliases).returns(listOf[store.UnitAlias]{}),
 		r("POST", "/api/v1/admin/unit-aliases", "Record another name a task list gives a unit", "admin", unitAliasRequest{}, s.SetUnitAlias),
 		r("POST", "/api/v1/contacts", "Record a 包保 contact with a unit one answers for", "login; the unit's responsible person on the 包保 chain", contactRequest{}, s.RecordContact),
-		r("GET", "/api/v1/contacts", "包保 contact records (?month=YYYY-MM, ?unit=, ?user_id=)", "login; records of the caller's units and their own", nil, s.ListContacts),
-		r("GET", "/api/v1/contact-duties", "Units owed a 包保 contact a month, by whom, done or not (?month=YYYY-MM)", "login; records of the caller's units and their own", nil, s.ListContactDuties),
-		r("GET", "/api/v1/school-duties", "Schools' duties of a term with their quotas and records (?unit=)", "login; records of the caller's units and their own", nil, s.ListSchoolDuties),
+		r("GET", "/api/v1/contacts", "包保 contact records (?month=YYYY-MM, ?unit=, ?user_id=)", "login; records of the caller's units and their own", nil, s.ListContacts).query(qp("month", "a month such as 2026-09"), qp("unit", "a unit code: that unit and everything under it"), qp("user_id", "one person's")).returns(listOf[store.Contact]{}),
+		r("GET", "/api/v1/contact-duties", "Units owed a 包保 contact a month, by whom, done or not (?month=YYYY-MM)", "login; records of the caller's units and their own", nil, s.ListContactDuties).query(qp("month", "a month such as 2026-09; this month by default")),
+		r("GET", "/api/v1/school-duties", "Schools' duties of a term with their quotas and records (?unit=)", "login; records of the caller's units and their own", nil, s.ListSchoolDuties).query(qp("unit", "a unit code: that unit and everything under it")),
 		r("POST", "/api/v1/school-duties/:id/records", "Record a school duty done (an article published, a progress report handed in)", "school_staff, school_leader; of the duty's school", schoolDutyRecordRequest{}, s.RecordSchoolDuty),
 	}
 }
 
 type planRequest struct {
 	Year  int    `json:"year"`
-	Title string `json:"title" max:"200"`
+	Title string `json:"title" max:"200" required:"true"`
 	DocNo string `json:"doc_no"`
 }
 
@@ -92,9 +92,9 @@ type PlanTaskRequest struct {
 }
 
 type planReportRequest struct {
-	Summary      string `json:"summary" max:"1000" multiline:"true"`
+	Summary      string `json:"summary" max:"1000" multiline:"true" required:"true"`
 	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
-	Percent      *int   `json:"percent"`
+	Percent      *int   `json:"percent" required:"true"`
 }
 
 // paOffice is the caller's poverty-alleviation office role, which keeps plans.
@@ -640,8 +640,8 @@ func (s *Server) SeedPlan(ctx context.Context, p store.Plan, rows [][]string) er
 }
 
 type unitAliasRequest struct {
-	Alias    string `json:"alias"`
-	UnitCode string `json:"unit_code"`
+	Alias    string `json:"alias" required:"true"`
+	UnitCode string `json:"unit_code" required:"true"`
 }
 
 // SetUnitAlias records (or moves) another name a task list gives a unit: an import then finds

@@ -16,16 +16,16 @@ import (
 )
 
 type contactRequest struct {
-	UnitCode     string `json:"unit_code"`
-	ContactedOn  string `json:"contacted_on"`
+	UnitCode     string `json:"unit_code" required:"true"`
+	ContactedOn  string `json:"contacted_on" required:"true"`
 	Method       string `json:"method"`
-	Summary      string `json:"summary" max:"1000" multiline:"true"`
+	Summary      string `json:"summary" max:"1000" multiline:"true" required:"true"`
 	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
 }
 
 type schoolDutyRecordRequest struct {
-	DoneOn       string `json:"done_on"`
-	Title        string `json:"title" max:"200"`
+	DoneOn       string `json:"done_on" required:"true"`
+	Title        string `json:"title" max:"200" required:"true"`
 	Outlet       string `json:"outlet"`
 	EvidenceNote string `json:"evidence_note" max:"2000" multiline:"true"`
 }

@@ -88,6 +88,9 @@ func PlanCompletionOf(p store.Plan, ts []store.PlanTask, now time.Time) PlanRepo
 	return rep
 }
 
+// reportFormats are the values of a plan report's ?format=.
+var reportFormats = []string{"json", "xlsx"}
+
 // PlanReport is GET /api/v1/plans/{id}/report: the plan's completion as JSON, or as an Excel
 // workbook with ?format=xlsx (sheets 按一级指标, 按牵头股室, 任务明细).
 func (s *Server) PlanReport(c *fiber.Ctx) error {
@@ -95,7 +98,7 @@ func (s *Server) PlanReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	format, err := filterParam(c, "format", []string{"json", "xlsx"})
+	format, err := filterParam(c, "format", reportFormats)
 	if err != nil {
 		return err
 	}

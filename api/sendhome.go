@@ -31,7 +31,7 @@ func sendHomeRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/send-home-plans", "Start a send-to-home education plan (送教上门·一人一案)", "school_staff, school_leader, township_staff, education_section; over the student's unit", sendHomeRequest{}, s.CreateSendHomePlan),
-		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans),
+		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans).query(qp("state", "one state's", casework.SendHomeStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[SendHomePlanView]{}),
 		r("GET", "/api/v1/send-home-plans/:id", "A send-home plan: ledger row, visits, tasks, periods, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetSendHomePlan),
 		r("POST", "/api/v1/send-home-plans/:id/visits", "Log a visit (the first is the assessment)", "login; the plan's teachers, or school staff, leaders, township staff and the education section over its unit", visitRequest{}, s.LogSendHomeVisit),
 		r("POST", "/api/v1/send-home-plans/:id/end", "End a plan: the child enrols, ages out or moves", "school_staff, school_leader, township_staff, education_section; over the plan's unit", endPlanRequest{}, s.EndSendHomePlan),
@@ -39,8 +39,8 @@ func sendHomeRoutes(s *Server) []Route {
 }
 
 type sendHomeRequest struct {
-	StudentID       string   `json:"student_id"`
-	DisabilityType  string   `json:"disability_type"`
+	StudentID       string   `json:"student_id" required:"true"`
+	DisabilityType  string   `json:"disability_type" required:"true"`
 	DisabilityGrade string   `json:"disability_grade"`
 	TeacherIDs      []string `json:"teacher_ids" items:"10"`
 	Goals           string   `json:"goals" max:"2000" multiline:"true"`

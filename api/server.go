@@ -15,6 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
+	"jiaofu/access"
+	"jiaofu/calendar"
 	"jiaofu/casework"
 	"jiaofu/config"
 	"jiaofu/store"
@@ -47,6 +49,43 @@ type Route struct {
 	Handler fiber.Handler
 	chain   []fiber.Handler
 	upload  bool // takes a file (AllowUploads); every other route's body is at most 1 MB
+	// Query lists the query parameters the handler reads, for the OpenAPI document (a test reads
+	// the handlers' source and keeps the two the same).
+	Query []QueryParam
+	// Resp is an example of the 200 answer's type, for the document; nil where it is not
+	// described yet.
+	Resp any
+}
+
+// returns returns the route with the type of its 200 answer.
+func (r Route) returns(v any) Route {
+	r.Resp = v
+	return r
+}
+
+// QueryParam is one query parameter of a route: its name and, for a filter that takes a closed
+// set of values (filterParam), those values — the same slice the handler checks against.
+type QueryParam struct {
+	Name        string
+	Description string
+	Enum        []string
+	Type        string // integer or boolean; text when empty
+}
+
+// query returns the route with the query parameters its handler reads.
+func (r Route) query(params ...QueryParam) Route {
+	r.Query = append(r.Query, params...)
+	return r
+}
+
+// qp is a text query parameter, optionally of a closed set of values.
+func qp(name, description string, enum ...string) QueryParam {
+	return QueryParam{Name: name, Description: description, Enum: enum}
+}
+
+// qpInt is a whole-number query parameter (a list's limit or offset).
+func qpInt(name, description string) QueryParam {
+	return QueryParam{Name: name, Description: description, Type: "integer"}
 }
 
 // New builds the API server; auditKey is the audit trail's signing key (auditkey.Open).
@@ -128,32 +167,32 @@ func (s *Server) table() []Route {
 		r("GET", "/metrics", "Prometheus metrics (docs/operations.md); a scraper presents JIAOFU_METRICS_TOKEN as its bearer token", "admin, scraper", nil, s.Metrics),
 		r("POST", "/api/v1/auth/login", "Log in; returns a bearer token", "public", loginRequest{}, s.Login),
 		r("POST", "/api/v1/auth/logout", "End the session", "login", nil, s.Logout),
-		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me),
+		r("GET", "/api/v1/me", "The caller, their roles and units", "login", nil, s.Me).returns(access.Actor{}),
 
 		r("POST", "/api/v1/admin/org-units", "Create an org unit", "admin", unitRequest{}, s.CreateUnit),
-		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits),
+		r("GET", "/api/v1/admin/org-units", "List org units", "login", nil, s.ListUnits).returns(listOf[store.Unit]{}),
 		r("GET", "/api/v1/admin/org-units/:code", "Get an org unit", "login", nil, s.GetUnit),
 		r("POST", "/api/v1/admin/users", "Create a user with roles", "admin", userRequest{}, s.CreateUser),
-		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers),
+		r("GET", "/api/v1/admin/users", "List users", "admin", nil, s.ListUsers).returns(listOf[store.User]{}),
 		r("GET", "/api/v1/admin/users/:id", "Get a user", "admin", nil, s.GetUser),
 		r("PUT", "/api/v1/admin/users/:id", "Rename, deactivate or reset the password of a user", "admin", userChange{}, s.UpdateUser),
 		r("POST", "/api/v1/admin/students", "Create a student", "admin, school_staff; a school's staff for a student of their own school", studentRequest{}, s.CreateStudent),
-		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login; students of the caller's units", nil, s.ListStudents),
+		r("GET", "/api/v1/admin/students", "List students in the caller's scope", "login; students of the caller's units", nil, s.ListStudents).query(qp("poverty_registered", "true: only poverty-registered (建档立卡) students; false: only the others")).returns(listOf[store.Student]{}),
 		r("GET", "/api/v1/admin/students/:id", "Get a student", "login; a student of the caller's units (404 otherwise)", nil, s.GetStudent),
 		r("POST", "/api/v1/admin/responsibilities", "Set who answers for a unit, class or student (包保)", "admin", responsibilityRequest{}, s.SetResponsibility),
-		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders),
+		r("GET", "/api/v1/admin/escalation-ladders", "List escalation ladders", "admin", nil, s.ListLadders).returns(listOf[store.Rung]{}),
 		r("PUT", "/api/v1/admin/escalation-ladders/:kind", "Replace a task kind's escalation ladder", "admin", ladderRequest{}, s.PutLadder),
-		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar),
+		r("GET", "/api/v1/admin/calendar", "Holiday and make-up workday additions", "admin", nil, s.ListCalendar).returns(listOf[calendar.Day]{}),
 		r("POST", "/api/v1/admin/calendar", "Add holidays / make-up workdays (e.g. next year's list)", "admin", calendarRequest{}, s.PutCalendar),
-		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels),
+		r("GET", "/api/v1/admin/disbursement-channels", "The channels a sign-off may pay through (发放方式)", "login", nil, s.ListDisbursementChannels).returns(listOf[string]{}),
 		r("PUT", "/api/v1/admin/disbursement-channels", "Replace the list of disbursement channels", "admin", channelsRequest{}, s.PutDisbursementChannels),
-		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms),
+		r("GET", "/api/v1/admin/open-terms", "Terms opened for new applications beyond this and next school year", "admin", nil, s.ListOpenTerms).returns(listOf[string]{}),
 		r("PUT", "/api/v1/admin/open-terms", "Replace the terms opened for new applications", "admin", openTermsRequest{}, s.PutOpenTerms),
 		r("GET", "/api/v1/admin/audit/verify", "Verify the audit trail's hash chain against its signed checkpoints", "admin, supervision", nil, s.VerifyAudit),
 		r("POST", "/api/v1/admin/audit/checkpoints", "Sign a checkpoint of the audit trail's head now (the service also signs one daily)", "admin, supervision", nil, s.SignAuditCheckpoint),
 		r("GET", "/public/audit-checkpoints", "The audit trail's signed checkpoints: sequence, hash, time, Ed25519 signature and public key (no login)", "public", nil, s.PublicAuditCheckpoints),
 
-		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login; the caller's own inbox", nil, s.ListTasks),
+		r("GET", "/api/v1/tasks", "The caller's inbox (待办)", "login; the caller's own inbox", nil, s.ListTasks).query(qp("state", "open, done or all", taskStates...), qp("status", "the former name of state", taskStates...), qp("process", "one process's", casework.ProcessNames()...), qp("kind", "one task kind's", taskKinds...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries"), qpInt("offset", "skip this many entries")).returns(listOf[taskView]{}),
 		r("GET", "/api/v1/tasks/:id", "One task", "login; a task at the caller's units, or assigned or delegated to them (404 otherwise)", nil, s.GetTask),
 		r("POST", "/api/v1/tasks/:id/complete", "Complete a task with an outcome", "login; the task's candidates: its role at its unit, or its assignee", completeRequest{}, s.CompleteTask),
 		r("POST", "/api/v1/tasks/:id/claim", "Claim a task", "login; the task's candidates: its role at its unit, or its assignee", nil, s.ClaimTask),
@@ -167,18 +206,18 @@ func (s *Server) table() []Route {
 		r("POST", "/api/v1/tasks/:id/cc", "Copy the task's case to people (抄送): read-only", "login; the task's candidates: its role at its unit, or its assignee", ccRequest{}, s.CCTask),
 		r("POST", "/api/v1/tasks/:id/add-signers", "Add signers to a task (加签): before — they sign first and it comes back; after — the step waits for them too; parallel — they join the step", "login; the task's candidates: its role at its unit, or its assignee", addSignersRequest{}, s.AddSigners),
 		r("POST", "/api/v1/tasks/:id/remove-signers", "Remove added signers who have not signed yet (减签)", "login; the task's candidates: its role at its unit, or its assignee", removeSignersRequest{}, s.RemoveSigners),
-		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login; the caller's copies", nil, s.ListCC),
+		r("GET", "/api/v1/cc", "Cases copied to the caller (抄送我的); ?status=unread|read", "login; the caller's copies", nil, s.ListCC).query(qp("status", "read, unread or all", ccStatuses...), qpInt("limit", "at most this many entries")).returns(listOf[store.CC]{}),
 		r("POST", "/api/v1/cc/:id/read", "Mark the copy of a case read (已阅)", "login; a copy to the caller", nil, s.ReadCC),
 
 		r("GET", "/api/v1/cases/:id/timeline", "A case's audit timeline", "login; a case of the caller's units", nil, s.Timeline),
-		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListEscalations),
+		r("GET", "/api/v1/escalations", "Escalations (the supervision office sees all)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListEscalations).query(qp("state", "open, closed or all", escalationStates...), qp("target", "escalations to one target", casework.EscalationTargets...), qp("process", "one process's", casework.ProcessNames()...), qp("case_id", "one case's"), qpInt("limit", "at most this many entries")).returns(listOf[store.Escalation]{}),
 		r("POST", "/api/v1/escalations/:id/close", "Close an escalation with a decision (问责)", "supervision", closeEscalationRequest{}, s.CloseEscalation),
 		r("POST", "/api/v1/escalations/:id/accountability", "Open the accountability record of an escalation to the supervision office (one per escalation; it opens by itself when the escalation is recorded)", "supervision", nil, s.OpenAccountability),
-		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListAccountability),
+		r("GET", "/api/v1/accountability-records", "The accountability desk (问责): ?state=, ?process=, ?unit=, ?term=, ?overdue=true", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.ListAccountability).query(qp("state", "open, decided or all", accountabilityStates...), qp("process", "one process's", casework.ProcessNames()...), qp("unit", "a unit code: that unit and everything under it"), qp("term", "a term such as 2026-2027-1"), qp("case_id", "one case's"), qp("overdue", "true: decisions whose organisational handling is overdue", "true", "false"), qpInt("limit", "at most this many entries")).returns(listOf[accountabilityView]{}),
 		r("GET", "/api/v1/accountability-records/:id", "One accountability record", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.GetAccountability),
 		r("POST", "/api/v1/accountability-records/:id/decision", "Decide an accountability record: measures, persons and a written note", "supervision", decisionRequest{}, s.DecideAccountability),
 		r("POST", "/api/v1/accountability-records/:id/handling-done", "Record that a decision's organisational handling (组织处理) was carried out", "supervision", handlingDoneRequest{}, s.HandlingDone),
-		r("GET", "/api/v1/reports/accountability", "A term's accountability decisions by unit and measure (?term=)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.AccountabilityReport),
+		r("GET", "/api/v1/reports/accountability", "A term's accountability decisions by unit and measure (?term=)", "supervision, bureau_leader, township_staff, school_leader, aid_center, education_section, pa_office, inspector, admin; records of the caller's units (the supervision office reads all)", nil, s.AccountabilityReport).query(qp("term", "a term such as 2026-2027-1")),
 	}
 	for _, p := range casework.Processes {
 		routes = append(routes, apiProcessOf(p.Name).Routes(s)...)

@@ -36,16 +36,16 @@ func subsidyRoutes(s *Server) []Route {
 		}})
 	return []Route{
 		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme),
-		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes),
+		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes).returns(listOf[store.Programme]{}),
 		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme),
 		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff; for students of their own school", applicationRequest{}, s.CreateApplication),
 		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff; for students of their own school", bulkApplicationsRequest{}, s.CreateApplicationsBulk),
-		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login; records of the caller's units", nil, s.ListApplications),
+		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login; records of the caller's units", nil, s.ListApplications).query(qp("status", "one state's", casework.AppStates...), qp("state", "the former name of status", casework.AppStates...), qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it"), qpInt("limit", "at most this many entries")).returns(listOf[store.Application]{}),
 		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login; a record of the caller's units (404 otherwise)", nil, s.GetApplication),
 		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader; of the school", batchRequest{}, s.CreateBatch),
-		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login; records of the caller's units", nil, s.ListBatches),
+		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login; records of the caller's units", nil, s.ListBatches).query(qp("state", "one state's", store.BatchStates...)).returns(listOf[store.Batch]{}),
 		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login; a record of the caller's units (404 otherwise)", nil, s.GetBatch),
-		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions),
+		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions).query(qp("term", "a term such as 2026-2027-1")),
 		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "public", nil, s.PublicBatches),
 		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "public", nil, s.PublicBatch),
 		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit),
@@ -172,9 +172,9 @@ func (s *Server) ListProgrammes(c *fiber.Ctx) error {
 }
 
 type applicationRequest struct {
-	StudentID    string `json:"student_id"`
-	Programme    string `json:"programme"`
-	Term         string `json:"term"`
+	StudentID    string `json:"student_id" required:"true"`
+	Programme    string `json:"programme" required:"true"`
+	Term         string `json:"term" required:"true"`
 	EvidenceNote string `json:"evidence_note,omitempty" max:"1000" multiline:"true"`
 }
 
@@ -271,7 +271,7 @@ func (s *Server) GetApplication(c *fiber.Ctx) error {
 }
 
 type batchRequest struct {
-	SchoolUnit string `json:"school_unit"`
+	SchoolUnit string `json:"school_unit" required:"true"`
 	Term       string `json:"term"`
 }
 
@@ -491,9 +491,9 @@ func (s *Server) PublicBatch(c *fiber.Ctx) error {
 }
 
 type objectionRequest struct {
-	EntryID string `json:"entry_id"`
-	Reason  string `json:"reason" max:"500" multiline:"true"`
-	Contact string `json:"contact"`
+	EntryID string `json:"entry_id" required:"true"`
+	Reason  string `json:"reason" max:"500" multiline:"true" required:"true"`
+	Contact string `json:"contact" required:"true"`
 }
 
 // ObjectionRequest is the body of POST /public/publicity-batches/{id}/objections.

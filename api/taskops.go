@@ -20,22 +20,22 @@ import (
 )
 
 type delegateRequest struct {
-	ToUserID string `json:"to_user_id"`
+	ToUserID string `json:"to_user_id" required:"true"`
 	Comment  string `json:"comment" max:"1000" multiline:"true"`
 }
 
 type ccRequest struct {
-	UserIDs []string `json:"user_ids" items:"20" max:"64"`
+	UserIDs []string `json:"user_ids" items:"20" max:"64" required:"true"`
 }
 
 type addSignersRequest struct {
-	UserIDs  []string `json:"user_ids" items:"10" max:"64"`
-	Position string   `json:"position" max:"20"`
+	UserIDs  []string `json:"user_ids" items:"10" max:"64" required:"true"`
+	Position string   `json:"position" max:"20" required:"true"`
 	Comment  string   `json:"comment" max:"1000" multiline:"true"`
 }
 
 type removeSignersRequest struct {
-	UserIDs []string `json:"user_ids" items:"10" max:"64"`
+	UserIDs []string `json:"user_ids" items:"10" max:"64" required:"true"`
 	Comment string   `json:"comment" max:"1000" multiline:"true"`
 }
 
@@ -205,10 +205,13 @@ func (s *Server) CCTask(c *fiber.Ctx) error {
 	return s.act(c, workflows.TaskAction{Action: workflows.ActionCC, CC: cc})
 }
 
+// ccStatuses are the values of the copies list's ?status= (all: read and unread).
+var ccStatuses = []string{"unread", "read", "all"}
+
 // ListCC is the cases copied to the caller (抄送我的): ?status=unread|read (both by default),
 // with the count of unread ones.
 func (s *Server) ListCC(c *fiber.Ctx) error {
-	status, err := filterParam(c, "status", []string{"unread", "read", "all"})
+	status, err := filterParam(c, "status", ccStatuses)
 	if err != nil {
 		return err
 	}

@@ -29,11 +29,17 @@ func view(t casework.Task) taskView {
 // taskKinds are the kinds of task the workflows open, as ?kind= takes them.
 var taskKinds = casework.TaskKindNames()
 
+// The closed sets of the inbox's and the escalation list's ?state= (all: every state).
+var (
+	taskStates       = []string{casework.TaskOpen, casework.TaskDone, "all"}
+	escalationStates = []string{casework.EscalationOpen, casework.EscalationClosed, "all"}
+)
+
 // ListTasks is the caller's inbox: ?state=open|done|all (or its former name ?status=; open by
 // default), ?process=, ?kind=, ?case_id=. done is the done list (已办, listDone): the tasks the
 // caller completed or acted on.
 func (s *Server) ListTasks(c *fiber.Ctx) error {
-	state, err := renamedFilter(c, "state", "status", []string{casework.TaskOpen, casework.TaskDone, "all"})
+	state, err := renamedFilter(c, "state", "status", taskStates)
 	if err != nil {
 		return err
 	}
@@ -98,7 +104,7 @@ func (s *Server) GetTask(c *fiber.Ctx) error {
 }
 
 type completeRequest struct {
-	Outcome string            `json:"outcome"`
+	Outcome string            `json:"outcome" schema:"TaskOutcome" required:"true"`
 	Comment string            `json:"comment" max:"1000" multiline:"true"`
 	Fields  map[string]string `json:"fields,omitempty" items:"10" max:"1000" multiline:"true"`
 }
@@ -108,7 +114,7 @@ type commentRequest struct {
 }
 
 type transferRequest struct {
-	ToUser  string `json:"to_user"`
+	ToUser  string `json:"to_user" required:"true"`
 	Comment string `json:"comment" max:"1000" multiline:"true"`
 }
 
@@ -349,7 +355,7 @@ func (s *Server) caseUnit(ctx context.Context, id string) (code, path string) {
 // ListEscalations is the escalation inbox; ?state=open|closed|all (all by default), ?target=,
 // ?process=.
 func (s *Server) ListEscalations(c *fiber.Ctx) error {
-	state, err := filterParam(c, "state", []string{casework.EscalationOpen, casework.EscalationClosed, "all"})
+	state, err := filterParam(c, "state", escalationStates)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ type DropoutCase struct {
 	OpenedBy        string    `db:"opened_by" json:"opened_by"`
 	Reason          string    `db:"reason" json:"reason"`
 	LastAttendedOn  string    `db:"last_attended_on" json:"last_attended_on"`
-	State           string    `db:"state" json:"state"`
+	State           string    `db:"state" json:"state" schema:"CaseState.dropout.dropout"`
 	Outcome         string    `db:"outcome" json:"outcome,omitempty"`
 	OutcomeNote     string    `db:"outcome_note" json:"outcome_note,omitempty"`
 	EscalationLevel int       `db:"escalation_level" json:"escalation_level"`

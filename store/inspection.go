@@ -90,7 +90,7 @@ type Finding struct {
 	Description   string     `db:"description" json:"description"`
 	ResponsibleID string     `db:"responsible_id" json:"responsible_id,omitempty"`
 	RectifyBy     time.Time  `db:"rectify_by" json:"rectify_by"`
-	State         string     `db:"state" json:"state"`
+	State         string     `db:"state" json:"state" schema:"CaseState.inspection.finding"`
 	Attempts      int        `db:"attempts" json:"attempts"`
 	Summary       string     `db:"summary" json:"summary,omitempty"`
 	EvidenceNote  string     `db:"evidence_note" json:"evidence_note,omitempty"`

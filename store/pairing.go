@@ -21,7 +21,7 @@ type Pairing struct {
 	UnitName    string    `db:"unit_name" json:"unit_name"`
 	UnitPath    string    `db:"unit_path" json:"unit_path"`
 	Class       string    `db:"class" json:"class"`
-	State       string    `db:"state" json:"state"`
+	State       string    `db:"state" json:"state" schema:"CaseState.pairing.pairing"`
 	CreatedBy   string    `db:"created_by" json:"created_by"`
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 }

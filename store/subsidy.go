@@ -96,7 +96,7 @@ type Application struct {
 	AmountFen     int64     `db:"amount_fen" json:"amount_fen"`
 	Priority      bool      `db:"priority" json:"priority"`
 	EvidenceNote  string    `db:"evidence_note" json:"evidence_note,omitempty"`
-	State         string    `db:"state" json:"status"`
+	State         string    `db:"state" json:"status" schema:"CaseState.subsidy.app"`
 	BatchID       string    `db:"batch_id" json:"batch_id,omitempty"`
 	BatchState    string    `db:"batch_state" json:"batch_state,omitempty"` // its batch's (batchState): what an entry still in_publicity after the period waits for
 	ReviewerID    string    `db:"reviewer_id" json:"reviewer_id,omitempty"`
@@ -353,7 +353,7 @@ type Batch struct {
 	UnitName string     `db:"unit_name" json:"school_name"`
 	UnitPath string     `db:"unit_path" json:"unit_path"`
 	Term     string     `db:"term" json:"term"`
-	State    string     `db:"state" json:"state"`
+	State    string     `db:"state" json:"state" schema:"CaseState.subsidy.batch"`
 	OpenedBy string     `db:"opened_by" json:"opened_by"`
 	OpenedAt time.Time  `db:"opened_at" json:"opened_at"`
 	EndsAt   *time.Time `db:"ends_at" json:"ends_at,omitempty"`

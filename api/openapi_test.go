@@ -1,0 +1,296 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"jiaofu/casework"
+	"jiaofu/config"
+)
+
+// queryReaders are the calls by which a handler reads a query parameter: the parameter's name is
+// their string argument after the context (renamedFilter also reads the name after it).
+var queryReaders = map[string]bool{"Query": true, "QueryInt": true, "QueryBool": true, "QueryFloat": true, "filterParam": true, "renamedFilter": true}
+
+// queriesRead maps each function of the package (by name; methods too) to the query parameters
+// it reads, itself or through the package's functions it calls with the request's context.
+func queriesRead(t *testing.T) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	direct := map[string][]string{}
+	calls := map[string][]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				var callee string
+				switch f := call.Fun.(type) {
+				case *ast.Ident:
+					callee = f.Name
+				case *ast.SelectorExpr:
+					callee = f.Sel.Name
+				}
+				if queryReaders[callee] {
+					for i, a := range call.Args {
+						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING && (i <= 1 || callee == "renamedFilter" && i == 2) {
+							v, _ := strconv.Unquote(lit.Value)
+							direct[fn.Name.Name] = append(direct[fn.Name.Name], v)
+						}
+					}
+					return true
+				}
+				for _, a := range call.Args { // a helper handed the request reads for the handler
+					if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
+						calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
+						break
+					}
+				}
+				return true
+			})
+		}
+	}
+	out := map[string][]string{}
+	var read func(name string, seen map[string]bool) []string
+	read = func(name string, seen map[string]bool) []string {
+		if seen[name] {
+			return nil
+		}
+		seen[name] = true
+		qs := append([]string(nil), direct[name]...)
+		for _, c := range calls[name] {
+			qs = append(qs, read(c, seen)...)
+		}
+		return qs
+	}
+	for name := range direct {
+		out[name] = nil
+	}
+	for name := range calls {
+		out[name] = nil
+	}
+	for name := range out {
+		qs := read(name, map[string]bool{})
+		sort.Strings(qs)
+		out[name] = slices.Compact(qs)
+	}
+	return out
+}
+
+// handlerName is the name of the method or function a route's handler is.
+func handlerName(h any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(h).Pointer()).Name()
+	name = strings.TrimSuffix(name, "-fm")
+	return name[strings.LastIndex(name, ".")+1:]
+}
+
+// TestRouteQueriesDeclared: the query parameters a route declares for the document are exactly
+// those its handler reads, so that the document cannot lose one a handler starts to read.
+func TestRouteQueriesDeclared(t *testing.T) {
+	read := queriesRead(t)
+	for _, r := range New(config.Default(), nil, nil, nil, nil).Routes() {
+		var declared []string
+		for _, q := range r.Query {
+			declared = append(declared, q.Name)
+		}
+		sort.Strings(declared)
+		if got := read[handlerName(r.Handler)]; !slices.Equal(got, declared) {
+			t.Errorf("%s %s (%s) reads the query parameters %v but declares %v", r.Method, r.Path, handlerName(r.Handler), got, declared)
+		}
+	}
+}
+
+// servedDocument is the document as GET /api/v1/openapi.json serves it, loaded by kin-openapi.
+func servedDocument(t *testing.T) (*Server, *openapi3.T) {
+	t.Helper()
+	s := New(config.Default(), nil, nil, nil, nil)
+	raw, err := json.Marshal(s.Document())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("kin-openapi cannot load the document: %v", err)
+	}
+	return s, doc
+}
+
+// TestOpenAPIDocumentValid: the served document is a valid OpenAPI 3 document (kin-openapi's
+// validator, which client generators rely on), with every route of the table, each with the
+// error schema for its 4xx and 5xx answers, its path and query parameters, and a schema for
+// its request body.
+func TestOpenAPIDocumentValid(t *testing.T) {
+	s, doc := servedDocument(t)
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI 3: %v", err)
+	}
+	errRef := "#/components/schemas/Error"
+	for _, r := range s.Routes() {
+		item := doc.Paths.Value(s.DocumentPath(r.Path))
+		if item == nil || item.GetOperation(r.Method) == nil {
+			t.Errorf("%s %s is not in the document", r.Method, r.Path)
+			continue
+		}
+		op := item.GetOperation(r.Method)
+		for _, code := range []string{"4XX", "5XX"} {
+			resp := op.Responses.Value(code)
+			if resp == nil || resp.Value == nil || resp.Value.Content.Get("application/json") == nil ||
+				resp.Value.Content.Get("application/json").Schema.Ref != errRef {
+				t.Errorf("%s %s: %s does not answer with the error schema", r.Method, r.Path, code)
+			}
+		}
+		for _, m := range docParamRe.FindAllStringSubmatch(s.DocumentPath(r.Path), -1) {
+			if p := op.Parameters.GetByInAndName("path", m[1]); p == nil || !p.Required {
+				t.Errorf("%s %s: path parameter %s missing or optional", r.Method, r.Path, m[1])
+			}
+		}
+		for _, q := range r.Query {
+			p := op.Parameters.GetByInAndName("query", q.Name)
+			if p == nil {
+				t.Errorf("%s %s: query parameter %s missing", r.Method, r.Path, q.Name)
+				continue
+			}
+			if got := enumOf(p.Schema.Value); !slices.Equal(got, q.Enum) {
+				t.Errorf("%s %s: ?%s takes %v in the document, %v in the handler", r.Method, r.Path, q.Name, got, q.Enum)
+			}
+		}
+		if r.Body != nil && (op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil) {
+			t.Errorf("%s %s: no request body schema", r.Method, r.Path)
+		}
+	}
+}
+
+func enumOf(s *openapi3.Schema) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, v := range s.Enum {
+		out = append(out, v.(string))
+	}
+	return out
+}
+
+// TestOpenAPIEnumsMatchRegistry: every closed set the document names is the registry's — the
+// task kinds and each one's outcomes (casework), the accountability measures, and the states of
+// every kind of case — and the request fields that take them refer to them.
+func TestOpenAPIEnumsMatchRegistry(t *testing.T) {
+	_, doc := servedDocument(t)
+	schema := func(name string) *openapi3.Schema {
+		t.Helper()
+		ref := doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			t.Fatalf("components.schemas.%s missing", name)
+		}
+		return ref.Value
+	}
+	same := func(what string, got, want []string) {
+		t.Helper()
+		got, want = slices.Clone(got), slices.Clone(want)
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the document says %v, the registry %v", what, got, want)
+		}
+	}
+	same("TaskKind", enumOf(schema("TaskKind")), casework.TaskKindNames())
+	var all []string
+	for _, p := range casework.Processes {
+		for _, k := range p.TaskKinds {
+			same("outcomes of "+k.Name, enumOf(schema(outcomeSchema(k.Name))), k.Outcomes)
+			all = append(all, k.Outcomes...)
+		}
+		for _, ck := range p.Cases {
+			var states []string
+			for _, st := range ck.States {
+				states = append(states, st.Name)
+			}
+			same("states of "+p.Name+" "+ck.Name, enumOf(schema(stateSchema(p.Name, ck.Name))), states)
+		}
+	}
+	sort.Strings(all)
+	same("TaskOutcome", enumOf(schema("TaskOutcome")), slices.Compact(all))
+	var measures []string
+	for _, m := range casework.Measures() {
+		measures = append(measures, m.Name)
+	}
+	same("AccountabilityMeasure", enumOf(schema("AccountabilityMeasure")), measures)
+
+	body := func(method, path string) *openapi3.Schema {
+		t.Helper()
+		return doc.Paths.Value(path).GetOperation(method).RequestBody.Value.Content.Get("application/json").Schema.Value
+	}
+	if ref := body("POST", "/api/v1/tasks/{id}/complete").Properties["outcome"].Ref; ref != "#/components/schemas/TaskOutcome" {
+		t.Errorf("a task's completion takes outcome as %q, not the TaskOutcome enum", ref)
+	}
+	if ref := body("POST", "/api/v1/accountability-records/{id}/decision").Properties["measures"].Value.Items.Ref; ref != "#/components/schemas/AccountabilityMeasure" {
+		t.Errorf("a decision's measures are %q, not the AccountabilityMeasure enum", ref)
+	}
+}
+
+// checkedBefore are required fields that the handler checks before it runs the body's pure
+// checks (validators), which therefore leave them out.
+var checkedBefore = map[string]bool{
+	"GrantRequest.student_id": true, // CreateGrant reads the student first (studentFor: Required)
+}
+
+// TestRequiredFieldsMatchChecks: for the bodies whose checks need no database (validators), an
+// empty body is refused for at least every field the document calls required, and every field
+// refused as missing is one the document calls required.
+func TestRequiredFieldsMatchChecks(t *testing.T) {
+	for typ, check := range validators {
+		var tagged []string
+		for i := 0; i < typ.NumField(); i++ {
+			if f := typ.Field(i); f.Tag.Get("required") == "true" {
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				tagged = append(tagged, name)
+			}
+		}
+		refused := map[string]bool{}
+		for _, err := range check(reflect.New(typ).Interface()) {
+			e := err.(*Error)
+			refused[e.Field] = true
+			if strings.HasPrefix(e.Params["reason"], "required") && !slices.Contains(tagged, e.Field) {
+				t.Errorf("%s: an empty body is refused for missing %s, which the document does not call required", typ.Name(), e.Field)
+			}
+		}
+		if typ == reflect.TypeOf(decisionRequest{}) {
+			continue // checkDecision stops at its first refusal
+		}
+		for _, f := range tagged {
+			if !refused[f] && !checkedBefore[typ.Name()+"."+f] {
+				t.Errorf("%s: the document calls %s required, but an empty body is not refused for it", typ.Name(), f)
+			}
+		}
+	}
+}
