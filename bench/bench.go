@@ -389,6 +389,20 @@ func (r *Report) print(w io.Writer) {
 			trunc(base, 40), ratio, x.Target, ok)
 	}
 	fmt.Fprintln(w, strings.Repeat("─", 150))
+	// Engine work per lifecycle (issue 20, target 2): what one application's and one batch's
+	// histories cost, for the HTTP lifecycles that measured it.
+	for _, x := range r.Results {
+		shape, ok := x.Extra["history_events"].(map[string]engineWork)
+		if !ok {
+			continue
+		}
+		for _, k := range []string{"real_application", "real_batch", "bare_application", "bare_batch"} {
+			if ew, ok := shape[k]; ok {
+				fmt.Fprintf(w, "workload %d %-17s %4d events, %3d workflow tasks, %3d activity tasks, %3d markers\n", x.Workload, k+":",
+					ew.Events, ew.WorkflowTasks, ew.ActivityTasks, ew.Markers)
+			}
+		}
+	}
 	for _, wr := range r.Workloads {
 		fmt.Fprintf(w, "workload %d: %.0fs, load average %s → %s\n", wr.N, wr.Seconds, wr.LoadBefore, wr.LoadAfter)
 	}

@@ -321,27 +321,46 @@ func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool
 	return nil
 }
 
-// historyShape counts the history events of the last real and bare lifecycles: the bare one
-// should match the real one's shape.
-func (e *Env) historyShape(ctx context.Context) (map[string]int, error) {
+// historyShape counts the engine work of the last real and bare lifecycles — per application and
+// per publicity batch: history events, workflow tasks, activity tasks and markers (local
+// activities, versions, side effects) — the figures issue 20's second target is about. The bare one should match the real
+// one's shape.
+func (e *Env) historyShape(ctx context.Context) (map[string]engineWork, error) {
 	lastIDs.mu.Lock()
 	ids := map[string]string{"real_application": lastIDs.realApp, "real_batch": lastIDs.realBatch,
 		"bare_application": lastIDs.bareApp, "bare_batch": lastIDs.bareBatch}
 	lastIDs.mu.Unlock()
-	out := map[string]int{}
+	out := map[string]engineWork{}
 	for k, id := range ids {
 		if id == "" {
 			continue
 		}
 		it := e.TC.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		n := 0
+		var w engineWork
 		for it.HasNext() {
-			if _, err := it.Next(); err != nil {
+			ev, err := it.Next()
+			if err != nil {
 				return out, err
 			}
-			n++
+			w.Events++
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+				w.WorkflowTasks++
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				w.ActivityTasks++
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				w.Markers++
+			}
 		}
-		out[k] = n
+		out[k] = w
 	}
 	return out, nil
+}
+
+// engineWork is what one workflow's history cost the engine.
+type engineWork struct {
+	Events        int `json:"events"`
+	WorkflowTasks int `json:"workflow_tasks"`
+	ActivityTasks int `json:"activity_tasks"`
+	Markers       int `json:"markers"` // local activities, versions (GetVersion) and side effects
 }
