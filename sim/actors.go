@@ -32,22 +32,24 @@ const (
 
 var taskBehaviours = []string{OnTime, Late1, Late2, Late3, Never}
 
-// profile is how one school's people behave: weights over taskBehaviours, and how often a reviewer
-// sends an application back (退回) for correction.
+// profile is how one school's people behave: weights over taskBehaviours, how often a reviewer
+// sends an application back (退回) for correction, and how often a leader transfers a review to a
+// colleague (转办, where the school has one: transfer.go; drawn on the transfers' own stream).
 type profile struct {
-	Weights    [5]float64
-	ReturnRate float64
+	Weights      [5]float64
+	ReturnRate   float64
+	TransferRate float64
 }
 
 // drawProfile picks a school's profile: most schools are diligent, some slack, a few absent.
 func drawProfile(rng *rand.Rand) profile {
 	switch r := rng.Float64(); {
 	case r < 0.5:
-		return profile{Weights: [5]float64{0.8, 0.1, 0.05, 0.03, 0.02}, ReturnRate: 0.15}
+		return profile{Weights: [5]float64{0.8, 0.1, 0.05, 0.03, 0.02}, ReturnRate: 0.15, TransferRate: 0.2}
 	case r < 0.85:
-		return profile{Weights: [5]float64{0.4, 0.2, 0.15, 0.1, 0.15}, ReturnRate: 0.1}
-	default:
-		return profile{Weights: [5]float64{0.1, 0.1, 0.1, 0.2, 0.5}, ReturnRate: 0.05}
+		return profile{Weights: [5]float64{0.4, 0.2, 0.15, 0.1, 0.15}, ReturnRate: 0.1, TransferRate: 0.3}
+	default: // an absent leader passes work on most
+		return profile{Weights: [5]float64{0.1, 0.1, 0.1, 0.2, 0.5}, ReturnRate: 0.05, TransferRate: 0.4}
 	}
 }
 
@@ -73,6 +75,9 @@ type TaskObs struct {
 	Behaviour                                     string
 	Acted                                         *span // the person's accepted action
 	Ended                                         *span // the case ended the task (a dropout's return withdraws first contact)
+	// Transferred: the holder handed the task to TransferredTo (a display name) then (transfer.go).
+	Transferred   *span
+	TransferredTo string
 }
 
 // DropoutObs is one dropout case as the actors saw it.
@@ -190,7 +195,8 @@ type world struct {
 
 // subsidyCase: the staff member applies; the school leader reviews as the profile says; a return
 // sends it back to the staff member, who corrects it on time, and the leader reviews it again on time.
-func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand) {
+// A review with a transfer plan (tr not nil) goes to the school's second leader first (transfer.go).
+func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand, tr *transferPlan) {
 	var app struct{ ID string }
 	if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
 		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, &app); err != nil {
@@ -203,18 +209,25 @@ func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *ra
 	b := sc.Profile.draw(rng)
 	ret := rng.Float64() < sc.Profile.ReturnRate && b != Never
 	outcome := []string{"approve", "approve", "approve", "reject"}[rng.IntN(4)]
-	if err := w.review(ctx, sc, app.ID, "", b, outcome, ret); err != nil {
+	if err := w.review(ctx, sc, app.ID, "", b, outcome, ret, tr); err != nil {
 		w.j.fail(err)
 	}
 }
 
-func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome string, ret bool) error {
+func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome string, ret bool, tr *transferPlan) error {
 	t, err := waitTask(ctx, sc.Head, "subsidy_review", caseID, skip, w.within)
 	if err != nil {
 		return err
 	}
 	obs := &TaskObs{Process: "subsidy", CaseID: caseID, TaskID: t.ID, Kind: t.Kind, Unit: sc.Code, Township: sc.Township, Due: t.DueAt, Behaviour: b}
 	w.j.addTask(obs)
+	head := sc.Head // who decides: the leader, or the colleague the review was transferred to
+	if tr != nil {
+		if b, err = w.transfer(ctx, sc, t, obs, tr); err != nil {
+			return err
+		}
+		head = tr.To.Client
+	}
 	at, acts := actAt(b, t.DueAt, w.u, w.rungs[t.Kind])
 	if !acts {
 		return nil
@@ -224,7 +237,7 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 	}
 	if ret {
 		obs.Acted, err = timed(func() error {
-			return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
+			return head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
 		})
 		if err != nil {
 			return err
@@ -245,10 +258,10 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 		}); err != nil {
 			return err
 		}
-		return w.review(ctx, sc, caseID, t.ID, OnTime, "approve", false)
+		return w.review(ctx, sc, caseID, t.ID, OnTime, "approve", false, nil)
 	}
 	obs.Acted, err = timed(func() error {
-		return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
+		return head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
 	})
 	return err
 }

@@ -54,6 +54,10 @@ type Expected struct {
 	// At is the rule's instant, or the earliest it can be; Latest the latest (the same for a
 	// task's rung; see Expect).
 	At, Latest time.Time
+	// Holder is whom the record must name as the task's holder (its display name, "" for nobody),
+	// when HolderKnown: a transferred task's rungs (transfer.go).
+	Holder      string
+	HolderKnown bool
 }
 
 func (e Expected) key() string { return e.Process + "|" + e.CaseID + "|" + e.TaskID + "|" + e.Label }
@@ -68,7 +72,9 @@ type Oracle struct {
 	stages map[string]string
 	// the ends of each send-home plan's periods, in order, to tell a recorded rung's period (periodOf)
 	periods map[string][]time.Time
-	rules   Rules
+	// the tasks that were transferred, whose rungs have rows of their own (kindOf)
+	transferred map[string]bool
+	rules       Rules
 }
 
 // stageSupervision tells the township and county supervision copies of each dropout case apart
@@ -99,7 +105,8 @@ func (r Rules) ladder(kind string) []Rung {
 
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
-	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, rules: r}
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, transferred: map[string]bool{},
+		rules: r}
 	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
 		stop := t.Acted
@@ -115,8 +122,15 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*Find
 			if err != nil {
 				return nil, err
 			}
-			add(Expected{Process: t.Process, CaseID: t.CaseID, TaskID: t.TaskID, Kind: t.Kind, Label: rungLabel(rg.Rung, rg.Target),
-				Unit: unit, At: spec.Due(r.Calendar, t.Due)}, stop)
+			e := Expected{Process: t.Process, CaseID: t.CaseID, TaskID: t.TaskID, Kind: t.Kind, Label: rungLabel(rg.Rung, rg.Target),
+				Unit: unit, At: spec.Due(r.Calendar, t.Due)}
+			if t.Transferred != nil {
+				// The same due time and ladder as before the transfer; only the holder named changes.
+				o.transferred[t.TaskID] = true
+				e.Kind = transferred(t.Kind)
+				e.Holder, e.HolderKnown = holderAt(t, e.At, r.Guard)
+			}
+			add(e, stop)
 		}
 	}
 	for _, d := range dropouts {
@@ -173,6 +187,18 @@ func (o *Oracle) add(r Rules, e Expected, stop *span) {
 
 // FindingDeadlineKind is the kind of a finding's rectification deadline (its ladder's name).
 const FindingDeadlineKind = "rectification_due"
+
+// kindOf is the row a recorded escalation counts in: its task kind, a transferred task's
+// apart, a dropout case's windows as dropout_case.
+func (o *Oracle) kindOf(e Recorded) string {
+	switch {
+	case caseDeadline(e):
+		return "dropout_case"
+	case e.TaskID != "" && o.transferred[e.TaskID]:
+		return transferred(e.TaskKind)
+	}
+	return e.TaskKind
+}
 
 // caseDeadline tells a dropout case's window escalations (no task, labelled by stage) from the
 // task rungs and the other processes' deadline rungs (labelled by rung and target).

@@ -34,6 +34,7 @@ type Size struct {
 	PlanTasks                    int     // tasks of the PA office's work plan, each led by a bureau section
 	PairingShare                 float64 // share of schools where the staff pair a poverty-registered student with the teacher
 	PairingMonths                int     // owed months of each pairing the teacher works through (then on time until the store is read)
+	TransferShare                float64 // share of schools with a second leader, to whom the leader transfers some reviews (转办)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -106,6 +107,7 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.PlanTasks, "plan-tasks", 6, "tasks the PA office adds to a work plan, each led by a bureau section in turn (due in 6 units, ladder plan_task_due)")
 	fs.Float64Var(&o.Size.PairingShare, "pairing-share", 0.5, "share of schools where the staff pair a poverty-registered student with the teacher (month 8 units, term 2 months, ladder pairing_duty)")
 	fs.IntVar(&o.Size.PairingMonths, "pairing-months", 2, "owed months of each pairing the teacher works through (then on time until the store is read)")
+	fs.Float64Var(&o.Size.TransferShare, "transfer-share", 0.5, "share of schools with a second leader, to whom the leader transfers (转办) some subsidy reviews (as the school's profile says)")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -249,6 +251,15 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			jobs = append(jobs, job{sc, st})
 		}
 	}
+	// Transfers: a stream of their own, so that adding them changed no other draw (transfer.go).
+	jobSchools := make([]*school, len(jobs))
+	for i, jb := range jobs {
+		jobSchools[i] = jb.sc
+	}
+	transfers, _, err := drawTransfers(ctx, admin, cty.Schools, jobSchools, o.Size.TransferShare, o.Seed, rand.New(rand.NewPCG(o.Seed, TransferStream)))
+	if err != nil {
+		return nil, fmt.Errorf("generate county: %w", err)
+	}
 	spread := o.Spread
 	if spread <= 0 {
 		spread = 3 * o.Unit
@@ -329,7 +340,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()
-				w.subsidyCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+1))))
+				w.subsidyCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+1))), transfers[i])
 			}()
 			if jb.st.Dropout {
 				w.dropoutCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+2))))
@@ -387,6 +398,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	rep.SendHomePlans = len(w.j.sendHome)
 	for _, p := range w.j.sendHome {
 		rep.SendHomePeriods += len(p.Periods)
+	}
+	for _, t := range w.j.tasks {
+		if t.Transferred != nil {
+			rep.Transfers++
+		}
 	}
 	rep.PlanTasks = len(w.j.plans)
 	rep.Pairings = len(w.j.pairings)

@@ -316,3 +316,72 @@ func TestPairingMonthsAndTheCheckLag(t *testing.T) {
 		t.Errorf("a pairing made inside a term owes %d duties at its end, want 2 (the month's)", n)
 	}
 }
+
+// TestTransferKeepsTheLadder checks the transfer rules without the service: a transferred review
+// keeps its due time and its ladder (a rung before the transfer stays expected, the later ones
+// fire at the same instants until the colleague decides), each rung names nobody before the
+// transfer and the colleague after it, and its rungs count on rows of their own. Planted: a rung
+// missing, one that fired after the colleague's decision, and one naming the old holder.
+func TestTransferKeepsTheLadder(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{"default": {{TaskKind: "default", Rung: 1, After: "1s", Target: "remind"},
+		{TaskKind: "default", Rung: 2, After: "3s", Target: "superior"}, {TaskKind: "default", Rung: 3, After: "5s", Target: "supervision"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	const to = "sim1-T01-M01-school_leader2"
+	task := func(id string, transferAt, actedAt time.Duration, acts bool) *TaskObs {
+		t := &TaskObs{Process: "subsidy", CaseID: "c" + id, TaskID: id, Kind: "subsidy_review", Unit: "JS-T01-M01", Township: "T01", Due: base,
+			Transferred: at(transferAt), TransferredTo: to}
+		if acts {
+			t.Acted = at(actedAt)
+		}
+		return t
+	}
+	tasks := []*TaskObs{
+		task("t1", -2*u, -u, true),  // at once, decided on time: nothing
+		task("t2", -2*u, 4*u, true), // at once, decided after rung 2: r1, r2 naming the colleague
+		task("t3", 2*u, 0, false),   // after rung 1, never decided: r1 naming nobody, r2 and r3 the colleague
+	}
+	o, err := Expect(rules, tasks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 2+3 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 5 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	for _, e := range o.Expected {
+		want := to
+		if e.TaskID == "t3" && e.Label == "r1:remind" {
+			want = ""
+		}
+		if !e.HolderKnown || e.Holder != want || e.Kind != transferred("subsidy_review") {
+			t.Errorf("%s %s expects holder %q (known %v) on row %s, want %q on %s", e.TaskID, e.Label, e.Holder, e.HolderKnown, e.Kind, want,
+				transferred("subsidy_review"))
+		}
+	}
+	rec := func(task string, rung int, target, unit, holder string) Recorded {
+		return Recorded{Process: "subsidy", CaseID: "c" + task, TaskID: task, TaskKind: "subsidy_review", Rung: rung, Target: target, UnitCode: unit,
+			HolderName: holder, DueAt: base.Add([]time.Duration{u, 3 * u, 5 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec("t2", 1, "remind", "JS-T01-M01", to), rec("t2", 2, "superior", "JS-T01", to),
+		rec("t2", 3, "supervision", "JS-JCS", to), // false: the colleague decided before rung 3
+		rec("t3", 1, "remind", "JS-T01-M01", ""),
+		rec("t3", 2, "superior", "JS-T01", ""), // wrong holder: fired after the transfer; t3's rung 3 is missing
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.Duplicates != 0 || rep.WrongUnit != 0 || rep.WrongHolder != 1 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d, wrong holder %d; want 1, 1, 0, 0, 1\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.WrongHolder, rep.Misses)
+	}
+	for _, r := range rep.Rows {
+		if r.Kind != transferred("subsidy_review") {
+			t.Errorf("a transferred review's rung counts on row %s/%s", r.Kind, r.Rung)
+		}
+	}
+	if !rep.Failed() {
+		t.Fatal("a report with a wrong holder does not fail")
+	}
+}
