@@ -78,6 +78,9 @@ type TaskObs struct {
 	// Transferred: the holder handed the task to TransferredTo (a display name) then (transfer.go).
 	Transferred   *span
 	TransferredTo string
+	// StandInFrom: nobody could decide the task at this unit (its leader on leave), so it went to
+	// the stand-in at Unit (leave.go).
+	StandInFrom string
 }
 
 // DropoutObs is one dropout case as the actors saw it.

@@ -72,9 +72,9 @@ type Oracle struct {
 	stages map[string]string
 	// the ends of each send-home plan's periods, in order, to tell a recorded rung's period (periodOf)
 	periods map[string][]time.Time
-	// the tasks that were transferred, whose rungs have rows of their own (kindOf)
-	transferred map[string]bool
-	rules       Rules
+	// the tasks that were transferred or went to a stand-in, whose rungs have rows of their own (kindOf)
+	variant map[string]string
+	rules   Rules
 }
 
 // stageSupervision tells the township and county supervision copies of each dropout case apart
@@ -105,7 +105,7 @@ func (r Rules) ladder(kind string) []Rung {
 
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
-	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, transferred: map[string]bool{},
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, variant: map[string]string{},
 		rules: r}
 	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
@@ -126,10 +126,13 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*Find
 				Unit: unit, At: spec.Due(r.Calendar, t.Due)}
 			if t.Transferred != nil {
 				// The same due time and ladder as before the transfer; only the holder named changes.
-				o.transferred[t.TaskID] = true
-				e.Kind = transferred(t.Kind)
+				o.variant[t.TaskID] = transferVariant
 				e.Holder, e.HolderKnown = holderAt(t, e.At, r.Guard)
 			}
+			if t.StandInFrom != "" {
+				o.variant[t.TaskID] = standInVariant // its unit is already the stand-in's
+			}
+			e.Kind = variantKind(t.Kind, o.variant[t.TaskID])
 			add(e, stop)
 		}
 	}
@@ -188,16 +191,24 @@ func (o *Oracle) add(r Rules, e Expected, stop *span) {
 // FindingDeadlineKind is the kind of a finding's rectification deadline (its ladder's name).
 const FindingDeadlineKind = "rectification_due"
 
-// kindOf is the row a recorded escalation counts in: its task kind, a transferred task's
-// apart, a dropout case's windows as dropout_case.
+// kindOf is the row a recorded escalation counts in: its task kind, a transferred task's or a
+// stand-in's apart, a dropout case's windows as dropout_case.
 func (o *Oracle) kindOf(e Recorded) string {
-	switch {
-	case caseDeadline(e):
+	if caseDeadline(e) {
 		return "dropout_case"
-	case e.TaskID != "" && o.transferred[e.TaskID]:
-		return transferred(e.TaskKind)
 	}
-	return e.TaskKind
+	if e.TaskID == "" {
+		return e.TaskKind
+	}
+	return variantKind(e.TaskKind, o.variant[e.TaskID])
+}
+
+// variantKind is the row kind of a task kind's variant ("" for none): "subsidy_review (transferred)".
+func variantKind(kind, variant string) string {
+	if variant == "" {
+		return kind
+	}
+	return kind + " (" + variant + ")"
 }
 
 // caseDeadline tells a dropout case's window escalations (no task, labelled by stage) from the

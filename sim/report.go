@@ -63,6 +63,7 @@ type Report struct {
 	PairingMonths    int      `json:"pairing_months"` // owed months of the pairings that the oracle judged
 	Tasks            int      `json:"tasks"`
 	Transfers        int      `json:"transfers"` // subsidy reviews transferred (转办) to the school's second leader
+	StandIns         int      `json:"stand_ins"` // subsidy reviews of leave schools, which went to the stand-in
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
 	Duplicates       int      `json:"duplicates"`
@@ -79,12 +80,14 @@ type Report struct {
 
 	// LedgerProblems are what the hardship fund's books say that does not add up (sim/hardship.go).
 	LedgerProblems []string `json:"ledger_problems,omitempty"`
+	// StandInProblems are stand-in tasks whose timeline lacks its one task.stand_in entry (sim/leave.go).
+	StandInProblems []string `json:"stand_in_problems,omitempty"`
 }
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
 func (r *Report) Failed() bool {
 	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || r.WrongHolder > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
-		len(r.LedgerProblems) > 0
+		len(r.LedgerProblems) > 0 || len(r.StandInProblems) > 0
 }
 
 // Compare sets the oracle beside what the store recorded and counts, per process, kind and rung.
@@ -174,9 +177,9 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred), %s\n",
-		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
-		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred, %d to a stand-in), %s\n",
+		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.StandIns, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
+		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.StandIns, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\twrong holder\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {
@@ -194,6 +197,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, p := range r.LedgerProblems {
 		fmt.Fprintln(w, "  hardship fund: "+p)
+	}
+	for _, p := range r.StandInProblems {
+		fmt.Fprintln(w, "  stand-in: "+p)
 	}
 }
 

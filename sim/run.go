@@ -35,6 +35,7 @@ type Size struct {
 	PairingShare                 float64 // share of schools where the staff pair a poverty-registered student with the teacher
 	PairingMonths                int     // owed months of each pairing the teacher works through (then on time until the store is read)
 	TransferShare                float64 // share of schools with a second leader, to whom the leader transfers some reviews (转办)
+	LeaveShare                   float64 // share of townships with one more school whose leader is on leave (its reviews go to a stand-in)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -108,6 +109,7 @@ func Run(args []string) error {
 	fs.Float64Var(&o.Size.PairingShare, "pairing-share", 0.5, "share of schools where the staff pair a poverty-registered student with the teacher (month 8 units, term 2 months, ladder pairing_duty)")
 	fs.IntVar(&o.Size.PairingMonths, "pairing-months", 2, "owed months of each pairing the teacher works through (then on time until the store is read)")
 	fs.Float64Var(&o.Size.TransferShare, "transfer-share", 0.5, "share of schools with a second leader, to whom the leader transfers (转办) some subsidy reviews (as the school's profile says)")
+	fs.Float64Var(&o.Size.LeaveShare, "leave-share", 0.5, "share of townships with one more school whose leader is on leave: its subsidy reviews go to the stand-in at the central school")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -323,6 +325,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		defer wg.Done()
 		w.planTasks(ctx, anon, o.Size.PlanTasks, rand.New(rand.NewPCG(o.Seed, 0x24)))
 	}()
+	// Leave schools: a stream and schools of their own (leave.go), opened over the same spread.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.leave(ctx, admin, o.Size.Townships, o.Size.LeaveShare, o.Size.Students, spread, rand.New(rand.NewPCG(o.Seed, LeaveStream)))
+	}()
 	// The hardship fund: a stream of its own (seed, 0x22), over every school.
 	wg.Add(1)
 	go func() {
@@ -403,14 +411,18 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		if t.Transferred != nil {
 			rep.Transfers++
 		}
+		if t.StandInFrom != "" {
+			rep.StandIns++
+		}
 	}
 	rep.PlanTasks = len(w.j.plans)
 	rep.Pairings = len(w.j.pairings)
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
+	rep.Cases = rep.SubsidyCases + rep.StandIns + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
 	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
+	rep.StandInProblems = checkStandIns(ctx, jcs, w.j.tasks)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
 	}

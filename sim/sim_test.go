@@ -18,7 +18,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
 	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2}}
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2, TransferShare: 1, LeaveShare: 1}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -51,6 +51,12 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	}
 	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
 		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
+	}
+	if rep.Transfers == 0 {
+		t.Error("no review was transferred: the seed must exercise the transfer rules")
+	}
+	if rep.StandIns != 2*LeaveStudents {
+		t.Errorf("stand-in reviews = %d, want %d (a leave school in each of the 2 townships)", rep.StandIns, 2*LeaveStudents)
 	}
 	if rep.PlanTasks != 4 {
 		t.Errorf("plan tasks = %d, want the 4 the PA office added", rep.PlanTasks)
@@ -355,9 +361,9 @@ func TestTransferKeepsTheLadder(t *testing.T) {
 		if e.TaskID == "t3" && e.Label == "r1:remind" {
 			want = ""
 		}
-		if !e.HolderKnown || e.Holder != want || e.Kind != transferred("subsidy_review") {
+		if !e.HolderKnown || e.Holder != want || e.Kind != variantKind("subsidy_review", transferVariant) {
 			t.Errorf("%s %s expects holder %q (known %v) on row %s, want %q on %s", e.TaskID, e.Label, e.Holder, e.HolderKnown, e.Kind, want,
-				transferred("subsidy_review"))
+				variantKind("subsidy_review", transferVariant))
 		}
 	}
 	rec := func(task string, rung int, target, unit, holder string) Recorded {
@@ -377,11 +383,57 @@ func TestTransferKeepsTheLadder(t *testing.T) {
 			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.WrongHolder, rep.Misses)
 	}
 	for _, r := range rep.Rows {
-		if r.Kind != transferred("subsidy_review") {
+		if r.Kind != variantKind("subsidy_review", transferVariant) {
 			t.Errorf("a transferred review's rung counts on row %s/%s", r.Kind, r.Rung)
 		}
 	}
 	if !rep.Failed() {
 		t.Fatal("a report with a wrong holder does not fail")
+	}
+}
+
+// TestStandInRungsFollowTheCentralSchool checks the leave rules without the service: a review
+// whose school's leader is on leave sits at the township's central school, so its rungs go to the
+// central school, the bureau (its parent) and the supervision office, on rows of their own.
+// Planted: a reminder at the leave school (wrong unit), a rung after the stand-in decided (false)
+// and one missing.
+func TestStandInRungsFollowTheCentralSchool(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{"default": {{TaskKind: "default", Rung: 1, After: "1s", Target: "remind"},
+		{TaskKind: "default", Rung: 2, After: "3s", Target: "superior"}, {TaskKind: "default", Rung: 3, After: "5s", Target: "supervision"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	tasks := []*TaskObs{
+		{Process: "subsidy", CaseID: "c1", TaskID: "s1", Kind: "subsidy_review", Unit: "JS-T02", Due: base, StandInFrom: "JS-T02-L01", Acted: at(2 * u)}, // r1
+		{Process: "subsidy", CaseID: "c2", TaskID: "s2", Kind: "subsidy_review", Unit: "JS-T02", Due: base, StandInFrom: "JS-T02-L01"},                   // r1–r3
+	}
+	o, err := Expect(rules, tasks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"r1:remind": "JS-T02", "r2:superior": "JS", "r3:supervision": "JS-JCS"}
+	if len(o.Expected) != 1+3 {
+		t.Fatalf("oracle expects %d, want 4: %v", len(o.Expected), o.Expected)
+	}
+	for _, e := range o.Expected {
+		if e.Unit != want[e.Label] || e.Kind != variantKind("subsidy_review", standInVariant) {
+			t.Errorf("%s %s expected at %s on row %s, want %s on the stand-in's row", e.TaskID, e.Label, e.Unit, e.Kind, want[e.Label])
+		}
+	}
+	rec := func(task string, rung int, target, unit string) Recorded {
+		return Recorded{Process: "subsidy", CaseID: "c" + task[1:], TaskID: task, TaskKind: "subsidy_review", Rung: rung, Target: target, UnitCode: unit,
+			DueAt: base.Add([]time.Duration{u, 3 * u, 5 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec("s1", 1, "remind", "JS-T02-L01"),                             // wrong unit: the task is not at the leave school
+		rec("s1", 2, "superior", "JS"),                                   // false: the stand-in decided before rung 2
+		rec("s2", 1, "remind", "JS-T02"), rec("s2", 2, "superior", "JS"), // s2's rung 3 is missing
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.WrongUnit != 1 || rep.Duplicates != 0 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 1, 0, 1\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
 	}
 }

@@ -34,8 +34,8 @@ import (
 // and (seed, 2i+2), which run to twice the number of students.
 const TransferStream = 1<<32 + 0x21
 
-// transferred is the row kind of a transferred task's rungs, so that they show on rows of their own.
-func transferred(kind string) string { return kind + " (transferred)" }
+// transferVariant names the rows of a transferred task's rungs, so that they show on rows of their own.
+const transferVariant = "transferred"
 
 // colleague is a school's second leader, who receives the transfers.
 type colleague struct {
