@@ -93,16 +93,17 @@ type DropoutObs struct {
 
 // journal collects the observations of all actors.
 type journal struct {
-	mu       sync.Mutex
-	tasks    []*TaskObs
-	dropouts []*DropoutObs
-	findings []*FindingObs
-	hardship []*HardshipObs
-	sendHome []*SendHomeObs
-	plans    []*PlanTaskObs
-	pairings []*PairingObs
-	errs     []error
-	subsidy  int
+	mu        sync.Mutex
+	tasks     []*TaskObs
+	dropouts  []*DropoutObs
+	findings  []*FindingObs
+	hardship  []*HardshipObs
+	sendHome  []*SendHomeObs
+	plans     []*PlanTaskObs
+	pairings  []*PairingObs
+	handlings []*HandlingObs
+	errs      []error
+	subsidy   int
 }
 
 func (j *journal) fail(err error) {
@@ -187,11 +188,15 @@ func timed(f func() error) (*span, error) {
 
 // world is what the actors share: the plan's timings, the ladders' offsets, the term.
 type world struct {
-	u      time.Duration
-	t      Timings
-	rungs  map[string][]time.Duration // task kind → offsets of its rungs from the due time
-	term   string
-	seed   uint64 // names what the actors register (pairing.go)
+	u     time.Duration
+	t     Timings
+	rungs map[string][]time.Duration // task kind → offsets of its rungs from the due time
+	term  string
+	seed  uint64 // names what the actors register (pairing.go)
+	// office is the supervision office (jcs01), which decides organisational handling on the
+	// findings that reach it, as hrng (its own stream) draws (handling.go); nil: none.
+	office *apiclient.Client
+	hrng   *rand.Rand
 	j      *journal
 	within time.Duration
 }
@@ -372,12 +377,17 @@ func (w *world) findings(ctx context.Context, inspector *apiclient.Client, schoo
 	for i, sc := range schools {
 		behaviours[i] = sc.Profile.draw(rng)
 	}
+	handlings := drawHandling(len(schools), w.hrng) // its own stream: frng's draws stay as they were
 	var wg sync.WaitGroup
 	for i, sc := range schools {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.finding(ctx, inspector, round.ID, sc, behaviours[i]); err != nil {
+			var hp *handlingPlan // the office decides organisational handling once the deadline reaches it
+			if b := behaviours[i]; handlings[i].Decides && w.office != nil && (b == Late3 || b == Never) {
+				hp = &handlings[i]
+			}
+			if err := w.finding(ctx, inspector, round.ID, sc, behaviours[i], hp); err != nil {
 				w.j.fail(err)
 			}
 		}()
@@ -385,7 +395,7 @@ func (w *world) findings(ctx context.Context, inspector *apiclient.Client, schoo
 	wg.Wait()
 }
 
-func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundID string, sc *school, b string) error {
+func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundID string, sc *school, b string, hp *handlingPlan) error {
 	var fd findingRow
 	if err := inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds/"+roundID+"/findings", map[string]any{"unit_code": sc.Code,
 		"area": "dropout", "description": "控辍保学台账未按月更新", "severity": "major"}, &fd); err != nil {
@@ -395,6 +405,15 @@ func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundI
 	w.j.mu.Lock()
 	w.j.findings = append(w.j.findings, obs)
 	w.j.mu.Unlock()
+	if hp != nil {
+		handled := make(chan error, 1)
+		go func() { handled <- w.handling(ctx, w.office, fd.ID, *hp) }()
+		defer func() {
+			if err := <-handled; err != nil {
+				w.j.fail(err)
+			}
+		}()
+	}
 	if _, err := waitTask(ctx, sc.Head, "rectification", fd.ID, "", w.within); err != nil {
 		return err
 	}

@@ -225,6 +225,9 @@ func (o *Oracle) taskOf(e Recorded) string {
 	if e.Process == PairingProcess && e.TaskKind == PairingDeadlineKind {
 		return o.periodOf(e)
 	}
+	if e.TaskKind == HandlingKind {
+		return handlingKey
+	}
 	if e.Process == PlanProcess && e.TaskKind == PlanContributionKind {
 		return contributionKey(e.SourceUnit)
 	}
@@ -249,6 +252,8 @@ func targetUnit(target, unit, township string) (string, error) {
 		return "JS-" + township, nil
 	case "supervision":
 		return "JS-JCS", nil
+	case "bureau_leader":
+		return demo.BureauCode, nil
 	case "township_gov":
 		return "JS-" + township + "-GOV", nil
 	case "county_hq":

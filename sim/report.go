@@ -64,6 +64,7 @@ type Report struct {
 	Tasks            int      `json:"tasks"`
 	Transfers        int      `json:"transfers"` // subsidy reviews transferred (转办) to the school's second leader
 	StandIns         int      `json:"stand_ins"` // subsidy reviews of leave schools, which went to the stand-in
+	Handlings        int      `json:"handlings"` // organisational handlings the office decided on findings that reached it
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
 	Duplicates       int      `json:"duplicates"`
@@ -177,9 +178,9 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred, %d to a stand-in), %s\n",
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred, %d to a stand-in), %d organisational handlings, %s\n",
 		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.StandIns, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
-		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.StandIns, r.Elapsed)
+		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.StandIns, r.Handlings, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\twrong holder\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {

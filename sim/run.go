@@ -60,6 +60,10 @@ type Timings struct {
 	// school's check may first read the records (the first rung's instant, see pairing.go).
 	PairingMonth, PairingTerm, PairingCheckLag time.Duration
 	PairingLadder                              []time.Duration
+	// Organisational handling is due HandlingDue after the office's decision
+	// (JIAOFU_ORGANISATIONAL_HANDLING_DUE); its ladder's offsets from then (remind, bureau leader).
+	HandlingDue    time.Duration
+	HandlingLadder []time.Duration
 }
 
 func timingsFor(u time.Duration) Timings {
@@ -73,7 +77,8 @@ func timingsFor(u time.Duration) Timings {
 		PlanDue: 6 * u, PlanLadder: []time.Duration{0, 2 * u, 4 * u},
 		// The late teacher records after the first rung at 3u past the month's end, a unit past the
 		// span (2u) in which the sweep may still be reaching the school's check.
-		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u}}
+		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u},
+		HandlingDue: 4 * u, HandlingLadder: []time.Duration{0, 2 * u}}
 }
 
 // Options configure one run.
@@ -208,6 +213,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	if err := putDeadlineLadder(ctx, admin, HandlingKind, tm.HandlingLadder); err != nil {
+		return nil, err
+	}
 	if err := putDeadlineLadder(ctx, admin, PairingDeadlineKind, tm.PairingLadder); err != nil {
 		return nil, err
 	}
@@ -221,7 +229,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	}
 	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"), HQWindow: cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"),
 		Calendar: calendar.Default(), Guard: o.Unit / 3}
-	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{},
+	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{}, office: jcs, hrng: rand.New(rand.NewPCG(o.Seed, HandlingStream)),
 		within: 10*o.Unit + 20*time.Second}
 	for _, r := range ladders.Items {
 		rules.Ladders[r.TaskKind] = append(rules.Ladders[r.TaskKind], r)
@@ -379,6 +387,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	last = w.sendHomeSettled(last)
 	last = w.planSettled(last)
 	last = w.pairingSettled(last)
+	last = w.handlingSettled(last)
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -400,6 +409,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag); err != nil {
 		return nil, err
 	}
+	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
@@ -417,6 +429,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.PlanTasks = len(w.j.plans)
 	rep.Pairings = len(w.j.pairings)
+	rep.Handlings = len(w.j.handlings)
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
@@ -520,6 +533,7 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
 	cfg.PlanTaskDueIn = tm.PlanDue // tests and demonstrations only: a plan task's 完成时限 is a date
+	cfg.SetDuration("JIAOFU_ORGANISATIONAL_HANDLING_DUE", spec(tm.HandlingDue))
 	cfg.SetDuration("JIAOFU_PAIRING_MONTH", spec(tm.PairingMonth))
 	cfg.SetDuration("JIAOFU_PAIRING_TERM", spec(tm.PairingTerm))
 	cfg.SetCount("JIAOFU_PAIRING_SCHOOL_THRESHOLD", 0)       // pairing_school never fires: not simulated (docs/simulation.md)

@@ -437,3 +437,57 @@ func TestStandInRungsFollowTheCentralSchool(t *testing.T) {
 			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
 	}
 }
+
+// TestHandlingClimbsFromItsDueTime checks the organisational handling rules without the service:
+// the handling's deadline climbs from handling_due_at (remind the office, then the bureau
+// leader at the bureau) until it is recorded, and its rungs are told from the finding's own
+// rungs in the same case. Planted: a missing bureau-leader rung, a reminder after the handling
+// was recorded, and the bureau leader's rung at the office.
+func TestHandlingClimbsFromItsDueTime(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{
+		HandlingKind:        {{TaskKind: HandlingKind, Rung: 1, After: "0s", Target: "remind"}, {TaskKind: HandlingKind, Rung: 2, After: "2s", Target: "bureau_leader"}},
+		FindingDeadlineKind: {{TaskKind: FindingDeadlineKind, Rung: 1, After: "1s", Target: "remind"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	finds := []*FindingObs{{CaseID: "f1", Unit: "JS-T01-M01", Township: "T01", RectifyBy: base.Add(-10 * u)}} // its own r1, never rectified
+	hs := []*HandlingObs{
+		{CaseID: "f1", RecordID: "a1", Office: "JS-JCS", Due: base, Done: at(-3 * u / 2)}, // on time: nothing
+		{CaseID: "f2", RecordID: "a2", Office: "JS-JCS", Due: base, Done: at(u)},          // r1
+		{CaseID: "f3", RecordID: "a3", Office: "JS-JCS", Due: base},                       // r1, r2
+	}
+	o, err := Expect(rules, nil, nil, finds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectHandling(rules, hs); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 1+1+2 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 4 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	rec := func(c, kind string, rung int, target, unit string) Recorded {
+		return Recorded{Process: "inspection", CaseID: c, TaskKind: kind, Rung: rung, Target: target, UnitCode: unit, DueAt: base}
+	}
+	recorded := []Recorded{
+		rec("f1", FindingDeadlineKind, 1, "remind", "JS-T01-M01"), // the finding's own rung, not the handling's
+		rec("f1", HandlingKind, 1, "remind", "JS-JCS"),            // false: recorded on time
+		rec("f2", HandlingKind, 1, "remind", "JS-JCS"),
+		rec("f3", HandlingKind, 1, "remind", "JS-JCS"),        // f3's bureau leader is missing
+		rec("f2", HandlingKind, 2, "bureau_leader", "JS-JCS"), // false: f2 was recorded before rung 2
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 2 || rep.WrongUnit != 0 || rep.Duplicates != 0 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 2, 0, 0\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+	// The bureau leader's rung goes to the bureau: at the office it is a wrong unit.
+	rep = &Report{AuditOK: true}
+	Compare(o, []Recorded{rec("f1", FindingDeadlineKind, 1, "remind", "JS-T01-M01"), rec("f2", HandlingKind, 1, "remind", "JS-JCS"),
+		rec("f3", HandlingKind, 1, "remind", "JS-JCS"), rec("f3", HandlingKind, 2, "bureau_leader", "JS-JCS")}, rep)
+	if rep.SilentMisses != 0 || rep.FalseEscalations != 0 || rep.WrongUnit != 1 {
+		t.Fatalf("counts = misses %d, false %d, wrong unit %d; want 0, 0, 1\n%v", rep.SilentMisses, rep.FalseEscalations, rep.WrongUnit, rep.Misses)
+	}
+}
