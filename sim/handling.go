@@ -52,10 +52,14 @@ type handlingPlan struct {
 	Behaviour string
 }
 
-// drawHandling draws a plan for each finding, in order, whether or not it reaches the office.
+// drawHandling draws a plan for each finding, in order, whether or not it reaches the office
+// (none without a stream).
 func drawHandling(n int, rng *rand.Rand) []handlingPlan {
 	out := make([]handlingPlan, n)
 	for i := range out {
+		if rng == nil {
+			break
+		}
 		out[i] = handlingPlan{Decides: rng.Float64() < HandlingRate, Behaviour: []string{OnTime, Late1, Late2}[rng.IntN(3)]}
 	}
 	return out
