@@ -32,22 +32,24 @@ const (
 
 var taskBehaviours = []string{OnTime, Late1, Late2, Late3, Never}
 
-// profile is how one school's people behave: weights over taskBehaviours, and how often a reviewer
-// sends an application back (退回) for correction.
+// profile is how one school's people behave: weights over taskBehaviours, how often a reviewer
+// sends an application back (退回) for correction, and how often a leader transfers a review to a
+// colleague (转办, where the school has one: transfer.go; drawn on the transfers' own stream).
 type profile struct {
-	Weights    [5]float64
-	ReturnRate float64
+	Weights      [5]float64
+	ReturnRate   float64
+	TransferRate float64
 }
 
 // drawProfile picks a school's profile: most schools are diligent, some slack, a few absent.
 func drawProfile(rng *rand.Rand) profile {
 	switch r := rng.Float64(); {
 	case r < 0.5:
-		return profile{Weights: [5]float64{0.8, 0.1, 0.05, 0.03, 0.02}, ReturnRate: 0.15}
+		return profile{Weights: [5]float64{0.8, 0.1, 0.05, 0.03, 0.02}, ReturnRate: 0.15, TransferRate: 0.2}
 	case r < 0.85:
-		return profile{Weights: [5]float64{0.4, 0.2, 0.15, 0.1, 0.15}, ReturnRate: 0.1}
-	default:
-		return profile{Weights: [5]float64{0.1, 0.1, 0.1, 0.2, 0.5}, ReturnRate: 0.05}
+		return profile{Weights: [5]float64{0.4, 0.2, 0.15, 0.1, 0.15}, ReturnRate: 0.1, TransferRate: 0.3}
+	default: // an absent leader passes work on most
+		return profile{Weights: [5]float64{0.1, 0.1, 0.1, 0.2, 0.5}, ReturnRate: 0.05, TransferRate: 0.4}
 	}
 }
 
@@ -73,6 +75,12 @@ type TaskObs struct {
 	Behaviour                                     string
 	Acted                                         *span // the person's accepted action
 	Ended                                         *span // the case ended the task (a dropout's return withdraws first contact)
+	// Transferred: the holder handed the task to TransferredTo (a display name) then (transfer.go).
+	Transferred   *span
+	TransferredTo string
+	// StandInFrom: nobody could decide the task at this unit (its leader on leave), so it went to
+	// the stand-in at Unit (leave.go).
+	StandInFrom string
 }
 
 // DropoutObs is one dropout case as the actors saw it.
@@ -85,16 +93,17 @@ type DropoutObs struct {
 
 // journal collects the observations of all actors.
 type journal struct {
-	mu       sync.Mutex
-	tasks    []*TaskObs
-	dropouts []*DropoutObs
-	findings []*FindingObs
-	hardship []*HardshipObs
-	sendHome []*SendHomeObs
-	plans    []*PlanTaskObs
-	pairings []*PairingObs
-	errs     []error
-	subsidy  int
+	mu        sync.Mutex
+	tasks     []*TaskObs
+	dropouts  []*DropoutObs
+	findings  []*FindingObs
+	hardship  []*HardshipObs
+	sendHome  []*SendHomeObs
+	plans     []*PlanTaskObs
+	pairings  []*PairingObs
+	handlings []*HandlingObs
+	errs      []error
+	subsidy   int
 }
 
 func (j *journal) fail(err error) {
@@ -179,18 +188,23 @@ func timed(f func() error) (*span, error) {
 
 // world is what the actors share: the plan's timings, the ladders' offsets, the term.
 type world struct {
-	u      time.Duration
-	t      Timings
-	rungs  map[string][]time.Duration // task kind → offsets of its rungs from the due time
-	term   string
-	seed   uint64 // names what the actors register (pairing.go)
+	u     time.Duration
+	t     Timings
+	rungs map[string][]time.Duration // task kind → offsets of its rungs from the due time
+	term  string
+	seed  uint64 // names what the actors register (pairing.go)
+	// office is the supervision office (jcs01), which decides organisational handling on the
+	// findings that reach it, as hrng (its own stream) draws (handling.go); nil: none.
+	office *apiclient.Client
+	hrng   *rand.Rand
 	j      *journal
 	within time.Duration
 }
 
 // subsidyCase: the staff member applies; the school leader reviews as the profile says; a return
 // sends it back to the staff member, who corrects it on time, and the leader reviews it again on time.
-func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand) {
+// A review with a transfer plan (tr not nil) goes to the school's second leader first (transfer.go).
+func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand, tr *transferPlan) {
 	var app struct{ ID string }
 	if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
 		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, &app); err != nil {
@@ -203,18 +217,25 @@ func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *ra
 	b := sc.Profile.draw(rng)
 	ret := rng.Float64() < sc.Profile.ReturnRate && b != Never
 	outcome := []string{"approve", "approve", "approve", "reject"}[rng.IntN(4)]
-	if err := w.review(ctx, sc, app.ID, "", b, outcome, ret); err != nil {
+	if err := w.review(ctx, sc, app.ID, "", b, outcome, ret, tr); err != nil {
 		w.j.fail(err)
 	}
 }
 
-func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome string, ret bool) error {
+func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome string, ret bool, tr *transferPlan) error {
 	t, err := waitTask(ctx, sc.Head, "subsidy_review", caseID, skip, w.within)
 	if err != nil {
 		return err
 	}
 	obs := &TaskObs{Process: "subsidy", CaseID: caseID, TaskID: t.ID, Kind: t.Kind, Unit: sc.Code, Township: sc.Township, Due: t.DueAt, Behaviour: b}
 	w.j.addTask(obs)
+	head := sc.Head // who decides: the leader, or the colleague the review was transferred to
+	if tr != nil {
+		if b, err = w.transfer(ctx, sc, t, obs, tr); err != nil {
+			return err
+		}
+		head = tr.To.Client
+	}
 	at, acts := actAt(b, t.DueAt, w.u, w.rungs[t.Kind])
 	if !acts {
 		return nil
@@ -224,7 +245,7 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 	}
 	if ret {
 		obs.Acted, err = timed(func() error {
-			return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
+			return head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/return", map[string]string{"comment": "证明材料不全，请补充"}, nil)
 		})
 		if err != nil {
 			return err
@@ -245,10 +266,10 @@ func (w *world) review(ctx context.Context, sc *school, caseID, skip, b, outcome
 		}); err != nil {
 			return err
 		}
-		return w.review(ctx, sc, caseID, t.ID, OnTime, "approve", false)
+		return w.review(ctx, sc, caseID, t.ID, OnTime, "approve", false, nil)
 	}
 	obs.Acted, err = timed(func() error {
-		return sc.Head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
+		return head.Expect(ctx, 200, "POST", "/api/v1/tasks/"+t.ID+"/complete", map[string]string{"outcome": outcome, "comment": "模拟审核"}, nil)
 	})
 	return err
 }
@@ -356,12 +377,17 @@ func (w *world) findings(ctx context.Context, inspector *apiclient.Client, schoo
 	for i, sc := range schools {
 		behaviours[i] = sc.Profile.draw(rng)
 	}
+	handlings := drawHandling(len(schools), w.hrng) // its own stream: frng's draws stay as they were
 	var wg sync.WaitGroup
 	for i, sc := range schools {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.finding(ctx, inspector, round.ID, sc, behaviours[i]); err != nil {
+			var hp *handlingPlan // the office decides organisational handling once the deadline reaches it
+			if b := behaviours[i]; handlings[i].Decides && w.office != nil && (b == Late3 || b == Never) {
+				hp = &handlings[i]
+			}
+			if err := w.finding(ctx, inspector, round.ID, sc, behaviours[i], hp); err != nil {
 				w.j.fail(err)
 			}
 		}()
@@ -369,7 +395,7 @@ func (w *world) findings(ctx context.Context, inspector *apiclient.Client, schoo
 	wg.Wait()
 }
 
-func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundID string, sc *school, b string) error {
+func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundID string, sc *school, b string, hp *handlingPlan) error {
 	var fd findingRow
 	if err := inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds/"+roundID+"/findings", map[string]any{"unit_code": sc.Code,
 		"area": "dropout", "description": "控辍保学台账未按月更新", "severity": "major"}, &fd); err != nil {
@@ -379,6 +405,15 @@ func (w *world) finding(ctx context.Context, inspector *apiclient.Client, roundI
 	w.j.mu.Lock()
 	w.j.findings = append(w.j.findings, obs)
 	w.j.mu.Unlock()
+	if hp != nil {
+		handled := make(chan error, 1)
+		go func() { handled <- w.handling(ctx, w.office, fd.ID, *hp) }()
+		defer func() {
+			if err := <-handled; err != nil {
+				w.j.fail(err)
+			}
+		}()
+	}
 	if _, err := waitTask(ctx, sc.Head, "rectification", fd.ID, "", w.within); err != nil {
 		return err
 	}

@@ -54,6 +54,10 @@ type Expected struct {
 	// At is the rule's instant, or the earliest it can be; Latest the latest (the same for a
 	// task's rung; see Expect).
 	At, Latest time.Time
+	// Holder is whom the record must name as the task's holder (its display name, "" for nobody),
+	// when HolderKnown: a transferred task's rungs (transfer.go).
+	Holder      string
+	HolderKnown bool
 }
 
 func (e Expected) key() string { return e.Process + "|" + e.CaseID + "|" + e.TaskID + "|" + e.Label }
@@ -68,6 +72,8 @@ type Oracle struct {
 	stages map[string]string
 	// the ends of each send-home plan's periods, in order, to tell a recorded rung's period (periodOf)
 	periods map[string][]time.Time
+	// the tasks that were transferred or went to a stand-in, whose rungs have rows of their own (kindOf)
+	variant map[string]string
 	rules   Rules
 }
 
@@ -99,7 +105,8 @@ func (r Rules) ladder(kind string) []Rung {
 
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
-	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, rules: r}
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, variant: map[string]string{},
+		rules: r}
 	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
 		stop := t.Acted
@@ -115,8 +122,18 @@ func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*Find
 			if err != nil {
 				return nil, err
 			}
-			add(Expected{Process: t.Process, CaseID: t.CaseID, TaskID: t.TaskID, Kind: t.Kind, Label: rungLabel(rg.Rung, rg.Target),
-				Unit: unit, At: spec.Due(r.Calendar, t.Due)}, stop)
+			e := Expected{Process: t.Process, CaseID: t.CaseID, TaskID: t.TaskID, Kind: t.Kind, Label: rungLabel(rg.Rung, rg.Target),
+				Unit: unit, At: spec.Due(r.Calendar, t.Due)}
+			if t.Transferred != nil {
+				// The same due time and ladder as before the transfer; only the holder named changes.
+				o.variant[t.TaskID] = transferVariant
+				e.Holder, e.HolderKnown = holderAt(t, e.At, r.Guard)
+			}
+			if t.StandInFrom != "" {
+				o.variant[t.TaskID] = standInVariant // its unit is already the stand-in's
+			}
+			e.Kind = variantKind(t.Kind, o.variant[t.TaskID])
+			add(e, stop)
 		}
 	}
 	for _, d := range dropouts {
@@ -174,6 +191,26 @@ func (o *Oracle) add(r Rules, e Expected, stop *span) {
 // FindingDeadlineKind is the kind of a finding's rectification deadline (its ladder's name).
 const FindingDeadlineKind = "rectification_due"
 
+// kindOf is the row a recorded escalation counts in: its task kind, a transferred task's or a
+// stand-in's apart, a dropout case's windows as dropout_case.
+func (o *Oracle) kindOf(e Recorded) string {
+	if caseDeadline(e) {
+		return "dropout_case"
+	}
+	if e.TaskID == "" {
+		return e.TaskKind
+	}
+	return variantKind(e.TaskKind, o.variant[e.TaskID])
+}
+
+// variantKind is the row kind of a task kind's variant ("" for none): "subsidy_review (transferred)".
+func variantKind(kind, variant string) string {
+	if variant == "" {
+		return kind
+	}
+	return kind + " (" + variant + ")"
+}
+
 // caseDeadline tells a dropout case's window escalations (no task, labelled by stage) from the
 // task rungs and the other processes' deadline rungs (labelled by rung and target).
 func caseDeadline(e Recorded) bool { return e.TaskID == "" && e.Process == "dropout" }
@@ -187,6 +224,9 @@ func (o *Oracle) taskOf(e Recorded) string {
 	}
 	if e.Process == PairingProcess && e.TaskKind == PairingDeadlineKind {
 		return o.periodOf(e)
+	}
+	if e.TaskKind == HandlingKind {
+		return handlingKey
 	}
 	if e.Process == PlanProcess && e.TaskKind == PlanContributionKind {
 		return contributionKey(e.SourceUnit)
@@ -212,6 +252,8 @@ func targetUnit(target, unit, township string) (string, error) {
 		return "JS-" + township, nil
 	case "supervision":
 		return "JS-JCS", nil
+	case "bureau_leader":
+		return demo.BureauCode, nil
 	case "township_gov":
 		return "JS-" + township + "-GOV", nil
 	case "county_hq":

@@ -21,6 +21,7 @@ type Recorded struct {
 	Target     string    `json:"target"`
 	UnitCode   string    `json:"unit_code"`
 	SourceUnit string    `json:"source_unit"`
+	HolderName string    `json:"holder_name"` // who held the task when the rung fired ("" for nobody)
 	State      string    `json:"state"`
 	DueAt      time.Time `json:"due_at"`
 	RecordedAt time.Time `json:"recorded_at"`
@@ -37,6 +38,7 @@ type Row struct {
 	FalseEscalations int    `json:"false_escalations"`
 	Duplicates       int    `json:"duplicates"`
 	WrongUnit        int    `json:"wrong_unit"`
+	WrongHolder      int    `json:"wrong_holder"` // a transferred task's rung naming the wrong holder
 	Ambiguous        int    `json:"ambiguous"`
 	// MaxLateMS is how long after its rule's instant (the latest it can be) the latest expected
 	// record was put on record.
@@ -60,10 +62,14 @@ type Report struct {
 	Pairings         int      `json:"pairings"`
 	PairingMonths    int      `json:"pairing_months"` // owed months of the pairings that the oracle judged
 	Tasks            int      `json:"tasks"`
+	Transfers        int      `json:"transfers"` // subsidy reviews transferred (转办) to the school's second leader
+	StandIns         int      `json:"stand_ins"` // subsidy reviews of leave schools, which went to the stand-in
+	Handlings        int      `json:"handlings"` // organisational handlings the office decided on findings that reached it
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
 	Duplicates       int      `json:"duplicates"`
 	WrongUnit        int      `json:"wrong_unit"`
+	WrongHolder      int      `json:"wrong_holder"`
 	Ambiguous        int      `json:"ambiguous"`
 	AuditOK          bool     `json:"audit_ok"`
 	AuditEntries     int64    `json:"audit_entries"`
@@ -75,12 +81,14 @@ type Report struct {
 
 	// LedgerProblems are what the hardship fund's books say that does not add up (sim/hardship.go).
 	LedgerProblems []string `json:"ledger_problems,omitempty"`
+	// StandInProblems are stand-in tasks whose timeline lacks its one task.stand_in entry (sim/leave.go).
+	StandInProblems []string `json:"stand_in_problems,omitempty"`
 }
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
 func (r *Report) Failed() bool {
-	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
-		len(r.LedgerProblems) > 0
+	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || r.WrongHolder > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
+		len(r.LedgerProblems) > 0 || len(r.StandInProblems) > 0
 }
 
 // Compare sets the oracle beside what the store recorded and counts, per process, kind and rung.
@@ -96,10 +104,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 	o.stageSupervision(recorded)
 	seen := map[string][]Recorded{}
 	for _, e := range recorded {
-		kind := e.TaskKind
-		if caseDeadline(e) {
-			kind = "dropout_case"
-		}
+		kind := o.kindOf(e)
 		label := o.labelOf(e)
 		k := Expected{Process: e.Process, CaseID: e.CaseID, TaskID: o.taskOf(e), Label: label}.key()
 		seen[k] = append(seen[k], e)
@@ -116,6 +121,9 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("false escalation %s (%s) due %s", k, e.UnitCode, e.DueAt.Format(time.StampMilli)))
 		case ex.Unit != e.UnitCode:
 			r.WrongUnit++
+		case ex.HolderKnown && ex.Holder != e.HolderName:
+			r.WrongHolder++
+			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("wrong holder %s: %q, want %q", k, e.HolderName, ex.Holder))
 		default:
 			r.MaxLateMS = max(r.MaxLateMS, e.RecordedAt.Sub(ex.Latest).Milliseconds())
 		}
@@ -132,10 +140,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		var p, kind, label string
 		if len(seen[k]) > 0 {
 			e := seen[k][0]
-			p, kind, label = e.Process, e.TaskKind, o.labelOf(e)
-			if caseDeadline(e) {
-				kind = "dropout_case"
-			}
+			p, kind, label = e.Process, o.kindOf(e), o.labelOf(e)
 		} else {
 			continue // an ambiguous rung that did not fire has no row of its own to count in
 		}
@@ -148,6 +153,7 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		rep.FalseEscalations += r.FalseEscalations
 		rep.Duplicates += r.Duplicates
 		rep.WrongUnit += r.WrongUnit
+		rep.WrongHolder += r.WrongHolder
 	}
 	rep.Ambiguous = len(o.Ambiguous)
 	sort.Slice(rep.Rows, func(i, j int) bool {
@@ -172,16 +178,16 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks, %s\n",
-		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
-		r.Pairings, r.PairingMonths, r.Tasks, r.Elapsed)
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred, %d to a stand-in), %d organisational handlings, %s\n",
+		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.StandIns, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
+		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.StandIns, r.Handlings, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\tambiguous\tmax late ms\t")
+	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\twrong holder\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Process, x.Kind, x.Rung, x.Expected, x.Recorded, x.SilentMisses,
-			x.FalseEscalations, x.Duplicates, x.WrongUnit, x.Ambiguous, x.MaxLateMS)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.Process, x.Kind, x.Rung, x.Expected, x.Recorded, x.SilentMisses,
+			x.FalseEscalations, x.Duplicates, x.WrongUnit, x.WrongHolder, x.Ambiguous, x.MaxLateMS)
 	}
-	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.Ambiguous)
+	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.WrongHolder, r.Ambiguous)
 	tw.Flush()
 	fmt.Fprintf(w, "audit chain: ok=%v (%d entries); peak RSS %d MB\n", r.AuditOK, r.AuditEntries, r.MaxRSSMB)
 	for _, m := range r.Misses {
@@ -192,6 +198,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, p := range r.LedgerProblems {
 		fmt.Fprintln(w, "  hardship fund: "+p)
+	}
+	for _, p := range r.StandInProblems {
+		fmt.Fprintln(w, "  stand-in: "+p)
 	}
 }
 

@@ -34,6 +34,8 @@ type Size struct {
 	PlanTasks                    int     // tasks of the PA office's work plan, each led by a bureau section
 	PairingShare                 float64 // share of schools where the staff pair a poverty-registered student with the teacher
 	PairingMonths                int     // owed months of each pairing the teacher works through (then on time until the store is read)
+	TransferShare                float64 // share of schools with a second leader, to whom the leader transfers some reviews (转办)
+	LeaveShare                   float64 // share of townships with one more school whose leader is on leave (its reviews go to a stand-in)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -58,6 +60,10 @@ type Timings struct {
 	// school's check may first read the records (the first rung's instant, see pairing.go).
 	PairingMonth, PairingTerm, PairingCheckLag time.Duration
 	PairingLadder                              []time.Duration
+	// Organisational handling is due HandlingDue after the office's decision
+	// (JIAOFU_ORGANISATIONAL_HANDLING_DUE); its ladder's offsets from then (remind, bureau leader).
+	HandlingDue    time.Duration
+	HandlingLadder []time.Duration
 }
 
 func timingsFor(u time.Duration) Timings {
@@ -71,7 +77,8 @@ func timingsFor(u time.Duration) Timings {
 		PlanDue: 6 * u, PlanLadder: []time.Duration{0, 2 * u, 4 * u},
 		// The late teacher records after the first rung at 3u past the month's end, a unit past the
 		// span (2u) in which the sweep may still be reaching the school's check.
-		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u}}
+		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u},
+		HandlingDue: 4 * u, HandlingLadder: []time.Duration{0, 2 * u}}
 }
 
 // Options configure one run.
@@ -106,6 +113,8 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.PlanTasks, "plan-tasks", 6, "tasks the PA office adds to a work plan, each led by a bureau section in turn (due in 6 units, ladder plan_task_due)")
 	fs.Float64Var(&o.Size.PairingShare, "pairing-share", 0.5, "share of schools where the staff pair a poverty-registered student with the teacher (month 8 units, term 2 months, ladder pairing_duty)")
 	fs.IntVar(&o.Size.PairingMonths, "pairing-months", 2, "owed months of each pairing the teacher works through (then on time until the store is read)")
+	fs.Float64Var(&o.Size.TransferShare, "transfer-share", 0.5, "share of schools with a second leader, to whom the leader transfers (转办) some subsidy reviews (as the school's profile says)")
+	fs.Float64Var(&o.Size.LeaveShare, "leave-share", 0.5, "share of townships with one more school whose leader is on leave: its subsidy reviews go to the stand-in at the central school")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -204,6 +213,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	if err := putDeadlineLadder(ctx, admin, HandlingKind, tm.HandlingLadder); err != nil {
+		return nil, err
+	}
 	if err := putDeadlineLadder(ctx, admin, PairingDeadlineKind, tm.PairingLadder); err != nil {
 		return nil, err
 	}
@@ -217,7 +229,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	}
 	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"), HQWindow: cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"),
 		Calendar: calendar.Default(), Guard: o.Unit / 3}
-	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{},
+	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{}, office: jcs, hrng: rand.New(rand.NewPCG(o.Seed, HandlingStream)),
 		within: 10*o.Unit + 20*time.Second}
 	for _, r := range ladders.Items {
 		rules.Ladders[r.TaskKind] = append(rules.Ladders[r.TaskKind], r)
@@ -248,6 +260,15 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		for _, st := range sc.Students {
 			jobs = append(jobs, job{sc, st})
 		}
+	}
+	// Transfers: a stream of their own, so that adding them changed no other draw (transfer.go).
+	jobSchools := make([]*school, len(jobs))
+	for i, jb := range jobs {
+		jobSchools[i] = jb.sc
+	}
+	transfers, _, err := drawTransfers(ctx, admin, cty.Schools, jobSchools, o.Size.TransferShare, o.Seed, rand.New(rand.NewPCG(o.Seed, TransferStream)))
+	if err != nil {
+		return nil, fmt.Errorf("generate county: %w", err)
 	}
 	spread := o.Spread
 	if spread <= 0 {
@@ -312,6 +333,12 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		defer wg.Done()
 		w.planTasks(ctx, anon, o.Size.PlanTasks, rand.New(rand.NewPCG(o.Seed, 0x24)))
 	}()
+	// Leave schools: a stream and schools of their own (leave.go), opened over the same spread.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.leave(ctx, admin, o.Size.Townships, o.Size.LeaveShare, o.Size.Students, spread, rand.New(rand.NewPCG(o.Seed, LeaveStream)))
+	}()
 	// The hardship fund: a stream of its own (seed, 0x22), over every school.
 	wg.Add(1)
 	go func() {
@@ -329,7 +356,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 			inner.Add(1)
 			go func() {
 				defer inner.Done()
-				w.subsidyCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+1))))
+				w.subsidyCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+1))), transfers[i])
 			}()
 			if jb.st.Dropout {
 				w.dropoutCase(ctx, jb.sc, jb.st, rand.New(rand.NewPCG(o.Seed, uint64(2*i+2))))
@@ -360,6 +387,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	last = w.sendHomeSettled(last)
 	last = w.planSettled(last)
 	last = w.pairingSettled(last)
+	last = w.handlingSettled(last)
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -381,6 +409,9 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag); err != nil {
 		return nil, err
 	}
+	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
+		return nil, err
+	}
 	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
@@ -388,13 +419,23 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	for _, p := range w.j.sendHome {
 		rep.SendHomePeriods += len(p.Periods)
 	}
+	for _, t := range w.j.tasks {
+		if t.Transferred != nil {
+			rep.Transfers++
+		}
+		if t.StandInFrom != "" {
+			rep.StandIns++
+		}
+	}
 	rep.PlanTasks = len(w.j.plans)
 	rep.Pairings = len(w.j.pairings)
+	rep.Handlings = len(w.j.handlings)
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
-	rep.Cases = rep.SubsidyCases + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
+	rep.Cases = rep.SubsidyCases + rep.StandIns + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
 	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
+	rep.StandInProblems = checkStandIns(ctx, jcs, w.j.tasks)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
 	}
@@ -492,6 +533,7 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", spec(tm.RectifyDue))
 	cfg.SetDuration("JIAOFU_HARDSHIP_PAY_DUE", spec(tm.PayDue))
 	cfg.PlanTaskDueIn = tm.PlanDue // tests and demonstrations only: a plan task's 完成时限 is a date
+	cfg.SetDuration("JIAOFU_ORGANISATIONAL_HANDLING_DUE", spec(tm.HandlingDue))
 	cfg.SetDuration("JIAOFU_PAIRING_MONTH", spec(tm.PairingMonth))
 	cfg.SetDuration("JIAOFU_PAIRING_TERM", spec(tm.PairingTerm))
 	cfg.SetCount("JIAOFU_PAIRING_SCHOOL_THRESHOLD", 0)       // pairing_school never fires: not simulated (docs/simulation.md)

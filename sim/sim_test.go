@@ -18,7 +18,7 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
 	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2}}
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2, TransferShare: 1, LeaveShare: 1}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -51,6 +51,12 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	}
 	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
 		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
+	}
+	if rep.Transfers == 0 {
+		t.Error("no review was transferred: the seed must exercise the transfer rules")
+	}
+	if rep.StandIns != 2*LeaveStudents {
+		t.Errorf("stand-in reviews = %d, want %d (a leave school in each of the 2 townships)", rep.StandIns, 2*LeaveStudents)
 	}
 	if rep.PlanTasks != 4 {
 		t.Errorf("plan tasks = %d, want the 4 the PA office added", rep.PlanTasks)
@@ -314,5 +320,174 @@ func TestPairingMonthsAndTheCheckLag(t *testing.T) {
 	}
 	if n := len(w.owedDuties(start.Add(u), end(2))); n != 2 {
 		t.Errorf("a pairing made inside a term owes %d duties at its end, want 2 (the month's)", n)
+	}
+}
+
+// TestTransferKeepsTheLadder checks the transfer rules without the service: a transferred review
+// keeps its due time and its ladder (a rung before the transfer stays expected, the later ones
+// fire at the same instants until the colleague decides), each rung names nobody before the
+// transfer and the colleague after it, and its rungs count on rows of their own. Planted: a rung
+// missing, one that fired after the colleague's decision, and one naming the old holder.
+func TestTransferKeepsTheLadder(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{"default": {{TaskKind: "default", Rung: 1, After: "1s", Target: "remind"},
+		{TaskKind: "default", Rung: 2, After: "3s", Target: "superior"}, {TaskKind: "default", Rung: 3, After: "5s", Target: "supervision"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	const to = "sim1-T01-M01-school_leader2"
+	task := func(id string, transferAt, actedAt time.Duration, acts bool) *TaskObs {
+		t := &TaskObs{Process: "subsidy", CaseID: "c" + id, TaskID: id, Kind: "subsidy_review", Unit: "JS-T01-M01", Township: "T01", Due: base,
+			Transferred: at(transferAt), TransferredTo: to}
+		if acts {
+			t.Acted = at(actedAt)
+		}
+		return t
+	}
+	tasks := []*TaskObs{
+		task("t1", -2*u, -u, true),  // at once, decided on time: nothing
+		task("t2", -2*u, 4*u, true), // at once, decided after rung 2: r1, r2 naming the colleague
+		task("t3", 2*u, 0, false),   // after rung 1, never decided: r1 naming nobody, r2 and r3 the colleague
+	}
+	o, err := Expect(rules, tasks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 2+3 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 5 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	for _, e := range o.Expected {
+		want := to
+		if e.TaskID == "t3" && e.Label == "r1:remind" {
+			want = ""
+		}
+		if !e.HolderKnown || e.Holder != want || e.Kind != variantKind("subsidy_review", transferVariant) {
+			t.Errorf("%s %s expects holder %q (known %v) on row %s, want %q on %s", e.TaskID, e.Label, e.Holder, e.HolderKnown, e.Kind, want,
+				variantKind("subsidy_review", transferVariant))
+		}
+	}
+	rec := func(task string, rung int, target, unit, holder string) Recorded {
+		return Recorded{Process: "subsidy", CaseID: "c" + task, TaskID: task, TaskKind: "subsidy_review", Rung: rung, Target: target, UnitCode: unit,
+			HolderName: holder, DueAt: base.Add([]time.Duration{u, 3 * u, 5 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec("t2", 1, "remind", "JS-T01-M01", to), rec("t2", 2, "superior", "JS-T01", to),
+		rec("t2", 3, "supervision", "JS-JCS", to), // false: the colleague decided before rung 3
+		rec("t3", 1, "remind", "JS-T01-M01", ""),
+		rec("t3", 2, "superior", "JS-T01", ""), // wrong holder: fired after the transfer; t3's rung 3 is missing
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.Duplicates != 0 || rep.WrongUnit != 0 || rep.WrongHolder != 1 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d, wrong holder %d; want 1, 1, 0, 0, 1\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.WrongHolder, rep.Misses)
+	}
+	for _, r := range rep.Rows {
+		if r.Kind != variantKind("subsidy_review", transferVariant) {
+			t.Errorf("a transferred review's rung counts on row %s/%s", r.Kind, r.Rung)
+		}
+	}
+	if !rep.Failed() {
+		t.Fatal("a report with a wrong holder does not fail")
+	}
+}
+
+// TestStandInRungsFollowTheCentralSchool checks the leave rules without the service: a review
+// whose school's leader is on leave sits at the township's central school, so its rungs go to the
+// central school, the bureau (its parent) and the supervision office, on rows of their own.
+// Planted: a reminder at the leave school (wrong unit), a rung after the stand-in decided (false)
+// and one missing.
+func TestStandInRungsFollowTheCentralSchool(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{"default": {{TaskKind: "default", Rung: 1, After: "1s", Target: "remind"},
+		{TaskKind: "default", Rung: 2, After: "3s", Target: "superior"}, {TaskKind: "default", Rung: 3, After: "5s", Target: "supervision"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	tasks := []*TaskObs{
+		{Process: "subsidy", CaseID: "c1", TaskID: "s1", Kind: "subsidy_review", Unit: "JS-T02", Due: base, StandInFrom: "JS-T02-L01", Acted: at(2 * u)}, // r1
+		{Process: "subsidy", CaseID: "c2", TaskID: "s2", Kind: "subsidy_review", Unit: "JS-T02", Due: base, StandInFrom: "JS-T02-L01"},                   // r1–r3
+	}
+	o, err := Expect(rules, tasks, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"r1:remind": "JS-T02", "r2:superior": "JS", "r3:supervision": "JS-JCS"}
+	if len(o.Expected) != 1+3 {
+		t.Fatalf("oracle expects %d, want 4: %v", len(o.Expected), o.Expected)
+	}
+	for _, e := range o.Expected {
+		if e.Unit != want[e.Label] || e.Kind != variantKind("subsidy_review", standInVariant) {
+			t.Errorf("%s %s expected at %s on row %s, want %s on the stand-in's row", e.TaskID, e.Label, e.Unit, e.Kind, want[e.Label])
+		}
+	}
+	rec := func(task string, rung int, target, unit string) Recorded {
+		return Recorded{Process: "subsidy", CaseID: "c" + task[1:], TaskID: task, TaskKind: "subsidy_review", Rung: rung, Target: target, UnitCode: unit,
+			DueAt: base.Add([]time.Duration{u, 3 * u, 5 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec("s1", 1, "remind", "JS-T02-L01"),                             // wrong unit: the task is not at the leave school
+		rec("s1", 2, "superior", "JS"),                                   // false: the stand-in decided before rung 2
+		rec("s2", 1, "remind", "JS-T02"), rec("s2", 2, "superior", "JS"), // s2's rung 3 is missing
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.WrongUnit != 1 || rep.Duplicates != 0 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 1, 0, 1\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+}
+
+// TestHandlingClimbsFromItsDueTime checks the organisational handling rules without the service:
+// the handling's deadline climbs from handling_due_at (remind the office, then the bureau
+// leader at the bureau) until it is recorded, and its rungs are told from the finding's own
+// rungs in the same case. Planted: a missing bureau-leader rung, a reminder after the handling
+// was recorded, and the bureau leader's rung at the office.
+func TestHandlingClimbsFromItsDueTime(t *testing.T) {
+	u := time.Second
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, calendar.CST)
+	rules := Rules{Ladders: map[string][]Rung{
+		HandlingKind:        {{TaskKind: HandlingKind, Rung: 1, After: "0s", Target: "remind"}, {TaskKind: HandlingKind, Rung: 2, After: "2s", Target: "bureau_leader"}},
+		FindingDeadlineKind: {{TaskKind: FindingDeadlineKind, Rung: 1, After: "1s", Target: "remind"}}},
+		Calendar: calendar.Default(), Guard: u / 3}
+	at := func(d time.Duration) *span { return &span{Sent: base.Add(d), Done: base.Add(d + 50*time.Millisecond)} }
+	finds := []*FindingObs{{CaseID: "f1", Unit: "JS-T01-M01", Township: "T01", RectifyBy: base.Add(-10 * u)}} // its own r1, never rectified
+	hs := []*HandlingObs{
+		{CaseID: "f1", RecordID: "a1", Office: "JS-JCS", Due: base, Done: at(-3 * u / 2)}, // on time: nothing
+		{CaseID: "f2", RecordID: "a2", Office: "JS-JCS", Due: base, Done: at(u)},          // r1
+		{CaseID: "f3", RecordID: "a3", Office: "JS-JCS", Due: base},                       // r1, r2
+	}
+	o, err := Expect(rules, nil, nil, finds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectHandling(rules, hs); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Expected) != 1+1+2 || len(o.Ambiguous) != 0 {
+		t.Fatalf("oracle expects %d and finds %d ambiguous, want 4 and 0: %v", len(o.Expected), len(o.Ambiguous), o.Expected)
+	}
+	rec := func(c, kind string, rung int, target, unit string) Recorded {
+		return Recorded{Process: "inspection", CaseID: c, TaskKind: kind, Rung: rung, Target: target, UnitCode: unit, DueAt: base}
+	}
+	recorded := []Recorded{
+		rec("f1", FindingDeadlineKind, 1, "remind", "JS-T01-M01"), // the finding's own rung, not the handling's
+		rec("f1", HandlingKind, 1, "remind", "JS-JCS"),            // false: recorded on time
+		rec("f2", HandlingKind, 1, "remind", "JS-JCS"),
+		rec("f3", HandlingKind, 1, "remind", "JS-JCS"),        // f3's bureau leader is missing
+		rec("f2", HandlingKind, 2, "bureau_leader", "JS-JCS"), // false: f2 was recorded before rung 2
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 2 || rep.WrongUnit != 0 || rep.Duplicates != 0 {
+		t.Fatalf("counts = misses %d, false %d, duplicates %d, wrong unit %d; want 1, 2, 0, 0\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Misses)
+	}
+	// The bureau leader's rung goes to the bureau: at the office it is a wrong unit.
+	rep = &Report{AuditOK: true}
+	Compare(o, []Recorded{rec("f1", FindingDeadlineKind, 1, "remind", "JS-T01-M01"), rec("f2", HandlingKind, 1, "remind", "JS-JCS"),
+		rec("f3", HandlingKind, 1, "remind", "JS-JCS"), rec("f3", HandlingKind, 2, "bureau_leader", "JS-JCS")}, rep)
+	if rep.SilentMisses != 0 || rep.FalseEscalations != 0 || rep.WrongUnit != 1 {
+		t.Fatalf("counts = misses %d, false %d, wrong unit %d; want 0, 0, 1\n%v", rep.SilentMisses, rep.FalseEscalations, rep.WrongUnit, rep.Misses)
 	}
 }
