@@ -21,6 +21,18 @@ type world struct {
 	dropoutsOpened    sync.Map         // student id → when the harness last sent its opening
 	unit              time.Duration
 	dropouts          int // dropout cases the load opens
+	inspector         *apiclient.Client
+	round             string    // the inspection round the findings are recorded on
+	findings          []finding // by index: the load records them in this order
+	findingsSent      sync.Map  // index of a finding left to escalate → when the harness last sent it
+}
+
+// finding is one finding the load records: at a school, with a description of its own (the
+// check finds it on record by it), rectified and accepted or left to climb its deadline's ladder.
+type finding struct {
+	School      *school
+	Description string
+	Ignored     bool // left alone: its rectification_due ladder climbs to the supervision office
 }
 
 type school struct {
@@ -51,6 +63,15 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		map[string]any{"rungs": firstContactLadder(o.Unit)}, nil); err != nil {
 		return nil, err
 	}
+	if o.Findings > 0 {
+		if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+rectificationLadder,
+			map[string]any{"rungs": rectificationDueLadder(o.Unit)}, nil); err != nil {
+			return nil, err
+		}
+		if w.inspector, err = h.anon.Login(ctx, "inspector01", demo.DemoPassword); err != nil {
+			return nil, err
+		}
+	}
 	var ladders struct {
 		Items []struct {
 			TaskKind string `json:"task_kind"`
@@ -63,7 +84,7 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	for _, r := range ladders.Items {
 		w.ladders[r.TaskKind] = append(w.ladders[r.TaskKind], r.Rung)
 	}
-	for _, k := range dropoutLadders {
+	for _, k := range append(dropoutLadders, rectificationLadder) {
 		if len(w.ladders[k]) == 0 {
 			return nil, fmt.Errorf("the service holds no ladder %s", k)
 		}
@@ -136,6 +157,24 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 			return nil, err
 		}
 	}
+	if o.Findings > 0 {
+		// One round over every school, planned before the first kill (a round's id is the
+		// service's pick and planning it is no case: the load is the findings).
+		codes := make([]string, len(w.schools))
+		for i, sc := range w.schools {
+			codes[i] = sc.Code
+		}
+		var r struct{ ID string }
+		if err := w.inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds", map[string]any{"term": w.term, "kind": "special",
+			"units": codes, "planned_on": time.Now().In(cst).Format("2006-01-02")}, &r); err != nil {
+			return nil, err
+		}
+		w.round = r.ID
+		for i := 0; i < o.Findings; i++ {
+			w.findings = append(w.findings, finding{School: w.schools[i%nSchools], Ignored: i%2 == 1,
+				Description: fmt.Sprintf("崩溃测试督查问题第%d条：资助档案不全", i+1)})
+		}
+	}
 	if o.Grants > 0 {
 		// Enough for every grant, below the amount a second person must confirm.
 		if err := w.funds.Expect(ctx, 201, "POST", "/api/v1/hardship/donations", map[string]any{"donor": "崩溃测试捐赠方", "donor_kind": "charity",
@@ -165,6 +204,10 @@ var cst = time.FixedZone("CST", 8*3600)
 // then the return window, then the HQ window.
 var dropoutLadders = []string{"dropout_first_contact", "dropout_return_window", "dropout_hq_window"}
 
+// rectificationLadder is the ladder of a finding's rectification deadline (rectification_due):
+// a finding nobody rectifies climbs every rung of it.
+const rectificationLadder = "rectification_due"
+
 func lower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -178,33 +221,12 @@ func lower(s string) string {
 // call sends one request until the service answers it: a refused or reset connection, a 5xx or a
 // 503 — the service killed, starting again, or its worker not yet back — is sent again after a
 // pause, for up to five minutes. uncertain tells that a write may have been done by an attempt
-// whose answer was lost: the caller relies on the API refusing a repeat (409). A write the API
-// would do twice goes through callOnce instead.
+// whose answer was lost: the caller relies on the API refusing a repeat (409), or, for a create
+// whose id the service picks, on the Idempotency-Key the client sends (keyed).
 func (h *harness) call(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
-	return h.send(ctx, c, method, path, body, true)
-}
-
-// callOnce sends a write that the API does again when it is repeated (a hardship grant's
-// application gets a new id each time) once, and waits for the service to answer again if the
-// answer was lost; uncertain then tells the caller to look before it sends it again.
-func (h *harness) callOnce(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
-	return h.send(ctx, c, method, path, body, false)
-}
-
-func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path string, body any, resend bool) (code int, raw []byte, uncertain bool, err error) {
 	deadline := time.Now().Add(5 * time.Minute)
-	sent := false
 	for {
-		if !sent || resend {
-			code, raw, err = c.DoRaw(ctx, method, path, body)
-			sent = true
-		} else {
-			// Only ask whether the service is back; the write is not sent again.
-			code, raw, err = c.DoRaw(ctx, "GET", "/readyz", nil)
-			if err == nil && code == 200 {
-				return 0, nil, true, nil
-			}
-		}
+		code, raw, err = c.DoRaw(ctx, method, path, body)
 		if err == nil && code < 500 {
 			if uncertain {
 				h.resent.Add(1)
@@ -232,6 +254,27 @@ func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path st
 	}
 }
 
+// keyed sends a create whose id the service picks (a hardship grant, a finding) with an
+// Idempotency-Key, as call does: resent after a lost answer with the same key, it must be answered
+// with the case the first attempt started (201 or 202 with its id), never a second case — the
+// check counts the cases on record. It returns the case's id.
+func (h *harness) keyed(ctx context.Context, c *apiclient.Client, key, path string, body any) (string, error) {
+	code, raw, uncertain, err := h.call(ctx, c.WithHeader("Idempotency-Key", key), "POST", path, body)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if code != 201 && code != 202 || json.Unmarshal(raw, &out) != nil || out.ID == "" {
+		return "", fmt.Errorf("POST %s: %d %.300s", path, code, raw)
+	}
+	if uncertain {
+		h.keyedRepeats.Add(1)
+	}
+	return out.ID, nil
+}
+
 // expect is call for a read (or a write the API takes again) that must answer 200.
 func (h *harness) expect(ctx context.Context, c *apiclient.Client, method, path string, body, out any) error {
 	code, raw, _, err := h.call(ctx, c, method, path, body)
@@ -245,6 +288,21 @@ func (h *harness) expect(ctx context.Context, c *apiclient.Client, method, path 
 		return json.Unmarshal(raw, out)
 	}
 	return nil
+}
+
+// read is expect for a GET of a case that may not be recorded yet (its create answered 202): found
+// is false on a 404.
+func (h *harness) read(ctx context.Context, c *apiclient.Client, path string, out any) (found bool, err error) {
+	code, raw, _, err := h.call(ctx, c, "GET", path, nil)
+	switch {
+	case err != nil:
+		return false, err
+	case code == 404:
+		return false, nil
+	case code != 200:
+		return false, fmt.Errorf("GET %s: %d %.300s", path, code, raw)
+	}
+	return true, json.Unmarshal(raw, out)
 }
 
 // errorCode is the stable code (and reason) of a refusal's body.
@@ -318,6 +376,18 @@ func (h *harness) load(ctx context.Context, w *world) {
 				}
 			}
 		}()
+		for i, f := range w.findings {
+			if f.School != sc {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.finding(ctx, w, i, f); err != nil {
+					h.fail("finding %d at %s: %v", i+1, sc.Code, err)
+				}
+			}()
+		}
 		for _, st := range sc.Grant {
 			wg.Add(1)
 			go func() {
@@ -485,13 +555,57 @@ func (h *harness) openDropout(ctx context.Context, w *world, sc *school, st stri
 	return nil
 }
 
+// finding records finding i of the round with an Idempotency-Key (a repeat after a lost answer
+// gets the finding the first attempt started). A finding left to escalate is done then: its
+// deadline is the compressed JIAOFU_RECTIFICATION_DUE and nobody rectifies it. Any other has a
+// deadline of tomorrow (so no rung can fall due in the run), is rectified by its school's leader
+// and accepted by the inspector.
+func (h *harness) finding(ctx context.Context, w *world, i int, f finding) error {
+	body := map[string]string{"unit_code": f.School.Code, "area": "student_aid", "severity": "major", "description": f.Description}
+	if f.Ignored {
+		w.findingsSent.Store(i, time.Now())
+	} else {
+		body["rectify_by"] = time.Now().In(cst).AddDate(0, 0, 1).Format("2006-01-02")
+	}
+	id, err := h.keyed(ctx, w.inspector, fmt.Sprintf("crash-finding-%d", i+1), "/api/v1/inspection-rounds/"+w.round+"/findings", body)
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if f.Ignored {
+		w.findingsSent.Store(i, time.Now()) // its rungs count from no later than this answer
+		return nil
+	}
+	return poll(ctx, 10*time.Minute, 2*time.Second, "the finding closed", func() (bool, error) {
+		var d struct {
+			Finding struct{ State string } `json:"finding"`
+		}
+		if found, err := h.read(ctx, f.School.Head, "/api/v1/findings/"+id, &d); err != nil || !found {
+			return false, err // not found: answered 202, its record not written yet
+		}
+		switch d.Finding.State {
+		case "rectifying":
+			// A 409: the rectification task is not open yet, or an attempt whose answer was
+			// lost submitted it; the finding is read again either way.
+			code, raw, _, err := h.call(ctx, f.School.Head, "POST", "/api/v1/findings/"+id+"/rectifications",
+				map[string]string{"summary": "已补齐资助档案", "evidence_note": "档案目录及照片"})
+			if err != nil {
+				return false, err
+			}
+			if code != 200 && code != 409 {
+				return false, fmt.Errorf("rectify %s: %d %.300s", id, code, raw)
+			}
+			return false, nil
+		case "reviewing":
+			return false, h.completeOpen(ctx, w.inspector, "rectification_review", id, map[string]string{"outcome": "accept"})
+		case "closed":
+			return true, nil
+		}
+		return false, fmt.Errorf("finding %s is %s", id, d.Finding.State)
+	})
+}
+
 // activityRetryHorizon is the activities' start-to-close timeout with a margin.
 const activityRetryHorizon = 45 * time.Second
-
-// grantLostGrace is how long the harness looks for a grant whose application's answer a kill
-// lost before it applies again: the API gives every application a new id (a repeat is a second
-// grant), so the record of the first must have had time to appear.
-const grantLostGrace = 90 * time.Second
 
 type grantRow struct {
 	ID        string `json:"id"`
@@ -499,57 +613,22 @@ type grantRow struct {
 	State     string `json:"state"`
 }
 
-func (h *harness) grantOf(ctx context.Context, sc *school, st string) (grantRow, bool, error) {
-	var out struct{ Items []grantRow }
-	if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants", nil, &out); err != nil {
-		return grantRow{}, false, err
-	}
-	for _, g := range out.Items {
-		if g.StudentID == st {
-			return g, true, nil
-		}
-	}
-	return grantRow{}, false, nil
-}
-
 // grant carries one hardship grant through: applied for by the staff, verified by the school's
 // leader, approved by the aid center, paid by the funds center.
 func (h *harness) grant(ctx context.Context, w *world, sc *school, st string) error {
-	var g grantRow
-	if err := poll(ctx, 10*time.Minute, time.Second, "the grant applied for", func() (bool, error) {
-		var ok bool
-		var err error
-		if g, ok, err = h.grantOf(ctx, sc, st); err != nil || ok {
-			return ok, err
-		}
-		code, raw, uncertain, err := h.callOnce(ctx, sc.Staff, "POST", "/api/v1/hardship/grants", map[string]any{"student_id": st,
-			"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
-		if err != nil {
-			return false, err
-		}
-		if code != 201 && code != 202 && !uncertain {
-			return false, fmt.Errorf("apply: %d %.300s", code, raw)
-		}
-		if uncertain {
-			// An attempt before this one may have started a grant: wait for it to show.
-			err := poll(ctx, grantLostGrace, time.Second, "", func() (bool, error) {
-				var ok bool
-				var err error
-				g, ok, err = h.grantOf(ctx, sc, st)
-				return ok, err
-			})
-			return err == nil, nil
-		}
-		return false, nil
-	}); err != nil {
-		return err
+	// One key per student: the harness applies once for each, so a repeat is always a resend.
+	id, err := h.keyed(ctx, sc.Staff, "crash-grant-"+st, "/api/v1/hardship/grants", map[string]any{"student_id": st,
+		"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
+	g := grantRow{ID: id}
 	return poll(ctx, 10*time.Minute, 2*time.Second, "the grant paid", func() (bool, error) {
 		var d struct {
 			Grant grantRow `json:"grant"`
 		}
-		if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants/"+g.ID, nil, &d); err != nil {
-			return false, err
+		if found, err := h.read(ctx, sc.Staff, "/api/v1/hardship/grants/"+g.ID, &d); err != nil || !found {
+			return false, err // not found: answered 202, its record not written yet
 		}
 		switch d.Grant.State {
 		case "verifying":
@@ -581,6 +660,13 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 		}
 		return true
 	})
+	w.findingsSent.Range(func(_, v any) bool {
+		// Due 5 units after it was recorded, its last rung 6 units after that.
+		if t := v.(time.Time).Add(11*u + 2*u); t.After(last) {
+			last = t
+		}
+		return true
+	})
 	h.logf("waiting %s for the dropout cases' last rungs to fall due and interrupted activities to be retried", max(0, time.Until(last)).Round(time.Second))
 	select {
 	case <-ctx.Done():
@@ -595,7 +681,7 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 	if err != nil {
 		return err
 	}
-	return poll(ctx, 3*time.Minute, 5*time.Second, "every dropout escalation on record", func() (bool, error) {
+	if err := poll(ctx, 3*time.Minute, 5*time.Second, "every dropout escalation on record", func() (bool, error) {
 		var out struct {
 			Items []struct {
 				CaseID string `json:"case_id"`
@@ -627,5 +713,50 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 			h.logf("%d of %d dropout cases still short of their %d escalations", short, ours, want)
 		}
 		return short == 0 && ours >= w.dropouts, nil
+	}); err != nil {
+		return err
+	}
+	if w.round == "" {
+		return nil
+	}
+	ignored := 0
+	for _, f := range w.findings {
+		if f.Ignored {
+			ignored++
+		}
+	}
+	wantF := len(w.ladders[rectificationLadder])
+	return poll(ctx, 3*time.Minute, 5*time.Second, "every finding's escalation on record", func() (bool, error) {
+		var rv struct {
+			Findings []struct {
+				ID          string `json:"id"`
+				Description string `json:"description"`
+			} `json:"findings"`
+		}
+		if err := h.expect(ctx, w.inspector, "GET", "/api/v1/inspection-rounds/"+w.round, nil, &rv); err != nil {
+			return false, err
+		}
+		ignoredDesc := map[string]bool{}
+		for _, f := range w.findings {
+			ignoredDesc[f.Description] = f.Ignored
+		}
+		short, ours := 0, 0
+		for _, f := range rv.Findings {
+			if !ignoredDesc[f.Description] {
+				continue
+			}
+			ours++
+			var out struct{ Items []struct{ ID string } }
+			if err := h.expect(ctx, jcs, "GET", "/api/v1/escalations?limit=500&case_id="+url.QueryEscape(f.ID), nil, &out); err != nil {
+				return false, err
+			}
+			if len(out.Items) < wantF {
+				short++
+			}
+		}
+		if short > 0 {
+			h.logf("%d of %d findings left alone still short of their %d escalations", short, ours, wantF)
+		}
+		return short == 0 && ours >= ignored, nil
 	})
 }
