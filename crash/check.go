@@ -27,6 +27,10 @@ type Expectation struct {
 	// (the rectification_due ladder as the service held it) once.
 	FindingsClosed, FindingsIgnored []string
 	FindingRungs                    []int
+	// SendHome are the students with one send-home plan each, left unvisited for its first
+	// period (every rung of SendHomeRungs, the visit_quota ladder, once) and then ended.
+	SendHome      []string
+	SendHomeRungs []int
 }
 
 func (w *world) expectation() Expectation {
@@ -47,6 +51,10 @@ func (w *world) expectation() Expectation {
 		}
 	}
 	e.FindingRungs = w.ladders[rectificationLadder]
+	for _, sc := range w.schools {
+		e.SendHome = append(e.SendHome, sc.SendHome...)
+	}
+	e.SendHomeRungs = w.ladders[quotaLadder]
 	return e
 }
 
@@ -60,6 +68,7 @@ type Facts struct {
 	LedgerPayments map[string]int // grant id → the ledger's disbursement entries
 	Dropouts       []Case         // dropout cases
 	Findings       []Finding      // the findings of the harness's round
+	SendHomePlans  []Case         // send-home plans
 	Escalations    []Escalation
 	OpenTasks      []Task
 	Audit          map[string]int // action + " " + case id → audit entries (the disbursements', a finding's recording and closing)
@@ -325,6 +334,38 @@ func Check(e Expectation, f Facts) *Report {
 	}
 	rep.Rows = append(rep.Rows, hard)
 
+	if len(e.SendHome) > 0 {
+		sh := Row{Process: "sendhome", Cases: len(e.SendHome)}
+		plans := byStudent(f.SendHomePlans)
+		for _, st := range e.SendHome {
+			// Not finished(): a plan's escalations are expected (its first period's rungs).
+			cs := plans[st]
+			switch len(cs) {
+			case 0:
+				sh.Lost++
+				defect("send-home plan of student %s: none on record", st)
+				continue
+			case 1:
+			default:
+				sh.Doubled += len(cs) - 1
+				defect("send-home plan of student %s: %d on record", st, len(cs))
+			}
+			c := cs[0]
+			if c.State != "ended" {
+				sh.WrongState++
+				defect("send-home plan %s: %s, want ended", c.ID, c.State)
+			} else {
+				once(&sh, "sendhome.ended audit entry", c.ID, audit("sendhome.ended", c.ID))
+				for _, t := range open[c.ID] {
+					sh.Stray++
+					defect("send-home plan %s: %s task %s still open", c.ID, t.Kind, t.ID)
+				}
+			}
+			doubledTasks(&sh, c.ID)
+			ladderOnce(&sh, "send-home plan "+c.ID, escs[c.ID], quotaLadder, e.SendHomeRungs, defect)
+		}
+		rep.Rows = append(rep.Rows, sh)
+	}
 	if len(e.FindingsClosed)+len(e.FindingsIgnored) > 0 {
 		rep.Rows = append(rep.Rows, checkFindings(e, f, escs, open, defect, doubledTasks))
 	}
@@ -397,31 +438,7 @@ func checkFindings(e Expectation, f Facts, escs map[string][]Escalation, open ma
 			row.WrongState++
 			defect("finding %s: %s, want rectifying", x.ID, x.State)
 		}
-		got := map[int]int{}
-		for _, esc := range escs[x.ID] {
-			row.Escalations++
-			if esc.Kind != rectificationLadder {
-				row.UnexpEsc++
-				defect("finding %s: escalation %s#%d not on its ladder", x.ID, esc.Kind, esc.Rung)
-				continue
-			}
-			got[esc.Rung]++
-		}
-		for _, r := range e.FindingRungs {
-			switch n := got[r]; {
-			case n == 0:
-				row.MissingEsc++
-				defect("finding %s: escalation %s rung %d missing", x.ID, rectificationLadder, r)
-			case n > 1:
-				row.DupEsc += n - 1
-				defect("finding %s: escalation %s rung %d recorded %d times", x.ID, rectificationLadder, r, n)
-			}
-			delete(got, r)
-		}
-		for r, n := range got {
-			row.UnexpEsc += n
-			defect("finding %s: escalation %s#%d not on its ladder", x.ID, rectificationLadder, r)
-		}
+		ladderOnce(&row, "finding "+x.ID, escs[x.ID], rectificationLadder, e.FindingRungs, defect)
 		rect := 0
 		for _, t := range open[x.ID] {
 			if t.Kind == "rectification" {
@@ -438,6 +455,36 @@ func checkFindings(e Expectation, f Facts, escs map[string][]Escalation, open ma
 		doubledTasks(&row, x.ID)
 	}
 	return row
+}
+
+// ladderOnce counts a case's escalations, which must be every rung of one ladder kind exactly
+// once: missing, duplicate, or off the ladder (another kind, or a rung it does not have).
+func ladderOnce(row *Row, what string, escs []Escalation, kind string, rungs []int, defect func(string, ...any)) {
+	got := map[int]int{}
+	for _, esc := range escs {
+		row.Escalations++
+		if esc.Kind != kind {
+			row.UnexpEsc++
+			defect("%s: escalation %s#%d not on its ladder", what, esc.Kind, esc.Rung)
+			continue
+		}
+		got[esc.Rung]++
+	}
+	for _, r := range rungs {
+		switch n := got[r]; {
+		case n == 0:
+			row.MissingEsc++
+			defect("%s: escalation %s rung %d missing", what, kind, r)
+		case n > 1:
+			row.DupEsc += n - 1
+			defect("%s: escalation %s rung %d recorded %d times", what, kind, r, n)
+		}
+		delete(got, r)
+	}
+	for r, n := range got {
+		row.UnexpEsc += n
+		defect("%s: escalation %s#%d not on its ladder", what, kind, r)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -491,6 +538,9 @@ func readFacts(ctx context.Context, st *store.Store, term, round string) (Facts,
 	if err := cases(&f.Dropouts, `SELECT id, student_id, state FROM dropout_cases`); err != nil {
 		return f, err
 	}
+	if err := cases(&f.SendHomePlans, `SELECT id, student_id, state FROM send_home_plans`); err != nil {
+		return f, err
+	}
 	var findings []struct {
 		ID          string `db:"id"`
 		Description string `db:"description"`
@@ -523,7 +573,7 @@ func readFacts(ctx context.Context, st *store.Store, term, round string) (Facts,
 		return f, err
 	}
 	if err := counts(f.Audit, `SELECT action || ' ' || case_id AS id, COUNT(*) AS n FROM audit_log
-		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed', 'inspection.finding_recorded', 'inspection.finding_closed')
+		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed', 'inspection.finding_recorded', 'inspection.finding_closed', 'sendhome.ended')
 		GROUP BY action, case_id`); err != nil {
 		return f, err
 	}

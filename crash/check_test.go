@@ -9,11 +9,13 @@ import (
 
 // clean is the facts of a run where everything went right: two applications disbursed once, a
 // dropout case with every rung once and its first contact open, a grant paid once, a finding
-// closed and one left alone with every rung of its deadline once and its rectification open.
+// closed and one left alone with every rung of its deadline once and its rectification open, a
+// send-home plan ended after its first period's rungs, each once.
 func clean() (Expectation, Facts) {
 	e := Expectation{Term: "2026-2027-1", Subsidy: []string{"s1", "s2"}, Dropout: []string{"d1"}, Grants: []string{"g1"},
 		Rungs: map[string][]int{"dropout_first_contact": {1, 2, 3}, "dropout_return_window": {1, 2}}, DropoutState: "county_supervising",
-		FindingsClosed: []string{"问题1"}, FindingsIgnored: []string{"问题2"}, FindingRungs: []int{1, 2, 3}}
+		FindingsClosed: []string{"问题1"}, FindingsIgnored: []string{"问题2"}, FindingRungs: []int{1, 2, 3},
+		SendHome: []string{"h1"}, SendHomeRungs: []int{1, 2, 3, 4}}
 	f := Facts{
 		Applications:   []Case{{"app-1", "s1", "disbursed"}, {"app-2", "s2", "disbursed"}},
 		Batches:        []Batch{{"publicity-A-1", "unit-a", "2026-2027-1"}},
@@ -24,12 +26,15 @@ func clean() (Expectation, Facts) {
 		Dropouts:       []Case{{"dropout-1", "d1", "county_supervising"}},
 		Escalations: []Escalation{{"dropout-1", "dropout_first_contact", 1}, {"dropout-1", "dropout_first_contact", 2},
 			{"dropout-1", "dropout_first_contact", 3}, {"dropout-1", "dropout_return_window", 1}, {"dropout-1", "dropout_return_window", 2},
-			{"finding-2", "rectification_due", 1}, {"finding-2", "rectification_due", 2}, {"finding-2", "rectification_due", 3}},
+			{"finding-2", "rectification_due", 1}, {"finding-2", "rectification_due", 2}, {"finding-2", "rectification_due", 3},
+			{"sendhome-1", "visit_quota", 1}, {"sendhome-1", "visit_quota", 2}, {"sendhome-1", "visit_quota", 3}, {"sendhome-1", "visit_quota", 4}},
 		OpenTasks: []Task{{"t1", "dropout-1", "dropout_first_contact", "teacher", "unit-a", "teacher"},
 			{"t4", "finding-2", "rectification", "", "unit-a", "school_leader"}},
-		Findings: []Finding{{"finding-1", "问题1", "closed"}, {"finding-2", "问题2", "rectifying"}},
+		Findings:      []Finding{{"finding-1", "问题1", "closed"}, {"finding-2", "问题2", "rectifying"}},
+		SendHomePlans: []Case{{"sendhome-1", "h1", "ended"}},
 		Audit: map[string]int{"subsidy.disbursed app-1": 1, "subsidy.disbursed app-2": 1, "hardship.disbursed hardship-1": 1,
-			"inspection.finding_recorded finding-1": 1, "inspection.finding_recorded finding-2": 1, "inspection.finding_closed finding-1": 1},
+			"inspection.finding_recorded finding-1": 1, "inspection.finding_recorded finding-2": 1, "inspection.finding_closed finding-1": 1,
+			"sendhome.ended sendhome-1": 1},
 	}
 	return e, f
 }
@@ -41,8 +46,8 @@ func TestCheckPassesACleanRun(t *testing.T) {
 	if rep.Failed() {
 		t.Fatalf("a clean run failed: %+v %v", rep.Totals(), rep.Defects)
 	}
-	if got := rep.Totals(); got.Cases != 6 || got.Escalations != 8 {
-		t.Errorf("totals %+v, want 6 cases and 8 escalations", got)
+	if got := rep.Totals(); got.Cases != 7 || got.Escalations != 12 {
+		t.Errorf("totals %+v, want 7 cases and 12 escalations", got)
 	}
 }
 
@@ -100,7 +105,7 @@ func TestCheckCountsPlantedDefects(t *testing.T) {
 			f.Escalations = append(f.Escalations, Escalation{"finding-2", "rectification_due", 3})
 		}, "findings", func(r Row) int { return r.DupEsc }, "finding finding-2: escalation rectification_due rung 3 recorded 2 times"},
 		{"a rectification rung missing", func(f *Facts) {
-			f.Escalations = f.Escalations[:len(f.Escalations)-1]
+			f.Escalations = slices.DeleteFunc(f.Escalations, func(x Escalation) bool { return x == Escalation{"finding-2", "rectification_due", 3} })
 		}, "findings", func(r Row) int { return r.MissingEsc }, "finding finding-2: escalation rectification_due rung 3 missing"},
 		{"an escalation on a finding closed in time", func(f *Facts) {
 			f.Escalations = append(f.Escalations, Escalation{"finding-1", "rectification_due", 1})
@@ -118,6 +123,19 @@ func TestCheckCountsPlantedDefects(t *testing.T) {
 		}, "findings", func(r Row) int { return r.Stray }, "finding finding-1: rectification_review task t6 still open"},
 		{"a closing audit entry doubled", func(f *Facts) { f.Audit["inspection.finding_closed finding-1"] = 2 },
 			"findings", func(r Row) int { return r.Doubled }, "finding finding-1: inspection.finding_closed audit entry recorded 2 times"},
+		{"a send-home period's rung fired twice", func(f *Facts) {
+			f.Escalations = append(f.Escalations, Escalation{"sendhome-1", "visit_quota", 1})
+		}, "sendhome", func(r Row) int { return r.DupEsc }, "send-home plan sendhome-1: escalation visit_quota rung 1 recorded 2 times"},
+		{"a send-home period's rung missing", func(f *Facts) {
+			f.Escalations = slices.DeleteFunc(f.Escalations, func(x Escalation) bool { return x == Escalation{"sendhome-1", "visit_quota", 4} })
+		}, "sendhome", func(r Row) int { return r.MissingEsc }, "send-home plan sendhome-1: escalation visit_quota rung 4 missing"},
+		{"a send-home plan not ended", func(f *Facts) { f.SendHomePlans[0].State = "assessing" },
+			"sendhome", func(r Row) int { return r.WrongState }, "send-home plan sendhome-1: assessing, want ended"},
+		{"a second send-home plan", func(f *Facts) { f.SendHomePlans = append(f.SendHomePlans, Case{"sendhome-2", "h1", "assessing"}) },
+			"sendhome", func(r Row) int { return r.Doubled }, "send-home plan of student h1: 2 on record"},
+		{"a task left open on an ended plan", func(f *Facts) {
+			f.OpenTasks = append(f.OpenTasks, Task{"t7", "sendhome-1", "sendhome_evaluation", "", "unit-a", "school_leader"})
+		}, "sendhome", func(r Row) int { return r.Stray }, "send-home plan sendhome-1: sendhome_evaluation task t7 still open"},
 		{"a recording audit entry lost", func(f *Facts) { delete(f.Audit, "inspection.finding_recorded finding-2") },
 			"findings", func(r Row) int { return r.Lost }, "finding finding-2: no inspection.finding_recorded audit entry on record"},
 	} {

@@ -36,6 +36,7 @@ type Options struct {
 	PerSchool int           // applications per school (one publicity batch each)
 	Dropouts  int           // dropout cases opened and left to escalate
 	Grants    int           // hardship grants applied for, verified, approved and paid
+	SendHome  int           // send-home plans left unvisited for a period (its visit_quota rungs fire), then ended
 	Findings  int           // inspection findings recorded: every other one rectified and accepted, the rest left to escalate
 	Kills     int           // at least this many SIGKILLs
 	KillGap   time.Duration // mean time the service runs between a restart and the next kill (drawn in [½, 1½]×)
@@ -58,6 +59,7 @@ func Run(args []string) error {
 	fs.IntVar(&o.PerSchool, "per-school", 50, "applications per school: each school's reviewed applications go into one publicity batch")
 	fs.IntVar(&o.Dropouts, "dropouts", 200, "dropout cases opened and left to escalate (every rung of first contact, the return window and the HQ window)")
 	fs.IntVar(&o.Grants, "grants", 30, "hardship grants applied for, verified, approved and paid")
+	fs.IntVar(&o.SendHome, "sendhome", 10, "send-home plans nobody visits: the first period ends short, climbs every rung of its quota ladder, then the plan is ended")
 	fs.IntVar(&o.Findings, "findings", 40, "inspection findings recorded at the schools: half rectified and accepted, half left to climb the rectification deadline's ladder")
 	fs.IntVar(&o.Kills, "kills", 5, "at least this many SIGKILLs of the service, each followed by a restart on the same data dir")
 	fs.DurationVar(&o.KillGap, "kill-every", 40*time.Second, "mean time the service runs between a restart and the next kill (each gap drawn in [½, 1½]× from the seed)")
@@ -97,8 +99,8 @@ func (o *Options) check() error {
 	switch {
 	case o.Subsidy < 1 || o.PerSchool < 1:
 		return fmt.Errorf("-subsidy and -per-school must be at least 1")
-	case o.Dropouts < 0 || o.Grants < 0 || o.Findings < 0 || o.Kills < 0:
-		return fmt.Errorf("-dropouts, -grants, -findings and -kills must not be negative")
+	case o.Dropouts < 0 || o.Grants < 0 || o.Findings < 0 || o.SendHome < 0 || o.Kills < 0:
+		return fmt.Errorf("-dropouts, -grants, -findings, -sendhome and -kills must not be negative")
 	case o.Unit < 500*time.Millisecond:
 		return fmt.Errorf("-unit must be at least 500ms: a rung needs time to be told from the next")
 	case o.KillGap < time.Second:
@@ -180,8 +182,8 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 		svc.stop()
 		return nil, fmt.Errorf("set up the county: %w", err)
 	}
-	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d findings to record", len(w.schools),
-		o.Subsidy, o.Dropouts, o.Grants, o.Findings)
+	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d send-home students, %d findings to record",
+		len(w.schools), o.Subsidy, o.Dropouts, o.Grants, o.SendHome, o.Findings)
 
 	// The killer runs while the load does, and on (through the escalations' wait) until it has
 	// killed at least -kills times.
@@ -321,6 +323,14 @@ func firstContactLadder(u time.Duration) []map[string]string {
 func rectificationDueLadder(u time.Duration) []map[string]string {
 	return []map[string]string{{"after": "1s", "target": "remind"}, {"after": (3 * u).String(), "target": "superior"},
 		{"after": (6 * u).String(), "target": "supervision"}}
+}
+
+// visitQuotaLadder is the compressed ladder of a send-home period left short: the teachers as it
+// ends, the school leader 2 units later, the education section 4, the supervision office 6 (the
+// declared ladder's 0s, 1wd, 3wd, 5wd).
+func visitQuotaLadder(u time.Duration) []map[string]string {
+	return []map[string]string{{"after": "0s", "target": "teacher"}, {"after": (2 * u).String(), "target": "school_leader"},
+		{"after": (4 * u).String(), "target": "education_section"}, {"after": (6 * u).String(), "target": "supervision"}}
 }
 
 // WriteJSON writes the report to path.

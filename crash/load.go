@@ -20,11 +20,11 @@ type world struct {
 	ladders           map[string][]int // task or deadline kind → its rungs, as the service holds them
 	dropoutsOpened    sync.Map         // student id → when the harness last sent its opening
 	unit              time.Duration
-	dropouts          int // dropout cases the load opens
-	inspector         *apiclient.Client
-	round             string    // the inspection round the findings are recorded on
-	findings          []finding // by index: the load records them in this order
-	findingsSent      sync.Map  // index of a finding left to escalate → when the harness last sent it
+	dropouts          int               // dropout cases the load opens
+	inspector, jcs    *apiclient.Client // the inspectorate's inspector, the supervision office (who sees every escalation)
+	round             string            // the inspection round the findings are recorded on
+	findings          []finding         // by index: the load records them in this order
+	findingsSent      sync.Map          // index of a finding left to escalate → when the harness last sent it
 }
 
 // finding is one finding the load records: at a school, with a description of its own (the
@@ -36,9 +36,10 @@ type finding struct {
 }
 
 type school struct {
-	Code                    string
-	Staff, Head             *apiclient.Client
-	Subsidy, Dropout, Grant []string // student ids, by the process they take part in
+	Code                              string
+	Staff, Head                       *apiclient.Client
+	TeacherID                         string   // the class teacher's user id (a send-home plan's teacher)
+	Subsidy, Dropout, Grant, SendHome []string // student ids, by the process they take part in
 }
 
 const password = "crash-password-1"
@@ -59,9 +60,18 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	if w.funds, err = h.anon.Login(ctx, "funds01", demo.DemoPassword); err != nil {
 		return nil, err
 	}
+	if w.jcs, err = h.anon.Login(ctx, "jcs01", demo.DemoPassword); err != nil {
+		return nil, err
+	}
 	if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/dropout_first_contact",
 		map[string]any{"rungs": firstContactLadder(o.Unit)}, nil); err != nil {
 		return nil, err
+	}
+	if o.SendHome > 0 {
+		if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+quotaLadder,
+			map[string]any{"rungs": visitQuotaLadder(o.Unit)}, nil); err != nil {
+			return nil, err
+		}
 	}
 	if o.Findings > 0 {
 		if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+rectificationLadder,
@@ -84,7 +94,7 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	for _, r := range ladders.Items {
 		w.ladders[r.TaskKind] = append(w.ladders[r.TaskKind], r.Rung)
 	}
-	for _, k := range append(dropoutLadders, rectificationLadder) {
+	for _, k := range append(dropoutLadders, rectificationLadder, quotaLadder) {
 		if len(w.ladders[k]) == 0 {
 			return nil, fmt.Errorf("the service holds no ladder %s", k)
 		}
@@ -102,9 +112,15 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		sc := &school{Code: code}
 		for _, role := range []string{"school_staff", "school_leader", "teacher"} {
 			name := fmt.Sprintf("crash-%s-%s", lower(code), role)
+			var u struct {
+				ID string `json:"id"`
+			}
 			if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/users", map[string]any{"username": name, "password": password,
-				"display_name": name, "roles": []map[string]string{{"role": role, "unit_code": code}}}, nil); err != nil {
+				"display_name": name, "roles": []map[string]string{{"role": role, "unit_code": code}}}, &u); err != nil {
 				return nil, err
+			}
+			if role == "teacher" {
+				sc.TeacherID = u.ID
 			}
 			c, err := h.anon.Login(ctx, name, password)
 			if err != nil {
@@ -144,6 +160,11 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	}
 	for i := 0; i < o.Grants; i++ {
 		if err := add(w.schools[i%nSchools], &w.schools[i%nSchools].Grant); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < o.SendHome; i++ {
+		if err := add(w.schools[i%nSchools], &w.schools[i%nSchools].SendHome); err != nil {
 			return nil, err
 		}
 	}
@@ -207,6 +228,9 @@ var dropoutLadders = []string{"dropout_first_contact", "dropout_return_window", 
 // rectificationLadder is the ladder of a finding's rectification deadline (rectification_due):
 // a finding nobody rectifies climbs every rung of it.
 const rectificationLadder = "rectification_due"
+
+// quotaLadder is the ladder of a send-home plan's period left short of its visits (visit_quota).
+const quotaLadder = "visit_quota"
 
 func lower(s string) string {
 	b := []byte(s)
@@ -385,6 +409,15 @@ func (h *harness) load(ctx context.Context, w *world) {
 				defer wg.Done()
 				if err := h.finding(ctx, w, i, f); err != nil {
 					h.fail("finding %d at %s: %v", i+1, sc.Code, err)
+				}
+			}()
+		}
+		for _, st := range sc.SendHome {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.sendHome(ctx, w, sc, st); err != nil {
+					h.fail("send-home plan of %s at %s: %v", st, sc.Code, err)
 				}
 			}()
 		}
@@ -603,6 +636,81 @@ func (h *harness) finding(ctx context.Context, w *world, i int, f finding) error
 		return false, fmt.Errorf("finding %s is %s", id, d.Finding.State)
 	})
 }
+
+// sendHome starts a student's send-home plan of one visit a period (sendHomePeriodUnits units)
+// that nobody visits, so its first period ends short and climbs every rung of the visit_quota
+// ladder; once they are all on record, the plan is ended (the child moved), well before the second
+// period ends. A student has one running plan: a repeat of the start is a 409 duplicate.
+func (h *harness) sendHome(ctx context.Context, w *world, sc *school, st string) error {
+	code, raw, _, err := h.call(ctx, sc.Staff, "POST", "/api/v1/send-home-plans", map[string]any{"student_id": st,
+		"disability_type": "肢体残疾", "disability_grade": "一级", "teacher_ids": []string{sc.TeacherID}, "goals": "崩溃测试：生活自理训练",
+		"visits_per_period": 1, "period": (sendHomePeriodUnits * w.unit).String(), "min_minutes": 60})
+	if err != nil {
+		return err
+	}
+	if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+		return fmt.Errorf("start: %d %.300s", code, raw)
+	}
+	var plan struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	if err := poll(ctx, 5*time.Minute, time.Second, "the plan recorded", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				ID        string `json:"id"`
+				StudentID string `json:"student_id"`
+				State     string `json:"state"`
+			}
+		}
+		if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/send-home-plans?unit="+url.QueryEscape(sc.Code), nil, &out); err != nil {
+			return false, err
+		}
+		for _, p := range out.Items {
+			if p.StudentID == st {
+				plan.ID, plan.State = p.ID, p.State
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	want := len(w.ladders[quotaLadder])
+	if err := poll(ctx, time.Duration(sendHomePeriodUnits+20)*w.unit+5*time.Minute, time.Second, "the first period's rungs", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				TaskKind string `json:"task_kind"`
+			}
+		}
+		if err := h.expect(ctx, w.jcs, "GET", "/api/v1/escalations?limit=500&case_id="+url.QueryEscape(plan.ID), nil, &out); err != nil {
+			return false, err
+		}
+		n := 0
+		for _, e := range out.Items {
+			if e.TaskKind == quotaLadder {
+				n++
+			}
+		}
+		return n >= want, nil
+	}); err != nil {
+		return err
+	}
+	code, raw, _, err = h.call(ctx, sc.Staff, "POST", "/api/v1/send-home-plans/"+plan.ID+"/end", map[string]string{"reason": "moved", "note": "崩溃测试：迁出本县"})
+	if err != nil {
+		return err
+	}
+	// A 409: an attempt whose answer was lost ended it.
+	if code != 200 && code != 409 {
+		return fmt.Errorf("end %s: %d %.300s", plan.ID, code, raw)
+	}
+	return nil
+}
+
+// sendHomePeriodUnits is a send-home plan's period in units: the first period's ladder (6 units)
+// is on record well before the second period ends, so ending the plan then leaves exactly one
+// period's rungs.
+const sendHomePeriodUnits = 20
 
 // activityRetryHorizon is the activities' start-to-close timeout with a margin.
 const activityRetryHorizon = 45 * time.Second
