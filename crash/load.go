@@ -3,9 +3,11 @@ package crash
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"jiaofu/apiclient"
@@ -263,7 +265,9 @@ func (h *harness) call(ctx context.Context, c *apiclient.Client, method, path st
 		if ctx.Err() != nil {
 			return code, raw, uncertain, ctx.Err()
 		}
-		if method != "GET" {
+		// A refused connection never reached a server (the service was down): nothing was done,
+		// so its resend is not a repeat. Any other failure of a write may have lost its answer.
+		if method != "GET" && !errors.Is(err, syscall.ECONNREFUSED) {
 			uncertain = true
 		}
 		h.retries.Add(1)
@@ -341,6 +345,16 @@ func errorCode(raw []byte) (code, reason string) {
 	return e.Error.Code, e.Error.Reason
 }
 
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
 // poll calls cond every pause until it is true, ctx ends or within passes.
 func poll(ctx context.Context, within, pause time.Duration, what string, cond func() (bool, error)) error {
 	deadline := time.Now().Add(within)
@@ -383,6 +397,18 @@ func (h *harness) completeOpen(ctx context.Context, c *apiclient.Client, kind, c
 // load runs every case's driver; each gives up (an error in the report) only after its own bound.
 func (h *harness) load(ctx context.Context, w *world) {
 	var wg sync.WaitGroup
+	// The keyed creates (findings, grants) are spread over two mean kill gaps rather than sent
+	// at once at the start, before the first kill can fall: so that kills land while some of them
+	// are in flight and their Idempotency-Key is used on answers really lost.
+	keyedN, keyedI := len(w.findings), 0
+	for _, sc := range w.schools {
+		keyedN += len(sc.Grant)
+	}
+	spread := func() time.Duration {
+		d := 2 * h.o.KillGap * time.Duration(keyedI) / time.Duration(max(keyedN, 1))
+		keyedI++
+		return d
+	}
 	for _, sc := range w.schools {
 		wg.Add(1)
 		go func() {
@@ -405,8 +431,12 @@ func (h *harness) load(ctx context.Context, w *world) {
 				continue
 			}
 			wg.Add(1)
+			after := spread()
 			go func() {
 				defer wg.Done()
+				if !sleep(ctx, after) {
+					return
+				}
 				if err := h.finding(ctx, w, i, f); err != nil {
 					h.fail("finding %d at %s: %v", i+1, sc.Code, err)
 				}
@@ -423,8 +453,12 @@ func (h *harness) load(ctx context.Context, w *world) {
 		}
 		for _, st := range sc.Grant {
 			wg.Add(1)
+			after := spread()
 			go func() {
 				defer wg.Done()
+				if !sleep(ctx, after) {
+					return
+				}
 				if err := h.grant(ctx, w, sc, st); err != nil {
 					h.fail("hardship grant of %s at %s: %v", st, sc.Code, err)
 				}
