@@ -31,6 +31,9 @@ type Expectation struct {
 	// period (every rung of SendHomeRungs, the visit_quota ladder, once) and then ended.
 	SendHome      []string
 	SendHomeRungs []int
+	// PlanTasks are the descriptions of the work plan's tasks, each carried to 销号 (closed) well
+	// before its deadline (no escalation).
+	PlanTasks []string
 }
 
 func (w *world) expectation() Expectation {
@@ -55,6 +58,7 @@ func (w *world) expectation() Expectation {
 		e.SendHome = append(e.SendHome, sc.SendHome...)
 	}
 	e.SendHomeRungs = w.ladders[quotaLadder]
+	e.PlanTasks = w.planTasks
 	return e
 }
 
@@ -69,6 +73,7 @@ type Facts struct {
 	Dropouts       []Case         // dropout cases
 	Findings       []Finding      // the findings of the harness's round
 	SendHomePlans  []Case         // send-home plans
+	PlanTasks      []Finding      // the harness's work plan's tasks (id, description, state)
 	Escalations    []Escalation
 	OpenTasks      []Task
 	Audit          map[string]int // action + " " + case id → audit entries (the disbursements', a finding's recording and closing)
@@ -78,8 +83,8 @@ type Facts struct {
 // Case is one case's row: its id, its student and its state.
 type Case struct{ ID, StudentID, State string }
 
-// Finding is one finding's row: the load gives each a description of its own, by which the check
-// finds it (the service picks the id).
+// Finding is one finding's (or work-plan task's) row: the load gives each a description of its
+// own, by which the check finds it (the service picks, or derives, the id).
 type Finding struct{ ID, Description, State string }
 
 // Batch is one publicity batch's row.
@@ -366,6 +371,40 @@ func Check(e Expectation, f Facts) *Report {
 		}
 		rep.Rows = append(rep.Rows, sh)
 	}
+	if len(e.PlanTasks) > 0 {
+		pt := Row{Process: "plan", Cases: len(e.PlanTasks)}
+		byDesc := map[string][]Finding{}
+		for _, x := range f.PlanTasks {
+			byDesc[x.Description] = append(byDesc[x.Description], x)
+		}
+		for _, desc := range e.PlanTasks {
+			ts := byDesc[desc]
+			switch len(ts) {
+			case 0:
+				pt.Lost++
+				defect("plan task %q: none on record", desc)
+				continue
+			case 1:
+			default:
+				pt.Doubled += len(ts) - 1
+				defect("plan task %q: %d on record", desc, len(ts))
+			}
+			x := ts[0]
+			if x.State != "closed" {
+				pt.WrongState++
+				defect("plan task %s: %s, want closed", x.ID, x.State)
+			} else {
+				once(&pt, "plan.task_closed audit entry", x.ID, audit("plan.task_closed", x.ID))
+				for _, t := range open[x.ID] {
+					pt.Stray++
+					defect("plan task %s: %s task %s still open", x.ID, t.Kind, t.ID)
+				}
+			}
+			doubledTasks(&pt, x.ID)
+			noEscalations(&pt, x.ID)
+		}
+		rep.Rows = append(rep.Rows, pt)
+	}
 	if len(e.FindingsClosed)+len(e.FindingsIgnored) > 0 {
 		rep.Rows = append(rep.Rows, checkFindings(e, f, escs, open, defect, doubledTasks))
 	}
@@ -497,7 +536,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // readFacts reads the rows the check needs from the store.
-func readFacts(ctx context.Context, st *store.Store, term, round string) (Facts, error) {
+func readFacts(ctx context.Context, st *store.Store, term, round, plan string) (Facts, error) {
 	db := st.DB()
 	f := Facts{Disbursements: map[string]int{}, GrantPayments: map[string]int{}, LedgerPayments: map[string]int{}, Audit: map[string]int{}}
 	type idCount struct {
@@ -552,6 +591,17 @@ func readFacts(ctx context.Context, st *store.Store, term, round string) (Facts,
 	for _, x := range findings {
 		f.Findings = append(f.Findings, Finding(x))
 	}
+	var planTasks []struct {
+		ID          string `db:"id"`
+		Description string `db:"description"`
+		State       string `db:"state"`
+	}
+	if err := db.SelectContext(ctx, &planTasks, db.Rebind(`SELECT id, description, state FROM plan_tasks WHERE plan_id = ?`), plan); err != nil {
+		return f, err
+	}
+	for _, x := range planTasks {
+		f.PlanTasks = append(f.PlanTasks, Finding(x))
+	}
 	var batches []struct {
 		ID     string `db:"id"`
 		UnitID string `db:"unit_id"`
@@ -573,7 +623,7 @@ func readFacts(ctx context.Context, st *store.Store, term, round string) (Facts,
 		return f, err
 	}
 	if err := counts(f.Audit, `SELECT action || ' ' || case_id AS id, COUNT(*) AS n FROM audit_log
-		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed', 'inspection.finding_recorded', 'inspection.finding_closed', 'sendhome.ended')
+		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed', 'inspection.finding_recorded', 'inspection.finding_closed', 'sendhome.ended', 'plan.task_closed')
 		GROUP BY action, case_id`); err != nil {
 		return f, err
 	}

@@ -10,12 +10,12 @@ import (
 // clean is the facts of a run where everything went right: two applications disbursed once, a
 // dropout case with every rung once and its first contact open, a grant paid once, a finding
 // closed and one left alone with every rung of its deadline once and its rectification open, a
-// send-home plan ended after its first period's rungs, each once.
+// send-home plan ended after its first period's rungs, each once, a plan task closed.
 func clean() (Expectation, Facts) {
 	e := Expectation{Term: "2026-2027-1", Subsidy: []string{"s1", "s2"}, Dropout: []string{"d1"}, Grants: []string{"g1"},
 		Rungs: map[string][]int{"dropout_first_contact": {1, 2, 3}, "dropout_return_window": {1, 2}}, DropoutState: "county_supervising",
 		FindingsClosed: []string{"问题1"}, FindingsIgnored: []string{"问题2"}, FindingRungs: []int{1, 2, 3},
-		SendHome: []string{"h1"}, SendHomeRungs: []int{1, 2, 3, 4}}
+		SendHome: []string{"h1"}, SendHomeRungs: []int{1, 2, 3, 4}, PlanTasks: []string{"任务1"}}
 	f := Facts{
 		Applications:   []Case{{"app-1", "s1", "disbursed"}, {"app-2", "s2", "disbursed"}},
 		Batches:        []Batch{{"publicity-A-1", "unit-a", "2026-2027-1"}},
@@ -32,9 +32,10 @@ func clean() (Expectation, Facts) {
 			{"t4", "finding-2", "rectification", "", "unit-a", "school_leader"}},
 		Findings:      []Finding{{"finding-1", "问题1", "closed"}, {"finding-2", "问题2", "rectifying"}},
 		SendHomePlans: []Case{{"sendhome-1", "h1", "ended"}},
+		PlanTasks:     []Finding{{"plantask-1", "任务1", "closed"}},
 		Audit: map[string]int{"subsidy.disbursed app-1": 1, "subsidy.disbursed app-2": 1, "hardship.disbursed hardship-1": 1,
 			"inspection.finding_recorded finding-1": 1, "inspection.finding_recorded finding-2": 1, "inspection.finding_closed finding-1": 1,
-			"sendhome.ended sendhome-1": 1},
+			"sendhome.ended sendhome-1": 1, "plan.task_closed plantask-1": 1},
 	}
 	return e, f
 }
@@ -46,8 +47,8 @@ func TestCheckPassesACleanRun(t *testing.T) {
 	if rep.Failed() {
 		t.Fatalf("a clean run failed: %+v %v", rep.Totals(), rep.Defects)
 	}
-	if got := rep.Totals(); got.Cases != 7 || got.Escalations != 12 {
-		t.Errorf("totals %+v, want 7 cases and 12 escalations", got)
+	if got := rep.Totals(); got.Cases != 8 || got.Escalations != 12 {
+		t.Errorf("totals %+v, want 8 cases and 12 escalations", got)
 	}
 }
 
@@ -136,6 +137,19 @@ func TestCheckCountsPlantedDefects(t *testing.T) {
 		{"a task left open on an ended plan", func(f *Facts) {
 			f.OpenTasks = append(f.OpenTasks, Task{"t7", "sendhome-1", "sendhome_evaluation", "", "unit-a", "school_leader"})
 		}, "sendhome", func(r Row) int { return r.Stray }, "send-home plan sendhome-1: sendhome_evaluation task t7 still open"},
+		{"a plan task added twice", func(f *Facts) { f.PlanTasks = append(f.PlanTasks, Finding{"plantask-2", "任务1", "in_progress"}) },
+			"plan", func(r Row) int { return r.Doubled }, `plan task "任务1": 2 on record`},
+		{"a plan task lost", func(f *Facts) { f.PlanTasks = nil }, "plan", func(r Row) int { return r.Lost }, `plan task "任务1": none on record`},
+		{"a plan task not closed", func(f *Facts) { f.PlanTasks[0].State = "reviewing" },
+			"plan", func(r Row) int { return r.WrongState }, "plan task plantask-1: reviewing, want closed"},
+		{"a contribution left open on a closed plan task", func(f *Facts) {
+			f.OpenTasks = append(f.OpenTasks, Task{"t8", "plantask-1", "plan_task_contribution", "", "unit-z", "section_staff"})
+		}, "plan", func(r Row) int { return r.Stray }, "plan task plantask-1: plan_task_contribution task t8 still open"},
+		{"an escalation on a plan task closed in time", func(f *Facts) {
+			f.Escalations = append(f.Escalations, Escalation{"plantask-1", "plan_task_due", 1})
+		}, "plan", func(r Row) int { return r.UnexpEsc }, "plantask-1: escalation plan_task_due rung 1, none due"},
+		{"a plan task's closing audit entry doubled", func(f *Facts) { f.Audit["plan.task_closed plantask-1"] = 2 },
+			"plan", func(r Row) int { return r.Doubled }, "plantask-1: plan.task_closed audit entry recorded 2 times"},
 		{"a recording audit entry lost", func(f *Facts) { delete(f.Audit, "inspection.finding_recorded finding-2") },
 			"findings", func(r Row) int { return r.Lost }, "finding finding-2: no inspection.finding_recorded audit entry on record"},
 	} {

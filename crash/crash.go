@@ -37,6 +37,7 @@ type Options struct {
 	Dropouts  int           // dropout cases opened and left to escalate
 	Grants    int           // hardship grants applied for, verified, approved and paid
 	SendHome  int           // send-home plans left unvisited for a period (its visit_quota rungs fire), then ended
+	PlanTasks int           // work-plan tasks carried through contribution, declaration and acceptance (销号)
 	Findings  int           // inspection findings recorded: every other one rectified and accepted, the rest left to escalate
 	Kills     int           // at least this many SIGKILLs
 	KillGap   time.Duration // mean time the service runs between a restart and the next kill (drawn in [½, 1½]×)
@@ -60,6 +61,7 @@ func Run(args []string) error {
 	fs.IntVar(&o.Dropouts, "dropouts", 200, "dropout cases opened and left to escalate (every rung of first contact, the return window and the HQ window)")
 	fs.IntVar(&o.Grants, "grants", 30, "hardship grants applied for, verified, approved and paid")
 	fs.IntVar(&o.SendHome, "sendhome", 10, "send-home plans nobody visits: the first period ends short, climbs every rung of its quota ladder, then the plan is ended")
+	fs.IntVar(&o.PlanTasks, "plan-tasks", 20, "work-plan tasks on one plan: a cooperating section contributes, the lead section declares each done, the PA office accepts (销号)")
 	fs.IntVar(&o.Findings, "findings", 40, "inspection findings recorded at the schools: half rectified and accepted, half left to climb the rectification deadline's ladder")
 	fs.IntVar(&o.Kills, "kills", 5, "at least this many SIGKILLs of the service, each followed by a restart on the same data dir")
 	fs.DurationVar(&o.KillGap, "kill-every", 40*time.Second, "mean time the service runs between a restart and the next kill (each gap drawn in [½, 1½]× from the seed)")
@@ -99,8 +101,8 @@ func (o *Options) check() error {
 	switch {
 	case o.Subsidy < 1 || o.PerSchool < 1:
 		return fmt.Errorf("-subsidy and -per-school must be at least 1")
-	case o.Dropouts < 0 || o.Grants < 0 || o.Findings < 0 || o.SendHome < 0 || o.Kills < 0:
-		return fmt.Errorf("-dropouts, -grants, -findings, -sendhome and -kills must not be negative")
+	case o.Dropouts < 0 || o.Grants < 0 || o.Findings < 0 || o.SendHome < 0 || o.PlanTasks < 0 || o.Kills < 0:
+		return fmt.Errorf("-dropouts, -grants, -findings, -sendhome, -plan-tasks and -kills must not be negative")
 	case o.Unit < 500*time.Millisecond:
 		return fmt.Errorf("-unit must be at least 500ms: a rung needs time to be told from the next")
 	case o.KillGap < time.Second:
@@ -182,8 +184,8 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 		svc.stop()
 		return nil, fmt.Errorf("set up the county: %w", err)
 	}
-	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d send-home students, %d findings to record",
-		len(w.schools), o.Subsidy, o.Dropouts, o.Grants, o.SendHome, o.Findings)
+	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d send-home students, %d findings to record, %d plan tasks",
+		len(w.schools), o.Subsidy, o.Dropouts, o.Grants, o.SendHome, o.Findings, o.PlanTasks)
 
 	// The killer runs while the load does, and on (through the escalations' wait) until it has
 	// killed at least -kills times.
@@ -215,7 +217,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the store after the run: %w", err)
 	}
-	facts, err := readFacts(ctx, st, w.term, w.round)
+	facts, err := readFacts(ctx, st, w.term, w.round, w.plan)
 	if err == nil {
 		if rerr := st.ReconcileHardship(ctx); rerr != nil {
 			facts.LedgerProblem = rerr.Error()
@@ -304,7 +306,8 @@ func timingsEnv(u time.Duration) []string {
 	}
 	for _, name := range []string{"JIAOFU_SUBSIDY_REVIEW_DUE", "JIAOFU_SUBSIDY_RESUBMIT_DUE", "JIAOFU_OBJECTION_REVIEW_DUE",
 		"JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE",
-		"JIAOFU_HARDSHIP_APPROVAL_DUE", "JIAOFU_HARDSHIP_PAY_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_RECTIFICATION_REDO_DUE"} {
+		"JIAOFU_HARDSHIP_APPROVAL_DUE", "JIAOFU_HARDSHIP_PAY_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_RECTIFICATION_REDO_DUE",
+		"JIAOFU_PLAN_TASK_REVIEW_DUE"} {
 		env = append(env, name+"=24h")
 	}
 	return env

@@ -27,6 +27,12 @@ type world struct {
 	round             string            // the inspection round the findings are recorded on
 	findings          []finding         // by index: the load records them in this order
 	findingsSent      sync.Map          // index of a finding left to escalate → when the harness last sent it
+	// The work plan: its PA office (pa01, who plans and reviews), the lead section's staff
+	// (edu01, 教育股) and a cooperating section's (aid01, 资助中心); the plan and its tasks'
+	// descriptions, by index.
+	pa, edu, aidStaff *apiclient.Client
+	plan              string
+	planTasks         []string
 }
 
 // finding is one finding the load records: at a school, with a description of its own (the
@@ -196,6 +202,25 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		for i := 0; i < o.Findings; i++ {
 			w.findings = append(w.findings, finding{School: w.schools[i%nSchools], Ignored: i%2 == 1,
 				Description: fmt.Sprintf("崩溃测试督查问题第%d条：资助档案不全", i+1)})
+		}
+	}
+	if o.PlanTasks > 0 {
+		for _, u := range []struct {
+			name string
+			c    **apiclient.Client
+		}{{"pa01", &w.pa}, {"edu01", &w.edu}, {"aid01", &w.aidStaff}} {
+			if *u.c, err = h.anon.Login(ctx, u.name, demo.DemoPassword); err != nil {
+				return nil, err
+			}
+		}
+		var p struct{ ID string }
+		if err := w.pa.Expect(ctx, 201, "POST", "/api/v1/plans", map[string]any{"year": time.Now().In(cst).Year(), "title": "崩溃测试工作计划",
+			"doc_no": "CRASH-1"}, &p); err != nil {
+			return nil, err
+		}
+		w.plan = p.ID
+		for i := 0; i < o.PlanTasks; i++ {
+			w.planTasks = append(w.planTasks, fmt.Sprintf("崩溃测试清单任务第%d项：完成资助政策宣传", i+1))
 		}
 	}
 	if o.Grants > 0 {
@@ -408,6 +433,15 @@ func (h *harness) load(ctx context.Context, w *world) {
 		d := 2 * h.o.KillGap * time.Duration(keyedI) / time.Duration(max(keyedN, 1))
 		keyedI++
 		return d
+	}
+	for i, desc := range w.planTasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.planTask(ctx, w, desc); err != nil {
+				h.fail("plan task %d: %v", i+1, err)
+			}
+		}()
 	}
 	for _, sc := range w.schools {
 		wg.Add(1)
@@ -739,6 +773,57 @@ func (h *harness) sendHome(ctx context.Context, w *world, sc *school, st string)
 		return fmt.Errorf("end %s: %d %.300s", plan.ID, code, raw)
 	}
 	return nil
+}
+
+// planTask puts a task on the work plan (led by 教育股, 资助中心 cooperating, due tomorrow so
+// that no rung of its deadline can fall due in the run) and carries it to 销号: the cooperating
+// section contributes, the lead section declares it done, the PA office accepts. Its id derives
+// from the plan and its fields: a repeat is 409 duplicate, and the driver finds it by its
+// description either way.
+func (h *harness) planTask(ctx context.Context, w *world, desc string) error {
+	code, raw, _, err := h.call(ctx, w.pa, "POST", "/api/v1/plans/"+w.plan+"/tasks", map[string]any{"level1": "学生资助", "level2": "政策宣传",
+		"description": desc, "lead_unit": "JS-JYG", "cooperating_units": []string{demo.AidCenterCode},
+		"due_on": time.Now().In(cst).AddDate(0, 0, 1).Format("2006-01-02")})
+	if err != nil {
+		return err
+	}
+	if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+		return fmt.Errorf("add: %d %.300s", code, raw)
+	}
+	return poll(ctx, 10*time.Minute, 2*time.Second, "the plan task closed", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				ID          string `json:"id"`
+				Description string `json:"description"`
+				State       string `json:"state"`
+			}
+		}
+		if err := h.expect(ctx, w.pa, "GET", "/api/v1/plan-tasks?plan_id="+url.QueryEscape(w.plan), nil, &out); err != nil {
+			return false, err
+		}
+		for _, t := range out.Items {
+			if t.Description != desc {
+				continue
+			}
+			switch t.State {
+			case "opening":
+				return false, nil
+			case "in_progress":
+				if err := h.completeOpen(ctx, w.aidStaff, "plan_task_contribution", t.ID, map[string]any{"outcome": "contributed",
+					"fields": map[string]string{"summary": "已配合印发宣传材料"}}); err != nil {
+					return false, err
+				}
+				return false, h.completeOpen(ctx, w.edu, "plan_task", t.ID, map[string]any{"outcome": "done",
+					"fields": map[string]string{"summary": "已完成宣传", "evidence_note": "宣传照片及签到表"}})
+			case "reviewing":
+				return false, h.completeOpen(ctx, w.pa, "plan_task_review", t.ID, map[string]string{"outcome": "accept"})
+			case "closed":
+				return true, nil
+			}
+			return false, fmt.Errorf("plan task %s is %s", t.ID, t.State)
+		}
+		return false, nil // not listed yet
+	})
 }
 
 // sendHomePeriodUnits is a send-home plan's period in units: the first period's ladder (6 units)
