@@ -1,10 +1,11 @@
 // Package crash is the crash harness (`jiaofu crash`, `make crash`; docs/reliability.md): it runs
 // the all-in-one jiaofu as a child process on a data dir of its own, drives a mixed load through
 // the HTTP API — subsidy lifecycles through publicity and sign-off, dropout cases left to
-// escalate, hardship grants approved and paid — while it kills the child with SIGKILL at seeded
-// random moments and restarts it on the same data dir. At the end it reads the store and checks
-// that every case is where it must be, nothing was recorded twice, no task was lost or doubled,
-// every escalation due arrived exactly once, and the audit trail verifies.
+// escalate, hardship grants approved and paid, inspection findings rectified or left to escalate,
+// send-home plans left short for a period, work-plan tasks closed out — while it kills the child
+// with SIGKILL at seeded random moments and restarts it on the same data dir. At the end it reads
+// the store and checks that every case is where it must be, nothing was recorded twice, no task
+// was lost or doubled, every escalation due arrived exactly once, and the audit trail verifies.
 package crash
 
 import (
