@@ -16,6 +16,7 @@ import (
 type Client struct {
 	base, token string
 	hc          *http.Client
+	header      http.Header // sent with every request besides the JSON and authorization ones (WithHeader)
 }
 
 // New is an anonymous client of the service at base ("http://host:port").
@@ -38,6 +39,20 @@ func (c *Client) Login(ctx context.Context, username, password string) (*Client,
 		return nil, fmt.Errorf("login %s: %d", username, code)
 	}
 	return &Client{base: c.base, hc: c.hc, token: out.Token}, nil
+}
+
+// WithHeader is a copy of the client, as the same user, that also sends the header name with
+// value on every request; the receiver is unchanged. A caller repeating a create whose answer it
+// may have lost sends it with the same Idempotency-Key this way:
+//
+//	c.WithHeader("Idempotency-Key", key).DoRaw(ctx, "POST", path, body)
+func (c *Client) WithHeader(name, value string) *Client {
+	h := c.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(name, value)
+	return &Client{base: c.base, hc: c.hc, token: c.token, header: h}
 }
 
 // Do sends a request, decodes a JSON answer into out (when given and the status is 2xx) and
@@ -68,6 +83,9 @@ func (c *Client) DoRaw(ctx context.Context, method, path string, body any) (int,
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return 0, nil, err
+	}
+	for name, vs := range c.header {
+		req.Header[name] = vs
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -21,6 +21,19 @@ type Expectation struct {
 	Rungs map[string][]int
 	// DropoutState is where such a case ends: the county HQ supervising it.
 	DropoutState string
+	// FindingsClosed are the descriptions of the findings rectified and accepted (closed, 销号,
+	// with no escalation: their deadline is a day away); FindingsIgnored those left alone, which
+	// stay rectifying with their rectification task open and climb every rung of FindingRungs
+	// (the rectification_due ladder as the service held it) once.
+	FindingsClosed, FindingsIgnored []string
+	FindingRungs                    []int
+	// SendHome are the students with one send-home plan each, left unvisited for its first
+	// period (every rung of SendHomeRungs, the visit_quota ladder, once) and then ended.
+	SendHome      []string
+	SendHomeRungs []int
+	// PlanTasks are the descriptions of the work plan's tasks, each carried to 销号 (closed) well
+	// before its deadline (no escalation).
+	PlanTasks []string
 }
 
 func (w *world) expectation() Expectation {
@@ -33,6 +46,19 @@ func (w *world) expectation() Expectation {
 	for _, k := range dropoutLadders {
 		e.Rungs[k] = w.ladders[k]
 	}
+	for _, f := range w.findings {
+		if f.Ignored {
+			e.FindingsIgnored = append(e.FindingsIgnored, f.Description)
+		} else {
+			e.FindingsClosed = append(e.FindingsClosed, f.Description)
+		}
+	}
+	e.FindingRungs = w.ladders[rectificationLadder]
+	for _, sc := range w.schools {
+		e.SendHome = append(e.SendHome, sc.SendHome...)
+	}
+	e.SendHomeRungs = w.ladders[quotaLadder]
+	e.PlanTasks = w.planTasks
 	return e
 }
 
@@ -45,14 +71,21 @@ type Facts struct {
 	GrantPayments  map[string]int // grant id → hardship_disbursements rows
 	LedgerPayments map[string]int // grant id → the ledger's disbursement entries
 	Dropouts       []Case         // dropout cases
+	Findings       []Finding      // the findings of the harness's round
+	SendHomePlans  []Case         // send-home plans
+	PlanTasks      []Finding      // the harness's work plan's tasks (id, description, state)
 	Escalations    []Escalation
 	OpenTasks      []Task
-	Audit          map[string]int // action + " " + case id → audit entries (the disbursements')
+	Audit          map[string]int // action + " " + case id → audit entries (the disbursements', a finding's recording and closing)
 	LedgerProblem  string         // what store.ReconcileHardship said, if anything
 }
 
 // Case is one case's row: its id, its student and its state.
 type Case struct{ ID, StudentID, State string }
+
+// Finding is one finding's (or work-plan task's) row: the load gives each a description of its
+// own, by which the check finds it (the service picks, or derives, the id).
+type Finding struct{ ID, Description, State string }
 
 // Batch is one publicity batch's row.
 type Batch struct{ ID, UnitID, Term string }
@@ -94,17 +127,20 @@ type Report struct {
 	Retried      int64  `json:"retried_requests"`
 	// ResentWrites are writes sent again after an attempt whose answer a kill lost (or a 5xx); RefusedRepeats
 	// those the API answered 409 (the lost attempt had done them).
-	ResentWrites   int64    `json:"resent_writes"`
-	RefusedRepeats int64    `json:"refused_repeats"`
-	Rows           []Row    `json:"processes"`
-	AuditOK        bool     `json:"audit_ok"`
-	AuditEntries   int64    `json:"audit_entries"`
-	AuditProblem   string   `json:"audit_problem,omitempty"`
-	Ledger         string   `json:"ledger_problem,omitempty"`
-	Defects        []string `json:"defects,omitempty"`     // one line each, naming the case
-	LoadErrors     []string `json:"load_errors,omitempty"` // what the load gave up on
-	Elapsed        string   `json:"elapsed"`
-	Dir            string   `json:"dir,omitempty"` // the data dir and logs, kept after a failed run
+	ResentWrites   int64 `json:"resent_writes"`
+	RefusedRepeats int64 `json:"refused_repeats"`
+	// KeyedRepeats are the creates (hardship grants, findings) sent again with their
+	// Idempotency-Key after a lost answer and answered with a case.
+	KeyedRepeats int64    `json:"keyed_repeats"`
+	Rows         []Row    `json:"processes"`
+	AuditOK      bool     `json:"audit_ok"`
+	AuditEntries int64    `json:"audit_entries"`
+	AuditProblem string   `json:"audit_problem,omitempty"`
+	Ledger       string   `json:"ledger_problem,omitempty"`
+	Defects      []string `json:"defects,omitempty"`     // one line each, naming the case
+	LoadErrors   []string `json:"load_errors,omitempty"` // what the load gave up on
+	Elapsed      string   `json:"elapsed"`
+	Dir          string   `json:"dir,omitempty"` // the data dir and logs, kept after a failed run
 }
 
 // Failed reports whether the run found anything wrong.
@@ -302,7 +338,192 @@ func Check(e Expectation, f Facts) *Report {
 		}
 	}
 	rep.Rows = append(rep.Rows, hard)
+
+	if len(e.SendHome) > 0 {
+		sh := Row{Process: "sendhome", Cases: len(e.SendHome)}
+		plans := byStudent(f.SendHomePlans)
+		for _, st := range e.SendHome {
+			// Not finished(): a plan's escalations are expected (its first period's rungs).
+			cs := plans[st]
+			switch len(cs) {
+			case 0:
+				sh.Lost++
+				defect("send-home plan of student %s: none on record", st)
+				continue
+			case 1:
+			default:
+				sh.Doubled += len(cs) - 1
+				defect("send-home plan of student %s: %d on record", st, len(cs))
+			}
+			c := cs[0]
+			if c.State != "ended" {
+				sh.WrongState++
+				defect("send-home plan %s: %s, want ended", c.ID, c.State)
+			} else {
+				once(&sh, "sendhome.ended audit entry", c.ID, audit("sendhome.ended", c.ID))
+				for _, t := range open[c.ID] {
+					sh.Stray++
+					defect("send-home plan %s: %s task %s still open", c.ID, t.Kind, t.ID)
+				}
+			}
+			doubledTasks(&sh, c.ID)
+			ladderOnce(&sh, "send-home plan "+c.ID, escs[c.ID], quotaLadder, e.SendHomeRungs, defect)
+		}
+		rep.Rows = append(rep.Rows, sh)
+	}
+	if len(e.PlanTasks) > 0 {
+		pt := Row{Process: "plan", Cases: len(e.PlanTasks)}
+		byDesc := map[string][]Finding{}
+		for _, x := range f.PlanTasks {
+			byDesc[x.Description] = append(byDesc[x.Description], x)
+		}
+		for _, desc := range e.PlanTasks {
+			ts := byDesc[desc]
+			switch len(ts) {
+			case 0:
+				pt.Lost++
+				defect("plan task %q: none on record", desc)
+				continue
+			case 1:
+			default:
+				pt.Doubled += len(ts) - 1
+				defect("plan task %q: %d on record", desc, len(ts))
+			}
+			x := ts[0]
+			if x.State != "closed" {
+				pt.WrongState++
+				defect("plan task %s: %s, want closed", x.ID, x.State)
+			} else {
+				once(&pt, "plan.task_closed audit entry", x.ID, audit("plan.task_closed", x.ID))
+				for _, t := range open[x.ID] {
+					pt.Stray++
+					defect("plan task %s: %s task %s still open", x.ID, t.Kind, t.ID)
+				}
+			}
+			doubledTasks(&pt, x.ID)
+			noEscalations(&pt, x.ID)
+		}
+		rep.Rows = append(rep.Rows, pt)
+	}
+	if len(e.FindingsClosed)+len(e.FindingsIgnored) > 0 {
+		rep.Rows = append(rep.Rows, checkFindings(e, f, escs, open, defect, doubledTasks))
+	}
 	return rep
+}
+
+// checkFindings is the inspection row: every finding recorded once (and its
+// inspection.finding_recorded audit entry once); a rectified one closed, its closing audit entry
+// once, no task open and no escalation; one left alone still rectifying, its rectification task
+// open once and nothing else, and every rung of its deadline's ladder on record exactly once.
+func checkFindings(e Expectation, f Facts, escs map[string][]Escalation, open map[string][]Task, defect func(string, ...any),
+	doubledTasks func(*Row, string)) Row {
+	row := Row{Process: "findings", Cases: len(e.FindingsClosed) + len(e.FindingsIgnored)}
+	byDesc := map[string][]Finding{}
+	for _, x := range f.Findings {
+		byDesc[x.Description] = append(byDesc[x.Description], x)
+	}
+	audited := func(action, id string) {
+		switch n := f.Audit[action+" "+id]; {
+		case n == 0:
+			row.Lost++
+			defect("finding %s: no %s audit entry on record", id, action)
+		case n > 1:
+			row.Doubled += n - 1
+			defect("finding %s: %s audit entry recorded %d times", id, action, n)
+		}
+	}
+	one := func(desc string) (Finding, bool) {
+		fs := byDesc[desc]
+		switch len(fs) {
+		case 0:
+			row.Lost++
+			defect("finding %q: none on record", desc)
+			return Finding{}, false
+		case 1:
+		default:
+			row.Doubled += len(fs) - 1
+			defect("finding %q: %d on record", desc, len(fs))
+		}
+		audited("inspection.finding_recorded", fs[0].ID)
+		return fs[0], true
+	}
+	for _, desc := range e.FindingsClosed {
+		x, ok := one(desc)
+		if !ok {
+			continue
+		}
+		if x.State != "closed" {
+			row.WrongState++
+			defect("finding %s: %s, want closed", x.ID, x.State)
+		} else {
+			audited("inspection.finding_closed", x.ID)
+			for _, t := range open[x.ID] {
+				row.Stray++
+				defect("finding %s: %s task %s still open", x.ID, t.Kind, t.ID)
+			}
+		}
+		for _, esc := range escs[x.ID] {
+			row.Escalations++
+			row.UnexpEsc++
+			defect("finding %s: escalation %s rung %d, none due", x.ID, esc.Kind, esc.Rung)
+		}
+	}
+	for _, desc := range e.FindingsIgnored {
+		x, ok := one(desc)
+		if !ok {
+			continue
+		}
+		if x.State != "rectifying" {
+			row.WrongState++
+			defect("finding %s: %s, want rectifying", x.ID, x.State)
+		}
+		ladderOnce(&row, "finding "+x.ID, escs[x.ID], rectificationLadder, e.FindingRungs, defect)
+		rect := 0
+		for _, t := range open[x.ID] {
+			if t.Kind == "rectification" {
+				rect++
+			} else {
+				row.Stray++
+				defect("finding %s: unexpected open task %s %s", x.ID, t.Kind, t.ID)
+			}
+		}
+		if rect == 0 {
+			row.Lost++
+			defect("finding %s: its rectification task is not open", x.ID)
+		}
+		doubledTasks(&row, x.ID)
+	}
+	return row
+}
+
+// ladderOnce counts a case's escalations, which must be every rung of one ladder kind exactly
+// once: missing, duplicate, or off the ladder (another kind, or a rung it does not have).
+func ladderOnce(row *Row, what string, escs []Escalation, kind string, rungs []int, defect func(string, ...any)) {
+	got := map[int]int{}
+	for _, esc := range escs {
+		row.Escalations++
+		if esc.Kind != kind {
+			row.UnexpEsc++
+			defect("%s: escalation %s#%d not on its ladder", what, esc.Kind, esc.Rung)
+			continue
+		}
+		got[esc.Rung]++
+	}
+	for _, r := range rungs {
+		switch n := got[r]; {
+		case n == 0:
+			row.MissingEsc++
+			defect("%s: escalation %s rung %d missing", what, kind, r)
+		case n > 1:
+			row.DupEsc += n - 1
+			defect("%s: escalation %s rung %d recorded %d times", what, kind, r, n)
+		}
+		delete(got, r)
+	}
+	for r, n := range got {
+		row.UnexpEsc += n
+		defect("%s: escalation %s#%d not on its ladder", what, kind, r)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -315,7 +536,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // readFacts reads the rows the check needs from the store.
-func readFacts(ctx context.Context, st *store.Store, term string) (Facts, error) {
+func readFacts(ctx context.Context, st *store.Store, term, round, plan string) (Facts, error) {
 	db := st.DB()
 	f := Facts{Disbursements: map[string]int{}, GrantPayments: map[string]int{}, LedgerPayments: map[string]int{}, Audit: map[string]int{}}
 	type idCount struct {
@@ -356,6 +577,31 @@ func readFacts(ctx context.Context, st *store.Store, term string) (Facts, error)
 	if err := cases(&f.Dropouts, `SELECT id, student_id, state FROM dropout_cases`); err != nil {
 		return f, err
 	}
+	if err := cases(&f.SendHomePlans, `SELECT id, student_id, state FROM send_home_plans`); err != nil {
+		return f, err
+	}
+	var findings []struct {
+		ID          string `db:"id"`
+		Description string `db:"description"`
+		State       string `db:"state"`
+	}
+	if err := db.SelectContext(ctx, &findings, db.Rebind(`SELECT id, description, state FROM inspection_findings WHERE round_id = ?`), round); err != nil {
+		return f, err
+	}
+	for _, x := range findings {
+		f.Findings = append(f.Findings, Finding(x))
+	}
+	var planTasks []struct {
+		ID          string `db:"id"`
+		Description string `db:"description"`
+		State       string `db:"state"`
+	}
+	if err := db.SelectContext(ctx, &planTasks, db.Rebind(`SELECT id, description, state FROM plan_tasks WHERE plan_id = ?`), plan); err != nil {
+		return f, err
+	}
+	for _, x := range planTasks {
+		f.PlanTasks = append(f.PlanTasks, Finding(x))
+	}
 	var batches []struct {
 		ID     string `db:"id"`
 		UnitID string `db:"unit_id"`
@@ -377,7 +623,8 @@ func readFacts(ctx context.Context, st *store.Store, term string) (Facts, error)
 		return f, err
 	}
 	if err := counts(f.Audit, `SELECT action || ' ' || case_id AS id, COUNT(*) AS n FROM audit_log
-		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed') GROUP BY action, case_id`); err != nil {
+		WHERE action IN ('subsidy.disbursed', 'hardship.disbursed', 'inspection.finding_recorded', 'inspection.finding_closed', 'sendhome.ended', 'plan.task_closed')
+		GROUP BY action, case_id`); err != nil {
 		return f, err
 	}
 	var escs []struct {
@@ -412,8 +659,8 @@ func readFacts(ctx context.Context, st *store.Store, term string) (Facts, error)
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\njiaofu crash — seed %d, unit %s — %d kills (SIGKILL), %d restarts, mean downtime %s, %s\n",
 		r.Seed, r.Unit, r.Kills, r.Restarts, r.MeanDowntime, r.Elapsed)
-	fmt.Fprintf(w, "requests retried: %d; writes sent again after a lost answer or a 5xx: %d, of which refused as repeats (409): %d\n",
-		r.Retried, r.ResentWrites, r.RefusedRepeats)
+	fmt.Fprintf(w, "requests retried: %d; writes sent again after a lost answer or a 5xx: %d, of which refused as repeats (409): %d, creates answered by their Idempotency-Key: %d\n",
+		r.Retried, r.ResentWrites, r.RefusedRepeats, r.KeyedRepeats)
 	fmt.Fprintf(w, "%-9s %6s %6s %5s %7s %6s %8s %8s %8s %6s\n", "process", "cases", "state", "lost", "doubled", "stray", "esc.miss", "esc.dup", "esc.unex", "esc")
 	for _, x := range append(append([]Row{}, r.Rows...), r.Totals()) {
 		fmt.Fprintf(w, "%-9s %6d %6d %5d %7d %6d %8d %8d %8d %6d\n", x.Process, x.Cases, x.WrongState, x.Lost, x.Doubled, x.Stray,

@@ -1,10 +1,11 @@
 // Package crash is the crash harness (`jiaofu crash`, `make crash`; docs/reliability.md): it runs
 // the all-in-one jiaofu as a child process on a data dir of its own, drives a mixed load through
 // the HTTP API — subsidy lifecycles through publicity and sign-off, dropout cases left to
-// escalate, hardship grants approved and paid — while it kills the child with SIGKILL at seeded
-// random moments and restarts it on the same data dir. At the end it reads the store and checks
-// that every case is where it must be, nothing was recorded twice, no task was lost or doubled,
-// every escalation due arrived exactly once, and the audit trail verifies.
+// escalate, hardship grants approved and paid, inspection findings rectified or left to escalate,
+// send-home plans left short for a period, work-plan tasks closed out — while it kills the child
+// with SIGKILL at seeded random moments and restarts it on the same data dir. At the end it reads
+// the store and checks that every case is where it must be, nothing was recorded twice, no task
+// was lost or doubled, every escalation due arrived exactly once, and the audit trail verifies.
 package crash
 
 import (
@@ -36,6 +37,9 @@ type Options struct {
 	PerSchool int           // applications per school (one publicity batch each)
 	Dropouts  int           // dropout cases opened and left to escalate
 	Grants    int           // hardship grants applied for, verified, approved and paid
+	SendHome  int           // send-home plans left unvisited for a period (its visit_quota rungs fire), then ended
+	PlanTasks int           // work-plan tasks carried through contribution, declaration and acceptance (销号)
+	Findings  int           // inspection findings recorded: every other one rectified and accepted, the rest left to escalate
 	Kills     int           // at least this many SIGKILLs
 	KillGap   time.Duration // mean time the service runs between a restart and the next kill (drawn in [½, 1½]×)
 	Unit      time.Duration // the compressed deadline unit (see timings)
@@ -57,6 +61,9 @@ func Run(args []string) error {
 	fs.IntVar(&o.PerSchool, "per-school", 50, "applications per school: each school's reviewed applications go into one publicity batch")
 	fs.IntVar(&o.Dropouts, "dropouts", 200, "dropout cases opened and left to escalate (every rung of first contact, the return window and the HQ window)")
 	fs.IntVar(&o.Grants, "grants", 30, "hardship grants applied for, verified, approved and paid")
+	fs.IntVar(&o.SendHome, "sendhome", 10, "send-home plans nobody visits: the first period ends short, climbs every rung of its quota ladder, then the plan is ended")
+	fs.IntVar(&o.PlanTasks, "plan-tasks", 20, "work-plan tasks on one plan: a cooperating section contributes, the lead section declares each done, the PA office accepts (销号)")
+	fs.IntVar(&o.Findings, "findings", 40, "inspection findings recorded at the schools: half rectified and accepted, half left to climb the rectification deadline's ladder")
 	fs.IntVar(&o.Kills, "kills", 5, "at least this many SIGKILLs of the service, each followed by a restart on the same data dir")
 	fs.DurationVar(&o.KillGap, "kill-every", 40*time.Second, "mean time the service runs between a restart and the next kill (each gap drawn in [½, 1½]× from the seed)")
 	fs.DurationVar(&o.Unit, "unit", 2*time.Second, "compressed deadline unit: publicity lasts 5 units, first contact is due in 5, the return window is 10 and the HQ window 6")
@@ -95,8 +102,8 @@ func (o *Options) check() error {
 	switch {
 	case o.Subsidy < 1 || o.PerSchool < 1:
 		return fmt.Errorf("-subsidy and -per-school must be at least 1")
-	case o.Dropouts < 0 || o.Grants < 0 || o.Kills < 0:
-		return fmt.Errorf("-dropouts, -grants and -kills must not be negative")
+	case o.Dropouts < 0 || o.Grants < 0 || o.Findings < 0 || o.SendHome < 0 || o.PlanTasks < 0 || o.Kills < 0:
+		return fmt.Errorf("-dropouts, -grants, -findings, -sendhome, -plan-tasks and -kills must not be negative")
 	case o.Unit < 500*time.Millisecond:
 		return fmt.Errorf("-unit must be at least 500ms: a rung needs time to be told from the next")
 	case o.KillGap < time.Second:
@@ -115,11 +122,14 @@ type harness struct {
 	// resent counts the writes answered only after an attempt whose answer was lost (or a 5xx), and
 	// refusedRepeats those of them the API refused as repeats (409): done by the lost attempt.
 	resent, refusedRepeats atomic.Int64
-	kills                  atomic.Int64
-	downFor                atomic.Int64 // nanoseconds from each kill to the restarted service's readiness
-	lastReady              atomic.Int64 // when the last incarnation became ready (Unix nanoseconds)
-	errMu                  sync.Mutex
-	errs                   []string // what the load could not do (a case it gave up on)
+	// keyedRepeats counts the creates sent with an Idempotency-Key again after a lost answer and
+	// answered with a case (the first attempt's, if it had started one: the check counts them).
+	keyedRepeats atomic.Int64
+	kills        atomic.Int64
+	downFor      atomic.Int64 // nanoseconds from each kill to the restarted service's readiness
+	lastReady    atomic.Int64 // when the last incarnation became ready (Unix nanoseconds)
+	errMu        sync.Mutex
+	errs         []string // what the load could not do (a case it gave up on)
 }
 
 func (h *harness) fail(format string, a ...any) {
@@ -175,7 +185,8 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 		svc.stop()
 		return nil, fmt.Errorf("set up the county: %w", err)
 	}
-	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students", len(w.schools), o.Subsidy, o.Dropouts, o.Grants)
+	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d send-home students, %d findings to record, %d plan tasks",
+		len(w.schools), o.Subsidy, o.Dropouts, o.Grants, o.SendHome, o.Findings, o.PlanTasks)
 
 	// The killer runs while the load does, and on (through the escalations' wait) until it has
 	// killed at least -kills times.
@@ -207,7 +218,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the store after the run: %w", err)
 	}
-	facts, err := readFacts(ctx, st, w.term)
+	facts, err := readFacts(ctx, st, w.term, w.round, w.plan)
 	if err == nil {
 		if rerr := st.ReconcileHardship(ctx); rerr != nil {
 			facts.LedgerProblem = rerr.Error()
@@ -221,6 +232,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	rep.Seed, rep.Unit, rep.Kills = o.Seed, o.Unit.String(), int(h.kills.Load())
 	rep.Restarts = svc.starts - 1
 	rep.Retried, rep.ResentWrites, rep.RefusedRepeats = h.retries.Load(), h.resent.Load(), h.refusedRepeats.Load()
+	rep.KeyedRepeats = h.keyedRepeats.Load()
 	if rep.Kills > 0 {
 		rep.MeanDowntime = (time.Duration(h.downFor.Load()) / time.Duration(rep.Kills)).Round(time.Millisecond).String()
 	}
@@ -287,13 +299,16 @@ func timingsEnv(u time.Duration) []string {
 		"JIAOFU_DROPOUT_FIRST_CONTACT=" + (5 * u).String(),
 		"JIAOFU_DROPOUT_RETURN_WINDOW=" + (10 * u).String(),
 		"JIAOFU_DROPOUT_HQ_WINDOW=" + (6 * u).String(),
+		// A finding recorded without a date of its own (those left to escalate) is due in 5 units.
+		"JIAOFU_RECTIFICATION_DUE=" + (5 * u).String(),
 		// A worker slowed by a restart answers an action late rather than with a 503 the client
 		// cannot tell from a crash.
 		"JIAOFU_UPDATE_TIMEOUT=60s",
 	}
 	for _, name := range []string{"JIAOFU_SUBSIDY_REVIEW_DUE", "JIAOFU_SUBSIDY_RESUBMIT_DUE", "JIAOFU_OBJECTION_REVIEW_DUE",
 		"JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE", "JIAOFU_HARDSHIP_VERIFICATION_DUE",
-		"JIAOFU_HARDSHIP_APPROVAL_DUE", "JIAOFU_HARDSHIP_PAY_DUE"} {
+		"JIAOFU_HARDSHIP_APPROVAL_DUE", "JIAOFU_HARDSHIP_PAY_DUE", "JIAOFU_RECTIFICATION_REVIEW_DUE", "JIAOFU_RECTIFICATION_REDO_DUE",
+		"JIAOFU_PLAN_TASK_REVIEW_DUE"} {
 		env = append(env, name+"=24h")
 	}
 	return env
@@ -304,6 +319,22 @@ func timingsEnv(u time.Duration) []string {
 func firstContactLadder(u time.Duration) []map[string]string {
 	return []map[string]string{{"after": "0s", "target": "remind"}, {"after": (3 * u).String(), "target": "superior"},
 		{"after": (6 * u).String(), "target": "supervision"}}
+}
+
+// rectificationDueLadder is the compressed ladder of a finding's rectification deadline: the
+// unit reminded as it passes, its superior on the 包保 chain 3 units later, the supervision
+// office 6 units later (the declared ladder's 1s, 1wd, 2wd).
+func rectificationDueLadder(u time.Duration) []map[string]string {
+	return []map[string]string{{"after": "1s", "target": "remind"}, {"after": (3 * u).String(), "target": "superior"},
+		{"after": (6 * u).String(), "target": "supervision"}}
+}
+
+// visitQuotaLadder is the compressed ladder of a send-home period left short: the teachers as it
+// ends, the school leader 2 units later, the education section 4, the supervision office 6 (the
+// declared ladder's 0s, 1wd, 3wd, 5wd).
+func visitQuotaLadder(u time.Duration) []map[string]string {
+	return []map[string]string{{"after": "0s", "target": "teacher"}, {"after": (2 * u).String(), "target": "school_leader"},
+		{"after": (4 * u).String(), "target": "education_section"}, {"after": (6 * u).String(), "target": "supervision"}}
 }
 
 // WriteJSON writes the report to path.

@@ -3,9 +3,11 @@ package crash
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"jiaofu/apiclient"
@@ -20,13 +22,32 @@ type world struct {
 	ladders           map[string][]int // task or deadline kind → its rungs, as the service holds them
 	dropoutsOpened    sync.Map         // student id → when the harness last sent its opening
 	unit              time.Duration
-	dropouts          int // dropout cases the load opens
+	dropouts          int               // dropout cases the load opens
+	inspector, jcs    *apiclient.Client // the inspectorate's inspector, the supervision office (who sees every escalation)
+	round             string            // the inspection round the findings are recorded on
+	findings          []finding         // by index: the load records them in this order
+	findingsSent      sync.Map          // index of a finding left to escalate → when the harness last sent it
+	// The work plan: its PA office (pa01, who plans and reviews), the lead section's staff
+	// (edu01, 教育股) and a cooperating section's (aid01, 资助中心); the plan and its tasks'
+	// descriptions, by index.
+	pa, edu, aidStaff *apiclient.Client
+	plan              string
+	planTasks         []string
+}
+
+// finding is one finding the load records: at a school, with a description of its own (the
+// check finds it on record by it), rectified and accepted or left to climb its deadline's ladder.
+type finding struct {
+	School      *school
+	Description string
+	Ignored     bool // left alone: its rectification_due ladder climbs to the supervision office
 }
 
 type school struct {
-	Code                    string
-	Staff, Head             *apiclient.Client
-	Subsidy, Dropout, Grant []string // student ids, by the process they take part in
+	Code                              string
+	Staff, Head                       *apiclient.Client
+	TeacherID                         string   // the class teacher's user id (a send-home plan's teacher)
+	Subsidy, Dropout, Grant, SendHome []string // student ids, by the process they take part in
 }
 
 const password = "crash-password-1"
@@ -47,9 +68,27 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	if w.funds, err = h.anon.Login(ctx, "funds01", demo.DemoPassword); err != nil {
 		return nil, err
 	}
+	if w.jcs, err = h.anon.Login(ctx, "jcs01", demo.DemoPassword); err != nil {
+		return nil, err
+	}
 	if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/dropout_first_contact",
 		map[string]any{"rungs": firstContactLadder(o.Unit)}, nil); err != nil {
 		return nil, err
+	}
+	if o.SendHome > 0 {
+		if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+quotaLadder,
+			map[string]any{"rungs": visitQuotaLadder(o.Unit)}, nil); err != nil {
+			return nil, err
+		}
+	}
+	if o.Findings > 0 {
+		if err := w.admin.Expect(ctx, 200, "PUT", "/api/v1/admin/escalation-ladders/"+rectificationLadder,
+			map[string]any{"rungs": rectificationDueLadder(o.Unit)}, nil); err != nil {
+			return nil, err
+		}
+		if w.inspector, err = h.anon.Login(ctx, "inspector01", demo.DemoPassword); err != nil {
+			return nil, err
+		}
 	}
 	var ladders struct {
 		Items []struct {
@@ -63,7 +102,7 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 	for _, r := range ladders.Items {
 		w.ladders[r.TaskKind] = append(w.ladders[r.TaskKind], r.Rung)
 	}
-	for _, k := range dropoutLadders {
+	for _, k := range append(dropoutLadders, rectificationLadder, quotaLadder) {
 		if len(w.ladders[k]) == 0 {
 			return nil, fmt.Errorf("the service holds no ladder %s", k)
 		}
@@ -81,9 +120,15 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		sc := &school{Code: code}
 		for _, role := range []string{"school_staff", "school_leader", "teacher"} {
 			name := fmt.Sprintf("crash-%s-%s", lower(code), role)
+			var u struct {
+				ID string `json:"id"`
+			}
 			if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/users", map[string]any{"username": name, "password": password,
-				"display_name": name, "roles": []map[string]string{{"role": role, "unit_code": code}}}, nil); err != nil {
+				"display_name": name, "roles": []map[string]string{{"role": role, "unit_code": code}}}, &u); err != nil {
 				return nil, err
+			}
+			if role == "teacher" {
+				sc.TeacherID = u.ID
 			}
 			c, err := h.anon.Login(ctx, name, password)
 			if err != nil {
@@ -126,6 +171,11 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 			return nil, err
 		}
 	}
+	for i := 0; i < o.SendHome; i++ {
+		if err := add(w.schools[i%nSchools], &w.schools[i%nSchools].SendHome); err != nil {
+			return nil, err
+		}
+	}
 	for i, sc := range w.schools {
 		var unit struct{ ID string }
 		if err := w.admin.Expect(ctx, 200, "GET", "/api/v1/admin/org-units/"+sc.Code, nil, &unit); err != nil {
@@ -134,6 +184,43 @@ func (h *harness) setup(ctx context.Context) (*world, error) {
 		if err := w.admin.Expect(ctx, 201, "POST", "/api/v1/admin/responsibilities", map[string]string{"subject_kind": "class",
 			"subject_id": unit.ID + "/1班", "username": fmt.Sprintf("crash-%s-teacher", lower(w.schools[i].Code))}, nil); err != nil {
 			return nil, err
+		}
+	}
+	if o.Findings > 0 {
+		// One round over every school, planned before the first kill (a round's id is the
+		// service's pick and planning it is no case: the load is the findings).
+		codes := make([]string, len(w.schools))
+		for i, sc := range w.schools {
+			codes[i] = sc.Code
+		}
+		var r struct{ ID string }
+		if err := w.inspector.Expect(ctx, 201, "POST", "/api/v1/inspection-rounds", map[string]any{"term": w.term, "kind": "special",
+			"units": codes, "planned_on": time.Now().In(cst).Format("2006-01-02")}, &r); err != nil {
+			return nil, err
+		}
+		w.round = r.ID
+		for i := 0; i < o.Findings; i++ {
+			w.findings = append(w.findings, finding{School: w.schools[i%nSchools], Ignored: i%2 == 1,
+				Description: fmt.Sprintf("崩溃测试督查问题第%d条：资助档案不全", i+1)})
+		}
+	}
+	if o.PlanTasks > 0 {
+		for _, u := range []struct {
+			name string
+			c    **apiclient.Client
+		}{{"pa01", &w.pa}, {"edu01", &w.edu}, {"aid01", &w.aidStaff}} {
+			if *u.c, err = h.anon.Login(ctx, u.name, demo.DemoPassword); err != nil {
+				return nil, err
+			}
+		}
+		var p struct{ ID string }
+		if err := w.pa.Expect(ctx, 201, "POST", "/api/v1/plans", map[string]any{"year": time.Now().In(cst).Year(), "title": "崩溃测试工作计划",
+			"doc_no": "CRASH-1"}, &p); err != nil {
+			return nil, err
+		}
+		w.plan = p.ID
+		for i := 0; i < o.PlanTasks; i++ {
+			w.planTasks = append(w.planTasks, fmt.Sprintf("崩溃测试清单任务第%d项：完成资助政策宣传", i+1))
 		}
 	}
 	if o.Grants > 0 {
@@ -165,6 +252,13 @@ var cst = time.FixedZone("CST", 8*3600)
 // then the return window, then the HQ window.
 var dropoutLadders = []string{"dropout_first_contact", "dropout_return_window", "dropout_hq_window"}
 
+// rectificationLadder is the ladder of a finding's rectification deadline (rectification_due):
+// a finding nobody rectifies climbs every rung of it.
+const rectificationLadder = "rectification_due"
+
+// quotaLadder is the ladder of a send-home plan's period left short of its visits (visit_quota).
+const quotaLadder = "visit_quota"
+
 func lower(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -178,33 +272,12 @@ func lower(s string) string {
 // call sends one request until the service answers it: a refused or reset connection, a 5xx or a
 // 503 — the service killed, starting again, or its worker not yet back — is sent again after a
 // pause, for up to five minutes. uncertain tells that a write may have been done by an attempt
-// whose answer was lost: the caller relies on the API refusing a repeat (409). A write the API
-// would do twice goes through callOnce instead.
+// whose answer was lost: the caller relies on the API refusing a repeat (409), or, for a create
+// whose id the service picks, on the Idempotency-Key the client sends (keyed).
 func (h *harness) call(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
-	return h.send(ctx, c, method, path, body, true)
-}
-
-// callOnce sends a write that the API does again when it is repeated (a hardship grant's
-// application gets a new id each time) once, and waits for the service to answer again if the
-// answer was lost; uncertain then tells the caller to look before it sends it again.
-func (h *harness) callOnce(ctx context.Context, c *apiclient.Client, method, path string, body any) (code int, raw []byte, uncertain bool, err error) {
-	return h.send(ctx, c, method, path, body, false)
-}
-
-func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path string, body any, resend bool) (code int, raw []byte, uncertain bool, err error) {
 	deadline := time.Now().Add(5 * time.Minute)
-	sent := false
 	for {
-		if !sent || resend {
-			code, raw, err = c.DoRaw(ctx, method, path, body)
-			sent = true
-		} else {
-			// Only ask whether the service is back; the write is not sent again.
-			code, raw, err = c.DoRaw(ctx, "GET", "/readyz", nil)
-			if err == nil && code == 200 {
-				return 0, nil, true, nil
-			}
-		}
+		code, raw, err = c.DoRaw(ctx, method, path, body)
 		if err == nil && code < 500 {
 			if uncertain {
 				h.resent.Add(1)
@@ -217,7 +290,9 @@ func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path st
 		if ctx.Err() != nil {
 			return code, raw, uncertain, ctx.Err()
 		}
-		if method != "GET" {
+		// A refused connection never reached a server (the service was down): nothing was done,
+		// so its resend is not a repeat. Any other failure of a write may have lost its answer.
+		if method != "GET" && !errors.Is(err, syscall.ECONNREFUSED) {
 			uncertain = true
 		}
 		h.retries.Add(1)
@@ -230,6 +305,27 @@ func (h *harness) send(ctx context.Context, c *apiclient.Client, method, path st
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// keyed sends a create whose id the service picks (a hardship grant, a finding) with an
+// Idempotency-Key, as call does: resent after a lost answer with the same key, it must be answered
+// with the case the first attempt started (201 or 202 with its id), never a second case — the
+// check counts the cases on record. It returns the case's id.
+func (h *harness) keyed(ctx context.Context, c *apiclient.Client, key, path string, body any) (string, error) {
+	code, raw, uncertain, err := h.call(ctx, c.WithHeader("Idempotency-Key", key), "POST", path, body)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if code != 201 && code != 202 || json.Unmarshal(raw, &out) != nil || out.ID == "" {
+		return "", fmt.Errorf("POST %s: %d %.300s", path, code, raw)
+	}
+	if uncertain {
+		h.keyedRepeats.Add(1)
+	}
+	return out.ID, nil
 }
 
 // expect is call for a read (or a write the API takes again) that must answer 200.
@@ -247,6 +343,21 @@ func (h *harness) expect(ctx context.Context, c *apiclient.Client, method, path 
 	return nil
 }
 
+// read is expect for a GET of a case that may not be recorded yet (its create answered 202): found
+// is false on a 404.
+func (h *harness) read(ctx context.Context, c *apiclient.Client, path string, out any) (found bool, err error) {
+	code, raw, _, err := h.call(ctx, c, "GET", path, nil)
+	switch {
+	case err != nil:
+		return false, err
+	case code == 404:
+		return false, nil
+	case code != 200:
+		return false, fmt.Errorf("GET %s: %d %.300s", path, code, raw)
+	}
+	return true, json.Unmarshal(raw, out)
+}
+
 // errorCode is the stable code (and reason) of a refusal's body.
 func errorCode(raw []byte) (code, reason string) {
 	var e struct {
@@ -257,6 +368,16 @@ func errorCode(raw []byte) (code, reason string) {
 	}
 	_ = json.Unmarshal(raw, &e)
 	return e.Error.Code, e.Error.Reason
+}
+
+// sleep waits d, or until ctx ends (false).
+func sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
 }
 
 // poll calls cond every pause until it is true, ctx ends or within passes.
@@ -301,6 +422,27 @@ func (h *harness) completeOpen(ctx context.Context, c *apiclient.Client, kind, c
 // load runs every case's driver; each gives up (an error in the report) only after its own bound.
 func (h *harness) load(ctx context.Context, w *world) {
 	var wg sync.WaitGroup
+	// The keyed creates (findings, grants) are spread over two mean kill gaps rather than sent
+	// at once at the start, before the first kill can fall: so that kills land while some of them
+	// are in flight and their Idempotency-Key is used on answers really lost.
+	keyedN, keyedI := len(w.findings), 0
+	for _, sc := range w.schools {
+		keyedN += len(sc.Grant)
+	}
+	spread := func() time.Duration {
+		d := 2 * h.o.KillGap * time.Duration(keyedI) / time.Duration(max(keyedN, 1))
+		keyedI++
+		return d
+	}
+	for i, desc := range w.planTasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := h.planTask(ctx, w, desc); err != nil {
+				h.fail("plan task %d: %v", i+1, err)
+			}
+		}()
+	}
 	for _, sc := range w.schools {
 		wg.Add(1)
 		go func() {
@@ -318,10 +460,39 @@ func (h *harness) load(ctx context.Context, w *world) {
 				}
 			}
 		}()
-		for _, st := range sc.Grant {
+		for i, f := range w.findings {
+			if f.School != sc {
+				continue
+			}
+			wg.Add(1)
+			after := spread()
+			go func() {
+				defer wg.Done()
+				if !sleep(ctx, after) {
+					return
+				}
+				if err := h.finding(ctx, w, i, f); err != nil {
+					h.fail("finding %d at %s: %v", i+1, sc.Code, err)
+				}
+			}()
+		}
+		for _, st := range sc.SendHome {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				if err := h.sendHome(ctx, w, sc, st); err != nil {
+					h.fail("send-home plan of %s at %s: %v", st, sc.Code, err)
+				}
+			}()
+		}
+		for _, st := range sc.Grant {
+			wg.Add(1)
+			after := spread()
+			go func() {
+				defer wg.Done()
+				if !sleep(ctx, after) {
+					return
+				}
 				if err := h.grant(ctx, w, sc, st); err != nil {
 					h.fail("hardship grant of %s at %s: %v", st, sc.Code, err)
 				}
@@ -485,13 +656,183 @@ func (h *harness) openDropout(ctx context.Context, w *world, sc *school, st stri
 	return nil
 }
 
+// finding records finding i of the round with an Idempotency-Key (a repeat after a lost answer
+// gets the finding the first attempt started). A finding left to escalate is done then: its
+// deadline is the compressed JIAOFU_RECTIFICATION_DUE and nobody rectifies it. Any other has a
+// deadline of tomorrow (so no rung can fall due in the run), is rectified by its school's leader
+// and accepted by the inspector.
+func (h *harness) finding(ctx context.Context, w *world, i int, f finding) error {
+	body := map[string]string{"unit_code": f.School.Code, "area": "student_aid", "severity": "major", "description": f.Description}
+	if f.Ignored {
+		w.findingsSent.Store(i, time.Now())
+	} else {
+		body["rectify_by"] = time.Now().In(cst).AddDate(0, 0, 1).Format("2006-01-02")
+	}
+	id, err := h.keyed(ctx, w.inspector, fmt.Sprintf("crash-finding-%d", i+1), "/api/v1/inspection-rounds/"+w.round+"/findings", body)
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	if f.Ignored {
+		w.findingsSent.Store(i, time.Now()) // its rungs count from no later than this answer
+		return nil
+	}
+	return poll(ctx, 10*time.Minute, 2*time.Second, "the finding closed", func() (bool, error) {
+		var d struct {
+			Finding struct{ State string } `json:"finding"`
+		}
+		if found, err := h.read(ctx, f.School.Head, "/api/v1/findings/"+id, &d); err != nil || !found {
+			return false, err // not found: answered 202, its record not written yet
+		}
+		switch d.Finding.State {
+		case "rectifying":
+			// A 409: the rectification task is not open yet, or an attempt whose answer was
+			// lost submitted it; the finding is read again either way.
+			code, raw, _, err := h.call(ctx, f.School.Head, "POST", "/api/v1/findings/"+id+"/rectifications",
+				map[string]string{"summary": "已补齐资助档案", "evidence_note": "档案目录及照片"})
+			if err != nil {
+				return false, err
+			}
+			if code != 200 && code != 409 {
+				return false, fmt.Errorf("rectify %s: %d %.300s", id, code, raw)
+			}
+			return false, nil
+		case "reviewing":
+			return false, h.completeOpen(ctx, w.inspector, "rectification_review", id, map[string]string{"outcome": "accept"})
+		case "closed":
+			return true, nil
+		}
+		return false, fmt.Errorf("finding %s is %s", id, d.Finding.State)
+	})
+}
+
+// sendHome starts a student's send-home plan of one visit a period (sendHomePeriodUnits units)
+// that nobody visits, so its first period ends short and climbs every rung of the visit_quota
+// ladder; once they are all on record, the plan is ended (the child moved), well before the second
+// period ends. A student has one running plan: a repeat of the start is a 409 duplicate.
+func (h *harness) sendHome(ctx context.Context, w *world, sc *school, st string) error {
+	code, raw, _, err := h.call(ctx, sc.Staff, "POST", "/api/v1/send-home-plans", map[string]any{"student_id": st,
+		"disability_type": "肢体残疾", "disability_grade": "一级", "teacher_ids": []string{sc.TeacherID}, "goals": "崩溃测试：生活自理训练",
+		"visits_per_period": 1, "period": (sendHomePeriodUnits * w.unit).String(), "min_minutes": 60})
+	if err != nil {
+		return err
+	}
+	if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+		return fmt.Errorf("start: %d %.300s", code, raw)
+	}
+	var plan struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+	}
+	if err := poll(ctx, 5*time.Minute, time.Second, "the plan recorded", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				ID        string `json:"id"`
+				StudentID string `json:"student_id"`
+				State     string `json:"state"`
+			}
+		}
+		if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/send-home-plans?unit="+url.QueryEscape(sc.Code), nil, &out); err != nil {
+			return false, err
+		}
+		for _, p := range out.Items {
+			if p.StudentID == st {
+				plan.ID, plan.State = p.ID, p.State
+				return true, nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return err
+	}
+	want := len(w.ladders[quotaLadder])
+	if err := poll(ctx, time.Duration(sendHomePeriodUnits+20)*w.unit+5*time.Minute, time.Second, "the first period's rungs", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				TaskKind string `json:"task_kind"`
+			}
+		}
+		if err := h.expect(ctx, w.jcs, "GET", "/api/v1/escalations?limit=500&case_id="+url.QueryEscape(plan.ID), nil, &out); err != nil {
+			return false, err
+		}
+		n := 0
+		for _, e := range out.Items {
+			if e.TaskKind == quotaLadder {
+				n++
+			}
+		}
+		return n >= want, nil
+	}); err != nil {
+		return err
+	}
+	code, raw, _, err = h.call(ctx, sc.Staff, "POST", "/api/v1/send-home-plans/"+plan.ID+"/end", map[string]string{"reason": "moved", "note": "崩溃测试：迁出本县"})
+	if err != nil {
+		return err
+	}
+	// A 409: an attempt whose answer was lost ended it.
+	if code != 200 && code != 409 {
+		return fmt.Errorf("end %s: %d %.300s", plan.ID, code, raw)
+	}
+	return nil
+}
+
+// planTask puts a task on the work plan (led by 教育股, 资助中心 cooperating, due tomorrow so
+// that no rung of its deadline can fall due in the run) and carries it to 销号: the cooperating
+// section contributes, the lead section declares it done, the PA office accepts. Its id derives
+// from the plan and its fields: a repeat is 409 duplicate, and the driver finds it by its
+// description either way.
+func (h *harness) planTask(ctx context.Context, w *world, desc string) error {
+	code, raw, _, err := h.call(ctx, w.pa, "POST", "/api/v1/plans/"+w.plan+"/tasks", map[string]any{"level1": "学生资助", "level2": "政策宣传",
+		"description": desc, "lead_unit": "JS-JYG", "cooperating_units": []string{demo.AidCenterCode},
+		"due_on": time.Now().In(cst).AddDate(0, 0, 1).Format("2006-01-02")})
+	if err != nil {
+		return err
+	}
+	if c, _ := errorCode(raw); code != 201 && code != 202 && !(code == 409 && c == "duplicate") {
+		return fmt.Errorf("add: %d %.300s", code, raw)
+	}
+	return poll(ctx, 10*time.Minute, 2*time.Second, "the plan task closed", func() (bool, error) {
+		var out struct {
+			Items []struct {
+				ID          string `json:"id"`
+				Description string `json:"description"`
+				State       string `json:"state"`
+			}
+		}
+		if err := h.expect(ctx, w.pa, "GET", "/api/v1/plan-tasks?plan_id="+url.QueryEscape(w.plan), nil, &out); err != nil {
+			return false, err
+		}
+		for _, t := range out.Items {
+			if t.Description != desc {
+				continue
+			}
+			switch t.State {
+			case "opening":
+				return false, nil
+			case "in_progress":
+				if err := h.completeOpen(ctx, w.aidStaff, "plan_task_contribution", t.ID, map[string]any{"outcome": "contributed",
+					"fields": map[string]string{"summary": "已配合印发宣传材料"}}); err != nil {
+					return false, err
+				}
+				return false, h.completeOpen(ctx, w.edu, "plan_task", t.ID, map[string]any{"outcome": "done",
+					"fields": map[string]string{"summary": "已完成宣传", "evidence_note": "宣传照片及签到表"}})
+			case "reviewing":
+				return false, h.completeOpen(ctx, w.pa, "plan_task_review", t.ID, map[string]string{"outcome": "accept"})
+			case "closed":
+				return true, nil
+			}
+			return false, fmt.Errorf("plan task %s is %s", t.ID, t.State)
+		}
+		return false, nil // not listed yet
+	})
+}
+
+// sendHomePeriodUnits is a send-home plan's period in units: the first period's ladder (6 units)
+// is on record well before the second period ends, so ending the plan then leaves exactly one
+// period's rungs.
+const sendHomePeriodUnits = 20
+
 // activityRetryHorizon is the activities' start-to-close timeout with a margin.
 const activityRetryHorizon = 45 * time.Second
-
-// grantLostGrace is how long the harness looks for a grant whose application's answer a kill
-// lost before it applies again: the API gives every application a new id (a repeat is a second
-// grant), so the record of the first must have had time to appear.
-const grantLostGrace = 90 * time.Second
 
 type grantRow struct {
 	ID        string `json:"id"`
@@ -499,57 +840,22 @@ type grantRow struct {
 	State     string `json:"state"`
 }
 
-func (h *harness) grantOf(ctx context.Context, sc *school, st string) (grantRow, bool, error) {
-	var out struct{ Items []grantRow }
-	if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants", nil, &out); err != nil {
-		return grantRow{}, false, err
-	}
-	for _, g := range out.Items {
-		if g.StudentID == st {
-			return g, true, nil
-		}
-	}
-	return grantRow{}, false, nil
-}
-
 // grant carries one hardship grant through: applied for by the staff, verified by the school's
 // leader, approved by the aid center, paid by the funds center.
 func (h *harness) grant(ctx context.Context, w *world, sc *school, st string) error {
-	var g grantRow
-	if err := poll(ctx, 10*time.Minute, time.Second, "the grant applied for", func() (bool, error) {
-		var ok bool
-		var err error
-		if g, ok, err = h.grantOf(ctx, sc, st); err != nil || ok {
-			return ok, err
-		}
-		code, raw, uncertain, err := h.callOnce(ctx, sc.Staff, "POST", "/api/v1/hardship/grants", map[string]any{"student_id": st,
-			"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
-		if err != nil {
-			return false, err
-		}
-		if code != 201 && code != 202 && !uncertain {
-			return false, fmt.Errorf("apply: %d %.300s", code, raw)
-		}
-		if uncertain {
-			// An attempt before this one may have started a grant: wait for it to show.
-			err := poll(ctx, grantLostGrace, time.Second, "", func() (bool, error) {
-				var ok bool
-				var err error
-				g, ok, err = h.grantOf(ctx, sc, st)
-				return ok, err
-			})
-			return err == nil, nil
-		}
-		return false, nil
-	}); err != nil {
-		return err
+	// One key per student: the harness applies once for each, so a repeat is always a resend.
+	id, err := h.keyed(ctx, sc.Staff, "crash-grant-"+st, "/api/v1/hardship/grants", map[string]any{"student_id": st,
+		"amount_fen": grantFen, "reason": "崩溃测试：家中突发变故", "hardship_kind": "family_change"})
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
+	g := grantRow{ID: id}
 	return poll(ctx, 10*time.Minute, 2*time.Second, "the grant paid", func() (bool, error) {
 		var d struct {
 			Grant grantRow `json:"grant"`
 		}
-		if err := h.expect(ctx, sc.Staff, "GET", "/api/v1/hardship/grants/"+g.ID, nil, &d); err != nil {
-			return false, err
+		if found, err := h.read(ctx, sc.Staff, "/api/v1/hardship/grants/"+g.ID, &d); err != nil || !found {
+			return false, err // not found: answered 202, its record not written yet
 		}
 		switch d.Grant.State {
 		case "verifying":
@@ -581,6 +887,13 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 		}
 		return true
 	})
+	w.findingsSent.Range(func(_, v any) bool {
+		// Due 5 units after it was recorded, its last rung 6 units after that.
+		if t := v.(time.Time).Add(11*u + 2*u); t.After(last) {
+			last = t
+		}
+		return true
+	})
 	h.logf("waiting %s for the dropout cases' last rungs to fall due and interrupted activities to be retried", max(0, time.Until(last)).Round(time.Second))
 	select {
 	case <-ctx.Done():
@@ -595,7 +908,7 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 	if err != nil {
 		return err
 	}
-	return poll(ctx, 3*time.Minute, 5*time.Second, "every dropout escalation on record", func() (bool, error) {
+	if err := poll(ctx, 3*time.Minute, 5*time.Second, "every dropout escalation on record", func() (bool, error) {
 		var out struct {
 			Items []struct {
 				CaseID string `json:"case_id"`
@@ -627,5 +940,50 @@ func (h *harness) settle(ctx context.Context, w *world) error {
 			h.logf("%d of %d dropout cases still short of their %d escalations", short, ours, want)
 		}
 		return short == 0 && ours >= w.dropouts, nil
+	}); err != nil {
+		return err
+	}
+	if w.round == "" {
+		return nil
+	}
+	ignored := 0
+	for _, f := range w.findings {
+		if f.Ignored {
+			ignored++
+		}
+	}
+	wantF := len(w.ladders[rectificationLadder])
+	return poll(ctx, 3*time.Minute, 5*time.Second, "every finding's escalation on record", func() (bool, error) {
+		var rv struct {
+			Findings []struct {
+				ID          string `json:"id"`
+				Description string `json:"description"`
+			} `json:"findings"`
+		}
+		if err := h.expect(ctx, w.inspector, "GET", "/api/v1/inspection-rounds/"+w.round, nil, &rv); err != nil {
+			return false, err
+		}
+		ignoredDesc := map[string]bool{}
+		for _, f := range w.findings {
+			ignoredDesc[f.Description] = f.Ignored
+		}
+		short, ours := 0, 0
+		for _, f := range rv.Findings {
+			if !ignoredDesc[f.Description] {
+				continue
+			}
+			ours++
+			var out struct{ Items []struct{ ID string } }
+			if err := h.expect(ctx, jcs, "GET", "/api/v1/escalations?limit=500&case_id="+url.QueryEscape(f.ID), nil, &out); err != nil {
+				return false, err
+			}
+			if len(out.Items) < wantF {
+				short++
+			}
+		}
+		if short > 0 {
+			h.logf("%d of %d findings left alone still short of their %d escalations", short, ours, wantF)
+		}
+		return short == 0 && ours >= ignored, nil
 	})
 }

@@ -22,7 +22,7 @@ func TestCrashHarnessShort(t *testing.T) {
 	}
 	var out bytes.Buffer
 	dir := filepath.Join(t.TempDir(), "crash")
-	rep, err := crash.Crash(context.Background(), crash.Options{Seed: 1, Subsidy: 20, PerSchool: 10, Dropouts: 10, Grants: 3,
+	rep, err := crash.Crash(context.Background(), crash.Options{Seed: 1, Subsidy: 20, PerSchool: 10, Dropouts: 10, Grants: 3, Findings: 4, SendHome: 2, PlanTasks: 2,
 		Kills: 5, KillGap: 5 * time.Second, Unit: time.Second, Limit: 15 * time.Minute,
 		Self: os.Args[0], Env: []string{runAsJiaofu + "=1"}, Dir: dir, Log: &out})
 	if rep != nil {
@@ -35,8 +35,8 @@ func TestCrashHarnessShort(t *testing.T) {
 	if rep.Kills < 5 {
 		t.Errorf("%d kills, want at least 5", rep.Kills)
 	}
-	if tot := rep.Totals(); tot.Cases != 33 {
-		t.Errorf("%d cases checked, want 33", tot.Cases)
+	if tot := rep.Totals(); tot.Cases != 41 {
+		t.Errorf("%d cases checked, want 41", tot.Cases)
 	}
 	if rep.Failed() {
 		t.Errorf("the store shows defects after %d kills (the table above; logs in %s)", rep.Kills, dir)
