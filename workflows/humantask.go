@@ -194,6 +194,9 @@ type Tasks struct {
 	// last is the case's latest step decided by a person in this run, for the same-approver
 	// policy (casework.SameApproverOnce); nil after a step the case itself settled.
 	last *lastDecision
+	// local: the task's own store writes (ResolveTask, ProjectOpenTask, ApplyTaskChange) run as
+	// local activities (WriteLocally).
+	local bool
 }
 
 // lastDecision is a step a person decided: its task id, the decision, and whether it passed.
@@ -228,6 +231,22 @@ func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, erro
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
+}
+
+// WriteLocally makes the kit run a task's own store writes — resolving and projecting it as it
+// opens, and each action's projection with its audit entry — as local activities: no activity
+// task round trip each, and several in one workflow task (issue 20). A process turns it on only
+// behind its own workflow.GetVersion, before its first task: a run recorded with regular
+// activities must replay with them. Escalation rungs and multi-approver steps keep regular
+// activities (they are rare, and their timing is their own).
+func (t *Tasks) WriteLocally() { t.local = true }
+
+// write runs one of the kit's own store writes, as a local activity under WriteLocally.
+func (t *Tasks) write(ctx workflow.Context, activity any, arg any) workflow.Future {
+	if t.local {
+		return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activity, arg)
+	}
+	return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)
 }
 
 // Seq is the number of tasks opened so far (carry it across continue-as-new).
@@ -707,7 +726,7 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	if step != nil {
 		step.anchor.Step.writing++
 	}
-	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+	err := t.write(ctx, (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
 	if step != nil {
@@ -746,7 +765,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	t.seq++
 	task := &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
 	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
+	if err := t.write(ctx, (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
 		return "", err
 	}
 	if len(task.Opened.Signers) > 0 {
@@ -759,7 +778,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
 	// always finds it here.
 	t.open[task.ID] = task
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
+	if err := t.write(ctx, (*activities.Activities).ProjectOpenTask,
 		activities.ProjectTaskInput{Task: in, Opened: task.Opened, Revision: task.revise()}).Get(ctx, nil); err != nil {
 		delete(t.open, task.ID)
 		return "", err
@@ -879,7 +898,7 @@ func (t *Tasks) Settle(ctx workflow.Context, id, outcome string, by access.Actor
 	if outcome == "" {
 		state, action = casework.TaskCancelled, "task.withdrawn"
 	}
-	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+	return t.write(ctx, (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: by, ActorRole: role, Action: action, Comment: comment, Before: before, At: now}).Get(ctx, nil)
 }
 
@@ -1003,5 +1022,26 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+}
+
+// localWriteRetryFor bounds a local activity's retries. The SDK ends them at the
+// ScheduleToCloseTimeout, which defaults to the StartToCloseTimeout (30 s): a store outage longer
+// than that would fail the case, where a regular activity (activityCtx) retries for as long as it
+// takes. Ten years is "for as long as it takes" for a case.
+const localWriteRetryFor = 10 * 365 * 24 * time.Hour
+
+// localActivityCtx gives local activities (short store writes run inside the workflow task,
+// issue 20) the same promise as activityCtx: each attempt short, retried with backoff at most
+// five minutes apart through an outage of any length. A retry due later than the workflow
+// task's timeout waits on a workflow timer, so a long outage adds a timer per retry to the
+// history instead of holding a workflow task open. The writes are idempotent as the regular
+// ones are: an attempt whose workflow task was lost (a crash) runs again with the same
+// activity id, so the same audit key (activities eventKey).
+func localActivityCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: localWriteRetryFor,
+		StartToCloseTimeout:    30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 	})
 }

@@ -4,10 +4,13 @@ package workflows_test
 // PublicityBatch (objections, the period, sign-off). The harness is in humantask_test.go.
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/activities"
@@ -80,6 +83,31 @@ func TestSubsidyApprovePath(t *testing.T) {
 	require.True(t, t0.Add(100*time.Hour).Equal(d.At))
 	require.Equal(t, []string{casework.AppReviewed, casework.AppInPublicity, casework.AppSignedOff, casework.AppDisbursed}, h.States())
 	require.Empty(t, h.Escalations())
+}
+
+// TestSubsidyWritesAreLocalActivities: from subsidy-local-writes on, the application's own store
+// writes and its task's (registry check, resolve and project the review, the decision, the two
+// steps, the payment) run as local activities, inside the workflow task that asks for them
+// (issue 20); no regular activity task is left on the approve path.
+func TestSubsidyWritesAreLocalActivities(t *testing.T) {
+	h := newSubsidy(t)
+	var local, regular []string
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		regular = append(regular, info.ActivityType.Name)
+	})
+	h.actAt(time.Hour, "leader1 approves", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionComplete,
+		Outcome: casework.OutcomeApprove, Actor: leader1})
+	h.publicityThenSignOff(2*time.Hour, 100*time.Hour, "")
+
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Empty(t, regular, "no regular activity on the approve path")
+	// (The decision's projection and the reviewed step run side by side, as they did as regular
+	// activities: the waiter takes the decision as the handler writes it.)
+	require.ElementsMatch(t, []string{"CheckRegistry", "ResolveTask", "ProjectOpenTask", "ApplyTaskChange", "SetApplication",
+		"SetApplication", "Disburse"}, local)
 }
 
 // TestSubsidySignOffChannel: the sign-off's channel, when given, is how the subsidy is paid.
