@@ -125,6 +125,11 @@ type TaskState struct {
 	// deciding: a completion's Before step is running (an activity); every other action on the
 	// task waits until it is done. Never carried: no step runs across continue-as-new.
 	deciding bool
+	// recording: in a run that writes locally (Tasks.WriteLocally), a person's action on the task
+	// is being written (projection and audit entry); its waiter takes the decision only once it
+	// is, so that the process's own writes that follow land after the action is on the history
+	// (Tasks.handle). Never carried (Quiesce waits for every handler).
+	recording bool
 	// A signer's task of a multi-approver step (signers.go): StepID is the step's anchor (its
 	// first task, the one its process waits on), Signing how the signer signs (the step's mode,
 	// or before, after, parallel for a signer AddedBy added to the task AddedTo). The anchor holds
@@ -234,12 +239,37 @@ func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, erro
 }
 
 // WriteLocally makes the kit run a task's own store writes — resolving and projecting it as it
-// opens, and each action's projection with its audit entry — as local activities: no activity
+// opens, and a decision the workflow itself settles (Settle) — as local activities: no activity
 // task round trip each, and several in one workflow task (issue 20). A process turns it on only
-// behind its own workflow.GetVersion, before its first task: a run recorded with regular
+// behind its own workflow.GetVersion, right after NewTasks: a run recorded with regular
 // activities must replay with them. Escalation rungs and multi-approver steps keep regular
 // activities (they are rare, and their timing is their own).
+//
+// A person's action (the task-action Update) is still written by a regular activity, and its
+// waiter waits for that write: an Update is on the history only once the workflow task that
+// accepts it completes, and a local activity runs before that. Had the worker (or the embedded
+// server with it) died in between, the store would hold a decision and its audit entry that the
+// workflow never heard of — the task done in every inbox, the case waiting for it forever. The
+// regular activity is scheduled by the very completion that accepts the Update; what the
+// process writes after the decision runs in the workflow task its result starts.
+//
+// Such a run also takes the kit's changes of knownToLocalRuns without asking (changed).
 func (t *Tasks) WriteLocally() { t.local = true }
+
+// knownToLocalRuns are the kit's changes (workflow.GetVersion ids, each at version 1) that
+// existed when WriteLocally came: every run that writes locally was started by code that has
+// them, so it takes them without a question in its history (a marker and a search-attribute
+// upsert each). A change made after WriteLocally is not listed, and is asked as usual: never add
+// one here, or the runs recorded before it would replay with it.
+var knownToLocalRuns = []string{"tasks-late-rung-on-record", "tasks-finish-writes-rungs", "before-at-step-decision", "tasks-same-approver-once"}
+
+// changed reports whether the run takes the kit's change changeID (version 1 of it).
+func (t *Tasks) changed(ctx workflow.Context, changeID string) bool {
+	if t.local && slices.Contains(knownToLocalRuns, changeID) {
+		return true
+	}
+	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == 1
+}
 
 // write runs one of the kit's own store writes, as a local activity under WriteLocally.
 func (t *Tasks) write(ctx workflow.Context, activity any, arg any) workflow.Future {
@@ -726,9 +756,13 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	if step != nil {
 		step.anchor.Step.writing++
 	}
-	err := t.write(ctx, (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+	// A regular activity even in a run that writes locally, and the waiter waits for it there
+	// (WriteLocally says why).
+	task.recording = t.local
+	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
+	task.recording = false
 	if step != nil {
 		if err == nil {
 			err = step.apply(ctx)
@@ -948,8 +982,7 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 				// task as decided (found by jiaofu simulate: a reminder and a superior's
 				// escalation were missing for a review done just after they fell due). Histories
 				// from before keep their steps.
-				if task.Result.At.Before(rung.At) ||
-					workflow.GetVersion(ctx, "tasks-late-rung-on-record", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				if task.Result.At.Before(rung.At) || !t.changed(ctx, "tasks-late-rung-on-record") {
 					return
 				}
 				break
@@ -990,7 +1023,7 @@ func (t *Tasks) Finish(ctx workflow.Context) error {
 	if err := Drain(ctx); err != nil {
 		return err
 	}
-	if workflow.GetVersion(ctx, "tasks-finish-writes-rungs", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.changed(ctx, "tasks-finish-writes-rungs") {
 		return nil
 	}
 	return workflow.Await(ctx, func() bool {

@@ -99,16 +99,32 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	if err != nil {
 		return SubsidyResult{}, err
 	}
+	// From this version on the application's short store writes (the registry check, its steps,
+	// the disbursement, and its tasks' projections and audit entries) run as local activities:
+	// each is one marker in the history instead of an activity task's three events and a workflow
+	// task of its own, and a step's writes go in one workflow task (issue 20). Applications
+	// started before replay their regular activities. The choice is made again by each run, as a
+	// continued run's history is its own.
+	//
+	// It is asked first: a run that has it was started by code that has every change below (and
+	// the kit's, Tasks.WriteLocally), so it takes them without asking — each question asked is a
+	// marker and a search-attribute upsert, two events of the history. Runs without it ask each
+	// as before (a question the history does not hold answers DefaultVersion, so asking this one
+	// first changes nothing for them).
+	local := workflow.GetVersion(ctx, "subsidy-local-writes", workflow.DefaultVersion, 1) == 1
+	if local {
+		tasks.WriteLocally()
+	}
 	// Applications started before this version never continue as new on a long history: their
 	// replay must take the same steps.
-	if workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
+	if local || workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
 		tasks.ContinueOnLongHistory(in.HistoryEvents)
 	}
 	// From this version on a return or a rejection needs a reason, the resubmit task shows it, and
 	// a resubmission must change the evidence note. Applications started before replay without
 	// these rules: the handler re-validates during replay, and their histories hold returns with
 	// no reason and resubmissions that changed nothing.
-	reasons := workflow.GetVersion(ctx, "subsidy-review-reasons", workflow.DefaultVersion, 1) == 1
+	reasons := local || workflow.GetVersion(ctx, "subsidy-review-reasons", workflow.DefaultVersion, 1) == 1
 	// note is the evidence note as it stands, which a resubmission must change.
 	note := in.EvidenceNote
 	if reasons {
@@ -122,16 +138,8 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 			return nil
 		})
 	}
-	// From this version on the application's short store writes (the registry check, its steps,
-	// the disbursement, and its tasks' projections and audit entries) run as local activities:
-	// each is one marker in the history instead of an activity task's three events and a workflow
-	// task of its own, and a step's writes go in one workflow task (issue 20). Applications
-	// started before replay their regular activities. The choice is made again by each run, as a
-	// continued run's history is its own.
-	local := workflow.GetVersion(ctx, "subsidy-local-writes", workflow.DefaultVersion, 1) == 1
-	if local {
-		tasks.WriteLocally()
-	}
+	// write runs one of the application's own store writes (local activities from
+	// subsidy-local-writes on).
 	write := func(activity any, arg any) workflow.Future {
 		if local {
 			return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activity, arg)
