@@ -142,7 +142,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	// subsidy-local-writes on).
 	write := func(activity any, arg any) workflow.Future {
 		if local {
-			return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activity, arg)
+			return executeLocal(ctx, activity, arg)
 		}
 		return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)
 	}
