@@ -68,12 +68,18 @@ func entry(ctx context.Context, in Audit, suffix string) store.AuditEntry {
 		Role: in.Role, UnitCode: unit, Action: in.Action, Process: in.Process, CaseID: in.CaseID, Before: before, After: after}
 }
 
-// eventKey identifies one activity execution across its retries.
+// eventKey identifies one activity execution across its retries. A local activity's id is
+// counted apart from the run's activity ids (both start at 1), so its key carries "local-": an
+// entry written by one must never be taken for the retry of a regular activity that shares its
+// number, and dropped. Keys of regular activities are as they always were.
 func eventKey(ctx context.Context) string {
 	if !activity.IsActivity(ctx) {
 		return store.NewID("ev")
 	}
 	info := activity.GetInfo(ctx)
+	if info.IsLocalActivity {
+		return fmt.Sprintf("%s/%s/local-%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
+	}
 	return fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
 }
 

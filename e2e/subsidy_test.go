@@ -255,6 +255,9 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 
 	recordHistory(t, svc, kept, "subsidy_disbursed")
 	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection")
+	// The same paths as the code of subsidy-local-writes records them (local activities, issue 20).
+	recordHistory(t, svc, kept, "subsidy_disbursed_local_writes")
+	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection_local_writes")
 	recordHistory(t, svc, batch.ID, "publicity_batch")
 
 	var verify store.VerifyResult

@@ -3,6 +3,8 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +127,11 @@ type TaskState struct {
 	// deciding: a completion's Before step is running (an activity); every other action on the
 	// task waits until it is done. Never carried: no step runs across continue-as-new.
 	deciding bool
+	// recording: in a run that writes locally (Tasks.WriteLocally), a person's action on the task
+	// is being written (projection and audit entry); its waiter takes the decision only once it
+	// is, so that the process's own writes that follow land after the action is on the history
+	// (Tasks.handle). Never carried (Quiesce waits for every handler).
+	recording bool
 	// A signer's task of a multi-approver step (signers.go): StepID is the step's anchor (its
 	// first task, the one its process waits on), Signing how the signer signs (the step's mode,
 	// or before, after, parallel for a signer AddedBy added to the task AddedTo). The anchor holds
@@ -194,6 +201,9 @@ type Tasks struct {
 	// last is the case's latest step decided by a person in this run, for the same-approver
 	// policy (casework.SameApproverOnce); nil after a step the case itself settled.
 	last *lastDecision
+	// local: the task's own store writes (ResolveTask, ProjectOpenTask, ApplyTaskChange) run as
+	// local activities (WriteLocally).
+	local bool
 }
 
 // lastDecision is a step a person decided: its task id, the decision, and whether it passed.
@@ -228,6 +238,47 @@ func NewTasks(ctx workflow.Context, seq int, carried ...TaskState) (*Tasks, erro
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, TaskActionUpdate, t.handle, workflow.UpdateHandlerOptions{Validator: t.admit})
 	return t, err
+}
+
+// WriteLocally makes the kit run a task's own store writes — resolving and projecting it as it
+// opens, and a decision the workflow itself settles (Settle) — as local activities: no activity
+// task round trip each, and several in one workflow task (issue 20). A process turns it on only
+// behind its own workflow.GetVersion, right after NewTasks: a run recorded with regular
+// activities must replay with them. Escalation rungs and multi-approver steps keep regular
+// activities (they are rare, and their timing is their own).
+//
+// A person's action (the task-action Update) is still written by a regular activity, and its
+// waiter waits for that write: an Update is on the history only once the workflow task that
+// accepts it completes, and a local activity runs before that. Had the worker (or the embedded
+// server with it) died in between, the store would hold a decision and its audit entry that the
+// workflow never heard of — the task done in every inbox, the case waiting for it forever. The
+// regular activity is scheduled by the very completion that accepts the Update; what the
+// process writes after the decision runs in the workflow task its result starts.
+//
+// Such a run also takes the kit's changes of knownToLocalRuns without asking (changed).
+func (t *Tasks) WriteLocally() { t.local = true }
+
+// knownToLocalRuns are the kit's changes (workflow.GetVersion ids, each at version 1) that
+// existed when WriteLocally came: every run that writes locally was started by code that has
+// them, so it takes them without a question in its history (a marker and a search-attribute
+// upsert each). A change made after WriteLocally is not listed, and is asked as usual: never add
+// one here, or the runs recorded before it would replay with it.
+var knownToLocalRuns = []string{"tasks-late-rung-on-record", "tasks-finish-writes-rungs", "before-at-step-decision", "tasks-same-approver-once"}
+
+// changed reports whether the run takes the kit's change changeID (version 1 of it).
+func (t *Tasks) changed(ctx workflow.Context, changeID string) bool {
+	if t.local && slices.Contains(knownToLocalRuns, changeID) {
+		return true
+	}
+	return workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == 1
+}
+
+// write runs one of the kit's own store writes, as a local activity under WriteLocally.
+func (t *Tasks) write(ctx workflow.Context, activity any, arg any) workflow.Future {
+	if t.local {
+		return executeLocal(ctx, activity, arg)
+	}
+	return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)
 }
 
 // Seq is the number of tasks opened so far (carry it across continue-as-new).
@@ -707,9 +758,13 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	if step != nil {
 		step.anchor.Step.writing++
 	}
+	// A regular activity even in a run that writes locally, and the waiter waits for it there
+	// (WriteLocally says why).
+	task.recording = t.local
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
 		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
+	task.recording = false
 	if step != nil {
 		if err == nil {
 			err = step.apply(ctx)
@@ -746,7 +801,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	t.seq++
 	task := &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
 	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
+	if err := t.write(ctx, (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
 		return "", err
 	}
 	if len(task.Opened.Signers) > 0 {
@@ -759,7 +814,7 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 	// Known to the workflow first, visible in inboxes second: an action on a task someone can see
 	// always finds it here.
 	t.open[task.ID] = task
-	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ProjectOpenTask,
+	if err := t.write(ctx, (*activities.Activities).ProjectOpenTask,
 		activities.ProjectTaskInput{Task: in, Opened: task.Opened, Revision: task.revise()}).Get(ctx, nil); err != nil {
 		delete(t.open, task.ID)
 		return "", err
@@ -879,7 +934,7 @@ func (t *Tasks) Settle(ctx workflow.Context, id, outcome string, by access.Actor
 	if outcome == "" {
 		state, action = casework.TaskCancelled, "task.withdrawn"
 	}
-	return workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
+	return t.write(ctx, (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: by, ActorRole: role, Action: action, Comment: comment, Before: before, At: now}).Get(ctx, nil)
 }
 
@@ -929,8 +984,7 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 				// task as decided (found by jiaofu simulate: a reminder and a superior's
 				// escalation were missing for a review done just after they fell due). Histories
 				// from before keep their steps.
-				if task.Result.At.Before(rung.At) ||
-					workflow.GetVersion(ctx, "tasks-late-rung-on-record", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				if task.Result.At.Before(rung.At) || !t.changed(ctx, "tasks-late-rung-on-record") {
 					return
 				}
 				break
@@ -971,7 +1025,7 @@ func (t *Tasks) Finish(ctx workflow.Context) error {
 	if err := Drain(ctx); err != nil {
 		return err
 	}
-	if workflow.GetVersion(ctx, "tasks-finish-writes-rungs", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.changed(ctx, "tasks-finish-writes-rungs") {
 		return nil
 	}
 	return workflow.Await(ctx, func() bool {
@@ -1003,5 +1057,41 @@ func activityCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
+	})
+}
+
+// executeLocal runs activity (a method of activities.Activities) as a local activity, named by
+// its registered name rather than handed as the method: the SDK calls a method only when it is
+// registered, and a replayer (the replay test, a replay with no worker) registers none — by name
+// it takes the result from the history's marker.
+func executeLocal(ctx workflow.Context, activity any, arg any) workflow.Future {
+	return workflow.ExecuteLocalActivity(localActivityCtx(ctx), activityName(activity), arg)
+}
+
+// activityName is the name the worker registers a method of activities.Activities under: the
+// method's own name, as the SDK derives it.
+func activityName(activity any) string {
+	name := runtime.FuncForPC(reflect.ValueOf(activity).Pointer()).Name()
+	return strings.TrimSuffix(name[strings.LastIndex(name, ".")+1:], "-fm")
+}
+
+// localWriteRetryFor bounds a local activity's retries. The SDK ends them at the
+// ScheduleToCloseTimeout, which defaults to the StartToCloseTimeout (30 s): a store outage longer
+// than that would fail the case, where a regular activity (activityCtx) retries for as long as it
+// takes. Ten years is "for as long as it takes" for a case.
+const localWriteRetryFor = 10 * 365 * 24 * time.Hour
+
+// localActivityCtx gives local activities (short store writes run inside the workflow task,
+// issue 20) the same promise as activityCtx: each attempt short, retried with backoff at most
+// five minutes apart through an outage of any length. A retry due later than the workflow
+// task's timeout waits on a workflow timer, so a long outage adds a timer per retry to the
+// history instead of holding a workflow task open. The writes are idempotent as the regular
+// ones are: an attempt whose workflow task was lost (a crash) runs again with the same
+// activity id, so the same audit key (activities eventKey).
+func localActivityCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: localWriteRetryFor,
+		StartToCloseTimeout:    30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute},
 	})
 }

@@ -71,8 +71,7 @@ func (t *Tasks) stepDeciding(task *TaskState) bool {
 // (steps of cases before "before-at-step-decision" ran it for every vote, and replay so).
 func (t *Tasks) runsBefore(ctx workflow.Context, task *TaskState, a TaskAction) bool {
 	anchor := t.anchorOf(task)
-	if anchor == nil || anchor.Step == nil ||
-		workflow.GetVersion(ctx, "before-at-step-decision", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if anchor == nil || anchor.Step == nil || !t.changed(ctx, "before-at-step-decision") {
 		return true
 	}
 	return t.decides(ctx, anchor, task, a)
@@ -111,9 +110,10 @@ func (t *Tasks) StepVotes(taskID string) []Vote {
 }
 
 // settled reports whether a waiter may take the task's decision: it has one and, for a step,
-// every write of the acts that decided it is done.
+// every write of the acts that decided it is done; in a run that writes locally, the decision's
+// own write too (TaskState.recording).
 func settled(task *TaskState) bool {
-	return decided(task) != nil && (task.Step == nil || task.Step.writing == 0)
+	return decided(task) != nil && (task.Step == nil || task.Step.writing == 0) && !task.recording
 }
 
 // QueuedSigner is a signer the step will ask later: one of a sequence (Added ""), or one added
@@ -831,7 +831,7 @@ func (t *Tasks) sameApprover(ctx workflow.Context, task *TaskState) error {
 	role := eligibleRole(task, by)
 	a := TaskAction{TaskID: task.ID, Action: ActionComplete, Outcome: prev.result.Outcome, Comment: sameApproverNote, Actor: by}
 	if role == "" || slices.Contains(task.Spec.Exclude, by.UserID) || t.completionRules(task, a) != nil ||
-		workflow.GetVersion(ctx, "tasks-same-approver-once", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		!t.changed(ctx, "tasks-same-approver-once") {
 		return nil
 	}
 	fields := map[string]string{"auto": "same_approver", "previous_task": prev.taskID}

@@ -99,16 +99,32 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	if err != nil {
 		return SubsidyResult{}, err
 	}
+	// From this version on the application's short store writes (the registry check, its steps,
+	// the disbursement, and its tasks' projections and audit entries) run as local activities:
+	// each is one marker in the history instead of an activity task's three events and a workflow
+	// task of its own, and a step's writes go in one workflow task (issue 20). Applications
+	// started before replay their regular activities. The choice is made again by each run, as a
+	// continued run's history is its own.
+	//
+	// It is asked first: a run that has it was started by code that has every change below (and
+	// the kit's, Tasks.WriteLocally), so it takes them without asking — each question asked is a
+	// marker and a search-attribute upsert, two events of the history. Runs without it ask each
+	// as before (a question the history does not hold answers DefaultVersion, so asking this one
+	// first changes nothing for them).
+	local := workflow.GetVersion(ctx, "subsidy-local-writes", workflow.DefaultVersion, 1) == 1
+	if local {
+		tasks.WriteLocally()
+	}
 	// Applications started before this version never continue as new on a long history: their
 	// replay must take the same steps.
-	if workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
+	if local || workflow.GetVersion(ctx, "subsidy-continue-on-long-history", workflow.DefaultVersion, 1) == 1 {
 		tasks.ContinueOnLongHistory(in.HistoryEvents)
 	}
 	// From this version on a return or a rejection needs a reason, the resubmit task shows it, and
 	// a resubmission must change the evidence note. Applications started before replay without
 	// these rules: the handler re-validates during replay, and their histories hold returns with
 	// no reason and resubmissions that changed nothing.
-	reasons := workflow.GetVersion(ctx, "subsidy-review-reasons", workflow.DefaultVersion, 1) == 1
+	reasons := local || workflow.GetVersion(ctx, "subsidy-review-reasons", workflow.DefaultVersion, 1) == 1
 	// note is the evidence note as it stands, which a resubmission must change.
 	note := in.EvidenceNote
 	if reasons {
@@ -122,7 +138,14 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 			return nil
 		})
 	}
-	actx := activityCtx(ctx)
+	// write runs one of the application's own store writes (local activities from
+	// subsidy-local-writes on).
+	write := func(activity any, arg any) workflow.Future {
+		if local {
+			return executeLocal(ctx, activity, arg)
+		}
+		return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)
+	}
 	var check activities.RegistryCheck
 	stage, resume := subsidyStageReview, ""
 	if len(carried) == 1 {
@@ -138,7 +161,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	}
 	if r := in.Resume; r != nil {
 		check, stage = r.Check, r.Stage
-	} else if err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
+	} else if err := write((*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
 		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
 		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}).Get(ctx, &check); err != nil {
 		return SubsidyResult{}, err
@@ -150,7 +173,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 			detail = map[string]any{}
 		}
 		detail["state"] = state
-		return workflow.ExecuteActivity(actx, (*activities.Activities).SetApplication, activities.ApplicationStep{
+		return write((*activities.Activities).SetApplication, activities.ApplicationStep{
 			ApplicationID: in.ApplicationID, Update: upd,
 			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
 				After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
@@ -261,7 +284,7 @@ review:
 			if channel == "" {
 				channel = DefaultChannel
 			}
-			if err := workflow.ExecuteActivity(actx, (*activities.Activities).Disburse, activities.DisburseInput{
+			if err := write((*activities.Activities).Disburse, activities.DisburseInput{
 				ApplicationID: in.ApplicationID, AmountFen: check.AmountFen, Channel: channel, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 				return SubsidyResult{}, err
 			}

@@ -4,10 +4,14 @@ package workflows_test
 // PublicityBatch (objections, the period, sign-off). The harness is in humantask_test.go.
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"jiaofu/activities"
@@ -80,6 +84,40 @@ func TestSubsidyApprovePath(t *testing.T) {
 	require.True(t, t0.Add(100*time.Hour).Equal(d.At))
 	require.Equal(t, []string{casework.AppReviewed, casework.AppInPublicity, casework.AppSignedOff, casework.AppDisbursed}, h.States())
 	require.Empty(t, h.Escalations())
+}
+
+// TestSubsidyWritesAreLocalActivities: from subsidy-local-writes on, the application's own store
+// writes and its task's opening (registry check, resolve and project the review, the two steps,
+// the payment) run as local activities, inside the workflow task that asks for them (issue 20).
+// The reviewer's decision alone is written by a regular activity, and the reviewed step only
+// once it is done: a local write in the workflow task that accepts the Update could land in the
+// store while the Update itself is lost with a crashed worker (Tasks.WriteLocally).
+func TestSubsidyWritesAreLocalActivities(t *testing.T) {
+	h := newSubsidy(t)
+	var mu sync.Mutex
+	var seen []string
+	note := func(what string) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, what)
+	}
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		note("local " + info.ActivityType.Name)
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		note("start " + info.ActivityType.Name)
+	})
+	h.env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		note("done " + info.ActivityType.Name)
+	})
+	h.actAt(time.Hour, "leader1 approves", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionComplete,
+		Outcome: casework.OutcomeApprove, Actor: leader1})
+	h.publicityThenSignOff(2*time.Hour, 100*time.Hour, "")
+
+	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
+	require.Equal(t, []string{"local CheckRegistry", "local ResolveTask", "local ProjectOpenTask",
+		"start ApplyTaskChange", "done ApplyTaskChange", "local SetApplication",
+		"local SetApplication", "local Disburse"}, seen)
 }
 
 // TestSubsidySignOffChannel: the sign-off's channel, when given, is how the subsidy is paid.
