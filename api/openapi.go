@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,6 @@ func (s *Server) Document() map[string]any {
 			"summary":     r.Summary,
 			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(p),
 			"responses": map[string]any{
-				"200": map[string]any{"description": "OK"},
 				// Every refusal and failure has the one error shape (errors.go); a generated
 				// client decodes it by these.
 				"4XX":     errorResponse("Refused: the error's code and params say why (README, Error codes)"),
@@ -72,11 +72,28 @@ func (s *Server) Document() map[string]any {
 				"default": errorResponse("Error"),
 			},
 		}
-		if r.Resp != nil {
-			op["responses"].(map[string]any)["200"] = map[string]any{"description": "OK", "content": jsonContent(describe(reflect.TypeOf(r.Resp), true))}
+		responses := op["responses"].(map[string]any)
+		for _, a := range r.Answers {
+			// One status may answer in several media types (a report as JSON or as a workbook).
+			answer, _ := responses[strconv.Itoa(a.Status)].(map[string]any)
+			if answer == nil {
+				answer = map[string]any{"description": answerDescription(a.Status)}
+				responses[strconv.Itoa(a.Status)] = answer
+			}
+			content, _ := answer["content"].(map[string]any)
+			switch {
+			case a.Media != "":
+				content = addContent(content, a.Media, map[string]any{"type": "string", "format": "binary"})
+			case a.Body != nil:
+				content = addContent(content, "application/json", describe(reflect.TypeOf(a.Body), true))
+			}
+			if content != nil {
+				answer["content"] = content
+			}
 		}
-		if r.Method == fiber.MethodPost && r.Body != nil {
-			op["responses"].(map[string]any)["201"] = map[string]any{"description": "Created"}
+		if len(r.Answers) == 0 {
+			// Not described (TestEveryRouteAnswers names every such route): only that it succeeds.
+			responses["200"] = map[string]any{"description": "OK"}
 		}
 		var params []any
 		for _, m := range docParamRe.FindAllStringSubmatch(p, -1) {
@@ -91,6 +108,10 @@ func (s *Server) Document() map[string]any {
 				schema["enum"] = q.Enum
 			}
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": schema})
+		}
+		if r.idempotent {
+			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 100, "pattern": "^[!-~]+$"},
+				"description": "Repeating the request with the same key (the same caller) answers with the case the first request started instead of starting a second one"})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -114,6 +135,19 @@ func (s *Server) Document() map[string]any {
 			"schemas":         schemas(),
 		},
 	}
+}
+
+// answerDescription words a success status for the document.
+func answerDescription(status int) string {
+	switch status {
+	case fiber.StatusCreated:
+		return "Created: the record as it is now"
+	case fiber.StatusAccepted:
+		return "Accepted: started or taken, but its record is not written yet; read it again shortly"
+	case fiber.StatusNoContent:
+		return "Done; no body"
+	}
+	return "OK"
 }
 
 func errorResponse(description string) map[string]any {
@@ -160,12 +194,28 @@ func schemas() map[string]any {
 	}
 	sort.Strings(outcomes)
 	out["TaskOutcome"] = enum("An outcome of some task kind; which ones a task takes: TaskOutcome.<kind>", outcomes)
+	// A task's recorded outcome is one it was completed with, or withdrawn (the applicant took the
+	// case back, 撤回), which no completion takes: so answers have their own enum. An open or
+	// cancelled task has no outcome at all (the field is left out), never an empty one.
+	out["TaskResultOutcome"] = enum("The outcome a task ended with: one of TaskOutcome, or withdrawn; absent while the task is open or when it was cancelled",
+		slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(outcomes), casework.OutcomeWithdrawn)))))
+	out["Opening"] = enum("A record started but not written yet", []string{"opening"})
+	out["Accepted"] = enum("An action taken but not recorded yet", []string{"accepted"})
 	var measures []string
 	for _, m := range casework.Measures() {
 		measures = append(measures, m.Name)
 	}
 	out["AccountabilityMeasure"] = enum("An accountability measure (问责措施)", measures)
 	return out
+}
+
+// addContent adds a media type's schema to an answer's content.
+func addContent(content map[string]any, media string, schema any) map[string]any {
+	if content == nil {
+		content = map[string]any{}
+	}
+	content[media] = map[string]any{"schema": schema}
+	return content
 }
 
 func jsonContent(schema any) map[string]any {
@@ -221,7 +271,9 @@ func describe(t reflect.Type, answer bool) map[string]any {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || !f.IsExported() {
+			// encoding/json writes the fields of an embedded struct even when its type is
+			// unexported (taskAnswer embeds taskView), and no other unexported field.
+			if name == "-" || !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
 				continue
 			}
 			if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {

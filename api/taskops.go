@@ -227,7 +227,7 @@ func (s *Server) ListCC(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": orEmpty(cs), "unread": len(unread)})
+	return c.JSON(ccList{Items: orEmpty(cs), Unread: len(unread)})
 }
 
 // ReadCC marks the caller's copy of a case read (已阅).
@@ -270,4 +270,10 @@ func (s *Server) listDone(c *fiber.Ctx, f store.TaskFilter) error {
 		items[i] = doneView{taskView: view(t.Task), MyAction: t.MyAction, ActedAt: t.ActedAt}
 	}
 	return c.JSON(fiber.Map{"items": items})
+}
+
+// ccList is the answer of GET /api/v1/cc: the copies, and how many are unread in all.
+type ccList struct {
+	Items  []store.CC `json:"items"`
+	Unread int        `json:"unread"`
 }
