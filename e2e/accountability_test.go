@@ -43,6 +43,7 @@ func TestAccountabilityFromADropoutCase(t *testing.T) {
 	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, jcs, leader, admin := anon.as("staff01"), anon.as("jcs01"), anon.as("leader01"), anon.as("admin")
 	stu := staff.studentOf("王二小")

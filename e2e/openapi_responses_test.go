@@ -57,7 +57,7 @@ func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // recordAnswers makes http.DefaultClient (which every client of the e2e tests uses) keep the
 // answers it receives until the test ends. The e2e tests run one at a time (none is parallel).
-func recordAnswers(t *testing.T) *answerRecorder {
+func recordAnswers(t testing.TB) *answerRecorder {
 	t.Helper()
 	before := http.DefaultClient.Transport
 	next := before
@@ -92,7 +92,7 @@ func routeOf(routes []api.Route, method, path string) (api.Route, bool) {
 // one the route declares, in a media type it declares, with a JSON body that fits the declared
 // schema (kin-openapi's schema check); a refusal or failure fits the Error schema. It returns
 // how many success answers were checked, by route.
-func checkAnswers(t *testing.T, svc *service.Service, doc *openapi3.T, answers []exchange) map[string]int {
+func checkAnswers(t testing.TB, svc *service.Service, doc *openapi3.T, answers []exchange) map[string]int {
 	t.Helper()
 	checked := map[string]int{}
 	for _, a := range answers {
@@ -137,6 +137,30 @@ func checkAnswers(t *testing.T, svc *service.Service, doc *openapi3.T, answers [
 		}
 	}
 	return checked
+}
+
+// documentedAnswers checks, when the test ends, every answer its clients received against the
+// document the service serves (checkAnswers): a flow test calls it after starting the service,
+// so that the answers of its process's routes are checked as the flow really gets them.
+func documentedAnswers(t testing.TB, svc *service.Service) {
+	t.Helper()
+	rec := recordAnswers(t)
+	// Registered after startService's cleanup, so this runs first, while the service is up.
+	t.Cleanup(func() {
+		raw, err := json.Marshal(svc.API.Document())
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := openapi3.NewLoader().LoadFromData(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.mu.Lock()
+		answers := append([]exchange(nil), rec.answers...)
+		rec.mu.Unlock()
+		checked := checkAnswers(t, svc, doc, answers)
+		t.Logf("%d answers of %d routes checked against the document", len(answers), len(checked))
+	})
 }
 
 // TestOpenAPIResponses: every answer the service gives in a flow over most of its processes —
