@@ -30,7 +30,7 @@ func (s *Server) dataRoutes() []Route {
 		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate).file(xlsxMedia),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
 			"login; the kind's importers (per kind)", nil, s.CreateImport).returns(ImportReport{}).answers(202, ImportReport{})),
-		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(listOf[ImportReport]{}),
+		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(importList{}),
 		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport).returns(ImportReport{}),
 		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors).file(xlsxMedia),
 		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")).file(xlsxMedia),
@@ -284,7 +284,7 @@ func (s *Server) ListImports(c *fiber.Ctx) error {
 		im.ErrorsJSON, im.ChangeJSON = "[]", "[]"
 		out[i] = importReport(actor(c), im)
 	}
-	return c.JSON(fiber.Map{"items": out, "kinds": dataio.KindNames()})
+	return c.JSON(importList{Items: out, Kinds: dataio.KindNames()})
 }
 
 // ImportErrors answers the import's rows with errors as a workbook with an error column. Only the
@@ -427,4 +427,10 @@ func (s *Server) Indicators(c *fiber.Ctx) error {
 	rep := dataio.Indicators(in, q.Term)
 	rep.Townships = dataio.VisibleTownships(rep, q)
 	return c.JSON(rep)
+}
+
+// importList is the caller's imports, with the kinds of import there are.
+type importList struct {
+	Items []ImportReport `json:"items"`
+	Kinds []string       `json:"kinds"`
 }

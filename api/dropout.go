@@ -28,7 +28,7 @@ func dropoutRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff; over the student's unit", dropoutRequest{}, s.CreateDropoutCase).creates(store.DropoutCase{}),
-		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases).query(qp("state", "one state's", casework.DropoutStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[store.DropoutCase]{}),
+		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases).query(qp("state", "one state's", casework.DropoutStates...), qp("unit", "a unit code: that unit and everything under it")).returns(countedList[store.DropoutCase]{}),
 		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetDropoutCase).returns(dropoutCaseRecord{}),
 		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "school_staff, teacher, school_leader, township_staff; over the case's unit", attemptRequest{}, s.LogAttempt).returns(attemptAnswer{}).answers(202, acceptedAnswer{}),
 		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, teacher, school_leader, township_staff; over the case's unit", outcomeRequest{}, s.RecordDropoutOutcome).returns(dropoutStatusAnswer{}).answers(202, acceptedAnswer{}),
@@ -137,7 +137,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": orEmpty(cs), "counts": dropoutStateCounts(cs)})
+	return c.JSON(countedList[store.DropoutCase]{Items: orEmpty(cs), Counts: dropoutStateCounts(cs)})
 }
 
 // visibleDropoutCase loads a case in the caller's scope (what they may act on).

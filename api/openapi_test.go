@@ -372,3 +372,26 @@ func TestIdempotencyKeyDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerSchemaClosed: an answer's schema takes the fields of its type and no other, so that
+// the e2e check of real answers finds a field the document leaves out; a field left out because
+// it is omitempty is still taken.
+func TestAnswerSchemaClosed(t *testing.T) {
+	_, doc := servedDocument(t)
+	task := doc.Paths.Value("/api/v1/tasks/{id}").Get.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	var open map[string]any
+	raw, err := json.Marshal(taskAnswer{taskView: taskView{Task: casework.Task{Kind: casework.KindSubsidyReview, State: casework.TaskOpen}, Outcomes: []string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &open); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.VisitJSON(open); err != nil {
+		t.Fatalf("an open task's answer does not fit its schema: %v", err)
+	}
+	open["surprise"] = "x"
+	if err := task.VisitJSON(open); err == nil {
+		t.Errorf("a task's answer with a field its type does not have fits the schema")
+	}
+}

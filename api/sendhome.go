@@ -31,7 +31,7 @@ func sendHomeRoutes(s *Server) []Route {
 	r := route
 	return []Route{
 		r("POST", "/api/v1/send-home-plans", "Start a send-to-home education plan (送教上门·一人一案)", "school_staff, school_leader, township_staff, education_section; over the student's unit", sendHomeRequest{}, s.CreateSendHomePlan).creates(sendHomePlanAnswer{}),
-		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans).query(qp("state", "one state's", casework.SendHomeStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[SendHomePlanView]{}),
+		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans).query(qp("state", "one state's", casework.SendHomeStates...), qp("unit", "a unit code: that unit and everything under it")).returns(countedList[SendHomePlanView]{}),
 		r("GET", "/api/v1/send-home-plans/:id", "A send-home plan: ledger row, visits, tasks, periods, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetSendHomePlan).returns(sendHomePlanRecord{}),
 		r("POST", "/api/v1/send-home-plans/:id/visits", "Log a visit (the first is the assessment)", "login; the plan's teachers, or school staff, leaders, township staff and the education section over its unit", visitRequest{}, s.LogSendHomeVisit).returns(visitAnswer{}).answers(202, acceptedAnswer{}),
 		r("POST", "/api/v1/send-home-plans/:id/end", "End a plan: the child enrols, ages out or moves", "school_staff, school_leader, township_staff, education_section; over the plan's unit", endPlanRequest{}, s.EndSendHomePlan).returns(sendHomeStatusAnswer{}).answers(202, acceptedAnswer{}),
@@ -216,7 +216,7 @@ func (s *Server) ListSendHomePlans(c *fiber.Ctx) error {
 		items[i] = SendHomePlanView{SendHomePlan: p, Teachers: orEmpty(p.Teachers()), TermMinutesQuota: p.TermQuota * p.MinMinutes}
 		counts[p.State]++
 	}
-	return c.JSON(fiber.Map{"items": items, "counts": counts})
+	return c.JSON(countedList[SendHomePlanView]{Items: items, Counts: counts})
 }
 
 // visibleSendHomePlan loads a plan the caller may see (and act on, as their role allows).

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -260,16 +261,19 @@ func (s *Server) listDone(c *fiber.Ctx, f store.TaskFilter) error {
 	if err != nil {
 		return err
 	}
-	type doneView struct {
-		taskView
-		MyAction string `json:"my_action"`
-		ActedAt  any    `json:"acted_at"`
-	}
-	items := make([]doneView, len(ts))
+	items := make([]inboxTask, len(ts))
 	for i, t := range ts {
-		items[i] = doneView{taskView: view(t.Task), MyAction: t.MyAction, ActedAt: t.ActedAt}
+		items[i] = inboxTask{taskView: view(t.Task), MyAction: t.MyAction, ActedAt: &t.ActedAt}
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return c.JSON(listOf[inboxTask]{Items: items})
+}
+
+// inboxTask is an entry of GET /api/v1/tasks: a task, and in the done list (state=done) what the
+// caller did (my_action) and when; the open list leaves those two out.
+type inboxTask struct {
+	taskView
+	MyAction string     `json:"my_action,omitempty"`
+	ActedAt  *time.Time `json:"acted_at,omitempty"`
 }
 
 // ccList is the answer of GET /api/v1/cc: the copies, and how many are unread in all.
