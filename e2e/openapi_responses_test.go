@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"jiaofu/api"
+	"jiaofu/calendar"
 	"jiaofu/casework"
 	"jiaofu/service"
 )
@@ -165,7 +167,9 @@ func documentedAnswers(t testing.TB, svc *service.Service) {
 
 // TestOpenAPIResponses: every answer the service gives in a flow over most of its processes —
 // the lists and reports with entries in them, the records the flow creates read one by one, task
-// actions, creates with an Idempotency-Key, files — fits the served document: its status and
+// actions (claim, transfer, copy, signers added and removed, completion), a publicity batch, a
+// work plan and its task, the admin's settings, creates with an Idempotency-Key, files — fits the
+// served document: its status and
 // media type are declared for the route and its JSON fits the declared schema, so that a
 // generated client decodes what it receives.
 func TestOpenAPIResponses(t *testing.T) {
@@ -200,7 +204,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	dropoutID := out.ID
-	donation(t, anon.as("funds01"), "建始县某企业", 500000, "BANK-REF-19", false)
+	funds := anon.as("funds01")
+	donation(t, funds, "建始县某企业", 500000, "BANK-REF-19", false)
+	repeated := donation(t, funds, "建始县某企业", 1000, "BANK-REF-20", false)
+	ok(funds, "POST", "/api/v1/hardship/donations/"+repeated.ID+"/reverse", map[string]string{"reason": "重复登记"}, 201)
 	ok(admin, "PUT", "/api/v1/admin/open-terms", map[string]any{"items": []string{"2027-2028-2"}}, 200)
 	if err := jsonInto(ok(inspector, "POST", "/api/v1/inspection-rounds", map[string]any{"term": term, "kind": "routine",
 		"units": []string{"JS-T01-S01"}, "planned_on": "2026-10-10"}, 201), &out); err != nil {
@@ -231,8 +238,82 @@ func TestOpenAPIResponses(t *testing.T) {
 	ok(head, "POST", "/api/v1/tasks/"+tk.ID+"/claim", nil, 200, 202)
 	ok(head, "POST", "/api/v1/tasks/"+tk.ID+"/unclaim", nil, 200, 202)
 	ok(staff, "POST", "/api/v1/tasks/"+tk.ID+"/urge", map[string]string{"comment": "请尽快审核"}, 200, 202)
-	ok(head, "POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]any{"outcome": "approve", "comment": "符合条件"}, 200, 202)
-	ok(head, "GET", "/api/v1/tasks/"+tk.ID, nil, 200) // done: with its outcome
+	// Handed to the deputy head, who copies the case to an inspector (who reads it), adds and
+	// removes a signer, and approves.
+	ok(head, "POST", "/api/v1/tasks/"+tk.ID+"/transfer", map[string]string{"to_user": "head01b"}, 200, 202)
+	deputy := anon.as("head01b")
+	var inspectorMe struct {
+		UserID string `json:"user_id"`
+	}
+	if err := jsonInto(ok(inspector, "GET", "/api/v1/me", nil, 200), &inspectorMe); err != nil {
+		t.Fatal(err)
+	}
+	ok(deputy, "POST", "/api/v1/tasks/"+tk.ID+"/cc", map[string]any{"user_ids": []string{inspectorMe.UserID}}, 200, 202)
+	ok(inspector, "POST", "/api/v1/cc/"+appID+"/read", nil, 200)
+	ok(deputy, "POST", "/api/v1/tasks/"+tk.ID+"/add-signers", map[string]any{"user_ids": []string{"aid01"}, "position": "after"}, 200, 202)
+	ok(deputy, "POST", "/api/v1/tasks/"+tk.ID+"/remove-signers", map[string]any{"user_ids": []string{"aid01"}}, 200, 202)
+	ok(deputy, "POST", "/api/v1/tasks/"+tk.ID+"/complete", map[string]any{"outcome": "approve", "comment": "符合条件"}, 200, 202)
+	ok(deputy, "GET", "/api/v1/tasks/"+tk.ID, nil, 200) // done: with its outcome
+	ok(deputy, "GET", "/api/v1/tasks?state=done", nil, 200)
+	// The reviewed application goes on a publicity list.
+	eventually(t, 20*time.Second, func() bool {
+		var app struct{ Status string }
+		head.do("GET", "/api/v1/subsidy-applications/"+appID, nil, &app)
+		return app.Status == casework.AppReviewed
+	}, "the application reviewed")
+	if err := jsonInto(ok(staff, "POST", "/api/v1/publicity-batches", map[string]string{"school_unit": "JS-T01-S01", "term": term}, 201, 202), &out); err != nil {
+		t.Fatal(err)
+	}
+	batchID := out.ID
+	eventually(t, 20*time.Second, func() bool {
+		code, _ := staff.raw("GET", "/api/v1/publicity-batches/"+batchID, nil)
+		return code == 200
+	}, "the batch recorded")
+	ok(anon, "GET", "/public/publicity-batches/"+batchID, nil, 200)
+	ok(staff, "POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": []map[string]string{
+		{"student_id": dropoutStu.ID, "programme": "living-primary", "term": term}}}, 200)
+
+	// The admin's settings, each answering with what it set.
+	var staffMe struct {
+		UserID string `json:"user_id"`
+	}
+	if err := jsonInto(ok(staff, "GET", "/api/v1/me", nil, 200), &staffMe); err != nil {
+		t.Fatal(err)
+	}
+	ok(admin, "GET", "/api/v1/admin/users/"+staffMe.UserID, nil, 200)
+	ok(admin, "PUT", "/api/v1/admin/users/"+staffMe.UserID, map[string]any{"active": true}, 200)
+	ok(admin, "PUT", "/api/v1/admin/subsidy-programmes/nutrition", map[string]any{"amount_fen": 450_00}, 200)
+	ok(admin, "PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{"一卡通", "银行卡"}}, 200)
+	ok(admin, "POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-BGS"}, 201)
+	ok(admin, "POST", "/api/v1/admin/audit/checkpoints", nil, 201)
+	ok(admin, "GET", "/api/v1/admin/audit/verify", nil, 200)
+
+	// A work plan with a task, its report as JSON and as a workbook, a progress report and a
+	// 包保 contact.
+	pa := anon.as("pa01")
+	if err := jsonInto(ok(pa, "POST", "/api/v1/plans", map[string]any{"year": time.Now().In(calendar.CST).Year(), "title": "配合任务方案"}, 201), &out); err != nil {
+		t.Fatal(err)
+	}
+	planID := out.ID
+	if err := jsonInto(ok(pa, "POST", "/api/v1/plans/"+planID+"/tasks", map[string]any{"level1": "重点项目", "description": "配合测试任务",
+		"lead_unit": "教育股", "cooperating_units": []string{"经费中心"},
+		"due_on": time.Now().In(calendar.CST).AddDate(0, 0, 7).Format("2006-01-02")}, 201, 202), &out); err != nil {
+		t.Fatal(err)
+	}
+	planTaskID := out.ID
+	ok(pa, "GET", "/api/v1/plans/"+planID, nil, 200)
+	ok(pa, "GET", "/api/v1/plans/"+planID+"/report", nil, 200)
+	if code, _ := sendRaw(t, pa, "GET", "/api/v1/plans/"+planID+"/report?format=xlsx", nil); code != 200 {
+		t.Errorf("plan report as a workbook: %d", code)
+	}
+	eventually(t, 20*time.Second, func() bool {
+		code, _ := pa.raw("GET", "/api/v1/plan-tasks/"+planTaskID, nil)
+		return code == 200
+	}, "the plan task recorded")
+	edu := anon.as("edu01")
+	ok(edu, "POST", "/api/v1/plan-tasks/"+planTaskID+"/reports", map[string]any{"summary": "已完成资助名单比对", "percent": 50}, 201)
+	ok(edu, "POST", "/api/v1/contacts", map[string]string{"unit_code": "JS-T01-S01", "contacted_on": time.Now().In(calendar.CST).Format("2006-01-02"),
+		"method": "visit", "summary": "了解控辍保学和资助落实情况"}, 201)
 
 	// The dropout case's Update answers, and the grant withdrawn by its applicant.
 	ok(teacher, "POST", "/api/v1/dropout-cases/"+dropoutID+"/attempts", map[string]string{"method": "phone", "notes": "电话联系家长"}, 200, 202)
@@ -310,12 +391,13 @@ func TestOpenAPIResponses(t *testing.T) {
 	checked := checkAnswers(t, svc, doc, answers)
 	for _, must := range []string{"GET /api/v1/tasks/:id", "POST /api/v1/tasks/:id/complete", "POST /api/v1/hardship/grants",
 		"POST /api/v1/inspection-rounds/:id/findings", "GET /api/v1/dropout-cases/:id", "GET /api/v1/exports/:ledger.xlsx",
-		"POST /api/v1/auth/logout", "GET /metrics", "GET /api/v1/subsidy-applications"} {
+		"POST /api/v1/auth/logout", "GET /metrics", "GET /api/v1/subsidy-applications", "POST /api/v1/tasks/:id/transfer",
+		"POST /api/v1/tasks/:id/add-signers", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
 		if checked[must] == 0 {
 			t.Errorf("no success answer of %s was checked", must)
 		}
 	}
-	if len(checked) < 60 {
+	if len(checked) < 85 {
 		t.Errorf("success answers of only %d routes checked", len(checked))
 	}
 	t.Logf("%d answers of %d routes checked against the document", len(answers), len(checked))
