@@ -167,8 +167,9 @@ func documentedAnswers(t testing.TB, svc *service.Service) {
 
 // TestOpenAPIResponses: every answer the service gives in a flow over most of its processes —
 // the lists and reports with entries in them, the records the flow creates read one by one, task
-// actions (claim, transfer, copy, signers added and removed, completion), a publicity batch, a
-// work plan and its task, the admin's settings, creates with an Idempotency-Key, files — fits the
+// actions (claim, transfer, copy, signers added and removed, completion, withdrawal), a publicity
+// batch, a work plan and its task, the admin's settings and records, creates with an
+// Idempotency-Key, files — fits the
 // served document: its status and
 // media type are declared for the route and its JSON fits the declared schema, so that a
 // generated client decodes what it receives.
@@ -270,8 +271,16 @@ func TestOpenAPIResponses(t *testing.T) {
 		return code == 200
 	}, "the batch recorded")
 	ok(anon, "GET", "/public/publicity-batches/"+batchID, nil, 200)
-	ok(staff, "POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": []map[string]string{
-		{"student_id": dropoutStu.ID, "programme": "living-primary", "term": term}}}, 200)
+	var bulk struct {
+		Items []struct{ ID string }
+	}
+	if err := jsonInto(ok(staff, "POST", "/api/v1/subsidy-applications/bulk", map[string]any{"items": []map[string]string{
+		{"student_id": staff.studentOf("李梅").ID, "programme": "living-primary", "term": term}}}, 200), &bulk); err != nil || len(bulk.Items) != 1 || bulk.Items[0].ID == "" {
+		t.Fatalf("bulk: %v %+v", err, bulk)
+	}
+	// The applicant withdraws the second application before anyone takes it up.
+	second := head.waitTask("subsidy_review", bulk.Items[0].ID)
+	ok(staff, "POST", "/api/v1/tasks/"+second.ID+"/withdraw", map[string]string{"comment": "信息有误，撤回重报"}, 200, 202)
 
 	// The admin's settings, each answering with what it set.
 	var staffMe struct {
@@ -287,6 +296,17 @@ func TestOpenAPIResponses(t *testing.T) {
 	ok(admin, "POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-BGS"}, 201)
 	ok(admin, "POST", "/api/v1/admin/audit/checkpoints", nil, 201)
 	ok(admin, "GET", "/api/v1/admin/audit/verify", nil, 200)
+	var unit struct{ ID string }
+	if err := jsonInto(ok(admin, "POST", "/api/v1/admin/org-units", map[string]any{"code": "JS-T01-S09", "name": "文档测试学校",
+		"kind": "school", "parent_code": "JS-T01"}, 201), &unit); err != nil {
+		t.Fatal(err)
+	}
+	ok(admin, "POST", "/api/v1/admin/responsibilities", map[string]string{"subject_kind": "unit", "subject_id": unit.ID, "username": "head01"}, 201)
+	ok(admin, "POST", "/api/v1/admin/students", map[string]any{"student_no": "L123", "name": "李四", "sex": "M", "birth_date": "2015-01-01",
+		"unit_code": "JS-T01-S01", "grade": 3, "class": "1班"}, 201)
+	ok(admin, "POST", "/api/v1/admin/subsidy-programmes", map[string]any{"code": "living-boarding-extra", "name": "寄宿生生活补助（县级加发）",
+		"amount_fen": 200_00, "stage": "primary", "exclusive_group": "living"}, 201)
+	ok(staff, "POST", "/api/v1/pairings/from-chain?unit=JS-T01-S01", nil, 200)
 
 	// A work plan with a task, its report as JSON and as a workbook, a progress report and a
 	// 包保 contact.
@@ -392,12 +412,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	for _, must := range []string{"GET /api/v1/tasks/:id", "POST /api/v1/tasks/:id/complete", "POST /api/v1/hardship/grants",
 		"POST /api/v1/inspection-rounds/:id/findings", "GET /api/v1/dropout-cases/:id", "GET /api/v1/exports/:ledger.xlsx",
 		"POST /api/v1/auth/logout", "GET /metrics", "GET /api/v1/subsidy-applications", "POST /api/v1/tasks/:id/transfer",
-		"POST /api/v1/tasks/:id/add-signers", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
+		"POST /api/v1/tasks/:id/add-signers", "POST /api/v1/tasks/:id/withdraw", "POST /api/v1/admin/org-units", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
 		if checked[must] == 0 {
 			t.Errorf("no success answer of %s was checked", must)
 		}
 	}
-	if len(checked) < 85 {
+	if len(checked) < 95 {
 		t.Errorf("success answers of only %d routes checked", len(checked))
 	}
 	t.Logf("%d answers of %d routes checked against the document", len(answers), len(checked))
