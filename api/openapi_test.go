@@ -395,3 +395,96 @@ func TestAnswerSchemaClosed(t *testing.T) {
 		t.Errorf("a task's answer with a field its type does not have fits the schema")
 	}
 }
+
+// mayAccept maps each function of the package to whether it may answer 202: it runs a workflow
+// Update (update, whose answer is 202 when the workflow takes it but does not finish in time),
+// waits for a created record (created), or names StatusAccepted itself — or calls, handing it the
+// request, a function that does.
+func mayAccept(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	direct := map[string]bool{}
+	calls := map[string][]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					if n.Sel.Name == "StatusAccepted" {
+						direct[fn.Name.Name] = true
+					}
+				case *ast.CallExpr:
+					var callee string
+					switch f := n.Fun.(type) {
+					case *ast.Ident:
+						callee = f.Name
+					case *ast.SelectorExpr:
+						callee = f.Sel.Name
+					}
+					if callee == "update" || callee == "created" {
+						direct[fn.Name.Name] = true
+					}
+					for _, a := range n.Args {
+						if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
+							calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
+							break
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	out := map[string]bool{}
+	var reach func(name string, seen map[string]bool) bool
+	reach = func(name string, seen map[string]bool) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		if direct[name] {
+			return true
+		}
+		for _, c := range calls[name] {
+			if reach(c, seen) {
+				return true
+			}
+		}
+		return false
+	}
+	for name := range calls {
+		out[name] = reach(name, map[string]bool{})
+	}
+	for name := range direct {
+		out[name] = true
+	}
+	return out
+}
+
+// TestAcceptedDeclared: a route declares a 202 answer exactly when its handler may answer 202
+// (mayAccept), so that a client generator is told of every answer that means "taken, not yet
+// recorded", and of no other.
+func TestAcceptedDeclared(t *testing.T) {
+	may := mayAccept(t)
+	for _, r := range New(config.Default(), nil, nil, nil, nil).Routes() {
+		declared := slices.ContainsFunc(r.Answers, func(a Answer) bool { return a.Status == 202 })
+		if h := handlerName(r.Handler); may[h] != declared {
+			t.Errorf("%s %s (%s): may answer 202: %v; declares 202: %v", r.Method, r.Path, h, may[h], declared)
+		}
+	}
+}

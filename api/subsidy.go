@@ -48,7 +48,7 @@ func subsidyRoutes(s *Server) []Route {
 		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions).query(qp("term", "a term such as 2026-2027-1")).returns(omissionsAnswer{}),
 		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "public", nil, s.PublicBatches).returns(listOf[publicBatchItem]{}),
 		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "public", nil, s.PublicBatch).returns(PublicList{}),
-		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit).answers(201, objectionCreated{}),
+		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit).answers(201, objectionCreated{}).answers(202, acceptedAnswer{}),
 	}
 }
 
