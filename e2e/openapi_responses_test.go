@@ -307,6 +307,22 @@ func TestOpenAPIResponses(t *testing.T) {
 	ok(admin, "POST", "/api/v1/admin/subsidy-programmes", map[string]any{"code": "living-boarding-extra", "name": "寄宿生生活补助（县级加发）",
 		"amount_fen": 200_00, "stage": "primary", "exclusive_group": "living"}, 201)
 	ok(staff, "POST", "/api/v1/pairings/from-chain?unit=JS-T01-S01", nil, 200)
+	var duties struct {
+		Items []struct {
+			ID       string `json:"id"`
+			UnitCode string `json:"unit_code"`
+			Kind     string `json:"kind"`
+		}
+	}
+	if err := jsonInto(ok(staff, "GET", "/api/v1/school-duties?unit=JS-T01-S01", nil, 200), &duties); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range duties.Items {
+		if d.UnitCode == "JS-T01-S01" && d.Kind == casework.SchoolDutyProgressReport {
+			ok(staff, "POST", "/api/v1/school-duties/"+d.ID+"/records", map[string]string{"done_on": time.Now().In(calendar.CST).Format("2006-01-02"),
+				"title": "本学期教育扶贫工作进展"}, 201)
+		}
+	}
 
 	// A work plan with a task, its report as JSON and as a workbook, a progress report and a
 	// 包保 contact.
@@ -412,12 +428,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	for _, must := range []string{"GET /api/v1/tasks/:id", "POST /api/v1/tasks/:id/complete", "POST /api/v1/hardship/grants",
 		"POST /api/v1/inspection-rounds/:id/findings", "GET /api/v1/dropout-cases/:id", "GET /api/v1/exports/:ledger.xlsx",
 		"POST /api/v1/auth/logout", "GET /metrics", "GET /api/v1/subsidy-applications", "POST /api/v1/tasks/:id/transfer",
-		"POST /api/v1/tasks/:id/add-signers", "POST /api/v1/tasks/:id/withdraw", "POST /api/v1/admin/org-units", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
+		"POST /api/v1/tasks/:id/add-signers", "POST /api/v1/tasks/:id/withdraw", "POST /api/v1/admin/org-units", "POST /api/v1/school-duties/:id/records", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
 		if checked[must] == 0 {
 			t.Errorf("no success answer of %s was checked", must)
 		}
 	}
-	if len(checked) < 95 {
+	if len(checked) < 96 {
 		t.Errorf("success answers of only %d routes checked", len(checked))
 	}
 	t.Logf("%d answers of %d routes checked against the document", len(answers), len(checked))
