@@ -29,7 +29,9 @@ func (s *Server) dataRoutes() []Route {
 	return append([]Route{
 		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate).file(xlsxMedia),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
-			"login; the kind's importers (per kind)", nil, s.CreateImport).returns(ImportReport{}).answers(202, ImportReport{})),
+			"login; the kind's importers (per kind)", nil, s.CreateImport).returns(ImportReport{}).answers(202, ImportReport{}).
+			// The kind plan-tasks (a work plan's task list, ?plan_id=) answers as POST /api/v1/plans/:id/tasks/import.
+			returns(planImportChecked{}).answers(201, planImportAnswer{})),
 		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(importList{}),
 		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport).returns(ImportReport{}),
 		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors).file(xlsxMedia),

@@ -209,10 +209,21 @@ func schemas() map[string]any {
 	return out
 }
 
-// addContent adds a media type's schema to an answer's content.
+// addContent adds a media type's schema to an answer's content; a second schema of the same
+// status and media type makes it one of them (POST /api/v1/imports/:kind answers a plan's task
+// list as the plan's own import does).
 func addContent(content map[string]any, media string, schema any) map[string]any {
 	if content == nil {
 		content = map[string]any{}
+	}
+	if prev, ok := content[media].(map[string]any); ok {
+		old := prev["schema"].(map[string]any)
+		if one, ok := old["oneOf"].([]any); ok {
+			old["oneOf"] = append(one, schema)
+		} else {
+			prev["schema"] = map[string]any{"oneOf": []any{old, schema}}
+		}
+		return content
 	}
 	content[media] = map[string]any{"schema": schema}
 	return content

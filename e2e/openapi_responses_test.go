@@ -278,6 +278,12 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"student_id": staff.studentOf("李梅").ID, "programme": "living-primary", "term": term}}}, 200), &bulk); err != nil || len(bulk.Items) != 1 || bulk.Items[0].ID == "" {
 		t.Fatalf("bulk: %v %+v", err, bulk)
 	}
+	// The head returns a third application to its applicant (退回).
+	third := staff.studentOf("向金花")
+	if err := jsonInto(ok(staff, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": third.ID, "programme": "living-primary", "term": term}, 201, 202), &out); err != nil {
+		t.Fatal(err)
+	}
+	ok(head, "POST", "/api/v1/tasks/"+head.waitTask("subsidy_review", out.ID).ID+"/return", map[string]string{"comment": "请补充村委会证明"}, 200, 202)
 	// The applicant withdraws the second application before anyone takes it up.
 	second := head.waitTask("subsidy_review", bulk.Items[0].ID)
 	ok(staff, "POST", "/api/v1/tasks/"+second.ID+"/withdraw", map[string]string{"comment": "信息有误，撤回重报"}, 200, 202)
@@ -295,6 +301,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	ok(admin, "PUT", "/api/v1/admin/disbursement-channels", map[string]any{"items": []string{"一卡通", "银行卡"}}, 200)
 	ok(admin, "POST", "/api/v1/admin/unit-aliases", map[string]string{"alias": "宣传股", "unit_code": "JS-BGS"}, 201)
 	ok(admin, "POST", "/api/v1/admin/audit/checkpoints", nil, 201)
+	ok(admin, "POST", "/api/v1/admin/calendar", map[string]any{"days": []map[string]string{{"Date": "2027-10-08", "Type": "holiday", "Name": "国庆节"}}}, 200)
 	ok(admin, "GET", "/api/v1/admin/audit/verify", nil, 200)
 	var unit struct{ ID string }
 	if err := jsonInto(ok(admin, "POST", "/api/v1/admin/org-units", map[string]any{"code": "JS-T01-S09", "name": "文档测试学校",
@@ -428,12 +435,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	for _, must := range []string{"GET /api/v1/tasks/:id", "POST /api/v1/tasks/:id/complete", "POST /api/v1/hardship/grants",
 		"POST /api/v1/inspection-rounds/:id/findings", "GET /api/v1/dropout-cases/:id", "GET /api/v1/exports/:ledger.xlsx",
 		"POST /api/v1/auth/logout", "GET /metrics", "GET /api/v1/subsidy-applications", "POST /api/v1/tasks/:id/transfer",
-		"POST /api/v1/tasks/:id/add-signers", "POST /api/v1/tasks/:id/withdraw", "POST /api/v1/admin/org-units", "POST /api/v1/school-duties/:id/records", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
+		"POST /api/v1/tasks/:id/add-signers", "POST /api/v1/tasks/:id/withdraw", "POST /api/v1/admin/org-units", "POST /api/v1/school-duties/:id/records", "POST /api/v1/tasks/:id/return", "POST /api/v1/admin/calendar", "GET /api/v1/publicity-batches/:id", "GET /api/v1/plans/:id/report", "POST /api/v1/plans/:id/tasks"} {
 		if checked[must] == 0 {
 			t.Errorf("no success answer of %s was checked", must)
 		}
 	}
-	if len(checked) < 96 {
+	if len(checked) < 98 {
 		t.Errorf("success answers of only %d routes checked", len(checked))
 	}
 	t.Logf("%d answers of %d routes checked against the document", len(answers), len(checked))
