@@ -434,6 +434,17 @@ func (s *Server) AccountabilityReport(c *fiber.Ctx) error {
 	for i, r := range rep.Overdue {
 		overdue[i] = accountabilityOf(r)
 	}
-	return c.JSON(fiber.Map{"term": rep.Term, "open": rep.Open, "decided": rep.Decided, "rows": rep.Rows, "measures": rep.Measures,
-		"overdue_handling": overdue})
+	return c.JSON(accountabilityReportAnswer{Term: rep.Term, Open: rep.Open, Decided: rep.Decided, Rows: rep.Rows, Measures: rep.Measures,
+		Overdue: overdue})
+}
+
+// accountabilityReportAnswer is the term's report: store.AccountabilityReport with its overdue
+// records as the API shows records (accountabilityView).
+type accountabilityReportAnswer struct {
+	Term     string                      `json:"term"`
+	Open     int                         `json:"open"`
+	Decided  int                         `json:"decided"`
+	Rows     []store.AccountabilityCount `json:"rows"`
+	Measures map[string]int              `json:"measures"`
+	Overdue  []accountabilityView        `json:"overdue_handling"`
 }

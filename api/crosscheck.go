@@ -21,11 +21,11 @@ import (
 func (s *Server) crossCheckRoutes() []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/cross-checks", "Run a township's cross-check for a term (四查三比对): the suspected dropouts with their reasons", "township_staff, education_section, pa_office, admin; over the township's units", crossCheckRequest{}, s.RunCrossCheck),
-		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login; suspects of the caller's units", nil, s.ListSuspects).query(qp("state", "one state's", store.SuspectStates...), qp("term", "a term such as 2026-2027-1"), qp("township_code", "one township's")),
-		r("POST", "/api/v1/cross-checks/suspects/:id/clear", "Clear a suspect with a reason (moved_away, studying_outside, deceased, exempt, other)", "school_staff, school_leader, township_staff, education_section, pa_office, admin; over the suspect's unit", clearSuspectRequest{}, s.ClearSuspect),
-		r("POST", "/api/v1/cross-checks/suspects/:id/dropout-case", "Turn a registered suspect into a dropout case (the dropout start path)", "school_staff, school_leader, township_staff; over the suspect's unit, who may both decide it and open a dropout case", suspectCaseRequest{}, s.SuspectDropoutCase),
-		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.LedgerJSON).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
+		r("POST", "/api/v1/cross-checks", "Run a township's cross-check for a term (四查三比对): the suspected dropouts with their reasons", "township_staff, education_section, pa_office, admin; over the township's units", crossCheckRequest{}, s.RunCrossCheck).returns(crossCheckAnswer{}),
+		r("GET", "/api/v1/cross-checks/suspects", "Suspected dropouts in scope (?township_code=, ?term=, ?state=)", "login; suspects of the caller's units", nil, s.ListSuspects).query(qp("state", "one state's", store.SuspectStates...), qp("term", "a term such as 2026-2027-1"), qp("township_code", "one township's")).returns(listOf[SuspectView]{}),
+		r("POST", "/api/v1/cross-checks/suspects/:id/clear", "Clear a suspect with a reason (moved_away, studying_outside, deceased, exempt, other)", "school_staff, school_leader, township_staff, education_section, pa_office, admin; over the suspect's unit", clearSuspectRequest{}, s.ClearSuspect).returns(SuspectView{}),
+		r("POST", "/api/v1/cross-checks/suspects/:id/dropout-case", "Turn a registered suspect into a dropout case (the dropout start path)", "school_staff, school_leader, township_staff; over the suspect's unit, who may both decide it and open a dropout case", suspectCaseRequest{}, s.SuspectDropoutCase).answers(201, suspectCaseAnswer{}),
+		r("GET", "/api/v1/ledgers/:ledger", "A ledger (台账) as JSON, as its export has it (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.LedgerJSON).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")).returns(ledgerAnswer{}),
 	}
 }
 
@@ -81,7 +81,7 @@ func (s *Server) RunCrossCheck(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"id": run.ID, "township_code": req.TownshipCode, "term": req.Term, "counts": counts, "suspects": suspectViews(a, sus)})
+	return c.JSON(crossCheckAnswer{ID: run.ID, TownshipCode: req.TownshipCode, Term: req.Term, Counts: counts, Suspects: suspectViews(a, sus)})
 }
 
 // SuspectView is a suspect as the API shows it: its numbers masked as a student's are
@@ -112,7 +112,7 @@ func (s *Server) ListSuspects(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": suspectViews(a, sus)})
+	return c.JSON(listOf[SuspectView]{Items: suspectViews(a, sus)})
 }
 
 // suspectDeciders may clear a suspect: who runs the check, and the suspect's school.
@@ -219,7 +219,7 @@ func (s *Server) SuspectDropoutCase(c *fiber.Ctx) error {
 		auditEntry(a, "cross_check.case_opened", "cross_check", sp.ID, map[string]any{"state": sp.State}, map[string]any{"case_id": caseID})); err != nil {
 		s.log.Error("cross-check: a case was opened but the suspect not marked", "suspect", sp.ID, "case", caseID, "error", err)
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"suspect_id": sp.ID, "case_id": caseID, "student_id": st.ID})
+	return c.Status(fiber.StatusCreated).JSON(suspectCaseAnswer{SuspectID: sp.ID, CaseID: caseID, StudentID: st.ID})
 }
 
 // LedgerJSON answers a ledger's sheets as JSON (the view the console shows), masked as its export.
@@ -228,5 +228,28 @@ func (s *Server) LedgerJSON(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"ledger": l.Name, "label": l.Label, "sheets": sheets})
+	return c.JSON(ledgerAnswer{Ledger: l.Name, Label: l.Label, Sheets: sheets})
+}
+
+// crossCheckAnswer is a cross-check run (四查三比对): what it compared and the suspects found.
+type crossCheckAnswer struct {
+	ID           string         `json:"id"`
+	TownshipCode string         `json:"township_code"`
+	Term         string         `json:"term"`
+	Counts       map[string]int `json:"counts"`
+	Suspects     []SuspectView  `json:"suspects"`
+}
+
+// suspectCaseAnswer is the dropout case opened for a suspect.
+type suspectCaseAnswer struct {
+	SuspectID string `json:"suspect_id"`
+	CaseID    string `json:"case_id"`
+	StudentID string `json:"student_id"`
+}
+
+// ledgerAnswer is a ledger (台账) as JSON: its sheets as its workbook has them.
+type ledgerAnswer struct {
+	Ledger string         `json:"ledger"`
+	Label  string         `json:"label"`
+	Sheets []dataio.Sheet `json:"sheets"`
 }

@@ -27,14 +27,16 @@ import (
 func (s *Server) dataRoutes() []Route {
 	r := route
 	return append([]Route{
-		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate),
+		r("GET", "/api/v1/imports/templates/:kind.xlsx", "The import template of a kind (Chinese headers)", "login", nil, s.ImportTemplate).file(xlsxMedia),
 		upload(r("POST", "/api/v1/imports/:kind", "Import a spreadsheet (multipart: file, mode=all_or_nothing|good_rows, dry_run=true|false); 200 with the report when done at once, else 202 with its id",
-			"login; the kind's importers (per kind)", nil, s.CreateImport)),
-		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(listOf[ImportReport]{}),
-		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport),
-		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors),
-		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
-		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login; the caller's units", nil, s.Indicators).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
+			"login; the kind's importers (per kind)", nil, s.CreateImport).returns(ImportReport{}).answers(202, ImportReport{}).
+			// The kind plan-tasks (a work plan's task list, ?plan_id=) answers as POST /api/v1/plans/:id/tasks/import.
+			returns(planImportChecked{}).answers(201, planImportAnswer{})),
+		r("GET", "/api/v1/imports", "The caller's imports, newest first", "login; the caller's imports", nil, s.ListImports).returns(importList{}),
+		r("GET", "/api/v1/imports/:id", "An import: state (running, done, failed), progress, row errors and changes", "login; the importer or an admin", nil, s.GetImport).returns(ImportReport{}),
+		r("GET", "/api/v1/imports/:id/errors.xlsx", "An import's rows with errors, with an error column", "login; the importer or an admin", nil, s.ImportErrors).file(xlsxMedia),
+		r("GET", "/api/v1/exports/:ledger.xlsx", "A ledger (台账) to Excel in the caller's scope (?term=, ?unit=)", "login; the ledger's readers, in the caller's scope", nil, s.Export).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")).file(xlsxMedia),
+		r("GET", "/api/v1/reports/indicators", "The plan's indicators (seed 二(一)) per township and county, with their inputs (?term=, ?unit=)", "login; the caller's units", nil, s.Indicators).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")).returns(dataio.IndicatorReport{}),
 	}, s.crossCheckRoutes()...)
 }
 
@@ -116,11 +118,15 @@ func (s *Server) ImportTemplate(c *fiber.Ctx) error {
 
 // sendWorkbook answers an .xlsx file named name.
 func sendWorkbook(c *fiber.Ctx, name string, b []byte) error {
-	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentType, xlsxMedia)
 	c.Set(fiber.HeaderContentDisposition, "attachment; filename=\"export.xlsx\"; filename*=UTF-8''"+url.PathEscape(name))
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Send(b)
 }
+
+// xlsxMedia is the media type of an Excel workbook (.xlsx), as the workbook routes answer and
+// the document declares them.
+const xlsxMedia = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // importWait is how long an upload waits for its job before answering 202.
 const importWait = 3 * time.Second
@@ -280,7 +286,7 @@ func (s *Server) ListImports(c *fiber.Ctx) error {
 		im.ErrorsJSON, im.ChangeJSON = "[]", "[]"
 		out[i] = importReport(actor(c), im)
 	}
-	return c.JSON(fiber.Map{"items": out, "kinds": dataio.KindNames()})
+	return c.JSON(importList{Items: out, Kinds: dataio.KindNames()})
 }
 
 // ImportErrors answers the import's rows with errors as a workbook with an error column. Only the
@@ -423,4 +429,10 @@ func (s *Server) Indicators(c *fiber.Ctx) error {
 	rep := dataio.Indicators(in, q.Term)
 	rep.Townships = dataio.VisibleTownships(rep, q)
 	return c.JSON(rep)
+}
+
+// importList is the caller's imports, with the kinds of import there are.
+type importList struct {
+	Items []ImportReport `json:"items"`
+	Kinds []string       `json:"kinds"`
 }

@@ -27,12 +27,12 @@ func init() {
 func dropoutRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff; over the student's unit", dropoutRequest{}, s.CreateDropoutCase),
-		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases).query(qp("state", "one state's", casework.DropoutStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[store.DropoutCase]{}),
-		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetDropoutCase),
-		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "school_staff, teacher, school_leader, township_staff; over the case's unit", attemptRequest{}, s.LogAttempt),
-		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, teacher, school_leader, township_staff; over the case's unit", outcomeRequest{}, s.RecordDropoutOutcome),
-		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, teacher, school_leader, township_staff; over the case's unit", absenceRequest{}, s.RecordAbsence),
+		r("POST", "/api/v1/dropout-cases", "Open a dropout persuasion case (控辍保学)", "school_staff, teacher, school_leader, township_staff; over the student's unit", dropoutRequest{}, s.CreateDropoutCase).creates(store.DropoutCase{}),
+		r("GET", "/api/v1/dropout-cases", "The dropout ledger (台账) in scope, with counts by state", "login; records of the caller's units", nil, s.ListDropoutCases).query(qp("state", "one state's", casework.DropoutStates...), qp("unit", "a unit code: that unit and everything under it")).returns(countedList[store.DropoutCase]{}),
+		r("GET", "/api/v1/dropout-cases/:id", "A dropout case: ledger, attempts, tasks, status, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetDropoutCase).returns(dropoutCaseRecord{}),
+		r("POST", "/api/v1/dropout-cases/:id/attempts", "Log a persuasion attempt", "school_staff, teacher, school_leader, township_staff; over the case's unit", attemptRequest{}, s.LogAttempt).returns(attemptAnswer{}).answers(202, acceptedAnswer{}),
+		r("POST", "/api/v1/dropout-cases/:id/outcome", "Record the case's outcome", "school_staff, teacher, school_leader, township_staff; over the case's unit", outcomeRequest{}, s.RecordDropoutOutcome).returns(dropoutStatusAnswer{}).answers(202, acceptedAnswer{}),
+		r("POST", "/api/v1/dropout-cases/:id/absences", "Report an absence during consolidation (relapse)", "school_staff, teacher, school_leader, township_staff; over the case's unit", absenceRequest{}, s.RecordAbsence).returns(dropoutStatusAnswer{}).answers(202, acceptedAnswer{}),
 	}
 }
 
@@ -137,7 +137,7 @@ func (s *Server) ListDropoutCases(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": orEmpty(cs), "counts": dropoutStateCounts(cs)})
+	return c.JSON(countedList[store.DropoutCase]{Items: orEmpty(cs), Counts: dropoutStateCounts(cs)})
 }
 
 // visibleDropoutCase loads a case in the caller's scope (what they may act on).
@@ -173,12 +173,12 @@ func (s *Server) GetDropoutCase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := fiber.Map{"case": dc, "attempts": orEmpty(attempts), "tasks": tasks, "timeline": timeline}
+	out := dropoutCaseRecord{Case: dc, Attempts: orEmpty(attempts), Tasks: tasks, Timeline: timeline}
 	if dc.State != casework.DropoutClosed {
 		if v, err := s.temporal.QueryWorkflow(ctx, dc.WorkflowID, "", workflows.DropoutQuery); err == nil {
 			var st workflows.DropoutStatus
 			if v.Get(&st) == nil && st.CaseID == dc.ID {
-				out["status"] = st
+				out.Status = &st
 			}
 		}
 	}
@@ -314,3 +314,26 @@ func (s *Server) dropoutUpdate(c *fiber.Ctx, name string, arg any) error {
 	out["case_id"] = dc.ID
 	return c.JSON(out)
 }
+
+// dropoutCaseRecord is a dropout case with its attempts, tasks and timeline, and the workflow's
+// status while the case is open.
+type dropoutCaseRecord struct {
+	Case     store.DropoutCase        `json:"case"`
+	Attempts []store.DropoutAttempt   `json:"attempts"`
+	Tasks    []taskView               `json:"tasks"`
+	Timeline []store.AuditEntry       `json:"timeline"`
+	Status   *workflows.DropoutStatus `json:"status,omitempty"`
+}
+
+// The answers of a dropout case's Updates (dropoutUpdate): the workflow's answer with the case's
+// id. Only the document uses these types; dropoutUpdate passes the workflow's answer on as it is.
+type (
+	attemptAnswer struct {
+		workflows.AttemptLogged
+		CaseID string `json:"case_id"`
+	}
+	dropoutStatusAnswer struct {
+		workflows.DropoutStatus
+		CaseID string `json:"case_id"`
+	}
+)

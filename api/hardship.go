@@ -40,16 +40,16 @@ func init() {
 func hardshipRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/hardship/donations", "Record a donation to the special hardship fund (above JIAOFU_HARDSHIP_CONFIRM_ABOVE it waits for a second person's confirmation)", "funds_center, pa_office", DonationRequest{}, s.RecordDonation),
+		r("POST", "/api/v1/hardship/donations", "Record a donation to the special hardship fund (above JIAOFU_HARDSHIP_CONFIRM_ABOVE it waits for a second person's confirmation)", "funds_center, pa_office", DonationRequest{}, s.RecordDonation).answers(201, store.Donation{}),
 		r("GET", "/api/v1/hardship/donations", "The fund's donations and reversals, newest first (?state=)", "funds_center, pa_office, aid_center, bureau_leader, supervision", nil, s.ListDonations).query(qp("state", "one state's", casework.DonationStates...), qpInt("limit", "at most this many entries")).returns(listOf[store.Donation]{}),
-		r("POST", "/api/v1/hardship/donations/:id/confirm", "Confirm (or decline) a donation over the ceiling: a second person, not who recorded it", "funds_center, pa_office; not who recorded the donation", ConfirmRequest{}, s.ConfirmDonation),
-		r("POST", "/api/v1/hardship/donations/:id/reverse", "Reverse a recorded donation by a counter-entry with a reason", "funds_center, pa_office", ReverseRequest{}, s.ReverseDonation),
-		r("GET", "/api/v1/hardship/fund", "The fund: balance, reserved, available, and the ledger with running balances", "funds_center, pa_office, aid_center, bureau_leader, supervision", nil, s.HardshipFund),
-		r("POST", "/api/v1/hardship/grants", "Apply for a hardship grant for a student of the caller's school", "school_staff; for a student of their own school", GrantRequest{}, s.CreateGrant),
+		r("POST", "/api/v1/hardship/donations/:id/confirm", "Confirm (or decline) a donation over the ceiling: a second person, not who recorded it", "funds_center, pa_office; not who recorded the donation", ConfirmRequest{}, s.ConfirmDonation).returns(store.Donation{}),
+		r("POST", "/api/v1/hardship/donations/:id/reverse", "Reverse a recorded donation by a counter-entry with a reason", "funds_center, pa_office", ReverseRequest{}, s.ReverseDonation).answers(201, store.Donation{}),
+		r("GET", "/api/v1/hardship/fund", "The fund: balance, reserved, available, and the ledger with running balances", "funds_center, pa_office, aid_center, bureau_leader, supervision", nil, s.HardshipFund).returns(FundView{}),
+		r("POST", "/api/v1/hardship/grants", "Apply for a hardship grant for a student of the caller's school", "school_staff; for a student of their own school", GrantRequest{}, s.CreateGrant).creates(GrantView{}).idempotencyKey(),
 		r("GET", "/api/v1/hardship/grants", "Hardship grants in the caller's scope, newest first (?state=)", "login; records of the caller's units", nil, s.ListGrants).query(qp("state", "one state's", casework.GrantStates...), qpInt("limit", "at most this many entries")).returns(listOf[GrantView]{}),
-		r("GET", "/api/v1/hardship/grants/:id", "A grant with the student's stacked benefits this school year (the decision screen), tasks and timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetGrant),
-		r("POST", "/api/v1/hardship/grants/:id/withdraw", "Withdraw one's own grant (撤回) while its open step has not been taken up; an approved grant gives its reservation back", "login; the grant's applicant", commentRequest{}, s.WithdrawGrant),
-		r("GET", "/public/hardship/disclosures", "The fund's public disclosure of a month (?period=YYYY-MM): donations, reversals, grants paid (masked), opening and closing balance", "public", nil, s.HardshipDisclosure).query(qp("period", "a month such as 2026-09")),
+		r("GET", "/api/v1/hardship/grants/:id", "A grant with the student's stacked benefits this school year (the decision screen), tasks and timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetGrant).returns(GrantDetail{}),
+		r("POST", "/api/v1/hardship/grants/:id/withdraw", "Withdraw one's own grant (撤回) while its open step has not been taken up; an approved grant gives its reservation back", "login; the grant's applicant", commentRequest{}, s.WithdrawGrant).acts(),
+		r("GET", "/public/hardship/disclosures", "The fund's public disclosure of a month (?period=YYYY-MM): donations, reversals, grants paid (masked), opening and closing balance", "public", nil, s.HardshipDisclosure).query(qp("period", "a month such as 2026-09")).returns(Disclosure{}),
 	}
 }
 

@@ -39,14 +39,14 @@ func init() {
 func inspectionRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff; units in the planner's scope", RoundRequest{}, s.CreateInspectionRound),
+		r("POST", "/api/v1/inspection-rounds", "Plan an inspection round (督查)", "inspector, township_staff; units in the planner's scope", RoundRequest{}, s.CreateInspectionRound).answers(201, store.InspectionRound{}),
 		r("GET", "/api/v1/inspection-rounds", "Inspection rounds in scope (?term=)", "login; records of the caller's units", nil, s.ListInspectionRounds).query(qp("term", "a term such as 2026-2027-1")).returns(listOf[store.InspectionRound]{}),
-		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound),
-		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding),
+		r("GET", "/api/v1/inspection-rounds/:id", "A round with its findings and their live state", "login; a record of the caller's units (404 otherwise)", nil, s.GetInspectionRound).returns(roundAnswer{}),
+		r("POST", "/api/v1/inspection-rounds/:id/findings", "Record a finding (问题清单) of a round", "inspector, township_staff; the round's inspectorate", FindingRequest{}, s.CreateFinding).creates(store.Finding{}).idempotencyKey(),
 		r("GET", "/api/v1/findings", "Findings at units in scope, soonest deadline first (?state=)", "login; records of the caller's units", nil, s.ListFindings).query(qp("state", "one state's", casework.FindingStates...)).returns(listOf[store.Finding]{}),
-		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetFinding),
-		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation).query(qp("term", "a term such as 2026-2027-1")),
-		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "login; the rectification task's candidates (the unit's school leader)", RectificationRequest{}, s.SubmitRectification),
+		r("GET", "/api/v1/findings/:id", "A finding: record, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetFinding).returns(findingRecord{}),
+		r("GET", "/api/v1/reports/inspection-evaluation", "A term's inspection evaluation (考评): every school's score from its findings by area, with the inputs, by township (?term=)", "login; the caller's units", nil, s.InspectionEvaluation).query(qp("term", "a term such as 2026-2027-1")).returns(EvaluationReport{}),
+		r("POST", "/api/v1/findings/:id/rectifications", "Submit a finding's rectification (整改) evidence", "login; the rectification task's candidates (the unit's school leader)", RectificationRequest{}, s.SubmitRectification).returns(rectificationAnswer{}).answers(202, acceptedAnswer{}),
 	}
 }
 
@@ -210,7 +210,7 @@ func (s *Server) GetInspectionRound(c *fiber.Ctx) error {
 	}
 	a := actor(c)
 	fs = slices.DeleteFunc(fs, func(f store.Finding) bool { return !a.Sees(f.UnitPath) })
-	return c.JSON(fiber.Map{"round": r, "findings": orEmpty(fs)})
+	return c.JSON(roundAnswer{Round: r, Findings: orEmpty(fs)})
 }
 
 // CreateFinding records a finding of a round and starts its case: the unit's rectification task
@@ -338,7 +338,7 @@ func (s *Server) GetFinding(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"finding": f, "tasks": tasks, "timeline": timeline})
+	return c.JSON(findingRecord{Finding: f, Tasks: tasks, Timeline: timeline})
 }
 
 // SubmitRectification completes the finding's open rectification task with the evidence, through
@@ -382,5 +382,26 @@ func (s *Server) SubmitRectification(c *fiber.Ctx) error {
 	if err := res.Get(&out); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"finding_id": f.ID, "task_id": out.TaskID, "state": out.State, "outcome": out.Outcome})
+	return c.JSON(rectificationAnswer{FindingID: f.ID, TaskID: out.TaskID, State: out.State, Outcome: out.Outcome})
+}
+
+// roundAnswer is a round with the findings of it the caller sees.
+type roundAnswer struct {
+	Round    store.InspectionRound `json:"round"`
+	Findings []store.Finding       `json:"findings"`
+}
+
+// findingRecord is a finding with its tasks and timeline.
+type findingRecord struct {
+	Finding  store.Finding      `json:"finding"`
+	Tasks    []taskView         `json:"tasks"`
+	Timeline []store.AuditEntry `json:"timeline"`
+}
+
+// rectificationAnswer is the rectification task after its submission.
+type rectificationAnswer struct {
+	FindingID string `json:"finding_id"`
+	TaskID    string `json:"task_id"`
+	State     string `json:"state"`
+	Outcome   string `json:"outcome" schema:"TaskResultOutcome"`
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,6 @@ func (s *Server) Document() map[string]any {
 			"summary":     r.Summary,
 			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(p),
 			"responses": map[string]any{
-				"200": map[string]any{"description": "OK"},
 				// Every refusal and failure has the one error shape (errors.go); a generated
 				// client decodes it by these.
 				"4XX":     errorResponse("Refused: the error's code and params say why (README, Error codes)"),
@@ -72,11 +72,28 @@ func (s *Server) Document() map[string]any {
 				"default": errorResponse("Error"),
 			},
 		}
-		if r.Resp != nil {
-			op["responses"].(map[string]any)["200"] = map[string]any{"description": "OK", "content": jsonContent(describe(reflect.TypeOf(r.Resp), true))}
+		responses := op["responses"].(map[string]any)
+		for _, a := range r.Answers {
+			// One status may answer in several media types (a report as JSON or as a workbook).
+			answer, _ := responses[strconv.Itoa(a.Status)].(map[string]any)
+			if answer == nil {
+				answer = map[string]any{"description": answerDescription(a.Status)}
+				responses[strconv.Itoa(a.Status)] = answer
+			}
+			content, _ := answer["content"].(map[string]any)
+			switch {
+			case a.Media != "":
+				content = addContent(content, a.Media, map[string]any{"type": "string", "format": "binary"})
+			case a.Body != nil:
+				content = addContent(content, "application/json", describe(reflect.TypeOf(a.Body), true))
+			}
+			if content != nil {
+				answer["content"] = content
+			}
 		}
-		if r.Method == fiber.MethodPost && r.Body != nil {
-			op["responses"].(map[string]any)["201"] = map[string]any{"description": "Created"}
+		if len(r.Answers) == 0 {
+			// Not described (TestEveryRouteAnswers names every such route): only that it succeeds.
+			responses["200"] = map[string]any{"description": "OK"}
 		}
 		var params []any
 		for _, m := range docParamRe.FindAllStringSubmatch(p, -1) {
@@ -91,6 +108,10 @@ func (s *Server) Document() map[string]any {
 				schema["enum"] = q.Enum
 			}
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": schema})
+		}
+		if r.idempotent {
+			params = append(params, map[string]any{"name": IdempotencyKeyHeader, "in": "header", "schema": map[string]any{"type": "string", "maxLength": 100, "pattern": "^[!-~]+$"},
+				"description": "Repeating the request with the same key (the same caller) answers with the case the first request started instead of starting a second one"})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -114,6 +135,19 @@ func (s *Server) Document() map[string]any {
 			"schemas":         schemas(),
 		},
 	}
+}
+
+// answerDescription words a success status for the document.
+func answerDescription(status int) string {
+	switch status {
+	case fiber.StatusCreated:
+		return "Created: the record as it is now"
+	case fiber.StatusAccepted:
+		return "Accepted: started or taken, but its record is not written yet; read it again shortly"
+	case fiber.StatusNoContent:
+		return "Done; no body"
+	}
+	return "OK"
 }
 
 func errorResponse(description string) map[string]any {
@@ -160,6 +194,13 @@ func schemas() map[string]any {
 	}
 	sort.Strings(outcomes)
 	out["TaskOutcome"] = enum("An outcome of some task kind; which ones a task takes: TaskOutcome.<kind>", outcomes)
+	// A task's recorded outcome is one it was completed with, or withdrawn (the applicant took the
+	// case back, 撤回), which no completion takes: so answers have their own enum. An open or
+	// cancelled task has no outcome at all (the field is left out), never an empty one.
+	out["TaskResultOutcome"] = enum("The outcome a task ended with: one of TaskOutcome, or withdrawn; absent while the task is open or when it was cancelled",
+		slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(outcomes), casework.OutcomeWithdrawn)))))
+	out["Opening"] = enum("A record started but not written yet", []string{"opening"})
+	out["Accepted"] = enum("An action taken but not recorded yet", []string{"accepted"})
 	var measures []string
 	for _, m := range casework.Measures() {
 		measures = append(measures, m.Name)
@@ -168,13 +209,39 @@ func schemas() map[string]any {
 	return out
 }
 
+// addContent adds a media type's schema to an answer's content; a second schema of the same
+// status and media type makes it one of them (POST /api/v1/imports/:kind answers a plan's task
+// list as the plan's own import does).
+func addContent(content map[string]any, media string, schema any) map[string]any {
+	if content == nil {
+		content = map[string]any{}
+	}
+	if prev, ok := content[media].(map[string]any); ok {
+		old := prev["schema"].(map[string]any)
+		if one, ok := old["oneOf"].([]any); ok {
+			old["oneOf"] = append(one, schema)
+		} else {
+			prev["schema"] = map[string]any{"oneOf": []any{old, schema}}
+		}
+		return content
+	}
+	content[media] = map[string]any{"schema": schema}
+	return content
+}
+
 func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}
 }
 
-// listOf is the shape of a list's answer, {"items": [...]}, for a route's Resp.
+// listOf is the shape of a list's answer, {"items": [...]}.
 type listOf[T any] struct {
 	Items []T `json:"items"`
+}
+
+// countedList is a ledger's answer: its entries and how many are in each state.
+type countedList[T any] struct {
+	Items  []T            `json:"items"`
+	Counts map[string]int `json:"counts"`
 }
 
 var (
@@ -221,7 +288,9 @@ func describe(t reflect.Type, answer bool) map[string]any {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || !f.IsExported() {
+			// encoding/json writes the fields of an embedded struct even when its type is
+			// unexported (taskAnswer embeds taskView), and no other unexported field.
+			if name == "-" || !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
 				continue
 			}
 			if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
@@ -255,6 +324,12 @@ func describe(t reflect.Type, answer bool) map[string]any {
 			}
 		}
 		out := map[string]any{"type": "object", "properties": props}
+		if answer {
+			// An answer has exactly the fields its type declares, so that the check of real
+			// answers against the document (e2e TestOpenAPIResponses) finds a field the
+			// document leaves out, as it finds one missing.
+			out["additionalProperties"] = false
+		}
 		if required != nil {
 			out["required"] = required
 		}

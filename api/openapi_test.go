@@ -239,7 +239,14 @@ func TestOpenAPIEnumsMatchRegistry(t *testing.T) {
 		}
 	}
 	sort.Strings(all)
-	same("TaskOutcome", enumOf(schema("TaskOutcome")), slices.Compact(all))
+	all = slices.Compact(all)
+	same("TaskOutcome", enumOf(schema("TaskOutcome")), all)
+	// An answer's outcome: every completion's, and withdrawn (撤回), which no completion takes.
+	ended := slices.Clone(all)
+	if !slices.Contains(ended, casework.OutcomeWithdrawn) {
+		ended = append(ended, casework.OutcomeWithdrawn)
+	}
+	same("TaskResultOutcome", enumOf(schema("TaskResultOutcome")), ended)
 	var measures []string
 	for _, m := range casework.Measures() {
 		measures = append(measures, m.Name)
@@ -252,6 +259,23 @@ func TestOpenAPIEnumsMatchRegistry(t *testing.T) {
 	}
 	if ref := body("POST", "/api/v1/tasks/{id}/complete").Properties["outcome"].Ref; ref != "#/components/schemas/TaskOutcome" {
 		t.Errorf("a task's completion takes outcome as %q, not the TaskOutcome enum", ref)
+	}
+	answer := func(method, path string, status int) *openapi3.Schema {
+		t.Helper()
+		return doc.Paths.Value(path).GetOperation(method).Responses.Status(status).Value.Content.Get("application/json").Schema.Value
+	}
+	task := answer("GET", "/api/v1/tasks/{id}", 200)
+	if ref := task.Properties["outcome"].Ref; ref != "#/components/schemas/TaskResultOutcome" {
+		t.Errorf("a task's answer has outcome as %q, not the TaskResultOutcome enum", ref)
+	}
+	if slices.Contains(task.Required, "outcome") {
+		t.Errorf("a task's answer requires outcome, which an open task leaves out")
+	}
+	if ref := task.Properties["kind"].Ref; ref != "#/components/schemas/TaskKind" {
+		t.Errorf("a task's answer has kind as %q, not the TaskKind enum", ref)
+	}
+	if ref := answer("POST", "/api/v1/tasks/{id}/complete", 200).Properties["outcome"].Ref; ref != "#/components/schemas/TaskResultOutcome" {
+		t.Errorf("a task action's answer has outcome as %q, not the TaskResultOutcome enum", ref)
 	}
 	if ref := body("POST", "/api/v1/accountability-records/{id}/decision").Properties["measures"].Value.Items.Ref; ref != "#/components/schemas/AccountabilityMeasure" {
 		t.Errorf("a decision's measures are %q, not the AccountabilityMeasure enum", ref)
@@ -291,6 +315,176 @@ func TestRequiredFieldsMatchChecks(t *testing.T) {
 			if !refused[f] && !checkedBefore[typ.Name()+"."+f] {
 				t.Errorf("%s: the document calls %s required, but an empty body is not refused for it", typ.Name(), f)
 			}
+		}
+	}
+}
+
+// TestEveryRouteAnswers: every route declares its success answers — a JSON body's type, a file's
+// media type, or no body — so that a route added without one fails here instead of reaching a
+// client generator as an untyped answer; and the document carries them as declared.
+func TestEveryRouteAnswers(t *testing.T) {
+	s, doc := servedDocument(t)
+	for _, r := range s.Routes() {
+		if len(r.Answers) == 0 {
+			t.Errorf("%s %s (%s) declares no success answer: add .returns, .answers, .creates, .acts, .file or .noContent to its route", r.Method, r.Path, handlerName(r.Handler))
+			continue
+		}
+		op := doc.Paths.Value(s.DocumentPath(r.Path)).GetOperation(r.Method)
+		for _, a := range r.Answers {
+			if a.Status < 200 || a.Status > 299 {
+				t.Errorf("%s %s: %d is not a success status", r.Method, r.Path, a.Status)
+			}
+			resp := op.Responses.Status(a.Status)
+			if resp == nil || resp.Value == nil {
+				t.Errorf("%s %s: %d is not in the document", r.Method, r.Path, a.Status)
+				continue
+			}
+			switch {
+			case a.Media != "":
+				if resp.Value.Content.Get(a.Media) == nil {
+					t.Errorf("%s %s: %d is not described as %s", r.Method, r.Path, a.Status, a.Media)
+				}
+			case a.Body != nil:
+				if mt := resp.Value.Content.Get("application/json"); mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+					t.Errorf("%s %s: %d has no JSON schema", r.Method, r.Path, a.Status)
+				}
+			default:
+				if len(resp.Value.Content) != 0 {
+					t.Errorf("%s %s: %d declares no body, but the document gives it one", r.Method, r.Path, a.Status)
+				}
+			}
+		}
+	}
+}
+
+// TestIdempotencyKeyDocumented: the two creates whose id the service picks take the
+// Idempotency-Key header in the document, and no other route claims to.
+func TestIdempotencyKeyDocumented(t *testing.T) {
+	_, doc := servedDocument(t)
+	want := map[string]bool{"post /api/v1/hardship/grants": true, "post /api/v1/inspection-rounds/{id}/findings": true}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			key := strings.ToLower(method) + " " + path
+			p := op.Parameters.GetByInAndName("header", IdempotencyKeyHeader)
+			if want[key] != (p != nil) {
+				t.Errorf("%s: takes Idempotency-Key in the document: %v, want %v", key, p != nil, want[key])
+			}
+		}
+	}
+}
+
+// TestAnswerSchemaClosed: an answer's schema takes the fields of its type and no other, so that
+// the e2e check of real answers finds a field the document leaves out; a field left out because
+// it is omitempty is still taken.
+func TestAnswerSchemaClosed(t *testing.T) {
+	_, doc := servedDocument(t)
+	task := doc.Paths.Value("/api/v1/tasks/{id}").Get.Responses.Status(200).Value.Content.Get("application/json").Schema.Value
+	var open map[string]any
+	raw, err := json.Marshal(taskAnswer{taskView: taskView{Task: casework.Task{Kind: casework.KindSubsidyReview, State: casework.TaskOpen}, Outcomes: []string{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &open); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.VisitJSON(open); err != nil {
+		t.Fatalf("an open task's answer does not fit its schema: %v", err)
+	}
+	open["surprise"] = "x"
+	if err := task.VisitJSON(open); err == nil {
+		t.Errorf("a task's answer with a field its type does not have fits the schema")
+	}
+}
+
+// mayAccept maps each function of the package to whether it may answer 202: it runs a workflow
+// Update (update, whose answer is 202 when the workflow takes it but does not finish in time),
+// waits for a created record (created), or names StatusAccepted itself — or calls, handing it the
+// request, a function that does.
+func mayAccept(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	direct := map[string]bool{}
+	calls := map[string][]string{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					if n.Sel.Name == "StatusAccepted" {
+						direct[fn.Name.Name] = true
+					}
+				case *ast.CallExpr:
+					var callee string
+					switch f := n.Fun.(type) {
+					case *ast.Ident:
+						callee = f.Name
+					case *ast.SelectorExpr:
+						callee = f.Sel.Name
+					}
+					if callee == "update" || callee == "created" {
+						direct[fn.Name.Name] = true
+					}
+					for _, a := range n.Args {
+						if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
+							calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
+							break
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	out := map[string]bool{}
+	var reach func(name string, seen map[string]bool) bool
+	reach = func(name string, seen map[string]bool) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		if direct[name] {
+			return true
+		}
+		for _, c := range calls[name] {
+			if reach(c, seen) {
+				return true
+			}
+		}
+		return false
+	}
+	for name := range calls {
+		out[name] = reach(name, map[string]bool{})
+	}
+	for name := range direct {
+		out[name] = true
+	}
+	return out
+}
+
+// TestAcceptedDeclared: a route declares a 202 answer exactly when its handler may answer 202
+// (mayAccept), so that a client generator is told of every answer that means "taken, not yet
+// recorded", and of no other.
+func TestAcceptedDeclared(t *testing.T) {
+	may := mayAccept(t)
+	for _, r := range New(config.Default(), nil, nil, nil, nil).Routes() {
+		declared := slices.ContainsFunc(r.Answers, func(a Answer) bool { return a.Status == 202 })
+		if h := handlerName(r.Handler); may[h] != declared {
+			t.Errorf("%s %s (%s): may answer 202: %v; declares 202: %v", r.Method, r.Path, h, may[h], declared)
 		}
 	}
 }

@@ -35,12 +35,12 @@ func init() {
 func pairingRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/pairings", "Pair a teacher with a student (一生一责任人)", "school_staff, school_leader, township_staff, pa_office, admin; over the student's unit", pairingRequest{}, s.CreatePairing),
-		r("POST", "/api/v1/pairings/from-chain", "Pair every poverty-registered student in ?unit= with the teacher the 包保 chain names (idempotent)", "school_staff, school_leader, township_staff, pa_office, admin; over the unit", nil, s.PairFromChain).query(qp("unit", "the unit whose students are paired (required)")),
+		r("POST", "/api/v1/pairings", "Pair a teacher with a student (一生一责任人)", "school_staff, school_leader, township_staff, pa_office, admin; over the student's unit", pairingRequest{}, s.CreatePairing).answers(201, store.Pairing{}),
+		r("POST", "/api/v1/pairings/from-chain", "Pair every poverty-registered student in ?unit= with the teacher the 包保 chain names (idempotent)", "school_staff, school_leader, township_staff, pa_office, admin; over the unit", nil, s.PairFromChain).query(qp("unit", "the unit whose students are paired (required)")).returns(chainPairingAnswer{}),
 		r("GET", "/api/v1/pairings", "Pairings in scope (?unit=, ?state=, ?teacher_id=)", "login; records of the caller's units", nil, s.ListPairings).query(qp("state", "one state's", casework.PairingStates...), qp("unit", "a unit code: that unit and everything under it"), qp("teacher_id", "one teacher's")).returns(listOf[store.Pairing]{}),
-		r("GET", "/api/v1/pairings/:id", "A pairing: its handbook (this term's duties) and the student's growth record (成长档案)", "login; a record of the caller's units (404 otherwise)", nil, s.GetPairing),
-		r("POST", "/api/v1/pairings/:id/records", "Record a duty done (六个一)", "login; the pairing's teacher, or school staff and leaders over its unit", pairingRecordRequest{}, s.RecordPairingDuty),
-		r("GET", "/api/v1/reports/duty-map", "The progress map (挂图作战·动态销号): open vs done duties per unit, behind first (?unit=, ?term=)", "login; the caller's units", nil, s.DutyMap).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")),
+		r("GET", "/api/v1/pairings/:id", "A pairing: its handbook (this term's duties) and the student's growth record (成长档案)", "login; a record of the caller's units (404 otherwise)", nil, s.GetPairing).returns(pairingRecord{}),
+		r("POST", "/api/v1/pairings/:id/records", "Record a duty done (六个一)", "login; the pairing's teacher, or school staff and leaders over its unit", pairingRecordRequest{}, s.RecordPairingDuty).answers(201, store.PairingRecord{}),
+		r("GET", "/api/v1/reports/duty-map", "The progress map (挂图作战·动态销号): open vs done duties per unit, behind first (?unit=, ?term=)", "login; the caller's units", nil, s.DutyMap).query(qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it")).returns(DutyMapReport{}),
 	}
 }
 
@@ -179,7 +179,7 @@ func (s *Server) PairFromChain(c *fiber.Ctx) error {
 		}
 		created = append(created, p.ID)
 	}
-	return c.JSON(fiber.Map{"created": created, "already_paired": existing, "no_responsible": unnamed})
+	return c.JSON(chainPairingAnswer{Created: created, AlreadyPaired: existing, NoResponsible: unnamed})
 }
 
 // unitParam reads ?unit= as a unit path ("" when absent).
@@ -284,7 +284,7 @@ func (s *Server) GetPairing(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"id": p.ID, "pairing": p, "handbook": s.handbook(p, rs, time.Now()), "growth_record": orEmpty(rs)})
+	return c.JSON(pairingRecord{ID: p.ID, Pairing: p, Handbook: s.handbook(p, rs, time.Now()), GrowthRecord: orEmpty(rs)})
 }
 
 type pairingRecordRequest struct {
@@ -354,4 +354,20 @@ func (s *Server) RecordPairingDuty(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+// chainPairingAnswer says what pairing a unit's students from the 包保 chain did: the pairings
+// created, how many students were paired already, and the students nobody answers for.
+type chainPairingAnswer struct {
+	Created       []string `json:"created"`
+	AlreadyPaired int      `json:"already_paired"`
+	NoResponsible []string `json:"no_responsible"`
+}
+
+// pairingRecord is a pairing with its duty handbook (六个一) and growth record.
+type pairingRecord struct {
+	ID           string                `json:"id"`
+	Pairing      store.Pairing         `json:"pairing"`
+	Handbook     []PairingDuty         `json:"handbook"`
+	GrowthRecord []store.PairingRecord `json:"growth_record"`
 }

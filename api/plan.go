@@ -56,22 +56,22 @@ func unitOfCase(ctx context.Context, s *Server, code string) (string, string, bo
 func planRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/plans", "Create a work plan (工作方案) whose task list the poverty-alleviation office keeps", "pa_office", planRequest{}, s.CreatePlan),
+		r("POST", "/api/v1/plans", "Create a work plan (工作方案) whose task list the poverty-alleviation office keeps", "pa_office", planRequest{}, s.CreatePlan).answers(201, store.Plan{}),
 		r("GET", "/api/v1/plans", "Work plans (?year=)", "login", nil, s.ListPlans).query(qp("year", "one year's plans, such as 2026")).returns(listOf[store.Plan]{}),
-		r("GET", "/api/v1/plans/:id", "A plan with every task of its list and the task's live state", "login", nil, s.GetPlan),
-		r("POST", "/api/v1/plans/:id/tasks", "Add one task to a plan's list (each task is a case of its lead section)", "pa_office", PlanTaskRequest{}, s.AddPlanTask),
-		r("POST", "/api/v1/plans/:id/tasks/import", "Import a plan's task list from .csv or .xlsx (multipart field file; dry_run=true checks only); all rows or none", "pa_office", nil, s.ImportPlanTasks),
-		r("GET", "/api/v1/plans/:id/report", "A plan's completion by 一级指标 and by section (?format=xlsx for Excel)", "login", nil, s.PlanReport).query(qp("format", "json (the default) or xlsx for Excel", reportFormats...)),
+		r("GET", "/api/v1/plans/:id", "A plan with every task of its list and the task's live state", "login", nil, s.GetPlan).returns(planAnswer{}),
+		r("POST", "/api/v1/plans/:id/tasks", "Add one task to a plan's list (each task is a case of its lead section)", "pa_office", PlanTaskRequest{}, s.AddPlanTask).creates(PlanTaskView{}),
+		r("POST", "/api/v1/plans/:id/tasks/import", "Import a plan's task list from .csv or .xlsx (multipart field file; dry_run=true checks only); all rows or none", "pa_office", nil, s.ImportPlanTasks).returns(planImportChecked{}).answers(201, planImportAnswer{}),
+		r("GET", "/api/v1/plans/:id/report", "A plan's completion by 一级指标 and by section (?format=xlsx for Excel)", "login", nil, s.PlanReport).query(qp("format", "json (the default) or xlsx for Excel", reportFormats...)).returns(PlanReportOf{}).file(xlsxMedia),
 		r("GET", "/api/v1/plan-tasks", "Plan tasks of a section (?unit=, ?state=, ?plan_id=)", "login; records of the caller's units", nil, s.ListPlanTasks).query(qp("state", "one state's", casework.PlanTaskStates...), qp("unit", "a unit code: that unit and everything under it"), qp("plan_id", "one plan's")).returns(listOf[PlanTaskView]{}),
-		r("GET", "/api/v1/plan-tasks/:id", "A plan task: record, progress reports, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetPlanTask),
-		r("POST", "/api/v1/plan-tasks/:id/reports", "Report a task's progress (进展报送), any time", "login; staff of the task's lead or cooperating sections", planReportRequest{}, s.ReportPlanTask),
+		r("GET", "/api/v1/plan-tasks/:id", "A plan task: record, progress reports, tasks, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetPlanTask).returns(planTaskRecord{}),
+		r("POST", "/api/v1/plan-tasks/:id/reports", "Report a task's progress (进展报送), any time", "login; staff of the task's lead or cooperating sections", planReportRequest{}, s.ReportPlanTask).answers(201, store.PlanTaskReport{}),
 		r("GET", "/api/v1/admin/unit-aliases", "Other names task lists give units (资助中心 for 县学生资助管理中心)", "login", nil, s.ListUnitAliases).returns(listOf[store.UnitAlias]{}),
-		r("POST", "/api/v1/admin/unit-aliases", "Record another name a task list gives a unit", "admin", unitAliasRequest{}, s.SetUnitAlias),
-		r("POST", "/api/v1/contacts", "Record a 包保 contact with a unit one answers for", "login; the unit's responsible person on the 包保 chain", contactRequest{}, s.RecordContact),
+		r("POST", "/api/v1/admin/unit-aliases", "Record another name a task list gives a unit", "admin", unitAliasRequest{}, s.SetUnitAlias).answers(201, unitAliasAnswer{}),
+		r("POST", "/api/v1/contacts", "Record a 包保 contact with a unit one answers for", "login; the unit's responsible person on the 包保 chain", contactRequest{}, s.RecordContact).answers(201, store.Contact{}),
 		r("GET", "/api/v1/contacts", "包保 contact records (?month=YYYY-MM, ?unit=, ?user_id=)", "login; records of the caller's units and their own", nil, s.ListContacts).query(qp("month", "a month such as 2026-09"), qp("unit", "a unit code: that unit and everything under it"), qp("user_id", "one person's")).returns(listOf[store.Contact]{}),
-		r("GET", "/api/v1/contact-duties", "Units owed a 包保 contact a month, by whom, done or not (?month=YYYY-MM)", "login; records of the caller's units and their own", nil, s.ListContactDuties).query(qp("month", "a month such as 2026-09; this month by default")),
-		r("GET", "/api/v1/school-duties", "Schools' duties of a term with their quotas and records (?unit=)", "login; records of the caller's units and their own", nil, s.ListSchoolDuties).query(qp("unit", "a unit code: that unit and everything under it")),
-		r("POST", "/api/v1/school-duties/:id/records", "Record a school duty done (an article published, a progress report handed in)", "school_staff, school_leader; of the duty's school", schoolDutyRecordRequest{}, s.RecordSchoolDuty),
+		r("GET", "/api/v1/contact-duties", "Units owed a 包保 contact a month, by whom, done or not (?month=YYYY-MM)", "login; records of the caller's units and their own", nil, s.ListContactDuties).query(qp("month", "a month such as 2026-09; this month by default")).returns(contactDutiesAnswer{}),
+		r("GET", "/api/v1/school-duties", "Schools' duties of a term with their quotas and records (?unit=)", "login; records of the caller's units and their own", nil, s.ListSchoolDuties).query(qp("unit", "a unit code: that unit and everything under it")).returns(schoolDutiesAnswer{}),
+		r("POST", "/api/v1/school-duties/:id/records", "Record a school duty done (an article published, a progress report handed in)", "school_staff, school_leader; of the duty's school", schoolDutyRecordRequest{}, s.RecordSchoolDuty).answers(201, store.SchoolDutyRecord{}),
 	}
 }
 
@@ -237,7 +237,7 @@ func (s *Server) GetPlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"plan": p, "tasks": views})
+	return c.JSON(planAnswer{Plan: p, Tasks: views})
 }
 
 // ListPlanTasks lists plan tasks, those of a section (?unit=: led or cooperated on) first of all.
@@ -565,7 +565,7 @@ func (s *Server) GetPlanTask(c *fiber.Ctx) error {
 	if !bureauLevel(a) {
 		timeline = []store.AuditEntry{}
 	}
-	return c.JSON(fiber.Map{"task": views[0], "reports": orEmpty(reports), "tasks": tasks, "timeline": timeline})
+	return c.JSON(planTaskRecord{Task: views[0], Reports: orEmpty(reports), Tasks: tasks, Timeline: timeline})
 }
 
 // ReportPlanTask records a progress report of the lead or a cooperating section, any time until
@@ -672,7 +672,7 @@ func (s *Server) SetUnitAlias(c *fiber.Ctx) error {
 		return err
 	}
 	s.audit(c, "org_unit.alias_set", "admin", u.ID, nil, map[string]string{"alias": alias, "unit": u.Code})
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"alias": alias, "unit_code": u.Code, "unit_name": u.Name})
+	return c.Status(fiber.StatusCreated).JSON(unitAliasAnswer{Alias: alias, UnitCode: u.Code, UnitName: u.Name})
 }
 
 // ListUnitAliases lists the other names of units.
@@ -682,4 +682,25 @@ func (s *Server) ListUnitAliases(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"items": orEmpty(as)})
+}
+
+// planAnswer is a work plan with its tasks.
+type planAnswer struct {
+	Plan  store.Plan     `json:"plan"`
+	Tasks []PlanTaskView `json:"tasks"`
+}
+
+// planTaskRecord is a plan task with its progress reports, its human tasks and its timeline.
+type planTaskRecord struct {
+	Task     PlanTaskView           `json:"task"`
+	Reports  []store.PlanTaskReport `json:"reports"`
+	Tasks    []taskView             `json:"tasks"`
+	Timeline []store.AuditEntry     `json:"timeline"`
+}
+
+// unitAliasAnswer is another name of a unit, recorded.
+type unitAliasAnswer struct {
+	Alias    string `json:"alias"`
+	UnitCode string `json:"unit_code"`
+	UnitName string `json:"unit_name"`
 }

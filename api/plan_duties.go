@@ -152,7 +152,7 @@ func (s *Server) ListContactDuties(c *fiber.Ctx) error {
 			out = append(out, ContactDutyView{ContactDuty: d, Done: d.Contacts > 0})
 		}
 	}
-	return c.JSON(fiber.Map{"month_start": from, "month_end": to, "items": out})
+	return c.JSON(contactDutiesAnswer{MonthStart: from, MonthEnd: to, Items: out})
 }
 
 // SchoolDutyView is one school's duty of a kind this term: its quota and what was recorded.
@@ -220,7 +220,7 @@ func (s *Server) ListSchoolDuties(c *fiber.Ctx) error {
 			out = append(out, v)
 		}
 	}
-	return c.JSON(fiber.Map{"term": dutyTerm(tStart), "term_start": tStart, "term_end": tEnd, "items": out})
+	return c.JSON(schoolDutiesAnswer{Term: dutyTerm(tStart), TermStart: tStart, TermEnd: tEnd, Items: out})
 }
 
 // RecordSchoolDuty records a school duty done: the school's staff or leaders record an article
@@ -273,4 +273,19 @@ func (s *Server) RecordSchoolDuty(c *fiber.Ctx) error {
 	}
 	r.UnitCode, r.UnitName = u.Code, u.Name
 	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+// contactDutiesAnswer is the month's 包保 contact duties and whether each is done.
+type contactDutiesAnswer struct {
+	MonthStart time.Time         `json:"month_start"`
+	MonthEnd   time.Time         `json:"month_end"`
+	Items      []ContactDutyView `json:"items"`
+}
+
+// schoolDutiesAnswer is the term's school duties and what each school has recorded.
+type schoolDutiesAnswer struct {
+	Term      string           `json:"term"`
+	TermStart time.Time        `json:"term_start"`
+	TermEnd   time.Time        `json:"term_end"`
+	Items     []SchoolDutyView `json:"items"`
 }

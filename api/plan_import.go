@@ -268,7 +268,7 @@ func (s *Server) importPlanTasks(c *fiber.Ctx, planID string) error {
 				views[i].CooperatingUnits = append(views[i].CooperatingUnits, u.Code)
 			}
 		}
-		return c.JSON(fiber.Map{"dry_run": true, "count": len(ts), "tasks": views})
+		return c.JSON(planImportChecked{DryRun: true, Count: len(ts), Tasks: views})
 	}
 	entries := make([]store.AuditEntry, len(ts))
 	for i := range ts {
@@ -288,5 +288,20 @@ func (s *Server) importPlanTasks(c *fiber.Ctx, planID string) error {
 	for i, t := range added {
 		ids[i] = t.ID
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"plan_id": p.ID, "created": ids, "already_on_list": len(ts) - len(added)})
+	return c.Status(fiber.StatusCreated).JSON(planImportAnswer{PlanID: p.ID, Created: ids, AlreadyOnList: len(ts) - len(added)})
+}
+
+// planImportChecked is a dry run's answer: the tasks the list would add, as read.
+type planImportChecked struct {
+	DryRun bool              `json:"dry_run"`
+	Count  int               `json:"count"`
+	Tasks  []PlanTaskRequest `json:"tasks"`
+}
+
+// planImportAnswer is an import's answer: the plan tasks created, and how many rows were on the
+// plan's list already (an import repeated adds nothing twice).
+type planImportAnswer struct {
+	PlanID        string   `json:"plan_id"`
+	Created       []string `json:"created"`
+	AlreadyOnList int      `json:"already_on_list"`
 }

@@ -119,7 +119,7 @@ func (s *Server) PlanReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	c.Set(fiber.HeaderContentType, xlsxMedia)
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="plan-report-%d.xlsx"`, p.Year))
 	return c.Send(body)
 }

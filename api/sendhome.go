@@ -30,11 +30,11 @@ func init() {
 func sendHomeRoutes(s *Server) []Route {
 	r := route
 	return []Route{
-		r("POST", "/api/v1/send-home-plans", "Start a send-to-home education plan (送教上门·一人一案)", "school_staff, school_leader, township_staff, education_section; over the student's unit", sendHomeRequest{}, s.CreateSendHomePlan),
-		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans).query(qp("state", "one state's", casework.SendHomeStates...), qp("unit", "a unit code: that unit and everything under it")).returns(listOf[SendHomePlanView]{}),
-		r("GET", "/api/v1/send-home-plans/:id", "A send-home plan: ledger row, visits, tasks, periods, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetSendHomePlan),
-		r("POST", "/api/v1/send-home-plans/:id/visits", "Log a visit (the first is the assessment)", "login; the plan's teachers, or school staff, leaders, township staff and the education section over its unit", visitRequest{}, s.LogSendHomeVisit),
-		r("POST", "/api/v1/send-home-plans/:id/end", "End a plan: the child enrols, ages out or moves", "school_staff, school_leader, township_staff, education_section; over the plan's unit", endPlanRequest{}, s.EndSendHomePlan),
+		r("POST", "/api/v1/send-home-plans", "Start a send-to-home education plan (送教上门·一人一案)", "school_staff, school_leader, township_staff, education_section; over the student's unit", sendHomeRequest{}, s.CreateSendHomePlan).creates(sendHomePlanAnswer{}),
+		r("GET", "/api/v1/send-home-plans", "The send-home ledger (台账): visits and hours this term against the quota", "login; records of the caller's units", nil, s.ListSendHomePlans).query(qp("state", "one state's", casework.SendHomeStates...), qp("unit", "a unit code: that unit and everything under it")).returns(countedList[SendHomePlanView]{}),
+		r("GET", "/api/v1/send-home-plans/:id", "A send-home plan: ledger row, visits, tasks, periods, timeline", "login; a record of the caller's units (404 otherwise)", nil, s.GetSendHomePlan).returns(sendHomePlanRecord{}),
+		r("POST", "/api/v1/send-home-plans/:id/visits", "Log a visit (the first is the assessment)", "login; the plan's teachers, or school staff, leaders, township staff and the education section over its unit", visitRequest{}, s.LogSendHomeVisit).returns(visitAnswer{}).answers(202, acceptedAnswer{}),
+		r("POST", "/api/v1/send-home-plans/:id/end", "End a plan: the child enrols, ages out or moves", "school_staff, school_leader, township_staff, education_section; over the plan's unit", endPlanRequest{}, s.EndSendHomePlan).returns(sendHomeStatusAnswer{}).answers(202, acceptedAnswer{}),
 	}
 }
 
@@ -152,12 +152,12 @@ func (s *Server) planTerms(ctx context.Context, teacherIDs []string, visitsPer *
 }
 
 // sendHomePlanView is a plan as the API shows it: its row with its teachers as a list.
-func (s *Server) sendHomePlanView(ctx context.Context, id string) (fiber.Map, error) {
+func (s *Server) sendHomePlanView(ctx context.Context, id string) (sendHomePlanAnswer, error) {
 	p, err := s.store.SendHomePlanByID(ctx, id)
 	if err != nil {
-		return nil, err
+		return sendHomePlanAnswer{}, err
 	}
-	return planMap(p), nil
+	return sendHomePlanOf(p), nil
 }
 
 // SendHomePlanView is a plan's row with its teachers as a list, as the API shows it.
@@ -168,9 +168,27 @@ type SendHomePlanView struct {
 	TermMinutesQuota int `json:"term_minutes_quota"`
 }
 
-func planMap(p store.SendHomePlan) fiber.Map {
-	return fiber.Map{"plan": SendHomePlanView{SendHomePlan: p, Teachers: orEmpty(p.Teachers()), TermMinutesQuota: p.TermQuota * p.MinMinutes},
-		"id": p.ID, "state": p.State}
+// sendHomePlanAnswer is a plan as its creation answers it; the id and state are the plan's,
+// repeated at the top as every create's answer has them.
+type sendHomePlanAnswer struct {
+	Plan  SendHomePlanView `json:"plan"`
+	ID    string           `json:"id"`
+	State string           `json:"state" schema:"CaseState.sendhome.sendhome"`
+}
+
+// sendHomePlanRecord is a plan with its visits, tasks and timeline, and the workflow's status
+// while the plan runs.
+type sendHomePlanRecord struct {
+	sendHomePlanAnswer
+	Visits   []store.SendHomeVisit     `json:"visits"`
+	Tasks    []taskView                `json:"tasks"`
+	Timeline []store.AuditEntry        `json:"timeline"`
+	Status   *workflows.SendHomeStatus `json:"status,omitempty"`
+}
+
+func sendHomePlanOf(p store.SendHomePlan) sendHomePlanAnswer {
+	return sendHomePlanAnswer{Plan: SendHomePlanView{SendHomePlan: p, Teachers: orEmpty(p.Teachers()), TermMinutesQuota: p.TermQuota * p.MinMinutes},
+		ID: p.ID, State: p.State}
 }
 
 // ListSendHomePlans is the ledger (台账): ?unit= (a unit and everything below it), ?state=.
@@ -198,7 +216,7 @@ func (s *Server) ListSendHomePlans(c *fiber.Ctx) error {
 		items[i] = SendHomePlanView{SendHomePlan: p, Teachers: orEmpty(p.Teachers()), TermMinutesQuota: p.TermQuota * p.MinMinutes}
 		counts[p.State]++
 	}
-	return c.JSON(fiber.Map{"items": items, "counts": counts})
+	return c.JSON(countedList[SendHomePlanView]{Items: items, Counts: counts})
 }
 
 // visibleSendHomePlan loads a plan the caller may see (and act on, as their role allows).
@@ -236,13 +254,12 @@ func (s *Server) GetSendHomePlan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := planMap(p)
-	out["visits"], out["tasks"], out["timeline"] = orEmpty(visits), tasks, timeline
+	out := sendHomePlanRecord{sendHomePlanAnswer: sendHomePlanOf(p), Visits: orEmpty(visits), Tasks: tasks, Timeline: timeline}
 	if p.State != casework.SendHomeEnded {
 		if v, err := s.temporal.QueryWorkflow(ctx, p.WorkflowID, "", workflows.SendHomeQuery); err == nil {
 			var st workflows.SendHomeStatus
 			if v.Get(&st) == nil && st.PlanID == p.ID {
-				out["status"] = st
+				out.Status = &st
 			}
 		}
 	}
@@ -341,3 +358,16 @@ func (s *Server) sendHomeUpdate(c *fiber.Ctx, p store.SendHomePlan, name string,
 	out["plan_id"] = p.ID
 	return c.JSON(out)
 }
+
+// The answers of a send-home plan's Updates (sendHomeUpdate): the workflow's answer with the
+// plan's id. Only the document uses these types; sendHomeUpdate passes the answer on as it is.
+type (
+	visitAnswer struct {
+		workflows.VisitLogged
+		PlanID string `json:"plan_id"`
+	}
+	sendHomeStatusAnswer struct {
+		workflows.SendHomeStatus
+		PlanID string `json:"plan_id"`
+	}
+)

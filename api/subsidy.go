@@ -35,20 +35,20 @@ func subsidyRoutes(s *Server) []Route {
 			return refused(workflows.CodeRateLimited, "", "too many objections from this client; try again in a minute").because("objections")
 		}})
 	return []Route{
-		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme),
+		r("POST", "/api/v1/admin/subsidy-programmes", "Create a subsidy programme", "admin", programmeRequest{}, s.CreateProgramme).answers(201, store.Programme{}),
 		r("GET", "/api/v1/admin/subsidy-programmes", "List subsidy programmes", "login", nil, s.ListProgrammes).returns(listOf[store.Programme]{}),
-		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme),
-		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff; for students of their own school", applicationRequest{}, s.CreateApplication),
-		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff; for students of their own school", bulkApplicationsRequest{}, s.CreateApplicationsBulk),
+		r("PUT", "/api/v1/admin/subsidy-programmes/:code", "Change a programme's standard amount, name, stage or active flag", "admin", programmeUpdate{}, s.UpdateProgramme).returns(store.Programme{}),
+		r("POST", "/api/v1/subsidy-applications", "Apply for a subsidy", "school_staff; for students of their own school", applicationRequest{}, s.CreateApplication).creates(store.Application{}),
+		r("POST", "/api/v1/subsidy-applications/bulk", "Apply for many subsidies at once (semester start): one result per item", "school_staff; for students of their own school", bulkApplicationsRequest{}, s.CreateApplicationsBulk).returns(BulkResult{}),
 		r("GET", "/api/v1/subsidy-applications", "List applications in scope", "login; records of the caller's units", nil, s.ListApplications).query(qp("status", "one state's", casework.AppStates...), qp("state", "the former name of status", casework.AppStates...), qp("term", "a term such as 2026-2027-1"), qp("unit", "a unit code: that unit and everything under it"), qpInt("limit", "at most this many entries")).returns(listOf[store.Application]{}),
-		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login; a record of the caller's units (404 otherwise)", nil, s.GetApplication),
-		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader; of the school", batchRequest{}, s.CreateBatch),
+		r("GET", "/api/v1/subsidy-applications/:id", "An application with its history", "login; a record of the caller's units (404 otherwise)", nil, s.GetApplication).returns(applicationView{}),
+		r("POST", "/api/v1/publicity-batches", "Open a publicity (公示) batch of a school's reviewed applications", "school_staff, school_leader; of the school", batchRequest{}, s.CreateBatch).creates(batchCreated{}),
 		r("GET", "/api/v1/publicity-batches", "List publicity batches in scope", "login; records of the caller's units", nil, s.ListBatches).query(qp("state", "one state's", store.BatchStates...)).returns(listOf[store.Batch]{}),
-		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login; a record of the caller's units (404 otherwise)", nil, s.GetBatch),
-		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions).query(qp("term", "a term such as 2026-2027-1")),
-		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "public", nil, s.PublicBatches),
-		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "public", nil, s.PublicBatch),
-		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit),
+		r("GET", "/api/v1/publicity-batches/:id", "A batch with entries and objections", "login; a record of the caller's units (404 otherwise)", nil, s.GetBatch).returns(batchAnswer{}),
+		r("GET", "/api/v1/reports/subsidy-omissions", "Registered students with no approved application for a term (遗漏)", "login; the caller's units", nil, s.Omissions).query(qp("term", "a term such as 2026-2027-1")).returns(omissionsAnswer{}),
+		r("GET", "/public/publicity-batches", "Publicity lists now open (no login)", "public", nil, s.PublicBatches).returns(listOf[publicBatchItem]{}),
+		r("GET", "/public/publicity-batches/:id", "A publicity list, masked (no login)", "public", nil, s.PublicBatch).returns(PublicList{}),
+		r("POST", "/public/publicity-batches/:id/objections", "Object to an entry during the period (no login, rate-limited)", "public", objectionRequest{}, s.CreateObjection, objectionLimit).answers(201, objectionCreated{}).answers(202, acceptedAnswer{}),
 	}
 }
 
@@ -332,7 +332,7 @@ func (s *Server) CreateBatch(c *fiber.Ctx) error {
 	}
 	return s.created(c, func() (any, error) {
 		b, err := s.store.BatchByID(ctx, id)
-		return fiber.Map{"id": b.ID, "state": b.State, "school_unit": b.UnitCode, "term": b.Term, "ends_at": b.EndsAt, "applications": ids}, err
+		return batchCreated{ID: b.ID, State: b.State, SchoolUnit: b.UnitCode, Term: b.Term, EndsAt: b.EndsAt, Applications: ids}, err
 	}, fiber.Map{"id": id, "school_unit": unit.Code, "term": req.Term, "applications": ids})
 }
 
@@ -367,7 +367,7 @@ func (s *Server) GetBatch(c *fiber.Ctx) error {
 		return err
 	}
 	obs = personalViewOf(actor(c), b.UnitCode, b.UnitPath).objections(obs)
-	return c.JSON(fiber.Map{"batch": b, "entries": orEmpty(apps), "objections": orEmpty(obs)})
+	return c.JSON(batchAnswer{Batch: b, Entries: orEmpty(apps), Objections: orEmpty(obs)})
 }
 
 // entryRef is an entry's id on a public list: a MAC of the batch and the application, so it says
@@ -466,19 +466,13 @@ func (s *Server) PublicBatches(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	type item struct {
-		ID     string     `json:"id"`
-		School string     `json:"school"`
-		Term   string     `json:"term"`
-		EndsAt *time.Time `json:"ends_at"`
-	}
-	out := []item{}
+	out := []publicBatchItem{}
 	for _, b := range bs {
 		if b.EndsAt != nil && nowUTC().Before(*b.EndsAt) {
-			out = append(out, item{b.ID, b.UnitName, b.Term, b.EndsAt})
+			out = append(out, publicBatchItem{b.ID, b.UnitName, b.Term, b.EndsAt})
 		}
 	}
-	return c.JSON(fiber.Map{"items": out})
+	return c.JSON(listOf[publicBatchItem]{Items: out})
 }
 
 // PublicBatch shows one masked list.
@@ -515,7 +509,7 @@ func (s *Server) CreateObjection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": id, "state": "open"})
+	return c.Status(fiber.StatusCreated).JSON(objectionCreated{ID: id, State: "open"})
 }
 
 // FileObjection validates and sends an objection to the batch's workflow (shared with the console).
@@ -580,13 +574,54 @@ func (s *Server) Omissions(c *fiber.Ctx) error {
 	}
 	// An omitted student may still hold applications in review or returned: the report shows
 	// them, so that nobody applies twice for what is already under way.
-	type omission struct {
-		store.Student
-		Holdings []store.Holding `json:"holdings"`
-	}
 	items := make([]omission, len(sts))
 	for i, st := range sts {
 		items[i] = omission{Student: s.studentView(a, st), Holdings: orEmpty(held[st.ID])}
 	}
-	return c.JSON(fiber.Map{"term": term, "count": len(items), "items": items})
+	return c.JSON(omissionsAnswer{Term: term, Count: len(items), Items: items})
+}
+
+// batchCreated is a publicity batch as its creation answers it: the applications it lists.
+type batchCreated struct {
+	ID           string     `json:"id"`
+	State        string     `json:"state" schema:"CaseState.subsidy.batch"`
+	SchoolUnit   string     `json:"school_unit"`
+	Term         string     `json:"term"`
+	EndsAt       *time.Time `json:"ends_at"`
+	Applications []string   `json:"applications"`
+}
+
+// batchAnswer is a publicity batch with its entries and the objections to them.
+type batchAnswer struct {
+	Batch      store.Batch          `json:"batch"`
+	Entries    []store.Application  `json:"entries"`
+	Objections []casework.Objection `json:"objections"`
+}
+
+// omission is a student the omissions report finds without an application, with what they
+// already hold or have under way (so that nobody applies twice for it).
+type omission struct {
+	store.Student
+	Holdings []store.Holding `json:"holdings"`
+}
+
+// omissionsAnswer is the term's omissions report.
+type omissionsAnswer struct {
+	Term  string     `json:"term"`
+	Count int        `json:"count"`
+	Items []omission `json:"items"`
+}
+
+// publicBatchItem is a publicity list open now, as the public pages list it (no names).
+type publicBatchItem struct {
+	ID     string     `json:"id"`
+	School string     `json:"school"`
+	Term   string     `json:"term"`
+	EndsAt *time.Time `json:"ends_at"`
+}
+
+// objectionCreated is an objection received: it is open until its review.
+type objectionCreated struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -227,7 +228,7 @@ func (s *Server) ListCC(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": orEmpty(cs), "unread": len(unread)})
+	return c.JSON(ccList{Items: orEmpty(cs), Unread: len(unread)})
 }
 
 // ReadCC marks the caller's copy of a case read (已阅).
@@ -260,14 +261,23 @@ func (s *Server) listDone(c *fiber.Ctx, f store.TaskFilter) error {
 	if err != nil {
 		return err
 	}
-	type doneView struct {
-		taskView
-		MyAction string `json:"my_action"`
-		ActedAt  any    `json:"acted_at"`
-	}
-	items := make([]doneView, len(ts))
+	items := make([]inboxTask, len(ts))
 	for i, t := range ts {
-		items[i] = doneView{taskView: view(t.Task), MyAction: t.MyAction, ActedAt: t.ActedAt}
+		items[i] = inboxTask{taskView: view(t.Task), MyAction: t.MyAction, ActedAt: &t.ActedAt}
 	}
-	return c.JSON(fiber.Map{"items": items})
+	return c.JSON(listOf[inboxTask]{Items: items})
+}
+
+// inboxTask is an entry of GET /api/v1/tasks: a task, and in the done list (state=done) what the
+// caller did (my_action) and when; the open list leaves those two out.
+type inboxTask struct {
+	taskView
+	MyAction string     `json:"my_action,omitempty"`
+	ActedAt  *time.Time `json:"acted_at,omitempty"`
+}
+
+// ccList is the answer of GET /api/v1/cc: the copies, and how many are unread in all.
+type ccList struct {
+	Items  []store.CC `json:"items"`
+	Unread int        `json:"unread"`
 }

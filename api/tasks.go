@@ -18,7 +18,7 @@ import (
 
 type taskView struct {
 	casework.Task
-	Outcomes []string `json:"outcomes"`
+	Outcomes []string `json:"outcomes" schema:"TaskOutcome"`
 	Overdue  bool     `json:"overdue"`
 }
 
@@ -97,10 +97,14 @@ func (s *Server) GetTask(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(struct {
-		taskView
-		Step []stepMember `json:"step,omitempty"`
-	}{view(t), step})
+	return c.JSON(taskAnswer{view(t), step})
+}
+
+// taskAnswer is one task as GET /api/v1/tasks/:id answers it: with the members of its
+// multi-approver step, if it belongs to one.
+type taskAnswer struct {
+	taskView
+	Step []stepMember `json:"step,omitempty"`
 }
 
 type completeRequest struct {
@@ -313,7 +317,7 @@ func (s *Server) Timeline(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"case_id": id, "items": orEmpty(personalViewOf(a, unitCode, unitPath).timeline(es))})
+	return c.JSON(timelineAnswer{CaseID: id, Items: orEmpty(personalViewOf(a, unitCode, unitPath).timeline(es))})
 }
 
 // caseRecord is what every case's page shows beside its own record: its tasks as inboxes show
@@ -458,4 +462,10 @@ func (s *Server) CloseEscalation(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(after)
+}
+
+// timelineAnswer is a case's audit timeline, personal fields masked for the viewer.
+type timelineAnswer struct {
+	CaseID string             `json:"case_id"`
+	Items  []store.AuditEntry `json:"items"`
 }

@@ -51,7 +51,7 @@ type Task struct {
 	ID              string     `db:"id" json:"id"`
 	WorkflowID      string     `db:"workflow_id" json:"workflow_id"`
 	Process         string     `db:"process" json:"process"`
-	Kind            string     `db:"kind" json:"kind"`
+	Kind            string     `db:"kind" json:"kind" schema:"TaskKind"`
 	CaseID          string     `db:"case_id" json:"case_id"`
 	Title           string     `db:"title" json:"title"`
 	CandidateRole   string     `db:"candidate_role" json:"candidate_role"`
@@ -61,7 +61,7 @@ type Task struct {
 	UnitPath        string     `db:"unit_path" json:"unit_path"`
 	AssigneeID      string     `db:"assignee_id" json:"assignee_id,omitempty"`
 	State           string     `db:"state" json:"state"`
-	Outcome         string     `db:"outcome" json:"outcome,omitempty"`
+	Outcome         string     `db:"outcome" json:"outcome,omitempty" schema:"TaskResultOutcome"`
 	Outcomes        string     `db:"outcomes" json:"outcomes"`
 	DueAt           time.Time  `db:"due_at" json:"due_at"`
 	EscalationLevel int        `db:"escalation_level" json:"escalation_level"`

@@ -43,6 +43,7 @@ func TestAccountabilityFromADropoutCase(t *testing.T) {
 	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, jcs, leader, admin := anon.as("staff01"), anon.as("jcs01"), anon.as("leader01"), anon.as("admin")
 	stu := staff.studentOf("王二小")
@@ -203,6 +204,7 @@ func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "1h"))
 	cfg.SetDuration(casework.SettingOrganisationalHandlingDue, mustSpec(t, "3s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, jcs, leader, admin := anon.as("staff01"), anon.as("jcs01"), anon.as("leader01"), anon.as("admin")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineOrganisationalHandling, map[string]any{
@@ -298,6 +300,7 @@ func TestOrganisationalHandlingReachesTheBureauLeader(t *testing.T) {
 // nothing twice, and the handling is then recorded as any other.
 func TestAwaitedHandlingStartsAtServiceStart(t *testing.T) {
 	svc := startService(t, testConfig(t, t.TempDir()))
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	jcs := anon.as("jcs01")
 	ctx := context.Background()

@@ -121,6 +121,7 @@ func TestDataInAndOut(t *testing.T) {
 // the real service.
 func testDataInAndOut(t *testing.T, cfg config.Config) {
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, township, teacher, aid, jcs := anon.as("staff01"), anon.as("township01"), anon.as("teacher01"), anon.as("aid01"), anon.as("jcs01")
 

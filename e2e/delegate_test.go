@@ -85,6 +85,7 @@ func TestDelegateResolveCompleteOnPostgres(t *testing.T) {
 
 func delegateResolveComplete(t *testing.T, cfg config.Config) {
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, head, teacher := anon.as("staff01"), anon.as("head01"), anon.as("teacher01")
 	app := apply(t, staff, staff.studentOf("李梅").ID, "living-primary", "")

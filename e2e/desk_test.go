@@ -16,6 +16,7 @@ func TestSupervisionDeskCloses(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	admin, staff, jcs := anon.as("admin"), anon.as("staff01"), anon.as("jcs01")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/subsidy_review", map[string]any{"rungs": []map[string]string{

@@ -24,6 +24,7 @@ func TestDropoutEscalatesByItself(t *testing.T) {
 	cfg.SetDuration("JIAOFU_DROPOUT_RETURN_WINDOW", mustSpec(t, "2s"))
 	cfg.SetDuration("JIAOFU_DROPOUT_HQ_WINDOW", mustSpec(t, "2s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, teacher, jcs, township, leader := anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01"), anon.as("township01"), anon.as("leader01")
 	stu := staff.studentOf("王二小")

@@ -150,6 +150,7 @@ func TestHardshipEndToEndOnPostgres(t *testing.T) {
 
 func hardshipEndToEnd(t *testing.T, cfg config.Config) {
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	funds, pa, staff, head, aid, jcs := anon.as("funds01"), anon.as("pa01"), anon.as("staff01"), anon.as("head01"), anon.as("aid01"), anon.as("jcs01")
 

@@ -103,6 +103,7 @@ func TestFindingIgnoredReachesSupervision(t *testing.T) {
 	cfg.SetDuration("JIAOFU_RECTIFICATION_DUE", mustSpec(t, "2s"))
 	cfg.SetDuration("JIAOFU_RECTIFICATION_REDO_DUE", mustSpec(t, "1h"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	admin, inspector, head, jcs := anon.as("admin"), anon.as("inspector01"), anon.as("head01"), anon.as("jcs01")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineRectificationDue, map[string]any{"rungs": []map[string]string{

@@ -15,6 +15,7 @@ import (
 // lists the school under its township with the pairing's duties counted.
 func TestPairingAndDutyMap(t *testing.T) {
 	svc := startService(t, testConfig(t, t.TempDir()))
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	staff, teacher, leader := anon.as("staff01"), anon.as("teacher01"), anon.as("leader01")
 	var me struct {

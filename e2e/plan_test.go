@@ -71,6 +71,7 @@ func TestPlanImportMapAndCloseOut(t *testing.T) {
 				cfg.DatabaseURL = postgresSchema(t)
 			}
 			svc := startService(t, cfg)
+			documentedAnswers(t, svc)
 			accepted, redone := planImportMapAndCloseOut(t, svc.HTTPAddr())
 			if db == "sqlite" {
 				settled(t, svc, accepted, "")

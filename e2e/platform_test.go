@@ -25,6 +25,7 @@ func TestEscalationReachesSupervision(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SetDuration("JIAOFU_SUBSIDY_REVIEW_DUE", mustSpec(t, "1s"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	admin, staff, head, township, jcs := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("township01"), anon.as("jcs01")
 

@@ -34,6 +34,7 @@ func TestSendHomeMissedPeriodReachesSupervision(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.SetDuration("JIAOFU_SENDHOME_TERM", mustSpec(t, "1h"))
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	admin, staff, teacher, jcs, leader := anon.as("admin"), anon.as("staff01"), anon.as("teacher01"), anon.as("jcs01"), anon.as("leader01")
 	if code := admin.do("PUT", "/api/v1/admin/escalation-ladders/"+casework.DeadlineVisitQuota, map[string]any{"rungs": []map[string]string{

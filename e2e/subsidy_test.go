@@ -44,6 +44,7 @@ func TestSubsidyEndToEndOnPostgres(t *testing.T) {
 
 func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	svc := startService(t, cfg)
+	documentedAnswers(t, svc)
 	anon := newClient(t, svc)
 	admin, staff, head, aid := anon.as("admin"), anon.as("staff01"), anon.as("head01"), anon.as("aid01")
 

@@ -77,7 +77,7 @@ type TaskAction struct {
 type TaskActionResult struct {
 	TaskID     string `json:"task_id"`
 	State      string `json:"state"`
-	Outcome    string `json:"outcome,omitempty"`
+	Outcome    string `json:"outcome,omitempty" schema:"TaskResultOutcome"`
 	AssigneeID string `json:"assignee_id,omitempty"`
 	DelegateID string `json:"delegate_id,omitempty"`
 	// StepID is the multi-approver step the task belongs to (signers.go), "" for a task on its own.
