@@ -168,7 +168,7 @@ func Run(args []string) error {
 }
 
 // Simulate runs one term and returns the report.
-func Simulate(ctx context.Context, o Options) (*Report, error) {
+func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	t0 := time.Now()
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -177,7 +177,14 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		// With kills, a failed run keeps the child's data dir and its incarnations' logs.
+		if o.Kills > 0 && (err != nil || rep.Failed()) {
+			fmt.Fprintf(o.Log, "data dir and service logs kept in %s\n", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
 	tm := timingsFor(o.Unit)
 	cfg, err := simConfig(dir, tm)
 	if err != nil {
@@ -485,7 +492,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
+	rep = &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
 	rep.SendHomePlans = len(w.j.sendHome)
