@@ -526,8 +526,10 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	stop() // the store has been read: the pairings' teachers stop recording
 	Compare(orc, recorded, rep)
 	if o.Diagnose {
-		tc := svc.Temporal
-		if child != nil {
+		var tc client.Client
+		if child == nil {
+			tc = svc.Temporal
+		} else {
 			if tc, err = client.Dial(client.Options{HostPort: child.FrontendAddr, Namespace: cfg.TemporalNamespace,
 				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}); err != nil {
 				return nil, fmt.Errorf("dial the child's Temporal frontend: %w", err)
