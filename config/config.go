@@ -277,6 +277,10 @@ func LogFormatOf(lookup func(string) (string, bool)) string {
 	return "text"
 }
 
+// zeroCounts are the counts that may be 0: a percent threshold, where 0 means the check never
+// fires (the term simulation runs so, and passes it to a child process as a variable).
+var zeroCounts = map[string]bool{"JIAOFU_PAIRING_SCHOOL_THRESHOLD": true}
+
 // FromEnv reads the environment over Default and validates the result.
 func FromEnv() (Config, error) { return Load(os.LookupEnv) }
 
@@ -403,8 +407,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	for _, set := range casework.CountSettings() {
 		if v, ok := lookup(set.Env); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive whole number", set.Env, v))
+			if err != nil || n < 0 || (n == 0 && !zeroCounts[set.Env]) {
+				what := "a positive whole number"
+				if zeroCounts[set.Env] {
+					what = "a whole number of at least 0"
+				}
+				errs = append(errs, fmt.Errorf("%s: %q is not %s", set.Env, v, what))
 				continue
 			}
 			c.SetCount(set.Env, n)

@@ -183,3 +183,18 @@ func TestShutdownTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A percent threshold may be 0 (the check never fires: the term simulation's child process runs
+// so); another count may not.
+func TestZeroCounts(t *testing.T) {
+	c, err := Load(env(map[string]string{"JIAOFU_PAIRING_SCHOOL_THRESHOLD": "0"}))
+	if err != nil || c.Count("JIAOFU_PAIRING_SCHOOL_THRESHOLD") != 0 {
+		t.Errorf("threshold 0: %v, %d", err, c.Count("JIAOFU_PAIRING_SCHOOL_THRESHOLD"))
+	}
+	if _, err := Load(env(map[string]string{"JIAOFU_PAIRING_SCHOOL_THRESHOLD": "-1"})); err == nil || !strings.Contains(err.Error(), "JIAOFU_PAIRING_SCHOOL_THRESHOLD") {
+		t.Errorf("threshold -1: %v", err)
+	}
+	if _, err := Load(env(map[string]string{"JIAOFU_SENDHOME_VISITS_PER_PERIOD": "0"})); err == nil || !strings.Contains(err.Error(), "JIAOFU_SENDHOME_VISITS_PER_PERIOD") {
+		t.Errorf("visits 0: %v", err)
+	}
+}

@@ -115,7 +115,7 @@ func (o *Options) check() error {
 // harness is one run's shared state.
 type harness struct {
 	o       Options
-	svc     *service
+	svc     *childproc.Service
 	anon    *apiclient.Client
 	logf    func(string, ...any)
 	retries atomic.Int64 // requests sent again because the service did not answer
@@ -169,20 +169,21 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 		fmt.Fprintf(o.Log, "%6.1fs  %s\n", time.Since(t0).Seconds(), fmt.Sprintf(f, a...))
 	}
 	hc := apiclient.NewHTTPClient(64)
-	svc, err := newService(o.Self, append(timingsEnv(o.Unit), o.Env...), dir, dataDir, hc)
+	env := append([]string{"JIAOFU_ADMIN_PASSWORD=" + adminPassword}, timingsEnv(o.Unit)...)
+	svc, err := childproc.NewService(o.Self, append(env, o.Env...), dir, dataDir, hc)
 	if err != nil {
 		return nil, err
 	}
 	h.svc = svc
-	h.anon = apiclient.New(svc.base, hc)
-	h.logf("starting jiaofu all on %s (data dir %s)", svc.base, dataDir)
-	if err := svc.start(ctx); err != nil {
+	h.anon = apiclient.New(svc.Base, hc)
+	h.logf("starting jiaofu all on %s (data dir %s)", svc.Base, dataDir)
+	if err := svc.Start(ctx); err != nil {
 		return nil, err
 	}
 	h.lastReady.Store(time.Now().UnixNano())
 	w, err := h.setup(ctx)
 	if err != nil {
-		svc.stop()
+		svc.Stop()
 		return nil, fmt.Errorf("set up the county: %w", err)
 	}
 	h.logf("county ready: %d schools, %d subsidy students, %d dropout students, %d grant students, %d send-home students, %d findings to record, %d plan tasks",
@@ -197,7 +198,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	close(loadDone)
 	h.logf("load done (%d requests retried); the killer goes on to %d kills", h.retries.Load(), o.Kills)
 	if err := <-killerDone; err != nil {
-		svc.stop()
+		svc.Stop()
 		return nil, err
 	}
 	if err := h.settle(ctx, w); err != nil {
@@ -211,8 +212,8 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	if err := h.expect(ctx, w.admin, "GET", "/api/v1/admin/audit/verify", nil, &verify); err != nil {
 		h.fail("audit verify: %v", err)
 	}
-	alive := svc.alive()
-	svc.stop()
+	alive := svc.Alive()
+	svc.Stop()
 	h.logf("service stopped; reading the store")
 	st, err := store.Open(ctx, "", dataDir, false)
 	if err != nil {
@@ -230,7 +231,7 @@ func Crash(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := Check(w.expectation(), facts)
 	rep.Seed, rep.Unit, rep.Kills = o.Seed, o.Unit.String(), int(h.kills.Load())
-	rep.Restarts = svc.starts - 1
+	rep.Restarts = svc.Starts() - 1
 	rep.Retried, rep.ResentWrites, rep.RefusedRepeats = h.retries.Load(), h.resent.Load(), h.refusedRepeats.Load()
 	rep.KeyedRepeats = h.keyedRepeats.Load()
 	if rep.Kills > 0 {
@@ -270,16 +271,16 @@ func (h *harness) killer(ctx context.Context, loadDone <-chan struct{}) error {
 			continue
 		case <-time.After(gap):
 		}
-		if !h.svc.alive() {
-			return fmt.Errorf("the service exited by itself:\n%s", childproc.Tail(h.svc.logPath, 2000))
+		if !h.svc.Alive() {
+			return fmt.Errorf("the service exited by itself:\n%s", childproc.Tail(h.svc.LogPath(), 2000))
 		}
 		killed := time.Now()
-		if err := h.svc.kill(); err != nil {
+		if err := h.svc.Kill(); err != nil {
 			return err
 		}
 		n := h.kills.Add(1)
 		h.logf("kill %d (SIGKILL) after %s up; restarting on the same data dir", n, gap.Round(time.Millisecond))
-		if err := h.svc.start(ctx); err != nil {
+		if err := h.svc.Start(ctx); err != nil {
 			return err
 		}
 		h.downFor.Add(int64(time.Since(killed)))

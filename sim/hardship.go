@@ -240,9 +240,10 @@ func (o *Oracle) expectHardship(r Rules, grants []*HardshipObs) error {
 	return nil
 }
 
-// checkHardship is the fund's own verdict after the run: the store reconciles, the approved
-// amounts fit in the fund, and no grant is paid twice. It returns what does not hold.
-func checkHardship(ctx context.Context, st *store.Store, jcs *apiclient.Client, grants []*HardshipObs, within time.Duration) []string {
+// checkHardship is the fund's own verdict after the run, as the API shows it: the approved amounts
+// fit in the fund, and no grant is paid twice. It returns what does not hold. (Whether the store's
+// ledger reconciles is asked of the store itself, at the end of Simulate.)
+func checkHardship(ctx context.Context, jcs *apiclient.Client, grants []*HardshipObs, within time.Duration) []string {
 	var problems []string
 	// A payment answered 200 was accepted; the workflow books it right after: wait for it.
 	for _, g := range grants {
@@ -267,9 +268,6 @@ func checkHardship(ctx context.Context, st *store.Store, jcs *apiclient.Client, 
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-	}
-	if err := st.ReconcileHardship(ctx); err != nil {
-		problems = append(problems, "the ledger does not reconcile: "+err.Error())
 	}
 	var fund struct {
 		BalanceFen  int64               `json:"balance_fen"`

@@ -78,6 +78,18 @@ type Report struct {
 	Rows             []Row    `json:"rows"`
 	Elapsed          string   `json:"elapsed"`
 	MaxRSSMB         int64    `json:"max_rss_mb"` // the whole process's peak: the service, embedded Temporal and the actors`
+	// With -kills: the SIGKILLs asked for and done, the restarts, the mean time from a kill to the
+	// restarted service's readiness, the requests sent again, the writes answered after an attempt
+	// that may have landed, and those of them refused as repeats (409 task_not_open, counted done).
+	KillsRequested  int    `json:"kills_requested,omitempty"`
+	Kills           int    `json:"kills"`
+	Restarts        int    `json:"restarts,omitempty"`
+	MeanDowntime    string `json:"mean_downtime,omitempty"`
+	Retried         int64  `json:"retried,omitempty"`
+	UncertainWrites int64  `json:"uncertain_writes,omitempty"`
+	RefusedRepeats  int64  `json:"refused_repeats,omitempty"`
+	// DueWhileDown: expected escalations whose instant fell while the service was down.
+	DueWhileDown int `json:"due_while_down,omitempty"`
 
 	// LedgerProblems are what the hardship fund's books say that does not add up (sim/hardship.go).
 	LedgerProblems []string `json:"ledger_problems,omitempty"`
@@ -87,7 +99,7 @@ type Report struct {
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
 func (r *Report) Failed() bool {
-	return r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || r.WrongHolder > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
+	return r.Kills < r.KillsRequested || r.SilentMisses > 0 || r.FalseEscalations > 0 || r.Duplicates > 0 || r.WrongUnit > 0 || r.WrongHolder > 0 || !r.AuditOK || len(r.ActorErrors) > 0 ||
 		len(r.LedgerProblems) > 0 || len(r.StandInProblems) > 0
 }
 
@@ -190,6 +202,11 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.WrongHolder, r.Ambiguous)
 	tw.Flush()
 	fmt.Fprintf(w, "audit chain: ok=%v (%d entries); peak RSS %d MB\n", r.AuditOK, r.AuditEntries, r.MaxRSSMB)
+	if r.KillsRequested > 0 {
+		fmt.Fprintf(w, "kills: %d of %d (SIGKILL), %d restarts, mean downtime %s; %d expected escalations fell due while the service was down; %d requests retried, %d writes answered after an attempt that may have landed, %d of them refused as repeats (counted done)\n",
+			r.Kills, r.KillsRequested, r.Restarts, r.MeanDowntime, r.DueWhileDown, r.Retried, r.UncertainWrites, r.RefusedRepeats)
+		fmt.Fprintln(w, "(the peak RSS above is the simulator's own: the service ran as a child process)")
+	}
 	for _, m := range r.Misses {
 		fmt.Fprintln(w, "  "+m)
 	}

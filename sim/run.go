@@ -16,11 +16,16 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
 	"jiaofu/apiclient"
 	"jiaofu/calendar"
+	"jiaofu/childproc"
 	"jiaofu/config"
 	"jiaofu/demo"
 	"jiaofu/service"
+	storepkg "jiaofu/store"
 	"jiaofu/temporalserver"
 )
 
@@ -94,7 +99,14 @@ type Options struct {
 	// of SQLite; KeepPG leaves the schema behind after the run.
 	PG     string
 	KeepPG bool
-	Log    io.Writer
+	// Kills > 0 runs the service as a child process (Self, with Env besides the run's settings) and
+	// kills it with SIGKILL that many times at seeded instants, each gap drawn in [½, 1½]× KillEvery
+	// from the last readiness, restarting it on the same data dir (kill.go).
+	Kills     int
+	KillEvery time.Duration
+	Self      string
+	Env       []string
+	Log       io.Writer
 }
 
 // Run is `jiaofu simulate`.
@@ -120,12 +132,24 @@ func Run(args []string) error {
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
 	fs.StringVar(&o.PG, "pg", "", "keep the store in a fresh schema of this PostgreSQL (postgres://…; dropped after the run) instead of SQLite")
 	fs.BoolVar(&o.KeepPG, "keep-pg", false, "with -pg: leave the run's schema behind")
+	fs.IntVar(&o.Kills, "kills", 0, "run the service as a child process and kill it with SIGKILL this many times during the run, restarting it on the same data dir (choose -unit 3s or more: a restart takes seconds)")
+	fs.DurationVar(&o.KillEvery, "kill-every", 15*time.Second, "with -kills: mean time the service runs between a restart and the next kill (each gap drawn in [½, 1½]× from the seed)")
 	jsonPath := fs.String("json", "", "write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.Size.Townships < 1 || o.Size.Townships > len(demo.Townships) {
 		return fmt.Errorf("-townships must be 1–%d", len(demo.Townships))
+	}
+	if o.Kills < 0 || (o.Kills > 0 && o.KillEvery < time.Second) {
+		return fmt.Errorf("-kills must not be negative, and -kill-every must be at least 1s")
+	}
+	if o.Kills > 0 {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.Self = self
 	}
 	rep, err := Simulate(context.Background(), o)
 	if err != nil {
@@ -144,7 +168,7 @@ func Run(args []string) error {
 }
 
 // Simulate runs one term and returns the report.
-func Simulate(ctx context.Context, o Options) (*Report, error) {
+func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	t0 := time.Now()
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -153,7 +177,14 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		// With kills, a failed run keeps the child's data dir and its incarnations' logs.
+		if o.Kills > 0 && (err != nil || rep.Failed()) {
+			fmt.Fprintf(o.Log, "data dir and service logs kept in %s\n", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
 	tm := timingsFor(o.Unit)
 	cfg, err := simConfig(dir, tm)
 	if err != nil {
@@ -168,20 +199,53 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		defer drop()
 		cfg.DatabaseURL, store = dbURL, "PostgreSQL"
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if o.Verbose {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	hc := apiclient.NewHTTPClient(256)
+	var (
+		svc   *service.Service   // in-process, without kills
+		child *childproc.Service // a child process, with kills
+		kill  *killer            // kills the child
+		rt    *retrying          // the actors' transport with kills
+		base  string
+	)
+	if o.Kills > 0 {
+		defer childproc.KillAll()
+		env := childEnv(cfg)
+		if cfg.DatabaseURL != "" {
+			env = append(env, "DATABASE_URL="+cfg.DatabaseURL)
+		}
+		if child, err = childproc.NewService(o.Self, append(env, o.Env...), dir, cfg.DataDir, hc); err != nil {
+			return nil, err
+		}
+		if err := child.Start(ctx); err != nil {
+			return nil, err
+		}
+		defer child.Stop()
+		// A request retried through a restart takes longer than the client's usual bound.
+		rt = &retrying{next: hc.Transport, within: 3 * time.Minute}
+		hc.Transport, hc.Timeout = rt, rt.within+time.Minute
+		kill = &killer{svc: child, n: o.Kills, every: o.KillEvery, rng: rand.New(rand.NewPCG(o.Seed, KillStream)), finished: make(chan error, 1),
+			logf: func(f string, a ...any) {
+				fmt.Fprintf(o.Log, "%6.1fs  "+f, append([]any{time.Since(t0).Seconds()}, a...)...)
+			}}
+		base = child.Base
+		fmt.Fprintf(o.Log, "service up as a child process in %s (store: %s, %s, logs in %s)\n", time.Since(t0).Round(time.Millisecond), store, base, dir)
+	} else {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if o.Verbose {
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		svc, err = service.Start(sctx, cfg, service.All, log)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("start service: %w", err)
+		}
+		defer svc.Stop()
+		base = "http://" + svc.HTTPAddr()
+		fmt.Fprintf(o.Log, "service up in %s (store: %s)\n", time.Since(t0).Round(time.Millisecond), store)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	svc, err := service.Start(sctx, cfg, service.All, log)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("start service: %w", err)
-	}
-	defer svc.Stop()
-	fmt.Fprintf(o.Log, "service up in %s (store: %s)\n", time.Since(t0).Round(time.Millisecond), store)
 
-	anon := apiclient.New("http://"+svc.HTTPAddr(), apiclient.NewHTTPClient(256))
+	anon := apiclient.New(base, hc)
 	admin, err := anon.Login(ctx, "admin", cfg.AdminPassword)
 	if err != nil {
 		return nil, err
@@ -306,6 +370,10 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	stop := func() { stopOnce.Do(func() { close(stopPairings) }) }
 	defer stop()
 	start := time.Now()
+	actorsDone := make(chan struct{})
+	if kill != nil {
+		go kill.run(ctx, actorsDone)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -365,6 +433,13 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		}()
 	}
 	wg.Wait()
+	close(actorsDone)
+	if kill != nil {
+		// No kill after the actors are through: what is due from then on falls due with the service up.
+		if err := <-kill.finished; err != nil {
+			return nil, err
+		}
+	}
 	// The last rule falls due when the last case's HQ window ends; give the service three units
 	// past it to put everything on record.
 	last := start.Add(spread + tm.ReturnWindow + tm.HQWindow + 3*o.Unit)
@@ -388,6 +463,11 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	last = w.planSettled(last)
 	last = w.pairingSettled(last)
 	last = w.handlingSettled(last)
+	if kill != nil { // rungs due while the service was down fire after its restart: three units for them
+		if at := kill.lastReady().Add(3 * o.Unit); at.After(last) {
+			last = at
+		}
+	}
 	fmt.Fprintf(o.Log, "actors done in %s; settling until %s\n", time.Since(t0).Round(time.Millisecond), time.Until(last).Round(time.Millisecond))
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
@@ -412,7 +492,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
 		return nil, err
 	}
-	rep := &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
+	rep = &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
 	rep.SendHomePlans = len(w.j.sendHome)
@@ -434,7 +514,7 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		rep.PairingMonths += len(p.Months)
 	}
 	rep.Cases = rep.SubsidyCases + rep.StandIns + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
-	rep.LedgerProblems = checkHardship(ctx, svc.Store, jcs, w.j.hardship, w.within)
+	rep.LedgerProblems = checkHardship(ctx, jcs, w.j.hardship, w.within)
 	rep.StandInProblems = checkStandIns(ctx, jcs, w.j.tasks)
 	for _, e := range w.j.errs {
 		rep.ActorErrors = append(rep.ActorErrors, e.Error())
@@ -446,7 +526,17 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 	stop() // the store has been read: the pairings' teachers stop recording
 	Compare(orc, recorded, rep)
 	if o.Diagnose {
-		d, err := diagnose(ctx, svc.Temporal, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
+		var tc client.Client
+		if child == nil {
+			tc = svc.Temporal
+		} else {
+			if tc, err = client.Dial(client.Options{HostPort: child.FrontendAddr, Namespace: cfg.TemporalNamespace,
+				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}); err != nil {
+				return nil, fmt.Errorf("dial the child's Temporal frontend: %w", err)
+			}
+			defer tc.Close()
+		}
+		d, err := diagnose(ctx, tc, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
 		if err != nil {
 			return nil, err
 		}
@@ -460,6 +550,32 @@ func Simulate(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.AuditOK, rep.AuditEntries = v.OK, v.Entries
+	// The ledger reconciles in the store itself: in-process, through the running service's store;
+	// with kills, once the child has stopped, on its data dir (or schema).
+	var recErr error
+	if child == nil {
+		recErr = svc.Store.ReconcileHardship(ctx)
+	} else {
+		rep.KillsRequested, rep.Kills, rep.Restarts = o.Kills, int(kill.kills.Load()), child.Starts()-1
+		if rep.Kills > 0 {
+			rep.MeanDowntime = (time.Duration(kill.downFor.Load()) / time.Duration(rep.Kills)).Round(time.Millisecond).String()
+		}
+		rep.Retried, rep.UncertainWrites, rep.RefusedRepeats = rt.retried.Load(), rt.uncertain.Load(), rt.refusedRepeats.Load()
+		rep.DueWhileDown = kill.dueWhileDown(orc)
+		if !child.Alive() {
+			rep.ActorErrors = append(rep.ActorErrors, "the service had exited by itself before the run stopped it")
+		}
+		child.Stop()
+		st, err := storepkg.Open(ctx, cfg.DatabaseURL, cfg.DataDir, false)
+		if err != nil {
+			return nil, fmt.Errorf("open the store after the run: %w", err)
+		}
+		recErr = st.ReconcileHardship(ctx)
+		st.Close()
+	}
+	if recErr != nil {
+		rep.LedgerProblems = append(rep.LedgerProblems, "the ledger does not reconcile: "+recErr.Error())
+	}
 	rep.Elapsed = time.Since(t0).Round(time.Millisecond).String()
 	rep.MaxRSSMB = maxRSSMB()
 	return rep, nil
