@@ -213,15 +213,8 @@ func Check(e Expectation, f Facts) *Report {
 	}
 	// finished checks a case that must have ended in state want, with no open task left.
 	finished := func(row *Row, process string, cs []Case, student, want string) (Case, bool) {
-		switch len(cs) {
-		case 0:
-			row.Lost++
-			defect("%s of student %s: no case on record", process, student)
+		if !onRecord(row, len(cs), process+" of student "+student, defect) {
 			return Case{}, false
-		case 1:
-		default:
-			row.Doubled += len(cs) - 1
-			defect("%s of student %s: %d cases on record", process, student, len(cs))
 		}
 		c := cs[0]
 		if c.State != want {
@@ -272,15 +265,8 @@ func Check(e Expectation, f Facts) *Report {
 	cases := byStudent(f.Dropouts)
 	for _, st := range e.Dropout {
 		cs := cases[st]
-		switch len(cs) {
-		case 0:
-			drop.Lost++
-			defect("dropout case of student %s: none on record", st)
+		if !onRecord(&drop, len(cs), "dropout case of student "+st, defect) {
 			continue
-		case 1:
-		default:
-			drop.Doubled += len(cs) - 1
-			defect("dropout case of student %s: %d on record", st, len(cs))
 		}
 		c := cs[0]
 		if c.State != e.DropoutState {
@@ -345,15 +331,8 @@ func Check(e Expectation, f Facts) *Report {
 		for _, st := range e.SendHome {
 			// Not finished(): a plan's escalations are expected (its first period's rungs).
 			cs := plans[st]
-			switch len(cs) {
-			case 0:
-				sh.Lost++
-				defect("send-home plan of student %s: none on record", st)
+			if !onRecord(&sh, len(cs), "send-home plan of student "+st, defect) {
 				continue
-			case 1:
-			default:
-				sh.Doubled += len(cs) - 1
-				defect("send-home plan of student %s: %d on record", st, len(cs))
 			}
 			c := cs[0]
 			if c.State != "ended" {
@@ -379,15 +358,8 @@ func Check(e Expectation, f Facts) *Report {
 		}
 		for _, desc := range e.PlanTasks {
 			ts := byDesc[desc]
-			switch len(ts) {
-			case 0:
-				pt.Lost++
-				defect("plan task %q: none on record", desc)
+			if !onRecord(&pt, len(ts), fmt.Sprintf("plan task %q", desc), defect) {
 				continue
-			case 1:
-			default:
-				pt.Doubled += len(ts) - 1
-				defect("plan task %q: %d on record", desc, len(ts))
 			}
 			x := ts[0]
 			if x.State != "closed" {
@@ -434,15 +406,8 @@ func checkFindings(e Expectation, f Facts, escs map[string][]Escalation, open ma
 	}
 	one := func(desc string) (Finding, bool) {
 		fs := byDesc[desc]
-		switch len(fs) {
-		case 0:
-			row.Lost++
-			defect("finding %q: none on record", desc)
+		if !onRecord(&row, len(fs), fmt.Sprintf("finding %q", desc), defect) {
 			return Finding{}, false
-		case 1:
-		default:
-			row.Doubled += len(fs) - 1
-			defect("finding %q: %d on record", desc, len(fs))
 		}
 		audited("inspection.finding_recorded", fs[0].ID)
 		return fs[0], true
@@ -494,6 +459,21 @@ func checkFindings(e Expectation, f Facts, escs map[string][]Escalation, open ma
 		doubledTasks(&row, x.ID)
 	}
 	return row
+}
+
+// onRecord counts a record the load made once: none on record is lost, more than one doubled. It
+// tells whether there is one to check further.
+func onRecord(row *Row, n int, what string, defect func(string, ...any)) bool {
+	switch {
+	case n == 0:
+		row.Lost++
+		defect("%s: none on record", what)
+		return false
+	case n > 1:
+		row.Doubled += n - 1
+		defect("%s: %d on record", what, n)
+	}
+	return true
 }
 
 // ladderOnce counts a case's escalations, which must be every rung of one ladder kind exactly

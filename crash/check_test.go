@@ -88,7 +88,7 @@ func TestCheckCountsPlantedDefects(t *testing.T) {
 		}, "subsidy", func(r Row) int { return r.Stray }, "subsidy_review task t3 still open"},
 		{"a grant applied for twice", func(f *Facts) {
 			f.Grants = append(f.Grants, Case{"hardship-2", "g1", "verifying"})
-		}, "hardship", func(r Row) int { return r.Doubled }, "grant of student g1: 2 cases on record"},
+		}, "hardship", func(r Row) int { return r.Doubled }, "grant of student g1: 2 on record"},
 		{"a grant paid twice in the ledger", func(f *Facts) { f.LedgerPayments["hardship-1"] = 2 },
 			"hardship", func(r Row) int { return r.Doubled }, "ledger disbursement entry recorded 2 times"},
 		{"a grant's payment lost", func(f *Facts) { delete(f.GrantPayments, "hardship-1") },
