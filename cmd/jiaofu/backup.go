@@ -19,15 +19,26 @@ func runBackup(ctx context.Context, out io.Writer, cfg config.Config, args []str
 	if err := embeddedOnly(cfg); err != nil {
 		return err
 	}
-	if len(args) != 1 || args[0] == "" {
+	// A flag set of its own, although backup has no flags: "jiaofu backup -h" asks for help, and
+	// must not write a backup into a directory named -h.
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: jiaofu backup DIR\n  copy JIAOFU_DATA_DIR (the store, Temporal's files, the audit key and a manifest) into the new directory DIR while jiaofu runs (README.md, Backup)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || fs.Arg(0) == "" {
 		return errors.New("name the new directory to write the backup to: jiaofu backup DIR")
 	}
+	dest := fs.Arg(0)
 	start := time.Now()
-	m, err := backup.Backup(ctx, backup.Options{DataDir: cfg.DataDir, AuditKeyFile: cfg.AuditKeyFile, Dest: args[0]})
+	m, err := backup.Backup(ctx, backup.Options{DataDir: cfg.DataDir, AuditKeyFile: cfg.AuditKeyFile, Dest: dest})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "backup of %s written to %s in %s (store schema version %d)\n", m.DataDir, args[0],
+	fmt.Fprintf(out, "backup of %s written to %s in %s (store schema version %d)\n", m.DataDir, dest,
 		time.Since(start).Round(time.Millisecond), m.SchemaVersion)
 	for _, f := range m.Files {
 		fmt.Fprintf(out, "  %-24s %12d bytes  sha256 %s\n", f.Path, f.Size, f.SHA256)
@@ -47,6 +58,9 @@ func runRestore(ctx context.Context, out io.Writer, cfg config.Config, args []st
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
+		if fs.NArg() > 1 && fs.Arg(1) == "-force" {
+			return errors.New("-force goes before the backup: jiaofu restore -force BACKUP")
+		}
 		return errors.New("name the backup to restore: jiaofu restore [-force] BACKUP")
 	}
 	m, err := backup.Restore(ctx, backup.RestoreOptions{Source: fs.Arg(0), DataDir: cfg.DataDir, AuditKeyFile: cfg.AuditKeyFile,

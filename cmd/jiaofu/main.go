@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,6 +56,8 @@ func main() {
 	var inUse *service.DataDirInUseError
 	var failed commandError
 	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// A subcommand's -h: its flags are printed; asking for help is not a failure.
 	case errors.As(err, &ce):
 		// Plain lines, not a log record: a record quotes the message and shows its line breaks
 		// as \n, and whoever starts jiaofu has to read and fix each variable.

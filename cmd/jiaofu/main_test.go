@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -106,5 +107,29 @@ func TestResetAdminPassword(t *testing.T) {
 	}
 	if ok, _ := argon2id.ComparePasswordAndHash("chosen-by-the-operator", u.PasswordHash); !ok {
 		t.Error("JIAOFU_ADMIN_PASSWORD was not set")
+	}
+}
+
+// Asking a subcommand for help prints its usage and does nothing else: "jiaofu backup -h" once
+// wrote a backup into a directory named -h.
+func TestSubcommandHelpDoesNothing(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	t.Setenv("JIAOFU_DATA_DIR", filepath.Join(work, "data"))
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("TEMPORAL_ADDRESS", "")
+	for _, args := range [][]string{{"backup", "-h"}, {"backup", "--help"}, {"restore", "-h"}, {"crash", "-h"}, {"simulate", "-h"}} {
+		var out strings.Builder
+		if err := run(quiet(), &out, args); !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%v: %v, want the help request", args, err)
+		}
+		if args[0] == "backup" || args[0] == "restore" {
+			if !strings.Contains(out.String(), "-force") && !strings.Contains(out.String(), "jiaofu backup DIR") {
+				t.Errorf("%v printed %q, want its usage", args, out.String())
+			}
+		}
+	}
+	if left, _ := os.ReadDir(work); len(left) != 0 {
+		t.Errorf("asking for help left %v in the working directory", left)
 	}
 }
