@@ -25,17 +25,15 @@ import (
 // their string argument after the context (renamedFilter also reads the name after it).
 var queryReaders = map[string]bool{"Query": true, "QueryInt": true, "QueryBool": true, "QueryFloat": true, "filterParam": true, "renamedFilter": true}
 
-// queriesRead maps each function of the package (by name; methods too) to the query parameters
-// it reads, itself or through the package's functions it calls with the request's context.
-func queriesRead(t *testing.T) map[string][]string {
+// eachFunc calls visit with every function of the package's own (non-test) source that has a
+// body: the tests that read the handlers' source walk them this way.
+func eachFunc(t *testing.T, visit func(fn *ast.FuncDecl)) {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	direct := map[string][]string{}
-	calls := map[string][]string{}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -45,41 +43,63 @@ func queriesRead(t *testing.T) map[string][]string {
 			t.Fatal(err)
 		}
 		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Body != nil {
+				visit(fn)
 			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok {
-					return true
-				}
-				var callee string
-				switch f := call.Fun.(type) {
-				case *ast.Ident:
-					callee = f.Name
-				case *ast.SelectorExpr:
-					callee = f.Sel.Name
-				}
-				if queryReaders[callee] {
-					for i, a := range call.Args {
-						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING && (i <= 1 || callee == "renamedFilter" && i == 2) {
-							v, _ := strconv.Unquote(lit.Value)
-							direct[fn.Name.Name] = append(direct[fn.Name.Name], v)
-						}
-					}
-					return true
-				}
-				for _, a := range call.Args { // a helper handed the request reads for the handler
-					if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
-						calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
-						break
+		}
+	}
+}
+
+// calleeName is the name a call calls: a function's, or a method's without its receiver.
+func calleeName(call *ast.CallExpr) string {
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.SelectorExpr:
+		return f.Sel.Name
+	}
+	return ""
+}
+
+// handsRequest reports whether a call hands the request (c) to the function it calls, which may
+// then answer for the handler.
+func handsRequest(call *ast.CallExpr) bool {
+	for _, a := range call.Args {
+		if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
+			return true
+		}
+	}
+	return false
+}
+
+// queriesRead maps each function of the package (by name; methods too) to the query parameters
+// it reads, itself or through the package's functions it calls with the request's context.
+func queriesRead(t *testing.T) map[string][]string {
+	t.Helper()
+	direct := map[string][]string{}
+	calls := map[string][]string{}
+	eachFunc(t, func(fn *ast.FuncDecl) {
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			callee := calleeName(call)
+			if queryReaders[callee] {
+				for i, a := range call.Args {
+					if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING && (i <= 1 || callee == "renamedFilter" && i == 2) {
+						v, _ := strconv.Unquote(lit.Value)
+						direct[fn.Name.Name] = append(direct[fn.Name.Name], v)
 					}
 				}
 				return true
-			})
-		}
-	}
+			}
+			if handsRequest(call) { // a helper handed the request reads for the handler
+				calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
+			}
+			return true
+		})
+	})
 	out := map[string][]string{}
 	var read func(name string, seen map[string]bool) []string
 	read = func(name string, seen map[string]bool) []string {
@@ -402,54 +422,27 @@ func TestAnswerSchemaClosed(t *testing.T) {
 // request, a function that does.
 func mayAccept(t *testing.T) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
 	direct := map[string]bool{}
 	calls := map[string][]string{}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.SelectorExpr:
-					if n.Sel.Name == "StatusAccepted" {
-						direct[fn.Name.Name] = true
-					}
-				case *ast.CallExpr:
-					var callee string
-					switch f := n.Fun.(type) {
-					case *ast.Ident:
-						callee = f.Name
-					case *ast.SelectorExpr:
-						callee = f.Sel.Name
-					}
-					if callee == "update" || callee == "created" {
-						direct[fn.Name.Name] = true
-					}
-					for _, a := range n.Args {
-						if id, ok := a.(*ast.Ident); ok && id.Name == "c" {
-							calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
-							break
-						}
-					}
+	eachFunc(t, func(fn *ast.FuncDecl) {
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				if n.Sel.Name == "StatusAccepted" {
+					direct[fn.Name.Name] = true
 				}
-				return true
-			})
-		}
-	}
+			case *ast.CallExpr:
+				callee := calleeName(n)
+				if callee == "update" || callee == "created" {
+					direct[fn.Name.Name] = true
+				}
+				if handsRequest(n) {
+					calls[fn.Name.Name] = append(calls[fn.Name.Name], callee)
+				}
+			}
+			return true
+		})
+	})
 	out := map[string]bool{}
 	var reach func(name string, seen map[string]bool) bool
 	reach = func(name string, seen map[string]bool) bool {
