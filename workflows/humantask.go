@@ -275,7 +275,13 @@ func (t *Tasks) changed(ctx workflow.Context, changeID string) bool {
 
 // write runs one of the kit's own store writes, as a local activity under WriteLocally.
 func (t *Tasks) write(ctx workflow.Context, activity any, arg any) workflow.Future {
-	if t.local {
+	return storeWrite(ctx, t.local, activity, arg)
+}
+
+// storeWrite runs a short store write (a method of activities.Activities): as a local activity
+// in a run that writes locally (issue 20), as a regular activity otherwise.
+func storeWrite(ctx workflow.Context, local bool, activity any, arg any) workflow.Future {
+	if local {
 		return executeLocal(ctx, activity, arg)
 	}
 	return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)

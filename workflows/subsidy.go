@@ -140,12 +140,7 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	}
 	// write runs one of the application's own store writes (local activities from
 	// subsidy-local-writes on).
-	write := func(activity any, arg any) workflow.Future {
-		if local {
-			return executeLocal(ctx, activity, arg)
-		}
-		return workflow.ExecuteActivity(activityCtx(ctx), activity, arg)
-	}
+	write := func(activity any, arg any) workflow.Future { return storeWrite(ctx, local, activity, arg) }
 	var check activities.RegistryCheck
 	stage, resume := subsidyStageReview, ""
 	if len(carried) == 1 {
