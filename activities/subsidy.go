@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 
 	"jiaofu/access"
@@ -115,6 +117,9 @@ type OpenBatchInput struct {
 	OpenedBy     access.Actor
 	Now          time.Time
 	Period       calendar.Spec
+	// Announce, when set, is told to every application the batch claimed, once they are claimed
+	// (batches from publicity-local-writes on; before, the workflow signalled them itself).
+	Announce *BatchEvent `json:",omitempty"`
 }
 
 // BatchMember is one application in a batch, with the people separation of duties bars from
@@ -168,8 +173,14 @@ func (a *Activities) OpenBatch(ctx context.Context, in OpenBatchInput) (OpenedBa
 		out.Members = append(out.Members, BatchMember{ApplicationID: id, ApplicantID: app.ApplicantID, ReviewerID: app.ReviewerID,
 			Subject: app.Subject()})
 	}
-	return out, a.audit(ctx, Audit{Actor: in.OpenedBy, Role: casework.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
-		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, "")
+	if err := a.audit(ctx, Audit{Actor: in.OpenedBy, Role: casework.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
+		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, ""); err != nil {
+		return out, err
+	}
+	if in.Announce != nil {
+		return out, tell(ctx, Tell{Applications: ids, Event: *in.Announce})
+	}
+	return out, nil
 }
 
 // BatchStep moves a batch's projection and puts the step on record.
@@ -177,14 +188,69 @@ type BatchStep struct {
 	BatchID string
 	State   string
 	Audit   Audit
+	// Tell, when set, is news the step's applications hear once the step is written (batches
+	// from publicity-local-writes on; before, the workflow signalled them itself).
+	Tell *Tell `json:",omitempty"`
 }
 
-// SetBatch applies a step of the publicity workflow to the store.
+// SetBatch applies a step of the publicity workflow to the store, then tells the applications
+// the step concerns.
 func (a *Activities) SetBatch(ctx context.Context, in BatchStep) error {
 	if err := a.Store.SetBatchState(ctx, in.BatchID, in.State); err != nil {
 		return err
 	}
-	return a.audit(ctx, in.Audit, "")
+	if err := a.audit(ctx, in.Audit, ""); err != nil {
+		return err
+	}
+	if in.Tell != nil {
+		return tell(ctx, *in.Tell)
+	}
+	return nil
+}
+
+// BatchEventSignal is the signal through which an application hears its publicity batch's news.
+const BatchEventSignal = "batch-event"
+
+// BatchEvent is one piece of news from a publicity batch to an application (workflows.BatchEvent).
+type BatchEvent struct {
+	Event   string
+	BatchID string
+	Channel string
+	By      access.Actor
+	Reason  string
+}
+
+// Tell is news for some of a batch's applications.
+type Tell struct {
+	Applications []string // their workflow ids
+	Event        BatchEvent
+}
+
+// TellApplications tells applications a batch's news (an upheld objection) on its own; the
+// batch's opening and its steps tell theirs as they are written (OpenBatch, SetBatch).
+func (a *Activities) TellApplications(ctx context.Context, in Tell) error { return tell(ctx, in) }
+
+// tell signals the news to each application through the worker's client, so that the batch's
+// history holds the one activity (a local one: a marker) where a signal from the workflow
+// itself costs the batch two events an application and a workflow task for their answers
+// (issue 20). The activity retries until every application has heard, so one may hear the same
+// news twice: an application takes the first and is past waiting for the batch by the next. An
+// application that cannot hear (ended by an operator) must not strand the batch's others: it is
+// logged and skipped, as the workflow's signal was.
+func tell(ctx context.Context, in Tell) error {
+	c := activity.GetClient(ctx)
+	for _, id := range in.Applications {
+		err := c.SignalWorkflow(ctx, id, "", BatchEventSignal, in.Event)
+		var gone *serviceerror.NotFound
+		if errors.As(err, &gone) {
+			activity.GetLogger(ctx).Error("batch event not delivered", "application", id, "event", in.Event.Event, "error", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("tell %s of %s: %w", id, in.Event.Event, err)
+		}
+	}
+	return nil
 }
 
 // SaveObjection records an objection or its decision.

@@ -189,6 +189,7 @@ func TestObjectionUpheldAsFraudReachesTheDesk(t *testing.T) {
 	// workflows/ (publicity-fraud-to-supervision).
 	settled(t, svc, batchID, "")
 	recordHistory(t, svc, batchID, "publicity_objection_fraud")
+	recordHistory(t, svc, batchID, "publicity_objection_fraud_local_writes") // as publicity-local-writes records it (issue 20)
 }
 
 // TestOrganisationalHandlingReachesTheBureauLeader: a decision with organisational handling (组织

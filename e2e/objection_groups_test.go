@@ -110,4 +110,5 @@ func TestObjectionGroups(t *testing.T) {
 	}
 	settled(t, svc, batchID, "")
 	recordHistory(t, svc, batchID, "publicity_grouped_objections_open")
+	recordHistory(t, svc, batchID, "publicity_grouped_objections_open_local_writes") // as publicity-local-writes records it (issue 20)
 }

@@ -445,4 +445,5 @@ func TestRecordPublicityObjectionDismissed(t *testing.T) {
 		return statusOf(t, svc, batch.ID, "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, "the batch's workflow to complete")
 	recordHistory(t, svc, batch.ID, "publicity_objection_dismissed")
+	recordHistory(t, svc, batch.ID, "publicity_objection_dismissed_local_writes") // as publicity-local-writes records it (issue 20)
 }

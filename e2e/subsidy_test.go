@@ -260,6 +260,7 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	recordHistory(t, svc, kept, "subsidy_disbursed_local_writes")
 	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection_local_writes")
 	recordHistory(t, svc, batch.ID, "publicity_batch")
+	recordHistory(t, svc, batch.ID, "publicity_batch_local_writes") // as publicity-local-writes records it (issue 20)
 
 	var verify store.VerifyResult
 	if code := anon.as("jcs01").do("GET", "/api/v1/admin/audit/verify", nil, &verify); code != 200 || !verify.OK {

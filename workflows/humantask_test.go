@@ -15,7 +15,9 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -75,11 +77,14 @@ type escalateCall struct {
 	At time.Time
 }
 
+// signalCall is news an application heard from its batch: by a signal of the batch's workflow
+// (Via "workflow", batches before publicity-local-writes) or told by the activity Via names.
 type signalCall struct {
 	WorkflowID string
 	Signal     string
 	Event      workflows.BatchEvent
 	At         time.Time
+	Via        string
 }
 
 type batchStepCall struct {
@@ -212,13 +217,31 @@ func newHarness(t *testing.T, wfID string) *harness {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.batchOpens = append(h.batchOpens, in)
+			if in.Announce != nil {
+				for _, m := range h.members {
+					h.signals = append(h.signals, signalCall{WorkflowID: m.ApplicationID, Signal: activities.BatchEventSignal, Event: *in.Announce,
+						At: h.env.Now(), Via: "OpenBatch"})
+				}
+			}
 			return activities.OpenedBatch{Members: h.members, EndsAt: in.Now.Add(h.period)}, nil
 		}).AfterFn(func() time.Duration { return h.openBatchDelay })
 	env.OnActivity(acts.SetBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BatchStep) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			h.batchSteps = append(h.batchSteps, batchStepCall{Step: in, At: h.env.Now()})
+			// As the store gets it: the test environment hands a local activity its input as the
+			// workflow built it, where a regular one's went through the payload's JSON.
+			var stored activities.BatchStep
+			require.NoError(h.t, converter.GetDefaultDataConverter().FromPayload(mustPayload(h.t, in), &stored))
+			h.batchSteps = append(h.batchSteps, batchStepCall{Step: stored, At: h.env.Now()})
+			h.told("SetBatch", in.Tell)
+			return nil
+		})
+	env.OnActivity(acts.TellApplications, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.Tell) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.told("TellApplications", &in)
 			return nil
 		})
 	env.OnActivity(acts.SaveObjection, mock.Anything, mock.Anything).Return(
@@ -233,7 +256,7 @@ func newHarness(t *testing.T, wfID string) *harness {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			ev, _ := args.Get(4).(workflows.BatchEvent)
-			h.signals = append(h.signals, signalCall{WorkflowID: args.String(1), Signal: args.String(3), Event: ev, At: h.env.Now()})
+			h.signals = append(h.signals, signalCall{WorkflowID: args.String(1), Signal: args.String(3), Event: ev, At: h.env.Now(), Via: "workflow"})
 		}).Return(nil)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa, ok := args.Get(0).(temporal.SearchAttributes)
@@ -247,6 +270,23 @@ func newHarness(t *testing.T, wfID string) *harness {
 		}
 	}).Return(nil)
 	return h
+}
+
+// mustPayload encodes v as the SDK encodes an activity's input.
+func mustPayload(t *testing.T, v any) *commonpb.Payload {
+	p, err := converter.GetDefaultDataConverter().ToPayload(v)
+	require.NoError(t, err)
+	return p
+}
+
+// told records the news an activity told applications (h.mu held).
+func (h *harness) told(via string, in *activities.Tell) {
+	if in == nil {
+		return
+	}
+	for _, id := range in.Applications {
+		h.signals = append(h.signals, signalCall{WorkflowID: id, Signal: activities.BatchEventSignal, Event: in.Event, At: h.env.Now(), Via: via})
+	}
 }
 
 // rungAfter is an escalation rung as the store's ladder holds it: After past the due time.

@@ -119,9 +119,11 @@ func TestPublicityObjectionGroupCrossesContinueAsNew(t *testing.T) {
 }
 
 // TestPublicityObjectionsUngroupedInOldBatches: a batch opened before publicity-group-objections
-// keeps one review per objection, each decided by its own task.
+// (and so before publicity-local-writes, which takes it without asking) keeps one review per
+// objection, each decided by its own task.
 func TestPublicityObjectionsUngroupedInOldBatches(t *testing.T) {
 	h := newBatch(t)
+	h.env.OnGetVersion("publicity-local-writes", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.env.OnGetVersion("publicity-group-objections", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	h.objectAt(24*time.Hour, "objection to app2", workflows.Objection{EntryID: app2, Reason: "家庭条件较好"})
 	h.objectAt(30*time.Hour, "another objection to app2", workflows.Objection{EntryID: app2, Reason: "家有轿车"})

@@ -64,7 +64,7 @@ const (
 )
 
 // BatchEventSignal carries the publicity batch's news to an application.
-const BatchEventSignal = "batch-event"
+const BatchEventSignal = activities.BatchEventSignal
 
 // Batch events an application hears.
 const (
@@ -73,14 +73,9 @@ const (
 	BatchSignedOff = "signed_off"
 )
 
-// BatchEvent is one piece of news from a publicity batch.
-type BatchEvent struct {
-	Event   string
-	BatchID string
-	Channel string
-	By      access.Actor
-	Reason  string
-}
+// BatchEvent is one piece of news from a publicity batch. It is defined with the activities,
+// which tell it to applications for batches from publicity-local-writes on.
+type BatchEvent = activities.BatchEvent
 
 // SubsidyResult is how an application ended.
 type SubsidyResult struct {
@@ -379,6 +374,26 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if err != nil {
 		return PublicityState{}, err
 	}
+	// From this version on the batch's short store writes (its opening and steps, an objection's
+	// decision, a fraud's escalation) and its tasks' resolution and projection (the kit,
+	// Tasks.WriteLocally) run as local activities, and the applications hear the batch's news from
+	// those activities (activities.Tell) instead of a signal each from the workflow: a signal
+	// costs the batch two events an application and a workflow task for their answers, a local
+	// activity one marker, whatever the batch's size (issue 20). Batches opened before replay as
+	// they were; each run chooses again, as a continued run's history is its own.
+	//
+	// A filed objection's record stays a regular activity, as a person's task action does: it
+	// follows an accepted Update, which is on the history only once the workflow task that
+	// accepts it completes, and a local write before that could outlive a crash that loses the
+	// Update (Tasks.WriteLocally). What follows a decision runs once the decision is written.
+	//
+	// It is asked first: a run that has it was started by code that has the batch's older changes
+	// below, and takes them without asking (each question is a marker and a search-attribute
+	// upsert, two events of the history); runs without it ask as before.
+	local := workflow.GetVersion(ctx, "publicity-local-writes", workflow.DefaultVersion, 1) == 1
+	if local {
+		tasks.WriteLocally()
+	}
 	// Handlers are registered before the first blocking call, so that no objection finds the
 	// workflow without them; the validator refuses until the list is public.
 	var (
@@ -442,21 +457,21 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		now := workflow.Now(ctx)
 		for _, rec := range append([]casework.Objection{rv.Record}, rv.Joined...) {
 			rec.State, rec.Decision, rec.DecidedAt = "decided", res.Outcome, &now
-			if err := workflow.ExecuteActivity(actx, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
+			if err := storeWrite(ctx, local, (*activities.Activities).SaveObjection, rec).Get(ctx, nil); err != nil {
 				workflow.GetLogger(ctx).Error("objection record failed", "objection", rec.ID, "error", err)
 			}
 		}
 		if res.Outcome == casework.OutcomeUphold && !slices.Contains(st.Rejected, rv.Objection.EntryID) {
 			st.Rejected = append(st.Rejected, rv.Objection.EntryID)
-			notifyApplications(ctx, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{rv.Objection.EntryID})
+			tellApplications(ctx, local, BatchEvent{Event: BatchUpheld, BatchID: in.BatchID, By: res.By, Reason: res.Comment}, []string{rv.Objection.EntryID})
 		}
 		// An objection upheld as fraud (套取骗取: the reviewer's flag) goes to the supervision office
 		// by itself, which opens its accountability record (issue 16). Batches from before this
 		// version took no such step.
 		if res.Outcome == casework.OutcomeUphold && res.Fields[FieldFraud] == "true" &&
-			workflow.GetVersion(ctx, "publicity-fraud-to-supervision", workflow.DefaultVersion, 1) == 1 {
+			(local || workflow.GetVersion(ctx, "publicity-fraud-to-supervision", workflow.DefaultVersion, 1) == 1) {
 			subject := activities.SubjectOf(opened.Members, rv.Objection.EntryID)
-			if err := workflow.ExecuteActivity(actx, (*activities.Activities).Raise, activities.RaiseInput{
+			if err := storeWrite(ctx, local, (*activities.Activities).Raise, activities.RaiseInput{
 				ID: rv.Record.ID + "-fraud", Process: casework.ProcessSubsidy, CaseID: in.BatchID, UnitCode: in.UnitCode,
 				Target: casework.TargetSupervision, Kind: casework.KindObjectionReview, At: now,
 				Reason: strings.TrimSpace("公示异议成立，认定套取骗取资助：" + subject + "。" + res.Comment)}).Get(ctx, nil); err != nil {
@@ -509,19 +524,19 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	if err != nil {
 		return PublicityState{}, err
 	}
-	bounded := workflow.GetVersion(ctx, "publicity-continue-on-long-history", workflow.DefaultVersion, 1) == 1
+	bounded := local || workflow.GetVersion(ctx, "publicity-continue-on-long-history", workflow.DefaultVersion, 1) == 1
 	// From this version on the batch's row names what it waits for once the period is over
 	// (awaiting_objections, then awaiting_signoff, or closed with nothing left to sign off) where
 	// batches opened before wrote closed and nothing more until the sign-off: the extra write when
 	// the last objection is decided is a command their histories do not hold.
-	named := workflow.GetVersion(ctx, "publicity-named-states", workflow.DefaultVersion, 1) == 1
+	named := local || workflow.GetVersion(ctx, "publicity-named-states", workflow.DefaultVersion, 1) == 1
 	// From this version on a further objection to an entry whose review is open joins that review
 	// (one task, one decision for all) where batches opened before open a review per objection.
 	// The choice crosses continue-as-new, so that a batch opened before keeps it in every run.
 	if r := in.Resume; r != nil {
 		grouped = r.Grouped
 	} else {
-		grouped = workflow.GetVersion(ctx, "publicity-group-objections", workflow.DefaultVersion, 1) == 1
+		grouped = local || workflow.GetVersion(ctx, "publicity-group-objections", workflow.DefaultVersion, 1) == 1
 	}
 	// waiting is what a batch whose period is over waits for.
 	waiting := func() string {
@@ -564,12 +579,14 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 	}
 
 	exclude := []string{}
-	setBatch := func(state, action string, by access.Actor, role string, detail any) error {
+	// setBatch writes a step of the batch; tell, only in a run that writes locally, is news the
+	// step's applications hear once it is written.
+	setBatch := func(state, action string, by access.Actor, role string, detail any, tell *activities.Tell) error {
 		st.State = state
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
-		return workflow.ExecuteActivity(actx, (*activities.Activities).SetBatch, activities.BatchStep{BatchID: in.BatchID, State: state,
+		return storeWrite(ctx, local, (*activities.Activities).SetBatch, activities.BatchStep{BatchID: in.BatchID, State: state,
 			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessSubsidy, CaseID: in.BatchID, After: detail,
-				At: workflow.Now(ctx)}}).Get(ctx, nil)
+				At: workflow.Now(ctx)}, Tell: tell}).Get(ctx, nil)
 	}
 	if r := in.Resume; r != nil {
 		for i := range r.Reviews {
@@ -581,9 +598,13 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		exclude = batchExclude(opened.Members)
 	} else {
-		if err := workflow.ExecuteActivity(actx, (*activities.Activities).OpenBatch, activities.OpenBatchInput{
-			BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications, OpenedBy: in.OpenedBy,
-			Now: workflow.Now(ctx), Period: in.Timings.Period}).Get(ctx, &opened); err != nil {
+		entered := BatchEvent{Event: BatchEntered, BatchID: in.BatchID}
+		open := activities.OpenBatchInput{BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications,
+			OpenedBy: in.OpenedBy, Now: workflow.Now(ctx), Period: in.Timings.Period}
+		if local {
+			open.Announce = &entered
+		}
+		if err := storeWrite(ctx, local, (*activities.Activities).OpenBatch, open).Get(ctx, &opened); err != nil {
 			return PublicityState{}, err
 		}
 		st = PublicityState{State: casework.BatchOpen, EndsAt: opened.EndsAt.Format("2006-01-02T15:04:05Z07:00")}
@@ -592,9 +613,11 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		exclude = batchExclude(opened.Members)
 		if len(st.Members) == 0 {
-			return st, setBatch(casework.BatchClosed, "publicity.empty", access.System, "", nil)
+			return st, setBatch(casework.BatchClosed, "publicity.empty", access.System, "", nil, nil)
 		}
-		notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
+		if !local {
+			notifyApplications(ctx, entered, st.Members)
+		}
 		listed = true
 	}
 
@@ -618,7 +641,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if named {
 			ended = waiting()
 		}
-		if err := setBatch(ended, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}); err != nil {
+		if err := setBatch(ended, "publicity.period_ended", access.System, "", map[string]any{"open_objections": st.OpenObjections}, nil); err != nil {
 			return st, err
 		}
 		stage = publicityStageObjections
@@ -631,7 +654,7 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 			return st, continueAsNew(publicityStageObjections, "")
 		}
 		if named && st.State == casework.BatchAwaitingObjections {
-			if err := setBatch(waiting(), "publicity.objections_decided", access.System, "", map[string]any{"rejected": len(st.Rejected)}); err != nil {
+			if err := setBatch(waiting(), "publicity.objections_decided", access.System, "", map[string]any{"rejected": len(st.Rejected)}, nil); err != nil {
 				return st, err
 			}
 		}
@@ -657,10 +680,17 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		} else if err != nil {
 			return st, err
 		}
-		if err := setBatch(casework.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}); err != nil {
+		signed := BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}
+		var tell *activities.Tell
+		if local {
+			tell = &activities.Tell{Applications: remaining, Event: signed}
+		}
+		if err := setBatch(casework.BatchSignedOff, "publicity.signed_off", res.By, res.Role, map[string]any{"applications": remaining, "comment": res.Comment}, tell); err != nil {
 			return st, err
 		}
-		notifyApplications(ctx, BatchEvent{Event: BatchSignedOff, BatchID: in.BatchID, By: res.By, Channel: res.Fields["channel"]}, remaining)
+		if !local {
+			notifyApplications(ctx, signed, remaining)
+		}
 	}
 	return st, tasks.Finish(ctx)
 }
@@ -709,9 +739,21 @@ type PublicityResume struct {
 	Grouped     bool // the batch groups objections to an entry into one review (publicity-group-objections)
 }
 
-// notifyApplications signals batch news to each application's workflow. One application that
-// cannot hear it (closed by hand by an operator, say) must not strand the rest of the batch, so a
-// failed signal is logged and the others go on.
+// tellApplications tells batch news to applications: from a local activity in a run that writes
+// locally (activities.Tell), by the workflow's own signals otherwise.
+func tellApplications(ctx workflow.Context, local bool, ev BatchEvent, ids []string) {
+	if !local {
+		notifyApplications(ctx, ev, ids)
+		return
+	}
+	if err := executeLocal(ctx, (*activities.Activities).TellApplications, activities.Tell{Applications: ids, Event: ev}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("batch event not delivered", "applications", ids, "event", ev.Event, "error", err)
+	}
+}
+
+// notifyApplications signals batch news to each application's workflow (batches from before
+// publicity-local-writes). One application that cannot hear it (closed by hand by an operator,
+// say) must not strand the rest of the batch, so a failed signal is logged and the others go on.
 func notifyApplications(ctx workflow.Context, ev BatchEvent, ids []string) {
 	futures := make([]workflow.Future, len(ids))
 	for i, id := range ids {
