@@ -15,12 +15,12 @@ import (
 	"jiaofu/store"
 )
 
-// TestMergedSubsidyWritesOnceThroughRetries runs an application's merged writes
+// TestMergedSubsidyWritesOnceThroughAReplay runs an application's merged writes
 // (subsidy-merged-writes: the registry check with its review's opening, the review's decision with
 // the reviewed step, the sign-off with its payment) on a real store, twice, as a crash's replay
 // runs them again: every row lands once, the application ends disbursed, paid once, and
 // each step's entry is on the trail exactly once, under a key of its own.
-func TestMergedSubsidyWritesOnceThroughRetries(t *testing.T) {
+func TestMergedSubsidyWritesOnceThroughAReplay(t *testing.T) {
 	ctx := context.Background()
 	s, _, school := newCounty(t)
 	acts := &activities.Activities{Store: s}
