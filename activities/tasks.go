@@ -423,6 +423,8 @@ func (c CaseStep) apply(ctx context.Context, a *Activities) error {
 // ApplyTaskChange writes the projection and the audit entry of a task action together; a task
 // it finishes also closes the reminders and superior escalations its lateness opened (the
 // supervision office's stay open: it decides on accountability itself). See store.ProjectTask.
+// Then, when the change carries one, the process's own step (TaskChange.Then): a retry after
+// the projection landed finds it there and writes the step.
 func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 	after := map[string]any{"task_id": in.Task.ID, "kind": in.Task.Kind, "state": in.Task.State}
 	if in.Task.Outcome != "" {
