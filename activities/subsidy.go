@@ -80,10 +80,47 @@ type ApplicationStep struct {
 
 // SetApplication applies a step of the subsidy workflow to the store.
 func (a *Activities) SetApplication(ctx context.Context, in ApplicationStep) error {
+	return a.setApplication(ctx, in, "")
+}
+
+// setApplication is SetApplication inside an activity that writes more than this step's entry:
+// suffix keeps the entry's key apart from the others' (entry).
+func (a *Activities) setApplication(ctx context.Context, in ApplicationStep, suffix string) error {
 	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, in.Update); err != nil {
 		return nonRetryable(err)
 	}
-	return a.audit(ctx, in.Audit, "")
+	return a.audit(ctx, in.Audit, suffix)
+}
+
+// CheckAndOpenInput is an application's first step in one write (workflows: from
+// subsidy-merged-writes on): the registry check, then the school's review task.
+type CheckAndOpenInput struct {
+	Check RegistryCheckInput
+	// Review is the review task as the workflow opens it (workflows Tasks.OpenWith), its unit left
+	// empty: it is the student's school, which the check finds.
+	Review   OpenTaskInput
+	Revision int // of the review's first projection
+}
+
+// CheckedAndOpened is the registry's verdict and the review task as opened.
+type CheckedAndOpened struct {
+	Check  RegistryCheck
+	Review OpenedTask
+}
+
+// CheckAndOpenReview is CheckRegistry, then ResolveTask and ProjectOpenTask of the review task at
+// the student's school, in one activity (issue 20: one local activity's marker instead of three).
+// Each part is as idempotent as it is alone, so a retry after a partial run writes nothing twice;
+// only ProjectOpenTask keys an entry by the activity (CheckRegistry's applicant entry has a key of
+// its own), so the keys stay apart.
+func (a *Activities) CheckAndOpenReview(ctx context.Context, in CheckAndOpenInput) (CheckedAndOpened, error) {
+	check, err := a.CheckRegistry(ctx, in.Check)
+	if err != nil {
+		return CheckedAndOpened{}, err
+	}
+	in.Review.Spec.UnitCode = check.UnitCode
+	review, err := a.openTask(ctx, in.Review, in.Revision)
+	return CheckedAndOpened{Check: check, Review: review}, err
 }
 
 // DisburseInput pays an application once.
@@ -104,8 +141,32 @@ func (a *Activities) Disburse(ctx context.Context, in DisburseInput) (store.Disb
 	if err := a.Store.UpdateApplication(ctx, in.ApplicationID, casework.ApplicationUpdate{State: casework.AppDisbursed}); err != nil {
 		return d, err
 	}
-	return d, a.audit(ctx, Audit{Actor: access.System, Action: "subsidy.disbursed", Process: "subsidy", CaseID: in.ApplicationID,
-		After: d, At: in.At}, "")
+	return d, a.audit(ctx, disbursed(d, in.At), "")
+}
+
+// disbursed is the payment's audit entry: the payment as on record.
+func disbursed(d store.Disbursement, at time.Time) Audit {
+	return Audit{Actor: access.System, Action: "subsidy.disbursed", Process: "subsidy", CaseID: d.ApplicationID, After: d, At: at}
+}
+
+// SignOffInput is the county's sign-off of an application (its step, Step.Update's state
+// signed_off) and the payment it orders, through Channel, of the registry's AmountFen.
+type SignOffInput struct {
+	Step      ApplicationStep
+	AmountFen int64
+	Channel   string
+	At        time.Time
+}
+
+// SignOffAndDisburse is SetApplication's sign-off and Disburse in one activity and one
+// transaction (store.SignOffAndDisburse; workflows: from subsidy-merged-writes on). The two
+// entries' keys are the activity's, the payment's with "/disbursed": both written once, however
+// often the activity runs.
+func (a *Activities) SignOffAndDisburse(ctx context.Context, in SignOffInput) (store.Disbursement, error) {
+	d, err := a.Store.SignOffAndDisburse(ctx, in.Step.Update, entry(ctx, in.Step.Audit, ""),
+		store.Disbursement{ApplicationID: in.Step.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel, DisbursedAt: in.At},
+		func(d store.Disbursement) store.AuditEntry { return entry(ctx, disbursed(d, in.At), "/disbursed") })
+	return d, nonRetryable(err)
 }
 
 // OpenBatchInput opens a publicity batch over the given reviewed applications.

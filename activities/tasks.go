@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"jiaofu/access"
 	"jiaofu/calendar"
 	"jiaofu/casework"
@@ -366,6 +368,24 @@ func (a *Activities) ProjectOpenTask(ctx context.Context, p ProjectTaskInput) er
 				"assignee": spec.AssigneeID, "due_at": out.DueAt}, At: in.Now}, ""))
 }
 
+// OpenedTask is a task resolved and projected by a process's own write (workflows
+// Tasks.OpenWith): its spec as the write opened it, and where it is.
+type OpenedTask struct {
+	Spec   TaskSpec
+	Opened TaskOpened
+}
+
+// openTask is ResolveTask then ProjectOpenTask (at revision) inside a process's own activity. A
+// multi-approver step (signers placed) is not projected: the kit opens its signers' tasks itself.
+func (a *Activities) openTask(ctx context.Context, in OpenTaskInput, revision int) (OpenedTask, error) {
+	out := OpenedTask{Spec: in.Spec}
+	var err error
+	if out.Opened, err = a.ResolveTask(ctx, in); err != nil || len(out.Opened.Signers) > 0 {
+		return out, err
+	}
+	return out, a.ProjectOpenTask(ctx, ProjectTaskInput{Task: in, Opened: out.Opened, Revision: revision})
+}
+
 // TaskChange is one change to an open or closing task, projected and put on record together.
 type TaskChange struct {
 	Task      casework.Task // the projection after the change
@@ -378,11 +398,33 @@ type TaskChange struct {
 	At        time.Time
 	// CC are the user ids the task's case is copied to (task.cc): they read that case.
 	CC []string `json:",omitempty"`
+	// Then is the step the change makes in the process's own case (workflows Tasks.After: a
+	// subsidy review's decision moves the application), written by the same activity once the
+	// task's projection and entry are, so that a person's decision and what it does take one
+	// activity. nil in every change but those a process asked for.
+	Then *CaseStep `json:",omitempty"`
+}
+
+// CaseStep is a process's own write that rides with a task change (TaskChange.Then): exactly one
+// field is set, one per process that asks for it.
+type CaseStep struct {
+	Application *ApplicationStep `json:",omitempty"`
+}
+
+// apply writes the step; its entry's key is the activity's with "/step", apart from the task
+// change's own entry.
+func (c CaseStep) apply(ctx context.Context, a *Activities) error {
+	if c.Application != nil {
+		return a.setApplication(ctx, *c.Application, "/step")
+	}
+	return temporal.NewNonRetryableApplicationError("a task change's step names no process's write", "invalid", nil)
 }
 
 // ApplyTaskChange writes the projection and the audit entry of a task action together; a task
 // it finishes also closes the reminders and superior escalations its lateness opened (the
 // supervision office's stay open: it decides on accountability itself). See store.ProjectTask.
+// Then, when the change carries one, the process's own step (TaskChange.Then): a retry after
+// the projection landed finds it there and writes the step.
 func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 	after := map[string]any{"task_id": in.Task.ID, "kind": in.Task.Kind, "state": in.Task.State}
 	if in.Task.Outcome != "" {
@@ -402,10 +444,16 @@ func (a *Activities) ApplyTaskChange(ctx context.Context, in TaskChange) error {
 	}
 	e := entry(ctx, Audit{Actor: in.Actor, Role: in.ActorRole, Action: in.Action,
 		Process: in.Task.Process, CaseID: in.Task.CaseID, Before: in.Before, After: after, At: in.At}, "")
+	var err error
 	if len(in.CC) > 0 {
-		return a.Store.ProjectTaskCC(ctx, in.Task, e, in.CC, in.Actor.UserID)
+		err = a.Store.ProjectTaskCC(ctx, in.Task, e, in.CC, in.Actor.UserID)
+	} else {
+		err = a.Store.ProjectTask(ctx, in.Task, e)
 	}
-	return a.Store.ProjectTask(ctx, in.Task, e)
+	if err != nil || in.Then == nil {
+		return err
+	}
+	return in.Then.apply(ctx, a)
 }
 
 // EscalateInput fires one rung for a task that is still open past its due time. Task is the

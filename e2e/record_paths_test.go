@@ -114,7 +114,8 @@ func TestRecordSubsidyReturnedResubmitted(t *testing.T) {
 		t.Fatalf("reviewed application's workflow is %s, want running (waiting for publicity)", st)
 	}
 	recordHistory(t, svc, app.ID, "subsidy_returned_resubmitted")
-	recordHistory(t, svc, app.ID, "subsidy_returned_resubmitted_local_writes") // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_returned_resubmitted_local_writes")  // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_returned_resubmitted_merged_writes") // as subsidy-merged-writes records it (issue 20)
 }
 
 // TestRecordSubsidyWithdrawn: the applicant withdraws (撤回) while the review is unclaimed.
@@ -137,7 +138,8 @@ func TestRecordSubsidyWithdrawn(t *testing.T) {
 		return statusOf(t, svc, app.ID, "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, "the withdrawn application's workflow to complete")
 	recordHistory(t, svc, app.ID, "subsidy_withdrawn")
-	recordHistory(t, svc, app.ID, "subsidy_withdrawn_local_writes") // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_withdrawn_local_writes")  // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_withdrawn_merged_writes") // as subsidy-merged-writes records it (issue 20)
 }
 
 // TestRecordSubsidyTaskOperations: on one review task, the applicant urges it (once), head01
@@ -176,7 +178,8 @@ func TestRecordSubsidyTaskOperations(t *testing.T) {
 		return statusOf(t, svc, app.ID, "") == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	}, "the rejected application's workflow to complete")
 	recordHistory(t, svc, app.ID, "subsidy_task_operations")
-	recordHistory(t, svc, app.ID, "subsidy_task_operations_local_writes") // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_task_operations_local_writes")  // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_task_operations_merged_writes") // as subsidy-merged-writes records it (issue 20)
 }
 
 // TestRecordSubsidyEscalatedOpen: nobody reviews; two rungs of a fast ladder fire and the task
@@ -219,7 +222,8 @@ func TestRecordSubsidyEscalatedOpen(t *testing.T) {
 		t.Errorf("application is %s while its review is open", a.Status)
 	}
 	recordHistory(t, svc, app.ID, "subsidy_escalated_open")
-	recordHistory(t, svc, app.ID, "subsidy_escalated_open_local_writes") // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_escalated_open_local_writes")  // as subsidy-local-writes records it (issue 20)
+	recordHistory(t, svc, app.ID, "subsidy_escalated_open_merged_writes") // as subsidy-merged-writes records it (issue 20)
 }
 
 type dropoutView struct {

@@ -259,6 +259,9 @@ func subsidyEndToEnd(t *testing.T, cfg config.Config) {
 	// The same paths as the code of subsidy-local-writes records them (local activities, issue 20).
 	recordHistory(t, svc, kept, "subsidy_disbursed_local_writes")
 	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection_local_writes")
+	// And as the code of subsidy-merged-writes records them (fewer, merged writes, issue 20).
+	recordHistory(t, svc, kept, "subsidy_disbursed_merged_writes")
+	recordHistory(t, svc, rejected, "subsidy_rejected_by_objection_merged_writes")
 	recordHistory(t, svc, batch.ID, "publicity_batch")
 	recordHistory(t, svc, batch.ID, "publicity_batch_local_writes") // as publicity-local-writes records it (issue 20)
 

@@ -450,17 +450,57 @@ type Disbursement struct {
 
 // Disburse records the payment exactly once: a second call returns the first record unchanged.
 func (s *Store) Disburse(ctx context.Context, d Disbursement) (Disbursement, error) {
-	if _, err := s.exec(ctx, s.db, `INSERT INTO disbursements (application_id, amount_fen, channel, disbursed_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (application_id) DO NOTHING`, d.ApplicationID, d.AmountFen, d.Channel, utc(d.DisbursedAt)); err != nil {
+	if err := s.insertDisbursement(ctx, s.db, d); err != nil {
 		return d, err
 	}
 	return s.DisbursementOf(ctx, d.ApplicationID)
 }
 
+// insertDisbursement records d unless the application was paid already.
+func (s *Store) insertDisbursement(ctx context.Context, db q, d Disbursement) error {
+	_, err := s.exec(ctx, db, `INSERT INTO disbursements (application_id, amount_fen, channel, disbursed_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (application_id) DO NOTHING`, d.ApplicationID, d.AmountFen, d.Channel, utc(d.DisbursedAt))
+	return err
+}
+
+// SignOffAndDisburse records the county's sign-off of an application and the payment it orders in
+// one transaction: the sign-off's update and entry, the payment once (the application id is the
+// key: a retry finds the first record and pays nothing more), the application disbursed and the
+// payment's entry, built by paid from the payment on record. One transaction, so that a retry
+// after a partial run never moves a disbursed application back to signed_off, and a reader never
+// sees the sign-off without its payment.
+func (s *Store) SignOffAndDisburse(ctx context.Context, signOff casework.ApplicationUpdate, signedOff AuditEntry, d Disbursement,
+	paid func(Disbursement) AuditEntry) (Disbursement, error) {
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.updateApplication(ctx, tx, d.ApplicationID, signOff); err != nil {
+			return err
+		}
+		if err := s.appendTx(ctx, tx, signedOff); err != nil {
+			return err
+		}
+		if err := s.insertDisbursement(ctx, tx, d); err != nil {
+			return err
+		}
+		var err error
+		if d, err = s.disbursementOf(ctx, tx, d.ApplicationID); err != nil {
+			return err
+		}
+		if err := s.updateApplication(ctx, tx, d.ApplicationID, casework.ApplicationUpdate{State: casework.AppDisbursed}); err != nil {
+			return err
+		}
+		return s.appendTx(ctx, tx, paid(d))
+	})
+	return d, err
+}
+
 // DisbursementOf reads an application's disbursement.
 func (s *Store) DisbursementOf(ctx context.Context, appID string) (Disbursement, error) {
+	return s.disbursementOf(ctx, s.db, appID)
+}
+
+func (s *Store) disbursementOf(ctx context.Context, db q, appID string) (Disbursement, error) {
 	var d Disbursement
-	err := s.get(ctx, s.db, &d, `SELECT application_id, amount_fen, channel, disbursed_at FROM disbursements WHERE application_id = ?`, appID)
+	err := s.get(ctx, db, &d, `SELECT application_id, amount_fen, channel, disbursed_at FROM disbursements WHERE application_id = ?`, appID)
 	return d, err
 }
 

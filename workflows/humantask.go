@@ -96,6 +96,9 @@ type TaskResult struct {
 	// added (加签), in the order they decided; By is then the signer whose vote decided the step
 	// (the task's own holder when the step passed with them).
 	Votes []Vote `json:",omitempty"`
+	// AfterWritten: the process's own step for this decision (Tasks.After) was written with it;
+	// the process writes it itself when false.
+	AfterWritten bool `json:",omitempty"`
 }
 
 // TaskState is the workflow's own record of a task; the store's copy is a projection of it. An
@@ -198,6 +201,8 @@ type Tasks struct {
 	checks map[string]func(TaskAction) error
 	// before are the processes' own steps run as a task of a kind is completed (Before).
 	before map[string]BeforeStep
+	// after are the processes' own writes that go with a decision on a task of a kind (After).
+	after map[string]AfterStep
 	// last is the case's latest step decided by a person in this run, for the same-approver
 	// policy (casework.SameApproverOnce); nil after a step the case itself settled.
 	last *lastDecision
@@ -637,6 +642,27 @@ func (t *Tasks) Before(kind string, step BeforeStep) {
 	t.before[kind] = step
 }
 
+// AfterStep is a process's own write that follows a person's decision on a task (After): from
+// the task's spec and the decision, the step it makes in the case, or nil for none. It must
+// decide from these alone, as BeforeStep does.
+type AfterStep func(task activities.TaskSpec, r TaskResult) *activities.CaseStep
+
+// After makes a person's decision on a task of kind carry the process's own step: the activity
+// that writes the decision (ApplyTaskChange) writes the step too, and the waiter gets the
+// decision once both are written, with AfterWritten set — one activity for the decision and what
+// it does to the case instead of a second write once the waiter has it (issue 20). Only a
+// completion or withdrawal of a task on its own carries it: a multi-approver step's decision is
+// made of votes, and a decision the workflow itself settles writes no person's act; the process
+// writes those steps itself, as it does after a failed write. A regular activity still, scheduled
+// by the completion that accepts the Update (WriteLocally says why). A process asks for it only
+// behind its own workflow.GetVersion: it changes the commands that follow a decision.
+func (t *Tasks) After(kind string, step AfterStep) {
+	if t.after == nil {
+		t.after = map[string]AfterStep{}
+	}
+	t.after[kind] = step
+}
+
 // completionRules are what a completion must carry once the right person gives an outcome the
 // task takes: a reason for the outcomes the spec says need one, and the process's own rule.
 func (t *Tasks) completionRules(task *TaskState, a TaskAction) error {
@@ -764,13 +790,21 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 	if step != nil {
 		step.anchor.Step.writing++
 	}
+	var then *activities.CaseStep
+	if after := t.after[task.Spec.Kind]; after != nil && task.StepID == "" && task.Result != nil &&
+		(a.Action == ActionComplete || a.Action == ActionWithdraw) {
+		then = after(task.Spec, *task.Result)
+	}
 	// A regular activity even in a run that writes locally, and the waiter waits for it there
-	// (WriteLocally says why).
-	task.recording = t.local
+	// (WriteLocally says why), and for the process's step that rides with it.
+	task.recording = t.local || then != nil
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).ApplyTaskChange, activities.TaskChange{
 		Task: task.projection(t.wfID, state), Actor: a.Actor, ActorRole: role, Action: action, Comment: a.Comment,
-		Fields: a.Fields, Before: before, At: now, CC: cc}).Get(ctx, nil)
+		Fields: a.Fields, Before: before, At: now, CC: cc, Then: then}).Get(ctx, nil)
 	task.recording = false
+	if then != nil && err == nil {
+		task.Result.AfterWritten = true
+	}
 	if step != nil {
 		if err == nil {
 			err = step.apply(ctx)
@@ -804,9 +838,7 @@ func (t *Tasks) Run(ctx workflow.Context, spec activities.TaskSpec) (TaskResult,
 // Open opens a task without waiting for it: it is resolved, recorded and in the inbox when Open
 // returns its id. Wait waits for it.
 func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, error) {
-	t.seq++
-	task := &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
-	in := activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
+	task, in := t.newTask(ctx, spec)
 	if err := t.write(ctx, (*activities.Activities).ResolveTask, in).Get(ctx, &task.Opened); err != nil {
 		return "", err
 	}
@@ -825,6 +857,44 @@ func (t *Tasks) Open(ctx workflow.Context, spec activities.TaskSpec) (string, er
 		delete(t.open, task.ID)
 		return "", err
 	}
+	return task.ID, t.sameApprover(ctx, task)
+}
+
+// newTask numbers the next task and gives it its opening input.
+func (t *Tasks) newTask(ctx workflow.Context, spec activities.TaskSpec) (*TaskState, activities.OpenTaskInput) {
+	t.seq++
+	task := &TaskState{ID: fmt.Sprintf("%s-t%d", t.wfID, t.seq), Spec: spec, Assignee: spec.AssigneeID, Created: workflow.Now(ctx)}
+	return task, activities.OpenTaskInput{ID: task.ID, WorkflowID: t.wfID, Spec: spec, Now: task.Created}
+}
+
+// Opener is a process's own write that opens a task with the process's other work (OpenWith):
+// given the task's opening input and the revision of its first projection, it resolves the task
+// and projects it as Open's two writes do (activities OpenedTask), and answers the spec as it
+// opened it (the process may fill in what the same write found, such as the unit). It projects
+// nothing when the task is a multi-approver step (signers placed): the kit opens those.
+type Opener func(in activities.OpenTaskInput, revision int) (activities.OpenedTask, error)
+
+// OpenWith is Open with the task's resolution and projection done by the process's own write,
+// together with the process's work there (issue 20: the subsidy's registry check and its review
+// in one local activity, one marker instead of three). The task is visible in inboxes before the
+// workflow knows it, but only within the workflow task that runs the write: a person's action
+// reaches the run with a later one, when the task is known. (Should the worker die within that
+// workflow task, an action on the task sent meanwhile is refused as not open, and the person
+// tries again, as with Open's own writes in a run that writes locally.) A process opens with it
+// only behind its own workflow.GetVersion: its commands are not Open's.
+func (t *Tasks) OpenWith(ctx workflow.Context, spec activities.TaskSpec, open Opener) (string, error) {
+	task, in := t.newTask(ctx, spec)
+	got, err := open(in, task.Rev+1)
+	if err != nil {
+		return "", err
+	}
+	task.Spec, task.Opened, in.Spec = got.Spec, got.Opened, got.Spec
+	if len(task.Opened.Signers) > 0 {
+		return task.ID, t.openStep(ctx, task, in)
+	}
+	task.revise() // the projection the write made
+	task.Spec = activities.Placed(task.Spec, task.Opened)
+	t.open[task.ID] = task
 	return task.ID, t.sameApprover(ctx, task)
 }
 

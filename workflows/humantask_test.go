@@ -158,24 +158,37 @@ func newHarness(t *testing.T, wfID string) *harness {
 	env.RegisterActivity(&activities.Activities{})
 
 	var acts *activities.Activities
+	checkRegistry := func(in activities.RegistryCheckInput) activities.RegistryCheck {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.checks = append(h.checks, in)
+		return activities.RegistryCheck{Priority: true, AmountFen: amountFen, UnitCode: schoolCode}
+	}
+	resolve := func(in activities.OpenTaskInput) activities.TaskOpened {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		out := activities.TaskOpened{UnitID: "unit-S0101", UnitPath: schoolPath, DueAt: in.Now.Add(h.due)}
+		for _, r := range h.ladder {
+			out.Rungs = append(out.Rungs, activities.RungAt{Rung: r.Rung, Target: r.Target, At: out.DueAt.Add(r.After)})
+		}
+		h.opened = append(h.opened, openCall{In: in, Out: out})
+		return out
+	}
 	env.OnActivity(acts.CheckRegistry, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RegistryCheckInput) (activities.RegistryCheck, error) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.checks = append(h.checks, in)
-			return activities.RegistryCheck{Priority: true, AmountFen: amountFen, UnitCode: schoolCode}, nil
+			return checkRegistry(in), nil
 		})
 	env.OnActivity(acts.ProjectOpenTask, mock.Anything, mock.Anything).Return(nil)
 	env.OnActivity(acts.ResolveTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.OpenTaskInput) (activities.TaskOpened, error) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			out := activities.TaskOpened{UnitID: "unit-S0101", UnitPath: schoolPath, DueAt: in.Now.Add(h.due)}
-			for _, r := range h.ladder {
-				out.Rungs = append(out.Rungs, activities.RungAt{Rung: r.Rung, Target: r.Target, At: out.DueAt.Add(r.After)})
-			}
-			h.opened = append(h.opened, openCall{In: in, Out: out})
-			return out, nil
+			return resolve(in), nil
+		})
+	// The check and the review's opening in one write (subsidy-merged-writes), as the two above.
+	env.OnActivity(acts.CheckAndOpenReview, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CheckAndOpenInput) (activities.CheckedAndOpened, error) {
+			check := checkRegistry(in.Check)
+			in.Review.Spec.UnitCode = check.UnitCode
+			return activities.CheckedAndOpened{Check: check, Review: activities.OpenedTask{Spec: in.Review.Spec, Opened: resolve(in.Review)}}, nil
 		})
 	env.OnActivity(acts.ApplyTaskChange, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.TaskChange) error {
@@ -189,6 +202,9 @@ func newHarness(t *testing.T, wfID string) *harness {
 					temporal.ApplicationErrorOptions{NextRetryDelay: 3 * time.Hour})
 			}
 			h.changes = append(h.changes, in)
+			if in.Then != nil {
+				h.apps = append(h.apps, *in.Then.Application)
+			}
 			return nil
 		})
 	env.OnActivity(acts.Escalate, mock.Anything, mock.Anything).Return(
@@ -211,6 +227,14 @@ func newHarness(t *testing.T, wfID string) *harness {
 			defer h.mu.Unlock()
 			h.disbursed = append(h.disbursed, in)
 			return store.Disbursement{ApplicationID: in.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel}, nil
+		})
+	env.OnActivity(acts.SignOffAndDisburse, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignOffInput) (store.Disbursement, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.apps = append(h.apps, in.Step)
+			h.disbursed = append(h.disbursed, activities.DisburseInput{ApplicationID: in.Step.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel, At: in.At})
+			return store.Disbursement{ApplicationID: in.Step.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel}, nil
 		})
 	env.OnActivity(acts.OpenBatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.OpenBatchInput) (activities.OpenedBatch, error) {

@@ -106,7 +106,15 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	// marker and a search-attribute upsert, two events of the history. Runs without it ask each
 	// as before (a question the history does not hold answers DefaultVersion, so asking this one
 	// first changes nothing for them).
-	local := workflow.GetVersion(ctx, "subsidy-local-writes", workflow.DefaultVersion, 1) == 1
+	//
+	// From subsidy-merged-writes on, asked before it and implying it (the same reasoning), the
+	// application's writes are merged further (issue 20, target 2): the registry check and its
+	// review's opening are one local activity (Tasks.OpenWith), the reviewer's decision and the
+	// step it makes one regular activity (Tasks.After), the sign-off and the payment one local
+	// activity and one transaction, and the search attribute goes from in_publicity straight to
+	// disbursed with them.
+	merged := workflow.GetVersion(ctx, "subsidy-merged-writes", workflow.DefaultVersion, 1) == 1
+	local := merged || workflow.GetVersion(ctx, "subsidy-local-writes", workflow.DefaultVersion, 1) == 1
 	if local {
 		tasks.WriteLocally()
 	}
@@ -149,24 +157,14 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 		}
 		return tasks.Run(ctx, spec)
 	}
-	if r := in.Resume; r != nil {
-		check, stage = r.Check, r.Stage
-	} else if err := write((*activities.Activities).CheckRegistry, activities.RegistryCheckInput{
-		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
-		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}).Get(ctx, &check); err != nil {
-		return SubsidyResult{}, err
-	}
-	setState := func(state, action string, by access.Actor, role string, upd casework.ApplicationUpdate, detail map[string]any) error {
-		upd.State = state
-		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(state))
-		if detail == nil {
-			detail = map[string]any{}
+	// setState moves the application (its search attribute, and its row with the step's entry
+	// unless the decision's write took the step along, Tasks.After).
+	setState := func(st appStep, written bool) error {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(st.state))
+		if written {
+			return nil
 		}
-		detail["state"] = state
-		return write((*activities.Activities).SetApplication, activities.ApplicationStep{
-			ApplicationID: in.ApplicationID, Update: upd,
-			Audit: activities.Audit{Actor: by, Role: role, Action: action, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
-				After: detail, At: workflow.Now(ctx)}}).Get(ctx, nil)
+		return write((*activities.Activities).SetApplication, st.write(in.ApplicationID, workflow.Now(ctx))).Get(ctx, nil)
 	}
 	finish := func(state string) (SubsidyResult, error) {
 		return SubsidyResult{State: state, AmountFen: check.AmountFen}, tasks.Finish(ctx)
@@ -189,41 +187,73 @@ func SubsidyApplication(ctx workflow.Context, in SubsidyInput) (SubsidyResult, e
 	if reasons {
 		needReason = []string{casework.OutcomeReject, casework.OutcomeReturn}
 	}
+	reviewSpec := func() activities.TaskSpec {
+		return activities.TaskSpec{Kind: casework.KindSubsidyReview, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
+			Title: title, CandidateRole: casework.RoleSchoolLeader, UnitCode: check.UnitCode,
+			Outcomes: []string{casework.OutcomeApprove, casework.OutcomeReject, casework.OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
+			OwnerID: in.Applicant.UserID, CommentRequired: needReason}
+	}
+	checkInput := activities.RegistryCheckInput{
+		ApplicationID: in.ApplicationID, StudentID: in.StudentID, Programme: in.Programme, Term: in.Term,
+		ApplicantID: in.Applicant.UserID, EvidenceNote: in.EvidenceNote, Applicant: in.Applicant, AppliedAt: in.AppliedAt}
+	if merged {
+		// The decisions' writes take the application's step along (Tasks.After): registered before
+		// the review opens, so that no decision can come before it.
+		after := func(step func(TaskResult) appStep) AfterStep {
+			return func(_ activities.TaskSpec, r TaskResult) *activities.CaseStep {
+				st := step(r)
+				if st.state == "" {
+					return nil
+				}
+				w := st.write(in.ApplicationID, r.At)
+				return &activities.CaseStep{Application: &w}
+			}
+		}
+		tasks.After(casework.KindSubsidyReview, after(reviewedStep))
+		tasks.After(casework.KindSubsidyResubmit, after(resubmittedStep))
+	}
+	switch r := in.Resume; {
+	case r != nil:
+		check, stage = r.Check, r.Stage
+	case merged:
+		// The check and the review's opening in one write; the review loop then waits for it.
+		id, err := tasks.OpenWith(ctx, reviewSpec(), func(task activities.OpenTaskInput, revision int) (activities.OpenedTask, error) {
+			var out activities.CheckedAndOpened
+			err := write((*activities.Activities).CheckAndOpenReview, activities.CheckAndOpenInput{Check: checkInput, Review: task, Revision: revision}).Get(ctx, &out)
+			check = out.Check
+			return out.Review, err
+		})
+		if err != nil {
+			return SubsidyResult{}, err
+		}
+		resume = id
+	default:
+		if err := write((*activities.Activities).CheckRegistry, checkInput).Get(ctx, &check); err != nil {
+			return SubsidyResult{}, err
+		}
+	}
 	reason := "" // the reviewer's reason for the last return, which the applicant reads
 review:
 	for {
 		if stage == subsidyStageReview {
-			res, err := run(activities.TaskSpec{Kind: casework.KindSubsidyReview, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
-				Title: title, CandidateRole: casework.RoleSchoolLeader, UnitCode: check.UnitCode,
-				Outcomes: []string{casework.OutcomeApprove, casework.OutcomeReject, casework.OutcomeReturn}, Due: in.Timings.ReviewDue, Exclude: exclude,
-				OwnerID: in.Applicant.UserID, CommentRequired: needReason})
+			res, err := run(reviewSpec())
 			if errors.Is(err, ErrContinueAsNew) {
 				return continueAsNew(subsidyStageReview)
 			} else if err != nil {
 				return SubsidyResult{}, err
 			}
-			detail := map[string]any{"comment": res.Comment}
+			if st := reviewedStep(res); st.state != "" {
+				if err := setState(st, res.AfterWritten); err != nil {
+					return SubsidyResult{}, err
+				}
+			}
 			switch res.Outcome {
 			case casework.OutcomeApprove:
-				if err := setState(casework.AppReviewed, "subsidy.reviewed", res.By, res.Role, casework.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
-					return SubsidyResult{}, err
-				}
 				break review
-			case casework.OutcomeWithdrawn:
-				if err := setState(casework.AppRejected, "subsidy.withdrawn", res.By, casework.RoleSchoolStaff, casework.ApplicationUpdate{}, detail); err != nil {
-					return SubsidyResult{}, err
-				}
-				return finish(casework.AppRejected)
-			case casework.OutcomeReject:
-				if err := setState(casework.AppRejected, "subsidy.rejected", res.By, res.Role, casework.ApplicationUpdate{ReviewerID: res.By.UserID}, detail); err != nil {
-					return SubsidyResult{}, err
-				}
+			case casework.OutcomeWithdrawn, casework.OutcomeReject:
 				return finish(casework.AppRejected)
 			case casework.OutcomeReturn:
 				reason = strings.TrimSpace(res.Comment)
-				if err := setState(casework.AppReturned, "subsidy.returned", res.By, res.Role, casework.ApplicationUpdate{}, detail); err != nil {
-					return SubsidyResult{}, err
-				}
 			}
 		}
 		fix, err := run(activities.TaskSpec{Kind: casework.KindSubsidyResubmit, Process: casework.ProcessSubsidy, CaseID: in.ApplicationID,
@@ -235,19 +265,14 @@ review:
 			return SubsidyResult{}, err
 		}
 		stage = subsidyStageReview
+		if err := setState(resubmittedStep(fix), fix.AfterWritten); err != nil {
+			return SubsidyResult{}, err
+		}
 		if fix.Outcome == casework.OutcomeWithdraw {
-			if err := setState(casework.AppRejected, "subsidy.withdrawn", fix.By, fix.Role, casework.ApplicationUpdate{}, map[string]any{"comment": fix.Comment}); err != nil {
-				return SubsidyResult{}, err
-			}
 			return finish(casework.AppRejected)
 		}
-		upd := casework.ApplicationUpdate{}
 		if changed, ok := fix.Fields["evidence_note"]; ok {
 			note = changed
-			upd.EvidenceNote = &changed
-		}
-		if err := setState(casework.AppInReview, "subsidy.resubmitted", fix.By, fix.Role, upd, map[string]any{"comment": fix.Comment}); err != nil {
-			return SubsidyResult{}, err
 		}
 	}
 
@@ -260,28 +285,95 @@ review:
 		case BatchEntered:
 			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(casework.AppInPublicity))
 		case BatchUpheld:
-			if err := setState(casework.AppRejected, "subsidy.rejected_by_objection", ev.By, casework.RoleAidCenter, casework.ApplicationUpdate{},
-				map[string]any{"batch_id": ev.BatchID, "reason": ev.Reason}); err != nil {
+			if err := setState(appStep{state: casework.AppRejected, action: "subsidy.rejected_by_objection", by: ev.By, role: casework.RoleAidCenter,
+				detail: map[string]any{"batch_id": ev.BatchID, "reason": ev.Reason}}, false); err != nil {
 				return SubsidyResult{}, err
 			}
 			return finish(casework.AppRejected)
 		case BatchSignedOff:
-			if err := setState(casework.AppSignedOff, "subsidy.signed_off", ev.By, casework.RoleAidCenter, casework.ApplicationUpdate{},
-				map[string]any{"batch_id": ev.BatchID}); err != nil {
-				return SubsidyResult{}, err
-			}
+			signed := appStep{state: casework.AppSignedOff, action: "subsidy.signed_off", by: ev.By, role: casework.RoleAidCenter,
+				detail: map[string]any{"batch_id": ev.BatchID}}
 			channel := ev.Channel
 			if channel == "" {
 				channel = DefaultChannel
 			}
-			if err := write((*activities.Activities).Disburse, activities.DisburseInput{
-				ApplicationID: in.ApplicationID, AmountFen: check.AmountFen, Channel: channel, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
-				return SubsidyResult{}, err
+			if merged {
+				// One write for the sign-off and its payment, one transaction: the search attribute
+				// need not show signed_off on the way, as the row never rests there. (While the
+				// store is down the attribute stays in_publicity; the sign-off is on the history.)
+				now := workflow.Now(ctx)
+				if err := write((*activities.Activities).SignOffAndDisburse, activities.SignOffInput{
+					Step: signed.write(in.ApplicationID, now), AmountFen: check.AmountFen, Channel: channel, At: now}).Get(ctx, nil); err != nil {
+					return SubsidyResult{}, err
+				}
+			} else {
+				if err := setState(signed, false); err != nil {
+					return SubsidyResult{}, err
+				}
+				if err := write((*activities.Activities).Disburse, activities.DisburseInput{
+					ApplicationID: in.ApplicationID, AmountFen: check.AmountFen, Channel: channel, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+					return SubsidyResult{}, err
+				}
 			}
 			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrState.ValueSet(casework.AppDisbursed))
 			return finish(casework.AppDisbursed)
 		}
 	}
+}
+
+// appStep is a step of an application: its new state, the entry's action, who took it in which
+// role, the row's other changes and the entry's detail.
+type appStep struct {
+	state, action string
+	by            access.Actor
+	role          string
+	upd           casework.ApplicationUpdate
+	detail        map[string]any
+}
+
+// write is the step as SetApplication (or the write that takes it along) applies it, at at.
+func (st appStep) write(applicationID string, at time.Time) activities.ApplicationStep {
+	upd, detail := st.upd, map[string]any{"state": st.state}
+	upd.State = st.state
+	for k, v := range st.detail {
+		detail[k] = v
+	}
+	return activities.ApplicationStep{ApplicationID: applicationID, Update: upd,
+		Audit: activities.Audit{Actor: st.by, Role: st.role, Action: st.action, Process: casework.ProcessSubsidy, CaseID: applicationID,
+			After: detail, At: at}}
+}
+
+// reviewedStep is the step the review's decision makes: reviewed, rejected or returned by the
+// reviewer, or withdrawn by the applicant (撤回), as a school staff member; no step (state "") for
+// any other outcome.
+func reviewedStep(res TaskResult) appStep {
+	st := appStep{by: res.By, role: res.Role, detail: map[string]any{"comment": res.Comment}}
+	switch res.Outcome {
+	case casework.OutcomeApprove:
+		st.state, st.action, st.upd.ReviewerID = casework.AppReviewed, "subsidy.reviewed", res.By.UserID
+	case casework.OutcomeWithdrawn:
+		st.state, st.action, st.role = casework.AppRejected, "subsidy.withdrawn", casework.RoleSchoolStaff
+	case casework.OutcomeReject:
+		st.state, st.action, st.upd.ReviewerID = casework.AppRejected, "subsidy.rejected", res.By.UserID
+	case casework.OutcomeReturn:
+		st.state, st.action = casework.AppReturned, "subsidy.returned"
+	}
+	return st
+}
+
+// resubmittedStep is the step the applicant's correction makes: withdrawn, or back in review
+// with the evidence note they changed.
+func resubmittedStep(fix TaskResult) appStep {
+	st := appStep{by: fix.By, role: fix.Role, detail: map[string]any{"comment": fix.Comment}}
+	if fix.Outcome == casework.OutcomeWithdraw {
+		st.state, st.action = casework.AppRejected, "subsidy.withdrawn"
+		return st
+	}
+	st.state, st.action = casework.AppInReview, "subsidy.resubmitted"
+	if changed, ok := fix.Fields["evidence_note"]; ok {
+		st.upd.EvidenceNote = &changed
+	}
+	return st
 }
 
 // resubmitTitle names the applicant's correction task with the reviewer's reason, so that it is

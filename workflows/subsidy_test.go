@@ -82,15 +82,18 @@ func TestSubsidyApprovePath(t *testing.T) {
 
 	d := h.requireDisbursedOnce(workflows.DefaultChannel)
 	require.True(t, t0.Add(100*time.Hour).Equal(d.At))
-	require.Equal(t, []string{casework.AppReviewed, casework.AppInPublicity, casework.AppSignedOff, casework.AppDisbursed}, h.States())
+	// The sign-off and the payment are one write (subsidy-merged-writes): the search attribute goes
+	// from in_publicity to disbursed with it.
+	require.Equal(t, []string{casework.AppReviewed, casework.AppInPublicity, casework.AppDisbursed}, h.States())
 	require.Empty(t, h.Escalations())
 }
 
 // TestSubsidyWritesAreLocalActivities: from subsidy-local-writes on, the application's own store
-// writes and its task's opening (registry check, resolve and project the review, the two steps,
-// the payment) run as local activities, inside the workflow task that asks for them (issue 20).
-// The reviewer's decision alone is written by a regular activity, and the reviewed step only
-// once it is done: a local write in the workflow task that accepts the Update could land in the
+// writes and its task's opening run as local activities, inside the workflow task that asks for
+// them (issue 20); from subsidy-merged-writes on, the registry check with the review's
+// resolution and projection in one, and the sign-off with the payment in one. The reviewer's
+// decision alone is written by a regular activity, with the reviewed step riding along
+// (Tasks.After): a local write in the workflow task that accepts the Update could land in the
 // store while the Update itself is lost with a crashed worker (Tasks.WriteLocally).
 func TestSubsidyWritesAreLocalActivities(t *testing.T) {
 	h := newSubsidy(t)
@@ -115,9 +118,12 @@ func TestSubsidyWritesAreLocalActivities(t *testing.T) {
 	h.publicityThenSignOff(2*time.Hour, 100*time.Hour, "")
 
 	require.Equal(t, casework.AppDisbursed, h.runSubsidy(subsidyInput(applicant)).State)
-	require.Equal(t, []string{"local CheckRegistry", "local ResolveTask", "local ProjectOpenTask",
-		"start ApplyTaskChange", "done ApplyTaskChange", "local SetApplication",
-		"local SetApplication", "local Disburse"}, seen)
+	require.Equal(t, []string{"local CheckAndOpenReview", "start ApplyTaskChange", "done ApplyTaskChange",
+		"local SignOffAndDisburse"}, seen)
+	reviewed := h.ChangesWith("task.completed")
+	require.Len(t, reviewed, 1)
+	require.NotNil(t, reviewed[0].Then, "the decision's write takes the reviewed step along")
+	require.Equal(t, "subsidy.reviewed", reviewed[0].Then.Application.Audit.Action)
 }
 
 // TestSubsidySignOffChannel: the sign-off's channel, when given, is how the subsidy is paid.

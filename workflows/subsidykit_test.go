@@ -61,22 +61,40 @@ func newTestEnv() *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-// fake mocks the subsidy's own activities on s.env.
+// fake mocks the subsidy's own activities on s.env, and takes the steps that ride with its
+// decisions' writes (Tasks.After) from the harness.
 func (s *subsidyOnKit) fake() {
 	var acts *activities.Activities
-	s.env.OnActivity(acts.CheckRegistry, mock.Anything, mock.Anything).Return(activities.RegistryCheck{Priority: true, AmountFen: amountFen, UnitCode: schoolCode}, nil)
-	s.env.OnActivity(acts.Disburse, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DisburseInput) (store.Disbursement, error) {
+	check := activities.RegistryCheck{Priority: true, AmountFen: amountFen, UnitCode: schoolCode}
+	s.env.OnActivity(acts.CheckRegistry, mock.Anything, mock.Anything).Return(check, nil)
+	s.env.OnActivity(acts.CheckAndOpenReview, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CheckAndOpenInput) (activities.CheckedAndOpened, error) {
+			in.Review.Spec.UnitCode = check.UnitCode
+			return activities.CheckedAndOpened{Check: check, Review: s.kit.OpenTask(in.Review, in.Revision)}, nil
+		})
+	pay := func(in activities.DisburseInput) store.Disbursement {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.disbursed = append(s.disbursed, in)
-		return store.Disbursement{ApplicationID: in.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel}, nil
-	})
-	s.env.OnActivity(acts.SetApplication, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ApplicationStep) error {
+		return store.Disbursement{ApplicationID: in.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel}
+	}
+	step := func(in activities.ApplicationStep) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.steps = append(s.steps, in)
+	}
+	s.env.OnActivity(acts.Disburse, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DisburseInput) (store.Disbursement, error) {
+		return pay(in), nil
+	})
+	s.env.OnActivity(acts.SignOffAndDisburse, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SignOffInput) (store.Disbursement, error) {
+		step(in.Step)
+		return pay(activities.DisburseInput{ApplicationID: in.Step.ApplicationID, AmountFen: in.AmountFen, Channel: in.Channel, At: in.At}), nil
+	})
+	s.env.OnActivity(acts.SetApplication, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ApplicationStep) error {
+		step(in)
 		return nil
 	})
+	s.kit.Then = func(c activities.CaseStep) { step(*c.Application) }
 }
 
 // run runs the application to its end.

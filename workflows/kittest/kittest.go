@@ -108,6 +108,9 @@ type Harness struct {
 	// Holders are the people holding each role at every unit (as "everyone holding the role at
 	// the unit" resolves a multi-approver step's signers), by role.
 	Holders map[string][]access.Actor
+	// Then takes the process's own step that rides with a task change (workflows Tasks.After), as
+	// the process's fake of that write would; a change that carries one fails without it.
+	Then func(activities.CaseStep)
 
 	ladders map[string][]Rung
 	// deadlineLadders are the case deadline kinds' ladders, counted from the deadline.
@@ -131,7 +134,7 @@ func New(env *testsuite.TestWorkflowEnvironment) *Harness {
 // same settings and the same record of tasks and escalations, and env starts where this run's
 // clock stopped, under this run's workflow id (task ids derive from it).
 func (h *Harness) NextRun(env *testsuite.TestWorkflowEnvironment) *Harness {
-	next := &Harness{Env: env, Due: h.Due, Units: h.Units, Holders: h.Holders, ladders: h.ladders, deadlineLadders: h.deadlineLadders, rec: h.rec}
+	next := &Harness{Env: env, Due: h.Due, Units: h.Units, Holders: h.Holders, Then: h.Then, ladders: h.ladders, deadlineLadders: h.deadlineLadders, rec: h.rec}
 	env.SetStartTime(h.Env.Now())
 	h.rec.mu.Lock()
 	id := h.rec.wfID
@@ -161,26 +164,7 @@ func (h *Harness) register() {
 	env, rec := h.Env, h.rec
 	env.OnActivity(acts.ResolveTask, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.OpenTaskInput) (activities.TaskOpened, error) {
-			out := activities.TaskOpened{UnitID: "unit-" + in.Spec.UnitCode, UnitPath: h.unitPath(in.Spec.UnitCode)}
-			if h.Due != 0 {
-				out.DueAt = in.Now.Add(h.Due).UTC()
-			} else {
-				out.DueAt = in.Spec.Due.Due(calendar.Default(), in.Now)
-			}
-			ladder, ok := h.ladders[in.Spec.Kind]
-			if !ok {
-				ladder = h.ladders[casework.DefaultLadderKind]
-			}
-			if in.Spec.Ladderless {
-				ladder = nil
-			}
-			for i, r := range ladder {
-				out.Rungs = append(out.Rungs, activities.RungAt{Rung: i + 1, Target: r.Target, At: out.DueAt.Add(r.After)})
-			}
-			if in.Spec.Signing != nil && !in.AsSigner {
-				h.placeSigners(in.Spec, &out)
-			}
-			return out, nil
+			return h.resolve(in), nil
 		})
 	env.OnActivity(acts.RecordAudit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.Audit) error {
@@ -190,45 +174,20 @@ func (h *Harness) register() {
 			return nil
 		})
 	env.OnActivity(acts.ProjectOpenTask, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, p activities.ProjectTaskInput) error {
-			in := p.Task
-			row := casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind, CaseID: in.Spec.CaseID,
-				Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: p.Opened.UnitID, UnitPath: p.Opened.UnitPath,
-				AssigneeID: in.Spec.AssigneeID, State: casework.TaskOpen, DueAt: p.Opened.DueAt, CreatedAt: in.Now, Revision: p.Revision}
-			for i, o := range in.Spec.Outcomes {
-				if i > 0 {
-					row.Outcomes += ","
-				}
-				row.Outcomes += o
-			}
-			rec.mu.Lock()
-			rec.wfID = in.WorkflowID
-			if _, seen := rec.tasks[in.ID]; !seen {
-				rec.order = append(rec.order, in.ID)
-				rec.tasks[in.ID] = &Task{Spec: in.Spec, Opened: p.Opened}
-			}
-			rec.project(row, false)
-			rec.mu.Unlock()
-			h.mu.Lock()
-			var due []whenOpen
-			for _, w := range h.whenOpen {
-				if w.kind == in.Spec.Kind {
-					due = append(due, w)
-				}
-			}
-			h.mu.Unlock()
-			for _, w := range due {
-				id := in.ID
-				env.RegisterDelayedCallback(func() { w.fn(id) }, w.after)
-			}
-			return nil
-		})
+		func(_ context.Context, p activities.ProjectTaskInput) error { h.projectOpen(p); return nil })
 	env.OnActivity(acts.ApplyTaskChange, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.TaskChange) error {
 			rec.mu.Lock()
-			defer rec.mu.Unlock()
 			rec.changes = append(rec.changes, in)
 			rec.project(in.Task, false)
+			rec.mu.Unlock()
+			if in.Then == nil {
+				return nil
+			}
+			if h.Then == nil {
+				return temporal.NewNonRetryableApplicationError("a task change carries a process's step (Tasks.After) and the test takes none (Harness.Then)", "test", nil)
+			}
+			h.Then(*in.Then)
 			return nil
 		})
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
@@ -265,6 +224,76 @@ func (h *Harness) register() {
 			return store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), TaskID: in.Task.ID, Rung: in.Rung.Rung,
 				Target: in.Rung.Target, DueAt: in.Rung.At, RecordedAt: env.Now()}, nil
 		})
+}
+
+// resolve is ResolveTask's fake: the task at its unit, due Due after opening, with its kind's
+// ladder and, for a multi-approver step, its signers.
+func (h *Harness) resolve(in activities.OpenTaskInput) activities.TaskOpened {
+	out := activities.TaskOpened{UnitID: "unit-" + in.Spec.UnitCode, UnitPath: h.unitPath(in.Spec.UnitCode)}
+	if h.Due != 0 {
+		out.DueAt = in.Now.Add(h.Due).UTC()
+	} else {
+		out.DueAt = in.Spec.Due.Due(calendar.Default(), in.Now)
+	}
+	ladder, ok := h.ladders[in.Spec.Kind]
+	if !ok {
+		ladder = h.ladders[casework.DefaultLadderKind]
+	}
+	if in.Spec.Ladderless {
+		ladder = nil
+	}
+	for i, r := range ladder {
+		out.Rungs = append(out.Rungs, activities.RungAt{Rung: i + 1, Target: r.Target, At: out.DueAt.Add(r.After)})
+	}
+	if in.Spec.Signing != nil && !in.AsSigner {
+		h.placeSigners(in.Spec, &out)
+	}
+	return out
+}
+
+// projectOpen is ProjectOpenTask's fake: the task's row, and the WhenOpen callbacks of its kind.
+func (h *Harness) projectOpen(p activities.ProjectTaskInput) {
+	in, rec := p.Task, h.rec
+	row := casework.Task{ID: in.ID, WorkflowID: in.WorkflowID, Process: in.Spec.Process, Kind: in.Spec.Kind, CaseID: in.Spec.CaseID,
+		Title: in.Spec.Title, CandidateRole: in.Spec.CandidateRole, UnitID: p.Opened.UnitID, UnitPath: p.Opened.UnitPath,
+		AssigneeID: in.Spec.AssigneeID, State: casework.TaskOpen, DueAt: p.Opened.DueAt, CreatedAt: in.Now, Revision: p.Revision}
+	for i, o := range in.Spec.Outcomes {
+		if i > 0 {
+			row.Outcomes += ","
+		}
+		row.Outcomes += o
+	}
+	rec.mu.Lock()
+	rec.wfID = in.WorkflowID
+	if _, seen := rec.tasks[in.ID]; !seen {
+		rec.order = append(rec.order, in.ID)
+		rec.tasks[in.ID] = &Task{Spec: in.Spec, Opened: p.Opened}
+	}
+	rec.project(row, false)
+	rec.mu.Unlock()
+	h.mu.Lock()
+	var due []whenOpen
+	for _, w := range h.whenOpen {
+		if w.kind == in.Spec.Kind {
+			due = append(due, w)
+		}
+	}
+	h.mu.Unlock()
+	for _, w := range due {
+		id := in.ID
+		h.Env.RegisterDelayedCallback(func() { w.fn(id) }, w.after)
+	}
+}
+
+// OpenTask is what a process's own write that opens a task (workflows Tasks.OpenWith, the
+// activities' openTask) does to the harness: the task resolved, then projected unless it is a
+// multi-approver step. A process's fake of that write calls it.
+func (h *Harness) OpenTask(in activities.OpenTaskInput, revision int) activities.OpenedTask {
+	out := activities.OpenedTask{Spec: in.Spec, Opened: h.resolve(in)}
+	if len(out.Opened.Signers) == 0 {
+		h.projectOpen(activities.ProjectTaskInput{Task: in, Opened: out.Opened, Revision: revision})
+	}
+	return out
 }
 
 // project keeps row if it is newer than the task's row, as store.ProjectTask does; an
