@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"jiaofu/apiclient"
@@ -102,6 +103,7 @@ type journal struct {
 	plans     []*PlanTaskObs
 	pairings  []*PairingObs
 	handlings []*HandlingObs
+	duties    []*DutyObs
 	errs      []error
 	subsidy   int
 }
@@ -198,16 +200,21 @@ type world struct {
 	office *apiclient.Client
 	hrng   *rand.Rand
 	j      *journal
-	within time.Duration
+	// within is how long an actor waits for a task to reach an inbox or a 202 opening to be
+	// written (waitsFor); slots bound the openings in flight (open.go: nil, unbounded), and
+	// accepted counts the openings answered 202 and polled until open.
+	within   time.Duration
+	slots    chan struct{}
+	accepted atomic.Int64
 }
 
 // subsidyCase: the staff member applies; the school leader reviews as the profile says; a return
 // sends it back to the staff member, who corrects it on time, and the leader reviews it again on time.
 // A review with a transfer plan (tr not nil) goes to the school's second leader first (transfer.go).
 func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *rand.Rand, tr *transferPlan) {
-	var app struct{ ID string }
-	if err := sc.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
-		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, &app); err != nil {
+	id, _, err := w.open(ctx, sc.Staff, "/api/v1/subsidy-applications", map[string]string{"student_id": st.ID,
+		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, "/api/v1/subsidy-applications/")
+	if err != nil {
 		w.j.fail(err)
 		return
 	}
@@ -217,7 +224,7 @@ func (w *world) subsidyCase(ctx context.Context, sc *school, st student, rng *ra
 	b := sc.Profile.draw(rng)
 	ret := rng.Float64() < sc.Profile.ReturnRate && b != Never
 	outcome := []string{"approve", "approve", "approve", "reject"}[rng.IntN(4)]
-	if err := w.review(ctx, sc, app.ID, "", b, outcome, ret, tr); err != nil {
+	if err := w.review(ctx, sc, id, "", b, outcome, ret, tr); err != nil {
 		w.j.fail(err)
 	}
 }
@@ -281,10 +288,10 @@ func (w *world) dropoutCase(ctx context.Context, sc *school, st student, rng *ra
 	ret := []string{ReturnsEarly, ReturnsLate, NeverReturns}[rng.IntN(3)]
 	obs := &DropoutObs{Unit: sc.Code, Township: sc.Township, Behaviour: ret}
 	var dc struct{ ID string }
-	opened, err := timed(func() error {
-		return sc.Staff.Expect(ctx, 201, "POST", "/api/v1/dropout-cases", map[string]string{"student_id": st.ID, "reason": "厌学",
-			"last_attended_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")}, &dc)
-	})
+	var opened *span
+	var err error
+	dc.ID, opened, err = w.open(ctx, sc.Staff, "/api/v1/dropout-cases", map[string]string{"student_id": st.ID, "reason": "厌学",
+		"last_attended_on": time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")}, "/api/v1/dropout-cases/")
 	if err != nil {
 		w.j.fail(err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"jiaofu/apiclient"
 )
@@ -15,6 +16,7 @@ type school struct {
 	Code, Township       string // JS-T03-M01, T03
 	Staff, Head, Teacher *apiclient.Client
 	Profile              profile // how this school's people behave
+	Created              span    // the school's creation (it owes its term duties from then on: duty.go)
 	Students             []student
 }
 
@@ -40,11 +42,13 @@ func generate(ctx context.Context, admin *apiclient.Client, rng *rand.Rand, size
 		tw := fmt.Sprintf("T%02d", t)
 		for s := 1; s <= size.Schools; s++ {
 			code := fmt.Sprintf("JS-%s-M%02d", tw, s)
+			created := span{Sent: time.Now()}
 			if err := admin.Expect(ctx, 201, "POST", "/api/v1/admin/org-units", map[string]string{
 				"code": code, "name": fmt.Sprintf("模拟%s第%d小学", tw, s), "kind": "school", "parent_code": "JS-" + tw}, nil); err != nil {
 				return nil, err
 			}
-			sc := &school{Code: code, Township: tw, Profile: drawProfile(rng)}
+			created.Done = time.Now()
+			sc := &school{Code: code, Township: tw, Profile: drawProfile(rng), Created: created}
 			users := []struct {
 				dst  **apiclient.Client
 				role string

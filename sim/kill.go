@@ -40,6 +40,9 @@ func childEnv(cfg config.Config) []string {
 	sort.Strings(env) // the same run, the same environment
 	env = append(env, "JIAOFU_ADMIN_PASSWORD="+cfg.AdminPassword, "JIAOFU_UPDATE_TIMEOUT="+cfg.UpdateTimeout.String(),
 		"JIAOFU_PLAN_TASK_DUE_IN="+cfg.PlanTaskDueIn.String(), fmt.Sprintf("JIAOFU_SEED_DEMO_PLAN=%v", cfg.SeedDemoPlan))
+	if cfg.DutyCheckEvery > 0 {
+		env = append(env, "JIAOFU_DUTY_CHECK_EVERY="+cfg.DutyCheckEvery.String())
+	}
 	return env
 }
 

@@ -79,7 +79,7 @@ func TestRetryingTransport(t *testing.T) {
 // The child is given every setting simConfig changes, as variables config reads back to the same
 // configuration.
 func TestChildEnvLoadsAsSimConfig(t *testing.T) {
-	cfg, err := simConfig(t.TempDir(), timingsFor(3*time.Second))
+	cfg, err := simConfig(t.TempDir(), timingsFor(3*time.Second, DefaultDutyMonth))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +101,9 @@ func TestChildEnvLoadsAsSimConfig(t *testing.T) {
 		if got.Counts[name] != n {
 			t.Errorf("%s: %d in the child, %d in simConfig", name, got.Counts[name], n)
 		}
+	}
+	if cfg.DutyCheckEvery == 0 || got.DutyCheckEvery != cfg.DutyCheckEvery {
+		t.Errorf("JIAOFU_DUTY_CHECK_EVERY: %s in the child, %s in simConfig", got.DutyCheckEvery, cfg.DutyCheckEvery)
 	}
 	if got.PlanTaskDueIn != cfg.PlanTaskDueIn || got.UpdateTimeout != cfg.UpdateTimeout || got.AdminPassword != cfg.AdminPassword || got.SeedDemoPlan != cfg.SeedDemoPlan {
 		t.Errorf("child %+v\nsim %+v", got, cfg)

@@ -145,8 +145,9 @@ func (w *world) leaveSchool(ctx context.Context, admin *apiclient.Client, t, stu
 // central school, who decides it as drawn.
 func (w *world) standInReview(ctx context.Context, ls *leaveSchool, studentID, b, outcome string) error {
 	var app struct{ ID string }
-	if err := ls.Staff.Expect(ctx, 201, "POST", "/api/v1/subsidy-applications", map[string]string{"student_id": studentID,
-		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, &app); err != nil {
+	var err error
+	if app.ID, _, err = w.open(ctx, ls.Staff, "/api/v1/subsidy-applications", map[string]string{"student_id": studentID,
+		"programme": "living-primary", "term": w.term, "evidence_note": "低保户，村委会证明"}, "/api/v1/subsidy-applications/"); err != nil {
 		return fmt.Errorf("apply at leave school %s: %w", ls.Code, err)
 	}
 	t, err := waitTask(ctx, ls.StandIn, "subsidy_review", app.ID, "", w.within)

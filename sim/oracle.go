@@ -66,6 +66,10 @@ func (e Expected) key() string { return e.Process + "|" + e.CaseID + "|" + e.Tas
 type Oracle struct {
 	Expected  map[string]Expected
 	Ambiguous map[string]bool
+	// Unjudged are rungs of duty periods that fall due after the store is read (duty.go): what is
+	// on record of them is counted apart, neither expected nor false.
+	Unjudged    map[string]bool
+	dutyPeriods int // duty periods judged (duty.go)
 	// dropout windows by case, to tell a recorded supervision copy's stage
 	windows map[string][2]time.Time
 	// stage of each recorded supervision copy of a dropout case, by its id (stageSupervision)
@@ -105,7 +109,7 @@ func (r Rules) ladder(kind string) []Rung {
 
 // Expect runs the oracle over the actors' observations.
 func Expect(r Rules, tasks []*TaskObs, dropouts []*DropoutObs, findings ...*FindingObs) (*Oracle, error) {
-	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, windows: map[string][2]time.Time{}, variant: map[string]string{},
+	o := &Oracle{Expected: map[string]Expected{}, Ambiguous: map[string]bool{}, Unjudged: map[string]bool{}, windows: map[string][2]time.Time{}, variant: map[string]string{},
 		rules: r}
 	add := func(e Expected, stop *span) { o.add(r, e, stop) }
 	for _, t := range tasks {
@@ -223,6 +227,9 @@ func (o *Oracle) taskOf(e Recorded) string {
 		return o.periodOf(e)
 	}
 	if e.Process == PairingProcess && e.TaskKind == PairingDeadlineKind {
+		return o.periodOf(e)
+	}
+	if e.Process == PlanProcess && e.TaskID == "" && (e.TaskKind == ContactDutyKind || e.TaskKind == SchoolDutyKind) {
 		return o.periodOf(e)
 	}
 	if e.TaskKind == HandlingKind {

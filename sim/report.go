@@ -62,9 +62,15 @@ type Report struct {
 	Pairings         int      `json:"pairings"`
 	PairingMonths    int      `json:"pairing_months"` // owed months of the pairings that the oracle judged
 	Tasks            int      `json:"tasks"`
-	Transfers        int      `json:"transfers"` // subsidy reviews transferred (转办) to the school's second leader
-	StandIns         int      `json:"stand_ins"` // subsidy reviews of leave schools, which went to the stand-in
-	Handlings        int      `json:"handlings"` // organisational handlings the office decided on findings that reached it
+	Transfers        int      `json:"transfers"`         // subsidy reviews transferred (转办) to the school's second leader
+	StandIns         int      `json:"stand_ins"`         // subsidy reviews of leave schools, which went to the stand-in
+	Handlings        int      `json:"handlings"`         // organisational handlings the office decided on findings that reached it
+	ContactDuties    int      `json:"contact_duties"`    // units owed a 包保 contact a month by the simulated 包保 people
+	SchoolDuties     int      `json:"school_duties"`     // the generated schools' term duties (article, progress report), one case each
+	DutyPeriods      int      `json:"duty_periods"`      // periods of those duties that the oracle judged
+	Unjudged         int      `json:"unjudged"`          // duty escalations of periods that fell due after the store was read (not judged)
+	Openers          int      `json:"openers"`           // openings in flight at most (0: a fixed rate)
+	AcceptedOpenings int      `json:"accepted_openings"` // openings answered 202 "opening" and polled until their record was written
 	SilentMisses     int      `json:"silent_misses"`
 	FalseEscalations int      `json:"false_escalations"`
 	Duplicates       int      `json:"duplicates"`
@@ -119,6 +125,10 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		kind := o.kindOf(e)
 		label := o.labelOf(e)
 		k := Expected{Process: e.Process, CaseID: e.CaseID, TaskID: o.taskOf(e), Label: label}.key()
+		if o.Unjudged[k] {
+			rep.Unjudged++
+			continue
+		}
 		seen[k] = append(seen[k], e)
 		r := row(e.Process, kind, label)
 		r.Recorded++
@@ -190,9 +200,9 @@ func appendCapped(xs []string, s string) []string {
 
 // Print writes the table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months), %d tasks (%d transferred, %d to a stand-in), %d organisational handlings, %s\n",
+	fmt.Fprintf(w, "seed %d, unit %s, store %s: %d cases (%d subsidy, %d more at leave schools, %d dropout, %d findings, %d hardship grants, %d send-home plans of %d periods, %d plan tasks, %d pairings of %d owed months, %d 包保 contact duties and %d school duties of %d judged periods), %d tasks (%d transferred, %d to a stand-in), %d organisational handlings, %s\n",
 		r.Seed, r.Unit, r.Store, r.Cases, r.SubsidyCases, r.StandIns, r.DropoutCases, r.Findings, r.HardshipGrants, r.SendHomePlans, r.SendHomePeriods, r.PlanTasks,
-		r.Pairings, r.PairingMonths, r.Tasks, r.Transfers, r.StandIns, r.Handlings, r.Elapsed)
+		r.Pairings, r.PairingMonths, r.ContactDuties, r.SchoolDuties, r.DutyPeriods, r.Tasks, r.Transfers, r.StandIns, r.Handlings, r.Elapsed)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "process\tkind\trung\texpected\trecorded\tsilent misses\tfalse escalations\tduplicates\twrong unit\twrong holder\tambiguous\tmax late ms\t")
 	for _, x := range r.Rows {
@@ -201,7 +211,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "total\t\t\t\t\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.SilentMisses, r.FalseEscalations, r.Duplicates, r.WrongUnit, r.WrongHolder, r.Ambiguous)
 	tw.Flush()
-	fmt.Fprintf(w, "audit chain: ok=%v (%d entries); peak RSS %d MB\n", r.AuditOK, r.AuditEntries, r.MaxRSSMB)
+	fmt.Fprintf(w, "openings: at most %d in flight (0: a fixed rate), %d answered 202 and polled until open\n", r.Openers, r.AcceptedOpenings)
+	fmt.Fprintf(w, "audit chain: ok=%v (%d entries); peak RSS %d MB; %d duty escalations of periods due after the store was read (not judged)\n", r.AuditOK, r.AuditEntries, r.MaxRSSMB, r.Unjudged)
 	if r.KillsRequested > 0 {
 		fmt.Fprintf(w, "kills: %d of %d (SIGKILL), %d restarts, mean downtime %s; %d expected escalations fell due while the service was down; %d requests retried, %d writes answered after an attempt that may have landed, %d of them refused as repeats (counted done)\n",
 			r.Kills, r.KillsRequested, r.Restarts, r.MeanDowntime, r.DueWhileDown, r.Retried, r.UncertainWrites, r.RefusedRepeats)

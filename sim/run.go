@@ -41,6 +41,9 @@ type Size struct {
 	PairingMonths                int     // owed months of each pairing the teacher works through (then on time until the store is read)
 	TransferShare                float64 // share of schools with a second leader, to whom the leader transfers some reviews (转办)
 	LeaveShare                   float64 // share of townships with one more school whose leader is on leave (its reviews go to a stand-in)
+	ContactShare                 float64 // share of schools a township's 包保 person answers for and owes a contact a month
+	DutyShare                    float64 // share of schools whose term duties follow their profile (the others record on time)
+	DutyMonths                   int     // whole duty periods simulated by profile (contacts: the first only; 0: no duties)
 }
 
 // Timings are the compressed deadlines, all multiples of one unit u, spaced so that every action
@@ -69,9 +72,28 @@ type Timings struct {
 	// (JIAOFU_ORGANISATIONAL_HANDLING_DUE); its ladder's offsets from then (remind, bureau leader).
 	HandlingDue    time.Duration
 	HandlingLadder []time.Duration
+	// The work plan's duty period (JIAOFU_DUTY_CHECK_EVERY: each both a month and a term), the
+	// contact_duty and school_duty ladders' offsets from its end, and how long after the end the
+	// sweep may first reach a unit's check (duty.go).
+	DutyMonth, DutyCheckLag time.Duration
+	DutyLadder              []time.Duration
 }
 
-func timingsFor(u time.Duration) Timings {
+// DefaultOpeners is how many openings may be in flight unless -openers says otherwise: enough to
+// keep two cores busy, few enough that each answers within the update timeout.
+const DefaultOpeners = 8
+
+// waitsFor is how long an actor waits for a task to reach an inbox or a 202 opening's record to be
+// written: ten units and twenty seconds for a small county, and a quarter of the spread more for a
+// big one, whose service stays busy for as long as the openings last.
+func waitsFor(u, spread time.Duration) time.Duration {
+	return 10*u + 20*time.Second + spread/4
+}
+
+// DefaultDutyMonth is the duty period in units unless -duty-month says otherwise.
+const DefaultDutyMonth = 8
+
+func timingsFor(u time.Duration, dutyMonth int) Timings {
 	return Timings{ReviewDue: 3 * u, ResubmitDue: 3 * u, FirstContact: 3 * u, ReturnWindow: 12 * u, HQWindow: 8 * u, RectifyDue: 4 * u,
 		PayDue: 4 * u, Ladder: []time.Duration{u, 3 * u, 5 * u},
 		// A period outlasts its ladder (6u) by two units, so the plan can end between the last
@@ -83,14 +105,21 @@ func timingsFor(u time.Duration) Timings {
 		// The late teacher records after the first rung at 3u past the month's end, a unit past the
 		// span (2u) in which the sweep may still be reaching the school's check.
 		PairingMonth: 8 * u, PairingTerm: 16 * u, PairingCheckLag: 2 * u, PairingLadder: []time.Duration{0, 6 * u, 8 * u},
-		HandlingDue: 4 * u, HandlingLadder: []time.Duration{0, 2 * u}}
+		HandlingDue: 4 * u, HandlingLadder: []time.Duration{0, 2 * u},
+		// A late record lands after the period's end, between the rungs (2u) or past the last (6u):
+		// a period of 8u or more keeps it in the next period.
+		DutyMonth: time.Duration(dutyMonth) * u, DutyCheckLag: 2 * u, DutyLadder: []time.Duration{0, 4 * u}}
 }
 
 // Options configure one run.
 type Options struct {
-	Seed    uint64
-	Unit    time.Duration
-	Spread  time.Duration // the cases open evenly over this (0: three units)
+	Seed   uint64
+	Unit   time.Duration
+	Spread time.Duration // the cases open evenly over this (0: three units)
+	// DutyMonth is the work plan's duty period in units (0: DefaultDutyMonth).
+	DutyMonth int
+	// Openers bound the openings in flight (open.go; 0: none, every opening at its place in the spread).
+	Openers int
 	Size    Size
 	Verbose bool
 	// Diagnose splits each dropout window's lateness by the case's Temporal history (diagnose.go).
@@ -127,6 +156,11 @@ func Run(args []string) error {
 	fs.IntVar(&o.Size.PairingMonths, "pairing-months", 2, "owed months of each pairing the teacher works through (then on time until the store is read)")
 	fs.Float64Var(&o.Size.TransferShare, "transfer-share", 0.5, "share of schools with a second leader, to whom the leader transfers (转办) some subsidy reviews (as the school's profile says)")
 	fs.Float64Var(&o.Size.LeaveShare, "leave-share", 0.5, "share of townships with one more school whose leader is on leave: its subsidy reviews go to the stand-in at the central school")
+	fs.Float64Var(&o.Size.ContactShare, "contact-share", 0.5, "share of schools the township's 包保 person answers for: one contact a month owed (ladder contact_duty)")
+	fs.Float64Var(&o.Size.DutyShare, "duty-share", 0.5, "share of schools whose term duties (article, progress report) follow the school's profile; the others record on time (ladder school_duty)")
+	fs.IntVar(&o.Size.DutyMonths, "duty-months", 2, "duty periods simulated by profile (0: no contacts or school duties)")
+	fs.IntVar(&o.DutyMonth, "duty-month", DefaultDutyMonth, "the work plan's duty period (a month and a term: JIAOFU_DUTY_CHECK_EVERY) in units, at least 8")
+	fs.IntVar(&o.Openers, "openers", DefaultOpeners, "openings (subsidy applications, dropout cases) in flight at most: the next waits for an answer, so the rate follows the service (0: no bound, a fixed rate over -spread)")
 	fs.DurationVar(&o.Spread, "spread", 0, "open the cases evenly over this long (default three units; a big county needs longer: the service opens some tens of cases a second on two cores)")
 	fs.BoolVar(&o.Verbose, "v", false, "show the service's log")
 	fs.BoolVar(&o.Diagnose, "diagnose", false, "split each dropout window's lateness into its parts (from the cases' Temporal histories)")
@@ -140,6 +174,12 @@ func Run(args []string) error {
 	}
 	if o.Size.Townships < 1 || o.Size.Townships > len(demo.Townships) {
 		return fmt.Errorf("-townships must be 1–%d", len(demo.Townships))
+	}
+	if o.Openers < 0 {
+		return fmt.Errorf("-openers must not be negative")
+	}
+	if o.DutyMonth < DefaultDutyMonth {
+		return fmt.Errorf("-duty-month must be at least %d units: a late record must land in the next period", DefaultDutyMonth)
 	}
 	if o.Kills < 0 || (o.Kills > 0 && o.KillEvery < time.Second) {
 		return fmt.Errorf("-kills must not be negative, and -kill-every must be at least 1s")
@@ -185,7 +225,10 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		os.RemoveAll(dir)
 	}()
-	tm := timingsFor(o.Unit)
+	if o.DutyMonth == 0 {
+		o.DutyMonth = DefaultDutyMonth
+	}
+	tm := timingsFor(o.Unit, o.DutyMonth)
 	cfg, err := simConfig(dir, tm)
 	if err != nil {
 		return nil, err
@@ -283,6 +326,11 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := putDeadlineLadder(ctx, admin, PairingDeadlineKind, tm.PairingLadder); err != nil {
 		return nil, err
 	}
+	for _, kind := range []string{ContactDutyKind, SchoolDutyKind} {
+		if err := putDeadlineLadder(ctx, admin, kind, tm.DutyLadder); err != nil {
+			return nil, err
+		}
+	}
 	// Never reached (the threshold is 0 in the simulation), compressed all the same.
 	if err := putDeadlineLadder(ctx, admin, PairingSchoolKind, tm.PairingLadder[len(tm.PairingLadder)-1:]); err != nil {
 		return nil, err
@@ -294,7 +342,10 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	rules := Rules{Ladders: map[string][]Rung{}, ReturnWindow: cfg.Duration("JIAOFU_DROPOUT_RETURN_WINDOW"), HQWindow: cfg.Duration("JIAOFU_DROPOUT_HQ_WINDOW"),
 		Calendar: calendar.Default(), Guard: o.Unit / 3}
 	w := &world{u: o.Unit, t: tm, rungs: map[string][]time.Duration{}, term: fmt.Sprintf("2026-2027-%d", 1+o.Seed%2), seed: o.Seed, j: &journal{}, office: jcs, hrng: rand.New(rand.NewPCG(o.Seed, HandlingStream)),
-		within: 10*o.Unit + 20*time.Second}
+		within: waitsFor(o.Unit, spreadOf(o))}
+	if o.Openers > 0 {
+		w.slots = make(chan struct{}, o.Openers)
+	}
 	for _, r := range ladders.Items {
 		rules.Ladders[r.TaskKind] = append(rules.Ladders[r.TaskKind], r)
 		spec, err := calendar.ParseOffset(r.After)
@@ -334,10 +385,7 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate county: %w", err)
 	}
-	spread := o.Spread
-	if spread <= 0 {
-		spread = 3 * o.Unit
-	}
+	spread := spreadOf(o)
 	// Findings: a separate stream (seed, 0x1f), so that adding them changed no other draw.
 	frng := rand.New(rand.NewPCG(o.Seed, 0x1f))
 	var inspected []*school
@@ -363,7 +411,7 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 			pairing = append(pairing, sc)
 		}
 	}
-	stopPairings := make(chan struct{})
+	stopPairings := make(chan struct{}) // also stops the school duties' on-time records
 	var pairingsAfter sync.WaitGroup
 	defer pairingsAfter.Wait()
 	var stopOnce sync.Once
@@ -394,6 +442,13 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	go func() {
 		defer wg.Done()
 		w.findings(ctx, inspector, inspected, frng)
+	}()
+	// The work plan's duties: a stream of their own, so that adding them changed no other draw;
+	// the school duties' on-time records go on until the store has been read.
+	pairingsAfter.Add(1)
+	go func() {
+		defer pairingsAfter.Done()
+		w.duties(ctx, admin, cty.Schools, o.Size, rand.New(rand.NewPCG(o.Seed, DutyStream)), stopPairings)
 	}()
 	// The work plan's tasks: a stream of their own (seed, 0x24), so that adding them changed no other draw.
 	wg.Add(1)
@@ -463,6 +518,7 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	last = w.planSettled(last)
 	last = w.pairingSettled(last)
 	last = w.handlingSettled(last)
+	last = w.dutySettled(last)
 	if kill != nil { // rungs due while the service was down fire after its restart: three units for them
 		if at := kill.lastReady().Add(3 * o.Unit); at.After(last) {
 			last = at
@@ -492,6 +548,11 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
 		return nil, err
 	}
+	// The duty periods after the simulated ones go on until the service stops: they are named (ten
+	// periods past the store's reading) so that what fires during the reading finds its period.
+	if err := orc.expectDuties(rules, w.j.dutiesSnapshot(), tm.DutyCheckLag, tm.DutyMonth, w.dutyHorizon(), time.Now().Add(10*tm.DutyMonth)); err != nil {
+		return nil, err
+	}
 	rep = &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
 		Tasks: len(w.j.tasks)}
 	rep.HardshipGrants = len(w.j.hardship)
@@ -513,7 +574,17 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
-	rep.Cases = rep.SubsidyCases + rep.StandIns + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings
+	for _, d := range w.j.dutiesSnapshot() {
+		if d.Kind == ContactDutyKind {
+			rep.ContactDuties++
+		} else {
+			rep.SchoolDuties++
+		}
+	}
+	rep.DutyPeriods = orc.dutyPeriods
+	rep.Openers, rep.AcceptedOpenings = o.Openers, int(w.accepted.Load())
+	rep.Cases = rep.SubsidyCases + rep.StandIns + rep.DropoutCases + rep.Findings + rep.HardshipGrants + rep.SendHomePlans + rep.PlanTasks + rep.Pairings +
+		rep.ContactDuties + rep.SchoolDuties
 	rep.LedgerProblems = checkHardship(ctx, jcs, w.j.hardship, w.within)
 	rep.StandInProblems = checkStandIns(ctx, jcs, w.j.tasks)
 	for _, e := range w.j.errs {
@@ -581,6 +652,14 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	return rep, nil
 }
 
+// spreadOf is how long the openings are spread over: -spread, or three units.
+func spreadOf(o Options) time.Duration {
+	if o.Spread <= 0 {
+		return 3 * o.Unit
+	}
+	return o.Spread
+}
+
 // fetchEscalations reads every case's escalations as the supervision office sees them (one case
 // at a time: the list answers at most 500 and has no paging).
 func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([]Recorded, error) {
@@ -602,6 +681,9 @@ func fetchEscalations(ctx context.Context, jcs *apiclient.Client, j *journal) ([
 	}
 	for _, p := range j.plans {
 		cases[p.CaseID] = true
+	}
+	for _, d := range j.dutiesSnapshot() {
+		cases[d.CaseID] = true
 	}
 	for _, p := range j.pairings {
 		cases[p.CaseID] = true
@@ -653,6 +735,7 @@ func simConfig(dir string, tm Timings) (config.Config, error) {
 	cfg.SetDuration("JIAOFU_PAIRING_MONTH", spec(tm.PairingMonth))
 	cfg.SetDuration("JIAOFU_PAIRING_TERM", spec(tm.PairingTerm))
 	cfg.SetCount("JIAOFU_PAIRING_SCHOOL_THRESHOLD", 0)       // pairing_school never fires: not simulated (docs/simulation.md)
+	cfg.DutyCheckEvery = tm.DutyMonth                        // each period both a 包保 month and a school term (duty.go)
 	cfg.SetDuration("JIAOFU_SENDHOME_TERM", spec(time.Hour)) // no term ends during a run: no evaluation, no continue-as-new
 	// Not simulated in this slice: long enough never to fall due during a run.
 	for _, name := range []string{"JIAOFU_OBJECTION_REVIEW_DUE", "JIAOFU_PUBLICITY_SIGNOFF_DUE", "JIAOFU_DROPOUT_CLOSE_APPROVAL_DUE",

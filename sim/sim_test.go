@@ -17,8 +17,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole service and runs for about half a minute")
 	}
-	o := Options{Seed: 7, Unit: time.Second, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
-		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2, TransferShare: 1, LeaveShare: 1}}
+	o := Options{Seed: 7, Unit: time.Second, Openers: DefaultOpeners, Size: Size{Townships: 2, Schools: 2, Students: 6, DropoutShare: 0.5, FindingShare: 1,
+		SendHomeShare: 1, SendHomePeriods: 2, PlanTasks: 4, PairingShare: 1, PairingMonths: 2, TransferShare: 1, LeaveShare: 1,
+		ContactShare: 1, DutyShare: 1, DutyMonths: 2}}
 	if testing.Verbose() {
 		o.Log = os.Stderr
 	}
@@ -51,6 +52,10 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	}
 	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
 		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
+	}
+	if rep.ContactDuties != 4 || rep.SchoolDuties != 4*2 || rep.DutyPeriods == 0 {
+		t.Errorf("contact duties = %d, school duties = %d of %d judged periods; want 4 (a contact owed at each school), 8 (two at each), and some periods",
+			rep.ContactDuties, rep.SchoolDuties, rep.DutyPeriods)
 	}
 	if rep.Transfers == 0 {
 		t.Error("no review was transferred: the seed must exercise the transfer rules")
@@ -268,7 +273,7 @@ func TestPairingMonthsAndTheCheckLag(t *testing.T) {
 		ladder = append(ladder, Rung{TaskKind: PairingDeadlineKind, Rung: i + 1, After: ([]time.Duration{0, 6 * u, 8 * u}[i]).String(), Target: target})
 	}
 	rules := Rules{Ladders: map[string][]Rung{PairingDeadlineKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
-	tm := timingsFor(u)
+	tm := timingsFor(u, DefaultDutyMonth)
 	w := &world{u: u, t: tm}
 	base := time.Date(2026, 11, 2, 0, 0, 0, 0, calendar.CST)
 	created := base.Add(-tm.PairingMonth / 2)
@@ -489,5 +494,73 @@ func TestHandlingClimbsFromItsDueTime(t *testing.T) {
 		rec("f3", HandlingKind, 1, "remind", "JS-JCS"), rec("f3", HandlingKind, 2, "bureau_leader", "JS-JCS")}, rep)
 	if rep.SilentMisses != 0 || rep.FalseEscalations != 0 || rep.WrongUnit != 1 {
 		t.Fatalf("counts = misses %d, false %d, wrong unit %d; want 0, 0, 1\n%v", rep.SilentMisses, rep.FalseEscalations, rep.WrongUnit, rep.Misses)
+	}
+}
+
+// TestDutyPeriodsCountRecordsWhereTheyFall checks the duty rules without the service: a period
+// is met by a record made inside it; a late record (after the period's end) does not clear the
+// period it was owed for but meets the one it falls in; a record across a boundary is too close
+// to call; a unit made owing after the sweep's lag owes nothing for the period before; periods
+// falling due after the store is read are not judged. Planted: a rung of a met period on record
+// (false), one missing (silent miss), one recorded twice (duplicate), one at the wrong unit.
+func TestDutyPeriodsCountRecordsWhereTheyFall(t *testing.T) {
+	u := time.Second
+	tm := timingsFor(u, DefaultDutyMonth)
+	ladder := []Rung{{TaskKind: ContactDutyKind, Rung: 1, After: "0s", Target: "remind"}, {TaskKind: ContactDutyKind, Rung: 2, After: (4 * u).String(), Target: "superior"}}
+	rules := Rules{Ladders: map[string][]Rung{ContactDutyKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
+	start, _ := pairingPeriod(time.Date(2026, 11, 2, 0, 0, 0, 0, calendar.CST), tm.DutyMonth)
+	end := func(n int) time.Time { return start.Add(tm.DutyMonth * time.Duration(n)) }
+	at := func(d time.Duration) span { return span{Sent: start.Add(d), Done: start.Add(d + 50*time.Millisecond)} }
+	d := &DutyObs{CaseID: "contact-JS-T01-M01", Kind: ContactDutyKind, Unit: "JS-T01-M01", Township: "T01",
+		Since: at(3 * u), // owed from period 1 (the sweep of the period before had read the units by start + lag)
+		Records: []span{
+			at(4 * u),       // inside period 1: met
+			at(2*8*u + 6*u), // after period 2's end (late after rung 2): meets period 3, not 2
+			{Sent: end(4).Add(-u / 10), Done: end(4).Add(u / 10)}, // across the end of period 4: 4 and 5 unsure
+		}}
+	judgedBy := end(6).Add(4 * u) // period 6's last rung is the last judged
+	o, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy.Add(2*tm.DutyMonth)); err != nil {
+		t.Fatal(err)
+	}
+	// Period 2 (r1, r2) and period 6 (r1, r2) expected; 4 and 5 ambiguous; 7 to 9 unjudged.
+	if len(o.Expected) != 4 || len(o.Ambiguous) != 4 || len(o.Unjudged) != 6 || o.dutyPeriods != 6 {
+		t.Fatalf("expected %d, ambiguous %d, unjudged %d, judged periods %d; want 4, 4, 6, 6: %v", len(o.Expected), len(o.Ambiguous),
+			len(o.Unjudged), o.dutyPeriods, o.Expected)
+	}
+	if ex, ok := o.Expected[Expected{Process: PlanProcess, CaseID: d.CaseID, TaskID: periodKey(2), Label: "r1:remind"}.key()]; !ok ||
+		!ex.Latest.Equal(end(2).Add(tm.DutyCheckLag)) {
+		t.Errorf("period 2's first rung: %+v, want due in [its end, end + lag]", ex)
+	}
+	rec := func(period, rung int, unit string) Recorded {
+		target := []string{"remind", "superior"}[rung-1]
+		return Recorded{Process: PlanProcess, CaseID: d.CaseID, TaskKind: ContactDutyKind, Rung: rung, Target: target, UnitCode: unit,
+			DueAt: end(period).Add([]time.Duration{0, 4 * u}[rung-1])}
+	}
+	recorded := []Recorded{
+		rec(2, 1, "JS-T01-M01"), rec(2, 2, "JS-T01-M01"), // superior at the school itself: wrong unit
+		rec(6, 1, "JS-T01-M01"), rec(6, 1, "JS-T01-M01"), // twice: a duplicate; period 6's r2 missing
+		rec(3, 1, "JS-T01-M01"), // period 3 was met by the late record: false
+		rec(5, 2, "JS-T01"),     // ambiguous: counted on neither side
+		rec(7, 1, "JS-T01-M01"), // unjudged
+	}
+	rep := &Report{AuditOK: true}
+	Compare(o, recorded, rep)
+	if rep.SilentMisses != 1 || rep.FalseEscalations != 1 || rep.Duplicates != 1 || rep.WrongUnit != 1 || rep.Unjudged != 1 {
+		t.Fatalf("misses %d, false %d, duplicates %d, wrong unit %d, unjudged %d; want 1 each\n%v",
+			rep.SilentMisses, rep.FalseEscalations, rep.Duplicates, rep.WrongUnit, rep.Unjudged, rep.Misses)
+	}
+	// A unit made owing after the sweep at period 1's end may have read the units owes nothing for it.
+	late := &DutyObs{CaseID: "contact-JS-T01-M02", Kind: ContactDutyKind, Unit: "JS-T01-M02", Township: "T01",
+		Since: span{Sent: end(1).Add(tm.DutyCheckLag + u), Done: end(1).Add(tm.DutyCheckLag + u + 50*time.Millisecond)}}
+	o2, _ := Expect(rules, nil, nil)
+	if err := o2.expectDuties(rules, []*DutyObs{late}, tm.DutyCheckLag, tm.DutyMonth, end(2).Add(4*u), end(2).Add(4*u+2*tm.DutyMonth)); err != nil {
+		t.Fatal(err)
+	}
+	if len(o2.Expected) != 2 || len(o2.Ambiguous) != 0 {
+		t.Errorf("a unit owing from inside period 2: expected %v, ambiguous %v; want period 2's two rungs only", o2.Expected, o2.Ambiguous)
 	}
 }
