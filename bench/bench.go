@@ -123,7 +123,7 @@ func Run(args []string) error {
 	fs.StringVar(&o.JSON, "json", "docs/bench-results.json", "where to write the results; empty: do not write")
 	fs.StringVar(&o.Tools, "tools", filepath.Join(os.TempDir(), "jiaofu-bench-tools"), "cache for the binaries built for workloads 7 and 8 (outside the repository)")
 	fs.IntVar(&o.Shards, "shards", 512, "history shards of the PostgreSQL-backed server (workload 8; docker-compose uses 512)")
-	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase; empty: none")
+	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase, and workload 6's heap and goroutine profiles of the service it starts; empty: none")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (logs, SQLite files) and workload 5's PostgreSQL schema")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and the service's warnings to stderr")
 	fs.IntVar(&o.Rounds, "rounds", 1, "repeat the paired comparisons (1↔2, 3, 4, 7, 8) and the inbox reads (5) this many times, alternating the pairs' order, and report the medians")

@@ -18,7 +18,9 @@ import (
 // and (with -consolidate) records the outcome "returned", which puts the case into its
 // consolidation watch (包巩固, 20 weeks: a durable timer and an open workflow). Measured: the
 // child's VmRSS from /proc/<pid>/status once idle after start (the baseline) and once idle with
-// every case open, and its peak (VmHWM).
+// every case open, and its peak (VmHWM); at both points the Go runtime's account of the memory
+// and the goroutine count, from the child's profiles listener (and with -profile its heap and
+// goroutine profiles).
 
 const memSchool = "JS-T01-S01"
 
@@ -49,6 +51,7 @@ func runMemory(ctx context.Context, o *Options, r *Report) error {
 	time.Sleep(5 * time.Second)
 	idle := procStatus(pid, "VmRSS")
 	o.progress("[memory] service idle: VmRSS %s", humanBytes(idle))
+	svc.memorySnapshot(ctx, o, "w6-idle")
 
 	e := &Env{Base: base, hc: hc, o: o}
 	staff, err := e.Login(ctx, "staff01", demo.DemoPassword)
@@ -112,6 +115,7 @@ func runMemory(ctx context.Context, o *Options, r *Report) error {
 		parts[f+"_mib"] = float64(procStatus(pid, f)) / (1 << 20)
 	}
 	o.logf("memory parts: %v", parts)
+	svc.memorySnapshot(ctx, o, "w6-open")
 	o.progress("[memory] %d cases %s: VmRSS %s (peak %s)", n, state, humanBytes(rss), humanBytes(hwm))
 	const gib = 1 << 30
 	r.add(Result{Workload: 6, Name: fmt.Sprintf("RSS with %d open dropout cases", n), Unit: "MiB", Value: float64(rss) / (1 << 20),

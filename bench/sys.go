@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -221,6 +222,7 @@ type allInOne struct {
 	pid      int
 	base     string // the HTTP API's
 	temporal string // the embedded Temporal frontend's host:port
+	pprof    string // where the child serves its runtime profiles (JIAOFU_PPROF_ADDR)
 	hc       *http.Client
 }
 
@@ -235,12 +237,18 @@ func startAllInOne(ctx context.Context, o *Options, self, dir, dataDir string, e
 	if err != nil {
 		return nil, err
 	}
+	pprofPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pprofAddr := "127.0.0.1:" + strconv.Itoa(pprofPort)
 	cmd := exec.Command(self, "all")
 	cmd.Env = append(append(os.Environ(), "JIAOFU_DATA_DIR="+dataDir, "JIAOFU_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(httpPort),
 		"JIAOFU_TEMPORAL_FRONTEND_ADDR=127.0.0.1:"+strconv.Itoa(tPort), "JIAOFU_TEMPORAL_UI_ADDR=off",
-		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s"), env...)
+		"JIAOFU_ADMIN_PASSWORD=bench-admin-password", "JIAOFU_ENV=development", "JIAOFU_SEED_DEMO=true", "JIAOFU_UPDATE_TIMEOUT=60s",
+		"JIAOFU_PPROF_ADDR="+pprofAddr), env...)
 	s := &allInOne{cmd: cmd, logPath: filepath.Join(dir, "service.log"), base: "http://127.0.0.1:" + strconv.Itoa(httpPort),
-		temporal: "127.0.0.1:" + strconv.Itoa(tPort), hc: newHTTPClient(2 * o.Clients)}
+		temporal: "127.0.0.1:" + strconv.Itoa(tPort), pprof: pprofAddr, hc: newHTTPClient(2 * o.Clients)}
 	if s.log, err = childproc.Start(cmd, s.logPath); err != nil {
 		return nil, err
 	}
@@ -250,6 +258,71 @@ func startAllInOne(ctx context.Context, o *Options, self, dir, dataDir string, e
 		return nil, err
 	}
 	return s, nil
+}
+
+// memorySnapshot logs where the child's memory is — the Go runtime's own account (heap in use,
+// heap idle and released, goroutine stacks) and its goroutine count, from its profiles listener
+// — and, with -profile, writes its heap and goroutine profiles there as name.heap.pprof and
+// name.goroutine.pprof (go tool pprof -sample_index=inuse_space …).
+func (s *allInOne) memorySnapshot(ctx context.Context, o *Options, name string) {
+	get := func(path string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+s.pprof+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		}
+		return io.ReadAll(resp.Body)
+	}
+	text, err := get("/debug/pprof/heap?debug=1")
+	if err != nil {
+		o.logf("memory snapshot %s: %v", name, err)
+		return
+	}
+	// The text form ends with the runtime.MemStats of the moment, one "# Name = value" a line.
+	stats := map[string]string{}
+	for _, line := range strings.Split(string(text), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = "); ok && strings.HasPrefix(line, "# ") {
+			stats[k] = v
+		}
+	}
+	mib := func(k string) string {
+		v, _, _ := strings.Cut(stats[k], " ") // "# Stack = inuse / sys"
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return "?"
+		}
+		return fmt.Sprintf("%.0f", float64(n)/(1<<20))
+	}
+	goroutines := "?"
+	if g, err := get("/debug/pprof/goroutine?debug=1"); err == nil {
+		first, _, _ := strings.Cut(string(g), "\n")
+		goroutines = strings.TrimPrefix(first, "goroutine profile: total ")
+	}
+	o.progress("[memory] %s: HeapInuse %s MiB, HeapIdle %s (released %s), StackInuse %s, Sys %s, NextGC %s; %s goroutines",
+		name, mib("HeapInuse"), mib("HeapIdle"), mib("HeapReleased"), mib("Stack"), mib("Sys"), mib("NextGC"), goroutines)
+	if o.Profile == "" {
+		return
+	}
+	if err := os.MkdirAll(o.Profile, 0o755); err != nil {
+		o.logf("profile dir: %v", err)
+		return
+	}
+	for _, p := range []string{"heap", "goroutine"} {
+		b, err := get("/debug/pprof/" + p)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.Profile, name+"."+p+".pprof"), b, 0o644)
+		}
+		if err != nil {
+			o.logf("memory snapshot %s: %s profile: %v", name, p, err)
+		}
+	}
 }
 
 // stop stops the process (SIGTERM, then SIGKILL after a grace) and closes its log.

@@ -96,6 +96,10 @@ type Config struct {
 	// MetricsAddr, when set, is where a worker-only process (jiaofu worker) serves /metrics and
 	// /healthz; the processes running the API serve them on HTTPAddr.
 	MetricsAddr string
+	// PprofAddr, when set, is a loopback address where the process serves Go's runtime profiles
+	// (net/http/pprof: heap, goroutines, CPU) for an operator or the benchmark harness; never on
+	// HTTPAddr, since a profile shows the process's memory.
+	PprofAddr string
 }
 
 // Ratio is a share Num/Den, 0 < Num <= Den (2/3: at least two thirds).
@@ -346,6 +350,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	str("JIAOFU_LOG_FORMAT", &c.LogFormat)
 	str("JIAOFU_METRICS_TOKEN", &c.MetricsToken)
 	str("JIAOFU_METRICS_ADDR", &c.MetricsAddr)
+	str("JIAOFU_PPROF_ADDR", &c.PprofAddr)
 	dur("JIAOFU_SESSION_TTL", &c.SessionTTL)
 	if v, ok := lookup("JIAOFU_SEED_DEMO"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
@@ -441,6 +446,19 @@ func listenAddr(addr string) error {
 	return nil
 }
 
+// loopbackAddr checks a listen address that must not be reachable from another machine: a heap
+// profile holds whatever the process has in memory (sessions, personal data being written).
+func loopbackAddr(addr string) error {
+	if err := listenAddr(addr); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q must be on loopback, such as 127.0.0.1:6060 (profiles show the process's memory)", addr)
+	}
+	return nil
+}
+
 // Validate checks settings that depend on each other; each message names its variable.
 func (c Config) Validate() error {
 	var errs []error
@@ -482,6 +500,11 @@ func (c Config) Validate() error {
 	if c.MetricsAddr != "" {
 		if err := listenAddr(c.MetricsAddr); err != nil {
 			errs = append(errs, fmt.Errorf("JIAOFU_METRICS_ADDR: %w", err))
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := loopbackAddr(c.PprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("JIAOFU_PPROF_ADDR: %w", err))
 		}
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {

@@ -107,6 +107,26 @@ func TestListenAddressesAreCheckedForForm(t *testing.T) {
 	}
 }
 
+// The profiles listener is off unless set, and only on loopback: a heap profile shows what the
+// process holds in memory.
+func TestPprofAddrIsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	if c, err := Load(env(nil)); err != nil || c.PprofAddr != "" {
+		t.Errorf("default: %q %v, want off", c.PprofAddr, err)
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "[::]:6060", "10.0.0.5:6060", "example.com:6060", "6060"} {
+		_, err := Load(env(map[string]string{"JIAOFU_PPROF_ADDR": bad}))
+		if err == nil || !strings.Contains(err.Error(), "JIAOFU_PPROF_ADDR") {
+			t.Errorf("JIAOFU_PPROF_ADDR=%q: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"127.0.0.1:6060", "127.0.0.1:0", "[::1]:6060", "localhost:6060"} {
+		if c, err := Load(env(map[string]string{"JIAOFU_PPROF_ADDR": good})); err != nil || c.PprofAddr != good {
+			t.Errorf("JIAOFU_PPROF_ADDR=%q: %q %v", good, c.PprofAddr, err)
+		}
+	}
+}
+
 func TestEveryErrorOnItsOwnLine(t *testing.T) {
 	t.Parallel()
 	_, err := Load(env(map[string]string{"JIAOFU_HTTP_ADDR": "nonsense", "JIAOFU_PUBLICITY_PERIOD": "five days", "DATABASE_URL": "mysql://x"}))

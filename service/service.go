@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -63,7 +64,10 @@ type Service struct {
 	listener net.Listener
 	// metricsListener is a worker-only process's /metrics listener (JIAOFU_METRICS_ADDR).
 	metricsListener net.Listener
-	log             *slog.Logger
+	// pprof serves the runtime's profiles when JIAOFU_PPROF_ADDR is set (loopback only).
+	pprof         *http.Server
+	pprofListener net.Listener
+	log           *slog.Logger
 	// dataDirLock is held while this process runs on the data dir (one process per data dir).
 	dataDirLock *os.File
 }
@@ -104,6 +108,13 @@ func Start(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger
 		if err := demo.SeedPlanUnits(ctx, s.Store, api.HashPassword); err != nil {
 			return nil, fmt.Errorf("demo data: the plan's sections: %w", err)
 		}
+	}
+
+	if cfg.PprofAddr != "" {
+		if s.pprof, s.pprofListener, err = servePprof(cfg.PprofAddr, log); err != nil {
+			return nil, err
+		}
+		log.Info("runtime profiles listening (loopback only)", "addr", s.pprofListener.Addr().String())
 	}
 
 	addr := cfg.TemporalAddress
@@ -226,6 +237,15 @@ func (s *Service) MetricsAddr() string {
 	return s.metricsListener.Addr().String()
 }
 
+// PprofAddr is where the process serves its runtime profiles (JIAOFU_PPROF_ADDR), "" when it
+// does not.
+func (s *Service) PprofAddr() string {
+	if s.pprofListener == nil {
+		return ""
+	}
+	return s.pprofListener.Addr().String()
+}
+
 // TemporalAddr is the Temporal frontend in use.
 func (s *Service) TemporalAddr() string {
 	if s.embedded != nil {
@@ -271,6 +291,9 @@ func (s *Service) Stop() {
 	}
 	if s.Store != nil {
 		s.Store.Close()
+	}
+	if s.pprof != nil {
+		s.pprof.Close()
 	}
 	if s.dataDirLock != nil {
 		s.dataDirLock.Close()
