@@ -35,14 +35,22 @@ const holderQuery = `SELECT u.id AS user_id, u.username, u.display_name, r.role,
 // access.Actor.Can decides: a role reaches its unit and below, a bureau section's the county),
 // by username; every holder of the role when unitPath is "". A user is listed once.
 func (s *Store) HoldersOver(ctx context.Context, role, unitPath string) ([]Holder, error) {
+	return s.holdersOver(ctx, s.db, role, unitPath)
+}
+
+// holdersOver is HoldersOver read through db: inside a transaction, the transaction itself. A
+// transaction that has appended to the audit chain holds its lock, and on PostgreSQL a read
+// through a second pooled connection can then wait for a connection that every other writer,
+// queued on that lock, holds: the pool deadlocked under load (found by a simulated term).
+func (s *Store) holdersOver(ctx context.Context, db q, role, unitPath string) ([]Holder, error) {
 	var all []Holder
-	q, args := holderQuery+`r.role = ?`, []any{true, role}
+	query, args := holderQuery+`r.role = ?`, []any{true, role}
 	if unitPath != "" {
 		// The role's unit is the unit or above it (its path a prefix of the unit's), or a section
 		// (whose roles reach the county; Scope decides below).
-		q, args = q+` AND (o.kind = ? OR substr(?, 1, length(o.path)) = o.path)`, append(args, KindSection, unitPath)
+		query, args = query+` AND (o.kind = ? OR substr(?, 1, length(o.path)) = o.path)`, append(args, KindSection, unitPath)
 	}
-	if err := s.sel(ctx, s.db, &all, q+` ORDER BY u.username, o.path`, args...); err != nil {
+	if err := s.sel(ctx, db, &all, query+` ORDER BY u.username, o.path`, args...); err != nil {
 		return nil, err
 	}
 	var out []Holder
@@ -169,7 +177,7 @@ func (s *Store) autoCopiesTx(ctx context.Context, tx *sqlx.Tx, e AuditEntry) err
 		} else if path == "" {
 			continue // no unit to count from: nobody is "over" it
 		}
-		hs, err := s.HoldersOver(ctx, r.Role, over)
+		hs, err := s.holdersOver(ctx, tx, r.Role, over)
 		if err != nil {
 			return err
 		}

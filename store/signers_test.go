@@ -60,6 +60,36 @@ func TestHoldersOverAndAt(t *testing.T) {
 	}
 }
 
+// TestAutoCopiesReadInsideTheirTransaction: the automatic copy's holders are read through the
+// transaction that records the entry. Read through a second pooled connection, the entry's
+// transaction (holding the audit lock) waited for a connection held by writers queued on that
+// lock: a simulated term deadlocked the PostgreSQL store's pool. With one connection in the pool
+// that wait is certain, so this fails (by its deadline) if the read leaves the transaction.
+func TestAutoCopiesReadInsideTheirTransaction(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			f := makeFixture(t, s)
+			teacher, err := s.CreateUser(context.Background(), "teacher", "x", "帮扶教师", []store.RoleAt{{Role: casework.RoleTeacher, UnitCode: f.school.Code}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.DB().SetMaxOpenConns(1)
+			defer s.DB().SetMaxOpenConns(20)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			summary := store.AuditEntry{EventKey: "ev-summary-one-conn", ActorID: teacher.ID, Role: casework.RoleTeacher, UnitCode: f.school.Code,
+				Action: "pairing.recorded", Process: casework.ProcessPairing, CaseID: "pairing-one-conn", After: `{"kind":"summary"}`}
+			if err := s.Append(ctx, summary); err != nil {
+				t.Fatalf("recording a summary with one pooled connection: %v", err)
+			}
+			if cs, err := s.CCs(ctx, f.leader.ID, "unread", 10); err != nil || len(cs) != 1 {
+				t.Fatalf("the school leader's copies = %+v, %v", cs, err)
+			}
+		})
+	}
+}
+
 // TestAutoCopies: a teacher's term summary of a pairing is copied to the school's leaders in the
 // transaction that records it (casework.Pairing.AutoCopies), a retry copies nothing twice, the
 // next summary renews the copy (unread again, still one copy); a home visit copies nobody. The
