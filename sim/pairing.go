@@ -238,15 +238,25 @@ func (w *world) pairingSettled(last time.Time) time.Time {
 }
 
 // expectPairings adds the pairing rules to the oracle: each owed month climbs the pairing_duty
-// ladder from the month's end unless the missing duties were recorded before the rung; the first
-// rung's instant is the school check's first read, in [end, end + lag].
-func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Duration) error {
+// ladder from the month's end unless the missing duties were recorded before the read that
+// decides the rung. reads holds each school check's reads by checkKey, from its Temporal history
+// (checkread.go): a rung's instant is then the span of its deciding read, so a record before it
+// counts, one after it expects the rung, and one within the guard of it is too close to call. A
+// month whose check's history could not be read falls back to the lag rule: the first rung's
+// instant lies anywhere in [end, end + lag], the others' at their offset.
+func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Duration, reads map[string][]checkRead) error {
 	if o.periods == nil {
 		o.periods = map[string][]time.Time{}
 	}
 	for _, p := range pairings {
 		for _, m := range p.Months {
 			o.periods[p.CaseID] = append(o.periods[p.CaseID], m.End)
+			rs, read := reads[checkKey(p.Unit, m.End)]
+			if read {
+				o.pairingRead++
+			} else {
+				o.pairingLag++
+			}
 			for _, rg := range r.ladder(PairingDeadlineKind) {
 				spec, err := calendar.ParseOffset(rg.After)
 				if err != nil {
@@ -258,7 +268,9 @@ func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Durati
 				}
 				e := Expected{Process: PairingProcess, CaseID: p.CaseID, TaskID: periodKey(m.N), Kind: PairingDeadlineKind,
 					Label: rungLabel(rg.Rung, rg.Target), Unit: unit, At: spec.Due(r.Calendar, m.End)}
-				if e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
+				if d, ok := decidingRead(rs, e.At); read && ok {
+					e.At, e.Latest = d.Started, d.Done
+				} else if !read && e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
 					e.Latest = m.End.Add(lag)
 				}
 				o.add(r, e, m.Recorded)

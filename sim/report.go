@@ -60,7 +60,9 @@ type Report struct {
 	SendHomePeriods  int      `json:"sendhome_periods"` // periods of the plans that the oracle judged
 	PlanTasks        int      `json:"plan_tasks"`
 	Pairings         int      `json:"pairings"`
-	PairingMonths    int      `json:"pairing_months"` // owed months of the pairings that the oracle judged
+	PairingMonths    int      `json:"pairing_months"`                  // owed months of the pairings that the oracle judged
+	PairingByLag     int      `json:"pairing_months_by_lag"`           // of those, judged by the lag rule: their check's history unread (checkread.go)
+	PairingUnread    []string `json:"pairing_checks_unread,omitempty"` // why each such check's history was not read
 	Tasks            int      `json:"tasks"`
 	Transfers        int      `json:"transfers"`         // subsidy reviews transferred (转办) to the school's second leader
 	StandIns         int      `json:"stand_ins"`         // subsidy reviews of leave schools, which went to the stand-in
@@ -220,6 +222,13 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, m := range r.Misses {
 		fmt.Fprintln(w, "  "+m)
+	}
+	if r.PairingMonths > 0 {
+		fmt.Fprintf(w, "pairing months: %d judged by their school check's reads (Temporal history), %d by the lag rule (history unread)\n",
+			r.PairingMonths-r.PairingByLag, r.PairingByLag)
+	}
+	for _, u := range r.PairingUnread {
+		fmt.Fprintln(w, "  pairing check history unread: "+u)
 	}
 	for _, e := range r.ActorErrors {
 		fmt.Fprintln(w, "  actor error: "+e)

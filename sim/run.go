@@ -16,9 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-
 	"jiaofu/apiclient"
 	"jiaofu/calendar"
 	"jiaofu/childproc"
@@ -542,7 +539,14 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := orc.expectPlan(rules, w.j.plans); err != nil {
 		return nil, err
 	}
-	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag); err != nil {
+	// The pairing checks' reads, from their histories: the instants that decide the pairings' rungs.
+	tc, closeTC, err := temporalClient(svc, child, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTC()
+	reads, unread := pairingCheckReads(ctx, tc, w.j.pairings)
+	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag, reads); err != nil {
 		return nil, err
 	}
 	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
@@ -574,6 +578,7 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
+	rep.PairingByLag, rep.PairingUnread = orc.pairingLag, unread
 	for _, d := range w.j.dutiesSnapshot() {
 		if d.Kind == ContactDutyKind {
 			rep.ContactDuties++
@@ -597,16 +602,6 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	stop() // the store has been read: the pairings' teachers stop recording
 	Compare(orc, recorded, rep)
 	if o.Diagnose {
-		var tc client.Client
-		if child == nil {
-			tc = svc.Temporal
-		} else {
-			if tc, err = client.Dial(client.Options{HostPort: child.FrontendAddr, Namespace: cfg.TemporalNamespace,
-				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}); err != nil {
-				return nil, fmt.Errorf("dial the child's Temporal frontend: %w", err)
-			}
-			defer tc.Close()
-		}
 		d, err := diagnose(ctx, tc, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
 		if err != nil {
 			return nil, err

@@ -53,6 +53,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
 		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
 	}
+	if rep.PairingByLag != 0 {
+		t.Errorf("%d pairing months judged by the lag rule, want every month by its check's reads: %v", rep.PairingByLag, rep.PairingUnread)
+	}
 	if rep.ContactDuties != 4 || rep.SchoolDuties != 4*2 || rep.DutyPeriods == 0 {
 		t.Errorf("contact duties = %d, school duties = %d of %d judged periods; want 4 (a contact owed at each school), 8 (two at each), and some periods",
 			rep.ContactDuties, rep.SchoolDuties, rep.DutyPeriods)
@@ -292,7 +295,7 @@ func TestPairingMonthsAndTheCheckLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag); err != nil {
+	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(o.Expected) != 1+3 || len(o.Ambiguous) != 1 {

@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"jiaofu/childproc"
+	"jiaofu/config"
+	"jiaofu/service"
+)
+
+// When a school's pairing check read the records (the pairings' oracle rule, pairing.go). The
+// check reads the school's records once when the sweep starts it and again before each rung
+// instant; whether a late record counts is decided by the read before the rung, and only the
+// check's Temporal history says when that read ran. The harness reads it there, as -diagnose
+// does (the history is the test's instrument, not the code under test's verdict: the oracle
+// takes the instants of the reads and judges the records itself).
+
+// pairingReadActivity is the activity by which a school's check reads the records
+// (activities.PairingShortfalls, registered under its method's name).
+const pairingReadActivity = "PairingShortfalls"
+
+// checkRead is one read of a school's records by its check: the successful attempt of the read
+// activity, from its start (the ActivityTaskStarted event's time, the attempt's own start even
+// for a retried activity) to its completion. The store was read somewhere inside [Started, Done].
+type checkRead struct {
+	Scheduled, Started, Done time.Time
+}
+
+// pairingCheckID is the workflow id of a school's check of the month ending at end, as
+// docs/pairing.md names it (pairing-check-<school>-<month end in Unix seconds>, the school's
+// code with anything but [A-Za-z0-9_-] as '_'); sim.TestPairingCheckIDIsTheServices holds it
+// to the service's.
+func pairingCheckID(school string, end time.Time) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, school)
+	return "pairing-check-" + safe + "-" + strconv.FormatInt(end.Unix(), 10)
+}
+
+// checkKey names a school's check of a month in the reads the oracle is given.
+func checkKey(school string, end time.Time) string {
+	return school + "|" + strconv.FormatInt(end.Unix(), 10)
+}
+
+// readsOf lists the completed runs of the given activity in a workflow's history, in the order
+// they were scheduled.
+func readsOf(ctx context.Context, c client.Client, wfID, activity string) ([]checkRead, error) {
+	it := c.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	byID := map[int64]int{} // scheduled event id → index in reads
+	var reads []checkRead
+	var done []bool
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		at := e.GetEventTime().AsTime()
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activity {
+			byID[e.GetEventId()] = len(reads)
+			reads = append(reads, checkRead{Scheduled: at})
+			done = append(done, false)
+		}
+		if a := e.GetActivityTaskStartedEventAttributes(); a != nil {
+			if i, ok := byID[a.GetScheduledEventId()]; ok {
+				reads[i].Started = at
+			}
+		}
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil {
+			if i, ok := byID[a.GetScheduledEventId()]; ok {
+				reads[i].Done, done[i] = at, true
+			}
+		}
+	}
+	out := reads[:0]
+	for i, r := range reads {
+		if done[i] && !r.Started.IsZero() { // a read that failed read nothing the check acted on
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// pairingCheckReads reads, for each simulated month of each pairing, its school's check's reads
+// from the check's history. A check whose history cannot be read (none started, or the server
+// refuses) is left out, and the oracle falls back to the lag rule for that month; the error is
+// returned for the report.
+func pairingCheckReads(ctx context.Context, c client.Client, pairings []*PairingObs) (map[string][]checkRead, []string) {
+	reads := map[string][]checkRead{}
+	var missing []string
+	for _, p := range pairings {
+		for _, m := range p.Months {
+			key := checkKey(p.Unit, m.End)
+			if _, ok := reads[key]; ok {
+				continue
+			}
+			rs, err := readsOf(ctx, c, pairingCheckID(p.Unit, m.End), pairingReadActivity)
+			if err == nil && len(rs) == 0 {
+				err = fmt.Errorf("no completed %s", pairingReadActivity)
+			}
+			if err != nil {
+				missing = append(missing, fmt.Sprintf("%s: %v", pairingCheckID(p.Unit, m.End), err))
+				continue
+			}
+			reads[key] = rs
+		}
+	}
+	return reads, missing
+}
+
+// decidingRead is the read that decides whether a rung falling due at `at` fires: the check's
+// reads before its rungs (every read but the first, made as the sweep started the check) run at
+// each rung instant, once it has come, before the rung fires, and clear a deadline whose duties
+// are all on record by then; the first read at or after the instant is the one. Without one, the
+// first read decides when it came at or after the instant (it found nothing missing, so it set no
+// deadline and never read again). ok is false when no read came at or after the instant: the
+// check had nothing left to fire by then, and the rule's own instant stands.
+func decidingRead(reads []checkRead, at time.Time) (checkRead, bool) {
+	for _, r := range reads[min(1, len(reads)):] {
+		if !r.Scheduled.Before(at) {
+			return r, true
+		}
+	}
+	if len(reads) > 0 && !reads[0].Scheduled.Before(at) {
+		return reads[0], true
+	}
+	return checkRead{}, false
+}
+
+// temporalClient is a client of the service's Temporal, for reading histories: the in-process
+// service's own, or one dialled to the child process's frontend (with kills). close releases it.
+func temporalClient(svc *service.Service, child *childproc.Service, cfg config.Config) (c client.Client, close func(), err error) {
+	if child == nil {
+		return svc.Temporal, func() {}, nil
+	}
+	c, err = client.Dial(client.Options{HostPort: child.FrontendAddr, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial the child's Temporal frontend: %w", err)
+	}
+	return c, c.Close, nil
+}

@@ -1,0 +1,144 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"jiaofu/calendar"
+	"jiaofu/workflows"
+)
+
+// TestPairingRungsFollowTheCheckRead checks the pairing rule by the check's reads, without the
+// service: a record made after the month's end but before the read that decides a rung counts
+// (however late that read came), one made after it expects the rung, and one within the guard
+// of it is too close to call. The check reads once when the sweep starts it and again before
+// each rung instant (the first of those, not the sweep's, decides the first rung).
+func TestPairingRungsFollowTheCheckRead(t *testing.T) {
+	u := 3 * time.Second
+	offsets := []time.Duration{0, 6 * u, 8 * u}
+	var ladder []Rung
+	for i, target := range []string{"teacher", "school_leader", "superior"} {
+		ladder = append(ladder, Rung{TaskKind: PairingDeadlineKind, Rung: i + 1, After: offsets[i].String(), Target: target})
+	}
+	rules := Rules{Ladders: map[string][]Rung{PairingDeadlineKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
+	tm := timingsFor(u, DefaultDutyMonth)
+	start, _ := pairingPeriod(time.Date(2026, 11, 2, 0, 0, 0, 0, calendar.CST), tm.PairingMonth)
+	end := func(n int) time.Time { return start.Add(tm.PairingMonth * time.Duration(n)) }
+	after := func(n int, d time.Duration) *span { // a record's request, d after month n's end
+		return &span{Sent: end(n).Add(d), Done: end(n).Add(d + 50*time.Millisecond)}
+	}
+	read := func(n int, d time.Duration) checkRead { // a read scheduled d after month n's end, 200 ms long
+		return checkRead{Scheduled: end(n).Add(d), Started: end(n).Add(d + 10*time.Millisecond), Done: end(n).Add(d + 200*time.Millisecond)}
+	}
+	const unit = "JS-T01-M01"
+	months := []*MonthObs{
+		{N: 1, Recorded: after(1, 3*u)},   // after rung 1's offset, before a check that first read 5u late: counted
+		{N: 2, Recorded: after(2, 3*u)},   // after the reads before rung 1: r1
+		{N: 3, Recorded: after(3, 3*u)},   // as the read before rung 1 starts: too close to call
+		{N: 4, Recorded: after(4, 3*u/2)}, // between the sweep's read and the one before rung 1: counted
+		{N: 5, Recorded: after(5, 7*u)},   // after rung 2's offset, before its read came 2.5u late: r1 only
+		{N: 6},                            // never: r1–r3
+	}
+	reads := map[string][]checkRead{
+		checkKey(unit, end(1)): {read(1, 5*u)}, // the record came first: nothing missing, no read before a rung
+		checkKey(unit, end(2)): {read(2, u/2), read(2, u), read(2, 6*u)},
+		checkKey(unit, end(3)): {read(3, u), read(3, 3*u)},
+		checkKey(unit, end(4)): {read(4, u), read(4, 2*u)},
+		checkKey(unit, end(5)): {read(5, u/2), read(5, u), read(5, 8*u+5*u/2)},
+		checkKey(unit, end(6)): {read(6, u/2), read(6, u), read(6, 6*u), read(6, 8*u)},
+	}
+	for _, m := range months {
+		m.Start, m.End = end(m.N-1), end(m.N)
+	}
+	p := &PairingObs{CaseID: "pairing-1", Unit: unit, Township: "T01", Created: start.Add(-tm.PairingMonth / 2), Months: months}
+	o, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag, reads); err != nil {
+		t.Fatal(err)
+	}
+	key := func(n, rung int, target string) string {
+		return Expected{Process: PairingProcess, CaseID: "pairing-1", TaskID: periodKey(n), Label: rungLabel(rung, target)}.key()
+	}
+	want := []string{key(2, 1, "teacher"), key(5, 1, "teacher"), key(6, 1, "teacher"), key(6, 2, "school_leader"), key(6, 3, "superior")}
+	for _, k := range want {
+		if _, ok := o.Expected[k]; !ok {
+			t.Errorf("oracle does not expect %s", k)
+		}
+	}
+	if len(o.Expected) != len(want) {
+		t.Errorf("oracle expects %d rungs, want %d: %v", len(o.Expected), len(want), o.Expected)
+	}
+	if !o.Ambiguous[key(3, 1, "teacher")] || len(o.Ambiguous) != 1 {
+		t.Errorf("ambiguous = %v, want month 3's first rung only", o.Ambiguous)
+	}
+	// The rung's instant is its deciding read's span: the first rung of month 2 the read before it
+	// (not the sweep's), the last of month 6 the read at its offset.
+	if ex := o.Expected[key(2, 1, "teacher")]; !ex.At.Equal(read(2, u).Started) || !ex.Latest.Equal(read(2, u).Done) {
+		t.Errorf("month 2 r1 instant = [%s, %s], want the second read's span", ex.At, ex.Latest)
+	}
+	if ex := o.Expected[key(6, 3, "superior")]; !ex.At.Equal(read(6, 8*u).Started) {
+		t.Errorf("month 6 r3 instant = %s, want the read at 8u", ex.At)
+	}
+	if o.pairingRead != 6 || o.pairingLag != 0 {
+		t.Errorf("months judged by reads %d, by the lag rule %d; want 6 and 0", o.pairingRead, o.pairingLag)
+	}
+
+	// Without the histories the lag rule judges: month 1's record, 3u after the month's end, is
+	// past the 2u the rule allows the check, so it expects the rung the service rightly did not
+	// raise — the 1,407-case run's silent misses.
+	lag, err := Expect(rules, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lag.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lag.Expected[key(1, 1, "teacher")]; !ok || lag.pairingLag != 6 {
+		t.Errorf("the lag rule does not expect month 1's r1 (or judged %d months by it, want 6)", lag.pairingLag)
+	}
+}
+
+// TestDecidingReadIsTheFirstAfterTheInstant checks which read decides a rung: the first of the
+// reads before rungs that came at or after its instant; the sweep's read only when it was the
+// only one (it found nothing missing); none when every read came before the instant.
+func TestDecidingReadIsTheFirstAfterTheInstant(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	r := func(s int) checkRead {
+		return checkRead{Scheduled: t0.Add(time.Duration(s) * time.Second), Started: t0.Add(time.Duration(s) * time.Second)}
+	}
+	for _, c := range []struct {
+		name  string
+		reads []checkRead
+		at    int
+		want  int // seconds of the deciding read's schedule, -1 for none
+	}{
+		{"first rung: the read before it, not the sweep's", []checkRead{r(1), r(2), r(18)}, 0, 2},
+		{"first rung, nothing missing at the sweep's read", []checkRead{r(1)}, 0, 1},
+		{"later rung: the read at its instant", []checkRead{r(1), r(2), r(18), r(25)}, 18, 18},
+		{"later rung read late", []checkRead{r(1), r(2), r(21)}, 18, 21},
+		{"a check that started after the rung: the read before the first rung", []checkRead{r(20), r(21)}, 18, 21},
+		{"no read after the instant", []checkRead{r(1), r(2)}, 18, -1},
+		{"no reads", nil, 0, -1},
+	} {
+		got, ok := decidingRead(c.reads, t0.Add(time.Duration(c.at)*time.Second))
+		switch {
+		case c.want < 0 && ok:
+			t.Errorf("%s: deciding read at %s, want none", c.name, got.Scheduled.Sub(t0))
+		case c.want >= 0 && (!ok || !got.Scheduled.Equal(t0.Add(time.Duration(c.want)*time.Second))):
+			t.Errorf("%s: deciding read at %s (%v), want %ds", c.name, got.Scheduled.Sub(t0), ok, c.want)
+		}
+	}
+}
+
+// TestPairingCheckIDIsTheServices holds the harness's copy of the check's workflow id (the
+// oracle's files import no workflows) to the service's.
+func TestPairingCheckIDIsTheServices(t *testing.T) {
+	end := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
+	for _, school := range []string{"JS-T01-M01", "JS-T02-L01", "学校 1/x"} {
+		if got, want := pairingCheckID(school, end), workflows.PairingCheckWorkflowID(school, end); got != want {
+			t.Errorf("pairingCheckID(%q) = %q, the service names it %q", school, got, want)
+		}
+	}
+}
