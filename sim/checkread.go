@@ -36,18 +36,22 @@ type checkRead struct {
 	Scheduled, Started, Done time.Time
 }
 
-// pairingCheckID is the workflow id of a school's check of the month ending at end, as
-// docs/pairing.md names it (pairing-check-<school>-<month end in Unix seconds>, the school's
-// code with anything but [A-Za-z0-9_-] as '_'); sim.TestPairingCheckIDIsTheServices holds it
-// to the service's.
-func pairingCheckID(school string, end time.Time) string {
+// Checks' workflow ids, as docs/pairing.md and docs/plan.md name them: <prefix>-<unit>-<period end
+// in Unix seconds>, the unit's code with anything but [A-Za-z0-9_-] as '_';
+// sim.TestCheckIDsAreTheServices holds them to the service's.
+const (
+	pairingCheckPrefix = "pairing-check"
+	dutyCheckPrefix    = "duty-check"
+)
+
+func checkID(prefix, unit string, end time.Time) string {
 	safe := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
 			return r
 		}
 		return '_'
-	}, school)
-	return "pairing-check-" + safe + "-" + strconv.FormatInt(end.Unix(), 10)
+	}, unit)
+	return prefix + "-" + safe + "-" + strconv.FormatInt(end.Unix(), 10)
 }
 
 // checkKey names a school's check of a month in the reads the oracle is given.
@@ -93,31 +97,63 @@ func readsOf(ctx context.Context, c client.Client, wfID, activity string) ([]che
 	return out, nil
 }
 
-// pairingCheckReads reads, for each simulated month of each pairing, its school's check's reads
-// from the check's history. A check whose history cannot be read (none started, or the server
-// refuses) is left out, and the oracle falls back to the lag rule for that month; the error is
-// returned for the report.
-func pairingCheckReads(ctx context.Context, c client.Client, pairings []*PairingObs) (map[string][]checkRead, []string) {
-	reads := map[string][]checkRead{}
+// checkReads reads the given checks' reads from their histories into reads, by checkKey. A
+// check whose history cannot be read (none started, or the server refuses) is left out, and the
+// oracle falls back to the lag rule for it; why is returned for the report.
+func checkReads(ctx context.Context, c client.Client, reads map[string][]checkRead, prefix, activity string, checks []unitPeriod) []string {
 	var missing []string
+	for _, k := range checks {
+		key := checkKey(k.unit, k.end)
+		if _, ok := reads[key]; ok {
+			continue
+		}
+		id := checkID(prefix, k.unit, k.end)
+		rs, err := readsOf(ctx, c, id, activity)
+		if err == nil && len(rs) == 0 {
+			err = fmt.Errorf("no completed %s", activity)
+		}
+		if err != nil {
+			missing = append(missing, fmt.Sprintf("%s: %v", id, err))
+			continue
+		}
+		reads[key] = rs
+	}
+	return missing
+}
+
+// unitPeriod is a unit's check of the period ending at end.
+type unitPeriod struct {
+	unit string
+	end  time.Time
+}
+
+// pairingChecks are the checks of every simulated month of every pairing.
+func pairingChecks(pairings []*PairingObs) []unitPeriod {
+	var out []unitPeriod
 	for _, p := range pairings {
 		for _, m := range p.Months {
-			key := checkKey(p.Unit, m.End)
-			if _, ok := reads[key]; ok {
-				continue
-			}
-			rs, err := readsOf(ctx, c, pairingCheckID(p.Unit, m.End), pairingReadActivity)
-			if err == nil && len(rs) == 0 {
-				err = fmt.Errorf("no completed %s", pairingReadActivity)
-			}
-			if err != nil {
-				missing = append(missing, fmt.Sprintf("%s: %v", pairingCheckID(p.Unit, m.End), err))
-				continue
-			}
-			reads[key] = rs
+			out = append(out, unitPeriod{p.Unit, m.End})
 		}
 	}
-	return reads, missing
+	return out
+}
+
+// dutyReadActivity is the activity by which a unit's duty check reads the unit
+// (activities.DutyShortfall): who answers for it, its contacts and records.
+const dutyReadActivity = "DutyShortfall"
+
+// contactChecks are, for each 包保 contact duty, the check of the period that ended last before
+// its responsibility was set: whether that check's read saw the responsibility decides whether
+// the unit owes that period a contact (duty.go).
+func contactChecks(duties []*DutyObs, length time.Duration) []unitPeriod {
+	var out []unitPeriod
+	for _, d := range duties {
+		if d.Kind == ContactDutyKind {
+			boundary, _ := pairingPeriod(d.Since.Sent, length)
+			out = append(out, unitPeriod{d.Unit, boundary})
+		}
+	}
+	return out
 }
 
 // decidingRead is the read that decides whether a rung falling due at `at` fires: the check's

@@ -132,13 +132,65 @@ func TestDecidingReadIsTheFirstAfterTheInstant(t *testing.T) {
 	}
 }
 
-// TestPairingCheckIDIsTheServices holds the harness's copy of the check's workflow id (the
-// oracle's files import no workflows) to the service's.
-func TestPairingCheckIDIsTheServices(t *testing.T) {
+// TestCheckIDsAreTheServices holds the harness's copy of the checks' workflow ids (the oracle's
+// files import no workflows) to the service's.
+func TestCheckIDsAreTheServices(t *testing.T) {
 	end := time.Date(2026, 12, 1, 16, 0, 0, 0, time.UTC)
-	for _, school := range []string{"JS-T01-M01", "JS-T02-L01", "学校 1/x"} {
-		if got, want := pairingCheckID(school, end), workflows.PairingCheckWorkflowID(school, end); got != want {
-			t.Errorf("pairingCheckID(%q) = %q, the service names it %q", school, got, want)
+	for _, unit := range []string{"JS-T01-M01", "JS-T02-L01", "学校 1/x"} {
+		if got, want := checkID(pairingCheckPrefix, unit, end), workflows.PairingCheckWorkflowID(unit, end); got != want {
+			t.Errorf("pairing check of %q = %q, the service names it %q", unit, got, want)
+		}
+		if got, want := checkID(dutyCheckPrefix, unit, end), workflows.DutyCheckWorkflowID(unit, end); got != want {
+			t.Errorf("duty check of %q = %q, the service names it %q", unit, got, want)
+		}
+	}
+}
+
+// TestContactOwedFromTheCheckRead checks the duty rule by the check's read, without the service:
+// a 包保 responsibility set after the period's end but before the unit's check read it (later
+// than the lag rule allows) owes the period that just ended a contact; one set after the read
+// does not; one within the guard of it is too close to call.
+func TestContactOwedFromTheCheckRead(t *testing.T) {
+	u := 3 * time.Second
+	tm := timingsFor(u, DefaultDutyMonth)
+	ladder := []Rung{{TaskKind: ContactDutyKind, Rung: 1, After: "0s", Target: "remind"}, {TaskKind: ContactDutyKind, Rung: 2, After: (4 * u).String(), Target: "superior"}}
+	rules := Rules{Ladders: map[string][]Rung{ContactDutyKind: ladder}, Calendar: calendar.Default(), Guard: u / 3}
+	start, _ := pairingPeriod(time.Date(2026, 11, 2, 0, 0, 0, 0, calendar.CST), tm.DutyMonth)
+	end := func(n int) time.Time { return start.Add(tm.DutyMonth * time.Duration(n)) }
+	judgedBy := end(1).Add(4 * u)
+	for _, c := range []struct {
+		name             string
+		set              time.Duration // after period 1's end
+		read             time.Duration // the check's first read, after period 1's end
+		expected, unsure int           // of period 1's two rungs
+	}{
+		{"set before a late read", 4 * u, 7 * u, 2, 0},
+		{"set after the read", 4 * u, 2 * u, 0, 0},
+		{"set as the read ran", 4 * u, 4 * u, 0, 2},
+	} {
+		since := span{Sent: end(1).Add(c.set), Done: end(1).Add(c.set + 50*time.Millisecond)}
+		d := &DutyObs{CaseID: "contact-JS-T01-M01", Kind: ContactDutyKind, Unit: "JS-T01-M01", Township: "T01", Since: since}
+		reads := map[string][]checkRead{checkKey(d.Unit, end(1)): {{Scheduled: end(1).Add(c.read), Started: end(1).Add(c.read + 10*time.Millisecond),
+			Done: end(1).Add(c.read + 200*time.Millisecond)}}}
+		o, err := Expect(rules, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy, reads); err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Expected) != c.expected || len(o.Ambiguous) != c.unsure {
+			t.Errorf("%s: expected %d, ambiguous %d; want %d, %d: %v", c.name, len(o.Expected), len(o.Ambiguous), c.expected, c.unsure, o.Expected)
+		}
+		// Without the check's history the lag rule (2u) judges the first: set 4u after the end, nothing owed.
+		if c.read == 7*u {
+			lag, _ := Expect(rules, nil, nil)
+			if err := lag.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy, nil); err != nil {
+				t.Fatal(err)
+			}
+			if len(lag.Expected) != 0 {
+				t.Errorf("the lag rule expects %d rungs of a unit set owing 4u after the end, want 0", len(lag.Expected))
+			}
 		}
 	}
 }

@@ -32,13 +32,15 @@ import (
 //
 // Oracle rules (docs/pairing.md): a pairing short at its month's end gets a case deadline of kind
 // pairing_duty at that end; its ladder's rung N falls due at its `after` past the end and fires
-// unless every missing duty was recorded before — the school's check reads the records again
-// before each rung instant, and a late record clears the deadline. The first rung (offset 0) is
-// the exception: its instant is whenever the school's check first reads the records, which the
-// sweep reaches some time after the month's end. A record made in that gap counts as done, so
-// the oracle takes that rung's instant to lie anywhere in [end, end + PairingCheckLag] and calls
-// a record inside that span (with the guard) too close to call; the late teacher records well
-// after it. Targets: teacher and school_leader the school, superior the township central school.
+// unless every missing duty was recorded before the read that decides it — the school's check
+// reads the records when the sweep starts it and again at each rung instant before the rung
+// fires, and a late record clears the deadline. Those reads come late under load (the first rung,
+// offset 0, is decided by a read that may come many units after the month's end), so the oracle
+// takes each rung's instant from its check's Temporal history (checkread.go): a record before the
+// deciding read counts, one after it expects the rung, one within the guard of it is too close to
+// call. When the history cannot be read, the first rung's instant is taken to lie anywhere in
+// [end, end + PairingCheckLag] and the others' at their offsets (the report counts such months).
+// Targets: teacher and school_leader the school, superior the township central school.
 // The school threshold (pairing_school → supervision office) is set to 0 in the simulation, so it
 // never fires: the oracle expects none, and any on record is a false escalation.
 
@@ -269,6 +271,7 @@ func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Durati
 				e := Expected{Process: PairingProcess, CaseID: p.CaseID, TaskID: periodKey(m.N), Kind: PairingDeadlineKind,
 					Label: rungLabel(rg.Rung, rg.Target), Unit: unit, At: spec.Due(r.Calendar, m.End)}
 				if d, ok := decidingRead(rs, e.At); read && ok {
+					o.pairingReadLag = max(o.pairingReadLag, d.Done.Sub(e.At))
 					e.At, e.Latest = d.Started, d.Done
 				} else if !read && e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
 					e.Latest = m.End.Add(lag)

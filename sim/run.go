@@ -62,7 +62,7 @@ type Timings struct {
 	// A pairing's month and term (JIAOFU_PAIRING_MONTH, JIAOFU_PAIRING_TERM: two months, so that
 	// term duties fall due too); its pairing_duty ladder's rung offsets from the month's end (the
 	// kit's targets, compressed offsets); PairingCheckLag is how long after a month's end the
-	// school's check may first read the records (the first rung's instant, see pairing.go).
+	// school's check is taken to read the records when its history cannot be read (pairing.go).
 	PairingMonth, PairingTerm, PairingCheckLag time.Duration
 	PairingLadder                              []time.Duration
 	// Organisational handling is due HandlingDue after the office's decision
@@ -70,8 +70,8 @@ type Timings struct {
 	HandlingDue    time.Duration
 	HandlingLadder []time.Duration
 	// The work plan's duty period (JIAOFU_DUTY_CHECK_EVERY: each both a month and a term), the
-	// contact_duty and school_duty ladders' offsets from its end, and how long after the end the
-	// sweep may first reach a unit's check (duty.go).
+	// contact_duty and school_duty ladders' offsets from its end, and how long after the end a
+	// unit's check is taken to read the unit when its history cannot be read (duty.go).
 	DutyMonth, DutyCheckLag time.Duration
 	DutyLadder              []time.Duration
 }
@@ -545,7 +545,8 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 		return nil, err
 	}
 	defer closeTC()
-	reads, unread := pairingCheckReads(ctx, tc, w.j.pairings)
+	reads := map[string][]checkRead{}
+	unread := checkReads(ctx, tc, reads, pairingCheckPrefix, pairingReadActivity, pairingChecks(w.j.pairings))
 	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag, reads); err != nil {
 		return nil, err
 	}
@@ -554,7 +555,11 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	// The duty periods after the simulated ones go on until the service stops: they are named (ten
 	// periods past the store's reading) so that what fires during the reading finds its period.
-	if err := orc.expectDuties(rules, w.j.dutiesSnapshot(), tm.DutyCheckLag, tm.DutyMonth, w.dutyHorizon(), time.Now().Add(10*tm.DutyMonth)); err != nil {
+	// The duty checks' reads that decide whether a 包保 contact is owed for the period that ended
+	// just before its responsibility was set.
+	dutyReads := map[string][]checkRead{}
+	dutyUnread := checkReads(ctx, tc, dutyReads, dutyCheckPrefix, dutyReadActivity, contactChecks(w.j.dutiesSnapshot(), tm.DutyMonth))
+	if err := orc.expectDuties(rules, w.j.dutiesSnapshot(), tm.DutyCheckLag, tm.DutyMonth, w.dutyHorizon(), time.Now().Add(10*tm.DutyMonth), dutyReads); err != nil {
 		return nil, err
 	}
 	rep = &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
@@ -578,7 +583,8 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
-	rep.PairingByLag, rep.PairingUnread = orc.pairingLag, unread
+	rep.PairingByLag, rep.PairingUnread, rep.PairingReadLag = orc.pairingLag, unread, orc.pairingReadLag.Milliseconds()
+	rep.ContactsByLag, rep.ContactUnread = len(dutyUnread), dutyUnread
 	for _, d := range w.j.dutiesSnapshot() {
 		if d.Kind == ContactDutyKind {
 			rep.ContactDuties++

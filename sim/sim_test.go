@@ -526,7 +526,7 @@ func TestDutyPeriodsCountRecordsWhereTheyFall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy.Add(2*tm.DutyMonth)); err != nil {
+	if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy.Add(2*tm.DutyMonth), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Period 2 (r1, r2) and period 6 (r1, r2) expected; 4 and 5 ambiguous; 7 to 9 unjudged.
@@ -560,7 +560,7 @@ func TestDutyPeriodsCountRecordsWhereTheyFall(t *testing.T) {
 	late := &DutyObs{CaseID: "contact-JS-T01-M02", Kind: ContactDutyKind, Unit: "JS-T01-M02", Township: "T01",
 		Since: span{Sent: end(1).Add(tm.DutyCheckLag + u), Done: end(1).Add(tm.DutyCheckLag + u + 50*time.Millisecond)}}
 	o2, _ := Expect(rules, nil, nil)
-	if err := o2.expectDuties(rules, []*DutyObs{late}, tm.DutyCheckLag, tm.DutyMonth, end(2).Add(4*u), end(2).Add(4*u+2*tm.DutyMonth)); err != nil {
+	if err := o2.expectDuties(rules, []*DutyObs{late}, tm.DutyCheckLag, tm.DutyMonth, end(2).Add(4*u), end(2).Add(4*u+2*tm.DutyMonth), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(o2.Expected) != 2 || len(o2.Ambiguous) != 0 {
