@@ -156,23 +156,26 @@ func contactChecks(duties []*DutyObs, length time.Duration) []unitPeriod {
 	return out
 }
 
-// decidingRead is the read that decides whether a rung falling due at `at` fires: the check's
-// reads before its rungs (every read but the first, made as the sweep started the check) run at
-// each rung instant, once it has come, before the rung fires, and clear a deadline whose duties
-// are all on record by then; the first read at or after the instant is the one. Without one, the
-// first read decides when it came at or after the instant (it found nothing missing, so it set no
-// deadline and never read again). ok is false when no read came at or after the instant: the
-// check had nothing left to fire by then, and the rule's own instant stands.
-func decidingRead(reads []checkRead, at time.Time) (checkRead, bool) {
-	for _, r := range reads[min(1, len(reads)):] {
-		if !r.Scheduled.Before(at) {
-			return r, true
+// decidingRead is the read that decides whether rung k (1-based) of a deadline, falling due at
+// `at`, fires. The check reads once as the sweep starts it (reads[0]) and then inside its guard
+// before each rung it fires, once per workflow instant: each rung of a deadline gets a read of
+// its own, after the previous rung's escalation was written (so the k-th of those reads at the
+// earliest), made at or after the rung's instant (the timer, or at once when the check started
+// past it). So rung k's read is the first of the reads before rungs, from the k-th on, scheduled
+// at or after `at` — exactly it when the check has one deadline, as every simulated school's has
+// (one pairing, and no pairing_school deadline). When there is none, the deadline ended at the
+// check's last read (a record cleared it, or the sweep's read found nothing missing and set
+// none): that read decides. ok is false only for a check with no reads.
+func decidingRead(reads []checkRead, at time.Time, k int) (r checkRead, ok bool) {
+	if len(reads) == 0 {
+		return checkRead{}, false
+	}
+	for i := k; i < len(reads); i++ {
+		if !reads[i].Scheduled.Before(at) {
+			return reads[i], true
 		}
 	}
-	if len(reads) > 0 && !reads[0].Scheduled.Before(at) {
-		return reads[0], true
-	}
-	return checkRead{}, false
+	return reads[len(reads)-1], true
 }
 
 // temporalClient is a client of the service's Temporal, for reading histories: the in-process

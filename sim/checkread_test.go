@@ -37,15 +37,17 @@ func TestPairingRungsFollowTheCheckRead(t *testing.T) {
 		{N: 3, Recorded: after(3, 3*u)},   // as the read before rung 1 starts: too close to call
 		{N: 4, Recorded: after(4, 3*u/2)}, // between the sweep's read and the one before rung 1: counted
 		{N: 5, Recorded: after(5, 7*u)},   // after rung 2's offset, before its read came 2.5u late: r1 only
+		{N: 7, Recorded: after(7, 9*u)},   // a check that started 8u late: after rung 1's read, before rung 2's own: r1 only
 		{N: 6},                            // never: r1–r3
 	}
 	reads := map[string][]checkRead{
 		checkKey(unit, end(1)): {read(1, 5*u)}, // the record came first: nothing missing, no read before a rung
 		checkKey(unit, end(2)): {read(2, u/2), read(2, u), read(2, 6*u)},
-		checkKey(unit, end(3)): {read(3, u), read(3, 3*u)},
+		checkKey(unit, end(3)): {read(3, u), read(3, 3*u), read(3, 6*u)}, // not counted at the second read: r1 fired, the third cleared it
 		checkKey(unit, end(4)): {read(4, u), read(4, 2*u)},
 		checkKey(unit, end(5)): {read(5, u/2), read(5, u), read(5, 8*u+5*u/2)},
 		checkKey(unit, end(6)): {read(6, u/2), read(6, u), read(6, 6*u), read(6, 8*u)},
+		checkKey(unit, end(7)): {read(7, 8*u), read(7, 8*u+u/10), read(7, 8*u+2*u)}, // the rungs overdue: r2's read after r1's escalation
 	}
 	for _, m := range months {
 		m.Start, m.End = end(m.N-1), end(m.N)
@@ -61,7 +63,8 @@ func TestPairingRungsFollowTheCheckRead(t *testing.T) {
 	key := func(n, rung int, target string) string {
 		return Expected{Process: PairingProcess, CaseID: "pairing-1", TaskID: periodKey(n), Label: rungLabel(rung, target)}.key()
 	}
-	want := []string{key(2, 1, "teacher"), key(5, 1, "teacher"), key(6, 1, "teacher"), key(6, 2, "school_leader"), key(6, 3, "superior")}
+	want := []string{key(2, 1, "teacher"), key(5, 1, "teacher"), key(6, 1, "teacher"), key(6, 2, "school_leader"), key(6, 3, "superior"),
+		key(7, 1, "teacher")}
 	for _, k := range want {
 		if _, ok := o.Expected[k]; !ok {
 			t.Errorf("oracle does not expect %s", k)
@@ -81,8 +84,8 @@ func TestPairingRungsFollowTheCheckRead(t *testing.T) {
 	if ex := o.Expected[key(6, 3, "superior")]; !ex.At.Equal(read(6, 8*u).Started) {
 		t.Errorf("month 6 r3 instant = %s, want the read at 8u", ex.At)
 	}
-	if o.pairingRead != 6 || o.pairingLag != 0 {
-		t.Errorf("months judged by reads %d, by the lag rule %d; want 6 and 0", o.pairingRead, o.pairingLag)
+	if o.pairingRead != 7 || o.pairingLag != 0 {
+		t.Errorf("months judged by reads %d, by the lag rule %d; want 7 and 0", o.pairingRead, o.pairingLag)
 	}
 
 	// Without the histories the lag rule judges: month 1's record, 3u after the month's end, is
@@ -95,14 +98,16 @@ func TestPairingRungsFollowTheCheckRead(t *testing.T) {
 	if err := lag.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := lag.Expected[key(1, 1, "teacher")]; !ok || lag.pairingLag != 6 {
-		t.Errorf("the lag rule does not expect month 1's r1 (or judged %d months by it, want 6)", lag.pairingLag)
+	if _, ok := lag.Expected[key(1, 1, "teacher")]; !ok || lag.pairingLag != 7 {
+		t.Errorf("the lag rule does not expect month 1's r1 (or judged %d months by it, want 7)", lag.pairingLag)
 	}
 }
 
-// TestDecidingReadIsTheFirstAfterTheInstant checks which read decides a rung: the first of the
-// reads before rungs that came at or after its instant; the sweep's read only when it was the
-// only one (it found nothing missing); none when every read came before the instant.
+// TestDecidingReadIsTheFirstAfterTheInstant checks which read decides rung k: the first of the
+// reads before rungs, from the k-th on, made at or after its instant (each rung has a read of its
+// own, so one that fired late after the check started past two instants is decided by its own
+// read, not the previous rung's); when the check read no more, its last read (where the deadline
+// ended, or where the sweep's read found nothing missing).
 func TestDecidingReadIsTheFirstAfterTheInstant(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	r := func(s int) checkRead {
@@ -111,18 +116,20 @@ func TestDecidingReadIsTheFirstAfterTheInstant(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		reads []checkRead
-		at    int
+		at, k int
 		want  int // seconds of the deciding read's schedule, -1 for none
 	}{
-		{"first rung: the read before it, not the sweep's", []checkRead{r(1), r(2), r(18)}, 0, 2},
-		{"first rung, nothing missing at the sweep's read", []checkRead{r(1)}, 0, 1},
-		{"later rung: the read at its instant", []checkRead{r(1), r(2), r(18), r(25)}, 18, 18},
-		{"later rung read late", []checkRead{r(1), r(2), r(21)}, 18, 21},
-		{"a check that started after the rung: the read before the first rung", []checkRead{r(20), r(21)}, 18, 21},
-		{"no read after the instant", []checkRead{r(1), r(2)}, 18, -1},
-		{"no reads", nil, 0, -1},
+		{"first rung: the read before it, not the sweep's", []checkRead{r(1), r(2), r(18)}, 0, 1, 2},
+		{"first rung, nothing missing at the sweep's read", []checkRead{r(1)}, 0, 1, 1},
+		{"later rung: the read at its instant", []checkRead{r(1), r(2), r(18), r(25)}, 18, 2, 18},
+		{"later rung read late", []checkRead{r(1), r(2), r(21)}, 18, 2, 21},
+		{"a check started past two rungs: each its own read", []checkRead{r(20), r(21), r(22)}, 18, 2, 22},
+		{"a check started past two rungs: the first rung's", []checkRead{r(20), r(21), r(22)}, 0, 1, 21},
+		{"cleared before the rung: the last read", []checkRead{r(1), r(2)}, 18, 2, 2},
+		{"nothing missing at the sweep's read, a later rung", []checkRead{r(1)}, 18, 3, 1},
+		{"no reads", nil, 0, 1, -1},
 	} {
-		got, ok := decidingRead(c.reads, t0.Add(time.Duration(c.at)*time.Second))
+		got, ok := decidingRead(c.reads, t0.Add(time.Duration(c.at)*time.Second), c.k)
 		switch {
 		case c.want < 0 && ok:
 			t.Errorf("%s: deciding read at %s, want none", c.name, got.Scheduled.Sub(t0))

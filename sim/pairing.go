@@ -270,7 +270,7 @@ func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Durati
 				}
 				e := Expected{Process: PairingProcess, CaseID: p.CaseID, TaskID: periodKey(m.N), Kind: PairingDeadlineKind,
 					Label: rungLabel(rg.Rung, rg.Target), Unit: unit, At: spec.Due(r.Calendar, m.End)}
-				if d, ok := decidingRead(rs, e.At); read && ok {
+				if d, ok := decidingRead(rs, e.At, rg.Rung); read && ok {
 					o.pairingReadLag = max(o.pairingReadLag, d.Done.Sub(e.At))
 					e.At, e.Latest = d.Started, d.Done
 				} else if !read && e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
