@@ -42,8 +42,12 @@ import (
 // Oracle rules (docs/plan.md «The checks»): a period [start, end) is met when a record of its kind
 // counts inside it; a period not met gets a case deadline at its end whose rung N falls due at its
 // `after` past the end (the first, offset 0, when the unit's check first reads, in [end, end +
-// DutyCheckLag]); a record inside the period clears it, a later one does not. A record whose
-// request spans a boundary is too close to call for both periods. Targets: remind the unit,
+// DutyCheckLag]); a record inside the period clears it, a later one does not (records count at
+// their own instant, so when the check reads does not change which period a record meets). A
+// record whose request spans a boundary is too close to call for both periods. A unit owes a
+// period when it was owed its duty before its check at the period's end read it: for a 包保
+// contact set near a boundary, that read is taken from the check's Temporal history
+// (checkread.go), else from [end, end + DutyCheckLag]. Targets: remind the unit,
 // superior its township's central school. Periods whose last rung falls due after the run has
 // settled are not judged (the sweeps go on until the service stops): their escalations are read
 // and counted under "unjudged", neither expected nor false.
@@ -305,7 +309,7 @@ func (w *world) dutySettled(last time.Time) time.Time {
 // began to owe in; periods whose last rung falls due after judgedBy (the last simulated period's,
 // dutyHorizon) are unjudged, and periods are named until `until` (past the store's reading) so
 // that every escalation on record finds its period.
-func (o *Oracle) expectDuties(r Rules, duties []*DutyObs, lag, length time.Duration, judgedBy, until time.Time) error {
+func (o *Oracle) expectDuties(r Rules, duties []*DutyObs, lag, length time.Duration, judgedBy, until time.Time, reads map[string][]checkRead) error {
 	if o.periods == nil {
 		o.periods = map[string][]time.Time{}
 	}
@@ -319,14 +323,25 @@ func (o *Oracle) expectDuties(r Rules, duties []*DutyObs, lag, length time.Durat
 			}
 			offsets = append(offsets, spec.Due(r.Calendar, judgedBy).Sub(judgedBy))
 		}
-		// A period is owed when the unit was owed its duty before the sweep at its end read the
-		// units, which is some time in [end, end + lag]: a unit made owing in that span may or may
-		// not be checked for the period that just ended.
+		// A period is owed when the unit was owed its duty before its check at the period's end
+		// read the unit (for a contact, whether someone answers for it). That read's span is taken
+		// from the check's history when the harness read it (reads, by checkKey: the period that
+		// ended last before the duty was set, checkread.go); otherwise it is some time in [end,
+		// end + lag]. A unit made owing within the guard of it may or may not be checked for the
+		// period that just ended.
 		first, _ := pairingPeriod(d.Since.Sent.Add(-lag), length)
+		if boundary, _ := pairingPeriod(d.Since.Sent, length); reads[checkKey(d.Unit, boundary)] != nil {
+			first = boundary.Add(-length)
+		}
 		for n, s := 1, first; s.Before(until); n, s = n+1, s.Add(length) {
 			e := s.Add(length)
 			o.periods[d.CaseID] = append(o.periods[d.CaseID], e)
-			owed, unsure := d.Since.Done.Before(e), !d.Since.Done.Before(e) && !d.Since.Sent.After(e.Add(lag+r.Guard))
+			earliest, latest := e, e.Add(lag)
+			if rs := reads[checkKey(d.Unit, e)]; len(rs) > 0 {
+				earliest, latest = rs[0].Started, rs[0].Done
+			}
+			owed := d.Since.Done.Before(e) || d.Since.Done.Before(earliest.Add(-r.Guard))
+			unsure := !owed && !d.Since.Sent.After(latest.Add(r.Guard))
 			met := false
 			for _, rec := range d.Records {
 				switch {

@@ -70,6 +70,10 @@ type Oracle struct {
 	// on record of them is counted apart, neither expected nor false.
 	Unjudged    map[string]bool
 	dutyPeriods int // duty periods judged (duty.go)
+	// pairing months judged by their check's reads from its history, and by the lag rule (pairing.go)
+	pairingRead, pairingLag int
+	// the latest a pairing rung's deciding read ended past the rung's own instant
+	pairingReadLag time.Duration
 	// dropout windows by case, to tell a recorded supervision copy's stage
 	windows map[string][2]time.Time
 	// stage of each recorded supervision copy of a dropout case, by its id (stageSupervision)

@@ -32,13 +32,15 @@ import (
 //
 // Oracle rules (docs/pairing.md): a pairing short at its month's end gets a case deadline of kind
 // pairing_duty at that end; its ladder's rung N falls due at its `after` past the end and fires
-// unless every missing duty was recorded before — the school's check reads the records again
-// before each rung instant, and a late record clears the deadline. The first rung (offset 0) is
-// the exception: its instant is whenever the school's check first reads the records, which the
-// sweep reaches some time after the month's end. A record made in that gap counts as done, so
-// the oracle takes that rung's instant to lie anywhere in [end, end + PairingCheckLag] and calls
-// a record inside that span (with the guard) too close to call; the late teacher records well
-// after it. Targets: teacher and school_leader the school, superior the township central school.
+// unless every missing duty was recorded before the read that decides it — the school's check
+// reads the records when the sweep starts it and again at each rung instant before the rung
+// fires, and a late record clears the deadline. Those reads come late under load (the first rung,
+// offset 0, is decided by a read that may come many units after the month's end), so the oracle
+// takes each rung's instant from its check's Temporal history (checkread.go): a record before the
+// deciding read counts, one after it expects the rung, one within the guard of it is too close to
+// call. When the history cannot be read, the first rung's instant is taken to lie anywhere in
+// [end, end + PairingCheckLag] and the others' at their offsets (the report counts such months).
+// Targets: teacher and school_leader the school, superior the township central school.
 // The school threshold (pairing_school → supervision office) is set to 0 in the simulation, so it
 // never fires: the oracle expects none, and any on record is a false escalation.
 
@@ -238,15 +240,25 @@ func (w *world) pairingSettled(last time.Time) time.Time {
 }
 
 // expectPairings adds the pairing rules to the oracle: each owed month climbs the pairing_duty
-// ladder from the month's end unless the missing duties were recorded before the rung; the first
-// rung's instant is the school check's first read, in [end, end + lag].
-func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Duration) error {
+// ladder from the month's end unless the missing duties were recorded before the read that
+// decides the rung. reads holds each school check's reads by checkKey, from its Temporal history
+// (checkread.go): a rung's instant is then the span of its deciding read, so a record before it
+// counts, one after it expects the rung, and one within the guard of it is too close to call. A
+// month whose check's history could not be read falls back to the lag rule: the first rung's
+// instant lies anywhere in [end, end + lag], the others' at their offset.
+func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Duration, reads map[string][]checkRead) error {
 	if o.periods == nil {
 		o.periods = map[string][]time.Time{}
 	}
 	for _, p := range pairings {
 		for _, m := range p.Months {
 			o.periods[p.CaseID] = append(o.periods[p.CaseID], m.End)
+			rs, read := reads[checkKey(p.Unit, m.End)]
+			if read {
+				o.pairingRead++
+			} else {
+				o.pairingLag++
+			}
 			for _, rg := range r.ladder(PairingDeadlineKind) {
 				spec, err := calendar.ParseOffset(rg.After)
 				if err != nil {
@@ -258,7 +270,10 @@ func (o *Oracle) expectPairings(r Rules, pairings []*PairingObs, lag time.Durati
 				}
 				e := Expected{Process: PairingProcess, CaseID: p.CaseID, TaskID: periodKey(m.N), Kind: PairingDeadlineKind,
 					Label: rungLabel(rg.Rung, rg.Target), Unit: unit, At: spec.Due(r.Calendar, m.End)}
-				if e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
+				if d, ok := decidingRead(rs, e.At, rg.Rung); read && ok {
+					o.pairingReadLag = max(o.pairingReadLag, d.Done.Sub(e.At))
+					e.At, e.Latest = d.Started, d.Done
+				} else if !read && e.At.Equal(m.End) { // falls due as the check first reads, after the sweep reaches the school
 					e.Latest = m.End.Add(lag)
 				}
 				o.add(r, e, m.Recorded)

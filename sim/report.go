@@ -101,6 +101,15 @@ type Report struct {
 	LedgerProblems []string `json:"ledger_problems,omitempty"`
 	// StandInProblems are stand-in tasks whose timeline lacks its one task.stand_in entry (sim/leave.go).
 	StandInProblems []string `json:"stand_in_problems,omitempty"`
+
+	// How the oracle knew when the checks read (checkread.go): the pairing months and the 包保
+	// contacts' first periods judged by the lag rule because their check's history could not be
+	// read, and why; the latest a pairing rung's deciding read ended past the rung's instant.
+	PairingByLag   int      `json:"pairing_months_by_lag"`
+	PairingUnread  []string `json:"pairing_checks_unread,omitempty"`
+	PairingReadLag int64    `json:"pairing_read_lag_ms"`
+	ContactsByLag  int      `json:"contacts_by_lag"`
+	ContactUnread  []string `json:"contact_checks_unread,omitempty"`
 }
 
 // Failed reports whether the run found anything the oracle and the store disagree on.
@@ -220,6 +229,20 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, m := range r.Misses {
 		fmt.Fprintln(w, "  "+m)
+	}
+	if r.PairingMonths > 0 {
+		fmt.Fprintf(w, "pairing months: %d judged by their school check's reads (Temporal history; the latest read before a rung ended %d ms past its instant), %d by the lag rule (history unread)\n",
+			r.PairingMonths-r.PairingByLag, r.PairingReadLag, r.PairingByLag)
+	}
+	for _, u := range r.PairingUnread {
+		fmt.Fprintln(w, "  pairing check history unread: "+u)
+	}
+	if r.ContactDuties > 0 {
+		fmt.Fprintf(w, "包保 contact duties: %d owed from a period judged by their check's read (Temporal history), %d by the lag rule (history unread)\n",
+			r.ContactDuties-r.ContactsByLag, r.ContactsByLag)
+	}
+	for _, u := range r.ContactUnread {
+		fmt.Fprintln(w, "  duty check history unread: "+u)
 	}
 	for _, e := range r.ActorErrors {
 		fmt.Fprintln(w, "  actor error: "+e)

@@ -16,9 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-
 	"jiaofu/apiclient"
 	"jiaofu/calendar"
 	"jiaofu/childproc"
@@ -65,7 +62,7 @@ type Timings struct {
 	// A pairing's month and term (JIAOFU_PAIRING_MONTH, JIAOFU_PAIRING_TERM: two months, so that
 	// term duties fall due too); its pairing_duty ladder's rung offsets from the month's end (the
 	// kit's targets, compressed offsets); PairingCheckLag is how long after a month's end the
-	// school's check may first read the records (the first rung's instant, see pairing.go).
+	// school's check is taken to read the records when its history cannot be read (pairing.go).
 	PairingMonth, PairingTerm, PairingCheckLag time.Duration
 	PairingLadder                              []time.Duration
 	// Organisational handling is due HandlingDue after the office's decision
@@ -73,8 +70,8 @@ type Timings struct {
 	HandlingDue    time.Duration
 	HandlingLadder []time.Duration
 	// The work plan's duty period (JIAOFU_DUTY_CHECK_EVERY: each both a month and a term), the
-	// contact_duty and school_duty ladders' offsets from its end, and how long after the end the
-	// sweep may first reach a unit's check (duty.go).
+	// contact_duty and school_duty ladders' offsets from its end, and how long after the end a
+	// unit's check is taken to read the unit when its history cannot be read (duty.go).
 	DutyMonth, DutyCheckLag time.Duration
 	DutyLadder              []time.Duration
 }
@@ -542,7 +539,15 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := orc.expectPlan(rules, w.j.plans); err != nil {
 		return nil, err
 	}
-	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag); err != nil {
+	// The pairing checks' reads, from their histories: the instants that decide the pairings' rungs.
+	tc, closeTC, err := temporalClient(svc, child, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTC()
+	reads := map[string][]checkRead{}
+	unread := checkReads(ctx, tc, reads, pairingCheckPrefix, pairingReadActivity, pairingChecks(w.j.pairings))
+	if err := orc.expectPairings(rules, w.j.pairings, tm.PairingCheckLag, reads); err != nil {
 		return nil, err
 	}
 	if err := orc.expectHandling(rules, w.j.handlings); err != nil {
@@ -550,7 +555,11 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	// The duty periods after the simulated ones go on until the service stops: they are named (ten
 	// periods past the store's reading) so that what fires during the reading finds its period.
-	if err := orc.expectDuties(rules, w.j.dutiesSnapshot(), tm.DutyCheckLag, tm.DutyMonth, w.dutyHorizon(), time.Now().Add(10*tm.DutyMonth)); err != nil {
+	// The duty checks' reads that decide whether a 包保 contact is owed for the period that ended
+	// just before its responsibility was set.
+	dutyReads := map[string][]checkRead{}
+	dutyUnread := checkReads(ctx, tc, dutyReads, dutyCheckPrefix, dutyReadActivity, contactChecks(w.j.dutiesSnapshot(), tm.DutyMonth))
+	if err := orc.expectDuties(rules, w.j.dutiesSnapshot(), tm.DutyCheckLag, tm.DutyMonth, w.dutyHorizon(), time.Now().Add(10*tm.DutyMonth), dutyReads); err != nil {
 		return nil, err
 	}
 	rep = &Report{Seed: o.Seed, Unit: o.Unit.String(), Store: store, SubsidyCases: w.j.subsidy, DropoutCases: len(w.j.dropouts), Findings: len(w.j.findings),
@@ -574,6 +583,8 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	for _, p := range w.j.pairings {
 		rep.PairingMonths += len(p.Months)
 	}
+	rep.PairingByLag, rep.PairingUnread, rep.PairingReadLag = orc.pairingLag, unread, orc.pairingReadLag.Milliseconds()
+	rep.ContactsByLag, rep.ContactUnread = len(dutyUnread), dutyUnread
 	for _, d := range w.j.dutiesSnapshot() {
 		if d.Kind == ContactDutyKind {
 			rep.ContactDuties++
@@ -597,16 +608,6 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	stop() // the store has been read: the pairings' teachers stop recording
 	Compare(orc, recorded, rep)
 	if o.Diagnose {
-		var tc client.Client
-		if child == nil {
-			tc = svc.Temporal
-		} else {
-			if tc, err = client.Dial(client.Options{HostPort: child.FrontendAddr, Namespace: cfg.TemporalNamespace,
-				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}); err != nil {
-				return nil, fmt.Errorf("dial the child's Temporal frontend: %w", err)
-			}
-			defer tc.Close()
-		}
 		d, err := diagnose(ctx, tc, orc, w.j.dropouts, recorded, tm.ReturnWindow, tm.HQWindow)
 		if err != nil {
 			return nil, err

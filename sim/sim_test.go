@@ -53,6 +53,9 @@ func TestSmallTermHasNoSilentMisses(t *testing.T) {
 	if rep.Pairings != 4 || rep.PairingMonths != 4*2 {
 		t.Errorf("pairings = %d of %d owed months, want one at each of the 4 schools, each of 2 months", rep.Pairings, rep.PairingMonths)
 	}
+	if rep.PairingByLag != 0 {
+		t.Errorf("%d pairing months judged by the lag rule, want every month by its check's reads: %v", rep.PairingByLag, rep.PairingUnread)
+	}
 	if rep.ContactDuties != 4 || rep.SchoolDuties != 4*2 || rep.DutyPeriods == 0 {
 		t.Errorf("contact duties = %d, school duties = %d of %d judged periods; want 4 (a contact owed at each school), 8 (two at each), and some periods",
 			rep.ContactDuties, rep.SchoolDuties, rep.DutyPeriods)
@@ -292,7 +295,7 @@ func TestPairingMonthsAndTheCheckLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag); err != nil {
+	if err := o.expectPairings(rules, []*PairingObs{p}, tm.PairingCheckLag, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(o.Expected) != 1+3 || len(o.Ambiguous) != 1 {
@@ -523,7 +526,7 @@ func TestDutyPeriodsCountRecordsWhereTheyFall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy.Add(2*tm.DutyMonth)); err != nil {
+	if err := o.expectDuties(rules, []*DutyObs{d}, tm.DutyCheckLag, tm.DutyMonth, judgedBy, judgedBy.Add(2*tm.DutyMonth), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Period 2 (r1, r2) and period 6 (r1, r2) expected; 4 and 5 ambiguous; 7 to 9 unjudged.
@@ -557,7 +560,7 @@ func TestDutyPeriodsCountRecordsWhereTheyFall(t *testing.T) {
 	late := &DutyObs{CaseID: "contact-JS-T01-M02", Kind: ContactDutyKind, Unit: "JS-T01-M02", Township: "T01",
 		Since: span{Sent: end(1).Add(tm.DutyCheckLag + u), Done: end(1).Add(tm.DutyCheckLag + u + 50*time.Millisecond)}}
 	o2, _ := Expect(rules, nil, nil)
-	if err := o2.expectDuties(rules, []*DutyObs{late}, tm.DutyCheckLag, tm.DutyMonth, end(2).Add(4*u), end(2).Add(4*u+2*tm.DutyMonth)); err != nil {
+	if err := o2.expectDuties(rules, []*DutyObs{late}, tm.DutyCheckLag, tm.DutyMonth, end(2).Add(4*u), end(2).Add(4*u+2*tm.DutyMonth), nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(o2.Expected) != 2 || len(o2.Ambiguous) != 0 {
