@@ -143,6 +143,9 @@ func Compare(o *Oracle, recorded []Recorded, rep *Report) {
 		r.Recorded++
 		if len(seen[k]) > 1 {
 			r.Duplicates++
+			first := seen[k][0]
+			rep.Misses = appendCapped(rep.Misses, fmt.Sprintf("duplicate %s (%s) due %s and %s", k, e.UnitCode,
+				first.DueAt.Format(time.StampMilli), e.DueAt.Format(time.StampMilli)))
 			continue
 		}
 		switch ex, ok := o.Expected[k]; {
