@@ -64,8 +64,8 @@ func PairingSweep(ctx workflow.Context, in PairingSweepInput) (int, error) {
 	if in.Month <= 0 || in.Term < in.Month {
 		return 0, fmt.Errorf("pairing sweep: month %s, term %s", in.Month, in.Term)
 	}
-	// The run starts just after the boundary: the month that ended is the one before now's.
-	now := workflow.Now(ctx).Add(-in.Month / 2)
+	// The run is meant to start at the boundary: the month that ended is the one before then.
+	now := sweepTime(ctx, "pairing-sweep-scheduled-time").Add(-in.Month / 2)
 	mStart, mEnd := PairingPeriod(now, in.Month)
 	check := PairingCheckInput{MonthStart: mStart, MonthEnd: mEnd, Threshold: in.Threshold}
 	if tStart, tEnd := PairingPeriod(now, in.Term); tEnd.Equal(mEnd) {

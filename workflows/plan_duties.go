@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"jiaofu/activities"
@@ -75,9 +76,10 @@ func dutyDeadline(kind string, end time.Time) string {
 // when a term ended with the month, per school and kindergarten, and ends. The checks run on
 // their own (abandoned by the sweep); a unit's check id makes a repeated sweep a no-op.
 func DutySweep(ctx workflow.Context, in DutySweepInput) (int, error) {
-	ref := workflow.Now(ctx).Add(-12 * time.Hour) // in the month that ended
+	at := sweepTime(ctx, "duty-sweep-scheduled-time")
+	ref := at.Add(-12 * time.Hour) // in the month that ended
 	if in.Every > 0 {
-		ref = workflow.Now(ctx).Add(-in.Every / 2)
+		ref = at.Add(-in.Every / 2)
 	}
 	mStart, mEnd, tStart, tEnd := DutyPeriods(ref, in.Every)
 	check := DutyCheckInput{MonthStart: mStart, MonthEnd: mEnd, Quotas: in.Quotas}
@@ -248,4 +250,25 @@ func DutyScheduleSpec(every time.Duration) client.ScheduleSpec {
 	return client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{DayOfMonth: []client.ScheduleRange{{Start: 1}},
 		Hour: []client.ScheduleRange{{Start: 0}}, Minute: []client.ScheduleRange{{Start: 0}}, Second: []client.ScheduleRange{{Start: 0}},
 		Month: []client.ScheduleRange{{Start: 1, End: 12}}, Comment: "包保联系·学校任务检查"}}}
+}
+
+// scheduledStartTime is the search attribute a Schedule sets on every run it starts: the run's
+// nominal time, which a late or caught-up run keeps.
+var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// sweepTime is the instant a sweep takes the period that ended from: the time its Schedule
+// meant it to start. The run's own start was used before (change id): a run started late — the
+// all-in-one service switched off over the month's last night and caught up (CatchupWindow 24h)
+// more than 12 hours after it, or a compressed period's sweep more than half a period late on a
+// busy machine (a simulated term found this) — took the period that had just begun for the one
+// that ended, and the one that ended was never checked. A run not started by a Schedule (a test,
+// an operator) has no nominal time and takes its start.
+func sweepTime(ctx workflow.Context, change string) time.Time {
+	if workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return workflow.Now(ctx)
+	}
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok && !t.IsZero() {
+		return t
+	}
+	return workflow.Now(ctx)
 }

@@ -1,0 +1,72 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"jiaofu/activities"
+	"jiaofu/workflows"
+)
+
+// TestSweepsCheckThePeriodTheirScheduleMeant: a duty sweep or a pairing sweep started late — a
+// compressed period's more than half a period late on a busy machine, a month's caught up the
+// next afternoon after the service was switched off overnight — checks the period that ended at
+// its Schedule's nominal time, not the one that has begun since; a sweep no Schedule started
+// (no nominal time) takes its own start, as before.
+func TestSweepsCheckThePeriodTheirScheduleMeant(t *testing.T) {
+	const every = 40 * time.Second
+	_, boundary := workflows.PairingPeriod(t0, every) // a period's end
+	late := boundary.Add(every/2 + 5*time.Second)     // past half of the next period
+	nominal := temporal.NewSearchAttributes(temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime").ValueSet(boundary))
+
+	for _, tc := range []struct {
+		name      string
+		scheduled bool
+		want      time.Time
+	}{
+		{"started late by its schedule", true, boundary},
+		{"started by hand as late", false, boundary.Add(every)},
+	} {
+		t.Run("duty/"+tc.name, func(t *testing.T) {
+			env := newTestEnv()
+			env.SetStartTime(late)
+			if tc.scheduled {
+				require.NoError(t, env.SetTypedSearchAttributesOnStart(nominal))
+			}
+			var acts *activities.Activities
+			env.OnActivity(acts.DutyUnits, mock.Anything, mock.Anything).Return([]string{"JS-T01-M01"}, nil)
+			var got workflows.DutyCheckInput
+			env.OnWorkflow(workflows.DutyCheck, mock.Anything, mock.Anything).Return(
+				func(_ workflow.Context, in workflows.DutyCheckInput) (workflows.DutyCheckResult, error) {
+					got = in
+					return workflows.DutyCheckResult{}, nil
+				})
+			env.ExecuteWorkflow(workflows.DutySweep, workflows.DutySweepInput{Every: every})
+			require.NoError(t, env.GetWorkflowError())
+			require.True(t, got.MonthEnd.Equal(tc.want), "checked the period ending %s, want %s", got.MonthEnd, tc.want)
+		})
+		t.Run("pairing/"+tc.name, func(t *testing.T) {
+			env := newTestEnv()
+			env.SetStartTime(late)
+			if tc.scheduled {
+				require.NoError(t, env.SetTypedSearchAttributesOnStart(nominal))
+			}
+			var acts *activities.Activities
+			env.OnActivity(acts.PairingSchools, mock.Anything).Return([]string{"JS-T01-M01"}, nil)
+			var got workflows.PairingCheckInput
+			env.OnWorkflow(workflows.PairingSchoolCheck, mock.Anything, mock.Anything).Return(
+				func(_ workflow.Context, in workflows.PairingCheckInput) (workflows.PairingCheckResult, error) {
+					got = in
+					return workflows.PairingCheckResult{}, nil
+				})
+			env.ExecuteWorkflow(workflows.PairingSweep, workflows.PairingSweepInput{Month: every, Term: 4 * every})
+			require.NoError(t, env.GetWorkflowError())
+			require.True(t, got.MonthEnd.Equal(tc.want), "checked the month ending %s, want %s", got.MonthEnd, tc.want)
+		})
+	}
+}
