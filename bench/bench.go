@@ -58,6 +58,7 @@ type Options struct {
 	JSON           string
 	Tools          string
 	Shards         int
+	DynamicConfig  string
 	Profile        string
 	Keep           bool
 	Verbose        bool
@@ -123,6 +124,7 @@ func Run(args []string) error {
 	fs.StringVar(&o.JSON, "json", "docs/bench-results.json", "where to write the results; empty: do not write")
 	fs.StringVar(&o.Tools, "tools", filepath.Join(os.TempDir(), "jiaofu-bench-tools"), "cache for the binaries built for workloads 7 and 8 (outside the repository)")
 	fs.IntVar(&o.Shards, "shards", 512, "history shards of the PostgreSQL-backed server (workload 8; docker-compose uses 512)")
+	fs.StringVar(&o.DynamicConfig, "dynamic-config", "", "dynamic config file of the PostgreSQL-backed server (workload 8); empty: the one docker-compose mounts, deploy/temporal/dynamicconfig.yaml")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase, and workload 6's heap and goroutine profiles of the service it starts; empty: none")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (logs, SQLite files) and workload 5's PostgreSQL schema")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress and the service's warnings to stderr")
@@ -401,6 +403,21 @@ func (r *Report) print(w io.Writer) {
 				fmt.Fprintf(w, "workload %d %-17s %4d events, %3d workflow tasks, %3d activity tasks, %3d markers\n", x.Workload, k+":",
 					ew.Events, ew.WorkflowTasks, ew.ActivityTasks, ew.Markers)
 			}
+		}
+	}
+	// CPU per lifecycle by program (issue 20, target 2 asks for the server's).
+	for _, x := range r.Results {
+		if cpu, ok := x.Extra["cpu_ms_per_lifecycle"].(map[string]float64); ok {
+			keys := make([]string, 0, len(cpu))
+			for k := range cpu {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s %.0f", k, cpu[k])
+			}
+			fmt.Fprintf(w, "workload %d CPU ms per lifecycle, %s: %s\n", x.Workload, trunc(x.Name, 40), strings.Join(parts, ", "))
 		}
 	}
 	for _, wr := range r.Workloads {

@@ -27,15 +27,21 @@ type EnvSpec struct {
 	Name            string
 	DatabaseURL     string // "" = SQLite in the data dir
 	TemporalAddress string // "" = the embedded server
+	ServerPID       int    // the external Temporal server's process, for its CPU per lifecycle (0: embedded)
+	// PGRoles names what each PostgreSQL database is to the lifecycle ("temporal", "store", …)
+	// in its CPU figures.
+	PGRoles map[string]string
 }
 
 // Env is a running all-in-one service (embedded or external Temporal, worker, store, HTTP API)
 // plus the bench's own worker for the bare lifecycle on the same Temporal server.
 type Env struct {
-	Name string
-	Svc  *service.Service
-	Base string
-	TC   client.Client
+	Name      string
+	ServerPID int               // the external Temporal server's process (0: embedded, in this process)
+	PGRoles   map[string]string // see EnvSpec
+	Svc       *service.Service
+	Base      string
+	TC        client.Client
 
 	o      *Options
 	bare   sdkworker.Worker
@@ -106,7 +112,7 @@ func StartEnv(ctx context.Context, o *Options, spec EnvSpec) (*Env, error) {
 		return nil, fmt.Errorf("start service (%s): %w", spec.Name, err)
 	}
 	o.logf("%s service up in %s (http %s, temporal %s)", spec.Name, time.Since(t0).Round(time.Millisecond), svc.HTTPAddr(), svc.TemporalAddr())
-	e := &Env{Name: spec.Name, Svc: svc, Base: "http://" + svc.HTTPAddr(), TC: svc.Temporal, o: o, logf: lf, dir: dir,
+	e := &Env{Name: spec.Name, ServerPID: spec.ServerPID, PGRoles: spec.PGRoles, Svc: svc, Base: "http://" + svc.HTTPAddr(), TC: svc.Temporal, o: o, logf: lf, dir: dir,
 		hc: newHTTPClient(4 * o.Clients)}
 	e.runSeq.Store(time.Now().UnixNano() % 1_000_000)
 	e.bare = newBareWorker(svc.Temporal)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -258,7 +260,8 @@ func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool
 		}
 		settle(ctx, time.Minute)
 	}
-	var bareRates, httpRates, bareCPU, httpCPU []float64
+	var bareRates, httpRates []float64
+	var bareCPU, httpCPU lifeCPUs
 	barePhases, httpPhases = phases{}, phases{}
 	var bareLast, httpLast RunResult
 	for round := 0; round < o.Rounds; round++ {
@@ -274,23 +277,31 @@ func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool
 			kind := map[bool]string{false: "bare SDK", true: "HTTP API"}[isHTTP]
 			stop := o.startProfile(fmt.Sprintf("w%d-%s-%s-round%d", wHTTP, e.Name, map[bool]string{false: "bare", true: "http"}[isHTTP], round+1))
 			var res RunResult
-			cpu0 := cpuTicks(os.Getpid())
+			cpu0, srv0, pg0 := cpuTicks(os.Getpid()), e.serverTicks(), e.postgresTicks()
 			if isHTTP {
 				res = e.measureHTTP(ctx, n)
 			} else {
 				res = e.measureBare(ctx, n)
 			}
-			cpuMS := float64(cpuTicks(os.Getpid())-cpu0) * 10 / float64(max(1, res.Done))
+			perLife := func(ticks int64) float64 { return float64(ticks) * 10 / float64(max(1, res.Done)) }
+			cpu := lifeCPU{External: e.ServerPID != 0, Here: perLife(cpuTicks(os.Getpid()) - cpu0), Server: perLife(e.serverTicks() - srv0),
+				PGByDB: map[string]float64{}}
+			for db, t := range e.postgresTicks() {
+				if d := perLife(t - pg0[db]); d > 0 {
+					cpu.PGByDB[db] = d
+					cpu.PG += d
+				}
+			}
 			stop()
 			if res.FirstErr != nil {
 				return fmt.Errorf("%s lifecycles: %d done, %d failed: %w", kind, res.Done, res.Failed, res.FirstErr)
 			}
-			o.progress("[%s] round %d %s: %d lifecycles in %s = %.2f/s (p50 %.0f ms, p99 %.0f ms; %.0f ms CPU each; load %s)", e.Name, round+1, kind,
-				res.Done, res.Elapsed.Round(time.Millisecond), res.Rate(), res.Lat.Pct(50), res.Lat.Pct(99), cpuMS, load)
+			o.progress("[%s] round %d %s: %d lifecycles in %s = %.2f/s (p50 %.0f ms, p99 %.0f ms; CPU ms each: %s; load %s)", e.Name, round+1, kind,
+				res.Done, res.Elapsed.Round(time.Millisecond), res.Rate(), res.Lat.Pct(50), res.Lat.Pct(99), cpu, load)
 			if isHTTP {
-				httpRates, httpLast, httpCPU = append(httpRates, res.Rate()), res, append(httpCPU, cpuMS)
+				httpRates, httpLast, httpCPU = append(httpRates, res.Rate()), res, append(httpCPU, cpu)
 			} else {
-				bareRates, bareLast, bareCPU = append(bareRates, res.Rate()), res, append(bareCPU, cpuMS)
+				bareRates, bareLast, bareCPU = append(bareRates, res.Rate()), res, append(bareCPU, cpu)
 			}
 			settleSides(ctx, time.Minute)
 		}
@@ -300,13 +311,13 @@ func runLifecycles(ctx context.Context, o *Options, r *Report, e *Env, http bool
 	r.add(Result{Workload: wBare, Name: name, Unit: "lifecycles/s", Value: bare,
 		Note: "baseline: the subsidy lifecycle's shape on the bare engine (no-op activities)",
 		Extra: map[string]any{"rounds": bareRates, "latency": bareLast.Lat.summary(), "period": o.Period.String(),
-			"phases": barePhases.summary(), "cpu_ms_per_lifecycle": median(bareCPU)}})
+			"phases": barePhases.summary(), "cpu_ms_per_lifecycle": bareCPU.median()}})
 	if !http {
 		return nil
 	}
 	hv := median(httpRates)
 	extra := map[string]any{"rounds": httpRates, "latency": httpLast.Lat.summary(), "period": o.Period.String(),
-		"phases": httpPhases.summary(), "cpu_ms_per_lifecycle": median(httpCPU)}
+		"phases": httpPhases.summary(), "cpu_ms_per_lifecycle": httpCPU.median()}
 	if shape, err := e.historyShape(ctx); err == nil {
 		extra["history_events"] = shape
 	} else {
@@ -363,4 +374,82 @@ type engineWork struct {
 	WorkflowTasks int `json:"workflow_tasks"`
 	ActivityTasks int `json:"activity_tasks"`
 	Markers       int `json:"markers"` // local activities, versions (GetVersion) and side effects
+}
+
+// lifeCPU is the CPU time one lifecycle cost, in ms, by program: this process (the harness's
+// clients and the service — with the embedded Temporal server in it on workload 2), and on the
+// production path (workload 8) the Temporal server and PostgreSQL by database (every postgres
+// process on the machine: its background processes count as "server"). Issue 20 asks for the
+// server's share per lifecycle; together they are what the two cores must serve.
+type lifeCPU struct {
+	External         bool // the production path: a server process and PostgreSQL of its own
+	Here, Server, PG float64
+	PGByDB           map[string]float64
+}
+
+func (c lifeCPU) String() string {
+	if !c.External {
+		return fmt.Sprintf("this process %.0f", c.Here)
+	}
+	dbs := make([]string, 0, len(c.PGByDB))
+	for db, ms := range c.PGByDB {
+		if ms >= 1 {
+			dbs = append(dbs, fmt.Sprintf("%s %.0f", db, ms))
+		}
+	}
+	sort.Strings(dbs)
+	return fmt.Sprintf("this process %.0f, Temporal server %.0f, PostgreSQL %.0f (%s), total %.0f", c.Here, c.Server, c.PG,
+		strings.Join(dbs, ", "), c.Here+c.Server+c.PG)
+}
+
+type lifeCPUs []lifeCPU
+
+// median is each program's median over the rounds; PostgreSQL's databases are the last round's.
+func (cs lifeCPUs) median() map[string]float64 {
+	pick := func(f func(lifeCPU) float64) float64 {
+		v := make([]float64, len(cs))
+		for i, c := range cs {
+			v[i] = f(c)
+		}
+		return median(v)
+	}
+	out := map[string]float64{"this_process": pick(func(c lifeCPU) float64 { return c.Here })}
+	if len(cs) == 0 || !cs[0].External {
+		return out
+	}
+	out["temporal_server"] = pick(func(c lifeCPU) float64 { return c.Server })
+	out["postgres"] = pick(func(c lifeCPU) float64 { return c.PG })
+	for db, ms := range cs[len(cs)-1].PGByDB {
+		out["postgres_"+db] = ms
+	}
+	return out
+}
+
+// serverTicks is the external Temporal server's CPU time (0 for the embedded one, which is in
+// this process).
+func (e *Env) serverTicks() int64 {
+	if e.ServerPID == 0 {
+		return 0
+	}
+	return cpuTicks(e.ServerPID)
+}
+
+// postgresTicks is PostgreSQL's CPU time by what each database is to this lifecycle (nil for the
+// embedded server and a SQLite store: the database's time there would be other programs').
+func (e *Env) postgresTicks() map[string]int64 {
+	if e.ServerPID == 0 {
+		return nil
+	}
+	out := map[string]int64{}
+	for db, t := range postgresTicks() {
+		role, ok := e.PGRoles[db]
+		if !ok {
+			role = "other"
+			if db == "(server)" {
+				role = "server"
+			}
+		}
+		out[role] += t
+	}
+	return out
 }

@@ -35,7 +35,7 @@ import (
 const serverVersion = "v1.32.0"
 
 type pgConn struct {
-	host, port, user, password string
+	host, port, user, password, database string
 }
 
 func parsePG(raw string) (pgConn, error) {
@@ -43,7 +43,7 @@ func parsePG(raw string) (pgConn, error) {
 	if err != nil {
 		return pgConn{}, err
 	}
-	c := pgConn{host: u.Hostname(), port: u.Port(), user: u.User.Username()}
+	c := pgConn{host: u.Hostname(), port: u.Port(), user: u.User.Username(), database: strings.TrimPrefix(u.Path, "/")}
 	c.password, _ = u.User.Password()
 	if c.port == "" {
 		c.port = "5432"
@@ -173,6 +173,11 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 			return err
 		}
 	}
+	if o.DynamicConfig != "" {
+		if dynCfg, err = filepath.Abs(o.DynamicConfig); err != nil {
+			return err
+		}
+	}
 	if _, err := os.Stat(dynCfg); err != nil {
 		return fmt.Errorf("dynamic config %s: %w", dynCfg, err)
 	}
@@ -193,7 +198,7 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	}
 	defer srv.stop()
 	defer c.Close()
-	o.progress("[production] Temporal server on PostgreSQL up in %s (%d shards)", time.Since(t0).Round(time.Second), o.Shards)
+	o.progress("[production] Temporal server on PostgreSQL up in %s (%d shards, dynamic config %s)", time.Since(t0).Round(time.Second), o.Shards, dynCfg)
 
 	if err := namespaceUsable(ctx, c); err != nil {
 		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
@@ -215,7 +220,8 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	env, err := StartEnv(ctx, o, EnvSpec{Name: "production", DatabaseURL: storeURL, TemporalAddress: srv.addr})
+	env, err := StartEnv(ctx, o, EnvSpec{Name: "production", DatabaseURL: storeURL, TemporalAddress: srv.addr, ServerPID: cmd.Process.Pid,
+		PGRoles: map[string]string{dbMain: "temporal", dbVis: "temporal_visibility", pg.database: "store"}})
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
 	}

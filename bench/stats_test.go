@@ -82,3 +82,17 @@ func TestRunForCountsAndStops(t *testing.T) {
 		t.Errorf("Rate = %v, want 5", r)
 	}
 }
+
+func TestBackendDatabase(t *testing.T) {
+	for cmdline, want := range map[string]string{
+		"postgres: 15/main: postgres bench_temporal_1_2 127.0.0.1(40112) idle\x00\x00": "bench_temporal_1_2",
+		"postgres: postgres test [local] idle":                                         "test",
+		"postgres: app store 10.0.0.5(5432) SELECT":                                    "store",
+		"postgres: 15/main: checkpointer   ":                                           "",
+		"/usr/lib/postgresql/15/bin/postgres\x00-D\x00/var/lib/postgresql/15/main":     "",
+	} {
+		if got := backendDatabase(cmdline); got != want {
+			t.Errorf("backendDatabase(%q) = %q, want %q", cmdline, got, want)
+		}
+	}
+}

@@ -81,6 +81,49 @@ func procStatus(pid int, field string) int64 {
 	return 0
 }
 
+// postgresTicks is the CPU time of the PostgreSQL processes on the machine, in clock ticks, by
+// database: a backend's command line names the database it serves; the WAL writer, checkpointer and the rest count as "(server)". On the production path
+// the database is the third program on the two cores, and its share of a lifecycle is part of
+// what bounds the figure. The shared database also serves whatever else runs, and a backend that
+// exits between two readings takes its time with it, so the figures are approximate.
+func postgresTicks() map[string]int64 {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	sum := map[string]int64{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil || strings.TrimSpace(string(comm)) != "postgres" {
+			continue
+		}
+		db := "(server)"
+		if cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+			if d := backendDatabase(string(cl)); d != "" {
+				db = d
+			}
+		}
+		sum[db] += cpuTicks(pid)
+	}
+	return sum
+}
+
+// backendDatabase is the database a PostgreSQL backend serves, read from its command line
+// ("postgres: [cluster: ]user database host(port)|[local] state"; NULs as separators or padding), or ""
+// for the server's own processes (checkpointer, WAL writer, …).
+func backendDatabase(cmdline string) string {
+	f := strings.Fields(strings.ReplaceAll(cmdline, "\x00", " "))
+	for i := 3; i < len(f) && i < 6; i++ {
+		if strings.Contains(f[i], "(") || f[i] == "[local]" {
+			return f[i-1]
+		}
+	}
+	return ""
+}
+
 // cpuTicks is the process's user+system time in clock ticks (1/100 s on Linux).
 func cpuTicks(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
