@@ -59,6 +59,7 @@ type Options struct {
 	Tools          string
 	Shards         int
 	DynamicConfig  string
+	ServerEnv      string
 	Profile        string
 	Keep           bool
 	Verbose        bool
@@ -124,6 +125,7 @@ func Run(args []string) error {
 	fs.StringVar(&o.JSON, "json", "docs/bench-results.json", "where to write the results; empty: do not write")
 	fs.StringVar(&o.Tools, "tools", filepath.Join(os.TempDir(), "jiaofu-bench-tools"), "cache for the binaries built for workloads 7 and 8 (outside the repository)")
 	fs.IntVar(&o.Shards, "shards", 512, "history shards of the PostgreSQL-backed server (workload 8; docker-compose uses 512)")
+	fs.StringVar(&o.ServerEnv, "server-env", "", "extra environment of the PostgreSQL-backed server (workload 8), comma-separated KEY=VALUE (e.g. GOGC=200)")
 	fs.StringVar(&o.DynamicConfig, "dynamic-config", "", "dynamic config file of the PostgreSQL-backed server (workload 8); empty: the one docker-compose mounts, deploy/temporal/dynamicconfig.yaml")
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles (pprof) of this process during each measured phase, and workload 6's heap and goroutine profiles of the service it starts; empty: none")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (logs, SQLite files) and workload 5's PostgreSQL schema")

@@ -191,6 +191,9 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	for k, v := range ports {
 		cmd.Env = append(cmd.Env, k+"="+strconv.Itoa(v))
 	}
+	if o.ServerEnv != "" {
+		cmd.Env = append(cmd.Env, strings.Split(o.ServerEnv, ",")...)
+	}
 	t0 := time.Now()
 	srv, c, err := startServer(ctx, o, "production-server", cmd, ports["FRONTEND_GRPC_PORT"], registerNamespace)
 	if err != nil {
@@ -198,7 +201,7 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 	}
 	defer srv.stop()
 	defer c.Close()
-	o.progress("[production] Temporal server on PostgreSQL up in %s (%d shards, dynamic config %s)", time.Since(t0).Round(time.Second), o.Shards, dynCfg)
+	o.progress("[production] Temporal server on PostgreSQL up in %s (%d shards, dynamic config %s, extra environment %q)", time.Since(t0).Round(time.Second), o.Shards, dynCfg, o.ServerEnv)
 
 	if err := namespaceUsable(ctx, c); err != nil {
 		return fmt.Errorf("%w\n%s", err, childproc.Tail(srv.log, 2000))
