@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -72,13 +73,24 @@ func entry(ctx context.Context, in Audit, suffix string) store.AuditEntry {
 // counted apart from the run's activity ids (both start at 1), so its key carries "local-": an
 // entry written by one must never be taken for the retry of a regular activity that shares its
 // number, and dropped. Keys of regular activities are as they always were.
+//
+// A local activity's number is the workflow's own count of the local activities it called
+// (WithLocalCall, set by the worker's interceptor), not the SDK's id: the SDK retries a failed
+// local activity in place while the backoff is short, but after a longer one (beyond the
+// workflow task timeout) it waits on a timer and schedules the activity again under a new id —
+// and an attempt that had put its entry on record before failing would have it written again.
+// The two numbers are the same until such a retry (docs/reliability.md, Limits).
 func eventKey(ctx context.Context) string {
 	if !activity.IsActivity(ctx) {
 		return store.NewID("ev")
 	}
 	info := activity.GetInfo(ctx)
 	if info.IsLocalActivity {
-		return fmt.Sprintf("%s/%s/local-%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
+		id := info.ActivityID
+		if n, ok := ctx.Value(localCallKey{}).(int64); ok {
+			id = strconv.FormatInt(n, 10)
+		}
+		return fmt.Sprintf("%s/%s/local-%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, id)
 	}
 	return fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
 }
@@ -100,4 +112,12 @@ func nonRetryable(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "not_found", err)
 	}
 	return err
+}
+
+type localCallKey struct{}
+
+// WithLocalCall marks ctx as the local activity its workflow run called n-th (counting from 1, in
+// the order the workflow called them, retries not counted): the key of its audit entries.
+func WithLocalCall(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, localCallKey{}, n)
 }

@@ -52,5 +52,5 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, stopTim
 // Interceptors are the worker's interceptors (tests on the SDK's test environment use them too):
 // unstorable writes, and the request id in workflow and activity loggers.
 func Interceptors() []interceptor.WorkerInterceptor {
-	return []interceptor.WorkerInterceptor{&unstorableWrites{}, &telemetry.RequestIDInterceptor{}}
+	return []interceptor.WorkerInterceptor{&unstorableWrites{}, &localCalls{}, &telemetry.RequestIDInterceptor{}}
 }
