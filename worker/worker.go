@@ -34,7 +34,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 // motion. With 10,000 open cases the default cache held them all: three coroutines each and
 // most of the process's heap. 1,024 still cost about 180 KiB of RSS per cached dropout case (its
 // state and five coroutine stacks); 256, with the server's smaller mutable-state cache and the
-// all-in-one GC pacing, brought 10,000 open cases from 34 to 13 KiB each (issue 20's
+// all-in-one GC pacing, brought 10,000 open cases from 34 to 13–14 KiB each (issue 20's
 // target is 20). A task's round trip does not need more: it touches one workflow, which stays
 // cached between its Update and the workflow task after it, and workload 3 (4,000 workflows,
 // beyond either size) measured no slower at 256 (docs/benchmarks.md, workload 6).
