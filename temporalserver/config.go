@@ -134,8 +134,11 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		// Smaller mutable-state cache than the 128k default (the dev server keeps 8096): one small
 		// process whose workflows are mostly long-running and idle. A workflow that fell out of
 		// the cache is read back from SQLite on its next event. With 10,000 open cases, 8096
-		// cached mutable states were a large part of the heap (docs/benchmarks.md, workload 6).
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 2048,
+		// cached mutable states were a large part of the heap; at 2,048 the history service still
+		// held 44 MB live (about 20 KB a cached case). 512, with the SDK's sticky cache at 256 and
+		// the all-in-one GC pacing, brought 10,000 open cases from 34 to 13–14 KiB each, and
+		// a task's round trip was no slower (docs/benchmarks.md, workloads 6 and 3).
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 512,
 		// One history shard (numHistoryShards) means one transfer queue and one timer queue for
 		// every workflow, and each reads its tasks from SQLite at most 20 times a second by
 		// default: every workflow-task and activity dispatch waited up to 50 ms for the next read

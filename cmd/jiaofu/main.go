@@ -225,7 +225,21 @@ func resetAdminPassword(ctx context.Context, out io.Writer, cfg config.Config) e
 // workload 6); the binary's mapped code adds about 120 MiB to RSS on top.
 const allInOneMemoryLimit = 768 << 20
 
+// allInOneGCPercent is the all-in-one process's GC pacing unless GOGC sets another: the heap may
+// grow by half the live set before a collection instead of by all of it. With GOGC=100 the heap
+// in use was twice the live set (307 MiB for 122–140 MB live with 1,488 open cases) while the
+// 768 MiB limit above never bound, so the garbage between collections was RSS that grew with
+// the cases. With the smaller caches (worker.StickyCacheSize and the embedded server's), 10,000
+// open cases took 19.7 KiB each at 100 and 12.9–14.3 KiB at 50 (two runs), 34.4 before any of
+// the three (docs/benchmarks.md, workload 6). The price is collections twice as often, over a
+// small live set.
+const allInOneGCPercent = 50
+
 func limitMemory(log *slog.Logger) {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(allInOneGCPercent)
+		log.Info("GC pacing set (GOGC overrides it)", "gc_percent", allInOneGCPercent)
+	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
 		return
 	}
