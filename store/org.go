@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -255,17 +256,37 @@ func (s *Store) CreateSession(ctx context.Context, tokenHash, userID string, ttl
 	return err
 }
 
-// SessionUser returns the user of an unexpired session.
+// SessionUser returns the user of an unexpired session, with their roles. Every API request asks
+// it, so it is one query: the session, the user and each role (a row per role, or one row of no
+// role).
 func (s *Store) SessionUser(ctx context.Context, tokenHash string) (User, error) {
-	var userID string
-	if err := s.get(ctx, s.db, &userID, `SELECT user_id FROM sessions WHERE token_hash = ? AND expires_at > ?`, tokenHash, now()); err != nil {
+	var rows []struct {
+		User
+		Role     sql.NullString `db:"role"`
+		UnitID   sql.NullString `db:"unit_id"`
+		UnitCode sql.NullString `db:"unit_code"`
+		UnitKind sql.NullString `db:"unit_kind"`
+		UnitPath sql.NullString `db:"unit_path"`
+		UnitName sql.NullString `db:"unit_name"`
+	}
+	if err := s.sel(ctx, s.db, &rows, `SELECT u.id, u.username, u.password_hash, u.display_name, u.active, u.created_at,
+			r.role, r.unit_id, o.code AS unit_code, o.kind AS unit_kind, o.path AS unit_path, o.name AS unit_name
+		FROM sessions se JOIN users u ON u.id = se.user_id
+			LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN org_units o ON o.id = r.unit_id
+		WHERE se.token_hash = ? AND se.expires_at > ? ORDER BY o.path, r.role`, tokenHash, now()); err != nil {
 		return User{}, err
 	}
-	u, err := s.UserByID(ctx, userID)
-	if err == nil && !u.Active {
+	if len(rows) == 0 || !rows[0].Active {
 		return User{}, ErrNotFound
 	}
-	return u, err
+	u := rows[0].User
+	for _, r := range rows {
+		if r.Role.Valid {
+			u.Roles = append(u.Roles, UserRole{Role: r.Role.String, UnitID: r.UnitID.String, UnitCode: r.UnitCode.String,
+				UnitKind: r.UnitKind.String, UnitPath: r.UnitPath.String, UnitName: r.UnitName.String})
+		}
+	}
+	return u, nil
 }
 
 // DeleteSession logs a token out.

@@ -51,6 +51,8 @@ type Store struct {
 	// wakes the next writer the moment the last one commits. busy_timeout still covers writers in
 	// other processes.
 	writer chan struct{}
+	// stmts keeps the store's statements prepared (stmtcache.go).
+	stmts *stmtCache
 }
 
 // Open connects to PostgreSQL when databaseURL is set, else to the SQLite file dataDir/jiaofu.db,
@@ -78,14 +80,16 @@ func Open(ctx context.Context, databaseURL, dataDir string, migrate bool) (*Stor
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
-		// One writer at a time is SQLite's rule; a small pool lets WAL readers run beside it.
+		// One writer at a time is SQLite's rule; a small pool lets WAL readers run beside it. All
+		// four stay open: a connection closed when idle takes its prepared statements with it.
 		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(4)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	s := &Store{db: db, dialect: dialect}
+	s := &Store{db: db, dialect: dialect, stmts: newStmtCache(db, stmtCacheSize)}
 	if dialect == schema.SQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -109,7 +113,10 @@ func SQLiteDSN(path string) string {
 }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // Dialect tells which database this store speaks to.
 func (s *Store) Dialect() schema.Dialect { return s.dialect }
@@ -171,7 +178,11 @@ func (s *Store) exec(ctx context.Context, db q, query string, args ...any) (sql.
 		}
 		defer release()
 	}
-	res, err := db.ExecContext(ctx, db.Rebind(query), args...)
+	var res sql.Result
+	query = db.Rebind(query)
+	err := s.prepared(ctx, db, query,
+		func(st *sqlx.Stmt) (err error) { res, err = st.ExecContext(ctx, args...); return err },
+		func() (err error) { res, err = db.ExecContext(ctx, query, args...); return err })
 	err = interpret(err)
 	if db == q(s.db) {
 		err = s.writeOutcome(err)
@@ -201,11 +212,17 @@ func (s *Store) writeOutcome(err error) error {
 }
 
 func (s *Store) get(ctx context.Context, db q, dest any, query string, args ...any) error {
-	return interpret(db.GetContext(ctx, dest, db.Rebind(query), args...))
+	query = db.Rebind(query)
+	return interpret(s.prepared(ctx, db, query,
+		func(st *sqlx.Stmt) error { return st.GetContext(ctx, dest, args...) },
+		func() error { return db.GetContext(ctx, dest, query, args...) }))
 }
 
 func (s *Store) sel(ctx context.Context, db q, dest any, query string, args ...any) error {
-	return interpret(db.SelectContext(ctx, dest, db.Rebind(query), args...))
+	query = db.Rebind(query)
+	return interpret(s.prepared(ctx, db, query,
+		func(st *sqlx.Stmt) error { return st.SelectContext(ctx, dest, args...) },
+		func() error { return db.SelectContext(ctx, dest, query, args...) }))
 }
 
 // interpret translates driver errors into the store's domain errors, in this one place.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -156,6 +157,59 @@ func TestUnitsAndUsers(t *testing.T) {
 			}
 			if strings.Join(left, ",") != "h1,h3" {
 				t.Errorf("sessions after a new login = %v, want h1,h3 (expired h2 dropped)", left)
+			}
+		})
+	}
+}
+
+// TestSessionUserIsTheUserWithRoles: the one-query session lookup every request makes returns
+// exactly what UserByID does — several roles, in order; no role; and no one for a deactivated
+// account.
+func TestSessionUserIsTheUserWithRoles(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := makeFixture(t, s)
+			many, err := s.CreateUser(ctx, "many", "x", "多角色", []store.RoleAt{
+				{Role: casework.RoleSchoolStaff, UnitCode: f.school.Code},
+				{Role: casework.RoleSchoolLeader, UnitCode: f.other.Code},
+				{Role: casework.RoleTownshipStaff, UnitCode: f.township.Code},
+				{Role: casework.RoleSchoolLeader, UnitCode: f.school.Code},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			none, err := s.CreateUser(ctx, "none", "x", "无角色", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []store.User{many, none} {
+				if err := s.CreateSession(ctx, "tok-"+u.ID, u.ID, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				want, err := s.UserByID(ctx, u.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.SessionUser(ctx, "tok-"+u.ID)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("SessionUser(%s) = %+v, %v\nwant %+v", u.Username, got, err, want)
+				}
+			}
+			if len(many.Roles) != 4 {
+				t.Fatalf("fixture: %d roles", len(many.Roles))
+			}
+			// Deactivation ends the sessions; a session row left by anything else still lets no
+			// inactive account in.
+			if _, err := s.DB().ExecContext(ctx, s.DB().Rebind(`UPDATE users SET active = ? WHERE id = ?`), false, many.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SessionUser(ctx, "tok-"+many.ID); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("inactive user's session: %v, want ErrNotFound", err)
+			}
+			if _, err := s.SessionUser(ctx, "no-such-token"); !errorsIs(err, store.ErrNotFound) {
+				t.Errorf("unknown token: %v, want ErrNotFound", err)
 			}
 		})
 	}
