@@ -163,7 +163,7 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 			}
 		}
 	}
-	o.progress("[production] Temporal databases %s and %s created and migrated with temporal-sql-tool (postgres12)", dbMain, dbVis)
+	o.progress("[production] Temporal databases %s and %s created and migrated with temporal-sql-tool (postgres12; the server runs postgres12_pgx on them, as compose does)", dbMain, dbVis)
 
 	// The server, configured by environment variables through its embedded template, as compose does.
 	ports, used := map[string]int{}, map[int]bool{}
@@ -182,7 +182,7 @@ func runProduction(ctx context.Context, o *Options, r *Report) error {
 		return fmt.Errorf("dynamic config %s: %w", dynCfg, err)
 	}
 	cmd := exec.Command(srvBin, "start")
-	cmd.Env = append(os.Environ(), "DB=postgres12", "DB_PORT="+pg.port, "POSTGRES_SEEDS="+pg.host, "POSTGRES_USER="+pg.user,
+	cmd.Env = append(os.Environ(), "DB=postgres12_pgx", "DB_PORT="+pg.port, "POSTGRES_SEEDS="+pg.host, "POSTGRES_USER="+pg.user,
 		"POSTGRES_PWD="+pg.password, "DBNAME="+dbMain, "VISIBILITY_DBNAME="+dbVis, "NUM_HISTORY_SHARDS="+strconv.Itoa(o.Shards),
 		"DYNAMIC_CONFIG_FILE_PATH="+dynCfg, "BIND_ON_IP=127.0.0.1", "LOG_LEVEL=warn",
 		// The local PostgreSQL allows 100 connections and is shared with the test suites; compose

@@ -50,7 +50,7 @@ func requirePostgres(t *testing.T) string {
 // PostgreSQL schemas to them with the server's own tooling (tools/sql's connection and the schema
 // tool's setup and update tasks over the schema files embedded in the server module — what
 // `temporal-sql-tool create / setup-schema -v 0.0 / update-schema` runs), starts the server in
-// this process on them through plugin postgres12 and returns its frontend address. The server
+// this process on them through plugin postgres12_pgx (compose's) and returns its frontend address. The server
 // stops and the databases are dropped when the test ends.
 func temporalOnPostgres(t *testing.T, base string) string {
 	t.Helper()
@@ -89,7 +89,7 @@ func temporalOnPostgres(t *testing.T, base string) string {
 	sqlConf := func(db string, conns int) *config.SQL {
 		// Small pools: the shared PostgreSQL allows 100 connections for every test and engineer
 		// (compose raises it to 200 for the server's default pools).
-		return &config.SQL{PluginName: postgresql.PluginName, ConnectAddr: net.JoinHostPort(u.Hostname(), port),
+		return &config.SQL{PluginName: postgresql.PluginNamePGX, ConnectAddr: net.JoinHostPort(u.Hostname(), port),
 			User: u.User.Username(), Password: password, DatabaseName: db, MaxConns: conns, MaxIdleConns: conns,
 			MaxConnLifetime: time.Hour}
 	}

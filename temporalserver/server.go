@@ -9,7 +9,7 @@
 // in Options are re-applied to an existing database on every start.
 //
 // Options.SQL puts the same in-process server on SQL databases instead (the
-// production persistence, PostgreSQL through plugin postgres12): the e2e
+// production persistence, PostgreSQL through plugin postgres12_pgx): the e2e
 // production-path test runs it so, on schemas the server's own tooling applied.
 package temporalserver
 
@@ -69,7 +69,7 @@ type Options struct {
 	LogLevel slog.Level
 	// SQL, when set, puts the server on existing SQL databases instead of the
 	// SQLite files in DataDir (which is then not used): PostgreSQL through the
-	// server's postgres12 plugin, the persistence production runs on, in this
+	// server's postgres12_pgx plugin, the persistence production runs on, in this
 	// process. Their schemas must already be in place, applied by the server's
 	// own tooling (temporal-sql-tool, or its go.temporal.io/server/tools/sql
 	// package); Start registers Namespace through the frontend when it is
