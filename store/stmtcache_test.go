@@ -94,3 +94,20 @@ func TestPreparedStatementsUnderChurn(t *testing.T) {
 		})
 	}
 }
+
+// TestStorePlansEachExecution: the store's PostgreSQL sessions plan a prepared statement for its
+// values every time (plan_cache_mode), so a cached statement never runs on a generic plan.
+func TestStorePlansEachExecution(t *testing.T) {
+	t.Parallel()
+	s, ok := openStores(t)["postgres"]
+	if !ok {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	var mode string
+	if err := s.DB().GetContext(context.Background(), &mode, `SHOW plan_cache_mode`); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_custom_plan" {
+		t.Errorf("plan_cache_mode = %q, want force_custom_plan", mode)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ func Open(ctx context.Context, databaseURL, dataDir string, migrate bool) (*Stor
 	)
 	if databaseURL != "" {
 		dialect = schema.Postgres
-		db, err = sqlx.Open("postgres", databaseURL)
+		db, err = sqlx.Open("postgres", customPlans(databaseURL))
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
@@ -103,6 +104,26 @@ func Open(ctx context.Context, databaseURL, dataDir string, migrate bool) (*Stor
 		return nil, err
 	}
 	return s, nil
+}
+
+// customPlans asks PostgreSQL to plan each execution of a prepared statement for its own values,
+// as it plans an unprepared query: after five executions it would otherwise consider one generic
+// plan for all values, and a scope's range or an optional filter can make that plan right for a
+// school and wrong for the county. The statement cache (stmtcache.go) then saves the parsing and
+// a round trip, never a plan that the unprepared query would not have had. A setting already in
+// the URL is kept.
+func customPlans(databaseURL string) string {
+	const key, value = "plan_cache_mode", "force_custom_plan"
+	if strings.Contains(databaseURL, key) {
+		return databaseURL
+	}
+	if u, err := url.Parse(databaseURL); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return databaseURL + " " + key + "=" + value // key=value form
 }
 
 // SQLiteDSN is the connection string for a durable SQLite file: WAL with synchronous=FULL, so a
