@@ -525,9 +525,6 @@ func Simulate(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := sleepUntil(ctx, last); err != nil {
 		return nil, err
 	}
-	if err := awaitQuietStore(ctx, jcs, w.j, last, o.Unit, o.Log); err != nil {
-		return nil, err
-	}
 
 	orc, err := Expect(rules, w.j.tasks, w.j.dropouts, w.j.findings...)
 	if err != nil {
@@ -662,46 +659,6 @@ func spreadOf(o Options) time.Duration {
 		return 3 * o.Unit
 	}
 	return o.Spread
-}
-
-// awaitQuietStore waits, past the settling point, until the escalations due by then have stopped
-// arriving: the same count on quietReads reads one unit apart (at most maxQuiet units). The rules
-// give the service three units past a rung to put it on record; a run on a loaded machine (CI
-// runs the suites side by side) was seen with a township's duty checks later than that, and
-// reading the store then counts a late escalation as a silent miss. What is never recorded is
-// still a miss; later periods' escalations (the sweeps go on) do not hold the wait up.
-func awaitQuietStore(ctx context.Context, jcs *apiclient.Client, j *journal, settled time.Time, unit time.Duration, log io.Writer) error {
-	const quietReads, maxQuiet = 5, 20
-	count := func() (int, error) {
-		rs, err := fetchEscalations(ctx, jcs, j)
-		n := 0
-		for _, r := range rs {
-			if !r.DueAt.After(settled) {
-				n++
-			}
-		}
-		return n, err
-	}
-	last, err := count()
-	if err != nil {
-		return err
-	}
-	for same, i := 1, 0; same < quietReads && i < maxQuiet; i++ {
-		if err := sleepUntil(ctx, time.Now().Add(unit)); err != nil {
-			return err
-		}
-		n, err := count()
-		if err != nil {
-			return err
-		}
-		if n == last {
-			same++
-		} else {
-			fmt.Fprintf(log, "%d escalations due by the settling point arrived after it\n", n-last)
-			same, last = 1, n
-		}
-	}
-	return nil
 }
 
 // fetchEscalations reads every case's escalations as the supervision office sees them (one case
