@@ -152,9 +152,12 @@ func (s *Store) CreateUser(ctx context.Context, username, passwordHash, displayN
 	return u, err
 }
 
+// userRoleCols are a UserRole's columns from user_roles r joined with org_units o.
+const userRoleCols = `r.role, r.unit_id, o.code AS unit_code, o.kind AS unit_kind, o.path AS unit_path, o.name AS unit_name`
+
 func (s *Store) userRoles(ctx context.Context, db q, userID string) ([]UserRole, error) {
 	var rs []UserRole
-	err := s.sel(ctx, db, &rs, `SELECT r.role, r.unit_id, o.code AS unit_code, o.kind AS unit_kind, o.path AS unit_path, o.name AS unit_name
+	err := s.sel(ctx, db, &rs, `SELECT `+userRoleCols+`
 		FROM user_roles r JOIN org_units o ON o.id = r.unit_id WHERE r.user_id = ? ORDER BY o.path, r.role`, userID)
 	return rs, err
 }
@@ -270,7 +273,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash string) (User, error)
 		UnitName sql.NullString `db:"unit_name"`
 	}
 	if err := s.sel(ctx, s.db, &rows, `SELECT u.id, u.username, u.password_hash, u.display_name, u.active, u.created_at,
-			r.role, r.unit_id, o.code AS unit_code, o.kind AS unit_kind, o.path AS unit_path, o.name AS unit_name
+			`+userRoleCols+`
 		FROM sessions se JOIN users u ON u.id = se.user_id
 			LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN org_units o ON o.id = r.unit_id
 		WHERE se.token_hash = ? AND se.expires_at > ? ORDER BY o.path, r.role`, tokenHash, now()); err != nil {

@@ -50,10 +50,14 @@ func newStmtCache(db *sqlx.DB, max int) *stmtCache {
 func (c *stmtCache) cached(query string) *cachedStmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.byQuery[query]
-	if !ok {
-		return nil
+	if e, ok := c.byQuery[query]; ok {
+		return c.useLocked(e)
 	}
+	return nil
+}
+
+// useLocked counts a caller of e's statement and marks it the most recently used; c.mu is held.
+func (c *stmtCache) useLocked(e *list.Element) *cachedStmt {
 	cs := e.Value.(*cachedStmt)
 	cs.users++
 	c.recent.MoveToFront(e)
@@ -105,10 +109,7 @@ func (c *stmtCache) acquire(ctx context.Context, query string) (*cachedStmt, err
 	}
 	if e, ok := c.byQuery[query]; ok {
 		stmt.Close()
-		cs := e.Value.(*cachedStmt)
-		cs.users++
-		c.recent.MoveToFront(e)
-		return cs, nil
+		return c.useLocked(e), nil
 	}
 	cs := &cachedStmt{query: query, stmt: stmt, users: 1}
 	c.byQuery[query] = c.recent.PushFront(cs)
@@ -165,30 +166,24 @@ func (s *Store) prepared(ctx context.Context, db q, query string, use func(*sqlx
 	if s.stmts == nil {
 		return plain()
 	}
-	var tx *sqlx.Tx
 	switch d := db.(type) {
-	case *sqlx.DB:
-		if d != s.db {
-			return plain()
-		}
 	case *sqlx.Tx:
-		tx = d
-	default:
-		return plain()
-	}
-	if tx != nil {
 		cs := s.stmts.cached(query)
 		if cs == nil {
 			s.stmts.fillLater(query)
 			return plain()
 		}
 		defer s.stmts.release(cs)
-		return use(tx.StmtxContext(ctx, cs.stmt))
+		return use(d.StmtxContext(ctx, cs.stmt))
+	case *sqlx.DB:
+		if d == s.db {
+			cs, err := s.stmts.acquire(ctx, query)
+			if err != nil {
+				return err
+			}
+			defer s.stmts.release(cs)
+			return use(cs.stmt)
+		}
 	}
-	cs, err := s.stmts.acquire(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer s.stmts.release(cs)
-	return use(cs.stmt)
+	return plain()
 }
