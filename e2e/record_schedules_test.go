@@ -47,8 +47,8 @@ func TestScheduledWorkflowsComplete(t *testing.T) {
 
 	for _, c := range []struct{ workflowType, record string }{
 		{"RoutineRound", "schedule_routine_round"},
-		{"DutySweep", "schedule_duty_sweep_scheduled_time"},
-		{"PairingSweep", "schedule_pairing_sweep_scheduled_time"},
+		{"DutySweep", "schedule_duty_sweep_together"},
+		{"PairingSweep", "schedule_pairing_sweep_together"},
 		{"PairingSchoolCheck", "schedule_pairing_school_check"},
 		{"AuditCheckpoint", "schedule_audit_checkpoint"},
 	} {

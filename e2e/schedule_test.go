@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	sdkclient "go.temporal.io/sdk/client"
+
+	"jiaofu/service"
 	"jiaofu/store"
 	"jiaofu/workflows"
 )
@@ -69,6 +73,21 @@ func TestScheduleKeptAcrossStarts(t *testing.T) {
 	if n := len(d.Schedule.Spec.Calendars); n != 4 {
 		t.Errorf("calendar spec: %d entries, want 4 (two rounds a term)", n)
 	}
+	// The sweeps keep a sweep that falls due while the one before still runs (each judges its own
+	// period); a schedule an older build made skips it, and a start brings it over.
+	for _, id := range []string{workflows.DutyScheduleID, workflows.PairingScheduleID} {
+		if got := overlapOf(t, svc, id); got != enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL {
+			t.Errorf("schedule %s: overlap %s, want BUFFER_ALL", id, got)
+		}
+		if err := svc.Temporal.ScheduleClient().GetHandle(ctx, id).Update(ctx, sdkclient.ScheduleUpdateOptions{
+			DoUpdate: func(in sdkclient.ScheduleUpdateInput) (*sdkclient.ScheduleUpdate, error) {
+				sch := in.Description.Schedule
+				sch.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
+				return &sdkclient.ScheduleUpdate{Schedule: &sch}, nil
+			}}); err != nil {
+			t.Fatalf("make %s skip as an older build did: %v", id, err)
+		}
+	}
 	cfg.SetCount("JIAOFU_INSPECTION_ROUNDS_PER_TERM", 3)
 	svc.Config = cfg
 	if err := svc.EnsureSchedules(ctx); err != nil {
@@ -81,4 +100,18 @@ func TestScheduleKeptAcrossStarts(t *testing.T) {
 	if n := len(d.Schedule.Spec.Calendars); n != 6 {
 		t.Errorf("after the setting changed: %d calendar entries, want 6", n)
 	}
+	for _, id := range []string{workflows.DutyScheduleID, workflows.PairingScheduleID} {
+		if got := overlapOf(t, svc, id); got != enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL {
+			t.Errorf("schedule %s after a start: overlap %s, want BUFFER_ALL", id, got)
+		}
+	}
+}
+
+func overlapOf(t *testing.T, svc *service.Service, id string) enumspb.ScheduleOverlapPolicy {
+	t.Helper()
+	d, err := svc.Temporal.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background())
+	if err != nil {
+		t.Fatalf("describe %s: %v", id, err)
+	}
+	return d.Schedule.Policy.Overlap
 }

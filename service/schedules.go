@@ -44,7 +44,7 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 				casework.SchoolDutyArticle:        cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyArticle)),
 				casework.SchoolDutyProgressReport: cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyProgressReport))}}},
 			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
+		Overlap: sweepOverlap, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
 		return err
 	}
 	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.AuditCheckpointScheduleID,
@@ -60,10 +60,18 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 		Action: &client.ScheduleWorkflowAction{ID: "pairing-sweep", Workflow: workflows.PairingSweep,
 			Args:      []any{workflows.PairingSweepInput{Month: month, Term: term, Threshold: cfg.Count("JIAOFU_PAIRING_SCHOOL_THRESHOLD")}},
 			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
-		Note: "结对帮扶：每月末按学校检查六个一"})
+		Overlap: sweepOverlap, Note: "结对帮扶：每月末按学校检查六个一"})
 }
 
-// ensureSchedule creates a schedule, or updates an existing one's spec and action to opts.
+// sweepOverlap is what the sweeps' Schedules do with a sweep that falls due while the one before
+// it still runs: keep it, and start it when that one ends. Each sweep judges the period that ended
+// at its nominal time (workflows.sweepTime), so a skipped sweep (the default policy) was a period
+// nobody ever checked: a simulated term with short periods on a loaded machine lost three of its
+// nine duty sweeps that way.
+const sweepOverlap = enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL
+
+// ensureSchedule creates a schedule, or updates an existing one's spec, action and policies to
+// opts (a service started by an older build brings its schedules to this build's settings).
 func (s *Service) ensureSchedule(ctx context.Context, opts client.ScheduleOptions) error {
 	sc := s.Temporal.ScheduleClient()
 	_, err := sc.Create(ctx, opts)
@@ -78,6 +86,14 @@ func (s *Service) ensureSchedule(ctx context.Context, opts client.ScheduleOption
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			sch := in.Description.Schedule
 			sch.Spec, sch.Action = &opts.Spec, opts.Action
+			if sch.Policy == nil {
+				sch.Policy = &client.SchedulePolicies{}
+			}
+			// A policy left unset in opts is the server's default, as at creation.
+			sch.Policy.Overlap = opts.Overlap
+			if opts.CatchupWindow > 0 {
+				sch.Policy.CatchupWindow = opts.CatchupWindow
+			}
 			return &client.ScheduleUpdate{Schedule: &sch}, nil
 		}})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
 	"jiaofu/activities"
@@ -75,22 +74,13 @@ func PairingSweep(ctx workflow.Context, in PairingSweepInput) (int, error) {
 	if err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).PairingSchools).Get(ctx, &schools); err != nil {
 		return 0, err
 	}
-	started := 0
-	for _, school := range schools {
+	checks := make([]sweepCheck, len(schools))
+	for i, school := range schools {
 		c := check
 		c.SchoolCode = school
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: PairingCheckWorkflowID(school, mEnd),
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE})
-		f := workflow.ExecuteChildWorkflow(cctx, PairingSchoolCheck, c)
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-			// Already checked (the schedule caught up, or the sweep was retried): not an error.
-			workflow.GetLogger(ctx).Warn("pairing check not started", "school", school, "error", err)
-			continue
-		}
-		started++
+		checks[i] = sweepCheck{ID: PairingCheckWorkflowID(school, mEnd), Unit: school, Input: c}
 	}
-	return started, nil
+	return startSweepChecks(ctx, "pairing-sweep-starts-together", PairingSchoolCheck, checks), nil
 }
 
 // PairingCheckResult is what a school's check returns.

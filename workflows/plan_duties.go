@@ -91,20 +91,13 @@ func DutySweep(ctx workflow.Context, in DutySweepInput) (int, error) {
 		activities.DutyUnitsInput{Terms: !check.TermEnd.IsZero()}).Get(ctx, &units); err != nil {
 		return 0, err
 	}
-	started := 0
-	for _, unit := range units {
+	checks := make([]sweepCheck, len(units))
+	for i, unit := range units {
 		c := check
 		c.UnitCode = unit
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: DutyCheckWorkflowID(unit, mEnd),
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE})
-		if err := workflow.ExecuteChildWorkflow(cctx, DutyCheck, c).GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Warn("duty check not started", "unit", unit, "error", err)
-			continue
-		}
-		started++
+		checks[i] = sweepCheck{ID: DutyCheckWorkflowID(unit, mEnd), Unit: unit, Input: c}
 	}
-	return started, nil
+	return startSweepChecks(ctx, "duty-sweep-starts-together", DutyCheck, checks), nil
 }
 
 // DutyCheckResult is what a unit's check returns.
@@ -255,6 +248,52 @@ func DutyScheduleSpec(every time.Duration) client.ScheduleSpec {
 // scheduledStartTime is the search attribute a Schedule sets on every run it starts: the run's
 // nominal time, which a late or caught-up run keeps.
 var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// sweepCheck is one unit's check a sweep starts: its workflow id (the unit's and the period's)
+// and its input.
+type sweepCheck struct {
+	ID, Unit string
+	Input    any
+}
+
+// startSweepChecks starts a sweep's checks as child workflows it abandons (they run on their own)
+// and returns how many started. A check that is not started — its id taken, because the schedule
+// caught up or the sweep was retried — is logged and skipped: its unit's period is checked already.
+// From the change named change on, every start goes out in the sweep's first workflow task after its units are read,
+// and the sweep then waits for them all. It used to wait for each before sending the next, a
+// workflow task per unit: a county's few hundred units took that many round trips, and a
+// compressed period's sweep on a loaded machine outlasted the period.
+func startSweepChecks(ctx workflow.Context, change string, check any, checks []sweepCheck) int {
+	opts := func(id string) workflow.Context {
+		return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE})
+	}
+	together := workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	futures := make([]workflow.ChildWorkflowFuture, len(checks))
+	started := 0
+	for i, c := range checks {
+		futures[i] = workflow.ExecuteChildWorkflow(opts(c.ID), check, c.Input)
+		if together {
+			continue
+		}
+		if err := futures[i].GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("check not started", "unit", c.Unit, "workflow", c.ID, "error", err)
+			continue
+		}
+		started++
+	}
+	if together {
+		for i, c := range checks {
+			if err := futures[i].GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Warn("check not started", "unit", c.Unit, "workflow", c.ID, "error", err)
+				continue
+			}
+			started++
+		}
+	}
+	return started
+}
 
 // sweepTime is the instant a sweep takes the period that ended from: the time its Schedule
 // meant it to start. The run's own start was used before (change id): a run started late — the

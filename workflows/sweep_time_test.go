@@ -1,11 +1,14 @@
 package workflows_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -69,4 +72,32 @@ func TestSweepsCheckThePeriodTheirScheduleMeant(t *testing.T) {
 			require.True(t, got.MonthEnd.Equal(tc.want), "checked the month ending %s, want %s", got.MonthEnd, tc.want)
 		})
 	}
+}
+
+// TestSweepStartsItsChecksTogether: a duty sweep sends every unit's check in one workflow task
+// (the real server's history, recorded by e2e TestScheduledWorkflowsComplete), where it used to
+// take a workflow task per unit and so, on a loaded machine, outlast a compressed period.
+func TestSweepStartsItsChecksTogether(t *testing.T) {
+	f, err := os.Open("testdata/histories/schedule_duty_sweep_together.json")
+	require.NoError(t, err)
+	defer f.Close()
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	first, last, starts := -1, -1, 0
+	for i, e := range hist.Events {
+		if e.GetEventType() == enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED {
+			if first < 0 {
+				first = i
+			}
+			last, starts = i, starts+1
+		}
+	}
+	tasksBetween := 0
+	for _, e := range hist.Events[max(first, 0):max(last, 0)] {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			tasksBetween++
+		}
+	}
+	require.GreaterOrEqual(t, starts, 2, "the recorded sweep must start several checks to show anything")
+	require.Zero(t, tasksBetween, "workflow tasks completed between the sweep's %d starts", starts)
 }
