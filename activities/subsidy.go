@@ -178,9 +178,6 @@ type OpenBatchInput struct {
 	OpenedBy     access.Actor
 	Now          time.Time
 	Period       calendar.Spec
-	// Announce, when set, is told to every application the batch claimed, once they are claimed
-	// (batches from publicity-local-writes on; before, the workflow signalled them itself).
-	Announce *BatchEvent `json:",omitempty"`
 }
 
 // BatchMember is one application in a batch, with the people separation of duties bars from
@@ -237,9 +234,6 @@ func (a *Activities) OpenBatch(ctx context.Context, in OpenBatchInput) (OpenedBa
 	if err := a.audit(ctx, Audit{Actor: in.OpenedBy, Role: casework.RoleSchoolStaff, Action: "publicity.opened", Process: "subsidy",
 		CaseID: in.BatchID, After: map[string]any{"applications": ids, "ends_at": ends}, At: in.Now}, ""); err != nil {
 		return out, err
-	}
-	if in.Announce != nil {
-		return out, tell(ctx, Tell{Applications: ids, Event: *in.Announce})
 	}
 	return out, nil
 }

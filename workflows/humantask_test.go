@@ -133,6 +133,7 @@ type harness struct {
 	apps        []activities.ApplicationStep
 	disbursed   []activities.DisburseInput
 	batchOpens  []activities.OpenBatchInput
+	legacyBatch bool // the batch runs as opened before publicity-local-writes (it signals entered itself)
 	batchSteps  []batchStepCall
 	objections  []objectionCall
 	signals     []signalCall
@@ -241,12 +242,6 @@ func newHarness(t *testing.T, wfID string) *harness {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.batchOpens = append(h.batchOpens, in)
-			if in.Announce != nil {
-				for _, m := range h.members {
-					h.signals = append(h.signals, signalCall{WorkflowID: m.ApplicationID, Signal: activities.BatchEventSignal, Event: *in.Announce,
-						At: h.env.Now(), Via: "OpenBatch"})
-				}
-			}
 			return activities.OpenedBatch{Members: h.members, EndsAt: in.Now.Add(h.period)}, nil
 		}).AfterFn(func() time.Duration { return h.openBatchDelay })
 	env.OnActivity(acts.SetBatch, mock.Anything, mock.Anything).Return(

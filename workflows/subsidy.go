@@ -68,7 +68,7 @@ const BatchEventSignal = activities.BatchEventSignal
 
 // Batch events an application hears.
 const (
-	BatchEntered   = "entered"
+	BatchEntered   = "entered" // from batches opened by earlier builds only
 	BatchUpheld    = "objection_upheld"
 	BatchSignedOff = "signed_off"
 )
@@ -276,7 +276,8 @@ review:
 		}
 	}
 
-	// Wait for the school's publicity batch, then for its result.
+	// Wait for the school's publicity batch's result. (Batches opened by earlier builds also say
+	// when the application entered publicity.)
 	events := workflow.GetSignalChannel(ctx, BatchEventSignal)
 	for {
 		var ev BatchEvent
@@ -690,12 +691,8 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		}
 		exclude = batchExclude(opened.Members)
 	} else {
-		entered := BatchEvent{Event: BatchEntered, BatchID: in.BatchID}
 		open := activities.OpenBatchInput{BatchID: in.BatchID, UnitCode: in.UnitCode, Term: in.Term, Applications: in.Applications,
 			OpenedBy: in.OpenedBy, Now: workflow.Now(ctx), Period: in.Timings.Period}
-		if local {
-			open.Announce = &entered
-		}
 		if err := storeWrite(ctx, local, (*activities.Activities).OpenBatch, open).Get(ctx, &opened); err != nil {
 			return PublicityState{}, err
 		}
@@ -707,8 +704,14 @@ func PublicityBatch(ctx workflow.Context, in PublicityInput) (PublicityState, er
 		if len(st.Members) == 0 {
 			return st, setBatch(casework.BatchClosed, "publicity.empty", access.System, "", nil, nil)
 		}
+		// A batch that writes locally tells its applications only the outcome (signed off, or an
+		// objection upheld). Telling them they had entered publicity cost each application a signal,
+		// a workflow task and a search-attribute upsert (5 of its 32 events, issue 20) to show
+		// JiaofuState=in_publicity in the Temporal UI; the store, the console and the API show it
+		// from the batch's claim. (A batch that wrote locally and was opened by an earlier build
+		// told them from its opening activity; nothing on its history depends on it.)
 		if !local {
-			notifyApplications(ctx, entered, st.Members)
+			notifyApplications(ctx, BatchEvent{Event: BatchEntered, BatchID: in.BatchID}, st.Members)
 		}
 		listed = true
 	}

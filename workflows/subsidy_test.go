@@ -23,6 +23,22 @@ import (
 // ---------------------------------------------------------------------------------------------
 // SubsidyApplication.
 
+// TestSubsidyHearsOnlyItsBatchOutcome: a batch of this build tells its applications only the
+// outcome; an application that never hears "entered" is signed off and paid once all the same,
+// its search attribute going from reviewed to disbursed.
+func TestSubsidyHearsOnlyItsBatchOutcome(t *testing.T) {
+	h := newSubsidy(t)
+	h.actAt(time.Hour, "leader1 approves", workflows.TaskAction{TaskID: h.taskID(1), Action: workflows.ActionComplete,
+		Outcome: casework.OutcomeApprove, Comment: "材料齐全", Actor: leader1})
+	h.signalAt(100*time.Hour, workflows.BatchEvent{Event: workflows.BatchSignedOff, BatchID: batchWfID, By: aid1})
+
+	res := h.runSubsidy(subsidyInput(applicant))
+
+	require.Equal(t, workflows.SubsidyResult{State: casework.AppDisbursed, AmountFen: amountFen}, res)
+	h.requireDisbursedOnce(workflows.DefaultChannel)
+	require.Equal(t, []string{casework.AppReviewed, casework.AppDisbursed}, h.States())
+}
+
 // TestSubsidyApprovePath: review approve → publicity entered → signed off → paid once, the
 // registry's amount, on the default channel.
 func TestSubsidyApprovePath(t *testing.T) {
@@ -462,8 +478,9 @@ func TestPublicityObjectionUpheld(t *testing.T) {
 	require.NotNil(t, objs[1].Rec.DecidedAt)
 	require.True(t, t0.Add(48*time.Hour).Equal(*objs[1].Rec.DecidedAt))
 
-	// Signals: entered to all, upheld to app2 only, signed_off to the rest only.
-	require.ElementsMatch(t, []string{app1, app2, app3}, h.signalsOf(workflows.BatchEntered))
+	// News: upheld to app2 only, signed_off to the rest only; no "entered" (only batches of earlier
+	// builds sent it).
+	require.Empty(t, h.signalsOf(workflows.BatchEntered))
 	require.ElementsMatch(t, []string{app2}, h.signalsOf(workflows.BatchUpheld))
 	require.ElementsMatch(t, []string{app1, app3}, h.signalsOf(workflows.BatchSignedOff))
 	for _, s := range h.Signals() {
