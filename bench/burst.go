@@ -23,14 +23,23 @@ const (
 	burstPass   = "bench-burst-password"
 )
 
-var burstProgrammes = []string{"living-primary", "living-junior", "nutrition", "preschool", "hs-grant"}
+// burstProgramme is the one programme each burst student applies for: the living allowance of
+// their stage (a programme must fit the student's stage, and the living allowances exclude each
+// other). The burst used to give each student five programmes of every stage, which the
+// eligibility check (1fbc01e) refuses.
+func burstProgramme(st store.Student) string {
+	if st.Grade <= 6 {
+		return "living-primary"
+	}
+	return "living-junior"
+}
 
 func runBurst(ctx context.Context, o *Options, r *Report, e *Env) error {
 	n := o.Burst
 	if n < 1 {
 		return fmt.Errorf("-n must be positive")
 	}
-	students, staff, err := e.burstSetup(ctx, (n+len(burstProgrammes)-1)/len(burstProgrammes))
+	students, staff, err := e.burstSetup(ctx, n)
 	if err != nil {
 		return fmt.Errorf("burst setup: %w", err)
 	}
@@ -59,8 +68,8 @@ func runBurst(ctx context.Context, o *Options, r *Report, e *Env) error {
 		term := e.NextTerm()
 		items := make([]map[string]string, n)
 		for i := range items {
-			st := students[i/len(burstProgrammes)]
-			items[i] = map[string]string{"student_id": st.ID, "programme": burstProgrammes[i%len(burstProgrammes)], "term": term}
+			st := students[i]
+			items[i] = map[string]string{"student_id": st.ID, "programme": burstProgramme(st), "term": term}
 			if !st.PovertyRegistered {
 				items[i]["evidence_note"] = "父母务工收入低，村委会证明已附"
 			}
