@@ -258,38 +258,34 @@ type sweepCheck struct {
 
 // startSweepChecks starts a sweep's checks as child workflows it abandons (they run on their own)
 // and returns how many started. A check that is not started — its id taken, because the schedule
-// caught up or the sweep was retried — is logged and skipped: its unit's period is checked already.
-// From the change named change on, every start goes out in the sweep's first workflow task after its units are read,
-// and the sweep then waits for them all. It used to wait for each before sending the next, a
-// workflow task per unit: a county's few hundred units took that many round trips, and a
-// compressed period's sweep on a loaded machine outlasted the period.
+// caught up or the sweep was retried — is logged and skipped: its unit's period is checked
+// already. From the change named change on, every start goes out in one workflow task and the
+// sweep then waits for them all (a county's few hundred units are far below the server's limit of
+// pending child starts, 2,000 by default). It used to wait for each before sending the next, a
+// workflow task per unit: on a loaded machine a compressed period's sweep outlasted the period.
 func startSweepChecks(ctx workflow.Context, change string, check any, checks []sweepCheck) int {
-	opts := func(id string) workflow.Context {
-		return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id,
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE})
-	}
 	together := workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	futures := make([]workflow.ChildWorkflowFuture, len(checks))
 	started := 0
-	for i, c := range checks {
-		futures[i] = workflow.ExecuteChildWorkflow(opts(c.ID), check, c.Input)
-		if together {
-			continue
-		}
+	wait := func(i int) {
 		if err := futures[i].GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Warn("check not started", "unit", c.Unit, "workflow", c.ID, "error", err)
-			continue
+			workflow.GetLogger(ctx).Warn("check not started", "unit", checks[i].Unit, "workflow", checks[i].ID, "error", err)
+			return
 		}
 		started++
 	}
+	for i, c := range checks {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: c.ID,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE})
+		futures[i] = workflow.ExecuteChildWorkflow(cctx, check, c.Input)
+		if !together {
+			wait(i)
+		}
+	}
 	if together {
-		for i, c := range checks {
-			if err := futures[i].GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-				workflow.GetLogger(ctx).Warn("check not started", "unit", c.Unit, "workflow", c.ID, "error", err)
-				continue
-			}
-			started++
+		for i := range checks {
+			wait(i)
 		}
 	}
 	return started
