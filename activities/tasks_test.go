@@ -106,3 +106,43 @@ func TestLateEscalationThroughTheActivities(t *testing.T) {
 		})
 	}
 }
+
+// TestLateRungNamesWhoHeldItWhenDue: a rung that fired after the task changed hands (HeldBy)
+// names who held it when it fell due, and its copy of the task leaves the task with its holder
+// now; a rung without HeldBy names the task's holder (its delegate while delegated).
+func TestLateRungNamesWhoHeldItWhenDue(t *testing.T) {
+	ctx := context.Background()
+	s, _, school := newCounty(t)
+	a := &activities.Activities{Store: s}
+	due := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Second)
+	spec := activities.TaskSpec{Kind: "subsidy_review", Process: "subsidy", CaseID: "case-held", Title: "审核",
+		CandidateRole: casework.RoleSchoolLeader, UnitCode: school.Code, Outcomes: []string{"approve"}}
+	if err := a.ProjectOpenTask(ctx, activities.ProjectTaskInput{Revision: 1,
+		Task:   activities.OpenTaskInput{ID: "held-t1", WorkflowID: "wf-held", Spec: spec, Now: due.Add(-time.Hour)},
+		Opened: activities.TaskOpened{UnitID: school.ID, UnitPath: school.Path, DueAt: due}}); err != nil {
+		t.Fatal(err)
+	}
+	task, err := s.TaskByID(ctx, "held-t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := "u-leader1"
+	task.AssigneeID = "u-leader2" // transferred after rung 1 fell due, before it was recorded
+	for i, in := range []activities.EscalateInput{
+		{Task: task, Rung: activities.RungAt{Rung: 1, Target: casework.TargetRemind, At: due}, HeldBy: &before},
+		{Task: task, Rung: activities.RungAt{Rung: 2, Target: casework.TargetRemind, At: due.Add(time.Hour)}},
+	} {
+		in.Task.Revision = 2 + i
+		if _, err := a.Escalate(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]string{"held-t1-r1": before, "held-t1-r2": "u-leader2"} {
+		if e, err := s.EscalationByID(ctx, id); err != nil || e.HolderID != want {
+			t.Errorf("escalation %s holder = %q (%v), want %q", id, e.HolderID, err, want)
+		}
+	}
+	if got, err := s.TaskByID(ctx, "held-t1"); err != nil || got.AssigneeID != "u-leader2" || got.EscalationLevel != 2 {
+		t.Errorf("task = %+v %v, want with u-leader2 at level 2", got, err)
+	}
+}

@@ -401,7 +401,7 @@ type Escalation struct {
 	// on a teacher's rung the duty's holder, on a school leader's rung the school's leader.
 	ResponsibleID   string `db:"responsible_id" json:"responsible_id,omitempty"`
 	ResponsibleName string `db:"responsible_name" json:"responsible_name,omitempty"`
-	// HolderID is who held the task when its rung fired (its delegate while delegated, else its
+	// HolderID is who held the task when its rung fell due (its delegate while delegated, else its
 	// assignee; "" for a task nobody had taken, or a case's deadline): a transfer moves the next
 	// rungs to the new holder.
 	HolderID   string `db:"holder_id" json:"holder_id,omitempty"`

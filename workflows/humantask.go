@@ -127,6 +127,12 @@ type TaskState struct {
 	Owner        string `json:",omitempty"`
 	// CC are the user ids this task's case was copied to through the task (no one twice).
 	CC []string `json:",omitempty"`
+	// Held says who held the task before each change of holder since the last rung fired
+	// (a claim, a release, a transfer, a delegation and its end), oldest first: a rung recorded
+	// after a change it fell due before names who held the task when it fell due (heldAt). A
+	// rung fires late when the worker is behind; without this, its record blamed the colleague a
+	// task was transferred to after the rung fell due (found by jiaofu simulate under load).
+	Held []HeldUntil `json:",omitempty"`
 	// deciding: a completion's Before step is running (an activity); every other action on the
 	// task waits until it is done. Never carried: no step runs across continue-as-new.
 	deciding bool
@@ -159,6 +165,43 @@ func (t *TaskState) revise() int {
 
 // projection is the task as the store should show it now, numbered (revise): every call is a
 // write the workflow is about to hand an activity.
+// HeldUntil is one holder of a task and when they stopped holding it: the delegate while the task
+// was delegated, else its assignee ("" for nobody).
+type HeldUntil struct {
+	Holder string `json:",omitempty"`
+	Until  time.Time
+}
+
+// holder is who holds the task now: its delegate while it is delegated, else its assignee.
+func (t *TaskState) holder() string {
+	if t.Delegate != "" {
+		return t.Delegate
+	}
+	return t.Assignee
+}
+
+// heldAt is who held the task at instant at, and whether that is someone else than its holder now.
+func (t *TaskState) heldAt(at time.Time) (string, bool) {
+	for _, h := range t.Held {
+		if at.Before(h.Until) {
+			return h.Holder, h.Holder != t.holder()
+		}
+	}
+	return t.holder(), false
+}
+
+// noteHolder records, after an action at now, that the holder changed from before (Held) —
+// while a rung of its ladder is still to fire: no record would ever read it otherwise.
+func (t *TaskState) noteHolder(before string, now time.Time) {
+	last := 0
+	if n := len(t.Opened.Rungs); n > 0 {
+		last = t.Opened.Rungs[n-1].Rung
+	}
+	if t.holder() != before && t.Level < last {
+		t.Held = append(t.Held, HeldUntil{Holder: before, Until: now})
+	}
+}
+
 func (t *TaskState) projection(wfID, state string) casework.Task {
 	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
@@ -721,6 +764,7 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 		role = "delegate"
 	}
 	state, action := casework.TaskOpen, "task."+a.Action+"ed"
+	defer task.noteHolder(task.holder(), now)
 	var cc []string
 	var step *stepEffects // what a signer's vote or a withdrawal did to the rest of its step
 	switch a.Action {
@@ -1083,9 +1127,14 @@ func (t *Tasks) escalate(ctx workflow.Context, task *TaskState) {
 				state = casework.TaskCancelled
 			}
 		}
+		in := activities.EscalateInput{Task: task.projection(t.wfID, state), Rung: rung}
+		if held, other := task.heldAt(rung.At); other {
+			in.HeldBy = &held
+		}
+		// Later rungs fall due later: a change before this one's instant no longer matters.
+		task.Held = slices.DeleteFunc(task.Held, func(h HeldUntil) bool { return !rung.At.Before(h.Until) })
 		t.escalating++
-		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, activities.EscalateInput{
-			Task: task.projection(t.wfID, state), Rung: rung}).Get(ctx, nil)
+		err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).Escalate, in).Get(ctx, nil)
 		t.escalating--
 		if err != nil {
 			workflow.GetLogger(ctx).Error("escalation failed", "task", task.ID, "rung", rung.Rung, "error", err)

@@ -88,6 +88,37 @@ func TestMatrixTransferMovesTheEscalation(t *testing.T) {
 	require.Equal(t, "leader2", h.Changes("task.transferred")[0].Fields["to_user"])
 }
 
+// TestMatrixLateRungNamesWhoHeldItWhenDue (transfer × a late rung): leader1 claims the check and
+// is late; the reminder (due 2h) takes 90 minutes to record, so the superior's rung (due 3h)
+// fires at 3h30, after leader1 transferred the task at 3h15. It names leader1, who held the task
+// when it fell due, and leaves the task with leader2; the next rung (due 4h) names leader2.
+// (Found by jiaofu simulate with a busy worker: the late rung blamed the colleague.)
+func TestMatrixLateRungNamesWhoHeldItWhenDue(t *testing.T) {
+	env, h := newKitEnv(t)
+	id := kitWfID + "-t1"
+	var moved *kittest.Action
+	h.EscalateTakes.Store(int64(90 * time.Minute))
+	h.At(10*time.Minute, func() { h.Act(t, workflows.TaskAction{TaskID: id, Action: workflows.ActionClaim, Actor: leader1}) })
+	h.At(125*time.Minute, func() { h.EscalateTakes.Store(0) })
+	h.At(195*time.Minute, func() { moved = transfer(h, t, id, leader1, leader2) })
+	h.At(270*time.Minute, func() { h.Complete(t, id, casework.OutcomeApprove, leader2) })
+
+	kitRun(t, env, kitInput{Kinds: []string{kitCheck}})
+
+	moved.RequireDone(t)
+	h.RequireRungs(t, id, 1, 2, 3)
+	first, late, next := h.RequireEscalatedAt(t, id, 1), h.RequireEscalatedAt(t, id, 2), h.RequireEscalatedAt(t, id, 3)
+	require.Nil(t, first.HeldBy, "the reminder fired on time: its holder is the task's")
+	require.Equal(t, leader1.UserID, first.Task.AssigneeID)
+	require.True(t, late.At.After(t0.Add(195*time.Minute)), "the superior's rung fired after the transfer (at %s)", late.At)
+	require.NotNil(t, late.HeldBy, "the late rung names who held the task when it fell due")
+	require.Equal(t, leader1.UserID, *late.HeldBy)
+	require.Equal(t, leader2.UserID, late.Task.AssigneeID, "the late rung's copy of the task keeps it with leader2")
+	require.Nil(t, next.HeldBy, "the next rung fell due after the transfer")
+	require.Equal(t, leader2.UserID, next.Task.AssigneeID)
+	require.Equal(t, leader2.UserID, h.RequireState(t, id, casework.TaskDone).CompletedBy)
+}
+
 // TestMatrixUrgeADoneTask (urge × done task): a task that is done cannot be urged (task_not_open),
 // and the refusal writes nothing; the case's open task may be.
 func TestMatrixUrgeADoneTask(t *testing.T) {

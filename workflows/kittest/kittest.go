@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,7 @@ type Escalation struct {
 	TaskID string
 	Rung   activities.RungAt
 	Task   casework.Task // the task's projection the rung carried
+	HeldBy *string       // who held the task when the rung fell due, when not its holder now
 	At     time.Time     // when the activity ran, on the workflow clock
 }
 
@@ -111,6 +113,9 @@ type Harness struct {
 	// Then takes the process's own step that rides with a task change (workflows Tasks.After), as
 	// the process's fake of that write would; a change that carries one fails without it.
 	Then func(activities.CaseStep)
+	// EscalateTakes is how long, on the workflow clock, a rung's escalation takes to be recorded
+	// from now on (0: at once): a slow one makes the task's next rung fire late.
+	EscalateTakes atomic.Int64
 
 	ladders map[string][]Rung
 	// deadlineLadders are the case deadline kinds' ladders, counted from the deadline.
@@ -219,11 +224,11 @@ func (h *Harness) register() {
 		func(_ context.Context, in activities.EscalateInput) (store.Escalation, error) {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
-			rec.escalations = append(rec.escalations, Escalation{TaskID: in.Task.ID, Rung: in.Rung, Task: in.Task, At: env.Now()})
+			rec.escalations = append(rec.escalations, Escalation{TaskID: in.Task.ID, Rung: in.Rung, Task: in.Task, HeldBy: in.HeldBy, At: env.Now()})
 			rec.project(in.Task, true)
 			return store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), TaskID: in.Task.ID, Rung: in.Rung.Rung,
 				Target: in.Rung.Target, DueAt: in.Rung.At, RecordedAt: env.Now()}, nil
-		})
+		}).AfterFn(func() time.Duration { return time.Duration(h.EscalateTakes.Load()) })
 }
 
 // resolve is ResolveTask's fake: the task at its unit, due Due after opening, with its kind's
