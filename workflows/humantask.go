@@ -764,7 +764,7 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 		role = "delegate"
 	}
 	state, action := casework.TaskOpen, "task."+a.Action+"ed"
-	defer task.noteHolder(task.holder(), now)
+	heldBefore := task.holder()
 	var cc []string
 	var step *stepEffects // what a signer's vote or a withdrawal did to the rest of its step
 	switch a.Action {
@@ -831,6 +831,8 @@ func (t *Tasks) handle(ctx workflow.Context, a TaskAction) (TaskActionResult, er
 			role = a.Actor.Roles[0].Role
 		}
 	}
+	// At once, not when the write is done: a rung may fire while it is being written.
+	task.noteHolder(heldBefore, now)
 	if step != nil {
 		step.anchor.Step.writing++
 	}

@@ -119,6 +119,34 @@ func TestMatrixLateRungNamesWhoHeldItWhenDue(t *testing.T) {
 	require.Equal(t, leader2.UserID, h.RequireState(t, id, casework.TaskDone).CompletedBy)
 }
 
+// TestMatrixLateRungDuringTheTransfer: as above, but the late rung fires while the transfer is
+// still being written (its handler waits for the write): the task has changed hands already, and
+// the rung names who held it when it fell due all the same.
+func TestMatrixLateRungDuringTheTransfer(t *testing.T) {
+	env, h := newKitEnv(t)
+	id := kitWfID + "-t1"
+	var moved *kittest.Action
+	h.EscalateTakes.Store(int64(90 * time.Minute))
+	h.At(10*time.Minute, func() { h.Act(t, workflows.TaskAction{TaskID: id, Action: workflows.ActionClaim, Actor: leader1}) })
+	h.At(125*time.Minute, func() { h.EscalateTakes.Store(0) })
+	h.At(195*time.Minute, func() {
+		h.ChangeTakes.Store(int64(30 * time.Minute))
+		moved = transfer(h, t, id, leader1, leader2)
+	})
+	h.At(200*time.Minute, func() { h.ChangeTakes.Store(0) })
+	h.At(270*time.Minute, func() { h.Complete(t, id, casework.OutcomeApprove, leader2) })
+
+	kitRun(t, env, kitInput{Kinds: []string{kitCheck}})
+
+	moved.RequireDone(t)
+	h.RequireRungs(t, id, 1, 2, 3)
+	late := h.RequireEscalatedAt(t, id, 2)
+	require.True(t, late.At.Before(t0.Add(225*time.Minute)), "the superior's rung fired while the transfer was written (at %s)", late.At)
+	require.NotNil(t, late.HeldBy, "the late rung names who held the task when it fell due")
+	require.Equal(t, leader1.UserID, *late.HeldBy)
+	require.Nil(t, h.RequireEscalatedAt(t, id, 3).HeldBy)
+}
+
 // TestMatrixUrgeADoneTask (urge × done task): a task that is done cannot be urged (task_not_open),
 // and the refusal writes nothing; the case's open task may be.
 func TestMatrixUrgeADoneTask(t *testing.T) {

@@ -755,6 +755,7 @@ func (t *Tasks) handleSigners(ctx workflow.Context, task *TaskState, a TaskActio
 		}
 		if task.Assignee == "" {
 			task.Assignee = a.Actor.UserID // adding signers takes the task up: it comes back to its adder
+			task.noteHolder("", workflow.Now(ctx))
 		}
 		fx = &stepEffects{t: t, anchor: anchor, by: a.Actor, role: role, endedAs: "task.step_ended"}
 		for _, u := range a.Signers {

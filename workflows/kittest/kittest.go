@@ -116,6 +116,9 @@ type Harness struct {
 	// EscalateTakes is how long, on the workflow clock, a rung's escalation takes to be recorded
 	// from now on (0: at once): a slow one makes the task's next rung fire late.
 	EscalateTakes atomic.Int64
+	// ChangeTakes is how long, on the workflow clock, a task action's write (ApplyTaskChange)
+	// takes from now on (0: at once): the action's handler waits for it meanwhile.
+	ChangeTakes atomic.Int64
 
 	ladders map[string][]Rung
 	// deadlineLadders are the case deadline kinds' ladders, counted from the deadline.
@@ -194,7 +197,7 @@ func (h *Harness) register() {
 			}
 			h.Then(*in.Then)
 			return nil
-		})
+		}).AfterFn(func() time.Duration { return time.Duration(h.ChangeTakes.Load()) })
 	env.OnActivity(acts.ResolveDeadline, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ResolveDeadlineInput) ([]activities.RungAt, error) {
 			var out []activities.RungAt
