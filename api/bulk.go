@@ -129,8 +129,15 @@ func (s *Server) openApplications(ctx context.Context, a access.Actor, reqs []ap
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			run, err := s.temporal.ExecuteWorkflow(ctx, s.startOptions(o.in.ApplicationID, casework.ProcessSubsidy, o.school, casework.AppSubmitted, false),
-				workflows.SubsidyApplication, o.in)
+			opts := s.startOptions(o.in.ApplicationID, casework.ProcessSubsidy, o.school, casework.AppSubmitted, false)
+			if len(reqs) > 1 {
+				// A bulk request's starts are not eager: its applications' first workflow tasks
+				// would run inside the request, and a school's upload of 500 waited for all their
+				// registry checks (bench workload 4: 0.41× the bare start rate eager, 0.93× not).
+				// Through matching they run behind it, as the worker takes them.
+				opts.EnableEagerStart = false
+			}
+			run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.SubsidyApplication, o.in)
 			switch {
 			case err == nil:
 				runIDs[i] = run.GetRunID()
