@@ -483,21 +483,13 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) (store.Esca
 		reason = fmt.Sprintf("「%s」逾期未办（应于 %s 前办理）", in.Task.Title, in.Task.DueAt.In(calendar.CST).Format("2006-01-02 15:04"))
 	}
 	in.Task.EscalationLevel = in.Rung.Rung
-	holder := holderOf(in.Task)
+	holder := casework.Holder(in.Task.AssigneeID, in.Task.DelegateID)
 	if in.HeldBy != nil {
 		holder = *in.HeldBy
 	}
 	return a.escalate(ctx, src, store.Escalation{ID: fmt.Sprintf("%s-r%d", in.Task.ID, in.Rung.Rung), Process: in.Task.Process,
 		CaseID: in.Task.CaseID, TaskID: in.Task.ID, TaskKind: in.Task.Kind, Rung: in.Rung.Rung, Target: in.Rung.Target,
 		Reason: reason, DueAt: in.Rung.At, HolderID: holder}, &in.Task, map[string]any{"task_id": in.Task.ID, "rung": in.Rung.Rung})
-}
-
-// holderOf is who holds the task now: its delegate while it is delegated, else its assignee.
-func holderOf(t casework.Task) string {
-	if t.DelegateID != "" {
-		return t.DelegateID
-	}
-	return t.AssigneeID
 }
 
 // escalate is the one escalation function of every process, for a task's lateness and a case's

@@ -86,6 +86,15 @@ type Task struct {
 	OwnerID string `db:"owner_id" json:"owner_id,omitempty"`
 }
 
+// Holder is who holds a task: its delegate while it is delegated, else its assignee ("" for a
+// task nobody has taken). An escalation names the holder (activities Escalate).
+func Holder(assignee, delegate string) string {
+	if delegate != "" {
+		return delegate
+	}
+	return assignee
+}
+
 // AllowedOutcomes splits the stored outcome list.
 func (t Task) AllowedOutcomes() []string {
 	if t.Outcomes == "" {

@@ -26,7 +26,8 @@ import (
 // not a decision and opens no new task, so the task keeps its due time and its ladder — the rungs
 // that fired before it stay on record, the later ones fire at the same instants as before unless
 // the colleague's decision came first — and each rung names who held the task when it fell due
-// (at its instant, however late it fired): nobody before the transfer (the review is a pool task nobody claimed), the colleague after it.
+// (at its instant, however late it fired): nobody before the transfer (the review is a pool task
+// nobody claimed), the colleague after it.
 // A rung within the guard of the transfer's span is too close to call for the holder (its firing
 // is still judged).
 

@@ -163,8 +163,6 @@ func (t *TaskState) revise() int {
 	return t.Rev
 }
 
-// projection is the task as the store should show it now, numbered (revise): every call is a
-// write the workflow is about to hand an activity.
 // HeldUntil is one holder of a task and when they stopped holding it: the delegate while the task
 // was delegated, else its assignee ("" for nobody).
 type HeldUntil struct {
@@ -172,13 +170,8 @@ type HeldUntil struct {
 	Until  time.Time
 }
 
-// holder is who holds the task now: its delegate while it is delegated, else its assignee.
-func (t *TaskState) holder() string {
-	if t.Delegate != "" {
-		return t.Delegate
-	}
-	return t.Assignee
-}
+// holder is who holds the task now (casework.Holder).
+func (t *TaskState) holder() string { return casework.Holder(t.Assignee, t.Delegate) }
 
 // heldAt is who held the task at instant at, and whether that is someone else than its holder now.
 func (t *TaskState) heldAt(at time.Time) (string, bool) {
@@ -202,6 +195,8 @@ func (t *TaskState) noteHolder(before string, now time.Time) {
 	}
 }
 
+// projection is the task as the store should show it now, numbered (revise): every call is a
+// write the workflow is about to hand an activity.
 func (t *TaskState) projection(wfID, state string) casework.Task {
 	p := casework.Task{Revision: t.revise(), ID: t.ID, WorkflowID: wfID, Process: t.Spec.Process, Kind: t.Spec.Kind, CaseID: t.Spec.CaseID, Title: t.Spec.Title,
 		CandidateRole: t.Spec.CandidateRole, UnitID: t.Opened.UnitID, UnitPath: t.Opened.UnitPath, AssigneeID: t.Assignee,
