@@ -42,10 +42,13 @@ type Config struct {
 	EmbeddedFrontend  string
 	EmbeddedUI        string
 	TemporalRetention time.Duration
-	AdminPassword     string
-	SecretKey         string
-	SessionTTL        time.Duration
-	SeedDemo          bool
+	// TemporalCompression is how the process's Temporal client sends its calls: "none" (plain,
+	// the default) or "gzip" (the SDK's own default).
+	TemporalCompression string
+	AdminPassword       string
+	SecretKey           string
+	SessionTTL          time.Duration
+	SeedDemo            bool
 	// SeedDemoPlan seeds, with the demo data, the seed's own work plan: annex 1's 52 tasks, each a
 	// running case of its section (the e2e tests leave it off but for the plan's own).
 	SeedDemoPlan  bool
@@ -129,27 +132,28 @@ func mustSpec(s string) calendar.Spec {
 // Default returns the settings used when no variable is set.
 func Default() Config {
 	return Config{
-		Mode:              Development,
-		HTTPAddr:          ":8080",
-		DataDir:           "./data",
-		TemporalNamespace: "default",
-		TemporalTaskQueue: "jiaofu",
-		EmbeddedFrontend:  "127.0.0.1:7233",
-		EmbeddedUI:        "127.0.0.1:8233",
-		TemporalRetention: 30 * 24 * time.Hour,
-		SecretKey:         DefaultSecretKey,
-		SessionTTL:        12 * time.Hour,
-		SeedDemo:          true,
-		SeedDemoPlan:      true,
-		UpdateTimeout:     10 * time.Second,
-		ShutdownTimeout:   30 * time.Second,
-		PublicRateLimit:   10,
-		HistoryEvents:     3000,
-		InspectorateUnit:  "JS-DDB",
-		Durations:         defaultDurations(),
-		Counts:            defaultCounts(),
-		HardshipTopRatio:  Ratio{Num: 2, Den: 3},
-		LogFormat:         "text",
+		Mode:                Development,
+		HTTPAddr:            ":8080",
+		DataDir:             "./data",
+		TemporalNamespace:   "default",
+		TemporalTaskQueue:   "jiaofu",
+		EmbeddedFrontend:    "127.0.0.1:7233",
+		EmbeddedUI:          "127.0.0.1:8233",
+		TemporalRetention:   30 * 24 * time.Hour,
+		TemporalCompression: "none",
+		SecretKey:           DefaultSecretKey,
+		SessionTTL:          12 * time.Hour,
+		SeedDemo:            true,
+		SeedDemoPlan:        true,
+		UpdateTimeout:       10 * time.Second,
+		ShutdownTimeout:     30 * time.Second,
+		PublicRateLimit:     10,
+		HistoryEvents:       3000,
+		InspectorateUnit:    "JS-DDB",
+		Durations:           defaultDurations(),
+		Counts:              defaultCounts(),
+		HardshipTopRatio:    Ratio{Num: 2, Den: 3},
+		LogFormat:           "text",
 	}
 }
 
@@ -235,6 +239,7 @@ var Vars = []Var{
 	{"JIAOFU_TEMPORAL_FRONTEND_ADDR", "127.0.0.1:7233", "embedded server's gRPC frontend"},
 	{"JIAOFU_TEMPORAL_UI_ADDR", "127.0.0.1:8233", "embedded Temporal Web UI; `off` disables it"},
 	{"JIAOFU_TEMPORAL_RETENTION", "720h", "how long the embedded namespace keeps closed workflows"},
+	{"JIAOFU_TEMPORAL_COMPRESSION", "none", "how the process's Temporal client sends its calls: `none`, or `gzip` (the Temporal SDK's default) when Temporal is across a slow link; on one host or a LAN, gzip only costs CPU on both sides (docs/benchmarks.md)"},
 	{"JIAOFU_ADMIN_PASSWORD", "(dev: generated and printed)", "password of user `admin`, created on first start"},
 	{"JIAOFU_SECRET_KEY", "(dev default)", "key for console cookies and CSRF tokens; required in production"},
 	{"JIAOFU_SESSION_TTL", "12h", "how long a login token lasts"},
@@ -344,6 +349,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.EmbeddedUI = ""
 	}
 	dur("JIAOFU_TEMPORAL_RETENTION", &c.TemporalRetention)
+	str("JIAOFU_TEMPORAL_COMPRESSION", &c.TemporalCompression)
 	str("JIAOFU_ADMIN_PASSWORD", &c.AdminPassword)
 	str("JIAOFU_SECRET_KEY", &c.SecretKey)
 	str("JIAOFU_AUDIT_KEY_FILE", &c.AuditKeyFile)
@@ -506,6 +512,9 @@ func (c Config) Validate() error {
 		if err := loopbackAddr(c.PprofAddr); err != nil {
 			errs = append(errs, fmt.Errorf("JIAOFU_PPROF_ADDR: %w", err))
 		}
+	}
+	if c.TemporalCompression != "none" && c.TemporalCompression != "gzip" {
+		errs = append(errs, fmt.Errorf("JIAOFU_TEMPORAL_COMPRESSION: %q is neither none nor gzip", c.TemporalCompression))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("JIAOFU_LOG_FORMAT: %q is neither json nor text", c.LogFormat))
