@@ -46,7 +46,7 @@ func TestScheduledWorkflowsComplete(t *testing.T) {
 	}
 
 	for _, c := range []struct{ workflowType, record string }{
-		{"RoutineRound", "schedule_routine_round"},
+		{"RoutineRound", "schedule_routine_round_scheduled_time"},
 		{"DutySweep", "schedule_duty_sweep_together"},
 		{"PairingSweep", "schedule_pairing_sweep_together"},
 		{"PairingSchoolCheck", "schedule_pairing_school_check"},

@@ -74,8 +74,10 @@ func TestScheduleKeptAcrossStarts(t *testing.T) {
 		t.Errorf("calendar spec: %d entries, want 4 (two rounds a term)", n)
 	}
 	// The sweeps keep a sweep that falls due while the one before still runs (each judges its own
-	// period); a schedule an older build made skips it, and a start brings it over.
-	for _, id := range []string{workflows.DutyScheduleID, workflows.PairingScheduleID} {
+	// period), and the routine rounds a round (a skipped one is a round the term never had); a
+	// schedule an older build made skips it, and a start brings it over.
+	kept := []string{workflows.DutyScheduleID, workflows.PairingScheduleID, workflows.RoutineRoundScheduleID}
+	for _, id := range kept {
 		if got := overlapOf(t, svc, id); got != enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL {
 			t.Errorf("schedule %s: overlap %s, want BUFFER_ALL", id, got)
 		}
@@ -100,7 +102,7 @@ func TestScheduleKeptAcrossStarts(t *testing.T) {
 	if n := len(d.Schedule.Spec.Calendars); n != 6 {
 		t.Errorf("after the setting changed: %d calendar entries, want 6", n)
 	}
-	for _, id := range []string{workflows.DutyScheduleID, workflows.PairingScheduleID} {
+	for _, id := range kept {
 		if got := overlapOf(t, svc, id); got != enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL {
 			t.Errorf("schedule %s after a start: overlap %s, want BUFFER_ALL", id, got)
 		}

@@ -35,7 +35,7 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 		Action: &client.ScheduleWorkflowAction{ID: workflows.RoutineRoundScheduleID, Workflow: workflows.RoutineRound,
 			Args: []any{workflows.RoutineRoundStart{InspectorateUnit: cfg.InspectorateUnit}}, TaskQueue: cfg.TemporalTaskQueue,
 			WorkflowExecutionTimeout: time.Hour},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: 24 * time.Hour, Note: "例行督查：每学期由督导办自动开启"}); err != nil {
+		Overlap: everyRun, CatchupWindow: 24 * time.Hour, Note: "例行督查：每学期由督导办自动开启"}); err != nil {
 		return err
 	}
 	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.DutyScheduleID, Spec: workflows.DutyScheduleSpec(cfg.DutyCheckEvery),
@@ -44,7 +44,7 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 				casework.SchoolDutyArticle:        cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyArticle)),
 				casework.SchoolDutyProgressReport: cfg.Count(casework.SchoolDutyQuotaSetting(casework.SchoolDutyProgressReport))}}},
 			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
-		Overlap: sweepOverlap, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
+		Overlap: everyRun, CatchupWindow: 24 * time.Hour, Note: "任务清单：每月检查包保联系，每学期末检查学校任务"}); err != nil {
 		return err
 	}
 	if err := s.ensureSchedule(ctx, client.ScheduleOptions{ID: workflows.AuditCheckpointScheduleID,
@@ -60,15 +60,18 @@ func (s *Service) EnsureSchedules(ctx context.Context) error {
 		Action: &client.ScheduleWorkflowAction{ID: "pairing-sweep", Workflow: workflows.PairingSweep,
 			Args:      []any{workflows.PairingSweepInput{Month: month, Term: term, Threshold: cfg.Count("JIAOFU_PAIRING_SCHOOL_THRESHOLD")}},
 			TaskQueue: cfg.TemporalTaskQueue, WorkflowRunTimeout: time.Hour},
-		Overlap: sweepOverlap, Note: "结对帮扶：每月末按学校检查六个一"})
+		Overlap: everyRun, Note: "结对帮扶：每月末按学校检查六个一"})
 }
 
-// sweepOverlap is what the sweeps' Schedules do with a sweep that falls due while the one before
-// it still runs: keep it, and start it when that one ends. Each sweep judges the period that ended
-// at its nominal time (workflows.sweepTime), so a skipped sweep (the default policy) was a period
-// nobody ever checked: a simulated term with short periods on a loaded machine lost three of its
-// nine duty sweeps that way.
-const sweepOverlap = enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL
+// everyRun is what the sweeps' and the routine rounds' Schedules do with a run that falls due
+// while the one before it still runs: keep it, and start it when that one ends. Each sweep judges
+// the period that ended at its nominal time (workflows.sweepTime), so a skipped sweep (the default
+// policy) was a period nobody ever checked: a simulated term with short periods on a loaded
+// machine lost three of its nine duty sweeps that way. A routine round skipped was a round the
+// term never had (its run is one activity, so it only overlaps the next when that activity is
+// stuck, the store down, for the whole gap). The audit checkpoint keeps SKIP: it signs the chain
+// as it is when it runs, so the next one covers what a skipped one would have.
+const everyRun = enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL
 
 // ensureSchedule creates a schedule, or updates an existing one's spec, action and policies to
 // opts (a service started by an older build brings its schedules to this build's settings).

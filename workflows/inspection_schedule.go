@@ -24,13 +24,17 @@ type RoutineRoundStart struct {
 // inspectorate for the term the scheduled day falls in, over the township central schools and
 // county schools (activities.RoutineRoundUnits), planned for that day. Its id is the scheduled
 // time's, so a second start for the same time finds the round already written.
+//
+// The scheduled time is the Schedule's nominal one (sweepTime): a round started late — buffered
+// behind a run stuck on the store, or caught up after the service was off over the morning — is
+// still the round of its day and its term. Runs before the change took their own start.
 func RoutineRound(ctx workflow.Context, in RoutineRoundStart) (string, error) {
-	at := workflow.Now(ctx)
+	at := sweepTime(ctx, "routine-round-scheduled-time")
 	cst := at.In(calendar.CST)
 	var id string
 	err := workflow.ExecuteActivity(activityCtx(ctx), (*activities.Activities).OpenRoutineRound, activities.RoutineRoundInput{
 		ID: "round-routine-" + cst.Format("20060102-150405"), Term: activities.TermOf(at), PlannedOn: cst.Format("2006-01-02"),
-		InspectorateUnit: in.InspectorateUnit, At: at}).Get(ctx, &id)
+		InspectorateUnit: in.InspectorateUnit, At: workflow.Now(ctx)}).Get(ctx, &id) // written (and audited) when it is
 	return id, err
 }
 

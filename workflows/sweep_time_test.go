@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -100,4 +101,42 @@ func TestSweepStartsItsChecksTogether(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, starts, 2, "the recorded sweep must start several checks to show anything")
 	require.Zero(t, tasksBetween, "workflow tasks completed between the sweep's %d starts", starts)
+}
+
+// TestRoutineRoundIsTheRoundOfItsScheduledDay: a routine round started late by its Schedule (a
+// run buffered behind one stuck on the store, or caught up the next day) is the round of the day
+// and term the Schedule meant, written at its real start; one started by hand takes its start.
+func TestRoutineRoundIsTheRoundOfItsScheduledDay(t *testing.T) {
+	nominal := time.Date(2027, 1, 31, 16, 0, 0, 0, time.UTC) // 1 February 00:00 in China: the spring term's first day
+	late := time.Date(2027, 2, 1, 12, 0, 0, 0, time.UTC)     // 20:00 in China
+	early := time.Date(2027, 1, 31, 15, 0, 0, 0, time.UTC)   // 31 January 23:00 in China: still the autumn term
+	for _, tc := range []struct {
+		name                     string
+		scheduled                time.Time // zero: started by hand
+		start                    time.Time
+		wantID, wantTerm, wantOn string
+	}{
+		{"started late by its schedule", early, late, "round-routine-20270131-230000", "2026-2027-1", "2027-01-31"},
+		{"started on time", nominal, nominal, "round-routine-20270201-000000", "2026-2027-2", "2027-02-01"},
+		{"started by hand", time.Time{}, late, "round-routine-20270201-200000", "2026-2027-2", "2027-02-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newTestEnv()
+			env.SetStartTime(tc.start)
+			if !tc.scheduled.IsZero() {
+				require.NoError(t, env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+					temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime").ValueSet(tc.scheduled))))
+			}
+			var acts *activities.Activities
+			var got activities.RoutineRoundInput
+			env.OnActivity(acts.OpenRoutineRound, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in activities.RoutineRoundInput) (string, error) { got = in; return in.ID, nil })
+			env.ExecuteWorkflow(workflows.RoutineRound, workflows.RoutineRoundStart{InspectorateUnit: "JS-DDB"})
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.wantID, got.ID)
+			require.Equal(t, tc.wantTerm, got.Term)
+			require.Equal(t, tc.wantOn, got.PlannedOn)
+			require.True(t, got.At.Equal(tc.start), "written at %s, want its real start %s", got.At, tc.start)
+		})
+	}
 }
