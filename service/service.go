@@ -328,9 +328,9 @@ func (s *Service) seedPlan(ctx context.Context) error {
 // starts, signals and updates through it.
 func temporalClientOptions(cfg config.Config, addr string, log *slog.Logger, metrics client.MetricsHandler) client.Options {
 	// The SDK gzips every call unless told otherwise, and the server then gzips its answers: with
-	// Temporal on the same host (embedded, compose) that cost 7% of the process's CPU on the
-	// production path and a fifth of a subsidy lifecycle's with the embedded server, for bytes
-	// that never leave the machine (docs/benchmarks.md, "Uncompressed calls to Temporal").
+	// Temporal on the same host or LAN (embedded, compose) that was about a tenth of the process's
+	// CPU per subsidy lifecycle, for bytes that never cross a slow link (docs/benchmarks.md,
+	// "Uncompressed calls to Temporal").
 	var compression client.GrpcCompression = &client.GrpcCompressionNone{}
 	if cfg.TemporalCompression == "gzip" {
 		compression = &client.GrpcCompressionGzip{}
