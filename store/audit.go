@@ -70,18 +70,21 @@ func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, e AuditEntry) error {
 			return interpret(err)
 		}
 	}
-	var n int
-	if err := s.get(ctx, tx, &n, `SELECT COUNT(*) FROM audit_log WHERE event_key = ?`, e.EventKey); err != nil {
+	// Whether the entry is on record already, and the chain's end, in one statement: a round trip
+	// less for every entry the processes write (a subsidy lifecycle writes about eleven). On
+	// PostgreSQL it runs after the lock, so its snapshot sees the last holder's entry.
+	var head struct {
+		Known int    `db:"known"`
+		Prev  string `db:"prev"`
+	}
+	if err := s.get(ctx, tx, &head, `SELECT (SELECT COUNT(*) FROM audit_log WHERE event_key = ?) AS known,
+		COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), '') AS prev`, e.EventKey); err != nil {
 		return err
 	}
-	if n > 0 {
+	if head.Known > 0 {
 		return nil
 	}
-	if err := s.get(ctx, tx, &e.PrevHash, `SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1`); err == ErrNotFound {
-		e.PrevHash = ""
-	} else if err != nil {
-		return err
-	}
+	e.PrevHash = head.Prev
 	e.Hash = e.digest()
 	_, err := s.exec(ctx, tx, `INSERT INTO audit_log (event_key, at, actor_id, actor_name, role, unit_code, action, process, case_id,
 		before_json, after_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

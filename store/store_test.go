@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -368,6 +369,45 @@ func TestAuditChain(t *testing.T) {
 			res, err = s.VerifyAudit(ctx, nil)
 			if err != nil || res.OK || res.BrokenAt != tl[2].Seq {
 				t.Fatalf("tampered row not found: %+v %v", res, err)
+			}
+		})
+	}
+}
+
+// TestAuditChainUnderConcurrentWriters: writers appending at once (the API and the workers do)
+// keep one chain: every entry chained to the one before it, none written twice, none forked.
+func TestAuditChainUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	for name, s := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			const writers, each = 8, 15
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						// Every key twice: a retried activity's entry must not be written again.
+						for range 2 {
+							if err := s.Append(ctx, store.AuditEntry{EventKey: fmt.Sprintf("w%d-%d", w, i), ActorID: "u1", ActorName: "张三",
+								Action: "a", Process: "subsidy", CaseID: "c-concurrent"}); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			res, err := s.VerifyAudit(ctx, nil)
+			if err != nil || !res.OK || res.Entries != writers*each {
+				t.Fatalf("verify = %+v, %v; want an intact chain of %d entries", res, err, writers*each)
 			}
 		})
 	}
