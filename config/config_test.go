@@ -218,3 +218,12 @@ func TestZeroCounts(t *testing.T) {
 		t.Errorf("visits 0: %v", err)
 	}
 }
+
+// TestTemporalCompressionIsNoneOrGzip: the two ways the client can send its calls; anything else
+// is refused at start, naming the variable.
+func TestTemporalCompressionIsNoneOrGzip(t *testing.T) {
+	t.Parallel()
+	if _, err := Load(env(map[string]string{"JIAOFU_TEMPORAL_COMPRESSION": "zstd"})); err == nil || !strings.Contains(err.Error(), "JIAOFU_TEMPORAL_COMPRESSION") {
+		t.Errorf("JIAOFU_TEMPORAL_COMPRESSION=zstd: %v", err)
+	}
+}

@@ -291,8 +291,8 @@ func startSweepChecks(ctx workflow.Context, change string, check any, checks []s
 	return started
 }
 
-// sweepTime is the instant a sweep takes the period that ended from: the time its Schedule
-// meant it to start. The run's own start was used before (change id): a run started late — the
+// sweepTime is the instant a sweep takes the period that ended from (and a routine round its day
+// and term, RoutineRound): the time its Schedule meant it to start. The run's own start was used before (change id): a run started late — the
 // all-in-one service switched off over the month's last night and caught up (CatchupWindow 24h)
 // more than 12 hours after it, or a compressed period's sweep more than half a period late on a
 // busy machine (a simulated term found this) — took the period that had just begun for the one
